@@ -1,0 +1,231 @@
+"""The Actor base class and the context each incarnation runs in."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+import trio
+
+if TYPE_CHECKING:
+    from ._cell import Cell
+    from ._ref import ActorRef
+    from ._system import ActorSystem
+
+M = TypeVar("M")
+
+
+def _message_types(arg: object) -> tuple[type[Any], ...] | None:
+    """The classes named by an ``Actor[...]`` argument; ``(object,)`` for Any or a TypeVar."""
+    if arg is Any or isinstance(arg, TypeVar):
+        return (object,)
+    origin = typing.get_origin(arg)
+    if origin is typing.Union or isinstance(arg, types.UnionType):
+        found: list[type[Any]] = []
+        for member in typing.get_args(arg):
+            member_types = _message_types(member)
+            if member_types is None:
+                return None
+            found.extend(member_types)
+        return tuple(found)
+    if origin is not None and isinstance(origin, type):  # e.g. Request[int] subclasses, list[int]
+        return (origin,)
+    if isinstance(arg, type):
+        return (arg,)
+    return None
+
+
+class Actor(Generic[M]):
+    """Base class of actors. ``M`` is the message type (usually a union) the actor accepts.
+
+    Subclass ``Actor[Get | Put]`` and implement :meth:`receive`. The runtime calls it with one
+    message at a time; for a :class:`~actors.Request` its return value is the reply.
+
+    Class attributes:
+
+    * ``accepts``: the message classes accepted; derived from ``M`` unless set explicitly.
+      Sending anything else raises :class:`~actors.UnacceptedMessage` at the sender.
+    * ``reply_errors``: exception types that are *answers*, not failures. Raised by the
+      handler, they go to the asker and the actor keeps running. Any other exception crashes
+      the incarnation and its supervisor decides what happens next.
+
+    ``self.ctx`` (an :class:`ActorContext`) is available from :meth:`on_start` on.
+    """
+
+    accepts: ClassVar[tuple[type[Any], ...]] = (object,)
+    reply_errors: ClassVar[tuple[type[Exception], ...]] = ()
+    ctx: ActorContext
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "accepts" in cls.__dict__:
+            return
+        for base in getattr(cls, "__orig_bases__", ()):
+            if typing.get_origin(base) is Actor:
+                (arg,) = typing.get_args(base)
+                found = _message_types(arg)
+                if found is None:
+                    raise TypeError(
+                        f"{cls.__qualname__}: cannot tell which message classes {arg!r} names; "
+                        "set the 'accepts' class attribute explicitly"
+                    )
+                cls.accepts = found
+                return
+
+    async def on_start(self) -> None:
+        """Called before the first message of each incarnation. Raising here is a crash."""
+
+    async def on_stop(self) -> None:
+        """Called when the incarnation ends by a graceful stop or a crash (not a hard cancel)."""
+
+    async def receive(self, message: M) -> Any:
+        """Handle one message; for a Request the return value is the reply."""
+        raise NotImplementedError(f"{type(self).__qualname__} must implement receive()")
+
+
+class Timer:
+    """A scheduled message to an actor itself; :meth:`cancel` stops it. Ends with the actor."""
+
+    __slots__ = ("_scope",)
+
+    def __init__(self, scope: trio.CancelScope) -> None:
+        self._scope = scope
+
+    def cancel(self) -> None:
+        """Stop the timer. Messages it already delivered stay in the mailbox."""
+        self._scope.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._scope.cancel_called
+
+
+class ActorContext:
+    """What one incarnation of an actor knows about itself and can do to the runtime."""
+
+    __slots__ = (
+        "_nursery",
+        "_timers",
+        "_watchers",
+        "_watching",
+        "actor",
+        "cell",
+        "in_hand",
+        "incarnation",
+        "stopping",
+        "system",
+    )
+
+    def __init__(
+        self,
+        system: ActorSystem,
+        cell: Cell,
+        actor: Actor[Any],
+        incarnation: int,
+        nursery: trio.Nursery,
+    ) -> None:
+        self.system = system
+        self.cell = cell
+        self.actor = actor
+        self.incarnation = incarnation
+        self.stopping = False
+        self.in_hand: object = None
+        self._nursery = nursery
+        self._timers: list[trio.CancelScope] = []
+        self._watchers: list[Cell] = []
+        self._watching: list[ActorContext] = []
+
+    @property
+    def name(self) -> str:
+        """The name the actor is registered under."""
+        return self.cell.name
+
+    @property
+    def self_ref(self) -> ActorRef[Any]:
+        """A ref to this actor's name (it outlives this incarnation)."""
+        return self.system.ref(self.cell.name)
+
+    def stop(self) -> None:
+        """Ask this incarnation to end after the message in hand (a normal exit).
+
+        Whether it is restarted then depends on its restart type.
+        """
+        self.stopping = True
+        self.cell.mailbox.wake_receiver()
+
+    # -- timers ----------------------------------------------------------------------------
+
+    def send_after(self, delay: float, message: object) -> Timer:
+        """Deliver ``message`` to this actor once, after ``delay`` seconds."""
+        return self._start_timer(delay, None, message)
+
+    def send_interval(self, period: float, message: object, *, first: float | None = None) -> Timer:
+        """Deliver ``message`` every ``period`` seconds (the first after ``first``, or a period).
+
+        A tick that finds the mailbox full is dead-lettered rather than piling up.
+        """
+        if period <= 0:
+            raise ValueError(f"timer period must be positive, not {period}")
+        return self._start_timer(period if first is None else first, period, message)
+
+    def _start_timer(self, delay: float, period: float | None, message: object) -> Timer:
+        self.cell.check(message)
+        scope = trio.CancelScope()
+        self._timers.append(scope)
+        self._nursery.start_soon(self._run_timer, scope, delay, period, message)
+        return Timer(scope)
+
+    async def _run_timer(
+        self, scope: trio.CancelScope, delay: float, period: float | None, message: object
+    ) -> None:
+        with scope:
+            deadline = trio.current_time() + delay
+            while True:
+                await trio.sleep_until(deadline)
+                self.cell.mailbox.offer(message)
+                if period is None:
+                    break
+                deadline += period
+        self._timers.remove(scope)
+
+    # -- monitors --------------------------------------------------------------------------
+
+    def monitor(self, name: str) -> None:
+        """Watch the current incarnation of ``name``; a :class:`~actors.Down` arrives when it ends.
+
+        If nothing is running under that name, the Down arrives at once with a
+        :class:`~actors.NoSuchActor` reason.
+        """
+        from ._errors import NoSuchActor
+        from ._messages import Down
+
+        target = self.system.registry.lookup(name)
+        target_ctx = target.ctx if target is not None else None
+        if target_ctx is None:
+            self.cell.mailbox.offer(Down(name, 0, NoSuchActor(name)))
+            return
+        target_ctx._watchers.append(self.cell)
+        self._watching.append(target_ctx)
+
+    def demonitor(self, name: str) -> None:
+        """Stop watching ``name``. A Down already delivered stays in the mailbox."""
+        for target_ctx in list(self._watching):
+            if target_ctx.cell.name == name:
+                self._watching.remove(target_ctx)
+                if self.cell in target_ctx._watchers:
+                    target_ctx._watchers.remove(self.cell)
+
+    def _end(self, reason: BaseException | None) -> None:
+        """Cancel timers, notify watchers and drop this incarnation's own monitors."""
+        from ._messages import Down
+
+        for scope in self._timers:
+            scope.cancel()
+        for watcher in self._watchers:
+            watcher.mailbox.offer(Down(self.cell.name, self.incarnation, reason))
+        self._watchers.clear()
+        for target_ctx in self._watching:
+            if self.cell in target_ctx._watchers:
+                target_ctx._watchers.remove(self.cell)
+        self._watching.clear()

@@ -1,0 +1,90 @@
+"""Refs: the handle by which everyone else talks to an actor."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from ._mailbox import Ask
+
+if TYPE_CHECKING:
+    from ._cell import Cell
+    from ._messages import Request
+    from ._registry import Registry
+
+M = TypeVar("M")
+R = TypeVar("R")
+
+
+class ActorRef(Generic[M]):
+    """A handle to an actor *name*. It survives restarts: it always reaches the current
+    incarnation, and messages sent while the actor restarts wait in its mailbox.
+
+    If the name is stopped for good and later registered again, the ref follows the new actor.
+    """
+
+    __slots__ = ("_cell", "_registry", "name")
+
+    def __init__(self, registry: Registry, cell: Cell) -> None:
+        self.name = cell.name
+        self._registry = registry
+        self._cell = cell
+
+    def __repr__(self) -> str:
+        return f"<ActorRef {self.name!r}>"
+
+    def _live(self) -> Cell:
+        cell = self._cell
+        if cell.mailbox.closed:
+            newer = self._registry.lookup(self.name)
+            if newer is not None:
+                self._cell = cell = newer
+        return cell
+
+    def tell_nowait(self, message: M) -> None:
+        """Send a one-way message without blocking.
+
+        Raises :class:`~actors.UnacceptedMessage` if the actor does not accept the type, and
+        :class:`~actors.MailboxFull` if the mailbox is full and its policy is WAIT or FAIL. A
+        message to a stopped actor, or dropped by a DROP_NEWEST mailbox, is dead-lettered.
+        """
+        cell = self._cell
+        if cell.mailbox.closed:
+            cell = self._live()
+        cell.check(message)
+        cell.mailbox.put_nowait(message)
+
+    async def tell(self, message: M) -> None:
+        """Send a one-way message, waiting for room if the mailbox is full (WAIT policy).
+
+        With room in the mailbox this returns without a checkpoint most of the time (see
+        :meth:`actors.Mailbox.put`). Raises like :meth:`tell_nowait`, except that a WAIT
+        mailbox waits instead of raising :class:`~actors.MailboxFull`.
+        """
+        cell = self._cell
+        if cell.mailbox.closed:
+            cell = self._live()
+        cell.check(message)
+        await cell.mailbox.put(message)
+
+    async def ask(self, message: Request[R]) -> R:
+        """Send a request and wait for the handler's return value.
+
+        It never hangs on a dead actor: raises :class:`~actors.ActorCrashed` (chaining the
+        cause) if the actor crashes while handling it, :class:`~actors.ActorStopped` if the
+        actor stops with it queued, a declared reply error if the handler raised one, and
+        :class:`~actors.MailboxFull` if a FAIL or DROP_NEWEST mailbox is full. Deadlines are
+        the caller's: wrap the call in ``trio.fail_after``. If the caller is cancelled before
+        the actor picks the request up, the request is skipped.
+        """
+        cell = self._cell
+        if cell.mailbox.closed:
+            cell = self._live()
+        cell.check(message)
+        ask = Ask(message)
+        await cell.mailbox.put_ask(ask)
+        result: R = await ask.wait()
+        return result
+
+    def statistics(self) -> Any:
+        """The mailbox statistics of the actor behind this name."""
+        return self._live().mailbox.statistics()

@@ -1,0 +1,62 @@
+"""The message loop of one incarnation: the hottest code in the runtime."""
+
+from __future__ import annotations
+
+import trio
+
+from ._actor import ActorContext
+from ._mailbox import Ask
+from ._messages import DeadLetterReason
+
+BATCH = 128
+"""Messages handled back to back before the loop yields to other tasks (fairness)."""
+
+
+async def serve(ctx: ActorContext) -> None:
+    """Handle messages until a stop is requested or the mailbox closes.
+
+    Returns normally on a stop; a handler's undeclared exception propagates (a crash) with the
+    message left in ``ctx.in_hand`` for the caller to fail or dead-letter. Messages still queued
+    stay in the mailbox for the next incarnation.
+    """
+    mailbox = ctx.cell.mailbox
+    dead_letters = ctx.system.dead_letters
+    receive = ctx.actor.receive
+    reply_errors = ctx.actor.reply_errors
+    name = ctx.cell.name
+    while not ctx.stopping:
+        if not len(mailbox):
+            if mailbox.closed:
+                return
+            await mailbox.wait_nonempty()
+            continue
+        budget = BATCH
+        while len(mailbox):
+            item = mailbox.get_nowait()
+            if type(item) is Ask:
+                if not item.pending:  # the asker was cancelled while it was queued
+                    dead_letters.record(name, item.message, DeadLetterReason.CANCELLED)
+                    continue
+                ctx.in_hand = item
+                try:
+                    result = await receive(item.message)
+                except reply_errors as exc:
+                    mailbox.failed += 1
+                    item.fail(exc)
+                else:
+                    item.reply(result)
+            else:
+                ctx.in_hand = item
+                try:
+                    await receive(item)
+                except reply_errors:
+                    mailbox.failed += 1
+                    dead_letters.record(name, item, DeadLetterReason.FAILED)
+            ctx.in_hand = None
+            mailbox.processed += 1
+            if ctx.stopping:
+                return
+            budget -= 1
+            if not budget:
+                await trio.lowlevel.checkpoint()
+                break

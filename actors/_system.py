@@ -1,0 +1,174 @@
+"""The actor system: a root supervisor, a registry, dead letters and lifecycle events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import trio
+
+from ._actor import Actor
+from ._deadletters import DeadLetters
+from ._errors import DuplicateName, NoSuchActor, SystemClosed
+from ._events import Events
+from ._mailbox import OverflowPolicy
+from ._ref import ActorRef
+from ._registry import Protocol, Registry
+from ._specs import ChildSpec, Restart, SupervisorSpec
+from ._supervisor import Supervisor
+
+
+class ActorSystem:
+    """One actor system: open it with :func:`open_actor_system`.
+
+    Names are scoped to the system: two systems in one process never collide.
+    """
+
+    def __init__(self, root: SupervisorSpec) -> None:
+        self.registry = Registry()
+        self.dead_letters = DeadLetters()
+        self.events = Events()
+        self._supervisors: dict[str, Supervisor] = {}
+        self._anonymous = 0
+        self.root = Supervisor(root, self)
+        self._add_supervisor(self.root)
+
+    # -- refs ------------------------------------------------------------------------------
+
+    def ref(self, name: str) -> ActorRef[Any]:
+        """A ref to the actor registered as ``name``. Raises :class:`NoSuchActor`."""
+        cell = self.registry.lookup(name)
+        if cell is None:
+            raise NoSuchActor(name)
+        return ActorRef(self.registry, cell)
+
+    async def wait_for(self, name: str) -> ActorRef[Any]:
+        """Wait until an actor is registered as ``name``; returns a ref to it."""
+        return ActorRef(self.registry, await self.registry.wait_for(name))
+
+    def declare(self, name: str, protocol: Protocol) -> None:
+        """Make ``name`` carry ``protocol``: any actor registered there must accept all of its
+        messages (:class:`ProtocolMismatch` otherwise)."""
+        self.registry.declare(name, protocol)
+
+    # -- starting and stopping -------------------------------------------------------------
+
+    async def spawn(
+        self,
+        factory: Callable[[], Actor[Any]],
+        *,
+        name: str | None = None,
+        restart: Restart = Restart.PERMANENT,
+        mailbox_size: int = 1024,
+        overflow: OverflowPolicy = OverflowPolicy.WAIT,
+        shutdown: float = 5.0,
+        protocol: Protocol | None = None,
+        supervisor: str | None = None,
+    ) -> ActorRef[Any]:
+        """Start an actor under the root supervisor (or the named one) and return its ref.
+
+        Returns once its ``on_start`` has run. Without a name, a unique one is made from the
+        factory's name. Raises :class:`DuplicateName`, :class:`ProtocolMismatch`,
+        :class:`StartFailed` or :class:`SystemClosed`.
+        """
+        if name is None:
+            self._anonymous += 1
+            name = f"{getattr(factory, '__name__', 'actor')}-{self._anonymous}"
+        spec = ChildSpec(
+            name,
+            factory,
+            restart=restart,
+            shutdown=shutdown,
+            mailbox_size=mailbox_size,
+            overflow=overflow,
+            protocol=protocol,
+        )
+        owner = self.root if supervisor is None else self.supervisor(supervisor)
+        await owner.start_child(spec)
+        return self.ref(name)
+
+    async def start_supervisor(self, spec: SupervisorSpec, *, parent: str | None = None) -> Supervisor:
+        """Start a supervisor tree under the root (or ``parent``); returns it once its children
+        have started."""
+        owner = self.root if parent is None else self.supervisor(parent)
+        await owner.start_child(spec)
+        return self.supervisor(spec.name)
+
+    def supervisor(self, name: str) -> Supervisor:
+        """The running supervisor called ``name``. Raises :class:`NoSuchActor`."""
+        try:
+            return self._supervisors[name]
+        except KeyError:
+            raise NoSuchActor(name) from None
+
+    async def stop(self, name: str) -> None:
+        """Stop the actor or supervisor ``name`` for good, gracefully. Raises NoSuchActor."""
+        for supervisor in list(self._supervisors.values()):
+            if name in supervisor.children():
+                await supervisor.stop_child(name)
+                return
+        raise NoSuchActor(name)
+
+    # -- bookkeeping used by supervisors ---------------------------------------------------
+
+    def _add_supervisor(self, supervisor: Supervisor) -> None:
+        if supervisor.name in self._supervisors or self.registry.lookup(supervisor.name):
+            raise DuplicateName(supervisor.name)
+        self._supervisors[supervisor.name] = supervisor
+
+    def _has_supervisor(self, name: str) -> bool:
+        return name in self._supervisors
+
+    def _forget_supervisor(self, supervisor: Supervisor) -> None:
+        if self._supervisors.get(supervisor.name) is supervisor:
+            del self._supervisors[supervisor.name]
+
+
+@asynccontextmanager
+async def open_actor_system(root: SupervisorSpec | None = None) -> AsyncIterator[ActorSystem]:
+    """Open an actor system whose root supervisor follows ``root`` (one_for_one by default).
+
+    On exit every actor is stopped gracefully, in reverse start order. If the root supervisor
+    gives up (restart intensity exceeded) while the body runs, the body is cancelled and
+    :class:`RestartIntensityExceeded` is raised from here, unwrapped.
+    """
+    system = ActorSystem(root or SupervisorSpec("root", max_restarts=None))
+    failure: BaseException | None = None
+    body_error: BaseException | None = None
+
+    async def run_root(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        nonlocal failure
+        started = False
+
+        def on_started(value: None = None) -> None:
+            nonlocal started
+            started = True
+            task_status.started()
+
+        status: Any = type("_Status", (), {"started": staticmethod(on_started)})()
+        try:
+            await system.root.run(task_status=status)
+        except Exception as exc:  # the root's failure is the system's: re-raised below
+            failure = exc
+            nursery.cancel_scope.cancel()
+            if not started:
+                task_status.started()
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(run_root)
+        if failure is None:
+            try:
+                yield system
+            except BaseException as exc:  # re-raised after shutdown, outside the nursery
+                body_error = exc
+            finally:
+                if failure is None:
+                    system.root.request_stop()
+    if failure is not None:
+        raise failure
+    if body_error is not None:
+        raise body_error
+
+
+__all__ = ["ActorSystem", "SystemClosed", "open_actor_system"]
