@@ -85,7 +85,9 @@ class ChildSpec:
     protocol: Protocol | None = None
 
 
-def _as_tuple(children: Sequence[ChildSpec | SupervisorSpec]) -> tuple[ChildSpec | SupervisorSpec, ...]:
+def _as_tuple(
+    children: Sequence[ChildSpec | SupervisorSpec],
+) -> tuple[ChildSpec | SupervisorSpec, ...]:
     return tuple(children)
 
 

@@ -304,7 +304,8 @@ class Supervisor:
     async def _run_actor(
         self, child: _Child, *, task_status: trio.TaskStatus[BaseException | None]
     ) -> None:
-        assert child.cell is not None and self._nursery is not None
+        assert child.cell is not None
+        assert self._nursery is not None
         cell = child.cell
         spec = child.spec
         assert isinstance(spec, ChildSpec)
@@ -378,7 +379,7 @@ class Supervisor:
                 child.running = True
                 child.started_at = trio.current_time()
                 try:
-                    await supervisor.run(task_status=status)  # type: ignore[arg-type]
+                    await supervisor.run(task_status=status)
                 except (RestartIntensityExceeded, StartFailed) as exc:
                     if not status.called:
                         status.started(exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 
@@ -13,10 +13,13 @@ from ._deadletters import DeadLetters
 from ._errors import DuplicateName, NoSuchActor, SystemClosed
 from ._events import Events
 from ._mailbox import OverflowPolicy
+from ._messages import DeadLetterReason, Request
 from ._ref import ActorRef
 from ._registry import Protocol, Registry
 from ._specs import ChildSpec, Restart, SupervisorSpec
 from ._supervisor import Supervisor
+
+R = TypeVar("R")
 
 
 class ActorSystem:
@@ -46,6 +49,37 @@ class ActorSystem:
     async def wait_for(self, name: str) -> ActorRef[Any]:
         """Wait until an actor is registered as ``name``; returns a ref to it."""
         return ActorRef(self.registry, await self.registry.wait_for(name))
+
+    def tell_nowait(self, name: str, message: object) -> None:
+        """Send a one-way message by name, without blocking.
+
+        If nothing is registered as ``name`` the message is dead-lettered (reason NO_SUCH_ACTOR)
+        and this returns: a tell is fire-and-forget. Otherwise as :meth:`ActorRef.tell_nowait`.
+        """
+        cell = self.registry.lookup(name)
+        if cell is None:
+            self.dead_letters.record(name, message, DeadLetterReason.NO_SUCH_ACTOR)
+            return
+        ActorRef[Any](self.registry, cell).tell_nowait(message)
+
+    async def tell(self, name: str, message: object) -> None:
+        """Send a one-way message by name; as :meth:`tell_nowait` but waits for room."""
+        cell = self.registry.lookup(name)
+        if cell is None:
+            await trio.lowlevel.checkpoint()
+            self.dead_letters.record(name, message, DeadLetterReason.NO_SUCH_ACTOR)
+            return
+        await ActorRef[Any](self.registry, cell).tell(message)
+
+    async def ask(self, name: str, message: Request[R]) -> R:
+        """Ask by name. Raises :class:`NoSuchActor` (after dead-lettering the request) if
+        nothing is registered as ``name``; otherwise as :meth:`ActorRef.ask`."""
+        cell = self.registry.lookup(name)
+        if cell is None:
+            await trio.lowlevel.checkpoint()
+            self.dead_letters.record(name, message, DeadLetterReason.NO_SUCH_ACTOR)
+            raise NoSuchActor(name)
+        return await ActorRef[Any](self.registry, cell).ask(message)
 
     def declare(self, name: str, protocol: Protocol) -> None:
         """Make ``name`` carry ``protocol``: any actor registered there must accept all of its
@@ -88,7 +122,9 @@ class ActorSystem:
         await owner.start_child(spec)
         return self.ref(name)
 
-    async def start_supervisor(self, spec: SupervisorSpec, *, parent: str | None = None) -> Supervisor:
+    async def start_supervisor(
+        self, spec: SupervisorSpec, *, parent: str | None = None
+    ) -> Supervisor:
         """Start a supervisor tree under the root (or ``parent``); returns it once its children
         have started."""
         owner = self.root if parent is None else self.supervisor(parent)

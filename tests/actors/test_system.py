@@ -1,0 +1,92 @@
+"""The actor system as a whole: opening, closing, errors out of it, the test kit, the API."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+import trio.testing
+
+import actors
+import actors.testing
+from actors.testing import Crash, Crasher, Lifecycle, Ping, advance, spawn_probe
+
+from .messages import Add, Counter, Sleep, Total
+
+
+async def test_an_error_in_the_body_comes_out_unwrapped_after_a_clean_shutdown() -> None:
+    lifecycle = Lifecycle()
+    with pytest.raises(KeyError, match="mine"):
+        async with actors.open_actor_system() as system:
+            await system.spawn(lambda: Crasher(lifecycle), name="c")
+            raise KeyError("mine")
+    assert lifecycle.events == [("start", "c", 1), ("stop", "c", 1)]
+
+
+async def test_cancelling_the_system_from_outside_fails_pending_asks() -> None:
+    failures: list[BaseException] = []
+
+    async def ask(ref: actors.ActorRef[Counter]) -> None:
+        try:
+            await ref.ask(Sleep(100))
+        except actors.ActorStopped as exc:
+            failures.append(exc)
+
+    async with trio.open_nursery() as outside:
+        with trio.CancelScope() as system_scope:
+            async with actors.open_actor_system() as system:
+                ref = await system.spawn(Counter, name="c")
+                outside.start_soon(ask, ref)
+                await trio.testing.wait_all_tasks_blocked()
+                system_scope.cancel()
+                await trio.sleep_forever()
+    assert len(failures) == 1
+    assert "stopped while handling" in str(failures[0])
+
+
+async def test_nothing_starts_once_the_system_is_closed() -> None:
+    async with actors.open_actor_system() as system:
+        pass
+    with pytest.raises(actors.SystemClosed):
+        await system.spawn(Counter, name="late")
+
+
+async def test_probe_records_messages_across_incarnations() -> None:
+    async with actors.open_actor_system() as system:
+        ref, log = await spawn_probe(system, "probe", reply=lambda m: "pong")
+        await ref.tell(Add(1))
+        assert await ref.ask(Total()) == "pong"  # type: ignore[comparison-overlap]
+        assert await log.expect(Add) == [Add(1)]
+        assert log.of_type(Total) == [Total()]
+        assert log.incarnations == [1, 1]
+
+
+async def test_crasher_crashes_on_command_and_reports_its_incarnation(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    lifecycle = Lifecycle()
+    async with actors.open_actor_system() as system:
+        ref = await system.spawn(lambda: Crasher(lifecycle), name="c")
+        await ref.tell(Crash())
+        await advance(autojump_clock, 1.0)
+        assert await ref.ask(Ping()) == 2
+        with pytest.raises(actors.ActorCrashed):
+            await ref.ask(actors.testing.CrashRequest())
+        assert await ref.ask(Ping()) == 3  # waits out the restart backoff
+    assert [e[0] for e in lifecycle.events] == ["start", "stop", "start", "stop", "start", "stop"]
+
+
+def test_the_public_surface_is_exported_from_the_package() -> None:
+    public = {name for name in dir(actors) if not name.startswith("_")}
+    expected = {
+        "Actor", "ActorContext", "ActorCrashed", "ActorError", "ActorRef", "ActorStopped",
+        "ActorSystem", "Backoff", "ChildSpec", "Crashed", "DeadLetter", "DeadLetterReason",
+        "DeadLetters", "Down", "DuplicateName", "Events", "LifecycleEvent", "Mailbox",
+        "MailboxFull", "MailboxStatistics", "NoSuchActor", "OverflowPolicy", "Protocol",
+        "ProtocolMismatch", "Registry", "Request", "Restart", "RestartIntensityExceeded",
+        "Restarted", "StartFailed", "Started", "Stopped", "Strategy", "Supervisor",
+        "SupervisorSpec", "SystemClosed", "Timer", "UnacceptedMessage", "open_actor_system",
+        "testing",
+    }  # fmt: skip
+    assert public == expected
+    for name in expected - {"testing"}:
+        assert getattr(actors, name).__module__.startswith(("actors", "types")), name
