@@ -132,9 +132,10 @@ class ActorContext:
         self.stopping = False
         self.in_hand: object = None
         self._nursery = nursery
-        self._timers: list[trio.CancelScope] = []
-        self._watchers: list[Cell] = []
-        self._watching: list[ActorContext] = []
+        # Allocated on first use: most actors never set a timer or a monitor.
+        self._timers: list[trio.CancelScope] | None = None
+        self._watchers: list[Cell] | None = None
+        self._watching: list[ActorContext] | None = None
 
     @property
     def name(self) -> str:
@@ -172,6 +173,8 @@ class ActorContext:
     def _start_timer(self, delay: float, period: float | None, message: object) -> Timer:
         self.cell.check(message)
         scope = trio.CancelScope()
+        if self._timers is None:
+            self._timers = []
         self._timers.append(scope)
         self._nursery.start_soon(self._run_timer, scope, delay, period, message)
         return Timer(scope)
@@ -187,7 +190,8 @@ class ActorContext:
                 if period is None:
                     break
                 deadline += period
-        self._timers.remove(scope)
+        if self._timers is not None and scope in self._timers:
+            self._timers.remove(scope)
 
     # -- monitors --------------------------------------------------------------------------
 
@@ -205,27 +209,34 @@ class ActorContext:
         if target_ctx is None:
             self.cell.mailbox.offer(Down(name, 0, NoSuchActor(name)))
             return
+        if target_ctx._watchers is None:
+            target_ctx._watchers = []
         target_ctx._watchers.append(self.cell)
+        if self._watching is None:
+            self._watching = []
         self._watching.append(target_ctx)
 
     def demonitor(self, name: str) -> None:
         """Stop watching ``name``. A Down already delivered stays in the mailbox."""
-        for target_ctx in list(self._watching):
+        for target_ctx in list(self._watching or ()):
             if target_ctx.cell.name == name:
-                self._watching.remove(target_ctx)
-                if self.cell in target_ctx._watchers:
-                    target_ctx._watchers.remove(self.cell)
+                target_ctx._unwatch(self)
 
     def _end(self, reason: BaseException | None) -> None:
         """Cancel timers, notify watchers and drop this incarnation's own monitors."""
         from ._messages import Down
 
-        for scope in self._timers:
+        for scope in self._timers or ():
             scope.cancel()
-        for watcher in self._watchers:
+        for watcher in self._watchers or ():
             watcher.mailbox.offer(Down(self.cell.name, self.incarnation, reason))
-        self._watchers.clear()
-        for target_ctx in self._watching:
-            if self.cell in target_ctx._watchers:
-                target_ctx._watchers.remove(self.cell)
-        self._watching.clear()
+        self._watchers = None
+        for target_ctx in list(self._watching or ()):
+            target_ctx._unwatch(self)
+
+    def _unwatch(self, watcher: ActorContext) -> None:
+        """Forget that ``watcher`` monitors this incarnation."""
+        if self._watchers is not None and watcher.cell in self._watchers:
+            self._watchers.remove(watcher.cell)
+        if watcher._watching is not None and self in watcher._watching:
+            watcher._watching.remove(self)

@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from ._actor import ActorContext
 
 
+_ACCEPTED: dict[tuple[type[Any], ...], set[type[Any]]] = {}
+
+
 class Cell:
     """Everything that belongs to a name rather than to one incarnation.
 
@@ -27,8 +30,9 @@ class Cell:
         self.accepts = accepts
         self.accepts_all = object in accepts
         # Exact types seen to be accepted: the send path checks membership here first, which
-        # is much cheaper than isinstance against a tuple of bases.
-        self._accepted_types: set[type[Any]] = set(accepts)
+        # is much cheaper than isinstance against a tuple of bases. Shared by every cell with
+        # the same ``accepts``, since the answer depends on nothing else.
+        self._accepted_types = _ACCEPTED.setdefault(accepts, set(accepts))
 
     def check(self, message: object) -> None:
         """Raise :class:`UnacceptedMessage` unless the actor accepts ``message``'s type."""

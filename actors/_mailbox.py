@@ -123,7 +123,8 @@ class Mailbox:
     """A bounded FIFO of messages (and :class:`Ask` slots) owned by one actor name.
 
     It outlives incarnations: what is queued when an actor crashes is handled by the next one.
-    Only :meth:`close` (the actor stopped for good) ends it.
+    Only :meth:`close` (the actor stopped for good) ends it. The queue itself is allocated on
+    the first message, so an actor that was never sent anything costs little memory.
     """
 
     __slots__ = (
@@ -131,6 +132,7 @@ class Mailbox:
         "_items",
         "_receiver",
         "_senders",
+        "abort_receive",
         "capacity",
         "closed",
         "failed",
@@ -152,12 +154,20 @@ class Mailbox:
         self.capacity = capacity
         self.policy = policy
         self._dead_letters = dead_letters
-        self._items: collections.deque[object] = collections.deque()
+        self._items: collections.deque[object] | None = None
         self._receiver: Task | None = None
         self._senders: collections.deque[Task] | None = None
         self.processed = 0
         self.failed = 0
         self.closed = False
+        # One abort function for every wait of the receiver (allocated once, not per wait).
+        self.abort_receive = self._abort_receive
+
+    def _queue(self) -> collections.deque[object]:
+        items = self._items
+        if items is None:
+            items = self._items = collections.deque()
+        return items
 
     # -- senders ---------------------------------------------------------------------------
 
@@ -171,12 +181,13 @@ class Mailbox:
         if self.closed:
             self._reject(item, DeadLetterReason.STOPPED)
             return False
-        if len(self._items) >= self.capacity:
+        items = self._queue()
+        if len(items) >= self.capacity:
             self._reject(item, DeadLetterReason.MAILBOX_FULL)
             if self.policy is OverflowPolicy.DROP_NEWEST:
                 return False
             raise MailboxFull(self.name, self.capacity)
-        self._items.append(item)
+        items.append(item)
         receiver = self._receiver
         if receiver is not None:
             self._receiver = None
@@ -191,8 +202,9 @@ class Mailbox:
         pending cancellation is delivered.
         """
         global _budget
-        if len(self._items) < self.capacity and not self.closed:
-            self._items.append(item)
+        items = self._items
+        if items is not None and len(items) < self.capacity and not self.closed:
+            items.append(item)
             receiver = self._receiver
             if receiver is not None:
                 self._receiver = None
@@ -202,14 +214,15 @@ class Mailbox:
                 _budget = FAIRNESS_BUDGET
                 await trio.lowlevel.checkpoint()
             return True
-        if self.closed or self.policy is not OverflowPolicy.WAIT:
-            await trio.lowlevel.checkpoint()
-            return self.put_nowait(item)
-        while len(self._items) >= self.capacity and not self.closed:
-            await self._wait_for_room()
-        if self.closed:
-            self._reject(item, DeadLetterReason.STOPPED)
-            return False
+        return await self._put_slow(item)
+
+    async def _put_slow(self, item: object) -> bool:
+        # Rare (first message, full or closed mailbox), so it is always a checkpoint.
+        await trio.lowlevel.checkpoint()
+        items = self._queue()
+        if self.policy is OverflowPolicy.WAIT:
+            while len(items) >= self.capacity and not self.closed:
+                await self._wait_for_room()
         return self.put_nowait(item)
 
     async def put_ask(self, ask: Ask) -> None:
@@ -217,27 +230,29 @@ class Mailbox:
 
         The asker parks for its reply right after this, which yields anyway.
         """
-        if len(self._items) < self.capacity and not self.closed:
-            self._items.append(ask)
+        items = self._items
+        if items is not None and len(items) < self.capacity and not self.closed:
+            items.append(ask)
             receiver = self._receiver
             if receiver is not None:
                 self._receiver = None
                 reschedule(receiver)
             return
-        await self.put(ask)
+        await self._put_slow(ask)
 
     def offer(self, item: object) -> bool:
         """Enqueue a message from the runtime itself (a timer, a Down): never raises or waits.
 
         A full or closed mailbox dead-letters it; returns whether it was enqueued.
         """
-        if self.closed or len(self._items) >= self.capacity:
+        items = self._queue()
+        if self.closed or len(items) >= self.capacity:
             self._reject(
                 item,
                 DeadLetterReason.STOPPED if self.closed else DeadLetterReason.MAILBOX_FULL,
             )
             return False
-        self._items.append(item)
+        items.append(item)
         self.wake_receiver()
         return True
 
@@ -268,25 +283,25 @@ class Mailbox:
     # -- the receiver ----------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._items)
+        items = self._items
+        return 0 if items is None else len(items)
 
     def get_nowait(self) -> object:
         """Dequeue the oldest item (the caller checked there is one) and wake a waiting sender."""
-        item = self._items.popleft()
+        item = self._queue().popleft()
         senders = self._senders
         if senders:
             reschedule(senders.popleft())
         return item
 
+    def _abort_receive(self, _: object) -> Abort:
+        self._receiver = None
+        return Abort.SUCCEEDED
+
     async def wait_nonempty(self) -> None:
         """Park until something is enqueued or :meth:`wake_receiver` is called."""
         self._receiver = current_task()
-
-        def abort(_: object) -> Abort:
-            self._receiver = None
-            return Abort.SUCCEEDED
-
-        await wait_task_rescheduled(abort)
+        await wait_task_rescheduled(self.abort_receive)
 
     def wake_receiver(self) -> None:
         """Wake a parked receiver so it can notice a stop request."""
@@ -314,7 +329,7 @@ class Mailbox:
     def statistics(self) -> MailboxStatistics:
         """A snapshot of depth, capacity, processed and failed counts."""
         return MailboxStatistics(
-            depth=len(self._items),
+            depth=len(self),
             capacity=self.capacity,
             processed=self.processed,
             failed=self.failed,

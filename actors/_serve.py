@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import trio
+from trio.lowlevel import current_task, reschedule, wait_task_rescheduled
 
 from ._actor import ActorContext
 from ._mailbox import Ask
@@ -24,15 +25,23 @@ async def serve(ctx: ActorContext) -> None:
     receive = ctx.actor.receive
     reply_errors = ctx.actor.reply_errors
     name = ctx.cell.name
+    abort = mailbox.abort_receive
+    task = current_task()
     while not ctx.stopping:
-        if not len(mailbox):
+        items = mailbox._items
+        if not items:
             if mailbox.closed:
                 return
-            await mailbox.wait_nonempty()
+            # Inlined Mailbox.wait_nonempty: park until a sender (or a stop) wakes us.
+            mailbox._receiver = task
+            await wait_task_rescheduled(abort)
             continue
         budget = BATCH
-        while len(mailbox):
-            item = mailbox.get_nowait()
+        while items:
+            item = items.popleft()
+            senders = mailbox._senders
+            if senders:
+                reschedule(senders.popleft())
             if type(item) is Ask:
                 if not item.pending:  # the asker was cancelled while it was queued
                     dead_letters.record(name, item.message, DeadLetterReason.CANCELLED)

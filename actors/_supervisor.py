@@ -52,8 +52,8 @@ class _Child:
         self.restart_at = 0.0
         self.started_at = 0.0
         self.expected_exit = False
-        self.scope = trio.CancelScope()
-        self.done = trio.Event()
+        self.scope: trio.CancelScope | None = None  # the running incarnation's
+        self.done: trio.Event | None = None  # made by whoever waits for the incarnation to end
 
     @property
     def name(self) -> str:
@@ -68,17 +68,17 @@ class _Exit:
 
 
 class _Status:
-    """Wraps a ``task_status`` to remember whether ``started`` was called."""
+    """A ``task_status`` for a nested supervisor that reports to the starter's slot."""
 
-    __slots__ = ("called", "inner")
+    __slots__ = ("called", "starting")
 
-    def __init__(self, inner: trio.TaskStatus[BaseException | None]) -> None:
-        self.inner = inner
+    def __init__(self, starting: Ask) -> None:
+        self.starting = starting
         self.called = False
 
     def started(self, value: BaseException | None = None) -> None:
         self.called = True
-        self.inner.started(value)
+        self.starting.reply(value)
 
 
 class Supervisor:
@@ -273,10 +273,18 @@ class Supervisor:
             self.system.registry.unregister(child.cell)
 
     async def _start(self, child: _Child) -> BaseException | None:
+        """Start an incarnation and wait until it serves; returns the start error, if any.
+
+        Not ``nursery.start``: that keeps a temporary nursery's cancel status alive per task
+        and costs several scheduler rounds, which matters for thousands of actors. The runner
+        answers an :class:`Ask` slot instead.
+        """
         assert self._nursery is not None
         child.expected_exit = False
         runner = self._run_actor if child.cell is not None else self._run_supervisor
-        error: BaseException | None = await self._nursery.start(runner, child)
+        starting = Ask(None)
+        self._nursery.start_soon(runner, child, starting)
+        error: BaseException | None = await starting.wait()
         return error
 
     async def _stop(self, child: _Child) -> None:
@@ -285,15 +293,17 @@ class Supervisor:
         if not child.running:
             return
         child.expected_exit = True
+        done = child.done = trio.Event()
         if child.cell is not None and child.cell.ctx is not None:
             child.cell.ctx.stop()
         elif child.supervisor is not None:
             child.supervisor.request_stop()
         with trio.move_on_after(child.spec.shutdown):
-            await child.done.wait()
-        if not child.done.is_set():
+            await done.wait()
+        if not done.is_set():
+            assert child.scope is not None
             child.scope.cancel()
-            await child.done.wait()
+            await done.wait()
 
     async def _stop_all(self) -> None:
         for child in reversed(list(self._children.values())):
@@ -301,9 +311,7 @@ class Supervisor:
 
     # -- runners (one task per incarnation) ------------------------------------------------
 
-    async def _run_actor(
-        self, child: _Child, *, task_status: trio.TaskStatus[BaseException | None]
-    ) -> None:
+    async def _run_actor(self, child: _Child, starting: Ask) -> None:
         assert child.cell is not None
         assert self._nursery is not None
         cell = child.cell
@@ -312,7 +320,6 @@ class Supervisor:
         events = self.system.events
         child.incarnation += 1
         incarnation = child.incarnation
-        child.done = done = trio.Event()
         child.scope = scope = trio.CancelScope()
         ctx: ActorContext | None = None
         error: BaseException | None = None
@@ -326,13 +333,13 @@ class Supervisor:
                     actor.ctx = ctx
                     await actor.on_start()
                 except Exception as exc:
-                    task_status.started(exc)
+                    starting.reply(exc)
                     return
                 cell.ctx = ctx
                 child.running = serving = True
                 child.started_at = trio.current_time()
                 events.emit(Started(cell.name, incarnation))
-                task_status.started(None)
+                starting.reply(None)
                 try:
                     await serve(ctx)
                 except Exception as exc:
@@ -350,7 +357,7 @@ class Supervisor:
                     cell.ctx = None
                 ctx._end(error)
             child.running = False
-            done.set()
+            _set_done(child)
             if serving:
                 events.emit(
                     Crashed(cell.name, incarnation, error)
@@ -360,16 +367,13 @@ class Supervisor:
                 if not child.expected_exit:
                     self._inbox_send.send_nowait(_Exit(child, incarnation, error))
 
-    async def _run_supervisor(
-        self, child: _Child, *, task_status: trio.TaskStatus[BaseException | None]
-    ) -> None:
+    async def _run_supervisor(self, child: _Child, starting: Ask) -> None:
         spec = child.spec
         assert isinstance(spec, SupervisorSpec)
         child.incarnation += 1
         incarnation = child.incarnation
-        child.done = done = trio.Event()
         child.scope = scope = trio.CancelScope()
-        status = _Status(task_status)
+        status = _Status(starting)
         error: BaseException | None = None
         try:
             with scope:
@@ -388,9 +392,16 @@ class Supervisor:
         finally:
             child.running = False
             child.supervisor = None
-            done.set()
+            _set_done(child)
             if status.called and not child.expected_exit:
                 self._inbox_send.send_nowait(_Exit(child, incarnation, error))
+
+
+def _set_done(child: _Child) -> None:
+    done = child.done
+    if done is not None:
+        child.done = None
+        done.set()
 
 
 def _fail_in_hand(ctx: ActorContext, cell: Cell, error: BaseException | None) -> None:
