@@ -1,0 +1,93 @@
+"""Small shared wire types: enums, ``ServiceType``, ``Duration`` and the listen address."""
+
+from __future__ import annotations
+
+import enum
+from typing import ClassVar, Final, TypeAlias
+
+import attrs
+
+from ._values import SocketAddress, UInt32, UInt64
+
+__all__ = [
+    "Duration",
+    "ListenAddress",
+    "SecurityLevel",
+    "ServiceType",
+    "to_listen_address",
+]
+
+
+class SecurityLevel(enum.Enum):
+    """``InitBlob.security_level``: written as ``"None"``, ``"Token"`` or ``"Mtls"``."""
+
+    NONE = "None"
+    TOKEN = "Token"
+    MTLS = "Mtls"
+
+
+_BUILTIN_SERVICES: Final = frozenset({"Database", "Cache", "Jwt"})
+
+
+@attrs.frozen
+class ServiceType:
+    """Rust's externally tagged ``ServiceType``.
+
+    ``"Database"``, ``"Cache"`` and ``"Jwt"`` are unit variants written as strings;
+    ``ServiceType.custom("search")`` is written as ``{"Custom":"search"}``. The Rust
+    ``Display`` forms (``database``, ``custom:search``) are never on the wire.
+    """
+
+    variant: str = attrs.field()
+    name: str | None = None
+
+    DATABASE: ClassVar[ServiceType]
+    CACHE: ClassVar[ServiceType]
+    JWT: ClassVar[ServiceType]
+
+    @variant.validator
+    def _check(self, _attr: attrs.Attribute[str], value: str) -> None:
+        if value == "Custom":
+            if not isinstance(self.name, str):
+                raise ValueError("ServiceType Custom needs a name")
+        elif value in _BUILTIN_SERVICES:
+            if self.name is not None:
+                raise ValueError(f"ServiceType {value} takes no name")
+        else:
+            raise ValueError(f"unknown ServiceType variant {value!r}")
+
+    @classmethod
+    def custom(cls, name: str) -> ServiceType:
+        """The ``Custom(name)`` variant."""
+        return cls("Custom", name)
+
+
+ServiceType.DATABASE = ServiceType("Database")
+ServiceType.CACHE = ServiceType("Cache")
+ServiceType.JWT = ServiceType("Jwt")
+
+
+@attrs.frozen(kw_only=True)
+class Duration:
+    """Rust ``std::time::Duration``: ``{"secs":u64,"nanos":u32}``."""
+
+    secs: UInt64
+    nanos: UInt32 = 0
+
+
+#: ``ListenAddress`` (untagged): a socket address, or a Unix socket path (any other string).
+ListenAddress: TypeAlias = SocketAddress | str
+
+
+def to_listen_address(value: SocketAddress | str) -> SocketAddress | str:
+    """Normalize a listen address the way Rust reads one.
+
+    A string that parses as a socket address becomes a ``SocketAddress``; any other string
+    is a Unix socket path (so ``"localhost:8080"`` is a path, as in Rust).
+    """
+    if isinstance(value, str):
+        try:
+            return SocketAddress.parse(value)
+        except ValueError:
+            return value
+    return value
