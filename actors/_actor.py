@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import trio
@@ -111,6 +112,7 @@ class ActorContext:
         "_watching",
         "actor",
         "cell",
+        "failure",
         "in_hand",
         "incarnation",
         "stopping",
@@ -130,6 +132,7 @@ class ActorContext:
         self.actor = actor
         self.incarnation = incarnation
         self.stopping = False
+        self.failure: BaseException | None = None
         self.in_hand: object = None
         self._nursery = nursery
         # Allocated on first use: most actors never set a timer or a monitor.
@@ -190,6 +193,39 @@ class ActorContext:
                 if period is None:
                     break
                 deadline += period
+        if self._timers is not None and scope in self._timers:
+            self._timers.remove(scope)
+
+    # -- background tasks ------------------------------------------------------------------
+
+    def start_task(self, fn: Callable[..., Awaitable[object]], *args: object) -> Timer:
+        """Run ``fn(*args)`` beside the message loop for as long as this incarnation lives.
+
+        For loops that wait on something other than the mailbox (a socket, a pipe). The task
+        is cancelled when the incarnation ends. If it raises, the incarnation crashes with
+        that error once the message in hand (if any) is done, and its supervisor decides what
+        happens next. Returns a handle whose ``cancel()`` stops the task.
+        """
+        scope = trio.CancelScope()
+        if self._timers is None:
+            self._timers = []
+        self._timers.append(scope)
+        self._nursery.start_soon(self._run_task, scope, fn, args)
+        return Timer(scope)
+
+    async def _run_task(
+        self,
+        scope: trio.CancelScope,
+        fn: Callable[..., Awaitable[object]],
+        args: tuple[object, ...],
+    ) -> None:
+        with scope:
+            try:
+                await fn(*args)
+            except Exception as exc:  # reported as this incarnation's crash
+                if self.failure is None:
+                    self.failure = exc
+                self.stop()
         if self._timers is not None and scope in self._timers:
             self._timers.remove(scope)
 

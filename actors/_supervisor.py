@@ -345,6 +345,8 @@ class Supervisor:
                 except Exception as exc:
                     error = exc
                     _fail_in_hand(ctx, cell, error)
+                if error is None and ctx.failure is not None:  # a background task crashed
+                    error = ctx.failure
                 try:
                     await actor.on_stop()
                 except Exception as exc:

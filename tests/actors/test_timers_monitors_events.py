@@ -170,3 +170,43 @@ async def test_dead_letters_are_counted_by_reason_and_can_be_subscribed() -> Non
         ("nobody", DeadLetterReason.NO_SUCH_ACTOR),
         ("c", DeadLetterReason.STOPPED),
     ]
+
+
+class Reader(actors.Actor[Ping]):
+    """Runs a background loop that reads from a memory channel; crashes on 'boom'."""
+
+    def __init__(self, inbox: trio.MemoryReceiveChannel[str], seen: list[tuple[int, str]]) -> None:
+        self.inbox = inbox
+        self.seen = seen
+
+    async def on_start(self) -> None:
+        self.ctx.start_task(self.read)
+
+    async def read(self) -> None:
+        async for item in self.inbox:
+            if item == "boom":
+                raise RuntimeError("reader failed")
+            self.seen.append((self.ctx.incarnation, item))
+
+    async def receive(self, message: Ping) -> int:
+        return self.ctx.incarnation
+
+
+async def test_a_background_task_runs_beside_the_loop_and_its_failure_crashes_the_actor() -> None:
+    send, receive = trio.open_memory_channel[str](10)
+    seen: list[tuple[int, str]] = []
+    events: list[actors.LifecycleEvent] = []
+    async with actors.open_actor_system() as system:
+        system.events.subscribe(events.append)
+        ref = await system.spawn(lambda: Reader(receive, seen), name="reader")
+        await send.send("a")
+        await trio.testing.wait_all_tasks_blocked()
+        await send.send("boom")
+        await trio.testing.wait_all_tasks_blocked()
+        assert await ref.ask(Ping()) == 2  # restarted after the task crashed
+        await send.send("b")
+        await trio.testing.wait_all_tasks_blocked()
+    assert seen == [(1, "a"), (2, "b")]
+    crashed = [e for e in events if isinstance(e, actors.Crashed)]
+    assert len(crashed) == 1
+    assert str(crashed[0].error) == "reader failed"
