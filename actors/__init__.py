@@ -10,6 +10,7 @@ Open a system, spawn actors under supervisors, and talk to them by name::
 
 from ._actor import Actor as Actor
 from ._actor import ActorContext as ActorContext
+from ._actor import DeferredReply as DeferredReply
 from ._actor import Timer as Timer
 from ._deadletters import DeadLetters as DeadLetters
 from ._errors import ActorCrashed as ActorCrashed

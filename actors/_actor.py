@@ -11,6 +11,7 @@ import trio
 
 if TYPE_CHECKING:
     from ._cell import Cell
+    from ._mailbox import Ask
     from ._ref import ActorRef
     from ._system import ActorSystem
 
@@ -102,10 +103,49 @@ class Timer:
         return self._scope.cancel_called
 
 
+class DeferredReply:
+    """The reply to an ask that a handler will send later (``ctx.defer_reply()``).
+
+    Complete it exactly once with :meth:`reply` or :meth:`fail`; later calls are ignored. If the
+    incarnation ends first, the asker gets :class:`~actors.ActorStopped` (or
+    :class:`~actors.ActorCrashed` after a crash), so a deferred ask never hangs either. For a
+    tell there is nobody to answer and every call is a no-op.
+    """
+
+    __slots__ = ("_ask", "_ctx")
+
+    def __init__(self, ask: Ask | None, ctx: ActorContext) -> None:
+        self._ask = ask
+        self._ctx = ctx
+
+    @property
+    def pending(self) -> bool:
+        """Not answered yet, and the asker is still waiting."""
+        return self._ask is not None and self._ask.pending
+
+    def reply(self, value: object) -> None:
+        """Send ``value`` to the asker."""
+        if self._ask is not None:
+            self._ask.reply(value)
+            self._forget()
+
+    def fail(self, error: BaseException) -> None:
+        """Raise ``error`` in the asker."""
+        if self._ask is not None:
+            self._ask.fail(error)
+            self._forget()
+
+    def _forget(self) -> None:
+        deferred = self._ctx._deferred
+        if deferred is not None and self in deferred:
+            deferred.remove(self)
+
+
 class ActorContext:
     """What one incarnation of an actor knows about itself and can do to the runtime."""
 
     __slots__ = (
+        "_deferred",
         "_nursery",
         "_timers",
         "_watchers",
@@ -136,6 +176,7 @@ class ActorContext:
         self.in_hand: object = None
         self._nursery = nursery
         # Allocated on first use: most actors never set a timer or a monitor.
+        self._deferred: list[DeferredReply] | None = None
         self._timers: list[trio.CancelScope] | None = None
         self._watchers: list[Cell] | None = None
         self._watching: list[ActorContext] | None = None
@@ -157,6 +198,26 @@ class ActorContext:
         """
         self.stopping = True
         self.cell.mailbox.wake_receiver()
+
+    def defer_reply(self) -> DeferredReply:
+        """Answer the ask in hand later, from another message or a background task.
+
+        The handler returns without replying (its return value is ignored) and the actor goes
+        on with its mailbox; the asker keeps waiting until the returned handle is completed
+        or this incarnation ends. Use it for requests answered by a peer (a reply line on a
+        pipe, a frame on a socket) so that one slow answer does not block the mailbox.
+        """
+        from ._mailbox import Ask
+
+        item = self.in_hand
+        if not isinstance(item, Ask):
+            return DeferredReply(None, self)
+        self.in_hand = None  # the loop must not reply: the handle owns the answer now
+        handle = DeferredReply(item, self)
+        if self._deferred is None:
+            self._deferred = []
+        self._deferred.append(handle)
+        return handle
 
     # -- timers ----------------------------------------------------------------------------
 
@@ -264,6 +325,16 @@ class ActorContext:
 
         for scope in self._timers or ():
             scope.cancel()
+        if self._deferred:
+            from ._errors import ActorCrashed, ActorStopped
+
+            for handle in list(self._deferred):
+                if reason is None:
+                    handle.fail(ActorStopped(self.cell.name, "stopped before replying"))
+                else:
+                    crashed = ActorCrashed(self.cell.name, "a deferred request")
+                    crashed.__cause__ = reason
+                    handle.fail(crashed)
         for watcher in self._watchers or ():
             watcher.mailbox.offer(Down(self.cell.name, self.incarnation, reason))
         self._watchers = None

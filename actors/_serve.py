@@ -53,7 +53,8 @@ async def serve(ctx: ActorContext) -> None:
                     mailbox.failed += 1
                     item.fail(exc)
                 else:
-                    item.reply(result)
+                    if ctx.in_hand is item:  # else the handler deferred its reply
+                        item.reply(result)
             else:
                 ctx.in_hand = item
                 try:

@@ -410,6 +410,8 @@ def _fail_in_hand(ctx: ActorContext, cell: Cell, error: BaseException | None) ->
     """The message in hand when an incarnation died: its asker gets an error, a tell is
     dead-lettered. ``error`` None means the incarnation was cancelled."""
     item = ctx.in_hand
+    if item is None:  # e.g. the handler had deferred its reply: _end answers that one
+        return
     ctx.in_hand = None
     cell.mailbox.failed += 1
     if isinstance(item, Ask):

@@ -207,3 +207,70 @@ async def test_ask_hard_cancelled_mid_handling_gets_actor_stopped(
             await system.stop("counter")  # graceful stop times out, then cancels
         assert len(outcome) == 1
         assert "stopped while handling" in str(outcome[0])
+
+
+@attrs.frozen
+class Later(actors.Request[str]):
+    key: str
+
+
+@attrs.frozen
+class Answer:
+    key: str
+    value: str
+
+
+class Deferring(actors.Actor[Later | Answer | ExplodeTell]):
+    """Answers Later requests only when the matching Answer arrives."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, actors.DeferredReply] = {}
+
+    async def receive(self, message: Later | Answer | ExplodeTell) -> str | None:
+        match message:
+            case Later(key):
+                self.waiting[key] = self.ctx.defer_reply()
+                return "ignored: the reply is deferred"
+            case Answer(key, value):
+                self.waiting.pop(key).reply(value)
+            case ExplodeTell():
+                raise RuntimeError("boom")
+        return None
+
+
+async def test_a_deferred_reply_is_sent_later_without_blocking_the_mailbox() -> None:
+    async with actors.open_actor_system() as system:
+        ref = await system.spawn(Deferring, name="d")
+        results: dict[str, str] = {}
+
+        async def ask(key: str) -> None:
+            results[key] = await ref.ask(Later(key))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ask, "a")
+            nursery.start_soon(ask, "b")
+            await trio.testing.wait_all_tasks_blocked()
+            assert results == {}  # both asks are pending, the actor is not blocked
+            await ref.tell(Answer("b", "B"))
+            await ref.tell(Answer("a", "A"))
+        assert results == {"a": "A", "b": "B"}
+
+
+async def test_a_deferred_reply_never_hangs_when_the_actor_crashes() -> None:
+    async with actors.open_actor_system() as system:
+        ref = await system.spawn(Deferring, name="d")
+        outcome: list[BaseException] = []
+
+        async def ask() -> None:
+            try:
+                await ref.ask(Later("k"))
+            except actors.ActorCrashed as exc:
+                outcome.append(exc)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ask)
+            await trio.testing.wait_all_tasks_blocked()
+            await ref.tell(ExplodeTell())
+        assert len(outcome) == 1
+        assert str(outcome[0].__cause__) == "boom"
+    assert system.dead_letters.count() == 1  # only the crashing tell

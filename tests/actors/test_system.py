@@ -80,12 +80,12 @@ def test_the_public_surface_is_exported_from_the_package() -> None:
     expected = {
         "Actor", "ActorContext", "ActorCrashed", "ActorError", "ActorRef", "ActorStopped",
         "ActorSystem", "Backoff", "ChildSpec", "Crashed", "DeadLetter", "DeadLetterReason",
-        "DeadLetters", "Down", "DuplicateName", "Events", "LifecycleEvent", "Mailbox",
-        "MailboxFull", "MailboxStatistics", "NoSuchActor", "OverflowPolicy", "Protocol",
-        "ProtocolMismatch", "Registry", "Request", "Restart", "RestartIntensityExceeded",
-        "Restarted", "StartFailed", "Started", "Stopped", "Strategy", "Supervisor",
-        "SupervisorSpec", "SystemClosed", "Timer", "UnacceptedMessage", "open_actor_system",
-        "testing",
+        "DeadLetters", "DeferredReply", "Down", "DuplicateName", "Events", "LifecycleEvent",
+        "Mailbox", "MailboxFull", "MailboxStatistics", "NoSuchActor", "OverflowPolicy",
+        "Protocol", "ProtocolMismatch", "Registry", "Request", "Restart",
+        "RestartIntensityExceeded", "Restarted", "StartFailed", "Started", "Stopped",
+        "Strategy", "Supervisor", "SupervisorSpec", "SystemClosed", "Timer",
+        "UnacceptedMessage", "open_actor_system", "testing",
     }  # fmt: skip
     assert public == expected
     for name in expected - {"testing"}:
