@@ -1,0 +1,13 @@
+"""The orchestrator link: the module's one stdin reader and one stdout writer."""
+
+from ._errors import InitBlobError as InitBlobError
+from ._errors import LinkClosed as LinkClosed
+from ._errors import LinkError as LinkError
+from ._errors import PortNegotiationFailed as PortNegotiationFailed
+from ._errors import StdioTimeout as StdioTimeout
+from ._init import read_init_blob as read_init_blob
+from ._link import StdioLink as StdioLink
+from ._messages import FetchRemoteSecret as FetchRemoteSecret
+from ._messages import RequestPort as RequestPort
+from ._messages import Send as Send
+from ._messages import SendRaw as SendRaw

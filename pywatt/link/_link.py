@@ -1,0 +1,253 @@
+"""The orchestrator link: the one stdin reader and the one stdout writer of a module.
+
+PROTOCOL.md §16 A7 and A10 are why it exists: the Rust SDK has several competing stdin
+readers and several stdout writers, and loses lines. Here one actor owns both pipes. Its
+background task reads stdin line by line and dispatches by op; its mailbox serializes every
+write, so each line leaves whole. Requests that wait for an answer on stdin (secrets, ports)
+are answered with deferred replies, so a slow answer never blocks the mailbox, and each has
+its protocol deadline (ARCHITECTURE.md decision 2).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import trio
+
+import actors
+from pywatt.secrets._errors import SecretNotFound, SecretTimeout
+from pywatt.secrets._messages import RotationNotice, SecretPushed
+from pywatt.wire import (
+    NEED_DATA,
+    DecodeError,
+    GetSecretRequest,
+    Heartbeat,
+    InitBlob,
+    IpcHttpRequest,
+    IpcPortNegotiation,
+    IpcPortNegotiationResponse,
+    LineDecoder,
+    OrchestratorToModule,
+    RemoteProtocolError,
+    RotatedNotification,
+    SecretError,
+    SecretValueResponse,
+    Shutdown,
+    decode_json,
+    encode_json,
+    encode_json_value,
+    encode_line,
+)
+
+from ._errors import LinkClosed, LinkError, PortNegotiationFailed, StdioTimeout
+from ._messages import Expire, FetchRemoteSecret, RequestPort, Send, SendRaw
+
+log = logging.getLogger(__name__)
+
+SECRET_DEADLINE = 5.0
+PORT_DEADLINE = 10.0
+
+
+class StdioLink(
+    actors.Actor[Send | SendRaw | FetchRemoteSecret | RequestPort | Expire],
+):
+    """Owns the module's stdin and stdout (registered as ``pywatt.link``).
+
+    ``on_shutdown(reason)`` is called once when the orchestrator sends ``shutdown`` or closes
+    stdin; the module then stops its tree.
+    """
+
+    reply_errors = (LinkError, SecretNotFound, SecretTimeout)
+
+    def __init__(
+        self,
+        *,
+        stdin: trio.abc.ReceiveStream,
+        stdout: trio.abc.SendStream,
+        decoder: LineDecoder,
+        on_shutdown: Callable[[str], None],
+        module_id: str,
+        secrets: str = "pywatt.secrets",
+        secret_deadline: float = SECRET_DEADLINE,
+        port_deadline: float = PORT_DEADLINE,
+    ) -> None:
+        self.stdin = stdin
+        self.stdout = stdout
+        self.decoder = decoder
+        self.on_shutdown = on_shutdown
+        self.module_id = module_id
+        self.secrets = secrets
+        self.secret_deadline = secret_deadline
+        self.port_deadline = port_deadline
+        self.pending_secrets: dict[str, list[actors.DeferredReply]] = {}
+        self.pending_ports: dict[str, actors.DeferredReply] = {}
+        self.closed = False
+        self.malformed = 0
+
+    async def on_start(self) -> None:
+        self.ctx.start_task(self._read_stdin)
+
+    # -- requests from the module ----------------------------------------------------------
+
+    async def receive(
+        self, message: Send | SendRaw | FetchRemoteSecret | RequestPort | Expire
+    ) -> Any:
+        match message:
+            case Send(outgoing):
+                await self._write(encode_json(outgoing))
+            case SendRaw(payload):
+                await self._write(payload)
+            case FetchRemoteSecret(name):
+                return await self._fetch_secret(name)
+            case RequestPort(specific):
+                return await self._request_port(specific)
+            case Expire(kind, key):
+                self._expire(kind, key)
+        return None
+
+    async def _write(self, payload: bytes) -> None:
+        await self.stdout.send_all(encode_line(payload))
+
+    async def _fetch_secret(self, name: str) -> None:
+        if self.closed:
+            raise LinkClosed("stdin is closed: the orchestrator cannot answer")
+        waiters = self.pending_secrets.get(name)
+        reply = self.ctx.defer_reply()
+        if waiters is not None:  # one get_secret line serves every concurrent asker
+            waiters.append(reply)
+            return
+        self.pending_secrets[name] = [reply]
+        self.ctx.send_after(self.secret_deadline, Expire("secret", name))
+        await self._write(encode_json(GetSecretRequest(name=name)))
+
+    async def _request_port(self, specific: int | None) -> None:
+        if self.closed:
+            raise LinkClosed("stdin is closed: the orchestrator cannot answer")
+        request_id = str(uuid.uuid4())
+        self.pending_ports[request_id] = self.ctx.defer_reply()
+        self.ctx.send_after(self.port_deadline, Expire("port", request_id))
+        await self._write(
+            encode_json(IpcPortNegotiation(request_id=request_id, specific_port=specific))
+        )
+
+    def _expire(self, kind: str, key: str) -> None:
+        if kind == "secret":
+            for reply in self.pending_secrets.pop(key, ()):
+                reply.fail(SecretTimeout(key, self.secret_deadline))
+        else:
+            port_reply = self.pending_ports.pop(key, None)
+            if port_reply is not None:
+                port_reply.fail(StdioTimeout("a port request", self.port_deadline))
+
+    # -- stdin -----------------------------------------------------------------------------
+
+    async def _read_stdin(self) -> None:
+        decoder = self.decoder
+        while True:
+            try:
+                line = decoder.next_line()
+            except RemoteProtocolError as exc:
+                log.error("stdin is unusable, shutting down: %s", exc)
+                self._close(f"broken stdin: {exc}")
+                return
+            if line is NEED_DATA:
+                data = await self.stdin.receive_some(65536)
+                if not data:
+                    tail = decoder.at_eof()
+                    if tail:
+                        await self._dispatch(tail)
+                    self._close("the orchestrator closed stdin")
+                    return
+                decoder.feed(data)
+                continue
+            await self._dispatch(line)
+
+    async def _dispatch(self, line: bytes) -> None:
+        try:
+            message = decode_json(line, OrchestratorToModule)
+        except DecodeError as exc:
+            self.malformed += 1
+            log.error("ignored a malformed stdin line (%d bytes): %s", len(line), exc)
+            return
+        match message:
+            case SecretValueResponse():
+                await self._on_secret(message)
+            case SecretError(name=name, message=text):
+                for reply in self.pending_secrets.pop(name, ()):
+                    reply.fail(SecretNotFound(name, text))
+            case RotatedNotification(keys=keys, rotation_id=rotation_id):
+                await self.ctx.system.tell(self.secrets, RotationNotice(tuple(keys), rotation_id))
+            case IpcPortNegotiationResponse(request_id=request_id):
+                self._on_port(message, request_id)
+            case Shutdown():
+                self._close("the orchestrator asked the module to shut down")
+            case Heartbeat():
+                pass  # heartbeats on stdin are not acknowledged (PROTOCOL.md §16 A25)
+            case InitBlob():
+                log.warning("ignored an init line after startup")
+            case IpcHttpRequest():
+                await self._refuse_http(message)
+            case _:
+                log.warning("ignored %s on stdin: not handled by this module", message.OP)
+
+    async def _on_secret(self, message: SecretValueResponse) -> None:
+        waiters = self.pending_secrets.pop(message.name, None)
+        if waiters is not None:
+            for reply in waiters:
+                reply.reply(message.value)
+            if message.rotation_id is None:
+                return
+        # Unsolicited (a push) or carrying a rotation id: the secrets actor caches it.
+        await self.ctx.system.tell(
+            self.secrets, SecretPushed(message.name, message.value, message.rotation_id)
+        )
+
+    def _on_port(self, message: IpcPortNegotiationResponse, request_id: str) -> None:
+        reply = self.pending_ports.pop(request_id, None)
+        if reply is None and len(self.pending_ports) == 1:
+            # Rust accepts a mismatched request id (§8); so do we when only one is pending.
+            log.warning("port_response with an unknown request id %r: used anyway", request_id)
+            _, reply = self.pending_ports.popitem()
+        if reply is None:
+            log.warning("ignored a port_response nobody waits for (%r)", request_id)
+            return
+        if message.success and message.port != 0:
+            reply.reply(message)
+        else:
+            reply.fail(PortNegotiationFailed(message.error_message or "port request refused"))
+
+    async def _refuse_http(self, request: IpcHttpRequest) -> None:
+        # HTTP over IPC arrives with pywatt's HTTP support; until then the orchestrator gets
+        # a clear 503 in the stdout wrapper of PROTOCOL.md §9.2 instead of silence.
+        body = b'{"status":"error","data":null,"message":"HTTP over IPC is not available yet"}'
+        wrapper = {
+            "content": {
+                "body": list(body),
+                "headers": {"content-type": "application/json"},
+                "request_id": request.request_id,
+                "status_code": 503,
+            },
+            "metadata": {
+                "id": str(uuid.uuid4()),
+                "properties": {"correlation_id": request.request_id},
+                "source": os.environ.get("PYWATT_MODULE_ID", self.module_id),
+            },
+        }
+        await self.ctx.self_ref.tell(SendRaw(encode_json_value(wrapper)))
+
+    def _close(self, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for waiters in self.pending_secrets.values():
+            for reply in waiters:
+                reply.fail(LinkClosed(reason))
+        self.pending_secrets.clear()
+        for reply in self.pending_ports.values():
+            reply.fail(LinkClosed(reason))
+        self.pending_ports.clear()
+        self.on_shutdown(reason)

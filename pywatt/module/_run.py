@@ -1,0 +1,284 @@
+"""Running a module: read the InitBlob, build the supervision tree, serve until shutdown."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+
+import actors
+from actors import ChildSpec, Restart, Strategy, SupervisorSpec
+from pywatt._errors import NotAvailableYet
+from pywatt.link._errors import InitBlobError
+from pywatt.link._init import read_init_blob
+from pywatt.link._link import StdioLink
+from pywatt.logs import configure_logging, redactor
+from pywatt.registrar import Announce, Registrar
+from pywatt.secrets._errors import SecretError
+from pywatt.secrets._messages import PROVIDER, SECRETS, GetSecret
+from pywatt.secrets._orchestrator_provider import OrchestratorProvider
+from pywatt.secrets._providers import EnvProvider, MemoryProvider
+from pywatt.secrets._secrets import SecretsActor
+from pywatt.wire import InitBlob, LineDecoder, SocketAddress
+
+from ._config import ModuleConfig, secrets_from_env
+from ._state import AppState
+
+log = logging.getLogger("pywatt.module")
+
+Main = Callable[[AppState[Any]], Awaitable[object]]
+
+INIT_WAIT = 3.0
+"""Seconds to wait for an InitBlob on a non-terminal stdin before running standalone."""
+
+MAIN_SLOW = 10.0
+"""A ``main`` that has not returned after this long gets a warning: the module cannot
+announce until it returns."""
+
+
+class _Standalone:
+    """Returned by the process runner when no orchestrator is there."""
+
+
+STANDALONE = _Standalone()
+
+
+def build_tree(
+    config: ModuleConfig,
+    init: InitBlob,
+    *,
+    stdin: trio.abc.ReceiveStream,
+    stdout: trio.abc.SendStream,
+    decoder: LineDecoder,
+    on_shutdown: Callable[[str], None],
+) -> SupervisorSpec:
+    """The module's supervision tree (ARCHITECTURE.md, "The shape"), rest_for_one:
+    link, secret providers, secrets, registrar, services (the module's own actors)."""
+    grace = config.shutdown_grace
+    providers = [
+        ChildSpec("pywatt.secrets.memory", MemoryProvider, protocol=PROVIDER, shutdown=grace),
+        ChildSpec("pywatt.secrets.env", EnvProvider, protocol=PROVIDER, shutdown=grace),
+        ChildSpec(
+            "pywatt.secrets.orchestrator", OrchestratorProvider, protocol=PROVIDER, shutdown=grace
+        ),
+    ]
+    chain = config.provider_chain()
+    return SupervisorSpec(
+        "pywatt",
+        [
+            ChildSpec(
+                "pywatt.link",
+                lambda: StdioLink(
+                    stdin=stdin,
+                    stdout=stdout,
+                    decoder=decoder,
+                    on_shutdown=on_shutdown,
+                    module_id=init.module_id,
+                ),
+                shutdown=grace,
+            ),
+            SupervisorSpec("pywatt.secrets.providers", providers, shutdown=grace),
+            ChildSpec(
+                "pywatt.secrets",
+                lambda: SecretsActor(
+                    chain, ttl=config.secret_cache_ttl, max_entries=config.secret_cache_size
+                ),
+                protocol=SECRETS,
+                shutdown=grace,
+            ),
+            ChildSpec("pywatt.registrar", Registrar, shutdown=grace),
+            SupervisorSpec(
+                "pywatt.services", strategy=Strategy.ONE_FOR_ONE, max_restarts=10, shutdown=grace
+            ),
+        ],
+        strategy=Strategy.REST_FOR_ONE,
+        max_restarts=5,
+        within=10.0,
+        restart=Restart.PERMANENT,
+        shutdown=grace * 6,
+    )
+
+
+async def serve_module(
+    config: ModuleConfig,
+    main: Main | None,
+    *,
+    init: InitBlob,
+    stdin: trio.abc.ReceiveStream,
+    stdout: trio.abc.SendStream,
+    decoder: LineDecoder | None = None,
+    handle_signals: bool = False,
+) -> int:
+    """Run one module until the orchestrator shuts it down; returns the exit status.
+
+    Startup follows PROTOCOL.md §3.3: fetch the configured secrets, build the user state, run
+    ``main`` (setup), then announce. The module stops on a ``shutdown`` line, EOF on stdin, or
+    (with ``handle_signals``) SIGTERM/SIGINT: the tree stops in reverse order, each actor
+    within ``config.shutdown_grace``. Returns 0 after a clean shutdown and 1 after a failure,
+    which is logged with its cause (never with a secret value).
+    """
+    redactor.register(*secrets_from_env(init.env).values())
+    shutdown = trio.Event()
+    reasons: list[str] = []
+    failures: list[BaseException] = []
+
+    def on_shutdown(reason: str) -> None:
+        reasons.append(reason)
+        shutdown.set()
+
+    tree = build_tree(
+        config,
+        init,
+        stdin=stdin,
+        stdout=stdout,
+        decoder=decoder or LineDecoder(first_line_max=None),
+        on_shutdown=on_shutdown,
+    )
+    try:
+        async with (
+            actors.open_actor_system(SupervisorSpec("system", [tree], max_restarts=0)) as system,
+            trio.open_nursery() as nursery,
+        ):
+            if handle_signals:
+                nursery.start_soon(_watch_signals, on_shutdown)
+            nursery.start_soon(_start, system, config, init, main, on_shutdown, failures)
+            await shutdown.wait()
+            log.info("module %s shutting down: %s", init.module_id, reasons[0])
+            nursery.cancel_scope.cancel()
+    except actors.RestartIntensityExceeded as exc:
+        log.error("module %s failed: %s (cause: %s)", init.module_id, exc, exc.__cause__)
+        return 1
+    if failures:
+        return 1
+    log.info("module %s stopped cleanly", init.module_id)
+    return 0
+
+
+async def _start(
+    system: actors.ActorSystem,
+    config: ModuleConfig,
+    init: InitBlob,
+    main: Main | None,
+    on_shutdown: Callable[[str], None],
+    failures: list[BaseException],
+) -> None:
+    try:
+        values: dict[str, str] = {}
+        for name in config.secrets:  # in order, before announcing (PROTOCOL.md §3.3 step 3)
+            values[name] = (await system.ask("pywatt.secrets", GetSecret(name))).value
+        user_state: Any = None
+        if config.state_builder is not None:
+            user_state = config.state_builder(init, values)
+            if inspect.isawaitable(user_state):
+                user_state = await user_state
+        state: AppState[Any] = AppState(system, init, user_state)
+        if main is not None:
+            with trio.move_on_after(MAIN_SLOW) as slow:
+                app = await main(state)
+            if slow.cancelled_caught:
+                log.warning(
+                    "main did not return within %g s; it was cancelled. Put long-running "
+                    "work in an actor (state.spawn) so the module can announce",
+                    MAIN_SLOW,
+                )
+                raise TimeoutError(f"main did not return within {MAIN_SLOW:g} s")
+            if app is not None:
+                raise NotAvailableYet(
+                    "serving an HTTP app", f"main returned {type(app).__name__}; return None"
+                )
+        await system.ask("pywatt.registrar", Announce(_listen_text(init), config.announced()))
+        log.info("module %s announced %d endpoint(s)", init.module_id, len(config.endpoints))
+    except (SecretError, NotAvailableYet, TimeoutError, actors.ActorError) as exc:
+        log.error("module %s failed to start: %s", init.module_id, exc)
+        failures.append(exc)
+        on_shutdown(f"startup failed: {exc}")
+    except Exception as exc:
+        log.exception("module %s: main raised", init.module_id)
+        failures.append(exc)
+        on_shutdown(f"main raised {type(exc).__name__}")
+
+
+def _listen_text(init: InitBlob) -> str:
+    """The announce's ``listen``: the InitBlob's value echoed, as the Rust SDK does (§16 A14)."""
+    listen = init.listen
+    return str(listen) if isinstance(listen, SocketAddress) else listen
+
+
+async def _watch_signals(on_shutdown: Callable[[str], None]) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            on_shutdown(f"received {signal.Signals(signum).name}")
+
+
+# -- the process entry ---------------------------------------------------------------------
+
+
+def run_module(main: Main | None = None, **options: Any) -> int:
+    """Run this process as a PyWatt module; returns the exit status (0 after a clean stop).
+
+    Under an orchestrator, the InitBlob arrives on stdin. Run directly (stdin is a terminal,
+    or no InitBlob arrives within a few seconds), it starts the embedded orchestrator for this
+    one module file instead, so ``python my_module.py`` just works. ``options`` are the
+    seed's ``@pywatt_module`` keywords (see :class:`ModuleConfig`); a feature that is not built
+    yet raises :class:`~pywatt.NotAvailableYet` at once.
+    """
+    config = ModuleConfig.from_kwargs(**options)
+    result = trio.run(_serve_process, config, main)
+    if isinstance(result, _Standalone):
+        from pywatt.orchestrator import run_standalone
+
+        path = os.path.abspath(getattr(sys.modules["__main__"], "__file__", "") or sys.argv[0])
+        print(
+            f"pywatt: no orchestrator on stdin; starting the embedded orchestrator for {path}",
+            file=sys.stderr,
+        )
+        return run_standalone(path)
+    return result
+
+
+async def _serve_process(config: ModuleConfig, main: Main | None) -> int | _Standalone:
+    embedded = os.environ.get("PYWATT_EMBEDDED") == "1"
+    if not embedded and (sys.stdin is None or sys.stdin.isatty()):
+        return STANDALONE
+    stdin = trio.lowlevel.FdStream(os.dup(0))
+    init: InitBlob | None = None
+    decoder = LineDecoder()
+    try:
+        with trio.move_on_after(math.inf if embedded else INIT_WAIT):
+            init, decoder = await read_init_blob(stdin, decoder=decoder)
+    except InitBlobError as exc:
+        print(f"pywatt: {exc}", file=sys.stderr)
+        return 1
+    if init is not None:
+        return await _serve_stdio(config, main, init, stdin, decoder)
+    await stdin.aclose()
+    if embedded:
+        print("pywatt: the orchestrator sent no InitBlob", file=sys.stderr)
+        return 1
+    return STANDALONE
+
+
+async def _serve_stdio(
+    config: ModuleConfig,
+    main: Main | None,
+    init: InitBlob,
+    stdin: trio.lowlevel.FdStream,
+    decoder: LineDecoder,
+) -> int:
+    # stdout belongs to the protocol: keep a private handle to it and point fd 1 at stderr,
+    # so a stray print() cannot corrupt the protocol stream.
+    stdout = trio.lowlevel.FdStream(os.dup(1))
+    os.dup2(2, 1)
+    configure_logging(config.log_level, module_id=init.module_id)
+    async with stdin, stdout:
+        return await serve_module(
+            config, main, init=init, stdin=stdin, stdout=stdout, decoder=decoder,
+            handle_signals=True,
+        )  # fmt: skip

@@ -1,0 +1,109 @@
+"""AppState: the friendly facade of the seed. Every method asks an actor; no logic lives here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any, Generic, TypeVar
+
+import trio
+
+import actors
+from pywatt.link._messages import RequestPort
+from pywatt.secrets._messages import (
+    FetchMode,
+    GetSecret,
+    Secret,
+    SecretRotated,
+    SetSecret,
+    Subscribe,
+    Unsubscribe,
+)
+from pywatt.wire import InitBlob
+
+S = TypeVar("S")
+
+SECRETS = "pywatt.secrets"
+LINK = "pywatt.link"
+SERVICES = "pywatt.services"
+
+
+class AppState(Generic[S]):
+    """What a module's code holds: its InitBlob, its own state, and the actors behind it.
+
+    ``user_state`` is what the module's ``state_builder`` returned. Every method is a message
+    to an actor (``get_secret`` asks ``pywatt.secrets``), so a user's actor registered under
+    the same name answers instead of the built-in one.
+    """
+
+    def __init__(self, system: actors.ActorSystem, init: InitBlob, user_state: S) -> None:
+        self.system = system
+        self.init = init
+        self.user_state = user_state
+
+    @property
+    def module_id(self) -> str:
+        """This module's id, from the InitBlob."""
+        return self.init.module_id
+
+    # -- secrets ---------------------------------------------------------------------------
+
+    async def get_secret(self, name: str, *, force_remote: bool = False) -> str:
+        """The secret's current value (cached; ``force_remote`` asks the providers again).
+
+        Raises :class:`~pywatt.secrets.SecretNotFound` when no provider has it (at once if
+        the orchestrator says so), :class:`~pywatt.secrets.SecretTimeout` after 5 s without
+        an answer.
+        """
+        return (await self.secret(name, force_remote=force_remote)).value
+
+    async def secret(self, name: str, *, force_remote: bool = False) -> Secret:
+        """The secret with its version, source and rotation id (the value is redacted in repr)."""
+        mode = FetchMode.FORCE_REMOTE if force_remote else FetchMode.CACHE_THEN_REMOTE
+        return await self.system.ask(SECRETS, GetSecret(name, mode))
+
+    async def set_secret(self, name: str, value: str) -> Secret:
+        """Store a secret in the module's memory provider (no wire op writes a secret)."""
+        return await self.system.ask(SECRETS, SetSecret(name, value))
+
+    @asynccontextmanager
+    async def secret_rotations(
+        self, names: Iterable[str] = (), *, buffer: int = 16
+    ) -> AsyncIterator[trio.MemoryReceiveChannel[SecretRotated]]:
+        """Receive :class:`SecretRotated` events for ``names`` (all secrets if empty)::
+
+        async with state.secret_rotations(["API_KEY"]) as rotations:
+            async for event in rotations:
+                reconnect(event.secret.value)
+        """
+        send, receive = trio.open_memory_channel[SecretRotated](buffer)
+        await self.system.ask(SECRETS, Subscribe(frozenset(names), send))
+        try:
+            async with receive:
+                yield receive
+        finally:
+            with trio.CancelScope(shield=True):
+                await self.system.ask(SECRETS, Unsubscribe(send))
+
+    # -- the orchestrator ------------------------------------------------------------------
+
+    async def negotiate_port(self, specific_port: int | None = None) -> int:
+        """Ask the orchestrator for an HTTP port (10 s deadline); returns it.
+
+        Raises :class:`~pywatt.link.PortNegotiationFailed` or
+        :class:`~pywatt.link.StdioTimeout`.
+        """
+        response = await self.system.ask(LINK, RequestPort(specific_port))
+        return response.port
+
+    # -- actors ----------------------------------------------------------------------------
+
+    async def spawn(
+        self, factory: Callable[[], actors.Actor[Any]], *, name: str | None = None, **spec: Any
+    ) -> actors.ActorRef[Any]:
+        """Start an actor of the module's own under its services supervisor (one_for_one)."""
+        return await self.system.spawn(factory, name=name, supervisor=SERVICES, **spec)
+
+    def ref(self, name: str) -> actors.ActorRef[Any]:
+        """A ref to a named actor of this module."""
+        return self.system.ref(name)

@@ -1,0 +1,240 @@
+"""The secrets actor: a provider chain, a TTL + LRU cache, versions, rotation and redaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import trio
+
+import actors
+from pywatt.link._messages import Send
+from pywatt.logs import redactor
+from pywatt.wire import RotationAckRequest
+
+from ._cache import SecretCache
+from ._errors import SecretNotFound, SecretTimeout, SecretUnavailable
+from ._messages import (
+    FetchMode,
+    GetSecret,
+    ProvideSecret,
+    RotationNotice,
+    Secret,
+    SecretPushed,
+    SecretRotated,
+    SecretStatistics,
+    SecretStats,
+    SetSecret,
+    Subscribe,
+    Unsubscribe,
+)
+from ._providers import StoreSecret
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class _Fetched:
+    """Internal: a provider-chain fetch finished (value and source, or the error)."""
+
+    name: str
+    value: str | None = attrs.field(repr=False)
+    source: str
+    error: Exception | None
+
+
+@attrs.frozen
+class _Rotation:
+    rotation_id: str
+    keys: frozenset[str]
+
+
+SecretsMessage = (
+    GetSecret
+    | SetSecret
+    | Subscribe
+    | Unsubscribe
+    | SecretPushed
+    | RotationNotice
+    | SecretStatistics
+    | _Fetched
+)
+
+
+class SecretsActor(actors.Actor[SecretsMessage]):
+    """Answers the secrets protocol (registered as ``pywatt.secrets``).
+
+    * ``GetSecret``: a fresh cached value, else the providers in ``chain`` order (actor names
+      answering :class:`ProvideSecret`); the first that has it wins. Fetches run beside the
+      mailbox and concurrent fetches of one name share one request.
+    * ``RotationNotice`` (the orchestrator's ``rotated``): drop the keys, refetch them, tell
+      subscribers the new versions, then acknowledge with ``rotation_ack`` through the link
+      (ARCHITECTURE.md decision 10).
+    * Every value it sees is registered with the redactor, so it never appears in a log.
+    """
+
+    reply_errors = (SecretNotFound, SecretTimeout, SecretUnavailable)
+
+    def __init__(
+        self,
+        chain: Sequence[str],
+        *,
+        memory: str = "pywatt.secrets.memory",
+        link: str | None = "pywatt.link",
+        max_entries: int = 256,
+        ttl: float | None = 300.0,
+    ) -> None:
+        self.chain = list(chain)
+        self.memory = memory
+        self.link = link
+        self.cache = SecretCache(max_entries, ttl)
+        self.versions: dict[str, tuple[str, int]] = {}  # name -> (value, version)
+        self.inflight: dict[str, list[actors.DeferredReply]] = {}
+        self.rotations: list[_Rotation] = []
+        self.refetching: set[str] = set()
+        self.subscribers: list[tuple[frozenset[str], Any]] = []
+        self.rotation_count = 0
+
+    async def receive(self, message: SecretsMessage) -> Any:
+        match message:
+            case GetSecret(name, mode):
+                return self._get(name, mode)
+            case SetSecret(name, value):
+                await self.ctx.system.ask(self.memory, StoreSecret(name, value))
+                return self._store(name, value, "memory", None)
+            case Subscribe(names, sink):
+                self.subscribers.append((names, sink))
+            case Unsubscribe(sink):
+                self.subscribers = [(n, s) for n, s in self.subscribers if s is not sink]
+            case SecretPushed(name, value, rotation_id):
+                self._store(name, value, "orchestrator", rotation_id)
+            case RotationNotice(keys, rotation_id):
+                self._rotate(keys, rotation_id)
+            case _Fetched():
+                await self._fetched(message)
+            case SecretStatistics():
+                return SecretStats(
+                    hits=self.cache.hits,
+                    misses=self.cache.misses,
+                    evictions=self.cache.evictions,
+                    expirations=self.cache.expirations,
+                    rotations=self.rotation_count,
+                    size=len(self.cache),
+                )
+        return None
+
+    # -- fetching --------------------------------------------------------------------------
+
+    def _get(self, name: str, mode: FetchMode) -> Secret | None:
+        if mode is not FetchMode.FORCE_REMOTE:
+            cached = self.cache.get(name, trio.current_time())
+            if cached is not None:
+                return cached
+            if mode is FetchMode.CACHE_ONLY:
+                raise SecretNotFound(name, "not in the cache (cache-only request)")
+        self._fetch(name, self.ctx.defer_reply())
+        return None
+
+    def _fetch(self, name: str, waiter: actors.DeferredReply | None) -> None:
+        waiters = self.inflight.get(name)
+        if waiters is not None:
+            if waiter is not None:
+                waiters.append(waiter)
+            return
+        self.inflight[name] = [] if waiter is None else [waiter]
+        self.ctx.start_task(self._fetch_from_chain, name)
+
+    async def _fetch_from_chain(self, name: str) -> None:
+        last: Exception = SecretNotFound(name, "no secret provider is configured")
+        for provider in self.chain:
+            try:
+                value = await self.ctx.system.ask(provider, ProvideSecret(name))
+            except SecretNotFound as exc:
+                last = exc
+                continue
+            except (SecretTimeout, SecretUnavailable, actors.ActorError) as exc:
+                last = exc
+                break
+            await self.ctx.self_ref.tell(_Fetched(name, value, provider, None))
+            return
+        await self.ctx.self_ref.tell(_Fetched(name, None, "", last))
+
+    async def _fetched(self, done: _Fetched) -> None:
+        waiters = self.inflight.pop(done.name, [])
+        if done.value is None:
+            error = done.error or SecretNotFound(done.name)
+            for waiter in waiters:
+                waiter.fail(error)
+            await self._rotation_progress(done.name, error)
+            return
+        rotated = done.name in self.refetching
+        secret = self._store(done.name, done.value, done.source, None, notify=rotated)
+        for waiter in waiters:
+            waiter.reply(secret)
+        await self._rotation_progress(done.name, None)
+
+    def _store(
+        self,
+        name: str,
+        value: str,
+        source: str,
+        rotation_id: str | None,
+        *,
+        notify: bool = False,
+    ) -> Secret:
+        """Cache a value; subscribers hear of it if it changed (or ``notify``: a rotation)."""
+        redactor.register(value)
+        previous = self.versions.get(name)
+        version = 1 if previous is None else previous[1] + (previous[0] != value)
+        self.versions[name] = (value, version)
+        secret = Secret(name, value, version=version, source=source, rotation_id=rotation_id)
+        self.cache.put(secret, trio.current_time())
+        if notify or (previous is not None and previous[0] != value):
+            self._notify(secret)
+        return secret
+
+    def _notify(self, secret: Secret) -> None:
+        event = SecretRotated(secret)
+        for names, sink in list(self.subscribers):
+            if names and secret.name not in names:
+                continue
+            try:
+                if isinstance(sink, actors.ActorRef):
+                    sink.tell_nowait(event)
+                else:
+                    sink.send_nowait(event)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self.subscribers.remove((names, sink))
+            except (trio.WouldBlock, actors.MailboxFull):
+                log.warning("a subscriber of secret %r is full: dropped a rotation", secret.name)
+
+    # -- rotation --------------------------------------------------------------------------
+
+    def _rotate(self, keys: tuple[str, ...], rotation_id: str) -> None:
+        self.rotation_count += 1
+        self.rotations.append(_Rotation(rotation_id, frozenset(keys)))
+        for key in keys:
+            self.cache.discard(key)
+            self.refetching.add(key)
+            self._fetch(key, None)
+        if not keys:
+            self.ctx.self_ref.tell_nowait(_Fetched("", None, "", None))
+
+    async def _rotation_progress(self, name: str, error: Exception | None) -> None:
+        self.refetching.discard(name)
+        if error is not None:
+            log.error("refetching rotated secret %r failed: %s", name, error)
+        for rotation in list(self.rotations):
+            if rotation.keys & self.refetching:
+                continue
+            self.rotations.remove(rotation)
+            failed = [k for k in rotation.keys if self.cache.peek(k) is None]
+            ack = RotationAckRequest(
+                rotation_id=rotation.rotation_id,
+                status="error" if failed else "success",
+                message=f"could not refetch {', '.join(sorted(failed))}" if failed else None,
+            )
+            if self.link is not None:
+                await self.ctx.system.tell(self.link, Send(ack))
