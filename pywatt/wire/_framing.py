@@ -189,9 +189,11 @@ class FrameDecoder:
         """
         if self._error is not None:
             self._raise_broken()
-        if not data:
+        # Keep bytes as they are; copy anything else that has the buffer protocol (the caller
+        # may reuse a bytearray). memoryview() refuses what is not bytes-like, such as an int.
+        chunk = data if type(data) is bytes else bytes(memoryview(data))
+        if not chunk:
             return
-        chunk = bytes(data)  # no copy for bytes; a private copy of a bytearray or memoryview
         pending = self._pending
         if not pending:
             if self._pos == len(self._buf):
@@ -215,18 +217,23 @@ class FrameDecoder:
         """
         buf = self._buf
         pos = self._pos
-        # Fast path: a whole, valid frame inside the current chunk. (A broken decoder has an
-        # empty chunk, so it always takes the slow path, which raises.)
+        # Fast paths: a whole, valid frame inside the current chunk, or plainly not enough
+        # bytes yet. (A broken decoder holds no bytes and takes the slow path, which raises.)
         if len(buf) - pos >= HEADER_SIZE:
             size, code = _unpack_header(buf, pos)
             end = pos + HEADER_SIZE + size
             fmt = _FORMAT_BY_CODE[code]
-            if end <= len(buf) and size <= self._max and fmt is not None:
-                self._pos = end
-                frame = _object_new(Frame)
-                _set_format(frame, fmt)
-                _set_payload(frame, buf[pos + HEADER_SIZE : end])
-                return frame
+            if fmt is not None and size <= self._max:
+                if end <= len(buf):
+                    self._pos = end
+                    frame = _object_new(Frame)
+                    _set_format(frame, fmt)
+                    _set_payload(frame, buf[pos + HEADER_SIZE : end])
+                    return frame
+                if end - len(buf) > self._pending_size:
+                    return NEED_DATA
+        elif len(buf) - pos + self._pending_size < HEADER_SIZE and self._error is None:
+            return NEED_DATA
         return self._next_frame_slow()
 
     def frames(self) -> Iterator[Frame]:
@@ -246,8 +253,12 @@ class FrameDecoder:
                 size, code = _unpack_header(buf, pos)
                 stop = pos + HEADER_SIZE + size
                 fmt = _FORMAT_BY_CODE[code]
-                if stop > end or size > limit or fmt is None:
-                    break
+                if fmt is None or size > limit:
+                    break  # the slow path raises
+                if stop > end:
+                    if stop - end > self._pending_size:
+                        return  # the rest of this frame has not arrived
+                    break  # it continues in queued chunks: the slow path joins it
                 self._pos = stop
                 frame = _object_new(Frame)
                 _set_format(frame, fmt)
@@ -256,6 +267,9 @@ class FrameDecoder:
                 if self._buf is not buf or self._pos != stop:
                     break  # the consumer called into the decoder: reload its state
                 pos = stop
+            else:
+                if end - pos + self._pending_size < HEADER_SIZE and self._error is None:
+                    return  # not even a header buffered
             slow = self._next_frame_slow()
             if slow is NEED_DATA:
                 return

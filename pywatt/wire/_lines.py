@@ -129,9 +129,11 @@ class LineDecoder:
         :class:`LocalProtocolError` after :meth:`at_eof`.
         """
         self._check_usable()
-        if not data:
+        # Keep bytes as they are; copy anything else that has the buffer protocol (the caller
+        # may reuse a bytearray). memoryview() refuses what is not bytes-like, such as an int.
+        chunk = data if type(data) is bytes else bytes(memoryview(data))
+        if not chunk:
             return
-        chunk = bytes(data)  # no copy for bytes; a private copy otherwise
         pending = self._pending
         if not pending:
             if self._pos == len(self._buf):

@@ -157,7 +157,8 @@ frames_strategy = st.lists(
 def test_any_rechunking_yields_the_same_frames(frames: list[Frame], cuts: list[int]) -> None:
     stream = b"".join(f.encode() for f in frames)
     one_by_one, batched = FrameDecoder(), FrameDecoder()
-    got_one, got_batch = [], []
+    got_one: list[Frame] = []
+    got_batch: list[Frame] = []
     for chunk in split(stream, cuts):
         one_by_one.feed(chunk)
         got_one += drain(one_by_one)
@@ -170,21 +171,21 @@ def test_any_rechunking_yields_the_same_frames(frames: list[Frame], cuts: list[i
     batched.at_eof()
 
 
-def _expected(data: bytes, limit: int) -> tuple[list[Frame], type[Exception] | None]:
-    """A plain model of the decoder: the frames, then the error the stream ends with."""
+def _expected(data: bytes, limit: int) -> tuple[list[Frame], type[Exception] | None, int]:
+    """A plain model of the decoder: the frames, the error the stream ends with, its offset."""
     frames: list[Frame] = []
     pos = 0
     while len(data) - pos >= HEADER_SIZE:
         size, code = int.from_bytes(data[pos : pos + 4], "big"), data[pos + 4]
         if not 1 <= code <= 4:
-            return frames, InvalidFormatCode
+            return frames, InvalidFormatCode, pos
         if size > limit:
-            return frames, FrameTooLarge
+            return frames, FrameTooLarge, pos
         if pos + HEADER_SIZE + size > len(data):
             break
         frames.append(Frame(FrameFormat(code), data[pos + HEADER_SIZE : pos + HEADER_SIZE + size]))
         pos += HEADER_SIZE + size
-    return frames, (IncompleteFrame if pos < len(data) else None)
+    return frames, (IncompleteFrame if pos < len(data) else None), pos
 
 
 @given(
@@ -197,15 +198,14 @@ def test_arbitrary_bytes_give_frames_or_a_typed_error_and_bounded_buffering(
     data: bytes, cuts: list[int], limit: int, batch: bool
 ) -> None:
     decoder = FrameDecoder(max_frame_size=limit)
-    want_frames, want_error = _expected(data, limit)
+    want_frames, want_error, want_offset = _expected(data, limit)
     frames: list[Frame] = []
     try:
         for chunk in split(data, cuts):
             decoder.feed(chunk)
             assert decoder.buffered <= HEADER_SIZE + limit + len(chunk)
             if batch:
-                for frame in decoder.frames():
-                    frames.append(frame)
+                frames.extend(decoder.frames())
             else:
                 while (frame := decoder.next_frame()) is not NEED_DATA:
                     frames.append(frame)
@@ -214,6 +214,7 @@ def test_arbitrary_bytes_give_frames_or_a_typed_error_and_bounded_buffering(
         decoder.at_eof()
     except (FrameTooLarge, InvalidFormatCode, IncompleteFrame) as exc:
         assert type(exc) is want_error
+        assert exc.offset == want_offset
         assert frames == want_frames
         assert decoder.broken
         assert decoder.buffered == 0
@@ -222,6 +223,37 @@ def test_arbitrary_bytes_give_frames_or_a_typed_error_and_bounded_buffering(
     else:
         assert want_error is None
         assert frames == want_frames
+
+
+@given(
+    frames_strategy,
+    st.sampled_from(["bad code", "too large", "truncated header", "truncated payload"]),
+    st.lists(st.integers(min_value=0), max_size=20),
+    st.booleans(),
+)
+def test_errors_after_good_frames_name_the_right_offset(
+    frames: list[Frame], damage: str, cuts: list[int], batch: bool
+) -> None:
+    good = b"".join(f.encode() for f in frames)
+    tail, error = {
+        "bad code": (b"\x00\x00\x00\x01\x05x", InvalidFormatCode),
+        "too large": (b"\x00\x00\x01\x2d\x01", FrameTooLarge),  # 301 > 300
+        "truncated header": (b"\x00\x00\x00", IncompleteFrame),
+        "truncated payload": (b"\x00\x00\x00\x09\x01abc", IncompleteFrame),
+    }[damage]
+    decoder = FrameDecoder(max_frame_size=300)
+    got: list[Frame] = []
+    with pytest.raises(error) as info:
+        for chunk in split(good + tail, cuts):
+            decoder.feed(chunk)
+            if batch:
+                got.extend(decoder.frames())
+            else:
+                while (frame := decoder.next_frame()) is not NEED_DATA:
+                    got.append(frame)
+        decoder.at_eof()
+    assert got == frames
+    assert info.value.offset == len(good)  # type: ignore[attr-defined]
 
 
 # A few pinned cases besides the random ones: a bad header right after a chunk boundary,
@@ -237,8 +269,7 @@ def test_bad_header_is_found_wherever_the_chunks_split(cut: int) -> None:
             for chunk in (data[:cut], data[cut:]):
                 decoder.feed(chunk)
                 if batch:
-                    for frame in decoder.frames():
-                        frames.append(frame)
+                    frames.extend(decoder.frames())
                 else:
                     while (frame := decoder.next_frame()) is not NEED_DATA:
                         frames.append(frame)
@@ -349,7 +380,7 @@ def test_consumer_may_call_into_the_decoder_while_iterating() -> None:
     all_frames = [Frame(FrameFormat.JSON, bytes([i])) for i in range(6)]
     stream = b"".join(f.encode() for f in all_frames)
     decoder.feed(stream[:18])  # three frames
-    got = []
+    got: list[Frame | NeedData] = []
     for frame in decoder.frames():
         got.append(frame)
         if len(got) == 1:
@@ -405,16 +436,28 @@ def test_feeding_a_bytearray_copies_it() -> None:
     assert drain(decoder) == [Frame(FrameFormat.JSON, b"{}"), Frame(FrameFormat.JSON, b"[]")]
 
 
+@pytest.mark.parametrize("bad", [5, "abc", None])
+def test_feeding_something_not_bytes_like_is_refused(bad: Any) -> None:
+    decoder = FrameDecoder()
+    with pytest.raises(TypeError):
+        decoder.feed(bad)
+    assert decoder.buffered == 0
+
+
 def test_a_big_frame_over_many_chunks_is_joined_once_complete() -> None:
     payload = bytes(range(256)) * 4096  # 1 MiB
     stream = encode_frame(FrameFormat.BINARY, payload) + encode_frame(FrameFormat.JSON, b"{}")
     decoder = FrameDecoder()
-    frames = []
+    frames: list[Frame] = []
     for i in range(0, len(stream), 65536):
         decoder.feed(stream[i : i + 65536])
         frames += decoder.frames()
         assert decoder.buffered <= HEADER_SIZE + len(payload)
     assert frames == [Frame(FrameFormat.BINARY, payload), Frame(FrameFormat.JSON, b"{}")]
+    decoder.feed(b"\x00\x00\x00\x00\x00")
+    with pytest.raises(InvalidFormatCode) as info:
+        decoder.next_frame()
+    assert info.value.offset == len(stream)  # the offsets survive joining many chunks
 
 
 def test_a_peer_trickling_bytes_is_coalesced() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -305,6 +306,14 @@ def test_feeding_a_bytearray_copies_it() -> None:
     decoder.feed(data)
     data[0:2] = b"XY"
     assert drain(decoder) == [b"ab"]
+
+
+@pytest.mark.parametrize("bad", [5, "a\n", None])
+def test_feeding_something_not_bytes_like_is_refused(bad: Any) -> None:
+    decoder = LineDecoder()
+    with pytest.raises(TypeError):
+        decoder.feed(bad)
+    assert decoder.buffered == 0
 
 
 def test_a_peer_trickling_bytes_is_coalesced() -> None:
