@@ -1,0 +1,276 @@
+"""The embedded orchestrator: the public Python API (:func:`open_orchestrator`).
+
+It is itself an actor system: a secret store actor, a port registry actor, and per module a
+supervisor (its restart policy) over a module-process actor (see ``_supervision``). This
+module wires them together and offers the facade users, tests and the CLI hold::
+
+    async with open_orchestrator(manifest) as orch:
+        greeter = orch.module("greeter")
+        announce = await greeter.wait_announced()
+        result = await orch.rotate("API_KEY", "new-value")   # returns once holders acked
+        await orch.stop_module("greeter")
+
+Leaving the block stops every module (shutdown line, grace, SIGTERM, grace, SIGKILL) in
+reverse start order, then the store and the registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+
+import trio
+
+import pywatt
+from actors import (
+    ActorError,
+    ActorSystem,
+    Crashed,
+    LifecycleEvent,
+    NoSuchActor,
+    Restarted,
+    StartFailed,
+    open_actor_system,
+)
+from pywatt.wire import OrchestratorDeclaration
+
+from ._console import Console, ConsoleLine, Verbosity
+from ._dotenv import load_env_file
+from ._errors import ModuleExited, NoSuchModule
+from ._handle import ModuleHandle, ModuleState, ModuleStatus
+from ._manifest import Manifest
+from ._ports import PORTS_NAME, PortRegistry, reserve_api_socket
+from ._process import NotifyRotated, ProcessSettings
+from ._store import (
+    STORE_NAME,
+    ReloadSecretsFile,
+    RotateSecrets,
+    Rotation,
+    RotationResult,
+    SecretStore,
+)
+from ._supervision import module_supervisor_spec, process_name, supervisor_name
+
+__all__ = ["Orchestrator", "open_orchestrator"]
+
+
+class Orchestrator:
+    """A running embedded orchestrator. Obtain it from :func:`open_orchestrator`."""
+
+    def __init__(
+        self,
+        system: ActorSystem,
+        manifest: Manifest,
+        handles: dict[str, ModuleHandle],
+        console: Console,
+        orchestrator_api: str,
+    ) -> None:
+        self.manifest = manifest
+        self.console = console
+        self.orchestrator_api = orchestrator_api
+        """The ``orchestrator_api`` URL given to modules (reserved; nothing serves there yet)."""
+        self._system = system
+        self._handles = handles
+        self._by_process = {process_name(h.id): h for h in handles.values()}
+        self._changed = trio.Event()
+        self._shutdown = trio.Event()
+        self.shutdown_reason: str | None = None
+        """Why :meth:`request_shutdown` was called, if it was."""
+        for handle in handles.values():
+            handle._on_change = self._on_change
+        system.events.subscribe(self._on_event)
+
+    # -- looking at modules ----------------------------------------------------------------
+
+    @property
+    def modules(self) -> list[ModuleHandle]:
+        """Every module's handle, in start order."""
+        return list(self._handles.values())
+
+    def module(self, module_id: str) -> ModuleHandle:
+        """The handle of module ``module_id``. Raises :class:`NoSuchModule`."""
+        try:
+            return self._handles[module_id]
+        except KeyError:
+            raise NoSuchModule(module_id, list(self._handles)) from None
+
+    def stderr_lines(self, module_id: str) -> list[str]:
+        """The module's captured stderr lines (redacted), across restarts. Does not block."""
+        return list(self.module(module_id).stderr)
+
+    def status(self) -> list[ModuleStatus]:
+        """A snapshot of every module, in start order. Does not block."""
+        return [handle.status() for handle in self._handles.values()]
+
+    async def wait_all_ended(self) -> None:
+        """Block until every module is in a final state (stopped, exited, gave up, failed)."""
+        while not all(h.state.final for h in self._handles.values()):
+            await self._changed.wait()
+
+    # -- secrets ---------------------------------------------------------------------------
+
+    async def rotate(self, name: str, value: str) -> RotationResult:
+        """Rotate one secret; see :meth:`rotate_secrets`."""
+        return await self.rotate_secrets({name: value})
+
+    async def rotate_secrets(self, values: Mapping[str, str]) -> RotationResult:
+        """Rotate secrets in the order of ARCHITECTURE.md decision 10.
+
+        The store takes the new values first; then every module that fetched one of the
+        names gets ``rotated``; each refetches (served the new value) and acks, and the
+        orchestrator writes a heartbeat line right after each ack. Returns once every
+        notified module has acked or exited (``RotationResult.outcomes``); blocks until
+        then, so set a deadline if a module might never ack.
+        """
+        if not values:
+            raise ValueError("nothing to rotate")
+        rotation: Rotation = await self._system.ask(STORE_NAME, RotateSecrets(dict(values)))
+        return await self._carry_out(rotation)
+
+    async def reload_secrets(self) -> RotationResult | None:
+        """Re-read the secrets file and rotate every name whose value changed (what SIGHUP
+        does). Returns None when nothing changed. Raises :class:`SecretsFileError`."""
+        rotation: Rotation | None = await self._system.ask(STORE_NAME, ReloadSecretsFile())
+        if rotation is None:
+            self.console.info("secrets file re-read: nothing changed")
+            return None
+        return await self._carry_out(rotation)
+
+    async def _carry_out(self, rotation: Rotation) -> RotationResult:
+        keys = ", ".join(rotation.keys)
+        holders = ", ".join(rotation.notify) or "no running module holds them"
+        self.console.info(f"rotating {keys} ({rotation.rotation_id}); notifying: {holders}")
+        for module_id, module_keys in rotation.notify.items():
+            # If its process is gone, the store hears of it and marks it "exited".
+            with contextlib.suppress(ActorError):
+                await self._system.ask(
+                    process_name(module_id), NotifyRotated(rotation.rotation_id, module_keys)
+                )
+        result = await rotation.wait()
+        if result.outcomes:
+            summary = ", ".join(f"{m}: {o.status}" for m, o in result.outcomes.items())
+            self.console.info(f"rotation {result.rotation_id} complete ({summary})")
+        return result
+
+    # -- stopping --------------------------------------------------------------------------
+
+    async def stop_module(self, module_id: str) -> None:
+        """Stop one module for good (shutdown line, grace, SIGTERM, grace, SIGKILL).
+
+        Blocks until its process has ended. Raises :class:`NoSuchModule`.
+        """
+        handle = self.module(module_id)
+        if handle.state.final:
+            return
+        handle.stop_requested = True
+        self.console.info(f"stopping {module_id}")
+        with contextlib.suppress(NoSuchActor):  # its supervisor may have given up already
+            await self._system.stop(supervisor_name(module_id))
+        if not handle.state.final:
+            handle._set(state=ModuleState.STOPPED, pid=None)
+
+    def request_shutdown(self, reason: str = "shutdown requested") -> None:
+        """Ask whoever runs the orchestrator (the CLI) to shut it down, saying why (the first
+        reason given is kept). Does not block."""
+        if not self._shutdown.is_set():
+            self.shutdown_reason = reason
+        self._shutdown.set()
+
+    @property
+    def shutdown_requested(self) -> bool:
+        return self._shutdown.is_set()
+
+    async def wait_shutdown_requested(self) -> None:
+        """Block until :meth:`request_shutdown` is called (``pywatt stop``)."""
+        await self._shutdown.wait()
+
+    async def _stop_all(self) -> None:
+        running = [h for h in self._handles.values() if not h.state.final]
+        if running:
+            self.console.info("shutting down: " + ", ".join(h.id for h in reversed(running)))
+        for handle in self._handles.values():
+            handle.stop_requested = True
+        for handle in reversed(list(self._handles.values())):
+            await self.stop_module(handle.id)
+
+    # -- events from the runtime -----------------------------------------------------------
+
+    def _on_event(self, event: LifecycleEvent) -> None:
+        handle = self._by_process.get(event.name)
+        if isinstance(event, Restarted) and handle is not None:
+            handle.restarts += 1
+            handle._set(state=ModuleState.RESTARTING)
+            self.console.info(
+                f"restarting {handle.id} in {event.delay:.2f} s (restart {handle.restarts})",
+                handle.id,
+            )
+        elif isinstance(event, Crashed) and not isinstance(event.error, ModuleExited):
+            self.console.error(f"internal error in actor {event.name}: {event.error!r}")
+
+    def _on_change(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+
+@asynccontextmanager
+async def open_orchestrator(
+    manifest: Manifest,
+    *,
+    on_output: Callable[[ConsoleLine], None] | None = None,
+    verbosity: Verbosity = Verbosity.NORMAL,
+) -> AsyncIterator[Orchestrator]:
+    """Start every module of ``manifest`` (in order) and yield the running orchestrator.
+
+    ``on_output`` receives every console line that passes ``verbosity`` (default: printed
+    to stdout). Returns once each module's process has been spawned (not announced: use
+    ``orch.module(id).wait_announced()``). A module that cannot be started is reported and
+    marked ``failed``; the others run. On exit, stops every module in reverse start order.
+
+    Raises :class:`SecretsFileError` if the secrets file cannot be read.
+    """
+    console = Console(on_output, verbosity)
+    environment = dict(manifest.environment if manifest.environment is not None else os.environ)
+    file_values: dict[str, str] = {}
+    if manifest.secrets_file is not None:
+        file_values = await trio.to_thread.run_sync(load_env_file, manifest.secrets_file)
+    api_socket = reserve_api_socket()
+    try:
+        api = f"http://127.0.0.1:{api_socket.getsockname()[1]}"
+        settings = ProcessSettings(
+            orchestrator_api=api,
+            declaration_env=OrchestratorDeclaration(version=pywatt.__version__).to_env(),
+            grace=manifest.grace,
+            term_grace=manifest.term_grace,
+            console=console,
+            base_env=dict(os.environ),
+        )
+        handles = {spec.id: ModuleHandle(spec) for spec in manifest.modules}
+        async with open_actor_system() as system:
+            orch = Orchestrator(system, manifest, handles, console, api)
+            store = SecretStore(
+                allowed={spec.id: spec.secrets for spec in manifest.modules},
+                explicit=manifest.secrets,
+                file_values=file_values,
+                secrets_file=manifest.secrets_file,
+                environment=environment,
+            )
+            # The factory hands back the same store, so its values survive a restart of it.
+            await system.spawn(lambda: store, name=STORE_NAME)
+            api_port = int(api_socket.getsockname()[1])
+            reserved = {api_port: "the orchestrator API"}
+            await system.spawn(lambda: PortRegistry(reserved), name=PORTS_NAME)
+            console.debug(f"orchestrator API address reserved: {api} (no gateway serves it yet)")
+            try:
+                for handle in handles.values():
+                    try:
+                        await system.start_supervisor(module_supervisor_spec(handle, settings))
+                    except StartFailed:
+                        handle._set(state=ModuleState.FAILED, pid=None)
+                yield orch
+            finally:
+                await orch._stop_all()
+        console.info("all modules stopped")
+    finally:
+        api_socket.close()
