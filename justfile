@@ -35,9 +35,10 @@ typecheck: setup
 test *ARGS: lint typecheck
     {{bin}}/python -m pytest {{ARGS}}
 
-# Run the demo.
+# Run the demo: a supervision tree in one process, then two modules under the orchestrator.
 demo: setup
     {{bin}}/python examples/supervision.py
+    bash examples/demo.sh
 
 # Run every benchmark (pass --quick for a short run); results go to benchmarks/results/.
 bench *ARGS: setup

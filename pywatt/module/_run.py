@@ -146,6 +146,7 @@ async def serve_module(
             actors.open_actor_system(SupervisorSpec("system", [tree], max_restarts=0)) as system,
             trio.open_nursery() as nursery,
         ):
+            system.events.subscribe(_log_lifecycle)
             if handle_signals:
                 nursery.start_soon(_watch_signals, on_shutdown)
             nursery.start_soon(_start, system, config, init, main, on_shutdown, failures)
@@ -203,6 +204,24 @@ async def _start(
         log.exception("module %s: main raised", init.module_id)
         failures.append(exc)
         on_shutdown(f"main raised {type(exc).__name__}")
+
+
+def _log_lifecycle(event: actors.LifecycleEvent) -> None:
+    """Actor crashes and restarts go to the module's log (redacted like every line)."""
+    match event:
+        case actors.Crashed(name, incarnation, error):
+            log.error(
+                "actor %s (incarnation %d) crashed: %s: %s",
+                name,
+                incarnation,
+                type(error).__name__,
+                error,
+                exc_info=error,
+            )
+        case actors.Restarted(name, incarnation, delay):
+            log.info("restarting actor %s as incarnation %d in %.2f s", name, incarnation, delay)
+        case _:
+            log.debug("%s", event)
 
 
 def _listen_text(init: InitBlob) -> str:
