@@ -61,7 +61,13 @@ class Backoff:
 
     def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
         """Seconds to wait before restart number ``attempt`` (0-based)."""
-        raw = self.first if attempt == 0 else self.base * self.multiplier ** (attempt - 1)
+        if attempt == 0:
+            raw = self.first
+        else:
+            try:
+                raw = self.base * self.multiplier ** (attempt - 1)
+            except OverflowError:  # thousands of restarts in a row: long past the cap
+                raw = self.cap
         raw = min(raw, self.cap)
         if self.jitter:
             raw *= 1.0 + self.jitter * (2.0 * rand() - 1.0)

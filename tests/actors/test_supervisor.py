@@ -192,6 +192,7 @@ def test_backoff_delay_is_capped_and_jittered() -> None:
     assert backoff.delay(1, rand=lambda: 0.0) == pytest.approx(0.8)
     assert backoff.delay(1, rand=lambda: 1.0) == pytest.approx(1.2)
     assert backoff.delay(5, rand=lambda: 1.0) == 5.0  # jitter never exceeds the cap
+    assert backoff.delay(100_000, rand=lambda: 0.5) == 5.0  # no overflow, ever
     with pytest.raises(ValueError, match="cap must not be negative"):
         Backoff(cap=-1)
 
