@@ -63,10 +63,14 @@ BUILT_IN_PROVIDERS = {
 class ModuleConfig:
     """Everything ``@pywatt_module`` / ``run_module`` accept (the seed's keyword names).
 
-    ``secrets`` are fetched before the module announces (a failure aborts startup);
-    ``secret_providers`` is the provider chain, built-in names (``memory``, ``env``,
-    ``orchestrator``) or the names of the user's own provider actors; ``shutdown_grace`` bounds
-    each actor's graceful stop.
+    ``secrets`` are fetched before the module announces (a failure aborts startup).
+    ``rotate``: on the orchestrator's ``rotated``, refetch the keys at once and tell
+    subscribers (True), or only drop them from the cache so the next use fetches them (False);
+    either way the rotation is acknowledged. ``secret_providers`` is the provider chain:
+    built-in names (``memory``, ``env``, ``orchestrator``), names of provider actors the module
+    starts itself, or actor factories (an ``Actor`` subclass answering ``ProvideSecret``),
+    which the module starts under its providers' supervisor before fetching anything.
+    ``shutdown_grace`` bounds each actor's graceful stop.
     """
 
     secrets: tuple[str, ...] = ()
@@ -76,12 +80,11 @@ class ModuleConfig:
     metrics: bool = False
     version: str | None = None
     state_builder: StateBuilder | None = None
-    secret_providers: tuple[str, ...] = ("memory", "orchestrator")
+    secret_providers: tuple[str | Callable[[], Any], ...] = ("memory", "orchestrator")
     secret_cache_ttl: float | None = 300.0
     secret_cache_size: int = 256
     shutdown_grace: float = 5.0
     log_level: str = "INFO"
-    service_capabilities: tuple[str, ...] = ()
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> ModuleConfig:
@@ -97,11 +100,15 @@ class ModuleConfig:
             raise NotAvailableYet("the /metrics endpoint", "it needs pywatt's HTTP serving")
         if kwargs.get("health"):
             raise NotAvailableYet("the /health endpoint", "it needs pywatt's HTTP serving")
+        if kwargs.pop("service_capabilities", None):
+            raise NotAvailableYet(
+                "module registration with capabilities", "service_capabilities was given"
+            )
         known = set(attrs.fields_dict(cls))
         unknown = sorted(set(kwargs) - known)
         if unknown:
             raise ConfigError(f"unknown module option(s): {', '.join(unknown)}")
-        for key in ("secrets", "endpoints", "secret_providers", "service_capabilities"):
+        for key in ("secrets", "endpoints", "secret_providers"):
             if key in kwargs:
                 value = kwargs[key]
                 if isinstance(value, str):
@@ -110,8 +117,21 @@ class ModuleConfig:
         return cls(**kwargs)
 
     def provider_chain(self) -> list[str]:
-        """Actor names of the secret providers, in order."""
-        return [BUILT_IN_PROVIDERS.get(name, name) for name in self.secret_providers]
+        """Actor names of the secret providers, in order (factories get ``custom-<n>`` names)."""
+        return [
+            BUILT_IN_PROVIDERS.get(entry, entry)
+            if isinstance(entry, str)
+            else f"pywatt.secrets.custom-{index}"
+            for index, entry in enumerate(self.secret_providers)
+        ]
+
+    def custom_providers(self) -> list[tuple[str, Callable[[], Any]]]:
+        """The provider factories the module starts itself, with their actor names."""
+        return [
+            (name, entry)
+            for name, entry in zip(self.provider_chain(), self.secret_providers, strict=True)
+            if not isinstance(entry, str)
+        ]
 
     def announced(self) -> tuple[EndpointAnnounce, ...]:
         """The endpoints to announce, in order."""

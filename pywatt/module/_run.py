@@ -69,6 +69,10 @@ def build_tree(
             "pywatt.secrets.orchestrator", OrchestratorProvider, protocol=PROVIDER, shutdown=grace
         ),
     ]
+    providers += [
+        ChildSpec(name, factory, protocol=PROVIDER, shutdown=grace)
+        for name, factory in config.custom_providers()
+    ]
     chain = config.provider_chain()
     return SupervisorSpec(
         "pywatt",
@@ -88,7 +92,10 @@ def build_tree(
             ChildSpec(
                 "pywatt.secrets",
                 lambda: SecretsActor(
-                    chain, ttl=config.secret_cache_ttl, max_entries=config.secret_cache_size
+                    chain,
+                    ttl=config.secret_cache_ttl,
+                    max_entries=config.secret_cache_size,
+                    refetch_on_rotation=config.rotate,
                 ),
                 protocol=SECRETS,
                 shutdown=grace,

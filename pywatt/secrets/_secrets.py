@@ -85,6 +85,7 @@ class SecretsActor(actors.Actor[SecretsMessage]):
         link: str | None = "pywatt.link",
         max_entries: int = 256,
         ttl: float | None = 300.0,
+        refetch_on_rotation: bool = True,
     ) -> None:
         self.chain = list(chain)
         self.memory = memory
@@ -96,6 +97,7 @@ class SecretsActor(actors.Actor[SecretsMessage]):
         self.refetching: set[str] = set()
         self.subscribers: list[tuple[frozenset[str], Any]] = []
         self.rotation_count = 0
+        self.refetch_on_rotation = refetch_on_rotation
 
     async def receive(self, message: SecretsMessage) -> Any:
         match message:
@@ -214,9 +216,13 @@ class SecretsActor(actors.Actor[SecretsMessage]):
 
     def _rotate(self, keys: tuple[str, ...], rotation_id: str) -> None:
         self.rotation_count += 1
-        self.rotations.append(_Rotation(rotation_id, frozenset(keys)))
         for key in keys:
             self.cache.discard(key)
+        if not self.refetch_on_rotation:  # the next use fetches them; acknowledge now
+            self._send_ack(RotationAckRequest(rotation_id=rotation_id, status="success"))
+            return
+        self.rotations.append(_Rotation(rotation_id, frozenset(keys)))
+        for key in keys:
             self.refetching.add(key)
             self._fetch(key, None)
         if not keys:
@@ -236,5 +242,8 @@ class SecretsActor(actors.Actor[SecretsMessage]):
                 status="error" if failed else "success",
                 message=f"could not refetch {', '.join(sorted(failed))}" if failed else None,
             )
-            if self.link is not None:
-                await self.ctx.system.tell(self.link, Send(ack))
+            self._send_ack(ack)
+
+    def _send_ack(self, ack: RotationAckRequest) -> None:
+        if self.link is not None:
+            self.ctx.system.tell_nowait(self.link, Send(ack))

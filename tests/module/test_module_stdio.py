@@ -14,7 +14,7 @@ import trio.testing
 import actors
 import pywatt
 from pywatt import AnnouncedEndpoint, AppState
-from pywatt.secrets import SecretNotFound, SecretRotated, SecretTimeout
+from pywatt.secrets import ProvideSecret, SecretNotFound, SecretRotated, SecretTimeout
 from pywatt.wire import (
     AnnounceBlob,
     EndpointAnnounce,
@@ -323,3 +323,38 @@ async def test_not_found_when_no_provider_has_the_secret() -> None:
         assert isinstance(await peer.read(), AnnounceBlob)  # nothing asked on stdout
         await peer.send(Shutdown())
     assert "no environment variable MISSING" in str(errors[0])
+
+
+async def test_without_rotate_a_rotation_only_drops_the_cache_and_is_acked() -> None:
+    async with running_module(secrets=["K"], rotate=False) as peer:
+        assert await peer.read() == GetSecretRequest(name="K")
+        await peer.send(SecretValueResponse(name="K", value="k-value-1"))
+        assert isinstance(await peer.read(), AnnounceBlob)
+        await peer.send(RotatedNotification(keys=["K"], rotation_id="rot-9"))
+        assert await peer.read() == RotationAckRequest(rotation_id="rot-9", status="success")
+        await peer.send(Shutdown())
+
+
+class VaultProvider(actors.Actor[ProvideSecret]):
+    """A user's own secret provider, handed to the module as a factory."""
+
+    reply_errors = (SecretNotFound,)
+
+    async def receive(self, message: ProvideSecret) -> str:
+        if message.name == "VAULTED":
+            return "from-the-vault-1"
+        raise SecretNotFound(message.name, "not in the vault")
+
+
+async def test_a_provider_factory_is_started_and_asked_before_the_orchestrator() -> None:
+    sources: list[str] = []
+
+    async def main(state: AppState[Any]) -> None:
+        sources.append((await state.secret("VAULTED")).source)
+
+    async with running_module(
+        main, secrets=["VAULTED"], secret_providers=["memory", VaultProvider, "orchestrator"]
+    ) as peer:
+        assert isinstance(await peer.read(), AnnounceBlob)  # no get_secret on stdout
+        await peer.send(Shutdown())
+    assert sources == ["pywatt.secrets.custom-1"]
