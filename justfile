@@ -31,9 +31,25 @@ lint: setup
 typecheck: setup
     {{bin}}/mypy --strict actors pywatt
 
-# Lint, type check and run the whole test suite.
+# Lint, type check and run the whole test suite. Starts PostgreSQL, MariaDB, Redis and
+# Memcached on loopback (installing them if needed) unless the environment already names them.
 test *ARGS: lint typecheck
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ -z "${DATABASE_URL:-}" ] || [ -z "${MYSQL_URL:-}" ] || [ -z "${REDIS_URL:-}" ] || [ -z "${MEMCACHED_ADDR:-}" ]; then
+        source .ci/services.sh
+        ci_services_start
+        trap 'ci_services_stop' EXIT
+    fi
     {{bin}}/python -m pytest {{ARGS}}
+
+# Start the test servers and print the environment that names them (for a shell: eval).
+services:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    source .ci/services.sh
+    ci_services_start >&2
+    echo "export DATABASE_URL='$DATABASE_URL' MYSQL_URL='$MYSQL_URL' REDIS_URL='$REDIS_URL' MEMCACHED_ADDR='$MEMCACHED_ADDR' PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER PGDATABASE=$PGDATABASE CI_SVC_DIR=$CI_SVC_DIR"
 
 # Run the demo: a supervision tree in one process, then two modules under the orchestrator.
 demo: setup
@@ -44,6 +60,11 @@ demo: setup
 bench *ARGS: setup
     #!/usr/bin/env bash
     set -euo pipefail
+    if [ -z "${DATABASE_URL:-}" ] || [ -z "${REDIS_URL:-}" ] || [ -z "${MEMCACHED_ADDR:-}" ]; then
+        source .ci/services.sh
+        ci_services_start
+        trap 'ci_services_stop' EXIT
+    fi
     for b in benchmarks/[a-z]*.py; do
         name=$(basename "$b" .py)
         {{bin}}/python -m benchmarks."$name" {{ARGS}}

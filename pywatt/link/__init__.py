@@ -8,6 +8,7 @@ from ._errors import StdioTimeout as StdioTimeout
 from ._init import read_init_blob as read_init_blob
 from ._link import StdioLink as StdioLink
 from ._messages import FetchRemoteSecret as FetchRemoteSecret
+from ._messages import HttpOverStdio as HttpOverStdio
 from ._messages import RequestPort as RequestPort
 from ._messages import Send as Send
 from ._messages import SendRaw as SendRaw

@@ -44,9 +44,12 @@ from pywatt.wire import (
 )
 
 from ._errors import LinkClosed, LinkError, PortNegotiationFailed, StdioTimeout
-from ._messages import Expire, FetchRemoteSecret, RequestPort, Send, SendRaw
+from ._messages import Expire, FetchRemoteSecret, HttpOverStdio, RequestPort, Send, SendRaw
 
 log = logging.getLogger(__name__)
+
+HTTP = "pywatt.http"
+"""The actor that serves HTTP over stdio when the module serves an app."""
 
 SECRET_DEADLINE = 5.0
 PORT_DEADLINE = 10.0
@@ -190,7 +193,10 @@ class StdioLink(
             case InitBlob():
                 log.warning("ignored an init line after startup")
             case IpcHttpRequest():
-                await self._refuse_http(message)
+                if self.ctx.system.registry.lookup(HTTP) is not None:
+                    await self.ctx.system.tell(HTTP, HttpOverStdio(message))
+                else:
+                    await self._refuse_http(message)
             case _:
                 log.warning("ignored %s on stdin: not handled by this module", message.OP)
 
@@ -221,9 +227,9 @@ class StdioLink(
             reply.fail(PortNegotiationFailed(message.error_message or "port request refused"))
 
     async def _refuse_http(self, request: IpcHttpRequest) -> None:
-        # HTTP over IPC arrives with pywatt's HTTP support; until then the orchestrator gets
-        # a clear 503 in the stdout wrapper of PROTOCOL.md §9.2 instead of silence.
-        body = b'{"status":"error","data":null,"message":"HTTP over IPC is not available yet"}'
+        # A module that serves no app still answers: a clear 503 in the stdout wrapper of
+        # PROTOCOL.md §9.2, instead of silence (the Rust SDK loses such requests, §16 A4).
+        body = b'{"status":"error","data":null,"message":"this module serves no HTTP app"}'
         wrapper = {
             "content": {
                 "body": list(body),

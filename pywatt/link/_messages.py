@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 import actors
-from pywatt.wire import IpcPortNegotiationResponse, ModuleToOrchestrator
+from pywatt.wire import IpcHttpRequest, IpcPortNegotiationResponse, ModuleToOrchestrator
 
 
 @attrs.frozen
@@ -48,3 +48,14 @@ class Expire:
 
     kind: str
     key: str
+
+
+@attrs.frozen
+class HttpOverStdio:
+    """Told to the actor registered as ``pywatt.http`` for each ``http_request`` on stdin.
+
+    It must answer every one with ``SendRaw`` of the stdout wrapper of PROTOCOL.md §9.2
+    (``content`` + ``metadata``, every level key-sorted) carrying the same ``request_id``.
+    """
+
+    request: IpcHttpRequest

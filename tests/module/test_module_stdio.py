@@ -222,7 +222,7 @@ async def test_malformed_lines_are_logged_and_the_module_keeps_serving(
     assert "missing field `value`" in malformed[1].getMessage()
 
 
-async def test_http_over_ipc_is_answered_with_a_clear_503_until_http_lands() -> None:
+async def test_http_over_ipc_to_a_module_without_an_app_gets_a_clear_503() -> None:
     async with running_module() as peer:
         assert isinstance(await peer.read(), AnnounceBlob)
         await peer.send(
@@ -233,7 +233,7 @@ async def test_http_over_ipc_is_answered_with_a_clear_503_until_http_lands() -> 
     assert wrapper["content"]["status_code"] == 503
     assert wrapper["content"]["request_id"] == "req-1"
     assert wrapper["metadata"]["properties"] == {"correlation_id": "req-1"}
-    assert b"not available yet" in bytes(wrapper["content"]["body"])
+    assert b"serves no HTTP app" in bytes(wrapper["content"]["body"])
 
 
 @attrs.frozen
