@@ -11,7 +11,7 @@ Open a system, spawn actors under supervisors, and talk to them by name::
 from ._actor import Actor as Actor
 from ._actor import ActorContext as ActorContext
 from ._actor import DeferredReply as DeferredReply
-from ._actor import Timer as Timer
+from ._actor import TaskHandle as TaskHandle
 from ._deadletters import DeadLetters as DeadLetters
 from ._errors import ActorCrashed as ActorCrashed
 from ._errors import ActorError as ActorError
@@ -48,3 +48,4 @@ from ._specs import SupervisorSpec as SupervisorSpec
 from ._supervisor import Supervisor as Supervisor
 from ._system import ActorSystem as ActorSystem
 from ._system import open_actor_system as open_actor_system
+from ._timers import Timer as Timer

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import trio
 
+from ._timers import Timer
+
 if TYPE_CHECKING:
     from ._cell import Cell
     from ._mailbox import Ask
@@ -86,8 +88,8 @@ class Actor(Generic[M]):
         raise NotImplementedError(f"{type(self).__qualname__} must implement receive()")
 
 
-class Timer:
-    """A scheduled message to an actor itself; :meth:`cancel` stops it. Ends with the actor."""
+class TaskHandle:
+    """A background task of an incarnation (:meth:`ActorContext.start_task`)."""
 
     __slots__ = ("_scope",)
 
@@ -95,7 +97,7 @@ class Timer:
         self._scope = scope
 
     def cancel(self) -> None:
-        """Stop the timer. Messages it already delivered stay in the mailbox."""
+        """Cancel the task."""
         self._scope.cancel()
 
     @property
@@ -147,11 +149,12 @@ class ActorContext:
     __slots__ = (
         "_deferred",
         "_nursery",
-        "_timers",
+        "_tasks",
         "_watchers",
         "_watching",
         "actor",
         "cell",
+        "ended",
         "failure",
         "in_hand",
         "incarnation",
@@ -172,12 +175,13 @@ class ActorContext:
         self.actor = actor
         self.incarnation = incarnation
         self.stopping = False
+        self.ended = False
         self.failure: BaseException | None = None
         self.in_hand: object = None
         self._nursery = nursery
         # Allocated on first use: most actors never set a timer or a monitor.
         self._deferred: list[DeferredReply] | None = None
-        self._timers: list[trio.CancelScope] | None = None
+        self._tasks: list[trio.CancelScope] | None = None
         self._watchers: list[Cell] | None = None
         self._watching: list[ActorContext] | None = None
 
@@ -236,30 +240,13 @@ class ActorContext:
 
     def _start_timer(self, delay: float, period: float | None, message: object) -> Timer:
         self.cell.check(message)
-        scope = trio.CancelScope()
-        if self._timers is None:
-            self._timers = []
-        self._timers.append(scope)
-        self._nursery.start_soon(self._run_timer, scope, delay, period, message)
-        return Timer(scope)
-
-    async def _run_timer(
-        self, scope: trio.CancelScope, delay: float, period: float | None, message: object
-    ) -> None:
-        with scope:
-            deadline = trio.current_time() + delay
-            while True:
-                await trio.sleep_until(deadline)
-                self.cell.mailbox.offer(message)
-                if period is None:
-                    break
-                deadline += period
-        if self._timers is not None and scope in self._timers:
-            self._timers.remove(scope)
+        timer = Timer(self, message, period)
+        self.system.timers.schedule(timer, trio.current_time() + delay)
+        return timer
 
     # -- background tasks ------------------------------------------------------------------
 
-    def start_task(self, fn: Callable[..., Awaitable[object]], *args: object) -> Timer:
+    def start_task(self, fn: Callable[..., Awaitable[object]], *args: object) -> TaskHandle:
         """Run ``fn(*args)`` beside the message loop for as long as this incarnation lives.
 
         For loops that wait on something other than the mailbox (a socket, a pipe). The task
@@ -268,11 +255,11 @@ class ActorContext:
         happens next. Returns a handle whose ``cancel()`` stops the task.
         """
         scope = trio.CancelScope()
-        if self._timers is None:
-            self._timers = []
-        self._timers.append(scope)
+        if self._tasks is None:
+            self._tasks = []
+        self._tasks.append(scope)
         self._nursery.start_soon(self._run_task, scope, fn, args)
-        return Timer(scope)
+        return TaskHandle(scope)
 
     async def _run_task(
         self,
@@ -287,8 +274,8 @@ class ActorContext:
                 if self.failure is None:
                     self.failure = exc
                 self.stop()
-        if self._timers is not None and scope in self._timers:
-            self._timers.remove(scope)
+        if self._tasks is not None and scope in self._tasks:
+            self._tasks.remove(scope)
 
     # -- monitors --------------------------------------------------------------------------
 
@@ -323,7 +310,8 @@ class ActorContext:
         """Cancel timers, notify watchers and drop this incarnation's own monitors."""
         from ._messages import Down
 
-        for scope in self._timers or ():
+        self.ended = True  # its timers are skipped from now on
+        for scope in self._tasks or ():
             scope.cancel()
         if self._deferred:
             from ._errors import ActorCrashed, ActorStopped

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import trio
 from trio.lowlevel import current_task, reschedule, wait_task_rescheduled
 
@@ -27,7 +29,11 @@ async def serve(ctx: ActorContext) -> None:
     name = ctx.cell.name
     abort = mailbox.abort_receive
     task = current_task()
+    system = ctx.system
+    clock = time.perf_counter
     while not ctx.stopping:
+        # Read once per wake-up, not per message: None (the default) costs one test below.
+        observer = system._handling_observer
         items = mailbox._items
         if not items:
             if mailbox.closed:
@@ -46,6 +52,7 @@ async def serve(ctx: ActorContext) -> None:
                 if not item.pending:  # the asker was cancelled while it was queued
                     dead_letters.record(name, item.message, DeadLetterReason.CANCELLED)
                     continue
+                started = clock() if observer is not None else 0.0
                 ctx.in_hand = item
                 try:
                     result = await receive(item.message)
@@ -56,12 +63,15 @@ async def serve(ctx: ActorContext) -> None:
                     if ctx.in_hand is item:  # else the handler deferred its reply
                         item.reply(result)
             else:
+                started = clock() if observer is not None else 0.0
                 ctx.in_hand = item
                 try:
                     await receive(item)
                 except reply_errors:
                     mailbox.failed += 1
                     dead_letters.record(name, item, DeadLetterReason.FAILED)
+            if observer is not None:
+                observer(name, clock() - started)
             ctx.in_hand = None
             mailbox.processed += 1
             if ctx.stopping:

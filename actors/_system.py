@@ -18,6 +18,7 @@ from ._ref import ActorRef
 from ._registry import Protocol, Registry
 from ._specs import ChildSpec, Restart, SupervisorSpec
 from ._supervisor import Supervisor
+from ._timers import TimerService
 
 R = TypeVar("R")
 
@@ -32,8 +33,10 @@ class ActorSystem:
         self.registry = Registry()
         self.dead_letters = DeadLetters()
         self.events = Events()
+        self.timers = TimerService()
         self._supervisors: dict[str, Supervisor] = {}
         self._anonymous = 0
+        self._handling_observer: Callable[[str, float], None] | None = None
         self.root = Supervisor(root, self)
         self._add_supervisor(self.root)
 
@@ -85,6 +88,19 @@ class ActorSystem:
         """Make ``name`` carry ``protocol``: any actor registered there must accept all of its
         messages (:class:`ProtocolMismatch` otherwise)."""
         self.registry.declare(name, protocol)
+
+    # -- instrumentation -------------------------------------------------------------------
+
+    def observe_handling(self, observer: Callable[[str, float], None] | None) -> None:
+        """Call ``observer(name, seconds)`` after each message an actor of this system handles.
+
+        ``seconds`` is the time spent in ``receive`` (a deferred reply's wait is not counted;
+        a handler that crashes is not reported). Meant for metrics: the observer runs on the
+        actor's task, so it must be cheap and must not raise. One observer per system; a new
+        one replaces the last, None turns observation off. Actors pick the change up the next
+        time they wake. Does not block.
+        """
+        self._handling_observer = observer
 
     # -- starting and stopping -------------------------------------------------------------
 
@@ -187,11 +203,13 @@ async def open_actor_system(root: SupervisorSpec | None = None) -> AsyncIterator
             await system.root.run(task_status=status)
         except Exception as exc:  # the root's failure is the system's: re-raised below
             failure = exc
-            nursery.cancel_scope.cancel()
             if not started:
                 task_status.started()
+        finally:
+            nursery.cancel_scope.cancel()  # the body (if still running) and the timer task
 
     async with trio.open_nursery() as nursery:
+        await nursery.start(system.timers.run)
         await nursery.start(run_root)
         if failure is None:
             try:

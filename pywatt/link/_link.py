@@ -19,7 +19,7 @@ from typing import Any
 import trio
 
 import actors
-from pywatt.secrets._errors import SecretNotFound, SecretTimeout
+from pywatt.secrets._errors import SecretNotFound, SecretTimeout, SecretUnavailable
 from pywatt.secrets._messages import RotationNotice, SecretPushed
 from pywatt.wire import (
     NEED_DATA,
@@ -44,7 +44,15 @@ from pywatt.wire import (
 )
 
 from ._errors import LinkClosed, LinkError, PortNegotiationFailed, StdioTimeout
-from ._messages import Expire, FetchRemoteSecret, HttpOverStdio, RequestPort, Send, SendRaw
+from ._messages import (
+    Expire,
+    FetchRemoteSecret,
+    ForwardedSecretFetch,
+    HttpOverStdio,
+    RequestPort,
+    Send,
+    SendRaw,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +64,7 @@ PORT_DEADLINE = 10.0
 
 
 class StdioLink(
-    actors.Actor[Send | SendRaw | FetchRemoteSecret | RequestPort | Expire],
+    actors.Actor[Send | SendRaw | FetchRemoteSecret | ForwardedSecretFetch | RequestPort | Expire],
 ):
     """Owns the module's stdin and stdout (registered as ``pywatt.link``).
 
@@ -64,7 +72,7 @@ class StdioLink(
     stdin; the module then stops its tree.
     """
 
-    reply_errors = (LinkError, SecretNotFound, SecretTimeout)
+    reply_errors = (LinkError, SecretNotFound, SecretTimeout, SecretUnavailable)
 
     def __init__(
         self,
@@ -86,8 +94,9 @@ class StdioLink(
         self.secrets = secrets
         self.secret_deadline = secret_deadline
         self.port_deadline = port_deadline
-        self.pending_secrets: dict[str, list[actors.DeferredReply]] = {}
-        self.pending_ports: dict[str, actors.DeferredReply] = {}
+        # Each pending request keeps its deadline timer, cancelled when the answer comes.
+        self.pending_secrets: dict[str, tuple[list[actors.DeferredReply], actors.Timer]] = {}
+        self.pending_ports: dict[str, tuple[actors.DeferredReply, actors.Timer]] = {}
         self.closed = False
         self.malformed = 0
 
@@ -97,7 +106,8 @@ class StdioLink(
     # -- requests from the module ----------------------------------------------------------
 
     async def receive(
-        self, message: Send | SendRaw | FetchRemoteSecret | RequestPort | Expire
+        self,
+        message: Send | SendRaw | FetchRemoteSecret | ForwardedSecretFetch | RequestPort | Expire,
     ) -> Any:
         match message:
             case Send(outgoing):
@@ -105,7 +115,9 @@ class StdioLink(
             case SendRaw(payload):
                 await self._write(payload)
             case FetchRemoteSecret(name):
-                return await self._fetch_secret(name)
+                return await self._fetch_secret(name, self.ctx.defer_reply())
+            case ForwardedSecretFetch(name, reply):
+                return await self._fetch_secret(name, reply)
             case RequestPort(specific):
                 return await self._request_port(specific)
             case Expire(kind, key):
@@ -115,36 +127,44 @@ class StdioLink(
     async def _write(self, payload: bytes) -> None:
         await self.stdout.send_all(encode_line(payload))
 
-    async def _fetch_secret(self, name: str) -> None:
+    async def _fetch_secret(self, name: str, reply: actors.DeferredReply) -> None:
         if self.closed:
-            raise LinkClosed("stdin is closed: the orchestrator cannot answer")
-        waiters = self.pending_secrets.get(name)
-        reply = self.ctx.defer_reply()
-        if waiters is not None:  # one get_secret line serves every concurrent asker
-            waiters.append(reply)
+            reply.fail(SecretUnavailable(name, "stdin is closed: the orchestrator cannot answer"))
             return
-        self.pending_secrets[name] = [reply]
-        self.ctx.send_after(self.secret_deadline, Expire("secret", name))
+        pending = self.pending_secrets.get(name)
+        if pending is not None:  # one get_secret line serves every concurrent asker
+            pending[0].append(reply)
+            return
+        timer = self.ctx.send_after(self.secret_deadline, Expire("secret", name))
+        self.pending_secrets[name] = ([reply], timer)
         await self._write(encode_json(GetSecretRequest(name=name)))
 
     async def _request_port(self, specific: int | None) -> None:
         if self.closed:
             raise LinkClosed("stdin is closed: the orchestrator cannot answer")
         request_id = str(uuid.uuid4())
-        self.pending_ports[request_id] = self.ctx.defer_reply()
-        self.ctx.send_after(self.port_deadline, Expire("port", request_id))
+        timer = self.ctx.send_after(self.port_deadline, Expire("port", request_id))
+        self.pending_ports[request_id] = (self.ctx.defer_reply(), timer)
         await self._write(
             encode_json(IpcPortNegotiation(request_id=request_id, specific_port=specific))
         )
 
     def _expire(self, kind: str, key: str) -> None:
         if kind == "secret":
-            for reply in self.pending_secrets.pop(key, ()):
+            pending = self.pending_secrets.pop(key, None)
+            for reply in pending[0] if pending else ():
                 reply.fail(SecretTimeout(key, self.secret_deadline))
         else:
-            port_reply = self.pending_ports.pop(key, None)
-            if port_reply is not None:
-                port_reply.fail(StdioTimeout("a port request", self.port_deadline))
+            port = self.pending_ports.pop(key, None)
+            if port is not None:
+                port[0].fail(StdioTimeout("a port request", self.port_deadline))
+
+    def _take_secret_waiters(self, name: str) -> list[actors.DeferredReply] | None:
+        pending = self.pending_secrets.pop(name, None)
+        if pending is None:
+            return None
+        pending[1].cancel()
+        return pending[0]
 
     # -- stdin -----------------------------------------------------------------------------
 
@@ -180,7 +200,7 @@ class StdioLink(
             case SecretValueResponse():
                 await self._on_secret(message)
             case SecretError(name=name, message=text):
-                for reply in self.pending_secrets.pop(name, ()):
+                for reply in self._take_secret_waiters(name) or ():
                     reply.fail(SecretNotFound(name, text))
             case RotatedNotification(keys=keys, rotation_id=rotation_id):
                 await self.ctx.system.tell(self.secrets, RotationNotice(tuple(keys), rotation_id))
@@ -201,7 +221,7 @@ class StdioLink(
                 log.warning("ignored %s on stdin: not handled by this module", message.OP)
 
     async def _on_secret(self, message: SecretValueResponse) -> None:
-        waiters = self.pending_secrets.pop(message.name, None)
+        waiters = self._take_secret_waiters(message.name)
         if waiters is not None:
             for reply in waiters:
                 reply.reply(message.value)
@@ -213,14 +233,16 @@ class StdioLink(
         )
 
     def _on_port(self, message: IpcPortNegotiationResponse, request_id: str) -> None:
-        reply = self.pending_ports.pop(request_id, None)
-        if reply is None and len(self.pending_ports) == 1:
+        pending = self.pending_ports.pop(request_id, None)
+        if pending is None and len(self.pending_ports) == 1:
             # Rust accepts a mismatched request id (§8); so do we when only one is pending.
             log.warning("port_response with an unknown request id %r: used anyway", request_id)
-            _, reply = self.pending_ports.popitem()
-        if reply is None:
+            _, pending = self.pending_ports.popitem()
+        if pending is None:
             log.warning("ignored a port_response nobody waits for (%r)", request_id)
             return
+        reply, timer = pending
+        timer.cancel()
         if message.success and message.port != 0:
             reply.reply(message)
         else:
@@ -249,11 +271,13 @@ class StdioLink(
         if self.closed:
             return
         self.closed = True
-        for waiters in self.pending_secrets.values():
+        for name, (waiters, timer) in self.pending_secrets.items():
+            timer.cancel()
             for reply in waiters:
-                reply.fail(LinkClosed(reason))
+                reply.fail(SecretUnavailable(name, reason))
         self.pending_secrets.clear()
-        for reply in self.pending_ports.values():
+        for reply, timer in self.pending_ports.values():
+            timer.cancel()
             reply.fail(LinkClosed(reason))
         self.pending_ports.clear()
         self.on_shutdown(reason)

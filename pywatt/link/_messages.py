@@ -29,10 +29,19 @@ class FetchRemoteSecret(actors.Request[str]):
     Concurrent requests for one name share one ``get_secret`` line. Raises
     :class:`~pywatt.secrets.SecretNotFound` on ``secret_error``,
     :class:`~pywatt.secrets.SecretTimeout` after the 5 s protocol deadline, and
-    :class:`LinkClosed` once stdin has ended.
+    :class:`~pywatt.secrets.SecretUnavailable` once stdin has ended.
     """
 
     name: str
+
+
+@attrs.frozen
+class ForwardedSecretFetch:
+    """:class:`FetchRemoteSecret` for a reply handle another actor deferred: the link answers
+    it directly, so the forwarding provider needs no task of its own per request."""
+
+    name: str
+    reply: actors.DeferredReply = attrs.field(eq=False)
 
 
 @attrs.frozen

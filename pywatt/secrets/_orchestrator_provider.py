@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import actors
-from pywatt.link._errors import LinkError
-from pywatt.link._messages import FetchRemoteSecret
+from pywatt.link._messages import ForwardedSecretFetch
 
 from ._errors import SecretNotFound, SecretTimeout, SecretUnavailable
 from ._messages import ProvideSecret
@@ -24,15 +23,7 @@ class OrchestratorProvider(actors.Actor[ProvideSecret]):
         self.link = link
 
     async def receive(self, message: ProvideSecret) -> None:
-        reply = self.ctx.defer_reply()
-        self.ctx.start_task(self._fetch, message.name, reply)
-
-    async def _fetch(self, name: str, reply: actors.DeferredReply) -> None:
-        try:
-            value = await self.ctx.system.ask(self.link, FetchRemoteSecret(name))
-        except (SecretNotFound, SecretTimeout) as exc:
-            reply.fail(exc)
-        except (LinkError, actors.ActorError) as exc:  # no answer can come
-            reply.fail(SecretUnavailable(name, str(exc)))
-        else:
-            reply.reply(value)
+        # The link answers the deferred reply itself when the secret line arrives.
+        await self.ctx.system.tell(
+            self.link, ForwardedSecretFetch(message.name, self.ctx.defer_reply())
+        )

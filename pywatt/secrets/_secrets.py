@@ -229,6 +229,8 @@ class SecretsActor(actors.Actor[SecretsMessage]):
             self.ctx.self_ref.tell_nowait(_Fetched("", None, "", None))
 
     async def _rotation_progress(self, name: str, error: Exception | None) -> None:
+        if name not in self.refetching:
+            return
         self.refetching.discard(name)
         if error is not None:
             log.error("refetching rotated secret %r failed: %s", name, error)

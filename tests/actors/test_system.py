@@ -84,7 +84,7 @@ def test_the_public_surface_is_exported_from_the_package() -> None:
         "Mailbox", "MailboxFull", "MailboxStatistics", "NoSuchActor", "OverflowPolicy",
         "Protocol", "ProtocolMismatch", "Registry", "Request", "Restart",
         "RestartIntensityExceeded", "Restarted", "StartFailed", "Started", "Stopped",
-        "Strategy", "Supervisor", "SupervisorSpec", "SystemClosed", "Timer",
+        "Strategy", "Supervisor", "SupervisorSpec", "SystemClosed", "TaskHandle", "Timer",
         "UnacceptedMessage", "open_actor_system", "testing",
     }  # fmt: skip
     assert public == expected
