@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import enum
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -68,10 +69,15 @@ class Ask:
     Internal; actors see only the message.
     """
 
-    __slots__ = ("_early", "_state", "_task", "message")
+    __slots__ = ("_callback", "_early", "_state", "_task", "message")
 
-    def __init__(self, message: object) -> None:
+    def __init__(
+        self,
+        message: object,
+        callback: Callable[[outcome.Outcome[Any]], None] | None = None,
+    ) -> None:
         self.message = message
+        self._callback = callback
         self._task: Task | None = None
         self._state = _PENDING
         self._early: outcome.Outcome[Any] | None = None
@@ -98,7 +104,9 @@ class Ask:
 
     def _complete(self, result: outcome.Outcome[Any]) -> None:
         self._state = _DONE
-        if self._task is not None:
+        if self._callback is not None:
+            self._callback(result)
+        elif self._task is not None:
             reschedule(self._task, result)
         else:  # the asker has not parked yet: it takes this as soon as it waits
             self._early = result

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import outcome
+
+from ._errors import MailboxFull
 from ._mailbox import Ask
 
 if TYPE_CHECKING:
@@ -84,6 +88,28 @@ class ActorRef(Generic[M]):
         await cell.mailbox.put_ask(ask)
         result: R = await ask.wait()
         return result
+
+    def ask_nowait(
+        self, message: Request[R], on_result: Callable[[outcome.Outcome[R]], None]
+    ) -> None:
+        """Send a request without waiting: ``on_result`` gets its outcome, exactly once.
+
+        For actors that must not block on a request of their own (a proxy, a chain of
+        providers). ``on_result`` is called synchronously by whichever task completes the
+        request (the answering actor, or the runtime when the actor crashes or stops), so it
+        must be quick and must not block: typically it tells the caller's own mailbox or
+        completes a :class:`~actors.DeferredReply`. Every failure an ask would raise, a full
+        mailbox included, arrives as an ``outcome.Error``. Raises only
+        :class:`~actors.UnacceptedMessage`.
+        """
+        cell = self._cell
+        if cell.mailbox.closed:
+            cell = self._live()
+        cell.check(message)
+        try:
+            cell.mailbox.put_nowait(Ask(message, on_result))
+        except MailboxFull:
+            pass  # already reported to on_result when the mailbox refused the request
 
     def statistics(self) -> Any:
         """The mailbox statistics of the actor behind this name."""

@@ -121,7 +121,13 @@ class Console:
 
     def emit(self, level: int, text: str, module: str | None = None) -> None:
         """Show an orchestrator line (redacted) if the verbosity lets it through."""
+        if level < self.verbosity:  # before redacting: per-line debug output is common
+            return
         self._send(ConsoleLine(level, self.redact.redact(text), module))
+
+    def enabled(self, level: int) -> bool:
+        """Whether a line at ``level`` would be shown (to skip building it at all)."""
+        return level >= self.verbosity
 
     def debug(self, text: str, module: str | None = None) -> None:
         self.emit(logging.DEBUG, text, module)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
+import outcome
 import trio
 
 import actors
@@ -36,16 +37,6 @@ log = logging.getLogger(__name__)
 
 
 @attrs.frozen
-class _Fetched:
-    """Internal: a provider-chain fetch finished (value and source, or the error)."""
-
-    name: str
-    value: str | None = attrs.field(repr=False)
-    source: str
-    error: Exception | None
-
-
-@attrs.frozen
 class _Rotation:
     rotation_id: str
     keys: frozenset[str]
@@ -59,7 +50,6 @@ SecretsMessage = (
     | SecretPushed
     | RotationNotice
     | SecretStatistics
-    | _Fetched
 )
 
 
@@ -114,8 +104,6 @@ class SecretsActor(actors.Actor[SecretsMessage]):
                 self._store(name, value, "orchestrator", rotation_id)
             case RotationNotice(keys, rotation_id):
                 self._rotate(keys, rotation_id)
-            case _Fetched():
-                await self._fetched(message)
             case SecretStatistics():
                 return SecretStats(
                     hits=self.cache.hits,
@@ -136,46 +124,65 @@ class SecretsActor(actors.Actor[SecretsMessage]):
                 return cached
             if mode is FetchMode.CACHE_ONLY:
                 raise SecretNotFound(name, "not in the cache (cache-only request)")
-        self._fetch(name, self.ctx.defer_reply())
+        self._fetch(name, self.ctx.defer_reply(), remote=mode is FetchMode.FORCE_REMOTE)
         return None
 
-    def _fetch(self, name: str, waiter: actors.DeferredReply | None) -> None:
+    def _fetch(self, name: str, waiter: actors.DeferredReply | None, *, remote: bool) -> None:
         waiters = self.inflight.get(name)
         if waiters is not None:
             if waiter is not None:
                 waiters.append(waiter)
             return
         self.inflight[name] = [] if waiter is None else [waiter]
-        self.ctx.start_task(self._fetch_from_chain, name)
+        # A forced fetch skips the local memory provider: "remote" means the other sources.
+        chain = [p for p in self.chain if p != self.memory] if remote else self.chain
+        self._ask_provider(name, chain, 0, SecretNotFound(name, "no secret provider is configured"))
 
-    async def _fetch_from_chain(self, name: str) -> None:
-        last: Exception = SecretNotFound(name, "no secret provider is configured")
-        for provider in self.chain:
-            try:
-                value = await self.ctx.system.ask(provider, ProvideSecret(name))
-            except SecretNotFound as exc:
-                last = exc
-                continue
-            except (SecretTimeout, SecretUnavailable, actors.ActorError) as exc:
-                last = exc
-                break
-            await self.ctx.self_ref.tell(_Fetched(name, value, provider, None))
+    def _ask_provider(self, name: str, chain: list[str], index: int, last: Exception) -> None:
+        """Ask ``chain[index]`` without waiting; its answer continues the chain.
+
+        The callback runs in whichever task answers (the provider, or the link's reader), so
+        the secrets actor never blocks on a provider and no task is spawned per fetch. It only
+        updates this incarnation's state, which is safe: trio runs one task at a time and none
+        of this awaits.
+        """
+        if index == len(chain):
+            self._fetched(name, None, "", last)
             return
-        await self.ctx.self_ref.tell(_Fetched(name, None, "", last))
+        provider = chain[index]
 
-    async def _fetched(self, done: _Fetched) -> None:
-        waiters = self.inflight.pop(done.name, [])
-        if done.value is None:
-            error = done.error or SecretNotFound(done.name)
+        def answered(result: outcome.Outcome[str]) -> None:
+            if isinstance(result, outcome.Value):
+                self._fetched(name, result.value, provider, None)
+                return
+            assert isinstance(result, outcome.Error)
+            error = result.error
+            if isinstance(error, SecretNotFound):
+                self._ask_provider(name, chain, index + 1, error)
+            elif isinstance(error, Exception):
+                self._fetched(name, None, "", error)
+
+        cell = self.ctx.system.registry.lookup(provider)
+        if cell is None:
+            self._ask_provider(name, chain, index + 1, actors.NoSuchActor(provider))
+            return
+        actors.ActorRef[Any](self.ctx.system.registry, cell).ask_nowait(
+            ProvideSecret(name), answered
+        )
+
+    def _fetched(self, name: str, value: str | None, source: str, error: Exception | None) -> None:
+        waiters = self.inflight.pop(name, [])
+        if value is None:
+            error = error or SecretNotFound(name)
             for waiter in waiters:
                 waiter.fail(error)
-            await self._rotation_progress(done.name, error)
+            self._rotation_progress(name, error)
             return
-        rotated = done.name in self.refetching
-        secret = self._store(done.name, done.value, done.source, None, notify=rotated)
+        rotated = name in self.refetching
+        secret = self._store(name, value, source, None, notify=rotated)
         for waiter in waiters:
             waiter.reply(secret)
-        await self._rotation_progress(done.name, None)
+        self._rotation_progress(name, None)
 
     def _store(
         self,
@@ -221,14 +228,16 @@ class SecretsActor(actors.Actor[SecretsMessage]):
         if not self.refetch_on_rotation:  # the next use fetches them; acknowledge now
             self._send_ack(RotationAckRequest(rotation_id=rotation_id, status="success"))
             return
+        if not keys:
+            self._send_ack(RotationAckRequest(rotation_id=rotation_id, status="success"))
+            return
         self.rotations.append(_Rotation(rotation_id, frozenset(keys)))
         for key in keys:
             self.refetching.add(key)
-            self._fetch(key, None)
-        if not keys:
-            self.ctx.self_ref.tell_nowait(_Fetched("", None, "", None))
+        for key in keys:
+            self._fetch(key, None, remote=True)
 
-    async def _rotation_progress(self, name: str, error: Exception | None) -> None:
+    def _rotation_progress(self, name: str, error: Exception | None) -> None:
         if name not in self.refetching:
             return
         self.refetching.discard(name)

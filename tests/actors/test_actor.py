@@ -274,3 +274,25 @@ async def test_a_deferred_reply_never_hangs_when_the_actor_crashes() -> None:
         assert len(outcome) == 1
         assert str(outcome[0].__cause__) == "boom"
     assert system.dead_letters.count() == 1  # only the crashing tell
+
+
+async def test_ask_nowait_delivers_the_outcome_to_a_callback() -> None:
+    import outcome
+
+    results: list[outcome.Outcome[int]] = []
+    async with actors.open_actor_system() as system:
+        ref = await system.spawn(Counter, name="counter")
+        await ref.tell(Add(3))
+        ref.ask_nowait(Total(), results.append)
+        ref.ask_nowait(Fail(), results.append)
+        ref.ask_nowait(Explode(), results.append)
+        await trio.testing.wait_all_tasks_blocked()
+        await system.stop("counter")
+        ref.ask_nowait(Total(), results.append)  # stopped: the callback still hears of it
+    assert results[0] == outcome.Value(3)
+    assert isinstance(results[1], outcome.Error)
+    assert isinstance(results[1].error, Refused)
+    assert isinstance(results[2], outcome.Error)
+    assert isinstance(results[2].error, actors.ActorCrashed)
+    assert isinstance(results[3], outcome.Error)
+    assert isinstance(results[3].error, actors.ActorStopped)
