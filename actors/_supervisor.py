@@ -65,6 +65,7 @@ class _Exit:
     child: _Child
     incarnation: int
     error: BaseException | None
+    served: bool = True  # False: the incarnation failed to start
 
 
 class _Status:
@@ -201,8 +202,8 @@ class Supervisor:
             return
         now = trio.current_time()
         self._count_restart(now, error)
-        if now - child.started_at >= self.spec.within:
-            child.consecutive = 0
+        if exit_.served and now - child.started_at >= self.spec.within:
+            child.consecutive = 0  # it ran long enough: the backoff starts over
         delay = self.spec.backoff.delay(child.consecutive)
         child.consecutive += 1
         order = list(self._children.values())
@@ -242,7 +243,8 @@ class Supervisor:
                 child.pending = False
                 error = await self._start(child)
                 if error is not None:
-                    await self._on_exit(_Exit(child, child.incarnation, error))
+                    await self._on_exit(_Exit(child, child.incarnation, error, served=False))
+                    return  # that rescheduled its group: later siblings wait their turn
 
     # -- children --------------------------------------------------------------------------
 
