@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -106,10 +107,9 @@ class ActorRef(Generic[M]):
         if cell.mailbox.closed:
             cell = self._live()
         cell.check(message)
-        try:
+        # A refusal (full mailbox) was already reported to on_result when it happened.
+        with contextlib.suppress(MailboxFull):
             cell.mailbox.put_nowait(Ask(message, on_result))
-        except MailboxFull:
-            pass  # already reported to on_result when the mailbox refused the request
 
     def statistics(self) -> Any:
         """The mailbox statistics of the actor behind this name."""
