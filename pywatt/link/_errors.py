@@ -28,3 +28,16 @@ class LinkClosed(LinkError):
 
 class InitBlobError(LinkError):
     """The first stdin line is missing, too long, or not a valid InitBlob."""
+
+
+class ServiceFailed(LinkError):
+    """The orchestrator answered a service request or operation with ``success: false``.
+
+    ``error`` is its error text as sent (a pywatt orchestrator prefixes a kind, such as
+    ``"constraint: ..."``, that the database proxy turns back into a typed error).
+    """
+
+    def __init__(self, what: str, error: str) -> None:
+        super().__init__(f"{what} failed: {error}")
+        self.what = what
+        self.error = error

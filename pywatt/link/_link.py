@@ -36,6 +36,11 @@ from pywatt.wire import (
     RotatedNotification,
     SecretError,
     SecretValueResponse,
+    ServiceOperation,
+    ServiceOperationResult,
+    ServiceRequest,
+    ServiceResponse,
+    ServiceType,
     Shutdown,
     decode_json,
     encode_json,
@@ -43,12 +48,14 @@ from pywatt.wire import (
     encode_line,
 )
 
-from ._errors import LinkClosed, LinkError, PortNegotiationFailed, StdioTimeout
+from ._errors import LinkClosed, LinkError, PortNegotiationFailed, ServiceFailed, StdioTimeout
 from ._messages import (
+    CallService,
     Expire,
     FetchRemoteSecret,
     ForwardedSecretFetch,
     HttpOverStdio,
+    OpenService,
     RequestPort,
     Send,
     SendRaw,
@@ -61,11 +68,22 @@ HTTP = "pywatt.http"
 
 SECRET_DEADLINE = 5.0
 PORT_DEADLINE = 10.0
+SERVICE_DEADLINE = 30.0
+_SERVICE_PREFIXES = {"Database": "db_request_", "Cache": "cache_request_", "Jwt": "jwt_request_"}
+
+LinkMessage = (
+    Send
+    | SendRaw
+    | FetchRemoteSecret
+    | ForwardedSecretFetch
+    | RequestPort
+    | OpenService
+    | CallService
+    | Expire
+)
 
 
-class StdioLink(
-    actors.Actor[Send | SendRaw | FetchRemoteSecret | ForwardedSecretFetch | RequestPort | Expire],
-):
+class StdioLink(actors.Actor[LinkMessage]):
     """Owns the module's stdin and stdout (registered as ``pywatt.link``).
 
     ``on_shutdown(reason)`` is called once when the orchestrator sends ``shutdown`` or closes
@@ -85,6 +103,7 @@ class StdioLink(
         secrets: str = "pywatt.secrets",
         secret_deadline: float = SECRET_DEADLINE,
         port_deadline: float = PORT_DEADLINE,
+        service_deadline: float = SERVICE_DEADLINE,
     ) -> None:
         self.stdin = stdin
         self.stdout = stdout
@@ -97,6 +116,9 @@ class StdioLink(
         # Each pending request keeps its deadline timer, cancelled when the answer comes.
         self.pending_secrets: dict[str, tuple[list[actors.DeferredReply], actors.Timer]] = {}
         self.pending_ports: dict[str, tuple[actors.DeferredReply, actors.Timer]] = {}
+        self.service_deadline = service_deadline
+        self.pending_services: dict[str, tuple[actors.DeferredReply, actors.Timer]] = {}
+        self.pending_operations: dict[str, tuple[actors.DeferredReply, actors.Timer]] = {}
         self.closed = False
         self.malformed = 0
 
@@ -105,10 +127,7 @@ class StdioLink(
 
     # -- requests from the module ----------------------------------------------------------
 
-    async def receive(
-        self,
-        message: Send | SendRaw | FetchRemoteSecret | ForwardedSecretFetch | RequestPort | Expire,
-    ) -> Any:
+    async def receive(self, message: LinkMessage) -> Any:
         match message:
             case Send(outgoing):
                 await self._write(encode_json(outgoing))
@@ -120,6 +139,10 @@ class StdioLink(
                 return await self._fetch_secret(name, reply)
             case RequestPort(specific):
                 return await self._request_port(specific)
+            case OpenService(service_type, config):
+                return await self._open_service(service_type, config)
+            case CallService(connection_id, service_type, operation, params):
+                return await self._call_service(connection_id, service_type, operation, params)
             case Expire(kind, key):
                 self._expire(kind, key)
         return None
@@ -149,11 +172,49 @@ class StdioLink(
             encode_json(IpcPortNegotiation(request_id=request_id, specific_port=specific))
         )
 
+    async def _open_service(self, service_type: ServiceType, config: Any) -> None:
+        # Service proxies (PROTOCOL.md §13): correlated by id, 30 s deadline (decision 2).
+        if self.closed:
+            raise LinkClosed("stdin is closed: the orchestrator cannot answer")
+        prefix = _SERVICE_PREFIXES.get(service_type.variant, "service_request_")
+        request_id = f"{prefix}{uuid.uuid4()}"
+        timer = self.ctx.send_after(self.service_deadline, Expire("service", request_id))
+        self.pending_services[request_id] = (self.ctx.defer_reply(), timer)
+        await self._write(
+            encode_json(ServiceRequest(id=request_id, service_type=service_type, config=config))
+        )
+
+    async def _call_service(
+        self, connection_id: str, service_type: ServiceType, operation: str, params: Any
+    ) -> None:
+        if self.closed:
+            raise LinkClosed("stdin is closed: the orchestrator cannot answer")
+        if connection_id in self.pending_operations:
+            # Results carry no id of their own (§13.2): one operation per connection.
+            raise LinkError(f"an operation on service connection {connection_id!r} is in flight")
+        timer = self.ctx.send_after(self.service_deadline, Expire("operation", connection_id))
+        self.pending_operations[connection_id] = (self.ctx.defer_reply(), timer)
+        operation_line = ServiceOperation(
+            connection_id=connection_id,
+            service_type=service_type,
+            operation=operation,
+            params=params,
+        )
+        await self._write(encode_json(operation_line))
+
     def _expire(self, kind: str, key: str) -> None:
         if kind == "secret":
             pending = self.pending_secrets.pop(key, None)
             for reply in pending[0] if pending else ():
                 reply.fail(SecretTimeout(key, self.secret_deadline))
+        elif kind == "service":
+            service = self.pending_services.pop(key, None)
+            if service is not None:
+                service[0].fail(StdioTimeout("a service request", self.service_deadline))
+        elif kind == "operation":
+            operation = self.pending_operations.pop(key, None)
+            if operation is not None:
+                operation[0].fail(StdioTimeout("a service operation", self.service_deadline))
         else:
             port = self.pending_ports.pop(key, None)
             if port is not None:
@@ -206,6 +267,10 @@ class StdioLink(
                 await self.ctx.system.tell(self.secrets, RotationNotice(tuple(keys), rotation_id))
             case IpcPortNegotiationResponse(request_id=request_id):
                 self._on_port(message, request_id)
+            case ServiceResponse():
+                self._on_service_response(message)
+            case ServiceOperationResult():
+                self._on_operation_result(message)
             case Shutdown():
                 self._close("the orchestrator asked the module to shut down")
             case Heartbeat():
@@ -267,6 +332,36 @@ class StdioLink(
         }
         await self.ctx.self_ref.tell(SendRaw(encode_json_value(wrapper)))
 
+    def _on_service_response(self, message: ServiceResponse) -> None:
+        pending = self.pending_services.pop(message.id, None)
+        if pending is None:
+            log.warning("ignored a service_response nobody waits for (%r)", message.id)
+            return
+        reply, timer = pending
+        timer.cancel()
+        if message.success and message.connection_id:
+            reply.reply(message.connection_id)
+        elif message.success:
+            reply.fail(ServiceFailed("a service request", "the answer has no connection_id"))
+        else:
+            reply.fail(ServiceFailed("a service request", message.error or "Unknown error"))
+
+    def _on_operation_result(self, message: ServiceOperationResult) -> None:
+        key = message.params.connection_id if message.params is not None else None
+        if key is None and len(self.pending_operations) == 1:
+            # No §13.2 echo (a foreign orchestrator): usable only with one operation pending.
+            key = next(iter(self.pending_operations))
+        pending = self.pending_operations.pop(key, None) if key is not None else None
+        if pending is None:
+            log.warning("ignored a service_operation_result nobody waits for (%r)", key)
+            return
+        reply, timer = pending
+        timer.cancel()
+        if message.success:
+            reply.reply(message.result)
+        else:
+            reply.fail(ServiceFailed("a service operation", message.error or "Unknown error"))
+
     def _close(self, reason: str) -> None:
         if self.closed:
             return
@@ -280,4 +375,9 @@ class StdioLink(
             timer.cancel()
             reply.fail(LinkClosed(reason))
         self.pending_ports.clear()
+        for reply, timer in [*self.pending_services.values(), *self.pending_operations.values()]:
+            timer.cancel()
+            reply.fail(LinkClosed(reason))
+        self.pending_services.clear()
+        self.pending_operations.clear()
         self.on_shutdown(reason)

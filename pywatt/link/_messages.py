@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 import actors
-from pywatt.wire import IpcHttpRequest, IpcPortNegotiationResponse, ModuleToOrchestrator
+from pywatt.wire import (
+    IpcHttpRequest,
+    IpcPortNegotiationResponse,
+    ModuleToOrchestrator,
+    ServiceType,
+)
 
 
 @attrs.frozen
@@ -49,6 +56,38 @@ class RequestPort(actors.Request[IpcPortNegotiationResponse]):
     """Negotiate an HTTP port (``port_request``); 10 s deadline (:class:`StdioTimeout`)."""
 
     specific_port: int | None = None
+
+
+@attrs.frozen
+class OpenService(actors.Request[str]):
+    """Open a proxied service connection (``service_request``, PROTOCOL.md §13.1); answered
+    with its ``connection_id``.
+
+    ``config`` is the service's config as a JSON value (e.g. a ``DatabaseConfig`` encoded
+    to a dict). Raises :class:`ServiceFailed` when the orchestrator refuses,
+    :class:`StdioTimeout` after the 30 s deadline (ARCHITECTURE.md decision 2) and
+    :class:`LinkClosed` once stdin has ended.
+    """
+
+    service_type: ServiceType
+    config: Any = attrs.field(default=None, repr=False)
+
+
+@attrs.frozen
+class CallService(actors.Request[Any]):
+    """One operation on a proxied connection (``service_operation``, §13.2); answered with
+    the result's JSON value.
+
+    At most one operation per connection is in flight (the protocol correlates results by
+    ``connection_id``); a second one raises :class:`LinkError` at once. Raises
+    :class:`ServiceFailed` with the orchestrator's error text, :class:`StdioTimeout` after
+    30 s and :class:`LinkClosed` once stdin has ended.
+    """
+
+    connection_id: str
+    service_type: ServiceType
+    operation: str
+    params: Any = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen
