@@ -1,0 +1,126 @@
+"""The proxy backend: the orchestrator's cache, reached over the module's stdio link
+(PROTOCOL.md §13: ``service_request`` opens a connection, ``service_operation`` runs one
+cache operation on it). The link actor (``pywatt.link``) correlates the lines; this actor
+turns cache messages into operations (``_proxy_ops``) and results back into replies.
+
+The protocol allows one operation per connection in flight, so this actor handles one
+message at a time to the end (its mailbox queues the rest). It opens its connection on start;
+if the orchestrator refuses or does not answer, it starts *down*: requests fail at once with
+:class:`CacheUnavailable` and the next request tries to open the connection again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, Final
+
+import actors
+from pywatt.link import CallService, LinkError, OpenService, ServiceFailed
+from pywatt.wire import (
+    CacheConfig,
+    CachePolicy,
+    CacheType,
+    PoolConfig,
+    ServiceType,
+    decode_json_value,
+    encode_json,
+)
+
+from ._errors import CacheConfigError, CacheError, CacheUnavailable
+from ._messages import CacheRequest
+from ._proxy_ops import error_from_text, from_result, to_operation
+from ._stats import StatsRecorder
+
+LINK: Final = "pywatt.link"
+
+
+def proxy_config(config: Mapping[str, Any]) -> CacheConfig:
+    """The wire ``CacheConfig`` sent in ``service_request`` for a ``proxy`` cache_config:
+    ``backend`` (``memory`` or ``redis``: what the orchestrator should serve from),
+    ``namespace``, ``policy``, ``max_size_bytes``, ``default_ttl`` (seconds). Raises
+    :class:`CacheConfigError`."""
+    backend = str(config.get("backend", "memory")).lower()
+    kinds = {"memory": CacheType.IN_MEMORY, "in_memory": CacheType.IN_MEMORY,
+             "redis": CacheType.REDIS}  # fmt: skip
+    if backend not in kinds:
+        raise CacheConfigError(f"cache_config backend for proxy is memory or redis, not {backend}")
+    try:
+        policy = CachePolicy(str(config.get("policy", "LRU")).upper().replace("NONE", "None"))
+    except ValueError:
+        raise CacheConfigError(f"cache_config policy {config.get('policy')!r} is unknown") from None
+    ttl = config.get("default_ttl")
+    return CacheConfig(
+        cache_type=kinds[backend],
+        policy=policy,
+        max_size_bytes=config.get("max_size_bytes"),
+        default_ttl_seconds=int(ttl) if ttl else 0,
+        hosts=[],
+        connection_timeout_seconds=5,
+        operation_timeout_seconds=int(config.get("operation_timeout", 30)),
+        namespace=config.get("namespace") or None,
+        tls_enabled=False,
+        pool=PoolConfig(),
+        extra_params={},
+    )
+
+
+class ProxyCache(actors.Actor[CacheRequest]):
+    """The proxy backend actor: answers the cache protocol through the orchestrator.
+
+    ``config`` is the ``CacheConfig`` sent when opening the connection. Needs the link actor
+    (``pywatt.link``), so it runs inside a module. Answers what the orchestrator's backend
+    answers (:class:`NotAnInteger`, :class:`InvalidKey`, ...) and :class:`CacheUnavailable`
+    when the link or the orchestrator cannot serve.
+    """
+
+    reply_errors = (CacheError,)
+
+    def __init__(
+        self, config: CacheConfig, *, operation_timeout: float = 30.0, link: str = LINK
+    ) -> None:
+        self.config = config
+        self.operation_timeout = operation_timeout
+        self.link = link
+        self.connection_id: str | None = None
+        self.down: str | None = None
+        self.stats = StatsRecorder("proxy")
+
+    async def on_start(self) -> None:
+        await self._open()
+
+    async def _open(self) -> None:
+        try:
+            self.connection_id = await self.ctx.system.ask(
+                self.link,
+                OpenService(ServiceType.CACHE, decode_json_value(encode_json(self.config))),
+            )
+            self.down = None
+        except (LinkError, actors.ActorError) as exc:
+            self.connection_id = None
+            self.down = f"the orchestrator did not open a cache connection: {exc}"
+
+    async def receive(self, message: CacheRequest) -> Any:
+        start = time.perf_counter()
+        try:
+            return await self._call(message)
+        except CacheError:
+            self.stats.errors += 1
+            raise
+        finally:
+            self.stats.observe(time.perf_counter() - start)
+
+    async def _call(self, message: CacheRequest) -> Any:
+        if self.connection_id is None:
+            await self._open()
+        if self.connection_id is None:
+            raise CacheUnavailable("proxy", self.down or "no connection")
+        operation, params = to_operation(message)
+        call = CallService(self.connection_id, ServiceType.CACHE, operation, params)
+        try:
+            result = await self.ctx.system.ask(self.link, call)
+        except ServiceFailed as exc:
+            raise error_from_text(exc.error) from exc
+        except (LinkError, actors.ActorError) as exc:
+            raise CacheUnavailable("proxy", f"the orchestrator link failed: {exc}") from exc
+        return from_result(message, result)

@@ -1,0 +1,169 @@
+"""A cache server killed and restarted: callers get errors, not hangs, and the actor
+reconnects under supervision. Each test starts its own private server on a private port."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+import actors
+from pywatt.cache import (
+    CACHE,
+    CacheUnavailable,
+    Get,
+    MemcachedCache,
+    RedisCache,
+    Set,
+    cache_children,
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class PrivateServer:
+    def __init__(self, kind: str, tmp: Path) -> None:
+        self.kind = kind
+        self.tmp = tmp
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        if self.kind == "redis":
+            binary = shutil.which("redis-server")
+            if binary is None:
+                pytest.fail("redis-server is not installed (.ci/services.sh installs it)")
+            return [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+                    "--appendonly", "no", "--dir", str(self.tmp)]  # fmt: skip
+        binary = shutil.which("memcached")
+        if binary is None:
+            pytest.fail("memcached is not installed (.ci/services.sh installs it)")
+        return [binary, "-u", "nobody", "-l", "127.0.0.1", "-p", str(self.port), "-U", "0"]
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    async def wait_ready(self) -> None:
+        with trio.fail_after(10):
+            while True:
+                try:
+                    stream = await trio.open_tcp_stream("127.0.0.1", self.port)
+                except OSError:
+                    await trio.sleep(0.02)
+                    continue
+                await stream.aclose()
+                return
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+        self.process = None
+
+
+@pytest.fixture(params=["redis", "memcached"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[PrivateServer]:
+    private = PrivateServer(request.param, tmp_path)
+    private.start()
+    try:
+        yield private
+    finally:
+        if private.process is not None:
+            private.kill()
+
+
+def _factory(server: PrivateServer) -> Callable[[], actors.Actor[Any]]:
+    address = f"127.0.0.1:{server.port}"
+    if server.kind == "redis":
+        return lambda: RedisCache.from_url(f"redis://{address}/0", connect_timeout=1.0)
+    return lambda: MemcachedCache.from_address(address, connect_timeout=1.0)
+
+
+async def test_killed_server_gives_errors_then_the_actor_reconnects(
+    server: PrivateServer,
+) -> None:
+    await server.wait_ready()
+    restarts: list[actors.LifecycleEvent] = []
+    kind = server.kind
+    config = {"type": kind, "url": f"redis://127.0.0.1:{server.port}/0"}
+    if kind == "memcached":
+        config = {"type": kind, "host": "127.0.0.1", "port": server.port}
+    async with actors.open_actor_system() as system:
+        system.events.subscribe(
+            lambda e: restarts.append(e) if isinstance(e, actors.Restarted) else None
+        )
+        for spec in cache_children(config):
+            await system.start_supervisor(spec)  # type: ignore[arg-type]
+        await system.ask("cache", Set("k", b"v"))
+        assert await system.ask("cache", Get("k")) == b"v"
+
+        server.kill()
+        for _ in range(5):  # every request fails fast while the server is away
+            with trio.fail_after(3), pytest.raises(CacheUnavailable):
+                await system.ask("cache", Get("k"))
+        assert restarts, "the broken connection should crash the actor into a restart"
+        assert restarts[0].name == "cache"
+
+        server.start()
+        await server.wait_ready()
+        with trio.fail_after(15):
+            while True:
+                try:
+                    await system.ask("cache", Set("k", b"back"))
+                    break
+                except CacheUnavailable:
+                    await trio.sleep(0.05)
+        assert await system.ask("cache", Get("k")) == b"back"
+
+
+async def test_a_server_that_is_down_at_start_fails_fast_and_is_picked_up_later(
+    server: PrivateServer,
+) -> None:
+    await server.wait_ready()
+    server.kill()
+    async with actors.open_actor_system() as system:
+        await system.spawn(_factory(server), name="cache", protocol=CACHE)
+        with trio.fail_after(3), pytest.raises(CacheUnavailable, match="cannot connect"):
+            await system.ask("cache", Get("k"))
+        server.start()
+        await server.wait_ready()
+        with trio.fail_after(15):
+            while True:
+                try:
+                    await system.ask("cache", Set("k", b"late"))
+                    break
+                except CacheUnavailable:
+                    await trio.sleep(0.05)
+        assert await system.ask("cache", Get("k")) == b"late"
+
+
+async def test_a_silent_server_times_out_instead_of_hanging(server: PrivateServer) -> None:
+    await server.wait_ready()
+    assert server.process is not None
+    async with actors.open_actor_system() as system:
+        address = f"127.0.0.1:{server.port}"
+        factory: Callable[[], actors.Actor[Any]] = (
+            (lambda: RedisCache.from_url(f"redis://{address}/0", operation_timeout=0.3))
+            if server.kind == "redis"
+            else (lambda: MemcachedCache.from_address(address, operation_timeout=0.3))
+        )
+        await system.spawn(factory, name="cache", protocol=CACHE)
+        server.process.send_signal(19)  # SIGSTOP: connected, but never answers
+        try:
+            with trio.fail_after(3), pytest.raises(CacheUnavailable, match="no reply within"):
+                await system.ask("cache", Get("k"))
+        finally:
+            server.process.send_signal(18)  # SIGCONT
