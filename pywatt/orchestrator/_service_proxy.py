@@ -124,6 +124,10 @@ def _handler(service_type: ServiceType) -> ServiceHandler | None:
         return handle_database
     if service_type == ServiceType.CACHE:
         return _cache
+    if service_type == ServiceType.JWT:
+        from ._jwt_proxy import handle_jwt
+
+        return handle_jwt
     return None
 
 

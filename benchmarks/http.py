@@ -1,0 +1,228 @@
+"""HTTP and JWT: validation through the actor, and HTTP over IPC through the orchestrator.
+
+* ``jwt_hs256`` / ``jwt_rs256``: sequential validations (signature and claims: ``exp``,
+  ``nbf``, ``iss``, ``aud``) of one valid token. ``pywatt``: ``ask("pywatt.jwt",
+  ValidateToken(token))`` through the JWT actor, claims wrapped as :class:`Claims`.
+  ``joserfc``: ``jwt.decode`` with the key and the one algorithm, then a
+  ``JWTClaimsRegistry`` built once, called directly in a plain loop (its best case).
+* ``http_request``: sequential ``GET /api/hello`` of ``examples/web.py`` (FastAPI) with one
+  keep-alive httpx client. ``over_ipc``: to the orchestrator's gateway, which sends each
+  request as an ``http_request`` line on the module's stdin and answers from the §9.2 wrapper
+  the module writes on stdout (client → gateway → stdio → module → stdio → gateway →
+  client). ``direct``: the same client to the module's own hypercorn server. The
+  orchestrator runs in a process of its own (``pywatt.orchestrator.open_orchestrator`` in a
+  child Python), as ``pywatt run`` would, so the client does not share its interpreter.
+
+Targets: JWT at least 0.5 of joserfc direct; HTTP over IPC at least 0.3 of direct HTTP.
+
+    python -m benchmarks.http [--quick] [--out DIR] [--strict]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+from joserfc import jwt
+from joserfc.jwk import OctKey, RSAKey
+
+import actors
+from benchmarks._harness import Bench, Settings, arate_loop, main, rate_loop
+from pywatt.jwt import JWT_ACTOR, JwtConfig, JwtValidatorActor, ValidateToken
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+WEB_MODULE: Final = ROOT / "examples" / "web.py"
+JWT_TARGET: Final = 0.5
+HTTP_TARGET: Final = 0.3
+BATCH: Final = 50
+ISSUER: Final = "pywatt-bench"
+AUDIENCE: Final = "pywatt-bench-api"
+
+# The child that runs the orchestrator: prints one JSON line with the gateway and the
+# module's address once the module announced, then serves until its stdin closes.
+_SERVE: Final = """
+import json, sys, trio
+from pywatt.orchestrator import Manifest, ModuleSpec, open_orchestrator
+
+async def main(path, secret):
+    spec = ModuleSpec.from_command("web", path)
+    manifest = Manifest(modules=[spec], secrets={"JWT_SECRET": secret}, grace=2, term_grace=2)
+    async with open_orchestrator(manifest, on_output=lambda line: None) as orch:
+        with trio.fail_after(20):
+            announce = await orch.module("web").wait_announced()
+        print(json.dumps({"gateway": orch.orchestrator_api, "direct": announce.listen}),
+              flush=True)
+        stdin = trio.lowlevel.FdStream(0)
+        while await stdin.receive_some(1024):
+            pass
+
+trio.run(main, sys.argv[1], sys.argv[2])
+"""
+
+
+# -- JWT -----------------------------------------------------------------------------------------
+
+
+class _JwtCase:
+    """One algorithm's token, key and config, made once."""
+
+    def __init__(self, alg: str) -> None:
+        now = int(time.time())
+        claims = {"sub": "bench", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "nbf": now,
+                  "exp": now + 3600}  # fmt: skip
+        self.alg = alg
+        if alg == "HS256":
+            secret = "benchmark-hs256-secret-0123456789abcdef"
+            self.key: Any = OctKey.import_key(secret.encode())
+            self.config = JwtConfig(algorithms=alg, secret_key=secret, issuer=ISSUER,
+                                    audience=AUDIENCE)  # fmt: skip
+            self.token = jwt.encode({"alg": alg}, claims, self.key)
+        else:
+            private = RSAKey.generate_key(2048)
+            self.key = RSAKey.import_key(private.as_pem(private=False))
+            self.config = JwtConfig(algorithms=alg, public_key=private.as_pem(private=False)
+                                    .decode(), issuer=ISSUER, audience=AUDIENCE)  # fmt: skip
+            self.token = jwt.encode({"alg": alg}, claims, private)
+        self.registry = jwt.JWTClaimsRegistry(
+            leeway=30, iss={"essential": True, "value": ISSUER},
+            aud={"essential": True, "values": [AUDIENCE]}, exp={"essential": True},
+        )  # fmt: skip
+
+    def joserfc(self, seconds: float) -> float:
+        token, key, algorithms, registry = self.token, self.key, [self.alg], self.registry
+
+        def batch() -> float:
+            for _ in range(BATCH):
+                registry.validate(jwt.decode(token, key, algorithms=algorithms).claims)
+            return BATCH
+
+        return rate_loop(batch, seconds)
+
+    async def pywatt(self, seconds: float) -> float:
+        async with actors.open_actor_system() as system:
+            ref = await system.spawn(lambda: JwtValidatorActor(self.config), name=JWT_ACTOR)
+            request = ValidateToken(self.token)
+            ask = ref.ask
+            assert (await ask(request)).sub == "bench"
+
+            async def batch() -> float:
+                for _ in range(BATCH):
+                    await ask(request)
+                return BATCH
+
+            return await arate_loop(batch, seconds)
+
+
+# -- HTTP ----------------------------------------------------------------------------------------
+
+
+class _Servers:
+    """The orchestrator child process with examples/web.py under it (started once)."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.gateway = ""
+        self.direct = ""
+
+    def start(self) -> None:
+        if self.process is not None:
+            return
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _SERVE, str(WEB_MODULE), "bench-secret-0123456789abcdef0123"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=ROOT,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the orchestrator child exited before the module announced")
+        addresses = json.loads(line)
+        self.gateway = addresses["gateway"]
+        self.direct = "http://127.0.0.1:" + addresses["direct"].rsplit(":", 1)[-1]
+
+    def stop(self) -> None:
+        process = self.process
+        if process is None:
+            return
+        assert process.stdin is not None
+        process.stdin.close()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        self.process = None
+
+
+async def _requests(base: str, seconds: float) -> float:
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        reply = await client.get("/api/hello")
+        if reply.status_code != 200 or "hello" not in reply.text:
+            raise RuntimeError(f"{base}/api/hello answered {reply.status_code}: {reply.text}")
+
+        async def batch() -> float:
+            for _ in range(10):
+                reply = await client.get("/api/hello")
+                if reply.status_code != 200:
+                    raise RuntimeError(f"{base}/api/hello answered {reply.status_code}")
+            return 10
+
+        return await arate_loop(batch, seconds)
+
+
+# -- the benchmark -------------------------------------------------------------------------------
+
+
+def define(bench: Bench) -> None:
+    for alg in ("HS256", "RS256"):
+        data = _JwtCase(alg)
+        name = f"jwt_{alg.lower()}"
+        case = bench.case(name, unit="validations/s")
+        case.add("pywatt", data.pywatt)
+        case.add("joserfc", data.joserfc)
+        bench.target(bench.ratio(name, "pywatt", "joserfc"), ">=", JWT_TARGET)
+
+    servers = _Servers()
+    http_settings = (
+        Settings(repetitions=5, seconds=0.3, warmup_seconds=0.2)
+        if bench.quick
+        else Settings(repetitions=7, seconds=2.0, warmup_seconds=0.5)
+    )
+    case = bench.case("http_request", unit="req/s", settings=http_settings)
+
+    async def over_ipc(seconds: float) -> float:
+        servers.start()
+        return await _requests(servers.gateway, seconds)
+
+    async def direct(seconds: float) -> float:
+        servers.start()
+        return await _requests(servers.direct, seconds)
+
+    case.add("over_ipc", over_ipc)
+    case.add("direct", direct)
+    ratio = bench.ratio("http_request", "over_ipc", "direct", name="http_over_ipc_vs_direct")
+    bench.target(ratio, ">=", HTTP_TARGET)
+    bench.meta["jwt"] = {
+        "pywatt": "ask('pywatt.jwt', ValidateToken(token)), sequential",
+        "joserfc": "jwt.decode(token, key, algorithms=[alg]) + JWTClaimsRegistry.validate",
+        "claims": ["exp", "nbf", "iat", "iss", "aud"],
+    }
+    bench.meta["http"] = {
+        "app": "examples/web.py GET /api/hello (FastAPI)",
+        "client": "httpx.AsyncClient, keep-alive, sequential",
+        "over_ipc": "gateway -> http_request on stdin -> §9.2 wrapper on stdout -> gateway",
+        "direct": "the module's hypercorn",
+    }
+    import atexit
+
+    atexit.register(servers.stop)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main("http", define))

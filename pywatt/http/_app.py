@@ -1,0 +1,244 @@
+"""The one ASGI callable a module serves, on both transports.
+
+:class:`ServedApp` wraps the module's own app (ASGI, or WSGI through :class:`WsgiAdapter`)
+and adds what every module gets: the built-in ``/health`` and ``/metrics`` endpoints, the
+request body limit (413), the JWT check of protected paths (401) and request metrics. The
+hypercorn server and the HTTP-over-IPC dispatcher both call this same object, so a request
+behaves the same whichever way it arrives.
+
+Each HTTP scope it passes on carries ``scope["extensions"]["pywatt"]``: the actor system and
+the module id, which the JWT middleware and user code can use to reach the module's actors.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import trio
+
+import actors
+
+from ._config import HttpConfig, path_matches
+from ._errors import BodyTooLarge
+from ._health import HealthTracker
+from ._metrics import CONTENT_TYPE, ActorMetrics
+from ._wsgi import Receive, Scope, Send, WsgiAdapter, is_asgi
+
+log = logging.getLogger("pywatt.http")
+
+JWT_ACTOR = "pywatt.jwt"
+CLAIMS_KEY = "pywatt.jwt.claims"
+"""The scope (and WSGI environ) key under which validated claims are left for the app
+(the same as ``pywatt.jwt.CLAIMS_KEY``)."""
+
+AsgiApp = Callable[[Scope, Receive, Send], Any]
+
+
+def as_asgi(app: object, *, threads: int = 8) -> AsgiApp:
+    """``app`` itself if it is an ASGI app, else ``app`` wrapped as one (a WSGI app)."""
+    if is_asgi(app):
+        return app  # type: ignore[return-value]
+    if callable(app):
+        return WsgiAdapter(app, threads=threads)
+    raise TypeError(f"cannot serve {type(app).__name__}: not an ASGI or WSGI app")
+
+
+class ServedApp:
+    """The module's app with pywatt's built-ins (see the module docstring)."""
+
+    def __init__(
+        self,
+        app: object,
+        *,
+        system: actors.ActorSystem,
+        config: HttpConfig,
+        module_id: str,
+        metrics: ActorMetrics | None = None,
+        health: HealthTracker | None = None,
+    ) -> None:
+        self.inner = as_asgi(app, threads=config.wsgi_threads)
+        self.system = system
+        self.config = config
+        self.module_id = module_id
+        self.metrics = metrics
+        self.health = health
+        self.lifespan_state: dict[str, Any] = {}
+        self.started = trio.Event()
+        self.startup_error: str | None = None
+        self._extension = {"system": system, "module_id": module_id}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+        elif kind == "http":
+            await self.handle_http(scope, receive, send, transport="http")
+        else:
+            await self.inner(scope, receive, send)
+
+    # -- lifespan --------------------------------------------------------------------------
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = scope.get("state")
+        if isinstance(state, dict):
+            self.lifespan_state = state  # IPC requests get a copy of it, as connections do
+
+        async def watched_send(event: dict[str, Any]) -> None:
+            if event["type"] == "lifespan.startup.complete":
+                self.started.set()
+            elif event["type"] == "lifespan.startup.failed":
+                self.startup_error = str(event.get("message", "")) or "startup failed"
+                self.started.set()
+            await send(event)
+
+        try:
+            await self.inner(scope, receive, watched_send)
+        finally:
+            # An app without lifespan support raises or returns at once: serve anyway.
+            self.started.set()
+
+    # -- requests --------------------------------------------------------------------------
+
+    async def handle_http(
+        self, scope: Scope, receive: Receive, send: Send, *, transport: str
+    ) -> None:
+        """Serve one HTTP request (from hypercorn, or from the IPC dispatcher)."""
+        began = time.perf_counter()
+        status = [500]
+
+        async def counted_send(event: dict[str, Any]) -> None:
+            if event["type"] == "http.response.start":
+                status[0] = int(event["status"])
+            await send(event)
+
+        try:
+            await self._route(scope, receive, counted_send)
+        finally:
+            if self.metrics is not None:
+                self.metrics.observe_http(transport, status[0], time.perf_counter() - began)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "/")
+        config = self.config
+        method = scope.get("method", "GET")
+        if config.health is not None and path == config.health and self.health is not None:
+            code, body = self.health.report(self.module_id)
+            await send_json(send, code, body, head=method == "HEAD")
+            return
+        if config.metrics is not None and path == config.metrics and self.metrics is not None:
+            text = self.metrics.render().encode()
+            await send_body(send, 200, text, CONTENT_TYPE, head=method == "HEAD")
+            return
+        limit = config.max_body_size
+        length = header(scope, b"content-length")
+        if length is not None:
+            try:
+                too_large = int(length) > limit
+            except ValueError:
+                await send_json(send, 400, {"error": "invalid Content-Length"})
+                return
+            if too_large:
+                await send_json(send, 413, {"error": f"request body over {limit} bytes"})
+                return
+        scope = dict(scope)
+        extensions = dict(scope.get("extensions") or {})
+        extensions["pywatt"] = self._extension
+        scope["extensions"] = extensions
+        if any(path_matches(p, path) for p in config.jwt_paths):
+            claims = await self._check_jwt(scope, send)
+            if claims is None:
+                return
+            scope[CLAIMS_KEY] = claims
+        await self._call_limited(scope, receive, send, limit)
+
+    async def _call_limited(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        received = 0
+        over = False
+        response_started = False
+
+        async def limited_receive() -> Any:
+            nonlocal received, over
+            event = await receive()
+            if event["type"] == "http.request":
+                received += len(event.get("body", b""))
+                if received > limit:
+                    over = True
+                    raise BodyTooLarge(limit)
+            return event
+
+        async def tracked_send(event: dict[str, Any]) -> None:
+            nonlocal response_started
+            if over and not response_started:
+                return  # the app's answer to the error we raised (a 500): ours is the 413
+            if event["type"] == "http.response.start":
+                response_started = True
+            await send(event)
+
+        try:
+            await self.inner(scope, limited_receive, tracked_send)
+        except BodyTooLarge:
+            if response_started:
+                raise
+        if over and not response_started:
+            await send_json(send, 413, {"error": f"request body over {limit} bytes"})
+
+    async def _check_jwt(self, scope: Scope, send: Send) -> Any:
+        from pywatt.jwt import JwtError, ValidateToken, ValidatorUnavailable, bearer_token
+
+        token = bearer_token(header(scope, b"authorization"))
+        if token is None:
+            await send_json(send, 401, {"error": "Missing Authorization header"}, bearer=True)
+            return None
+        if self.system.registry.lookup(JWT_ACTOR) is None:
+            log.error("a request for a JWT-protected path, but no %s actor runs", JWT_ACTOR)
+            await send_json(send, 503, {"error": "JWT validation is not available"})
+            return None
+        try:
+            return await self.system.ask(JWT_ACTOR, ValidateToken(token))
+        except ValidatorUnavailable as exc:
+            log.error("JWT validation is unavailable: %s", exc.reason)
+            await send_json(send, 503, {"error": f"JWT validation unavailable: {exc.reason}"})
+            return None
+        except JwtError as exc:
+            await send_json(send, 401, {"error": f"Unauthorized: {exc.reason}"}, bearer=True)
+            return None
+        except actors.ActorError as exc:
+            log.error("JWT validation failed to run: %s", exc)
+            await send_json(send, 503, {"error": "JWT validation is not available"})
+            return None
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """The last value of header ``name`` (lower-case bytes) in an ASGI scope, or None."""
+    found = None
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            found = value
+    return None if found is None else found.decode("latin-1")
+
+
+async def send_body(
+    send: Send, status: int, body: bytes, content_type: str, *, head: bool = False,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:  # fmt: skip
+    """Send a whole response."""
+    headers = [
+        (b"content-type", content_type.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *(extra or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+async def send_json(
+    send: Send, status: int, value: Any, *, head: bool = False, bearer: bool = False
+) -> None:
+    """Send a JSON response (``WWW-Authenticate: Bearer`` with ``bearer``)."""
+    body = json.dumps(value, separators=(",", ":")).encode()
+    extra = [(b"www-authenticate", b"Bearer")] if bearer else None
+    await send_body(send, status, body, "application/json", head=head, extra=extra)

@@ -1,0 +1,75 @@
+"""What ``/health`` reports: whether the module's supervision tree is up.
+
+The tree is walked from the system's root supervisor through public API only
+(``Supervisor.children``, ``ActorSystem.supervisor``, the registry). Each child is an actor
+(serving when its name has a live incarnation) or a supervisor (up while it runs). A child
+that is neither is between incarnations: restarting. The module is
+
+* ``healthy`` when everything serves,
+* ``degraded`` when something is restarting, but nothing has been down longer than
+  ``stuck_after`` seconds,
+* ``unhealthy`` (HTTP 503) when an actor or supervisor has been down longer than that (stuck
+  restarting, e.g. waiting out a long backoff), or the root supervisor is gone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+
+import actors
+
+
+class HealthTracker:
+    """Remembers since when each child has been down; :meth:`report` walks the tree."""
+
+    def __init__(self, system: actors.ActorSystem, *, stuck_after: float = 30.0) -> None:
+        self.system = system
+        self.stuck_after = stuck_after
+        self._down_since: dict[str, float] = {}
+
+    def report(self, module_id: str = "") -> tuple[int, dict[str, Any]]:
+        """``(status_code, body)``: 200 for healthy or degraded, 503 for unhealthy."""
+        now = trio.current_time()
+        down: dict[str, float] = {}
+        counts = {"actors": 0, "supervisors": 0}
+        seen: set[str] = set()
+
+        def walk(supervisor: actors.Supervisor) -> None:
+            counts["supervisors"] += 1
+            for name in supervisor.children():
+                seen.add(name)
+                cell = self.system.registry.lookup(name)
+                if cell is not None:
+                    counts["actors"] += 1
+                    if cell.ctx is None:
+                        down[name] = now - self._down_since.setdefault(name, now)
+                    continue
+                try:
+                    child = self.system.supervisor(name)
+                except actors.NoSuchActor:
+                    down[name] = now - self._down_since.setdefault(name, now)
+                    continue
+                walk(child)
+
+        walk(self.system.root)
+        for name in list(self._down_since):
+            if name not in down:
+                del self._down_since[name]
+        stuck = sorted(name for name, seconds in down.items() if seconds >= self.stuck_after)
+        if stuck:
+            status = "unhealthy"
+        elif down:
+            status = "degraded"
+        else:
+            status = "healthy"
+        body: dict[str, Any] = {
+            "status": status,
+            "module_id": module_id,
+            "actors": counts["actors"],
+            "supervisors": counts["supervisors"],
+            "restarting": sorted(down),
+            "stuck": stuck,
+        }
+        return (503 if status == "unhealthy" else 200), body

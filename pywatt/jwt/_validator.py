@@ -1,0 +1,167 @@
+"""Validating one token: algorithm allow-list, key by ``kid``, signature, then claims.
+
+:class:`TokenValidator` is plain, synchronous code (no actor, no I/O): the actor owns one and
+swaps its key ring on rotation; the standalone middleware owns one too. The order matters:
+
+1. shape and size (three base64url segments: a compact JWS; JWE and anything else refused);
+2. the header's ``alg`` must be in the allow-list (``none`` never is);
+3. the key is chosen by ``kid`` (an unknown ``kid`` is refused, never "try them all"), and
+   the key's own algorithm must equal ``alg`` (no algorithm confusion);
+4. joserfc verifies the signature with that key and that algorithm only;
+5. claims: required ones present, ``exp``/``nbf``/``iat`` with leeway, ``iss``, ``aud``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from joserfc import jws, jwt
+from joserfc.errors import (
+    ClaimError,
+    ExpiredTokenError,
+    InvalidClaimError,
+    JoseError,
+    MissingClaimError,
+)
+from joserfc.jws import CompactSignature, JWSRegistry
+
+from ._config import JwtConfig
+from ._errors import (
+    AlgorithmNotAllowed,
+    BadSignature,
+    InvalidClaim,
+    JwtError,
+    MalformedToken,
+    MissingClaim,
+    TokenExpired,
+    TokenNotYetValid,
+    UnknownKey,
+    ValidatorUnavailable,
+)
+from ._keys import BoundKey, KeyRing
+
+# One registry per algorithm (Ed25519 is not one of joserfc's "recommended" algorithms: it
+# must be allowed explicitly); parsing alone uses one that allows all four.
+_REGISTRIES = {alg: JWSRegistry(algorithms=[alg]) for alg in ("HS256", "RS256", "ES256", "Ed25519")}
+_PARSE_REGISTRY = JWSRegistry(algorithms=list(_REGISTRIES))
+
+
+class TokenValidator:
+    """Validates tokens against a :class:`JwtConfig` and the current :class:`KeyRing`.
+
+    ``now`` returns the current Unix time (tests pass a fixed clock). ``validate`` returns
+    the claims as a dict, or raises a :class:`JwtError` subclass saying why (never quoting
+    the token). Thread-safe for concurrent ``validate`` calls; ``keys`` may be swapped at
+    any time.
+    """
+
+    def __init__(
+        self,
+        config: JwtConfig,
+        keys: KeyRing | None = None,
+        *,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.keys = keys or KeyRing.of(())
+        self.allowed = frozenset(config.algorithms)
+        self._now = now
+        options: dict[str, Any] = {name: {"essential": True} for name in config.required_claims}
+        if config.issuer is not None:
+            options["iss"] = {"essential": True, "value": config.issuer}
+        if config.audience:
+            options["aud"] = {"essential": True, "values": list(config.audience)}
+        self._claims = jwt.JWTClaimsRegistry(
+            now=lambda: int(self._now()), leeway=math.ceil(config.leeway), **options
+        )
+
+    def validate(self, token: str) -> dict[str, Any]:
+        """The verified claims of ``token``. Raises :class:`JwtError` (a subclass)."""
+        if len(token) > self.config.max_token_size:
+            raise MalformedToken(f"token longer than {self.config.max_token_size} bytes")
+        compact = _extract(token)
+        header = compact.headers()
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self.allowed:
+            raise AlgorithmNotAllowed(
+                f"algorithm {alg[:16]!r} not allowed"
+                if isinstance(alg, str)
+                else "no algorithm in the header"
+            )
+        if "crit" in header:
+            raise MalformedToken("critical header parameters are not supported")
+        key = self._select(header.get("kid"), alg)
+        try:
+            # A registry of this one algorithm: joserfc enforces the allow-list once more.
+            verified = jws.validate_compact(compact, key.key, registry=_REGISTRIES[alg])
+        except JoseError as exc:
+            raise MalformedToken(f"cannot verify: {type(exc).__name__}") from None
+        except (ValueError, TypeError):
+            raise MalformedToken() from None
+        if not verified:
+            raise BadSignature()
+        try:
+            claims = json.loads(compact.payload)
+        except ValueError:
+            raise MalformedToken("the payload is not JSON") from None
+        if not isinstance(claims, dict):
+            raise MalformedToken("the payload is not a JSON object")
+        try:
+            self._claims.validate(claims)
+        except ExpiredTokenError:
+            raise TokenExpired() from None
+        except MissingClaimError as exc:
+            raise MissingClaim(f"missing required claim {exc.claim!r}") from None
+        except InvalidClaimError as exc:
+            if exc.claim in ("nbf", "iat") and "not yet" in str(exc.description).lower():
+                raise TokenNotYetValid() from None
+            if exc.claim in ("nbf", "iat"):
+                raise TokenNotYetValid(f"invalid {exc.claim!r}") from None
+            raise InvalidClaim(f"invalid claim {exc.claim!r}") from None
+        except ClaimError as exc:
+            raise InvalidClaim(f"invalid claim {exc.claim!r}") from None
+        return claims
+
+    def _select(self, kid: object, alg: str) -> BoundKey:
+        keys = self.keys
+        if not len(keys):
+            raise ValidatorUnavailable("no verification key is loaded")
+        if kid is not None:
+            if not isinstance(kid, str):
+                raise MalformedToken("'kid' must be a string")
+            key = keys.by_kid.get(kid)
+            if key is None:
+                raise UnknownKey()
+        else:
+            candidates = keys.anonymous.get(alg, [])
+            if len(candidates) != 1:
+                # Without a kid only an unambiguous key without a kid of that algorithm fits.
+                raise UnknownKey("no kid and no single key for its algorithm")
+            key = candidates[0]
+        if key.algorithm != alg:
+            raise AlgorithmNotAllowed(f"the key verifies {key.algorithm}, not {alg}")
+        return key
+
+
+def _extract(token: str) -> CompactSignature:
+    """The parsed compact JWS (header decoded, payload base64url-decoded, not verified)."""
+    if token.count(".") != 2:
+        raise MalformedToken(
+            "encrypted tokens (JWE) are not accepted" if token.count(".") == 4 else None
+        )
+    try:
+        compact = jws.extract_compact(token.encode("ascii"), registry=_PARSE_REGISTRY)
+    except (JoseError, ValueError, TypeError):
+        raise MalformedToken("not a compact JWS with a JSON header") from None
+    if not isinstance(compact.headers(), dict):
+        raise MalformedToken("the header is not a JSON object")
+    return compact
+
+
+def describe(error: JwtError) -> str:
+    """A log-safe one-line description of a refusal."""
+    return f"{type(error).__name__}: {error.reason}"

@@ -1,0 +1,93 @@
+"""/health follows the supervision tree; /metrics counts what the runtime observed."""
+
+from __future__ import annotations
+
+import attrs
+import trio
+
+import actors
+from actors.testing import Crash, Crasher, Ping
+from pywatt.http import ActorMetrics, HealthTracker
+
+
+@attrs.frozen
+class Work(actors.Request[int]):
+    n: int
+
+
+class Worker(actors.Actor[Work]):
+    async def receive(self, message: Work) -> int:
+        await trio.sleep(0.002)
+        return message.n
+
+
+async def test_the_handling_observer_sees_every_handled_message_and_can_be_removed() -> None:
+    seen: list[tuple[str, float]] = []
+    async with actors.open_actor_system() as system:
+        ref = await system.spawn(Worker, name="worker")
+        system.observe_handling(lambda name, seconds: seen.append((name, seconds)))
+        for n in range(3):
+            assert await ref.ask(Work(n)) == n
+        assert [name for name, _ in seen] == ["worker"] * 3
+        assert all(seconds >= 0.002 for _, seconds in seen)
+        system.observe_handling(None)
+        await ref.ask(Work(9))
+        assert len(seen) == 3
+
+
+async def test_metrics_render_mailboxes_latency_restarts_and_dead_letters() -> None:
+    async with actors.open_actor_system() as system:
+        metrics = ActorMetrics(system)
+        metrics.install()
+        worker = await system.spawn(Worker, name="worker")
+        crasher = await system.spawn(Crasher, name="crasher")
+        await worker.ask(Work(1))
+        await crasher.tell(Crash())
+        with trio.fail_after(5):
+            while metrics.restarts["crasher"] < 1:  # noqa: ASYNC110 (state of another actor)
+                await trio.sleep(0.001)
+            await crasher.ask(Ping())
+        system.tell_nowait("nobody", Work(2))
+        metrics.observe_http("ipc", 200, 0.003)
+        text = metrics.render()
+        metrics.uninstall()
+    assert 'pywatt_actor_up{actor="worker"} 1' in text
+    assert 'pywatt_actor_mailbox_depth{actor="worker"} 0' in text
+    assert 'pywatt_actor_handling_seconds_count{actor="worker"} 1' in text
+    assert 'pywatt_actor_handling_seconds_bucket{actor="worker",le="+Inf"} 1' in text
+    assert 'pywatt_actor_restarts_total{actor="crasher"} 1' in text
+    assert 'pywatt_actor_crashes_total{actor="crasher"} 1' in text
+    assert 'pywatt_dead_letters_total{reason="no such actor"} 1' in text
+    assert 'pywatt_dead_letters_total{reason="crashed"} 1' in text
+    assert 'pywatt_http_requests_total{transport="ipc",status="2xx"} 1' in text
+    for line in text.splitlines():  # every sample line is "name{labels} number"
+        if not line.startswith("#"):
+            float(line.rsplit(" ", 1)[1])
+
+
+async def test_health_is_degraded_while_restarting_and_unhealthy_when_stuck(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    spec = actors.SupervisorSpec(
+        "services",
+        [actors.ChildSpec("crasher", Crasher)],
+        max_restarts=None,
+        backoff=actors.Backoff(first=60.0, base=60.0, cap=60.0, jitter=0.0),
+    )
+    async with actors.open_actor_system() as system:
+        await system.start_supervisor(spec)
+        health = HealthTracker(system, stuck_after=30.0)
+        assert health.report("m") == (200, {
+            "status": "healthy", "module_id": "m", "actors": 1, "supervisors": 2,
+            "restarting": [], "stuck": [],
+        })  # fmt: skip
+        await system.tell("crasher", Crash())
+        await trio.sleep(1)
+        code, body = health.report("m")
+        assert (code, body["status"], body["restarting"]) == (200, "degraded", ["crasher"])
+        await trio.sleep(35)
+        code, body = health.report("m")
+        assert (code, body["status"], body["stuck"]) == (503, "unhealthy", ["crasher"])
+        await trio.sleep(30)  # the restart happens after its 60 s backoff
+        code, body = health.report("m")
+        assert (code, body["status"]) == (200, "healthy")
