@@ -32,25 +32,24 @@ StateBuilder = Callable[[InitBlob, dict[str, str]], Any | Awaitable[Any]]
 # The seed's feature flags, and why each is not usable yet. Each names the part of pywatt that
 # has to land first; until then asking for it is an error, never silently ignored.
 _NOT_BUILT: dict[str, str] = {
-    "enable_tcp": "TCP channels",
-    "enable_ipc": "Unix-socket channels",
-    "enable_service_discovery": "service discovery",
-    "enable_module_registration": "module registration with heartbeats",
-    "enable_internal_messaging": "inter-module messaging",
     "enable_database": "the database layer",
     "enable_cache": "the cache layer",
     "enable_jwt": "JWT authentication",
 }
 _CONFIGS: dict[str, str] = {
-    "tcp_config": "enable_tcp",
-    "ipc_config": "enable_ipc",
-    "service_discovery_config": "enable_service_discovery",
-    "registration_config": "enable_module_registration",
-    "messaging_config": "enable_internal_messaging",
     "database_config": "enable_database",
     "cache_config": "enable_cache",
     "jwt_config": "enable_jwt",
 }
+
+_DICT_OPTIONS: tuple[str, ...] = (
+    "tcp_config",
+    "ipc_config",
+    "channel_preferences",
+    "messaging_config",
+    "service_discovery_config",
+    "registration_config",
+)
 
 BUILT_IN_PROVIDERS = {
     "memory": "pywatt.secrets.memory",
@@ -71,6 +70,17 @@ class ModuleConfig:
     starts itself, or actor factories (an ``Actor`` subclass answering ``ProvideSecret``),
     which the module starts under its providers' supervisor before fetching anything.
     ``shutdown_grace`` bounds each actor's graceful stop.
+
+    Channels: ``enable_tcp`` / ``enable_ipc`` None (the default) connect when the InitBlob
+    offers the channel, True also from ``tcp_config`` / ``ipc_config`` alone (``host``,
+    ``port`` / ``socket_path``, ``reconnect``, ``pool_size``, ``connect_timeout``, ...),
+    False never. ``channel_preferences`` is a §6.3 preset (``{"preset": "prefer_ipc"}``) or
+    its five flags. ``enable_internal_messaging`` starts the router (``messaging_config``:
+    ``default_timeout``, ``max_in_flight``); ``enable_service_discovery`` the discovery
+    actor (``service_discovery_config``: ``backend`` ``orchestrator`` or ``redis`` with
+    ``url``); ``enable_module_registration`` registers with ``service_capabilities`` and
+    reports health (``registration_config``: ``name``, ``description``,
+    ``heartbeat_interval``).
     """
 
     secrets: tuple[str, ...] = ()
@@ -85,6 +95,19 @@ class ModuleConfig:
     secret_cache_size: int = 256
     shutdown_grace: float = 5.0
     log_level: str = "INFO"
+    # Channels, messaging, discovery and registration (docs/modules.md).
+    enable_tcp: bool | None = None
+    enable_ipc: bool | None = None
+    enable_internal_messaging: bool = True
+    enable_service_discovery: bool = True
+    enable_module_registration: bool = False
+    tcp_config: Mapping[str, Any] | None = None
+    ipc_config: Mapping[str, Any] | None = None
+    channel_preferences: Mapping[str, Any] | None = None
+    messaging_config: Mapping[str, Any] | None = None
+    service_discovery_config: Mapping[str, Any] | None = None
+    registration_config: Mapping[str, Any] | None = None
+    service_capabilities: tuple[str, ...] = ()
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> ModuleConfig:
@@ -100,15 +123,17 @@ class ModuleConfig:
             raise NotAvailableYet("the /metrics endpoint", "it needs pywatt's HTTP serving")
         if kwargs.get("health"):
             raise NotAvailableYet("the /health endpoint", "it needs pywatt's HTTP serving")
-        if kwargs.pop("service_capabilities", None):
-            raise NotAvailableYet(
-                "module registration with capabilities", "service_capabilities was given"
-            )
+        for key in _DICT_OPTIONS:
+            value = kwargs.get(key)
+            if value is not None and not isinstance(value, Mapping):
+                raise ConfigError(f"{key} must be a dict, not {type(value).__name__}")
+        if isinstance(kwargs.get("service_capabilities"), str):
+            raise ConfigError("service_capabilities must be a list, not a string")
         known = set(attrs.fields_dict(cls))
         unknown = sorted(set(kwargs) - known)
         if unknown:
             raise ConfigError(f"unknown module option(s): {', '.join(unknown)}")
-        for key in ("secrets", "endpoints", "secret_providers"):
+        for key in ("secrets", "endpoints", "secret_providers", "service_capabilities"):
             if key in kwargs:
                 value = kwargs[key]
                 if isinstance(value, str):

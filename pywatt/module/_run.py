@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import math
@@ -15,12 +16,13 @@ import trio
 
 import actors
 from actors import ChildSpec, Restart, Strategy, SupervisorSpec
-from pywatt._errors import NotAvailableYet
+from pywatt._errors import NotAvailableYet, PywattError
 from pywatt.link._errors import InitBlobError
 from pywatt.link._init import read_init_blob
 from pywatt.link._link import StdioLink
 from pywatt.logs import configure_logging, redactor
-from pywatt.registrar import Announce, Registrar
+from pywatt.registrar import Announce, Register, Unregister
+from pywatt.router import ROUTER, GetRouterStatistics
 from pywatt.secrets._errors import SecretError
 from pywatt.secrets._messages import PROVIDER, SECRETS, GetSecret
 from pywatt.secrets._orchestrator_provider import OrchestratorProvider
@@ -29,6 +31,13 @@ from pywatt.secrets._secrets import SecretsActor
 from pywatt.wire import InitBlob, LineDecoder, SocketAddress
 
 from ._config import ModuleConfig, secrets_from_env
+from ._messaging import (
+    ModuleRuntime,
+    capabilities,
+    communication_specs,
+    module_info,
+    wait_channels,
+)
 from ._state import AppState
 
 log = logging.getLogger("pywatt.module")
@@ -37,6 +46,12 @@ Main = Callable[[AppState[Any]], Awaitable[object]]
 
 INIT_WAIT = 3.0
 """Seconds to wait for an InitBlob on a non-terminal stdin before running standalone."""
+
+CHANNEL_WAIT = 5.0
+"""Seconds to wait for the channels' first connection attempts before ``main`` runs."""
+
+UNREGISTER_WAIT = 2.0
+"""Seconds a shutting-down module waits for the orchestrator to confirm unregistration."""
 
 MAIN_SLOW = 10.0
 """A ``main`` that has not returned after this long gets a warning: the module cannot
@@ -58,10 +73,15 @@ def build_tree(
     stdout: trio.abc.SendStream,
     decoder: LineDecoder,
     on_shutdown: Callable[[str], None],
+    runtime: ModuleRuntime | None = None,
 ) -> SupervisorSpec:
     """The module's supervision tree (ARCHITECTURE.md, "The shape"), rest_for_one:
-    link, secret providers, secrets, registrar, services (the module's own actors)."""
+    link, secret providers, secrets, channels, registrar, services (router, discovery and
+    the module's own actors). ``runtime`` is shared with the caller (channel directory,
+    fatal channel failures); a fresh one is made when None."""
     grace = config.shutdown_grace
+    runtime = runtime or ModuleRuntime(on_shutdown)
+    channels, registrar, communication = communication_specs(config, init, runtime)
     providers = [
         ChildSpec("pywatt.secrets.memory", MemoryProvider, protocol=PROVIDER, shutdown=grace),
         ChildSpec("pywatt.secrets.env", EnvProvider, protocol=PROVIDER, shutdown=grace),
@@ -100,9 +120,14 @@ def build_tree(
                 protocol=SECRETS,
                 shutdown=grace,
             ),
-            ChildSpec("pywatt.registrar", Registrar, shutdown=grace),
+            channels,
+            registrar,
             SupervisorSpec(
-                "pywatt.services", strategy=Strategy.ONE_FOR_ONE, max_restarts=10, shutdown=grace
+                "pywatt.services",
+                communication,
+                strategy=Strategy.ONE_FOR_ONE,
+                max_restarts=10,
+                shutdown=grace,
             ),
         ],
         strategy=Strategy.REST_FOR_ONE,
@@ -140,14 +165,20 @@ async def serve_module(
         reasons.append(reason)
         shutdown.set()
 
-    tree = build_tree(
-        config,
-        init,
-        stdin=stdin,
-        stdout=stdout,
-        decoder=decoder or LineDecoder(first_line_max=None),
-        on_shutdown=on_shutdown,
-    )
+    runtime = ModuleRuntime(on_shutdown, failures)
+    try:
+        tree = build_tree(
+            config,
+            init,
+            stdin=stdin,
+            stdout=stdout,
+            decoder=decoder or LineDecoder(first_line_max=None),
+            on_shutdown=on_shutdown,
+            runtime=runtime,
+        )
+    except PywattError as exc:
+        log.error("module %s cannot start: %s", init.module_id, exc)
+        return 1
     try:
         async with (
             actors.open_actor_system(SupervisorSpec("system", [tree], max_restarts=0)) as system,
@@ -156,9 +187,11 @@ async def serve_module(
             system.events.subscribe(_log_lifecycle)
             if handle_signals:
                 nursery.start_soon(_watch_signals, on_shutdown)
-            nursery.start_soon(_start, system, config, init, main, on_shutdown, failures)
+            nursery.start_soon(_start, system, config, init, main, on_shutdown, failures, runtime)
             await shutdown.wait()
             log.info("module %s shutting down: %s", init.module_id, reasons[0])
+            await _unregister(system, config)
+            runtime.directory.closing = True
             nursery.cancel_scope.cancel()
     except actors.RestartIntensityExceeded as exc:
         log.error("module %s failed: %s (cause: %s)", init.module_id, exc, exc.__cause__)
@@ -176,6 +209,7 @@ async def _start(
     main: Main | None,
     on_shutdown: Callable[[str], None],
     failures: list[BaseException],
+    runtime: ModuleRuntime,
 ) -> None:
     try:
         values: dict[str, str] = {}
@@ -186,6 +220,7 @@ async def _start(
             user_state = config.state_builder(init, values)
             if inspect.isawaitable(user_state):
                 user_state = await user_state
+        await wait_channels(runtime.directory, CHANNEL_WAIT)
         state: AppState[Any] = AppState(system, init, user_state)
         if main is not None:
             with trio.move_on_after(MAIN_SLOW) as slow:
@@ -203,6 +238,8 @@ async def _start(
                 )
         await system.ask("pywatt.registrar", Announce(_listen_text(init), config.announced()))
         log.info("module %s announced %d endpoint(s)", init.module_id, len(config.endpoints))
+        if config.enable_module_registration:
+            await _register(system, config, init)
     except (SecretError, NotAvailableYet, TimeoutError, actors.ActorError) as exc:
         log.error("module %s failed to start: %s", init.module_id, exc)
         failures.append(exc)
@@ -211,6 +248,31 @@ async def _start(
         log.exception("module %s: main raised", init.module_id)
         failures.append(exc)
         on_shutdown(f"main raised {type(exc).__name__}")
+
+
+async def _register(system: actors.ActorSystem, config: ModuleConfig, init: InitBlob) -> None:
+    """Register with capabilities; a refusal is logged and the module runs on (registration
+    is an optional component, PROTOCOL.md §10)."""
+    served: list[str] = []
+    if config.enable_internal_messaging:
+        with contextlib.suppress(actors.ActorError):
+            served = list((await system.ask(ROUTER, GetRouterStatistics())).endpoints)
+    try:
+        registered = await system.ask(
+            "pywatt.registrar", Register(module_info(config, init), capabilities(config, served))
+        )
+    except (PywattError, actors.ActorError) as exc:
+        log.error("module %s could not register with the orchestrator: %s", init.module_id, exc)
+        return
+    log.info("module %s registered as %s", init.module_id, registered.id)
+
+
+async def _unregister(system: actors.ActorSystem, config: ModuleConfig) -> None:
+    """Graceful unregistration before the tree stops (bounded: the module is leaving)."""
+    if not config.enable_module_registration:
+        return
+    with trio.move_on_after(UNREGISTER_WAIT), contextlib.suppress(PywattError, actors.ActorError):
+        await system.ask("pywatt.registrar", Unregister())
 
 
 def _log_lifecycle(event: actors.LifecycleEvent) -> None:

@@ -10,6 +10,7 @@ import trio
 
 import actors
 from pywatt.link._messages import RequestPort
+from pywatt.router import RemoteRef
 from pywatt.secrets._messages import (
     FetchMode,
     GetSecret,
@@ -21,6 +22,8 @@ from pywatt.secrets._messages import (
 )
 from pywatt.wire import InitBlob
 
+from ._state_messaging import MessagingMixin
+
 S = TypeVar("S")
 
 SECRETS = "pywatt.secrets"
@@ -28,7 +31,7 @@ LINK = "pywatt.link"
 SERVICES = "pywatt.services"
 
 
-class AppState(Generic[S]):
+class AppState(MessagingMixin, Generic[S]):
     """What a module's code holds: its InitBlob, its own state, and the actors behind it.
 
     ``user_state`` is what the module's ``state_builder`` returned. Every method is a message
@@ -104,6 +107,10 @@ class AppState(Generic[S]):
         """Start an actor of the module's own under its services supervisor (one_for_one)."""
         return await self.system.spawn(factory, name=name, supervisor=SERVICES, **spec)
 
-    def ref(self, name: str) -> actors.ActorRef[Any]:
-        """A ref to a named actor of this module."""
+    def ref(self, name: str) -> actors.ActorRef[Any] | RemoteRef:
+        """A ref to a named actor of this module, or, for ``module_id/endpoint``, a
+        :class:`~pywatt.router.RemoteRef` to another module's endpoint (told or asked the
+        same way)."""
+        if "/" in name:
+            return RemoteRef(self.system, name)
         return self.system.ref(name)

@@ -31,6 +31,7 @@ from ._dotenv import load_env_file as load_env_file
 from ._dotenv import parse_env_text as parse_env_text
 from ._errors import ControlError as ControlError
 from ._errors import ManifestError as ManifestError
+from ._errors import ModuleCallFailed as ModuleCallFailed
 from ._errors import ModuleExited as ModuleExited
 from ._errors import ModuleNotRunning as ModuleNotRunning
 from ._errors import NoSuchModule as NoSuchModule
@@ -42,10 +43,16 @@ from ._handle import ModuleHandle as ModuleHandle
 from ._handle import ModuleState as ModuleState
 from ._handle import ModuleStatus as ModuleStatus
 from ._handle import TrafficRecord as TrafficRecord
+from ._hub import ConnectionInfo as ConnectionInfo
+from ._hub import HubStatistics as HubStatistics
+from ._hub import RegistrationRecord as RegistrationRecord
+from ._listener import ModuleEndpoints as ModuleEndpoints
+from ._manifest import ChannelOptions as ChannelOptions
 from ._manifest import Manifest as Manifest
 from ._manifest import ModuleKind as ModuleKind
 from ._manifest import ModuleSpec as ModuleSpec
 from ._manifest import RestartPolicy as RestartPolicy
+from ._manifest import TlsFiles as TlsFiles
 from ._manifest import load_manifest as load_manifest
 from ._manifest import module_from_file as module_from_file
 from ._orchestrator import Orchestrator as Orchestrator

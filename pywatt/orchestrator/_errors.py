@@ -84,6 +84,17 @@ class ModuleNotRunning(OrchestratorError):
         self.state = state
 
 
+class ModuleCallFailed(OrchestratorError):
+    """A request the orchestrator sent to a module failed: the module's handler raised
+    (``error_type`` is its type name), or the module could not be reached."""
+
+    def __init__(self, module_id: str, error_type: str, message: str) -> None:
+        super().__init__(f"module {module_id!r}: {error_type}: {message}")
+        self.module_id = module_id
+        self.error_type = error_type
+        self.remote_message = message
+
+
 class ControlError(OrchestratorError):
     """The control socket cannot be reached, or the orchestrator refused the command."""
 

@@ -37,15 +37,18 @@ from typing import Any, Final
 import attrs
 
 from actors import Backoff, Restart
+from pywatt.wire import SecurityLevel
 
 from ._errors import ManifestError
 
 __all__ = [
     "DEFAULT_BACKOFF",
+    "ChannelOptions",
     "Manifest",
     "ModuleKind",
     "ModuleSpec",
     "RestartPolicy",
+    "TlsFiles",
     "load_manifest",
     "module_from_file",
     "parse_secret_assignment",
@@ -98,6 +101,38 @@ class RestartPolicy:
             raise ValueError(f"within must be positive, not {self.within}")
 
 
+@attrs.frozen(kw_only=True)
+class ChannelOptions:
+    """A module's channels: a TCP port and a Unix socket of its own (each may be off),
+    TLS on TCP, the security level (``Token``: the auth token is checked in the first
+    frame) and whether the module must treat them as required. TLS and the token apply only
+    to pywatt modules (decision 8): Rust modules implement neither."""
+
+    tcp: bool = True
+    ipc: bool = True
+    tls: bool = False
+    security: SecurityLevel = SecurityLevel.NONE
+    required: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class TlsFiles:
+    """The orchestrator's TLS material for TCP channels (PEM files).
+
+    ``cert_file``/``key_file``: the listener's certificate; ``ca_file``: the CA modules
+    trust (sent as ``PYWATT_TLS_CA``); ``client_cert_file``/``client_key_file``: the client
+    certificate handed to Mtls modules; ``client_ca_file``: the CA that must have signed
+    a client certificate (default ``ca_file``).
+    """
+
+    cert_file: str
+    key_file: str
+    ca_file: str
+    client_cert_file: str | None = None
+    client_key_file: str | None = None
+    client_ca_file: str | None = None
+
+
 def _strings_tuple(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
@@ -131,6 +166,7 @@ class ModuleSpec:
     restart: RestartPolicy = RestartPolicy()
     env: Mapping[str, str] = attrs.field(factory=dict)
     cwd: str | None = None
+    channels: ChannelOptions = ChannelOptions()
 
     def __attrs_post_init__(self) -> None:
         if not self.argv:
@@ -149,6 +185,7 @@ class ModuleSpec:
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
         base_dir: str | None = None,
+        channels: ChannelOptions | None = None,
     ) -> ModuleSpec:
         """Resolve ``command`` and build the spec. Does not block.
 
@@ -170,6 +207,7 @@ class ModuleSpec:
             restart=restart or RestartPolicy(),
             env=dict(env or {}),
             cwd=cwd,
+            channels=channels or ChannelOptions(),
         )
 
 
@@ -189,6 +227,10 @@ class Manifest:
     environment: Mapping[str, str] | None = attrs.field(default=None, repr=False)
     grace: float = 5.0
     term_grace: float = 5.0
+    heartbeat_interval: float = 5.0
+    """Seconds between channel heartbeats; three missed ones close a connection."""
+    tls: TlsFiles | None = None
+    """TLS material for modules whose channels ask for TLS."""
     source: str | None = None
     """The manifest file this came from, if any (for messages)."""
 
@@ -204,6 +246,14 @@ class Manifest:
             _check_secret_name(name, "secrets")
         if self.grace < 0 or self.term_grace < 0:
             raise ManifestError(self.source or "manifest", "grace periods must not be negative")
+        if not self.heartbeat_interval > 0:
+            raise ManifestError(self.source or "manifest", "heartbeat_interval must be positive")
+        for spec in self.modules:
+            if spec.channels.tls and self.tls is None:
+                raise ManifestError(
+                    self.source or "manifest",
+                    f"module {spec.id!r} asks for TLS channels but no TLS files are given",
+                )
 
     def with_modules(self, extra: Sequence[ModuleSpec]) -> Manifest:
         """A copy with ``extra`` modules appended (they start after the others)."""
@@ -277,7 +327,12 @@ def _check_secret_name(name: object, where: str) -> None:
 
 # --- pywatt.toml -----------------------------------------------------------------------------
 
-_ORCHESTRATOR_KEYS: Final = frozenset({"secrets_file", "grace", "term_grace"})
+_ORCHESTRATOR_KEYS: Final = frozenset(
+    {"secrets_file", "grace", "term_grace", "heartbeat_interval", "tls"}
+)
+_TLS_KEYS: Final = frozenset(
+    {"cert_file", "key_file", "ca_file", "client_cert_file", "client_key_file", "client_ca_file"}
+)
 _MODULE_KEYS: Final = frozenset(
     {
         "command",
@@ -290,8 +345,10 @@ _MODULE_KEYS: Final = frozenset(
         "max_restarts",
         "within",
         "backoff",
+        "channels",
     }
 )
+_CHANNEL_KEYS: Final = frozenset({"tcp", "ipc", "tls", "security", "required"})
 _BACKOFF_KEYS: Final = frozenset({"first", "base", "multiplier", "cap", "jitter"})
 
 
@@ -324,6 +381,21 @@ def manifest_from_dict(data: Mapping[str, Any], *, source: str) -> Manifest:
         )
     grace = _seconds(settings.get("grace", 5.0), source, "orchestrator.grace")
     term_grace = _seconds(settings.get("term_grace", 5.0), source, "orchestrator.term_grace")
+    heartbeat = _seconds(
+        settings.get("heartbeat_interval", 5.0), source, "orchestrator.heartbeat_interval"
+    )
+    tls = None
+    if "tls" in settings:
+        table = _table(settings["tls"], source, "orchestrator.tls")
+        _only(table, _TLS_KEYS, source, "orchestrator.tls.")
+        files = {
+            k: os.path.join(base_dir, _string(v, source, f"orchestrator.tls.{k}"))
+            for k, v in table.items()
+        }
+        for needed in ("cert_file", "key_file", "ca_file"):
+            if needed not in files:
+                raise ManifestError(f"{source}: orchestrator.tls", f"missing key {needed!r}")
+        tls = TlsFiles(**files)
     modules = _table(data.get("modules", {}), source, "modules")
     if not modules:
         raise ManifestError(source, "no modules: add a [modules.<id>] table")
@@ -336,6 +408,8 @@ def manifest_from_dict(data: Mapping[str, Any], *, source: str) -> Manifest:
         secrets_file=secrets_file,
         grace=grace,
         term_grace=term_grace,
+        heartbeat_interval=heartbeat,
+        tls=tls,
         source=source,
     )
 
@@ -377,7 +451,29 @@ def _module(module_id: str, body: Mapping[str, Any], source: str, base_dir: str)
         env=env,
         cwd=cwd,
         base_dir=base_dir,
+        channels=_channels(body.get("channels", {}), source, key),
     )
+
+
+def _channels(value: object, source: str, key: str) -> ChannelOptions:
+    table = _table(value, source, key + ".channels")
+    _only(table, _CHANNEL_KEYS, source, key + ".channels.")
+    options: dict[str, Any] = {}
+    for flag in ("tcp", "ipc", "tls", "required"):
+        if flag in table:
+            if not isinstance(table[flag], bool):
+                raise ManifestError(f"{source}: {key}.channels.{flag}", "must be true or false")
+            options[flag] = table[flag]
+    if "security" in table:
+        levels = {"none": SecurityLevel.NONE, "token": SecurityLevel.TOKEN,
+                  "mtls": SecurityLevel.MTLS}  # fmt: skip
+        level = levels.get(str(table["security"]).lower())
+        if level is None:
+            raise ManifestError(
+                f"{source}: {key}.channels.security", "must be 'none', 'token' or 'mtls'"
+            )
+        options["security"] = level
+    return ChannelOptions(**options)
 
 
 def _policy(body: Mapping[str, Any], source: str, key: str) -> RestartPolicy:

@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 import trio
 
@@ -34,12 +37,26 @@ from actors import (
     StartFailed,
     open_actor_system,
 )
-from pywatt.wire import OrchestratorDeclaration
+from pywatt.wire import OrchestratorDeclaration, ServiceProviderInfo
 
 from ._console import Console, ConsoleLine, Verbosity
 from ._dotenv import load_env_file
 from ._errors import ModuleExited, NoSuchModule
+from ._gateway import GATEWAY_NAME, Gateway, Transport
 from ._handle import ModuleHandle, ModuleState, ModuleStatus
+from ._hub import (
+    HUB_NAME,
+    CallModule,
+    ConnectionInfo,
+    GetConnections,
+    GetHubStatistics,
+    GetProviders,
+    GetRegistration,
+    Hub,
+    HubStatistics,
+    RegistrationRecord,
+)
+from ._listener import ChannelSettings, KillListener, ModuleEndpoints, listener_name
 from ._manifest import Manifest
 from ._ports import PORTS_NAME, PortRegistry, reserve_api_socket
 from ._process import NotifyRotated, ProcessSettings
@@ -52,6 +69,7 @@ from ._store import (
     SecretStore,
 )
 from ._supervision import module_supervisor_spec, process_name, supervisor_name
+from ._wiring import listeners_spec, module_endpoints, server_context
 
 __all__ = ["Orchestrator", "open_orchestrator"]
 
@@ -66,11 +84,13 @@ class Orchestrator:
         handles: dict[str, ModuleHandle],
         console: Console,
         orchestrator_api: str,
+        endpoints: dict[str, ModuleEndpoints] | None = None,
     ) -> None:
         self.manifest = manifest
+        self._endpoints = endpoints or {}
         self.console = console
         self.orchestrator_api = orchestrator_api
-        """The ``orchestrator_api`` URL given to modules (reserved; nothing serves there yet)."""
+        """The ``orchestrator_api`` URL given to modules; the HTTP gateway serves there."""
         self._system = system
         self._handles = handles
         self._by_process = {process_name(h.id): h for h in handles.values()}
@@ -108,6 +128,58 @@ class Orchestrator:
         """Block until every module is in a final state (stopped, exited, gave up, failed)."""
         while not all(h.state.final for h in self._handles.values()):
             await self._changed.wait()
+
+    # -- channels, routing, discovery -----------------------------------------------------
+
+    def endpoints(self, module_id: str) -> ModuleEndpoints:
+        """Module ``module_id``'s own TCP port, socket path and auth token. Raises
+        :class:`NoSuchModule`."""
+        self.module(module_id)
+        return self._endpoints[module_id]
+
+    async def channels(self, module_id: str) -> list[ConnectionInfo]:
+        """The module's open channel connections (frames, heartbeat latency)."""
+        self.module(module_id)
+        return await self._system.ask(HUB_NAME, GetConnections(module_id))
+
+    async def wait_channels(self, module_id: str, count: int = 1) -> list[ConnectionInfo]:
+        """Block until the module has at least ``count`` open connections; return them.
+        Deadlines are the caller's."""
+        while True:
+            found = await self.channels(module_id)
+            if len(found) >= count:
+                return found
+            await trio.sleep(0.02)
+
+    async def providers(self) -> list[ServiceProviderInfo]:
+        """Every registered service provider."""
+        return await self._system.ask(HUB_NAME, GetProviders())
+
+    async def registration(self, module_id: str) -> RegistrationRecord | None:
+        """The module's registration (§10): record, capabilities, last reported health."""
+        return await self._system.ask(HUB_NAME, GetRegistration(module_id))
+
+    async def routing_statistics(self) -> HubStatistics:
+        """Counters of routed requests, replies, late replies and interrupted routes."""
+        return await self._system.ask(HUB_NAME, GetHubStatistics())
+
+    async def request(
+        self, module_id: str, endpoint: str, payload: Any, *, response_type: Any = Any
+    ) -> Any:
+        """Ask ``endpoint`` of a module, as the orchestrator itself (source module id
+        ``pywatt.orchestrator``); returns the reply. Blocks until it arrives; the deadline is
+        the caller's. Raises :class:`ModuleCallFailed` with the remote error's type and
+        message, or when the module has no open channel."""
+        self.module(module_id)
+        return await self._system.ask(
+            HUB_NAME, CallModule(module_id, endpoint, payload, response_type)
+        )
+
+    async def kill_listener(self, module_id: str) -> None:
+        """Crash the module's listener on purpose: every connection accepted there closes
+        and the listener is started again on the same port and path (fault drills)."""
+        self.module(module_id)
+        await self._system.tell(listener_name(module_id), KillListener())
 
     # -- secrets ---------------------------------------------------------------------------
 
@@ -220,6 +292,7 @@ async def open_orchestrator(
     *,
     on_output: Callable[[ConsoleLine], None] | None = None,
     verbosity: Verbosity = Verbosity.NORMAL,
+    gateway_transport: Transport = "ipc",
 ) -> AsyncIterator[Orchestrator]:
     """Start every module of ``manifest`` (in order) and yield the running orchestrator.
 
@@ -227,6 +300,8 @@ async def open_orchestrator(
     to stdout). Returns once each module's process has been spawned (not announced: use
     ``orch.module(id).wait_announced()``). A module that cannot be started is reported and
     marked ``failed``; the others run. On exit, stops every module in reverse start order.
+    The HTTP gateway on ``orchestrator_api`` routes requests for the modules' announced
+    endpoints to them over IPC (``gateway_transport="ipc"``) or over HTTP (``"http"``).
 
     Raises :class:`SecretsFileError` if the secrets file cannot be read.
     """
@@ -236,19 +311,36 @@ async def open_orchestrator(
     if manifest.secrets_file is not None:
         file_values = await trio.to_thread.run_sync(load_env_file, manifest.secrets_file)
     api_socket = reserve_api_socket()
+    socket_dir = tempfile.mkdtemp(prefix="pywatt-")  # 0700: only we reach the sockets
     try:
         api = f"http://127.0.0.1:{api_socket.getsockname()[1]}"
+        endpoints = {spec.id: module_endpoints(spec) for spec in manifest.modules}
+        declaration = OrchestratorDeclaration(
+            version=pywatt.__version__, heartbeat_interval=manifest.heartbeat_interval
+        )
         settings = ProcessSettings(
             orchestrator_api=api,
-            declaration_env=OrchestratorDeclaration(version=pywatt.__version__).to_env(),
+            declaration_env=declaration.to_env(),
             grace=manifest.grace,
             term_grace=manifest.term_grace,
             console=console,
             base_env=dict(os.environ),
+            endpoints=endpoints,
+            tls=manifest.tls,
+        )
+        channel_settings = ChannelSettings(
+            heartbeat_interval=manifest.heartbeat_interval,
+            socket_dir=socket_dir,
+            console=console,
+            server_ssl=server_context(manifest.tls) if manifest.tls is not None else None,
         )
         handles = {spec.id: ModuleHandle(spec) for spec in manifest.modules}
         async with open_actor_system() as system:
-            orch = Orchestrator(system, manifest, handles, console, api)
+            orch = Orchestrator(system, manifest, handles, console, api, endpoints)
+            ports: dict[str, int] = {}
+            await system.spawn(lambda: Hub(console, ports), name=HUB_NAME, mailbox_size=8192)
+            await system.start_supervisor(listeners_spec(endpoints, channel_settings))
+            ports.update({m: e.tcp_port for m, e in endpoints.items() if e.tcp_port is not None})
             store = SecretStore(
                 allowed={spec.id: spec.secrets for spec in manifest.modules},
                 explicit=manifest.secrets,
@@ -261,7 +353,12 @@ async def open_orchestrator(
             api_port = int(api_socket.getsockname()[1])
             reserved = {api_port: "the orchestrator API"}
             await system.spawn(lambda: PortRegistry(reserved), name=PORTS_NAME)
-            console.debug(f"orchestrator API address reserved: {api} (no gateway serves it yet)")
+            await system.spawn(
+                lambda: Gateway(api_socket, lambda: orch.modules, process_name,
+                                transport=gateway_transport),
+                name=GATEWAY_NAME,
+            )  # fmt: skip
+            console.info(f"HTTP gateway on {api} ({gateway_transport} to the modules)")
             try:
                 for handle in handles.values():
                     try:
@@ -274,3 +371,4 @@ async def open_orchestrator(
         console.info("all modules stopped")
     finally:
         api_socket.close()
+        shutil.rmtree(socket_dir, ignore_errors=True)

@@ -35,11 +35,15 @@ import trio
 from actors import Actor, ActorRef, Request, Restart
 from pywatt.wire import (
     DEFAULT_MAX_LINE,
+    ENV_TLS_CA,
+    ENV_TLS_CERT,
+    ENV_TLS_KEY,
     AnnounceBlob,
     GetSecretRequest,
     Heartbeat,
     HeartbeatAck,
     InitBlob,
+    IpcChannelConfig,
     IpcPortNegotiation,
     IpcPortNegotiationResponse,
     ModuleToOrchestrator,
@@ -49,12 +53,12 @@ from pywatt.wire import (
     RotationAckRequest,
     SecretError,
     SecretValueResponse,
+    SecurityLevel,
     ServiceOperation,
-    ServiceOperationResult,
     ServiceRequest,
-    ServiceResponse,
     Shutdown,
     SocketAddress,
+    TcpChannelConfig,
     decode_json,
     decode_json_value,
     encode_json,
@@ -63,10 +67,14 @@ from pywatt.wire import (
 
 from ._console import Console
 from ._errors import ModuleExited, PortUnavailable, SecretNotFound, describe_exit
+from ._gateway import GATEWAY_NAME, ForwardHttp, HttpWrapperLine
 from ._handle import ModuleHandle, ModuleState
-from ._manifest import ModuleKind
+from ._hub import HUB_NAME, ModuleEnded
+from ._listener import ModuleEndpoints
+from ._manifest import ModuleKind, TlsFiles
 from ._pipes import read_lines
 from ._ports import PORTS_NAME, ReleasePorts, ReservePort
+from ._service_proxy import serve_service_message
 from ._store import STORE_NAME, FetchSecret, ModuleGone, RotationAcked
 
 __all__ = ["FromModule", "ModuleProcess", "NotifyRotated", "ProcessEnded", "ProcessSettings"]
@@ -86,6 +94,9 @@ class ProcessSettings:
     term_grace: float
     console: Console
     base_env: Mapping[str, str] = attrs.field(repr=False)
+    endpoints: Mapping[str, ModuleEndpoints] = attrs.field(factory=dict)
+    """Each module's channel endpoints (its own TCP port and socket path)."""
+    tls: TlsFiles | None = None
 
 
 @attrs.frozen
@@ -112,7 +123,7 @@ class NotifyRotated(Request[bool]):
     keys: tuple[str, ...]
 
 
-ProcessMessage = FromModule | ProcessEnded | NotifyRotated
+ProcessMessage = FromModule | ProcessEnded | NotifyRotated | ForwardHttp
 
 
 class ModuleProcess(Actor[ProcessMessage]):
@@ -138,12 +149,7 @@ class ModuleProcess(Actor[ProcessMessage]):
         previous = handle.init_blob.listen if handle.init_blob is not None else None
         prefer = previous.port if isinstance(previous, SocketAddress) else None
         port = await self._ports.ask(ReservePort(spec.id, prefer=prefer))
-        blob = InitBlob(
-            orchestrator_api=self.settings.orchestrator_api,
-            module_id=spec.id,
-            env=dict(self.settings.declaration_env) if spec.kind is ModuleKind.PYWATT else {},
-            listen=SocketAddress(ipaddress.IPv4Address("127.0.0.1"), port),
-        )
+        blob = self._init_blob(port)
         env = {
             **self.settings.base_env,
             **spec.env,
@@ -177,6 +183,45 @@ class ModuleProcess(Actor[ProcessMessage]):
         self.ctx.start_task(self._read_stdout, process)
         self.ctx.start_task(self._read_stderr, process)
         await self._write(encode_json(blob, as_type=InitBlob), "init", f"listen {blob.listen}")
+
+    def _init_blob(self, port: int) -> InitBlob:
+        """The InitBlob: the listen address, and the module's own channels (decision 3)."""
+        spec = self.spec
+        env = dict(self.settings.declaration_env) if spec.kind is ModuleKind.PYWATT else {}
+        endpoints = self.settings.endpoints.get(spec.id)
+        tcp_channel = ipc_channel = None
+        token: str | None = None
+        security = SecurityLevel.NONE
+        if endpoints is not None:
+            if endpoints.tcp_port is not None:
+                tcp_channel = TcpChannelConfig(
+                    address=SocketAddress(ipaddress.IPv4Address("127.0.0.1"), endpoints.tcp_port),
+                    tls_enabled=endpoints.tls,
+                    required=endpoints.required,
+                )
+            if endpoints.socket_path is not None:
+                ipc_channel = IpcChannelConfig(
+                    socket_path=endpoints.socket_path, required=endpoints.required
+                )
+            security = endpoints.security
+            if security is not SecurityLevel.NONE:
+                token = endpoints.token
+            tls = self.settings.tls
+            if endpoints.tls and tls is not None:
+                env[ENV_TLS_CA] = tls.ca_file
+                if security is SecurityLevel.MTLS and tls.client_cert_file is not None:
+                    env[ENV_TLS_CERT] = tls.client_cert_file
+                    env[ENV_TLS_KEY] = tls.client_key_file or tls.client_cert_file
+        return InitBlob(
+            orchestrator_api=self.settings.orchestrator_api,
+            module_id=spec.id,
+            env=env,
+            listen=SocketAddress(ipaddress.IPv4Address("127.0.0.1"), port),
+            tcp_channel=tcp_channel,
+            ipc_channel=ipc_channel,
+            auth_token=token,
+            security_level=security,
+        )
 
     async def on_stop(self) -> None:
         process = self._process
@@ -234,6 +279,11 @@ class ModuleProcess(Actor[ProcessMessage]):
             rotated = RotatedNotification(keys=list(message.keys), rotation_id=message.rotation_id)
             detail = f"{message.rotation_id} {','.join(message.keys)}"
             return await self._send(rotated, detail)
+        if isinstance(message, ForwardHttp):  # from the gateway: HTTP over IPC (§9.1)
+            if process is None or process.returncode is not None:
+                return False
+            request = message.request
+            return await self._send(request, f"{request.method} {request.request_id}")
         if process is None or message.pid != process.pid:
             return None  # from an earlier process of this module
         if isinstance(message, ProcessEnded):
@@ -274,22 +324,10 @@ class ModuleProcess(Actor[ProcessMessage]):
             self.console.info(f"{spec.id} acked rotation {message.rotation_id}: {outcome}", spec.id)
         elif isinstance(message, IpcPortNegotiation):
             await self._answer_port(message)
-        elif isinstance(message, ServiceRequest):
-            service = _service_name(message.service_type)
-            error = f"service proxies ({service}) are {NOT_AVAILABLE}"
-            await self._send(
-                ServiceResponse(
-                    id=message.id, service_type=message.service_type, success=False, error=error
-                ),
-                message.id,
-            )
-            self.console.warning(f"{spec.id} asked for a {service} service: {error}", spec.id)
-        elif isinstance(message, ServiceOperation):
-            error = f"service operations are {NOT_AVAILABLE}"
-            # The echoed operation is how a Rust module finds its pending request (§13.2).
-            result = ServiceOperationResult(success=False, error=error, params=message)
-            await self._send(result, message.operation)
-            self.console.warning(f"{spec.id} sent a service operation: {error}", spec.id)
+        elif isinstance(message, ServiceRequest | ServiceOperation):
+            # Served asynchronously by the services actor; the answer comes back here to be
+            # written (see _service_proxy), so a slow query never blocks this mailbox.
+            await serve_service_message(self, message)
         elif isinstance(message, HeartbeatAck):
             pass
         else:
@@ -359,6 +397,10 @@ class ModuleProcess(Actor[ProcessMessage]):
         async def on_line(line: bytes, number: int) -> None:
             if not line.strip():
                 return
+            if line.startswith(b'{"content":'):  # the §9.2 HTTP response wrapper (no op)
+                self.handle._record_traffic("in", "http_response", "stdout wrapper")
+                await self.ctx.system.tell(GATEWAY_NAME, HttpWrapperLine(self.spec.id, line))
+                return
             try:
                 message = decode_json(line, ModuleToOrchestrator)
             except RemoteProtocolError as exc:
@@ -389,11 +431,8 @@ class ModuleProcess(Actor[ProcessMessage]):
         except RemoteProtocolError:
             value = None
         if isinstance(value, dict) and "op" not in value and {"content", "metadata"} <= set(value):
-            self.console.warning(
-                f"{spec.id} sent an HTTP response on stdout (line {number}), but the embedded "
-                f"orchestrator has no HTTP gateway yet; ignored",
-                spec.id,
-            )
+            # An HTTP response wrapper whose keys are not sorted: still the gateway's.
+            self.ctx.system.tell_nowait(GATEWAY_NAME, HttpWrapperLine(spec.id, line))
             return
         self.console.error(
             f"{spec.id} sent a malformed message on stdout (line {number}): {exc}; "
@@ -438,8 +477,10 @@ class ModuleProcess(Actor[ProcessMessage]):
                     await process.wait()
 
     async def _ended(self, code: int, *, keep_port: bool) -> None:
-        """The process is gone: it holds no secrets and (unless restarting) no ports."""
+        """The process is gone: it holds no secrets and (unless restarting) no ports; the
+        providers it registered leave."""
         await self._store.tell(ModuleGone(self.spec.id))
+        await self.ctx.system.tell(HUB_NAME, ModuleEnded(self.spec.id))
         init = self.handle.init_blob
         keep = (
             init.listen.port

@@ -272,7 +272,6 @@ async def test_an_actor_crashing_inside_a_module_is_restarted_while_the_module_s
     ("option", "feature"),
     [
         ({"enable_database": True}, "the database layer"),
-        ({"enable_tcp": True}, "TCP channels"),
         ({"cache_config": {"type": "redis"}}, "the cache layer"),
         ({"metrics": True}, "the /metrics endpoint"),
     ],

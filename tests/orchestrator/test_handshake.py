@@ -29,8 +29,15 @@ async def test_pywatt_module_gets_initblob_with_declaration_and_announces() -> N
     assert str(blob.listen.ip) == "127.0.0.1"
     assert blob.listen.port > 0
     assert init["security_level"] == "None"
-    assert "tcp_channel" not in init
-    assert "ipc_channel" not in init
+    # Each module gets its own channel endpoints (ARCHITECTURE.md decision 3).
+    endpoints = run.orch.endpoints("greeter")
+    assert init["tcp_channel"] == {
+        "address": f"127.0.0.1:{endpoints.tcp_port}",
+        "tls_enabled": False,
+        "required": False,
+    }
+    assert init["ipc_channel"] == {"socket_path": endpoints.socket_path, "required": False}
+    assert "auth_token" not in init
     assert set(init["env"]) == {
         "PYWATT_ORCHESTRATOR",
         "PYWATT_FORMATS",

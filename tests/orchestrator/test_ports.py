@@ -63,12 +63,20 @@ async def test_two_modules_never_get_the_same_port() -> None:
     assert len(ports) == len(set(ports)) == 9
 
 
-async def test_the_orchestrator_api_port_is_reserved() -> None:
+async def test_the_orchestrator_api_port_is_the_http_gateway() -> None:
     with trio.fail_after(10):
         async with running(raw("probe")) as run:
             api_port = int(run.orch.orchestrator_api.rsplit(":", 1)[1])
-            # Nothing serves there yet, and nobody else can take it meanwhile.
-            with socket.socket() as sock:
-                assert sock.connect_ex(("127.0.0.1", api_port)) != 0
+            # The gateway answers there (no module announced this path: a JSON 404) ...
+            stream = await trio.open_tcp_stream("127.0.0.1", api_port)
+            async with stream:
+                await stream.send_all(
+                    b"GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                )
+                response = b""
+                while chunk := await stream.receive_some():
+                    response += chunk
+            assert response.startswith(b"HTTP/1.1 404")
+            # ... and nobody else can take the port.
             with socket.socket() as sock, pytest.raises(OSError, match="Address already in use"):
                 sock.bind(("127.0.0.1", api_port))

@@ -13,6 +13,8 @@ from pywatt.testing import ModuleUnderTest, module_fixture, open_module
 from .helpers import RAW, events
 
 EXPECTED = {
+    "ChannelOptions", "ConnectionInfo", "HubStatistics", "ModuleEndpoints",
+    "RegistrationRecord", "TlsFiles", "ModuleCallFailed",
     "Console", "ConsoleLine", "ControlError", "Manifest", "ManifestError", "ModuleExited",
     "ModuleHandle", "ModuleKind", "ModuleNotRunning", "ModuleSpec", "ModuleState",
     "ModuleStatus", "NoSuchModule", "Orchestrator", "OrchestratorError", "PortUnavailable",

@@ -1,0 +1,332 @@
+"""Channels and routed requests against bare trio sockets.
+
+* ``one_way_tcp`` / ``one_way_unix``: small frames (a ``heartbeat_ack`` envelope, 92 bytes of
+  payload) written by a channel connection actor (``SendFrame`` told to it; its writer
+  joins what is queued into one write) into a sink that counts the bytes, against a bare
+  trio loop doing ``send_all`` of the same frame per message (``bare``). Rate: frames/s,
+  until the sink has every byte.
+* ``routed_request``: request/response between two module processes through the embedded
+  orchestrator (three processes: module ``ping`` asks ``pong:echo`` with 16 requests in
+  flight; JSON payload ``{"n":1,"text":"ping"}``), against a bare trio TCP ping-pong of the
+  same route frame with 16 in flight over one connection to an echo process (``bare``).
+  ``metrics.routed_p50_ms`` / ``routed_p99_ms`` are the request latencies seen by ``ping``.
+
+    python -m benchmarks.channels [--quick] [--out DIR] [--strict]
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Final
+
+import trio
+
+from actors import open_actor_system
+from benchmarks._harness import Bench, Settings, main
+from pywatt.channels import (
+    ChannelConfig,
+    ChannelDirectory,
+    NoReconnect,
+    SendFrame,
+    channels_supervisor_spec,
+    connection_name,
+    encode_module_frame,
+    heartbeat_ack_frame,
+)
+from pywatt.orchestrator import Manifest, ModuleSpec, open_orchestrator
+from pywatt.wire import (
+    NEED_DATA,
+    ChannelType,
+    FrameDecoder,
+    RouteToModule,
+    encode_payload,
+)
+
+HERE: Final = Path(__file__).resolve().parent
+PEER: Final = str(HERE / "_channels_peer.py")
+ECHO: Final = str(HERE / "_channels_echo.py")
+FRAME: Final = heartbeat_ack_frame()
+BATCH: Final = 256
+IN_FLIGHT: Final = 16
+ONE_WAY_TARGET: Final = 0.5
+ROUTED_TARGET: Final = 0.25
+
+
+# -- one way -----------------------------------------------------------------------------------
+
+
+async def _sink(
+    listener: trio.abc.Listener[Any], got: list[int], changed: list[trio.Event]
+) -> None:
+    stream = await listener.accept()
+    async with stream:
+        while data := await stream.receive_some(1 << 18):
+            got[0] += len(data)
+            changed[0].set()
+
+
+async def _wait_bytes(total: int, got: list[int], changed: list[trio.Event]) -> None:
+    while got[0] < total:
+        changed[0] = trio.Event()
+        await changed[0].wait()
+
+
+async def _listener(kind: ChannelType, tmp: str) -> tuple[trio.abc.Listener[Any], str]:
+    if kind is ChannelType.TCP:
+        (tcp,) = await trio.open_tcp_listeners(0, host="127.0.0.1")
+        return tcp, f"127.0.0.1:{tcp.socket.getsockname()[1]}"
+    path = os.path.join(tmp, "sink.sock")
+    sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
+    await sock.bind(path)
+    sock.listen(16)
+    return trio.SocketListener(sock), path
+
+
+def one_way_ours(kind: ChannelType) -> Any:
+    async def run(seconds: float) -> float:
+        with tempfile.TemporaryDirectory() as tmp:
+            listener, address = await _listener(kind, tmp)
+            got, changed = [0], [trio.Event()]
+            config = ChannelConfig(kind=kind, address=address, policy=NoReconnect())
+            directory = ChannelDirectory()
+            async with trio.open_nursery() as nursery, open_actor_system() as system:
+                nursery.start_soon(_sink, listener, got, changed)
+                await system.start_supervisor(
+                    channels_supervisor_spec([config], directory, services=frozenset())
+                )
+                await directory.wait_connected()
+                ref = system.ref(connection_name(config, 0))
+                message = SendFrame(FRAME)
+                sent = 0
+                start = time.perf_counter()
+                deadline = start + seconds
+                while time.perf_counter() < deadline:
+                    for _ in range(BATCH):
+                        await ref.tell(message)
+                    sent += BATCH
+                await _wait_bytes(sent * len(FRAME), got, changed)
+                elapsed = time.perf_counter() - start
+                nursery.cancel_scope.cancel()
+            await listener.aclose()
+        return sent / elapsed
+
+    return run
+
+
+def one_way_bare(kind: ChannelType) -> Any:
+    async def run(seconds: float) -> float:
+        with tempfile.TemporaryDirectory() as tmp:
+            listener, address = await _listener(kind, tmp)
+            got, changed = [0], [trio.Event()]
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_sink, listener, got, changed)
+                if kind is ChannelType.TCP:
+                    host, port = address.rsplit(":", 1)
+                    stream: trio.abc.Stream = await trio.open_tcp_stream(host, int(port))
+                else:
+                    stream = await trio.open_unix_socket(address)
+                sent = 0
+                start = time.perf_counter()
+                deadline = start + seconds
+                while time.perf_counter() < deadline:
+                    for _ in range(BATCH):
+                        await stream.send_all(FRAME)
+                    sent += BATCH
+                await _wait_bytes(sent * len(FRAME), got, changed)
+                elapsed = time.perf_counter() - start
+                await stream.aclose()
+                nursery.cancel_scope.cancel()
+            await listener.aclose()
+        return sent / elapsed
+
+    return run
+
+
+# -- routed ------------------------------------------------------------------------------------
+
+
+class RoutedFixture:
+    """The orchestrator and its two modules, kept running across repetitions in a thread."""
+
+    def __init__(self) -> None:
+        self.token: trio.lowlevel.TrioToken | None = None
+        self.orch: Any = None
+        self.ready = threading.Event()
+        self.stop: trio.Event | None = None
+        self.error: BaseException | None = None
+        self.p50: list[float] = []
+        self.p99: list[float] = []
+        self.thread = threading.Thread(target=self._thread, daemon=True)
+
+    def _thread(self) -> None:
+        try:
+            trio.run(self._main)
+        except BaseException as exc:  # reported to the benchmark's thread
+            self.error = exc
+            self.ready.set()
+
+    async def _main(self) -> None:
+        specs = [ModuleSpec.from_command("pong", PEER), ModuleSpec.from_command("ping", PEER)]
+        async with open_orchestrator(Manifest(modules=specs), on_output=lambda line: None) as orch:
+            for module in ("pong", "ping"):
+                with trio.fail_after(30):
+                    await orch.module(module).wait_announced()
+                    await orch.wait_channels(module, 2)
+            self.orch = orch
+            self.stop = trio.Event()
+            self.token = trio.lowlevel.current_trio_token()
+            self.ready.set()
+            await self.stop.wait()
+
+    def start(self) -> None:
+        self.thread.start()
+        self.ready.wait(60)
+        if self.error is not None or self.token is None:
+            raise RuntimeError(f"the routed benchmark's modules did not start: {self.error!r}")
+
+    def close(self) -> None:
+        if self.token is not None and self.stop is not None:
+            trio.from_thread.run_sync(self.stop.set, trio_token=self.token)
+            self.thread.join(60)
+
+    def run(self, seconds: float) -> float:
+        if self.token is None:
+            self.start()
+
+        async def ask() -> Any:
+            request = {"target": "pong", "seconds": seconds, "in_flight": IN_FLIGHT}
+            with trio.fail_after(seconds + 30):
+                return await self.orch.request("ping", "run", request)
+
+        result = trio.from_thread.run(ask, trio_token=self.token)
+        self.p50.append(result["p50_ms"])
+        self.p99.append(result["p99_ms"])
+        return float(result["count"]) / float(result["elapsed"])
+
+
+def _route_frame() -> bytes:
+    payload = encode_payload({"n": 1, "text": "ping"})
+    return encode_module_frame(
+        RouteToModule(
+            target_module_id="pong",
+            target_endpoint="echo",
+            request_id=uuid.uuid4(),
+            payload=payload,
+        )
+    )
+
+
+class BarePingPong:
+    """16 requests in flight over one TCP connection to an echo process; replies come back
+    in order, each wakes the oldest waiter."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[str] | None = None
+        self.port = 0
+        self.frame = _route_frame()
+
+    def _start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, ECHO], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline())
+
+    def close(self) -> None:
+        if self.process is not None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            self.process.wait(10)
+
+    def run(self, seconds: float) -> float:
+        if self.process is None:
+            self._start()
+        return trio.run(self._run, seconds)
+
+    async def _run(self, seconds: float) -> float:
+        stream = await trio.open_tcp_stream("127.0.0.1", self.port)
+        waiters: collections.deque[trio.Event] = collections.deque()
+        lock = trio.StrictFIFOLock()
+        frame = self.frame
+        done = [0]
+
+        async def reader() -> None:
+            decoder = FrameDecoder()
+            while True:
+                data = await stream.receive_some(65536)
+                if not data:
+                    return
+                decoder.feed(data)
+                while decoder.next_frame() is not NEED_DATA:
+                    waiters.popleft().set()
+
+        async def worker(deadline: float) -> None:
+            while time.perf_counter() < deadline:
+                event = trio.Event()
+                async with lock:
+                    waiters.append(event)
+                    await stream.send_all(frame)
+                await event.wait()
+                done[0] += 1
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(reader)
+            start = time.perf_counter()
+            async with trio.open_nursery() as workers:
+                for _ in range(IN_FLIGHT):
+                    workers.start_soon(worker, start + seconds)
+            elapsed = time.perf_counter() - start
+            nursery.cancel_scope.cancel()
+        await stream.aclose()
+        return done[0] / elapsed
+
+
+def define(bench: Bench) -> None:
+    for kind, name in ((ChannelType.TCP, "one_way_tcp"), (ChannelType.IPC, "one_way_unix")):
+        case = bench.case(name, unit="frames/s")
+        case.add("pywatt", one_way_ours(kind))
+        case.add("bare", one_way_bare(kind))
+        bench.target(bench.ratio(name, "pywatt", "bare"), ">=", ONE_WAY_TARGET)
+    routed = RoutedFixture()
+    bare = BarePingPong()
+    settings = (
+        Settings(repetitions=3, seconds=0.4, warmup_seconds=0.2)
+        if bench.quick
+        else Settings(repetitions=5, seconds=2.0, warmup_seconds=0.5)
+    )
+    case = bench.case("routed_request", unit="req/s", settings=settings)
+    case.add("pywatt", routed.run)
+    case.add("bare", bare.run)
+    bench.target(
+        bench.ratio("routed_request", "pywatt", "bare", name="routed_request_vs_ping_pong"),
+        ">=",
+        ROUTED_TARGET,
+    )
+    # The latencies measured by the case's runs (the warm-up's left out).
+    bench.metric("routed_p50_ms", lambda: statistics.median(routed.p50[1:] or routed.p50))
+    bench.metric("routed_p99_ms", lambda: statistics.median(routed.p99[1:] or routed.p99))
+    bench.meta["cleanup"] = [routed.close, bare.close]
+
+
+if __name__ == "__main__":
+    cleanups: list[Any] = []
+
+    def _define(bench: Bench) -> None:
+        define(bench)
+        cleanups.extend(bench.meta.pop("cleanup"))
+
+    try:
+        status = main("channels", _define)
+    finally:
+        for cleanup in cleanups:
+            cleanup()
+    raise SystemExit(status)

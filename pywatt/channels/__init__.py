@@ -1,0 +1,43 @@
+"""Channels: the module's framed TCP and Unix-socket connections to its orchestrator.
+
+Each connection is an actor under its own supervisor, whose restart delay and limit are the
+channel's reconnect policy (:class:`NoReconnect`, :class:`FixedInterval`,
+:class:`ExponentialBackoff`). Frames follow ``pywatt.wire``; heartbeats are answered on the
+connection they arrive on; a silent orchestrator, a broken length prefix or an oversized
+frame closes the connection and it reconnects; TLS and the auth token follow
+ARCHITECTURE.md decision 8. :class:`ChannelDirectory` picks the connection for a frame by
+the channel preferences, with failover between TCP and the Unix socket.
+"""
+
+from ._config import ChannelConfig as ChannelConfig
+from ._config import TlsSettings as TlsSettings
+from ._config import channel_configs as channel_configs
+from ._config import preferences_from_dict as preferences_from_dict
+from ._connection import ChannelConnection as ChannelConnection
+from ._connection import ChannelInbound as ChannelInbound
+from ._connection import ConnectionLost as ConnectionLost
+from ._connection import Opener as Opener
+from ._connection import SendFrame as SendFrame
+from ._connection import open_channel_stream as open_channel_stream
+from ._directory import ChannelDirectory as ChannelDirectory
+from ._directory import ChannelState as ChannelState
+from ._directory import ChannelStatistics as ChannelStatistics
+from ._directory import ConnectionStatus as ConnectionStatus
+from ._errors import ChannelBroken as ChannelBroken
+from ._errors import ChannelConfigError as ChannelConfigError
+from ._errors import ChannelError as ChannelError
+from ._errors import ChannelGaveUp as ChannelGaveUp
+from ._errors import ChannelProtocolError as ChannelProtocolError
+from ._errors import NoChannel as NoChannel
+from ._errors import PeerSilent as PeerSilent
+from ._frames import declaration_frame as declaration_frame
+from ._frames import encode_module_frame as encode_module_frame
+from ._frames import heartbeat_ack_frame as heartbeat_ack_frame
+from ._policy import ExponentialBackoff as ExponentialBackoff
+from ._policy import FixedInterval as FixedInterval
+from ._policy import NoReconnect as NoReconnect
+from ._policy import ReconnectPolicy as ReconnectPolicy
+from ._policy import policy_from_dict as policy_from_dict
+from ._tree import CHANNELS as CHANNELS
+from ._tree import channels_supervisor_spec as channels_supervisor_spec
+from ._tree import connection_name as connection_name

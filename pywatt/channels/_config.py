@@ -1,0 +1,252 @@
+"""What a channel connects to and how: address, TLS, reconnect policy, pool size, limits.
+
+The InitBlob wins where it speaks (address, ``tls_enabled``, ``required``, the auth token and
+the ``PYWATT_`` declarations); a module's ``tcp_config`` / ``ipc_config`` dict configures
+what it does not (policy, pool size, timeouts) and, for a standalone run, the address too.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+
+from pywatt.wire import (
+    DEFAULT_MAX_FRAME_SIZE,
+    ChannelPreferences,
+    ChannelType,
+    InitBlob,
+    ModuleDeclaration,
+    OrchestratorDeclaration,
+    SecurityLevel,
+)
+
+from ._errors import ChannelConfigError
+from ._policy import ExponentialBackoff, ReconnectPolicy, policy_from_dict
+
+__all__ = ["ChannelConfig", "TlsSettings", "channel_configs", "preferences_from_dict"]
+
+DEFAULT_CONNECT_TIMEOUT: Final = 30.0
+_CHANNEL_KEYS: Final = frozenset(
+    {
+        "host",
+        "port",
+        "address",
+        "socket_path",
+        "tls_enabled",
+        "required",
+        "reconnect",
+        "pool_size",
+        "connect_timeout",
+        "max_frame_size",
+        "heartbeat_interval",
+        "ca_file",
+        "cert_file",
+        "key_file",
+        "verify",
+        "server_hostname",
+    }
+)
+
+
+@attrs.frozen(kw_only=True)
+class TlsSettings:
+    """Client-side TLS of a TCP channel. Verification is on unless ``verify=False``.
+
+    ``ca_file`` is the CA that signed the orchestrator's certificate (None: the system's
+    trust store); ``cert_file`` / ``key_file`` the client certificate for Mtls.
+    """
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    verify: bool = True
+    server_hostname: str | None = None
+
+    def client_context(self) -> ssl.SSLContext:
+        """A fresh client ``SSLContext``. Blocks briefly on file reads; raises ``OSError``
+        or ``ssl.SSLError`` for unreadable or invalid files."""
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.ca_file)
+        if not self.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if self.cert_file is not None:
+            context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+
+@attrs.frozen(kw_only=True)
+class ChannelConfig:
+    """One channel to the orchestrator (``pool_size`` connections to one address)."""
+
+    kind: ChannelType
+    address: str
+    """``host:port`` for TCP, a path for the Unix socket."""
+    required: bool = False
+    tls: TlsSettings | None = None
+    policy: ReconnectPolicy = attrs.field(factory=ExponentialBackoff)
+    pool_size: int = 1
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    heartbeat_interval: float | None = None
+    """The orchestrator's heartbeat interval; three silent intervals mark it dead. None (a
+    Rust orchestrator, which declares none): no liveness check."""
+    max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
+    declaration: ModuleDeclaration | None = None
+    """Sent as the first frame of every connection (only to a pywatt orchestrator)."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.pool_size < 1:
+            raise ChannelConfigError(f"pool_size must be at least 1, not {self.pool_size}")
+        if self.connect_timeout <= 0:
+            raise ChannelConfigError("connect_timeout must be positive")
+        if self.kind is ChannelType.TCP:
+            host, sep, port = self.address.rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ChannelConfigError(f"TCP address must be host:port, not {self.address!r}")
+
+    @property
+    def label(self) -> str:
+        """``tcp`` or ``ipc``: the middle part of the connection actors' names."""
+        return "tcp" if self.kind is ChannelType.TCP else "ipc"
+
+    def host_port(self) -> tuple[str, int]:
+        """The TCP host (brackets of an IPv6 literal removed) and port."""
+        host, _, port = self.address.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+def _check_keys(data: Mapping[str, Any], where: str) -> None:
+    unknown = sorted(set(data) - _CHANNEL_KEYS)
+    if unknown:
+        raise ChannelConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)} "
+            f"(expected: {', '.join(sorted(_CHANNEL_KEYS))})"
+        )
+
+
+def _common(data: Mapping[str, Any]) -> dict[str, Any]:
+    options: dict[str, Any] = {"policy": policy_from_dict(data.get("reconnect"))}
+    for key in ("pool_size", "connect_timeout", "max_frame_size"):
+        if key in data:
+            options[key] = data[key]
+    return options
+
+
+def channel_configs(
+    init: InitBlob,
+    *,
+    enable_tcp: bool | None,
+    enable_ipc: bool | None,
+    tcp_config: Mapping[str, Any] | None,
+    ipc_config: Mapping[str, Any] | None,
+    version: str,
+) -> list[ChannelConfig]:
+    """The channels a module opens. ``enable_*`` None means "if the InitBlob offers it";
+    True without an InitBlob channel needs an address in the config dict; False never.
+
+    Raises :class:`ChannelConfigError` for a bad dict or a channel asked for without an
+    address.
+    """
+    tcp_data = dict(tcp_config or {})
+    ipc_data = dict(ipc_config or {})
+    _check_keys(tcp_data, "tcp_config")
+    _check_keys(ipc_data, "ipc_config")
+    declared = OrchestratorDeclaration.from_env(init.env)
+    interval = declared.heartbeat_interval if declared is not None else None
+    token = init.auth_token if init.security_level is not SecurityLevel.NONE else None
+    declaration = (
+        ModuleDeclaration(version=version, auth_token=token) if declared is not None else None
+    )
+    configs: list[ChannelConfig] = []
+    if enable_tcp is not False:
+        offered = init.tcp_channel
+        address: str | None = None
+        tls_enabled = bool(tcp_data.get("tls_enabled", False))
+        required = bool(tcp_data.get("required", False))
+        if offered is not None:
+            address = str(offered.address)
+            tls_enabled, required = offered.tls_enabled, offered.required
+        elif enable_tcp:
+            address = tcp_data.get("address")
+            if address is None and "port" in tcp_data:
+                address = f"{tcp_data.get('host', '127.0.0.1')}:{tcp_data['port']}"
+            if address is None:
+                raise ChannelConfigError(
+                    "enable_tcp=True but the InitBlob offers no tcp_channel and tcp_config "
+                    "names no address (give 'host' and 'port')"
+                )
+        if address is not None:
+            tls = None
+            if tls_enabled:
+                files = declared or OrchestratorDeclaration(version="")
+                tls = TlsSettings(
+                    ca_file=files.tls_ca or tcp_data.get("ca_file"),
+                    cert_file=files.tls_cert or tcp_data.get("cert_file"),
+                    key_file=files.tls_key or tcp_data.get("key_file"),
+                    verify=bool(tcp_data.get("verify", True)),
+                    server_hostname=tcp_data.get("server_hostname"),
+                )
+            configs.append(
+                ChannelConfig(
+                    kind=ChannelType.TCP,
+                    address=address,
+                    required=required,
+                    tls=tls,
+                    heartbeat_interval=tcp_data.get("heartbeat_interval", interval),
+                    declaration=declaration,
+                    **_common(tcp_data),
+                )
+            )
+    if enable_ipc is not False:
+        path: str | None = None
+        required = bool(ipc_data.get("required", False))
+        if init.ipc_channel is not None:
+            path, required = init.ipc_channel.socket_path, init.ipc_channel.required
+        elif enable_ipc:
+            path = ipc_data.get("socket_path")
+            if path is None:
+                raise ChannelConfigError(
+                    "enable_ipc=True but the InitBlob offers no ipc_channel and ipc_config "
+                    "names no socket_path"
+                )
+        if path is not None:
+            configs.append(
+                ChannelConfig(
+                    kind=ChannelType.IPC,
+                    address=path,
+                    required=required,
+                    heartbeat_interval=ipc_data.get("heartbeat_interval", interval),
+                    declaration=declaration,
+                    **_common(ipc_data),
+                )
+            )
+    return configs
+
+
+def preferences_from_dict(data: Mapping[str, Any] | None) -> ChannelPreferences:
+    """Channel preferences (§6.3) from a dict: a preset name under ``"preset"``
+    (``tcp_only``, ``ipc_only``, ``prefer_ipc``, ``prefer_tcp``) or the five booleans."""
+    if not data:
+        return ChannelPreferences()
+    options = dict(data)
+    preset = options.pop("preset", None)
+    presets = {
+        "tcp_only": (True, False, False, True, False),
+        "ipc_only": (False, True, True, False, False),
+        "prefer_ipc": (True, True, True, False, True),
+        "prefer_tcp": (True, True, False, True, True),
+    }
+    if preset is not None:
+        if preset not in presets or options:
+            raise ChannelConfigError(
+                f"channel preferences: preset must be one of {sorted(presets)} and alone"
+            )
+        keys = ("use_tcp", "use_ipc", "prefer_ipc_for_local", "prefer_tcp_for_remote",
+                "enable_fallback")  # fmt: skip
+        return ChannelPreferences(**dict(zip(keys, presets[preset], strict=True)))
+    try:
+        return ChannelPreferences(**{k: bool(v) for k, v in options.items()})
+    except TypeError as exc:
+        raise ChannelConfigError(f"channel preferences: {exc}") from None

@@ -1,0 +1,178 @@
+"""The module's channel directory: each connection's live state, and which one carries a frame.
+
+Every connection actor owns one :class:`ChannelState` and updates it as it connects, reads,
+writes and fails; nobody else writes to it. The directory reads them to choose a connection
+by the channel preferences of PROTOCOL.md §6.3 (the Unix socket first for a local
+orchestrator when ``prefer_ipc_for_local``, TCP otherwise, the other one as a fallback when
+``enable_fallback``) and round-robin inside a pool. ``statistics()`` snapshots are frozen.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from collections.abc import Iterator
+
+import attrs
+import trio
+
+from pywatt.wire import ChannelPreferences, ChannelType
+
+__all__ = ["ChannelDirectory", "ChannelState", "ChannelStatistics", "ConnectionStatus"]
+
+
+class ConnectionStatus(enum.Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    """Lost or failed; its supervisor reconnects after the policy's delay."""
+    FAILED = "failed"
+    """Its reconnect policy gave up."""
+    CLOSED = "closed"
+    """Closed by us (module shutdown)."""
+
+
+@attrs.frozen
+class ChannelStatistics:
+    """A snapshot of one connection."""
+
+    name: str
+    kind: ChannelType
+    address: str
+    status: ConnectionStatus
+    connects: int
+    failures: int
+    consecutive_failures: int
+    frames_in: int
+    frames_out: int
+    malformed: int
+    heartbeats: int
+    last_received_age: float | None
+    """Seconds since the last frame arrived (None: nothing yet)."""
+    heartbeat_gap: float | None
+    """Seconds between the last two heartbeats from the orchestrator."""
+    last_error: str | None
+
+
+class ChannelState:
+    """The live, mutable state of one connection (written only by its actor)."""
+
+    def __init__(self, name: str, kind: ChannelType, address: str, pool_index: int) -> None:
+        self.name = name
+        self.kind = kind
+        self.address = address
+        self.pool_index = pool_index
+        self.status = ConnectionStatus.CONNECTING
+        self.connects = 0
+        self.failures = 0
+        self.consecutive_failures = 0
+        self.frames_in = 0
+        self.frames_out = 0
+        self.malformed = 0
+        self.heartbeats = 0
+        self.last_received: float | None = None
+        self.last_heartbeat: float | None = None
+        self.heartbeat_gap: float | None = None
+        self.last_error: str | None = None
+        self.changed = trio.Event()
+
+    @property
+    def connected(self) -> bool:
+        return self.status is ConnectionStatus.CONNECTED
+
+    def set_status(self, status: ConnectionStatus, error: str | None = None) -> None:
+        self.status = status
+        if status is ConnectionStatus.CONNECTED:
+            self.connects += 1
+            self.consecutive_failures = 0
+        elif status is ConnectionStatus.DISCONNECTED:
+            self.failures += 1
+            self.consecutive_failures += 1
+        if error is not None:
+            self.last_error = error
+        self.changed.set()
+        self.changed = trio.Event()
+
+    def statistics(self) -> ChannelStatistics:
+        now = trio.current_time()
+        return ChannelStatistics(
+            name=self.name,
+            kind=self.kind,
+            address=self.address,
+            status=self.status,
+            connects=self.connects,
+            failures=self.failures,
+            consecutive_failures=self.consecutive_failures,
+            frames_in=self.frames_in,
+            frames_out=self.frames_out,
+            malformed=self.malformed,
+            heartbeats=self.heartbeats,
+            last_received_age=None if self.last_received is None else now - self.last_received,
+            heartbeat_gap=self.heartbeat_gap,
+            last_error=self.last_error,
+        )
+
+
+class ChannelDirectory:
+    """All connections of one module and the policy that picks one (see the module doc)."""
+
+    def __init__(self, preferences: ChannelPreferences | None = None) -> None:
+        self.preferences = preferences or ChannelPreferences()
+        self.states: dict[str, ChannelState] = {}
+        self.closing = False
+        """Set when the module shuts down: connections ending now are not failures."""
+        self._turn = itertools.count()
+        self._changed = trio.Event()
+
+    def add(self, state: ChannelState) -> None:
+        self.states[state.name] = state
+
+    def notify(self) -> None:
+        """A connection changed state (wakes :meth:`wait_connected`)."""
+        self._changed.set()
+        self._changed = trio.Event()
+
+    def statistics(self) -> list[ChannelStatistics]:
+        """A snapshot of every connection. Does not block."""
+        return [state.statistics() for state in self.states.values()]
+
+    def _order(self) -> list[ChannelType]:
+        prefs = self.preferences
+        kinds: list[ChannelType] = []
+        # The orchestrator a module talks to over a Unix socket is local by definition.
+        first, second = (
+            (ChannelType.IPC, ChannelType.TCP)
+            if prefs.prefer_ipc_for_local or not prefs.prefer_tcp_for_remote
+            else (ChannelType.TCP, ChannelType.IPC)
+        )
+        for kind in (first, second):
+            allowed = prefs.use_ipc if kind is ChannelType.IPC else prefs.use_tcp
+            if allowed and (not kinds or prefs.enable_fallback):
+                kinds.append(kind)
+        return kinds
+
+    def candidates(self) -> Iterator[ChannelState]:
+        """Connected connections in the order to try them: preferred kind first (its pool
+        members round-robin), then the fallback kind. Does not block."""
+        turn = next(self._turn)
+        for kind in self._order():
+            pool = [s for s in self.states.values() if s.kind is kind and s.connected]
+            if pool:
+                start = turn % len(pool)
+                yield from pool[start:] + pool[:start]
+
+    def pick(self) -> ChannelState | None:
+        """The connection that should carry the next frame, or None if none is up."""
+        return next(self.candidates(), None)
+
+    async def wait_changed(self) -> None:
+        """Block until some connection changes state."""
+        await self._changed.wait()
+
+    async def wait_connected(self) -> ChannelState:
+        """Block until some allowed connection is up; return it."""
+        while True:
+            state = self.pick()
+            if state is not None:
+                return state
+            await self._changed.wait()

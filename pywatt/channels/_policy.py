@@ -1,0 +1,173 @@
+"""Reconnect policies (PROTOCOL.md §6.1), expressed as supervision.
+
+Each connection runs under its own supervisor; a failed attempt is a crash of the connection
+actor and the supervisor's restart delay and restart limit come from the policy:
+
+* :class:`NoReconnect`: one attempt; the first failure gives up.
+* :class:`FixedInterval`: ``delay`` between attempts, ``max_attempts`` attempts in all
+  (``None``: unlimited).
+* :class:`ExponentialBackoff`: ``initial_delay`` after the first failure, multiplied by
+  ``multiplier`` after each further one, capped at ``max_delay``, jittered by ±``jitter``,
+  at most ``max_attempts`` attempts (``None``, the Rust SDK's behaviour: unlimited).
+
+An unlimited policy never escalates. A limited one allows ``max_attempts - 1`` restarts
+within its *window*, long enough to hold every attempt and every delay of one series, so the
+supervisor gives up exactly when the attempts are spent. A connection that stayed up for
+``reset_after`` seconds starts its series again from the first delay.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from actors import Backoff
+
+from ._errors import ChannelConfigError
+
+__all__ = [
+    "ExponentialBackoff",
+    "FixedInterval",
+    "NoReconnect",
+    "ReconnectPolicy",
+    "Supervision",
+    "policy_from_dict",
+]
+
+
+def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+        raise ChannelConfigError(f"{attribute.name} must be a non-negative number, not {value!r}")
+
+
+def _attempts(_: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ChannelConfigError(f"{attribute.name} must be a positive integer or None")
+
+
+@attrs.frozen
+class Supervision:
+    """What a policy means to the connection's supervisor."""
+
+    max_restarts: int | None
+    within: float
+    backoff: Backoff
+
+
+@attrs.frozen(kw_only=True)
+class NoReconnect:
+    """Exactly one attempt: a failure (or a later disconnection) gives up."""
+
+    reset_after: float = attrs.field(default=10.0, validator=_positive)
+
+    @property
+    def max_attempts(self) -> int:
+        return 1
+
+    def delay(self, failure: int, rand: Callable[[], float] = random.random) -> float:
+        """Seconds to wait after failure number ``failure`` (0-based)."""
+        return 0.0
+
+    def supervision(self, connect_timeout: float) -> Supervision:
+        return Supervision(0, max(self.reset_after, 1.0), Backoff(0, 0, 1, 0, 0))
+
+
+@attrs.frozen(kw_only=True)
+class FixedInterval:
+    """``delay`` seconds between attempts; ``max_attempts`` attempts (None: unlimited)."""
+
+    delay_s: float = attrs.field(default=1.0, validator=_positive)
+    max_attempts: int | None = attrs.field(default=None, validator=_attempts)
+    reset_after: float = attrs.field(default=10.0, validator=_positive)
+
+    def delay(self, failure: int, rand: Callable[[], float] = random.random) -> float:
+        return self.delay_s
+
+    def supervision(self, connect_timeout: float) -> Supervision:
+        backoff = Backoff(
+            first=self.delay_s, base=self.delay_s, multiplier=1.0, cap=self.delay_s, jitter=0.0
+        )
+        return _supervision(self, self.max_attempts, connect_timeout, backoff)
+
+
+@attrs.frozen(kw_only=True)
+class ExponentialBackoff:
+    """Exponential delays with jitter and a cap; the Rust default is 100 ms x2 up to 30 s."""
+
+    initial_delay: float = attrs.field(default=0.1, validator=_positive)
+    max_delay: float = attrs.field(default=30.0, validator=_positive)
+    multiplier: float = attrs.field(default=2.0, validator=_positive)
+    jitter: float = attrs.field(default=0.0, validator=_positive)
+    max_attempts: int | None = attrs.field(default=None, validator=_attempts)
+    reset_after: float = attrs.field(default=10.0, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        if self.jitter > 1:
+            raise ChannelConfigError(f"jitter must be within [0, 1], not {self.jitter}")
+
+    def _backoff(self) -> Backoff:
+        # Failure n (0-based) waits initial * multiplier**n: Backoff's n-th restart waits
+        # `first` for n = 0, then base * multiplier**(n-1).
+        return Backoff(
+            first=min(self.initial_delay, self.max_delay),
+            base=self.initial_delay * self.multiplier,
+            multiplier=self.multiplier,
+            cap=self.max_delay,
+            jitter=self.jitter,
+        )
+
+    def delay(self, failure: int, rand: Callable[[], float] = random.random) -> float:
+        return self._backoff().delay(failure, rand)
+
+    def supervision(self, connect_timeout: float) -> Supervision:
+        return _supervision(self, self.max_attempts, connect_timeout, self._backoff())
+
+
+ReconnectPolicy = NoReconnect | FixedInterval | ExponentialBackoff
+
+
+def _supervision(
+    policy: FixedInterval | ExponentialBackoff,
+    max_attempts: int | None,
+    connect_timeout: float,
+    backoff: Backoff,
+) -> Supervision:
+    if max_attempts is None:
+        return Supervision(None, max(policy.reset_after, 1.0), backoff)
+    # The window holds a whole series: every attempt (each bounded by the connect timeout)
+    # and every delay at its largest jittered value.
+    delays = sum(min(backoff.cap, backoff.delay(n, lambda: 1.0)) for n in range(max_attempts - 1))
+    window = delays + max_attempts * connect_timeout + 1.0
+    return Supervision(max_attempts - 1, max(window, policy.reset_after), backoff)
+
+
+def policy_from_dict(data: Mapping[str, Any] | None) -> ReconnectPolicy:
+    """A policy from a config dict: ``{"type": "none" | "fixed" | "exponential", ...}``.
+
+    Keys: ``delay`` and ``max_attempts`` (fixed); ``initial_delay``, ``max_delay``,
+    ``multiplier``, ``jitter``, ``max_attempts`` (exponential); ``reset_after`` (all). Missing
+    or None: the Rust default (exponential, 100 ms x2 up to 30 s, unlimited). Raises
+    :class:`ChannelConfigError` naming the bad key.
+    """
+    if data is None:
+        return ExponentialBackoff()
+    options = dict(data)
+    kind = str(options.pop("type", "exponential")).lower()
+    try:
+        if kind == "none":
+            return NoReconnect(**options)
+        if kind == "fixed":
+            if "delay" in options:
+                options["delay_s"] = options.pop("delay")
+            return FixedInterval(**options)
+        if kind == "exponential":
+            return ExponentialBackoff(**options)
+    except TypeError as exc:
+        raise ChannelConfigError(f"reconnect policy {kind!r}: {exc}") from None
+    raise ChannelConfigError(
+        f"reconnect policy type must be 'none', 'fixed' or 'exponential', not {kind!r}"
+    )

@@ -1,0 +1,175 @@
+"""AppState's messaging, discovery and registration methods (each asks one actor)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import trio
+
+import actors
+from pywatt.discovery import (
+    DISCOVERY,
+    DiscoverProviders,
+    ProviderInfo,
+    RegisterProvider,
+    SubscribeUpdates,
+    UnregisterProvider,
+    UnsubscribeUpdates,
+)
+from pywatt.registrar import GetRegistration, RegistrationStatus, SetHealth
+from pywatt.router import (
+    ROUTER,
+    EndpointHandler,
+    RegisterHandler,
+    RemoteRef,
+    SendMessage,
+    SendRequest,
+    UnregisterHandler,
+    parse_target,
+)
+from pywatt.wire import (
+    DiscoveryUpdate,
+    HealthStatus,
+    InitBlob,
+    ServiceProviderInfo,
+    ServiceType,
+)
+
+__all__ = ["MessagingMixin"]
+
+R = TypeVar("R")
+
+
+class MessagingMixin:
+    """Inter-module messaging, discovery and health (mixed into :class:`AppState`)."""
+
+    system: actors.ActorSystem
+    init: InitBlob
+
+    # -- messaging -------------------------------------------------------------------------
+
+    async def send_message(self, target: str, payload: Any, *, endpoint: str | None = None) -> None:
+        """Send a one-way notification to ``"module:endpoint"`` (or ``target`` + ``endpoint``).
+
+        Returns once it is queued on a channel. Raises ``NoChannel`` when no channel is up,
+        ``BadTarget`` for a malformed target, ``EncodeError`` for a payload without JSON form.
+        """
+        module, name = parse_target(target, endpoint)
+        await self.system.ask(ROUTER, SendMessage(module, name, payload))
+
+    async def send_request(
+        self,
+        target: str,
+        payload: Any,
+        *,
+        response_type: type[R] | Any = Any,
+        timeout: float | None = None,
+        endpoint: str | None = None,
+    ) -> R:
+        """Send a request to ``"module:endpoint"`` and wait for the reply as ``response_type``.
+
+        Blocks until the reply or the deadline (``timeout``, default 30 s). Raises
+        :class:`~pywatt.router.RemoteError` (the remote handler's error: type, message,
+        module, request id), :class:`~pywatt.router.RequestTimeout`,
+        :class:`~pywatt.router.RequestInterrupted`, ``NoChannel`` or ``BadTarget``.
+        """
+        module, name = parse_target(target, endpoint)
+        result: R = await self.system.ask(
+            ROUTER, SendRequest(module, name, payload, response_type, timeout)
+        )
+        return result
+
+    async def serve(
+        self,
+        endpoint: str,
+        handler: EndpointHandler,
+        *,
+        request_type: Any = Any,
+        for_module: str | None = None,
+    ) -> None:
+        """Serve requests for ``endpoint`` with ``handler`` (a sync or async function of the
+        request, decoded as ``request_type``, returning the response; or a local actor's
+        name). ``for_module`` also routes destination-less requests (a Rust module's) from
+        that module here."""
+        await self.system.ask(ROUTER, RegisterHandler(endpoint, handler, request_type, for_module))
+
+    async def stop_serving(self, endpoint: str) -> None:
+        """Stop serving ``endpoint``."""
+        await self.system.ask(ROUTER, UnregisterHandler(endpoint))
+
+    def remote(self, name: str, *, timeout: float | None = None) -> RemoteRef:
+        """A ref to ``module_id/endpoint`` of another module: ``tell`` / ``ask`` it like a
+        local actor. Raises ``BadTarget``."""
+        return RemoteRef(self.system, name, timeout=timeout)
+
+    # -- discovery -------------------------------------------------------------------------
+
+    async def register_service_provider(
+        self,
+        provider: ProviderInfo | ServiceType,
+        details: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Register this module as a provider; returns the provider id.
+
+        Either a :class:`~pywatt.discovery.ProviderInfo` (see its builder) or the seed's
+        ``(ServiceType.USER_MANAGEMENT, {"version", "endpoints", "capabilities", ...})``.
+        Raises ``DiscoveryFailed``, ``DiscoveryTimeout`` or ``NoChannel``.
+        """
+        if isinstance(provider, ServiceType):
+            listen = self.init.listen
+            provider = ProviderInfo.from_seed(
+                provider, details or {}, name=self.init.module_id, address=str(listen)
+            )
+        elif details is not None:
+            raise TypeError("details are only taken with a ServiceType")
+        result: str = await self.system.ask(DISCOVERY, RegisterProvider(provider))
+        return result
+
+    async def unregister_service_provider(self, provider_id: str) -> bool:
+        """Remove a provider this module registered (the Redis backend; with the orchestrator
+        backend providers leave with their module and this returns False)."""
+        result: bool = await self.system.ask(DISCOVERY, UnregisterProvider(provider_id))
+        return result
+
+    async def discover_service_providers(
+        self,
+        service_type: ServiceType,
+        *,
+        all_providers: bool = True,
+        capabilities: tuple[str, ...] | frozenset[str] = (),
+    ) -> list[ServiceProviderInfo]:
+        """Providers of ``service_type`` having every one of ``capabilities``."""
+        result: list[ServiceProviderInfo] = await self.system.ask(
+            DISCOVERY, DiscoverProviders(service_type, all_providers, frozenset(capabilities))
+        )
+        return result
+
+    @asynccontextmanager
+    async def discovery_updates(
+        self, service_type: ServiceType | None = None, *, buffer: int = 64
+    ) -> AsyncIterator[trio.MemoryReceiveChannel[DiscoveryUpdate]]:
+        """Receive :class:`~pywatt.wire.DiscoveryUpdate` events as providers come and go."""
+        send, receive = trio.open_memory_channel[DiscoveryUpdate](buffer)
+        await self.system.ask(DISCOVERY, SubscribeUpdates(send, service_type))
+        try:
+            async with receive:
+                yield receive
+        finally:
+            with trio.CancelScope(shield=True):
+                await self.system.ask(DISCOVERY, UnsubscribeUpdates(send))
+
+    # -- health ----------------------------------------------------------------------------
+
+    async def set_health(
+        self, status: HealthStatus | None, details: Mapping[str, str] | None = None
+    ) -> None:
+        """Report ``status`` on the next registration heartbeats (None: from the channels)."""
+        await self.system.ask(
+            "pywatt.registrar", SetHealth(status, tuple(sorted((details or {}).items())))
+        )
+
+    async def registration(self) -> RegistrationStatus:
+        """The registration record and the last health reported and seen."""
+        return await self.system.ask("pywatt.registrar", GetRegistration())

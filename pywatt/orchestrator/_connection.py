@@ -1,0 +1,140 @@
+"""The orchestrator's end of one module connection: frames in, frames out, heartbeats.
+
+The listener accepts a connection on a module's own port or socket path, so the connection
+*is* that module (ARCHITECTURE.md decision 3). A :class:`ServerConnection` holds what the
+hub needs to write to it (an outbox drained by a writer task, every queued frame joined into
+one write) and what it measures: frames, malformed frames, the heartbeat round-trip latency
+and the time of the last frame.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Final
+
+import trio
+
+from pywatt.wire import (
+    CapabilitiesRequest,
+    DecodeError,
+    Frame,
+    FrameFormat,
+    HeartbeatRequest,
+    Message,
+    ModuleDeclaration,
+    ModuleToOrchestrator,
+    RegistrationRequest,
+    UnregistrationRequest,
+    decode_json,
+    encode_frame,
+    encode_json,
+)
+
+__all__ = ["ServerConnection", "decode_module_frame", "encode_bare"]
+
+MAX_OUTBOX: Final = 16 * 1024 * 1024
+"""Bytes queued for a module that does not read before its connection is closed."""
+
+_REQUESTS: Final[dict[bytes, Any]] = {
+    b'"request_type":"register"': Message[RegistrationRequest],
+    b'"request_type":"heartbeat"': Message[HeartbeatRequest],
+    b'"request_type":"capabilities"': Message[CapabilitiesRequest],
+    b'"request_type":"unregister"': Message[UnregistrationRequest],
+}
+_MODULE_MESSAGE: Final = Message[ModuleToOrchestrator]
+_ids = itertools.count(1)
+
+
+def decode_module_frame(frame: Frame) -> Message[Any]:
+    """A module→orchestrator frame: a ``Message`` of an op or of a registration request
+    (§10). Raises ``DecodeError``."""
+    if frame.format is not FrameFormat.JSON and frame.format is not FrameFormat.BINARY:
+        raise DecodeError(f"frames of format {frame.format.name} are not read here")
+    payload = frame.payload
+    try:
+        return decode_json(payload, _MODULE_MESSAGE)
+    except DecodeError:
+        for marker, type_ in _REQUESTS.items():
+            if marker in payload:
+                return decode_json(payload, type_)  # type: ignore[no-any-return]
+        raise
+
+
+def encode_bare(message: Any) -> bytes:
+    """An orchestrator→module frame: the bare JSON of ``message`` (§5.3)."""
+    return encode_frame(FrameFormat.JSON, encode_json(message))
+
+
+class ServerConnection:
+    """One accepted connection of module ``module_id`` (see the module docstring)."""
+
+    def __init__(self, module_id: str, kind: str, stream: trio.abc.Stream) -> None:
+        self.module_id = module_id
+        self.kind = kind
+        self.number = next(_ids)
+        self.stream = stream
+        self.declaration: ModuleDeclaration | None = None
+        self.outbox: list[bytes] = []
+        self.outbox_bytes = 0
+        self.closed = False
+        self.close_reason: str | None = None
+        self.frames_in = 0
+        self.frames_out = 0
+        self.malformed = 0
+        self.heartbeats_sent = 0
+        self.heartbeat_acks = 0
+        self.latency: float | None = None
+        """Round trip of the last heartbeat, in seconds."""
+        self.heartbeat_sent_at: float | None = None
+        self.last_received = trio.current_time()
+        self._wake = trio.Event()
+        self.cancel_scope = trio.CancelScope()
+
+    @property
+    def label(self) -> str:
+        return f"{self.module_id}/{self.kind}#{self.number}"
+
+    @property
+    def pywatt(self) -> bool:
+        """The module declared itself pywatt on this connection (extensions allowed)."""
+        return self.declaration is not None
+
+    def __repr__(self) -> str:
+        return f"<ServerConnection {self.label}{' closed' if self.closed else ''}>"
+
+    def send_nowait(self, frame: bytes) -> bool:
+        """Queue a complete frame; False if the connection is closed. Does not block; a
+        module that lets more than 16 MiB pile up is disconnected."""
+        if self.closed:
+            return False
+        self.outbox.append(frame)
+        self.outbox_bytes += len(frame)
+        if self.outbox_bytes > MAX_OUTBOX:
+            self.close("the module does not read its channel (16 MiB queued)")
+            return False
+        if not self._wake.is_set():
+            self._wake.set()
+        return True
+
+    def close(self, reason: str) -> None:
+        """Close the connection (its tasks end). Does not block."""
+        if not self.closed:
+            self.closed = True
+            self.close_reason = reason
+        self.cancel_scope.cancel()
+
+    async def write_loop(self) -> None:
+        """Drain the outbox until the connection closes or breaks. Blocks."""
+        while not self.closed:
+            if not self.outbox:
+                self._wake = trio.Event()
+                await self._wake.wait()
+                continue
+            batch, self.outbox = self.outbox, []
+            self.outbox_bytes = 0
+            try:
+                await self.stream.send_all(batch[0] if len(batch) == 1 else b"".join(batch))
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                self.close(f"write failed: {exc.__cause__ or exc}")
+                return
+            self.frames_out += len(batch)

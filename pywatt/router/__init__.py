@@ -1,0 +1,27 @@
+"""Inter-module messaging: the router actor, its messages, remote refs and errors.
+
+``pywatt.router`` sends ``route_to_module`` requests and notifications over the module's
+channels and serves the endpoints registered with it (ARCHITECTURE.md decision 7; the wire
+form is in docs/protocol-extensions.md §5).
+"""
+
+from ._errors import BadReply as BadReply
+from ._errors import BadTarget as BadTarget
+from ._errors import RemoteError as RemoteError
+from ._errors import RequestInterrupted as RequestInterrupted
+from ._errors import RequestTimeout as RequestTimeout
+from ._errors import RouterError as RouterError
+from ._messages import ROUTER as ROUTER
+from ._messages import ROUTER_PROTOCOL as ROUTER_PROTOCOL
+from ._messages import EndpointHandler as EndpointHandler
+from ._messages import GetRouterStatistics as GetRouterStatistics
+from ._messages import RegisterHandler as RegisterHandler
+from ._messages import RouterStatistics as RouterStatistics
+from ._messages import SendMessage as SendMessage
+from ._messages import SendRequest as SendRequest
+from ._messages import UnregisterHandler as UnregisterHandler
+from ._messages import parse_target as parse_target
+from ._remote import RemoteRef as RemoteRef
+from ._remote import reply_type_of as reply_type_of
+from ._router import NOTIFY_MARKER_VALUE as NOTIFY_MARKER_VALUE
+from ._router import Router as Router

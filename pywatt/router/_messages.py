@@ -1,0 +1,143 @@
+"""The router's message protocol (``pywatt.router``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import attrs
+
+from actors import Protocol, Request
+
+__all__ = [
+    "ROUTER",
+    "ROUTER_PROTOCOL",
+    "EndpointHandler",
+    "GetRouterStatistics",
+    "RegisterHandler",
+    "RouterStatistics",
+    "SendMessage",
+    "SendRequest",
+    "UnregisterHandler",
+    "parse_target",
+]
+
+ROUTER: Final = "pywatt.router"
+
+EndpointHandler = Callable[[Any], Awaitable[Any]] | Callable[[Any], Any] | str
+"""A function of the request (sync or async) returning the response, or an actor name."""
+
+
+def parse_target(target: str, endpoint: str | None = None) -> tuple[str, str]:
+    """``("billing", "charge")`` from ``"billing:charge"``, ``"billing/charge"``, or
+    ``("billing", "charge")`` given apart. Raises :class:`BadTarget`."""
+    from ._errors import BadTarget
+
+    if endpoint is not None:
+        module = target
+    else:
+        for sep in (":", "/"):
+            module, found, endpoint = target.partition(sep)
+            if found:
+                break
+        else:
+            raise BadTarget(f"target {target!r} must be 'module:endpoint' or 'module/endpoint'")
+    if not module or not endpoint:
+        raise BadTarget(f"target {target!r} needs both a module id and an endpoint")
+    return module, endpoint
+
+
+@attrs.frozen
+class SendMessage(Request[None]):
+    """A one-way notification to ``endpoint`` of module ``target`` (no reply; answered once
+    it is queued on a channel). Raises :class:`~pywatt.channels.NoChannel` when no channel
+    is up and ``EncodeError`` when ``payload`` has no JSON form."""
+
+    target: str
+    endpoint: str
+    payload: Any
+
+
+@attrs.frozen
+class SendRequest(Request[Any]):
+    """A request to ``endpoint`` of ``target``; answered with the reply as ``response_type``.
+
+    ``timeout`` None uses the router's default (30 s). Raises :class:`RemoteError`,
+    :class:`RequestTimeout`, :class:`RequestInterrupted`, :class:`BadReply` or
+    :class:`~pywatt.channels.NoChannel`.
+    """
+
+    target: str
+    endpoint: str
+    payload: Any
+    response_type: Any = Any
+    timeout: float | None = None
+
+
+@attrs.frozen
+class RegisterHandler(Request[None]):
+    """Serve ``endpoint``: requests arriving for it are decoded as ``request_type`` and given
+    to ``handler`` (a function, or the name of a local actor that is asked/told them).
+
+    ``for_module``: also serve requests without a destination (a Rust module's) coming from
+    that module id (PROTOCOL.md §12 keys handlers by the calling module).
+    """
+
+    endpoint: str
+    handler: EndpointHandler
+    request_type: Any = Any
+    for_module: str | None = None
+
+
+@attrs.frozen
+class UnregisterHandler(Request[None]):
+    """Stop serving ``endpoint``."""
+
+    endpoint: str
+
+
+@attrs.frozen
+class RouterStatistics:
+    """Counters of the router since it started."""
+
+    in_flight: int
+    parked: int
+    sent: int
+    notifications: int
+    replies: int
+    remote_errors: int
+    timeouts: int
+    interrupted: int
+    late_replies: int
+    handled: int
+    handler_errors: int
+    unroutable: int
+    malformed: int
+    endpoints: tuple[str, ...]
+    """The endpoints this module serves."""
+
+
+@attrs.frozen
+class GetRouterStatistics(Request[RouterStatistics]):
+    """Ask for :class:`RouterStatistics`."""
+
+
+@attrs.frozen
+class Unpark:
+    """Internal: a slot freed outside a handler; send parked requests."""
+
+
+@attrs.frozen
+class HandlerReply:
+    """Internal: a served request's reply, to be written by the actor."""
+
+    source: str
+    request_id: uuid.UUID
+    data: bytes
+    channel: str
+
+
+ROUTER_PROTOCOL: Final = Protocol(
+    "router", (SendMessage, SendRequest, RegisterHandler, UnregisterHandler, GetRouterStatistics)
+)

@@ -1,0 +1,452 @@
+"""The router actor: requests and notifications between modules (ARCHITECTURE.md decision 7).
+
+Outgoing: a request is a ``route_to_module`` whose payload is a ``Message`` with
+``metadata.destination`` = the endpoint and the ``{"pywatt_reply":"result"}`` marker; a
+notification carries ``{"pywatt_reply":"none"}`` and gets no reply. Each request has a
+deadline (30 s by default) and exactly one outcome: the reply, the remote error
+(:class:`RemoteError`), :class:`RequestTimeout`, or :class:`RequestInterrupted` when the
+connection that carried it closes first. A reply that arrives after that is dropped and
+counted (``late_replies``). At most ``max_in_flight`` requests are outstanding; further ones
+wait (the asker is blocked, the mailbox is not) until a slot frees.
+
+Incoming: the handler is found by ``metadata.destination``; a request without one (a Rust
+module's) goes to the handler registered for its source module. Handlers run as tasks beside
+the mailbox, so a slow one never blocks routing. The reply is a ``route_to_module`` back to
+the source with the same ``request_id`` and endpoint ``pywatt.reply``: ``{"Ok":value}`` /
+``{"Err":{...}}`` for a pywatt requester, the bare value for a Rust one.
+"""
+
+from __future__ import annotations
+
+import collections
+import heapq
+import inspect
+import logging
+import uuid
+from typing import Any, Final
+
+import attrs
+import trio
+
+from actors import Actor, ActorRef, DeferredReply
+from pywatt.channels import (
+    ChannelDirectory,
+    ChannelInbound,
+    ConnectionLost,
+    NoChannel,
+    SendFrame,
+    encode_module_frame,
+)
+from pywatt.wire import (
+    REPLY_ENDPOINT,
+    REPLY_MARKER_PROPERTY,
+    REPLY_MARKER_VALUE,
+    DecodeError,
+    EncodedMessage,
+    EncodeError,
+    EncodingFormat,
+    MessageMetadata,
+    ReplyError,
+    RoutedModuleMessage,
+    RoutedModuleResponse,
+    RouteToModule,
+    decode_payload,
+    decode_payload_message,
+    decode_reply,
+    encode_json,
+    encode_payload,
+    encode_reply_error,
+    encode_reply_ok,
+)
+
+from ._errors import BadReply, RemoteError, RequestInterrupted, RequestTimeout
+from ._messages import (
+    EndpointHandler,
+    GetRouterStatistics,
+    HandlerReply,
+    RegisterHandler,
+    RouterStatistics,
+    SendMessage,
+    SendRequest,
+    Unpark,
+    UnregisterHandler,
+)
+
+__all__ = ["NOTIFY_MARKER_VALUE", "Router"]
+
+log = logging.getLogger("pywatt.router")
+
+NOTIFY_MARKER_VALUE: Final = "none"
+"""``metadata.properties.pywatt_reply`` of a one-way notification: the callee never replies."""
+
+_REQUEST_META: Final = {REPLY_MARKER_PROPERTY: REPLY_MARKER_VALUE}
+_NOTIFY_META: Final = {REPLY_MARKER_PROPERTY: NOTIFY_MARKER_VALUE}
+
+RouterMessage = (
+    SendMessage
+    | SendRequest
+    | RegisterHandler
+    | UnregisterHandler
+    | GetRouterStatistics
+    | ChannelInbound
+    | ConnectionLost
+    | Unpark
+    | HandlerReply
+)
+
+
+@attrs.define
+class _Pending:
+    reply: DeferredReply
+    target: str
+    endpoint: str
+    response_type: Any
+    channel: str
+    deadline: float
+    timeout: float
+
+
+@attrs.frozen
+class _Handler:
+    handler: EndpointHandler
+    request_type: Any
+
+
+class Router(Actor[RouterMessage]):
+    """Registered as ``pywatt.router`` (see the module docstring)."""
+
+    reply_errors = (NoChannel, EncodeError)
+
+    def __init__(
+        self,
+        module_id: str,
+        directory: ChannelDirectory,
+        *,
+        default_timeout: float = 30.0,
+        max_in_flight: int = 1024,
+    ) -> None:
+        if default_timeout <= 0 or max_in_flight < 1:
+            raise ValueError("default_timeout must be positive and max_in_flight at least 1")
+        self.module_id = module_id
+        self.directory = directory
+        self.default_timeout = default_timeout
+        self.max_in_flight = max_in_flight
+        self.pending: dict[uuid.UUID, _Pending] = {}
+        self.parked: collections.deque[tuple[SendRequest, DeferredReply]] = collections.deque()
+        self.handlers: dict[str, _Handler] = {}
+        self.by_module: dict[str, _Handler] = {}
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._deadlines: list[tuple[float, uuid.UUID]] = []
+        self._deadline_moved = trio.Event()
+        self._refs: dict[str, ActorRef[Any]] = {}
+
+    async def on_start(self) -> None:
+        self.ctx.start_task(self._expire_loop)
+
+    # -- dispatch --------------------------------------------------------------------------
+
+    async def receive(self, message: RouterMessage) -> Any:
+        if isinstance(message, ChannelInbound):
+            inbound = message.message
+            if isinstance(inbound, RoutedModuleResponse):
+                self._on_reply(inbound.source_module_id, inbound.request_id, inbound.payload)
+            elif isinstance(inbound, RoutedModuleMessage):
+                await self._on_routed(message.channel, inbound)
+            return None
+        if isinstance(message, SendRequest):
+            reply = self.ctx.defer_reply()
+            if len(self.pending) >= self.max_in_flight:
+                self.parked.append((message, reply))
+            else:
+                await self._send_request(message, reply)
+            return None
+        if isinstance(message, HandlerReply):
+            await self._write_reply(message)
+            return None
+        if isinstance(message, SendMessage):
+            await self._send_notification(message)
+            return None
+        if isinstance(message, ConnectionLost):
+            self._on_connection_lost(message)
+        elif isinstance(message, RegisterHandler):
+            entry = _Handler(message.handler, message.request_type)
+            self.handlers[message.endpoint] = entry
+            if message.for_module is not None:
+                self.by_module[message.for_module] = entry
+            return None
+        elif isinstance(message, UnregisterHandler):
+            entry_removed = self.handlers.pop(message.endpoint, None)
+            for module, entry in list(self.by_module.items()):
+                if entry is entry_removed:
+                    del self.by_module[module]
+            return None
+        elif isinstance(message, GetRouterStatistics):
+            return self._statistics()
+        await self._unpark()
+        return None
+
+    def _statistics(self) -> RouterStatistics:
+        c = self.counts
+        return RouterStatistics(
+            in_flight=len(self.pending),
+            parked=len(self.parked),
+            sent=c["sent"],
+            notifications=c["notifications"],
+            replies=c["replies"],
+            remote_errors=c["remote_errors"],
+            timeouts=c["timeouts"],
+            interrupted=c["interrupted"],
+            late_replies=c["late_replies"],
+            handled=c["handled"],
+            handler_errors=c["handler_errors"],
+            unroutable=c["unroutable"],
+            malformed=c["malformed"],
+            endpoints=tuple(sorted(self.handlers)),
+        )
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def _send_frame(self, frame: bytes, what: str, prefer: str | None = None) -> str:
+        """Queue ``frame`` on ``prefer`` if it is up, else on the connection the preferences
+        pick; returns the connection's name. Raises :class:`NoChannel`."""
+        state = self.directory.states.get(prefer) if prefer is not None else None
+        if state is None or not state.connected:
+            state = self.directory.pick()
+        if state is None:
+            raise NoChannel(what)
+        ref = self._refs.get(state.name)
+        if ref is None:
+            ref = self._refs[state.name] = self.ctx.system.ref(state.name)
+        await ref.tell(SendFrame(frame))
+        return state.name
+
+    async def _send_notification(self, message: SendMessage) -> None:
+        payload = encode_payload(
+            message.payload,
+            metadata=MessageMetadata(destination=message.endpoint, properties=_NOTIFY_META),
+        )
+        route = RouteToModule(
+            target_module_id=message.target,
+            target_endpoint=message.endpoint,
+            request_id=uuid.uuid4(),
+            payload=payload,
+        )
+        await self._send_frame(
+            encode_module_frame(route), f"a message to {message.target}/{message.endpoint}"
+        )
+        self.counts["notifications"] += 1
+
+    async def _send_request(self, message: SendRequest, reply: DeferredReply) -> None:
+        request_id = uuid.uuid4()
+        try:
+            payload = encode_payload(
+                message.payload,
+                metadata=MessageMetadata(destination=message.endpoint, properties=_REQUEST_META),
+            )
+            route = RouteToModule(
+                target_module_id=message.target,
+                target_endpoint=message.endpoint,
+                request_id=request_id,
+                payload=payload,
+            )
+            channel = await self._send_frame(
+                encode_module_frame(route), f"a request to {message.target}/{message.endpoint}"
+            )
+        except (NoChannel, EncodeError) as exc:
+            reply.fail(exc)
+            return
+        timeout = self.default_timeout if message.timeout is None else message.timeout
+        deadline = trio.current_time() + timeout
+        self.pending[request_id] = _Pending(
+            reply, message.target, message.endpoint, message.response_type, channel,
+            deadline, timeout,
+        )  # fmt: skip
+        if not self._deadlines or deadline < self._deadlines[0][0]:
+            self._deadline_moved.set()
+        heapq.heappush(self._deadlines, (deadline, request_id))
+        self.counts["sent"] += 1
+
+    async def _unpark(self) -> None:
+        while self.parked and len(self.pending) < self.max_in_flight:
+            message, reply = self.parked.popleft()
+            if reply.pending:
+                await self._send_request(message, reply)
+
+    def _finished(self) -> None:
+        if self.parked:
+            self.ctx.self_ref.tell_nowait(Unpark())
+
+    # -- outcomes --------------------------------------------------------------------------
+
+    def _on_reply(self, source: str, request_id: uuid.UUID, payload: EncodedMessage) -> bool:
+        pending = self.pending.pop(request_id, None)
+        if pending is None:
+            self.counts["late_replies"] += 1
+            log.info("dropped a late or unknown reply from %s (request %s)", source, request_id)
+            return False
+        self._finished()
+        try:
+            result = decode_reply(payload.data, pending.response_type)
+        except Exception as exc:  # a reply that cannot be read as the asked
+            # type (or a type the converter cannot build) is that request's outcome, never a
+            # crash of the router that every other request depends on.
+            self.counts["malformed"] += 1
+            pending.reply.fail(BadReply(pending.target, pending.endpoint, request_id, str(exc)))
+            return True
+        if isinstance(result, ReplyError):
+            self.counts["remote_errors"] += 1
+            pending.reply.fail(
+                RemoteError(result.error_type, result.message, result.module, result.request_id)
+            )
+        else:
+            self.counts["replies"] += 1
+            pending.reply.reply(result)
+        return True
+
+    def _on_connection_lost(self, message: ConnectionLost) -> None:
+        for request_id, pending in list(self.pending.items()):
+            if pending.channel == message.channel:
+                del self.pending[request_id]
+                self.counts["interrupted"] += 1
+                pending.reply.fail(
+                    RequestInterrupted(pending.target, pending.endpoint, request_id, message.reason)
+                )
+        self._refs.pop(message.channel, None)
+
+    async def _expire_loop(self) -> None:
+        heap = self._deadlines
+        while True:
+            if not heap:
+                self._deadline_moved = trio.Event()
+                await self._deadline_moved.wait()
+                continue
+            deadline, request_id = heap[0]
+            pending = self.pending.get(request_id)
+            if pending is None or pending.deadline != deadline:
+                heapq.heappop(heap)
+                continue
+            if trio.current_time() < deadline:
+                self._deadline_moved = trio.Event()
+                with trio.move_on_at(deadline):
+                    await self._deadline_moved.wait()
+                continue
+            heapq.heappop(heap)
+            del self.pending[request_id]
+            self.counts["timeouts"] += 1
+            pending.reply.fail(
+                RequestTimeout(pending.target, pending.endpoint, request_id, pending.timeout)
+            )
+            self._finished()
+
+    # -- serving ---------------------------------------------------------------------------
+
+    async def _on_routed(self, channel: str, message: RoutedModuleMessage) -> None:
+        pending = self.pending.get(message.original_request_id)
+        if pending is not None and pending.target == message.source_module_id:
+            # An orchestrator that forwards replies as routed_module_message (decision 7).
+            self._on_reply(message.source_module_id, message.original_request_id, message.payload)
+            return
+        try:
+            envelope = decode_payload_message(message.payload, Any)
+        except DecodeError as exc:
+            self.counts["malformed"] += 1
+            log.warning(
+                "refused a malformed request from %s (request %s): %s",
+                message.source_module_id,
+                message.original_request_id,
+                exc,
+            )
+            return
+        meta = envelope.metadata
+        marker = (meta.properties or {}).get(REPLY_MARKER_PROPERTY)
+        endpoint = meta.destination
+        entry = (
+            self.handlers.get(endpoint)
+            if endpoint is not None
+            else self.by_module.get(message.source_module_id)
+        )
+        source, request_id = message.source_module_id, message.original_request_id
+        if entry is None:
+            self.counts["unroutable"] += 1
+            log.warning(
+                "no handler for %s (from %s, request %s)",
+                f"endpoint {endpoint!r}" if endpoint else "requests without a destination",
+                source,
+                request_id,
+            )
+            if marker == REPLY_MARKER_VALUE:
+                error = ReplyError(
+                    error_type="NoSuchEndpoint",
+                    message=f"module {self.module_id!r} serves no endpoint {endpoint!r}",
+                    module=self.module_id,
+                    request_id=request_id,
+                )
+                await self._write_reply(
+                    HandlerReply(source, request_id, encode_reply_error(error), channel)
+                )
+            return
+        self.ctx.start_task(self._serve, entry, envelope.content, message, marker, channel)
+
+    async def _serve(
+        self,
+        entry: _Handler,
+        content: Any,
+        message: RoutedModuleMessage,
+        marker: object,
+        channel: str,
+    ) -> None:
+        source, request_id = message.source_module_id, message.original_request_id
+        try:
+            request = (
+                content
+                if entry.request_type is Any
+                else decode_payload(message.payload, entry.request_type)
+            )
+            handler = entry.handler
+            if isinstance(handler, str):
+                result: Any = await self._ask_actor(handler, request)
+            else:
+                result = handler(request)
+                if inspect.isawaitable(result):
+                    result = await result
+            data = encode_reply_ok(result) if marker == REPLY_MARKER_VALUE else encode_json(result)
+            self.counts["handled"] += 1
+        except Exception as exc:
+            self.counts["handler_errors"] += 1
+            log.info("handler for a request from %s raised %s: %s", source, type(exc).__name__, exc)
+            data = encode_reply_error(
+                ReplyError(
+                    error_type=type(exc).__name__,
+                    message=str(exc),
+                    module=self.module_id,
+                    request_id=request_id,
+                )
+            )
+        if marker == NOTIFY_MARKER_VALUE:
+            return
+        await self.ctx.self_ref.tell(HandlerReply(source, request_id, data, channel))
+
+    async def _ask_actor(self, name: str, request: Any) -> Any:
+        from actors import Request
+
+        ref = self.ctx.system.ref(name)
+        if isinstance(request, Request):
+            return await ref.ask(request)
+        await ref.tell(request)
+        return None
+
+    async def _write_reply(self, message: HandlerReply) -> None:
+        route = RouteToModule(
+            target_module_id=message.source,
+            target_endpoint=REPLY_ENDPOINT,
+            request_id=message.request_id,
+            payload=EncodedMessage(data=message.data, format=EncodingFormat.JSON),
+        )
+        try:
+            await self._send_frame(
+                encode_module_frame(route),
+                f"the reply to {message.source} (request {message.request_id})",
+                prefer=message.channel,
+            )
+        except NoChannel as exc:
+            log.warning("%s; the reply is lost (the caller gets an error or a timeout)", exc)

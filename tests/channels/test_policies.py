@@ -1,0 +1,130 @@
+"""Reconnect policies as supervision, under MockClock: the delays between attempts and the
+number of attempts before giving up are the policy's, whatever its parameters."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pywatt.channels import (
+    ChannelConfig,
+    ChannelConfigError,
+    ConnectionStatus,
+    ExponentialBackoff,
+    FixedInterval,
+    NoReconnect,
+    policy_from_dict,
+)
+from pywatt.wire import ChannelType
+
+from .fake import running_channels
+
+PATIENCE = 40  # attempts watched for an unlimited policy
+
+
+def _attempts(policy: Any, watch: int) -> tuple[list[float], bool, list[BaseException]]:
+    """Run one failing channel under MockClock; the times of its connection attempts."""
+    times: list[float] = []
+    fatal: list[BaseException] = []
+
+    async def opener(config: ChannelConfig) -> trio.abc.Stream:
+        times.append(trio.current_time())
+        raise OSError("connection refused (test)")
+
+    async def main() -> bool:
+        config = ChannelConfig(
+            kind=ChannelType.TCP, address="127.0.0.1:9", policy=policy, required=True,
+            connect_timeout=1.0,
+        )  # fmt: skip
+        async with running_channels([config], opener=opener, on_fatal=fatal.append) as (
+            _,
+            directory,
+        ):
+            (state,) = directory.states.values()
+            while len(times) < watch and state.status is not ConnectionStatus.FAILED:
+                await directory.wait_changed()
+            return state.status is ConnectionStatus.FAILED
+
+    gave_up = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    return times, gave_up, fatal
+
+
+delays = st.floats(min_value=0.01, max_value=5.0)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(delay=delays, attempts=st.integers(min_value=1, max_value=8))
+def test_fixed_interval_waits_its_delay_and_makes_exactly_its_attempts(
+    delay: float, attempts: int
+) -> None:
+    times, gave_up, fatal = _attempts(FixedInterval(delay_s=delay, max_attempts=attempts), 50)
+    assert len(times) == attempts
+    assert gave_up
+    assert len(fatal) == 1
+    assert f"after {attempts} failed attempt(s)" in str(fatal[0])
+    for earlier, later in itertools.pairwise(times):
+        assert later - earlier == pytest.approx(delay, abs=1e-6)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    initial=st.floats(min_value=0.01, max_value=1.0),
+    multiplier=st.floats(min_value=1.0, max_value=4.0),
+    cap=st.floats(min_value=0.01, max_value=10.0),
+    jitter=st.floats(min_value=0.0, max_value=0.5),
+    attempts=st.one_of(st.none(), st.integers(min_value=1, max_value=10)),
+)
+def test_exponential_backoff_grows_caps_jitters_and_gives_up_only_when_limited(
+    initial: float, multiplier: float, cap: float, jitter: float, attempts: int | None
+) -> None:
+    policy = ExponentialBackoff(
+        initial_delay=initial, max_delay=cap, multiplier=multiplier, jitter=jitter,
+        max_attempts=attempts,
+    )  # fmt: skip
+    watch = PATIENCE if attempts is None else 50
+    times, gave_up, fatal = _attempts(policy, watch)
+    if attempts is None:
+        assert not gave_up
+        assert fatal == []
+        assert len(times) >= PATIENCE
+    else:
+        assert gave_up
+        assert len(times) == attempts
+        assert len(fatal) == 1
+    for n, (earlier, later) in enumerate(itertools.pairwise(times)):
+        nominal = min(cap, initial * multiplier**n)
+        low, high = nominal * (1 - jitter), min(cap, nominal * (1 + jitter))
+        assert low - 1e-6 <= later - earlier <= high + 1e-6
+
+
+def test_no_reconnect_makes_one_attempt() -> None:
+    times, gave_up, fatal = _attempts(NoReconnect(), 10)
+    assert len(times) == 1
+    assert gave_up
+    assert len(fatal) == 1
+
+
+def test_the_rust_default_is_100ms_doubling_to_30s_unlimited() -> None:
+    policy = policy_from_dict(None)
+    assert isinstance(policy, ExponentialBackoff)
+    expected = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 30.0, 30.0]
+    assert [policy.delay(n) for n in range(11)] == pytest.approx(expected)
+    assert policy.supervision(30.0).max_restarts is None
+
+
+def test_policy_dicts_are_checked() -> None:
+    assert policy_from_dict({"type": "fixed", "delay": 2, "max_attempts": 3}) == FixedInterval(
+        delay_s=2, max_attempts=3
+    )
+    with pytest.raises(ChannelConfigError, match="'none', 'fixed' or 'exponential'"):
+        policy_from_dict({"type": "sometimes"})
+    with pytest.raises(ChannelConfigError, match="max_attempts must be a positive integer"):
+        policy_from_dict({"type": "exponential", "max_attempts": 0})
+    with pytest.raises(ChannelConfigError, match="reconnect policy 'fixed'"):
+        policy_from_dict({"type": "fixed", "delay_seconds": 1})
