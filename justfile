@@ -51,10 +51,12 @@ services:
     ci_services_start >&2
     echo "export DATABASE_URL='$DATABASE_URL' MYSQL_URL='$MYSQL_URL' REDIS_URL='$REDIS_URL' MEMCACHED_ADDR='$MEMCACHED_ADDR' PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER PGDATABASE=$PGDATABASE CI_SVC_DIR=$CI_SVC_DIR"
 
-# Run the demo: a supervision tree in one process, then two modules under the orchestrator.
+# Run the demo: a supervision tree in one process, two modules under the orchestrator, then
+# a web module reached through the orchestrator's HTTP gateway with and without a JWT.
 demo: setup
     {{bin}}/python examples/supervision.py
     bash examples/demo.sh
+    bash examples/demo_http.sh
 
 # Run every benchmark (pass --quick for a short run); results go to benchmarks/results/.
 bench *ARGS: setup

@@ -21,8 +21,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 
 from pywatt import AnnouncedEndpoint, AppState, pywatt_module
-from pywatt.http import HttpConfig, serve_app
-from pywatt.jwt import JwtConfig, extract_jwt_claims, start_jwt
+from pywatt.jwt import JwtConfig, extract_jwt_claims
 
 ENDPOINTS = [
     AnnouncedEndpoint("/api/hello", ["GET"]),
@@ -44,12 +43,9 @@ async def me(request: Request) -> dict[str, Any]:
     return {"user": claims.sub, "roles": claims.get("roles", [])}
 
 
-@pywatt_module(secrets=["JWT_SECRET"], endpoints=ENDPOINTS)
-async def create_app(state: AppState[None]) -> None:
-    # Once the module runner serves returned apps itself, this is `return app` with
-    # jwt_config=JWT; until then the module starts both actors explicitly.
-    await start_jwt(state, JWT)
-    await serve_app(state, app, HttpConfig(jwt_paths=("/api/me",), metrics="/metrics"))
+@pywatt_module(secrets=["JWT_SECRET"], endpoints=ENDPOINTS, jwt_config=JWT, metrics=True)
+async def create_app(state: AppState[None]) -> FastAPI:
+    return app  # served on the InitBlob's listen address and over stdio; /api/me needs a JWT
 
 
 if __name__ == "__main__":

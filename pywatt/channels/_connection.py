@@ -19,12 +19,14 @@ connection is re-made.
 
 from __future__ import annotations
 
+import json
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import attrs
+import outcome
 import trio
 
 from actors import Actor, ActorRef
@@ -213,6 +215,38 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
             )
             raise self._error
 
+    def _serve_http(self, request: IpcHttpRequest) -> None:
+        """HTTP over a channel (§9.3): through the module's app when it serves one (the
+        answer goes back Message-wrapped on this connection), else a clear 503 — never the
+        Rust SDK's canned stub. The read loop does not wait for the app."""
+        from pywatt.http import HTTP_ACTOR, ServeHttp
+
+        def respond(status: int, message: str) -> None:
+            body = json.dumps({"status": "error", "data": None, "message": message}).encode()
+            self._enqueue(
+                encode_module_frame(
+                    IpcHttpResponse(
+                        request_id=request.request_id,
+                        status_code=status,
+                        headers={"content-type": "application/json"},
+                        body=body,
+                    )
+                )
+            )
+
+        cell = self.ctx.system.registry.lookup(HTTP_ACTOR)
+        if cell is None:
+            respond(503, "this module serves no HTTP app")
+            return
+
+        def answered(result: outcome.Outcome[IpcHttpResponse]) -> None:
+            if isinstance(result, outcome.Value):
+                self._enqueue(encode_module_frame(result.value))
+            else:
+                respond(502, "the module's HTTP server failed to answer")
+
+        ActorRef[Any](self.ctx.system.registry, cell).ask_nowait(ServeHttp(request), answered)
+
     def _enqueue(self, data: bytes) -> None:
         self.outbox.append(data)
         self.outbox_bytes += len(data)
@@ -343,15 +377,6 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
             if self.on_shutdown is not None:
                 self.on_shutdown(f"the orchestrator sent shutdown on channel {self.name}")
         elif isinstance(message, IpcHttpRequest):
-            # HTTP over a channel (§9.3) is served by pywatt.http when it lands; until then a
-            # clear 503 instead of the Rust SDK's canned stub.
-            body = b'{"status":"error","data":null,"message":"this module serves no HTTP app"}'
-            response = IpcHttpResponse(
-                request_id=message.request_id,
-                status_code=503,
-                headers={"content-type": "application/json"},
-                body=body,
-            )
-            self._enqueue(encode_module_frame(response))
+            self._serve_http(message)
         else:
             log.info("channel %s ignored %s (not handled on channels)", self.name, message)

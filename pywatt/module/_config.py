@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from pywatt._errors import ConfigError, NotAvailableYet
+from pywatt._errors import ConfigError
 from pywatt.wire import EndpointAnnounce, InitBlob
 
 
@@ -29,17 +29,12 @@ class AnnouncedEndpoint:
 
 StateBuilder = Callable[[InitBlob, dict[str, str]], Any | Awaitable[Any]]
 
-# The seed's feature flags, and why each is not usable yet. Each names the part of pywatt that
-# has to land first; until then asking for it is an error, never silently ignored.
-_NOT_BUILT: dict[str, str] = {
-    "enable_database": "the database layer",
-    "enable_cache": "the cache layer",
-    "enable_jwt": "JWT authentication",
-}
-_CONFIGS: dict[str, str] = {
-    "database_config": "enable_database",
-    "cache_config": "enable_cache",
-    "jwt_config": "enable_jwt",
+# Each data-layer flag and the config dict that goes with it: a flag left at None is turned
+# on by its config dict; True without a dict uses the embedded default (SQLite, in-memory).
+_DATA_FLAGS: dict[str, str] = {
+    "enable_database": "database_config",
+    "enable_cache": "cache_config",
+    "enable_jwt": "jwt_config",
 }
 
 _DICT_OPTIONS: tuple[str, ...] = (
@@ -49,6 +44,8 @@ _DICT_OPTIONS: tuple[str, ...] = (
     "messaging_config",
     "service_discovery_config",
     "registration_config",
+    "database_config",
+    "cache_config",
 )
 
 BUILT_IN_PROVIDERS = {
@@ -81,6 +78,13 @@ class ModuleConfig:
     ``url``); ``enable_module_registration`` registers with ``service_capabilities`` and
     reports health (``registration_config``: ``name``, ``description``,
     ``heartbeat_interval``).
+
+    Data and security: ``enable_database`` (``database_config``, the seed's dict; SQLite by
+    default), ``enable_cache`` (``cache_config``; in-memory by default) and ``enable_jwt``
+    (``jwt_config``, required) start the ``pywatt.db``, ``cache`` and ``pywatt.jwt`` actors;
+    a flag left at None is turned on by its config dict, False keeps the part off. ``health``
+    (a path, default ``/health``) and ``metrics`` (serve ``/metrics``) are served with the
+    module's app, which ``create_app`` returns (see docs/http-and-jwt.md).
     """
 
     secrets: tuple[str, ...] = ()
@@ -108,21 +112,35 @@ class ModuleConfig:
     service_discovery_config: Mapping[str, Any] | None = None
     registration_config: Mapping[str, Any] | None = None
     service_capabilities: tuple[str, ...] = ()
+    # Data, cache and JWT (docs/databases.md, docs/cache-backends.md, docs/http-and-jwt.md).
+    enable_database: bool | None = None
+    enable_cache: bool | None = None
+    enable_jwt: bool | None = None
+    database_config: Mapping[str, Any] | None = None
+    cache_config: Mapping[str, Any] | None = None
+    jwt_config: Any = None
+
+    @property
+    def database_enabled(self) -> bool:
+        """Whether the module runs a database actor."""
+        return _enabled(self.enable_database, self.database_config)
+
+    @property
+    def cache_enabled(self) -> bool:
+        """Whether the module runs a cache actor."""
+        return _enabled(self.enable_cache, self.cache_config)
+
+    @property
+    def jwt_enabled(self) -> bool:
+        """Whether the module runs a JWT validator."""
+        return _enabled(self.enable_jwt, self.jwt_config)
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> ModuleConfig:
-        """Build from the decorator's keywords; raises :class:`NotAvailableYet` for a feature
-        that is asked for but not built, and :class:`ConfigError` for an unknown keyword."""
-        for flag, feature in _NOT_BUILT.items():
-            if kwargs.pop(flag, False):
-                raise NotAvailableYet(feature, f"{flag}=True cannot be honoured")
-        for config, flag in _CONFIGS.items():
-            if kwargs.pop(config, None) is not None:
-                raise NotAvailableYet(_NOT_BUILT[flag], f"{config} was given")
-        if kwargs.get("metrics"):
-            raise NotAvailableYet("the /metrics endpoint", "it needs pywatt's HTTP serving")
-        if kwargs.get("health"):
-            raise NotAvailableYet("the /health endpoint", "it needs pywatt's HTTP serving")
+        """Build from the decorator's keywords; raises :class:`ConfigError` for an unknown
+        keyword or a value of the wrong kind."""
+        if kwargs.get("enable_jwt") and kwargs.get("jwt_config") is None:
+            raise ConfigError("enable_jwt=True needs a jwt_config (keys, issuer, audience)")
         for key in _DICT_OPTIONS:
             value = kwargs.get(key)
             if value is not None and not isinstance(value, Mapping):
@@ -161,6 +179,10 @@ class ModuleConfig:
     def announced(self) -> tuple[EndpointAnnounce, ...]:
         """The endpoints to announce, in order."""
         return tuple(e.to_wire(self.version) for e in self.endpoints)
+
+
+def _enabled(flag: bool | None, config: object) -> bool:
+    return bool(flag) if flag is not None else config is not None
 
 
 def secrets_from_env(env: Mapping[str, str]) -> dict[str, str]:

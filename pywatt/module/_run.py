@@ -16,7 +16,8 @@ import trio
 
 import actors
 from actors import ChildSpec, Restart, Strategy, SupervisorSpec
-from pywatt._errors import NotAvailableYet, PywattError
+from pywatt._errors import PywattError
+from pywatt.http import HttpConfig, http_children
 from pywatt.link._errors import InitBlobError
 from pywatt.link._init import read_init_blob
 from pywatt.link._link import StdioLink
@@ -31,6 +32,8 @@ from pywatt.secrets._secrets import SecretsActor
 from pywatt.wire import InitBlob, LineDecoder, SocketAddress
 
 from ._config import ModuleConfig, secrets_from_env
+from ._data import data_specs
+from ._http import builtin_endpoints, not_found_app
 from ._messaging import (
     ModuleRuntime,
     capabilities,
@@ -124,7 +127,7 @@ def build_tree(
             registrar,
             SupervisorSpec(
                 "pywatt.services",
-                communication,
+                [*communication, *data_specs(config, init)],
                 strategy=Strategy.ONE_FOR_ONE,
                 max_restarts=10,
                 shutdown=grace,
@@ -221,7 +224,8 @@ async def _start(
             if inspect.isawaitable(user_state):
                 user_state = await user_state
         await wait_channels(runtime.directory, CHANNEL_WAIT)
-        state: AppState[Any] = AppState(system, init, user_state)
+        state: AppState[Any] = AppState(system, init, user_state, config)
+        app: object = None
         if main is not None:
             with trio.move_on_after(MAIN_SLOW) as slow:
                 app = await main(state)
@@ -232,15 +236,18 @@ async def _start(
                     MAIN_SLOW,
                 )
                 raise TimeoutError(f"main did not return within {MAIN_SLOW:g} s")
-            if app is not None:
-                raise NotAvailableYet(
-                    "serving an HTTP app", f"main returned {type(app).__name__}; return None"
-                )
-        await system.ask("pywatt.registrar", Announce(_listen_text(init), config.announced()))
-        log.info("module %s announced %d endpoint(s)", init.module_id, len(config.endpoints))
+        endpoints = config.announced()
+        if app is not None or config.health is not None or config.metrics:
+            # Serve before announcing: the orchestrator may route requests at once.
+            http_config = HttpConfig.from_module_config(config)
+            for child in http_children(app or not_found_app, http_config, init):
+                await system.supervisor("pywatt.services").start_child(child)
+            endpoints += builtin_endpoints(http_config, endpoints)
+        await system.ask("pywatt.registrar", Announce(_listen_text(init), endpoints))
+        log.info("module %s announced %d endpoint(s)", init.module_id, len(endpoints))
         if config.enable_module_registration:
             await _register(system, config, init)
-    except (SecretError, NotAvailableYet, TimeoutError, actors.ActorError) as exc:
+    except (SecretError, PywattError, TimeoutError, actors.ActorError) as exc:
         log.error("module %s failed to start: %s", init.module_id, exc)
         failures.append(exc)
         on_shutdown(f"startup failed: {exc}")
@@ -314,8 +321,8 @@ def run_module(main: Main | None = None, **options: Any) -> int:
     Under an orchestrator, the InitBlob arrives on stdin. Run directly (stdin is a terminal,
     or no InitBlob arrives within a few seconds), it starts the embedded orchestrator for this
     one module file instead, so ``python my_module.py`` just works. ``options`` are the
-    seed's ``@pywatt_module`` keywords (see :class:`ModuleConfig`); a feature that is not built
-    yet raises :class:`~pywatt.NotAvailableYet` at once.
+    seed's ``@pywatt_module`` keywords (see :class:`ModuleConfig`); an invalid one raises
+    :class:`~pywatt.ConfigError` at once.
     """
     config = ModuleConfig.from_kwargs(**options)
     result = trio.run(_serve_process, config, main)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import trio
 
@@ -22,7 +22,11 @@ from pywatt.secrets._messages import (
 )
 from pywatt.wire import InitBlob
 
+from ._data import DataMixin
 from ._state_messaging import MessagingMixin
+
+if TYPE_CHECKING:
+    from ._config import ModuleConfig
 
 S = TypeVar("S")
 
@@ -31,7 +35,7 @@ LINK = "pywatt.link"
 SERVICES = "pywatt.services"
 
 
-class AppState(MessagingMixin, Generic[S]):
+class AppState(MessagingMixin, DataMixin, Generic[S]):
     """What a module's code holds: its InitBlob, its own state, and the actors behind it.
 
     ``user_state`` is what the module's ``state_builder`` returned. Every method is a message
@@ -39,10 +43,19 @@ class AppState(MessagingMixin, Generic[S]):
     the same name answers instead of the built-in one.
     """
 
-    def __init__(self, system: actors.ActorSystem, init: InitBlob, user_state: S) -> None:
+    def __init__(
+        self,
+        system: actors.ActorSystem,
+        init: InitBlob,
+        user_state: S,
+        config: ModuleConfig | None = None,
+    ) -> None:
+        from ._config import ModuleConfig
+
         self.system = system
         self.init = init
         self.user_state = user_state
+        self._config = config or ModuleConfig()
 
     @property
     def module_id(self) -> str:

@@ -4,7 +4,9 @@ declaration, limits, liveness, reconnection, TLS and giving up."""
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -251,3 +253,39 @@ async def test_tls_verifies_the_orchestrator_and_refuses_a_wrong_certificate(
                     await directory.wait_changed()
                 assert "CERTIFICATE_VERIFY_FAILED" in (state.last_error or "")
             nursery.cancel_scope.cancel()
+
+
+async def test_an_http_request_on_a_channel_goes_through_the_modules_app() -> None:
+    from pywatt.http import HttpConfig, http_children
+    from pywatt.wire import InitBlob, IpcHttpRequest, IpcHttpResponse
+
+    async def app(scope: dict[str, object], receive: Callable[..., Any], send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        body = f"you asked for {scope['path']}".encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    init = InitBlob(orchestrator_api="http://x", module_id="m", env={}, listen="127.0.0.1:0")
+    with trio.fail_after(10):
+        async with fake_orchestrator() as orch:
+            config = ChannelConfig(kind=ChannelType.TCP, address=orch.address)
+            async with running_channels([config]) as (system, _):
+                peer = await orch.next_peer()
+                request = IpcHttpRequest(
+                    request_id="r1", method="GET", uri="/x", headers={}, body=None
+                )
+                await peer.send(request)  # no app yet: a clear 503
+                first = (await peer.read()).content
+                assert isinstance(first, IpcHttpResponse)
+                assert first.status_code == 503
+                for child in http_children(app, HttpConfig(), init):
+                    await system.root.start_child(child)
+                await peer.send(request)
+                second = (await peer.read()).content
+                assert isinstance(second, IpcHttpResponse)
+                assert (second.request_id, second.status_code) == ("r1", 200)
+                assert second.body == b"you asked for /x"

@@ -269,17 +269,15 @@ async def test_an_actor_crashing_inside_a_module_is_restarted_while_the_module_s
 
 
 @pytest.mark.parametrize(
-    ("option", "feature"),
+    ("option", "message"),
     [
-        ({"enable_database": True}, "the database layer"),
-        ({"cache_config": {"type": "redis"}}, "the cache layer"),
-        ({"metrics": True}, "the /metrics endpoint"),
+        ({"enable_jwt": True}, "enable_jwt=True needs a jwt_config"),
+        ({"database_config": "sqlite"}, "database_config must be a dict"),
+        ({"secrets": "API_KEY"}, "secrets must be a list"),
     ],
 )
-def test_a_feature_that_is_not_built_yet_is_a_clear_error(
-    option: dict[str, Any], feature: str
-) -> None:
-    with pytest.raises(pywatt.NotAvailableYet, match=f"{feature} is not available yet"):
+def test_a_bad_option_is_a_clear_error(option: dict[str, Any], message: str) -> None:
+    with pytest.raises(pywatt.ConfigError, match=message):
         pywatt.ModuleConfig.from_kwargs(**option)
 
 

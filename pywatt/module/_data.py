@@ -1,0 +1,84 @@
+"""The data and security parts of a module: database, cache and JWT actors, and their facade.
+
+The actors come from their own packages (``pywatt.db``, ``pywatt.cache``, ``pywatt.jwt``);
+this module only decides which to start from the module's configuration and gives
+``AppState`` its seed methods, each a message to one of them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import actors
+from pywatt._errors import ConfigError
+from pywatt.cache import CacheFacade, cache_children, cache_facade
+from pywatt.db import DatabaseFacade, database_children
+from pywatt.jwt import jwt_children, validate_jwt_token
+from pywatt.wire import InitBlob
+
+if TYPE_CHECKING:
+    from ._config import ModuleConfig
+
+DEFAULT_DATABASE: dict[str, Any] = {"type": "sqlite"}
+DEFAULT_CACHE: dict[str, Any] = {"type": "memory"}
+
+
+def data_specs(
+    config: ModuleConfig, init: InitBlob
+) -> list[actors.ChildSpec | actors.SupervisorSpec]:
+    """The database, cache and JWT children the configuration asks for (JWT before HTTP)."""
+    specs: list[actors.ChildSpec | actors.SupervisorSpec] = []
+    if config.database_enabled:
+        specs += database_children(config.database_config or DEFAULT_DATABASE, init)
+    if config.cache_enabled:
+        specs += cache_children(config.cache_config or DEFAULT_CACHE, init)
+    if config.jwt_enabled:
+        specs += jwt_children(config.jwt_config, init)
+    return specs
+
+
+class DataMixin:
+    """``AppState``'s database, cache and JWT methods (the seed's names)."""
+
+    system: actors.ActorSystem
+    _config: ModuleConfig
+
+    @property
+    def database(self) -> DatabaseFacade:
+        """The database (``pywatt.db``): ``query``, ``execute``, ``fetch_one``,
+        ``transaction()``, ... Raises :class:`ConfigError` if the module runs none."""
+        if not self._config.database_enabled:
+            raise ConfigError(
+                "this module has no database: pass enable_database or database_config"
+            )
+        return DatabaseFacade(self.system)
+
+    async def execute_query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        """Run ``sql`` with ``?`` placeholders; returns its rows as dicts (``[]`` if none)."""
+        return await self.database.execute_query(sql, params)
+
+    @property
+    def cache(self) -> CacheFacade:
+        """The cache (the actor registered as ``cache``): get, set, delete, exists, set_nx,
+        get_set, increment, ... Raises :class:`ConfigError` if the module runs none."""
+        if not self._config.cache_enabled:
+            raise ConfigError("this module has no cache: pass enable_cache or cache_config")
+        return cache_facade(self.system, self._config.cache_config or DEFAULT_CACHE)
+
+    async def cache_get(self, key: str, default: Any = None) -> Any:
+        """The cached value of ``key`` (decoded), or ``default``."""
+        return await self.cache.get(key, default)
+
+    async def cache_set(self, key: str, value: Any, ttl: float | None = None) -> None:
+        """Cache ``value`` under ``key`` for ``ttl`` seconds (the cache's default if None)."""
+        if ttl is None:
+            await self.cache.set(key, value)
+        else:
+            await self.cache.set(key, value, ttl=ttl)
+
+    async def validate_jwt_token(self, token: str) -> Any:
+        """Validate a JWT with the ``pywatt.jwt`` actor; returns its claims or raises its
+        typed error (never showing the token)."""
+        if not self._config.jwt_enabled:
+            raise ConfigError("this module validates no JWTs: pass enable_jwt and jwt_config")
+        return await validate_jwt_token(self.system, token)
