@@ -13,7 +13,6 @@ A module in one line::
 """
 
 from ._errors import ConfigError as ConfigError
-from ._errors import NotAvailableYet as NotAvailableYet
 from ._errors import PywattError as PywattError
 from .module import AnnouncedEndpoint as AnnouncedEndpoint
 from .module import AppState as AppState

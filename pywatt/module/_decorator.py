@@ -41,8 +41,8 @@ def pywatt_module(**options: Any) -> Callable[[Main], Module[Any]]:
     ``enable_*`` flags and the ``*_config`` dicts; see :class:`ModuleConfig`). The decorated
     ``async def create_app(state: AppState)`` runs once the module's actors are up and its
     secrets fetched; when it returns, the module announces and serves until shut down.
-    Options are checked when the module starts: a feature that is not built yet raises
-    :class:`~pywatt.NotAvailableYet` then, never silently ignored.
+    Options are checked when the module starts: an unknown or malformed one raises
+    :class:`~pywatt.ConfigError` then, never silently ignored.
     """
 
     def decorate(main: Main) -> Module[Any]:
