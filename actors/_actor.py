@@ -139,8 +139,8 @@ class DeferredReply:
 
     def _forget(self) -> None:
         deferred = self._ctx._deferred
-        if deferred is not None and self in deferred:
-            deferred.remove(self)
+        if deferred is not None:
+            deferred.discard(self)
 
 
 class ActorContext:
@@ -180,7 +180,7 @@ class ActorContext:
         self.in_hand: object = None
         self._nursery = nursery
         # Allocated on first use: most actors never set a timer or a monitor.
-        self._deferred: list[DeferredReply] | None = None
+        self._deferred: set[DeferredReply] | None = None
         self._tasks: list[trio.CancelScope] | None = None
         self._watchers: list[Cell] | None = None
         self._watching: list[ActorContext] | None = None
@@ -219,8 +219,8 @@ class ActorContext:
         self.in_hand = None  # the loop must not reply: the handle owns the answer now
         handle = DeferredReply(item, self)
         if self._deferred is None:
-            self._deferred = []
-        self._deferred.append(handle)
+            self._deferred = set()
+        self._deferred.add(handle)
         return handle
 
     # -- timers ----------------------------------------------------------------------------

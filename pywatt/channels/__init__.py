@@ -6,7 +6,11 @@ channel's reconnect policy (:class:`NoReconnect`, :class:`FixedInterval`,
 connection they arrive on; a silent orchestrator, a broken length prefix or an oversized
 frame closes the connection and it reconnects; TLS and the auth token follow
 ARCHITECTURE.md decision 8. :class:`ChannelDirectory` picks the connection for a frame by
-the channel preferences, with failover between TCP and the Unix socket.
+the channel preferences, with failover between TCP and the Unix socket. A connection's
+:class:`Outbox` is published on its :class:`ChannelState` while it is up, so the router
+appends frames there without a hand-off; ``route_frame`` / ``parse_route`` /
+``parse_routed`` & co. write and read the routing frames of inter-module requests fast,
+byte-exact with ``pywatt.wire`` (anything not in the canonical form is left to it).
 """
 
 from ._config import ChannelConfig as ChannelConfig
@@ -33,11 +37,21 @@ from ._errors import PeerSilent as PeerSilent
 from ._frames import declaration_frame as declaration_frame
 from ._frames import encode_module_frame as encode_module_frame
 from ._frames import heartbeat_ack_frame as heartbeat_ack_frame
+from ._outbox import HIGH_WATER as HIGH_WATER
+from ._outbox import Outbox as Outbox
 from ._policy import ExponentialBackoff as ExponentialBackoff
 from ._policy import FixedInterval as FixedInterval
 from ._policy import NoReconnect as NoReconnect
 from ._policy import ReconnectPolicy as ReconnectPolicy
 from ._policy import policy_from_dict as policy_from_dict
+from ._routeframes import RawRoute as RawRoute
+from ._routeframes import parse_route as parse_route
+from ._routeframes import parse_routed as parse_routed
+from ._routeframes import payload_json as payload_json
+from ._routeframes import route_frame as route_frame
+from ._routeframes import routed_message_frame as routed_message_frame
+from ._routeframes import routed_response_frame as routed_response_frame
+from ._routeframes import uuid4_text as uuid4_text
 from ._tree import CHANNELS as CHANNELS
 from ._tree import channels_supervisor_spec as channels_supervisor_spec
 from ._tree import connection_name as connection_name

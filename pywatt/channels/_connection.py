@@ -6,8 +6,10 @@ incarnation and the connection's own supervisor applies the reconnect policy (re
 and restart limit; see ``_policy``). Read and write paths are independent (PROTOCOL.md §16
 A11): a reader task decodes frames and dispatches them, a writer task drains the outbox,
 joining every frame queued since its last write into one ``send_all``. ``SendFrame``
-messages only append to the outbox (waiting for room above a high-water mark, which is the
-back-pressure a sender feels), so a slow peer never blocks the reader.
+messages only append to the :class:`~pywatt.channels.Outbox` (waiting for room above a
+high-water mark, which is the back-pressure a sender feels), so a slow peer never blocks the
+reader. While connected, the outbox is published on the connection's ``ChannelState``, so
+the router appends its frames there directly instead of telling this actor.
 
 Limits (ARCHITECTURE.md decision 5): a frame whose payload does not decode is refused,
 counted (``malformed``) and logged, and the connection goes on; a broken length prefix or
@@ -57,6 +59,7 @@ from ._frames import (
     encode_module_frame,
     heartbeat_ack_frame,
 )
+from ._outbox import Outbox
 
 __all__ = [
     "ChannelConnection",
@@ -73,8 +76,10 @@ log = logging.getLogger("pywatt.channels")
 ROUTER: Final = "pywatt.router"
 DISCOVERY: Final = "pywatt.discovery"
 REGISTRAR: Final = "pywatt.registrar"
-HIGH_WATER: Final = 1 << 20  # bytes queued before SendFrame waits for the writer
 _RECEIVE: Final = 65536
+_CHUNK: Final = 4
+"""Frames handed on before the reader lets the others run: replies to the first requests of a
+burst leave while the rest are still being read (a pipeline, not one clump per burst)."""
 _REGISTRATION_REPLIES: Final = RegistrationReply.__args__
 
 Opener = Callable[[ChannelConfig], Awaitable[trio.abc.Stream]]
@@ -154,10 +159,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         self.on_shutdown = on_shutdown
         self.opener = opener or open_channel_stream
         self.stream: trio.abc.Stream | None = None
-        self.outbox: list[bytes] = []
-        self.outbox_bytes = 0
-        self._wake = trio.Event()
-        self._room = trio.Event()
+        self.outbox = Outbox()
         self._error: BaseException | None = None
         self._closing = False
         self._writing = False
@@ -177,10 +179,13 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
     async def on_stop(self) -> None:
         error = self._error or self.ctx.failure
         stream, self.stream = self.stream, None
+        self.outbox.close()  # no new frames: senders go to the next incarnation
+        if self.state.outbox is self.outbox:
+            self.state.outbox = None
         if stream is not None:
             if error is None and self._writing:  # a graceful stop still delivers the queue
                 self._closing = True
-                self._wake.set()
+                self.outbox.wake()
                 with trio.move_on_after(1.0):
                     await self._writer_done.wait()
             await trio.aclose_forcefully(stream)
@@ -198,9 +203,8 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
 
     async def receive(self, message: SendFrame | CheckLiveness) -> None:
         if isinstance(message, SendFrame):
-            while self.outbox_bytes >= HIGH_WATER:
-                await self._room.wait()
-            self._enqueue(message.data)
+            await self.outbox.wait_room()
+            self.outbox.put(message.data)
             return
         interval = self.config.heartbeat_interval
         last = self.state.last_received
@@ -223,7 +227,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
 
         def respond(status: int, message: str) -> None:
             body = json.dumps({"status": "error", "data": None, "message": message}).encode()
-            self._enqueue(
+            self.outbox.put(
                 encode_module_frame(
                     IpcHttpResponse(
                         request_id=request.request_id,
@@ -241,17 +245,11 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
 
         def answered(result: outcome.Outcome[IpcHttpResponse]) -> None:
             if isinstance(result, outcome.Value):
-                self._enqueue(encode_module_frame(result.value))
+                self.outbox.put(encode_module_frame(result.value))
             else:
                 respond(502, "the module's HTTP server failed to answer")
 
         ActorRef[Any](self.ctx.system.registry, cell).ask_nowait(ServeHttp(request), answered)
-
-    def _enqueue(self, data: bytes) -> None:
-        self.outbox.append(data)
-        self.outbox_bytes += len(data)
-        if not self._wake.is_set():
-            self._wake.set()
 
     # -- the connection --------------------------------------------------------------------
 
@@ -271,12 +269,10 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
             raise self._broken(f"cannot connect: {cause or exc}") from exc
         self.stream = stream
         if config.declaration is not None:  # the first frame, ahead of anything queued
-            first = declaration_frame(config.declaration)
-            self.outbox.insert(0, first)
-            self.outbox_bytes += len(first)
-            self._wake.set()
+            self.outbox.push_front(declaration_frame(config.declaration))
         now = trio.current_time()
         self.state.last_received = now
+        self.state.outbox = self.outbox
         self.state.set_status(ConnectionStatus.CONNECTED)
         self.directory.notify()
         log.info("channel %s connected to %s", self.name, config.address)
@@ -287,19 +283,16 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
 
     async def _write_loop(self, stream: trio.abc.Stream) -> None:
         state = self.state
+        outbox = self.outbox
         self._writing = True
         while True:
-            if not self.outbox:
+            if not outbox.frames:
                 if self._closing:
                     self._writer_done.set()
                     return
-                self._wake = trio.Event()
-                await self._wake.wait()
+                await outbox.wait_frames()
                 continue
-            batch, self.outbox = self.outbox, []
-            self.outbox_bytes = 0
-            self._room.set()
-            self._room = trio.Event()
+            batch = outbox.take()
             try:
                 await stream.send_all(batch[0] if len(batch) == 1 else b"".join(batch))
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
@@ -321,8 +314,10 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 raise self._broken("the orchestrator closed the connection")
             decoder.feed(data)
             try:
-                for frame in decoder.frames():
+                for handed, frame in enumerate(decoder.frames(), 1):
                     await self._on_frame(frame)
+                    if handed % _CHUNK == 0:
+                        await trio.lowlevel.checkpoint()
             except RemoteProtocolError as exc:
                 raise self._broken(
                     f"unusable frame stream, closing: {exc}", ChannelProtocolError
@@ -362,7 +357,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
             if state.last_heartbeat is not None:
                 state.heartbeat_gap = now - state.last_heartbeat
             state.last_heartbeat = now
-            self._enqueue(heartbeat_ack_frame())
+            self.outbox.put(heartbeat_ack_frame())
         elif isinstance(message, RoutedModuleMessage | RoutedModuleResponse):
             await self._forward(ROUTER, message)
         elif isinstance(

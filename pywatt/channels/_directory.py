@@ -18,6 +18,8 @@ import trio
 
 from pywatt.wire import ChannelPreferences, ChannelType
 
+from ._outbox import Outbox
+
 __all__ = ["ChannelDirectory", "ChannelState", "ChannelStatistics", "ConnectionStatus"]
 
 
@@ -74,6 +76,8 @@ class ChannelState:
         self.last_heartbeat: float | None = None
         self.heartbeat_gap: float | None = None
         self.last_error: str | None = None
+        self.outbox: Outbox | None = None
+        """The connection's outbox while it is connected: senders may append to it directly."""
         self.changed = trio.Event()
 
     @property
@@ -123,6 +127,7 @@ class ChannelDirectory:
         """Set when the module shuts down: connections ending now are not failures."""
         self._turn = itertools.count()
         self._changed = trio.Event()
+        self._order_cache: tuple[ChannelPreferences, list[ChannelType]] | None = None
 
     def add(self, state: ChannelState) -> None:
         self.states[state.name] = state
@@ -138,6 +143,9 @@ class ChannelDirectory:
 
     def _order(self) -> list[ChannelType]:
         prefs = self.preferences
+        cached = self._order_cache
+        if cached is not None and cached[0] is prefs:
+            return cached[1]
         kinds: list[ChannelType] = []
         # The orchestrator a module talks to over a Unix socket is local by definition.
         first, second = (
@@ -149,6 +157,7 @@ class ChannelDirectory:
             allowed = prefs.use_ipc if kind is ChannelType.IPC else prefs.use_tcp
             if allowed and (not kinds or prefs.enable_fallback):
                 kinds.append(kind)
+        self._order_cache = (prefs, kinds)
         return kinds
 
     def candidates(self) -> Iterator[ChannelState]:
@@ -162,8 +171,15 @@ class ChannelDirectory:
                 yield from pool[start:] + pool[:start]
 
     def pick(self) -> ChannelState | None:
-        """The connection that should carry the next frame, or None if none is up."""
-        return next(self.candidates(), None)
+        """The connection that should carry the next frame, or None if none is up: the first
+        of :meth:`candidates`, without building the rest (it is on every request's path)."""
+        turn = next(self._turn)
+        states = self.states.values()
+        for kind in self._order():
+            pool = [s for s in states if s.kind is kind and s.status is ConnectionStatus.CONNECTED]
+            if pool:
+                return pool[turn % len(pool)]
+        return None
 
     async def wait_changed(self) -> None:
         """Block until some connection changes state."""

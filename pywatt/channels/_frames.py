@@ -28,6 +28,8 @@ from pywatt.wire import (
     to_message,
 )
 
+from ._routeframes import parse_routed
+
 __all__ = [
     "RegistrationReply",
     "declaration_frame",
@@ -89,6 +91,10 @@ def decode_inbound(frame: Frame) -> OrchestratorToModule | RegistrationReply:
     the bare registration replies of §10. Raises ``DecodeError``."""
     if frame.format is FrameFormat.MSGPACK:
         return decode_msgpack(frame.payload, OrchestratorToModule)
+    if frame.format is FrameFormat.JSON:  # the frames of inter-module traffic, read fast
+        routed = parse_routed(frame.payload)
+        if routed is not None:
+            return routed
     text = _json_text(frame)
     try:
         return decode_orchestrator_frame(text)

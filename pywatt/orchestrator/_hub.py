@@ -4,7 +4,8 @@ Connections accepted by the listeners register here (``Opened`` / ``Closed``) an
 decoded frame arrives as :class:`FromConnection`. The hub
 
 * routes ``route_to_module`` (decision 7): a request becomes ``routed_module_message`` on
-  one of the target's connections and is remembered; the target's reply (endpoint
+  one of the target's connections (the one the target last sent on, which its own channel
+  preferences chose; else the open ones in turn) and is remembered; the target's reply (endpoint
   ``pywatt.reply``, same request id) becomes one ``routed_module_response`` to the caller,
   on the connection the request came from when it is still open. A reply nobody waits for
   is dropped and counted. When the target's connection closes with requests unanswered,
@@ -29,6 +30,7 @@ import attrs
 import trio
 
 from actors import Actor, DeferredReply, Request
+from pywatt.channels import RawRoute, payload_json, routed_message_frame, routed_response_frame
 from pywatt.wire import (
     REPLY_ENDPOINT,
     REPLY_MARKER_PROPERTY,
@@ -226,6 +228,10 @@ class Hub(Actor[HubMessage]):
         self.registrations: dict[str, RegistrationRecord] = {}
         self.counts: collections.Counter[str] = collections.Counter()
         self._turn = 0
+        self._last_used: dict[str, ServerConnection] = {}
+        """Per module, the connection it last sent a frame on: the one its own channel
+        preferences picked, so frames to it go there too (one connection's reads and
+        writes instead of the same traffic spread over two)."""
         self._types: dict[uuid.UUID, Any] = {}
 
     async def on_start(self) -> None:
@@ -282,6 +288,8 @@ class Hub(Actor[HubMessage]):
         self.console.debug(
             f"channel {conn.label} closed: {conn.close_reason or 'closed'}", conn.module_id
         )
+        if self._last_used.get(conn.module_id) is conn:
+            del self._last_used[conn.module_id]
         for key, route in list(self.routes.items()):
             if route.callee_conn is conn:
                 del self.routes[key]
@@ -304,6 +312,9 @@ class Hub(Actor[HubMessage]):
     ) -> ServerConnection | None:
         if prefer is not None and not prefer.closed:
             return prefer
+        last = self._last_used.get(module_id)
+        if last is not None and not last.closed:
+            return last
         live = [c for c in self.conns.get(module_id, ()) if not c.closed]
         if not live:
             return None
@@ -313,8 +324,17 @@ class Hub(Actor[HubMessage]):
     # -- frames ----------------------------------------------------------------------------
 
     def _on_frame(self, conn: ServerConnection, content: Any) -> None:
-        if isinstance(content, RouteToModule):
-            self._route(conn, content)
+        self._last_used[conn.module_id] = conn
+        if isinstance(content, RawRoute):  # the common form, read by the listener's fast path
+            self._route(
+                conn, content.target_module_id, content.target_endpoint, content.request_id,
+                content.payload_json, content,
+            )  # fmt: skip
+        elif isinstance(content, RouteToModule):
+            self._route(
+                conn, content.target_module_id, content.target_endpoint, content.request_id,
+                payload_json(content.payload), content,
+            )  # fmt: skip
         elif isinstance(content, RegisterServiceProviderRequest):
             self._register_provider(conn, content)
         elif isinstance(content, DiscoverServiceProvidersRequest):
@@ -331,53 +351,47 @@ class Hub(Actor[HubMessage]):
                 conn.module_id,
             )
 
-    def _route(self, conn: ServerConnection, route: RouteToModule) -> None:
+    def _route(
+        self,
+        conn: ServerConnection,
+        callee: str,
+        endpoint: str,
+        request_id: uuid.UUID,
+        payload: bytes,
+        route: RawRoute | RouteToModule,
+    ) -> None:
+        """Forward a ``route_to_module`` whose payload is ``payload`` (the JSON of its
+        ``EncodedMessage``, spliced into the outgoing frame as it is)."""
         source = conn.module_id
-        if route.target_endpoint == REPLY_ENDPOINT:
-            pending = self.routes.pop((source, route.request_id), None)
-            if pending is None or pending.caller != route.target_module_id:
+        if endpoint == REPLY_ENDPOINT:
+            pending = self.routes.pop((source, request_id), None)
+            if pending is None or pending.caller != callee:
                 if pending is not None:  # not this caller's: keep it
-                    self.routes[(source, route.request_id)] = pending
+                    self.routes[(source, request_id)] = pending
                 self.counts["late_replies"] += 1
                 self.console.debug(
-                    f"dropped a reply from {source} nobody waits for ({route.request_id})", source
+                    f"dropped a reply from {source} nobody waits for ({request_id})", source
                 )
                 return
             if pending.reply is not None:
-                self._answer(pending.reply, source, route.request_id, route.payload)
+                encoded = route.payload() if isinstance(route, RawRoute) else route.payload
+                self._answer(pending.reply, source, request_id, encoded)
                 return
             target = self._conn_for(pending.caller, pending.caller_conn)
             if target is not None:
-                target.send_nowait(
-                    encode_bare(
-                        RoutedModuleResponse(
-                            source_module_id=source,
-                            request_id=route.request_id,
-                            payload=route.payload,
-                        )
-                    )
-                )
+                target.send_nowait(routed_response_frame(source, request_id, payload))
                 self.counts["replies"] += 1
             return
-        callee = route.target_module_id
         target = self._conn_for(callee)
         if target is None:
             self.counts["unroutable"] += 1
             self._fail(
-                source, conn, callee, route.request_id, "ModuleUnavailable",
+                source, conn, callee, request_id, "ModuleUnavailable",
                 f"module {callee!r} has no open channel",
             )  # fmt: skip
             return
-        target.send_nowait(
-            encode_bare(
-                RoutedModuleMessage(
-                    source_module_id=source,
-                    original_request_id=route.request_id,
-                    payload=route.payload,
-                )
-            )
-        )
-        self.routes[(callee, route.request_id)] = _Route(
+        target.send_nowait(routed_message_frame(source, request_id, payload))
+        self.routes[(callee, request_id)] = _Route(
             source, conn, target, trio.current_time() + ROUTE_TTL
         )
         self.counts["routed"] += 1

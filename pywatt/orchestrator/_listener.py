@@ -6,7 +6,10 @@ connection accepted there as that module: TLS when the module's channel asks for
 auth token checked in the first frame when its security level asks for one (decision 8),
 frames decoded and handed to the hub, heartbeats every interval with the round trip
 measured, and a connection silent for three intervals closed. A malformed frame is refused
-and counted and the connection goes on; a broken frame header closes it (decision 5).
+and counted and the connection goes on; a broken frame header closes it (decision 5). A
+``route_to_module`` in its canonical form is read by ``pywatt.channels.parse_route`` and
+handed on as a ``RawRoute`` whose payload is forwarded without being decoded; any other form
+is decoded by ``pywatt.wire``.
 
 The socket file is created owner-only (0600) inside the orchestrator's private run
 directory and removed when the listener stops. ``KillListener`` crashes the actor on
@@ -27,10 +30,12 @@ import attrs
 import trio
 
 from actors import Actor
+from pywatt.channels import parse_route
 from pywatt.wire import (
     NEED_DATA,
     DecodeError,
     FrameDecoder,
+    FrameFormat,
     Heartbeat,
     HeartbeatAck,
     ModuleDeclaration,
@@ -52,6 +57,9 @@ __all__ = [
 ]
 
 _RECEIVE: Final = 65536
+_CHUNK: Final = 4
+"""Frames handed to the hub before the reader lets the others run, so the first frames of a
+burst are forwarded while the rest are still being read."""
 _HANDSHAKE: Final = 10.0
 _HEARTBEAT_FRAME: Final = encode_bare(Heartbeat())
 
@@ -247,9 +255,18 @@ class ModuleListener(Actor[KillListener]):
         console = self.console
         while not conn.closed:
             try:
-                for frame in decoder.frames():
+                for handed, frame in enumerate(decoder.frames()):
+                    if handed and handed % _CHUNK == 0:  # let the hub forward the first ones
+                        await trio.lowlevel.checkpoint()
                     conn.frames_in += 1
                     conn.last_received = trio.current_time()
+                    if frame.format is FrameFormat.JSON:
+                        # Inter-module traffic: a canonical route (its metadata empty, so
+                        # never a declaration) is forwarded with its payload undecoded.
+                        raw = parse_route(frame.payload)
+                        if raw is not None:
+                            await hub.tell(FromConnection(conn, raw))
+                            continue
                     try:
                         message = decode_module_frame(frame)
                     except DecodeError as exc:

@@ -10,10 +10,18 @@ counted (``late_replies``). At most ``max_in_flight`` requests are outstanding; 
 wait (the asker is blocked, the mailbox is not) until a slot frees.
 
 Incoming: the handler is found by ``metadata.destination``; a request without one (a Rust
-module's) goes to the handler registered for its source module. Handlers run as tasks beside
-the mailbox, so a slow one never blocks routing. The reply is a ``route_to_module`` back to
-the source with the same ``request_id`` and endpoint ``pywatt.reply``: ``{"Ok":value}`` /
-``{"Err":{...}}`` for a pywatt requester, the bare value for a Rust one.
+module's) goes to the handler registered for its source module. A plain function runs right
+in the router (it cannot wait, so a task would only add a hand-off) and its reply is written
+at once; a handler that returns an awaitable (an ``async def``) and an actor handler run as
+tasks beside the mailbox, so a slow one never blocks routing, and write their reply
+themselves. The reply is a ``route_to_module`` back to the source with the same
+``request_id`` and endpoint ``pywatt.reply``: ``{"Ok":value}`` / ``{"Err":{...}}`` for a
+pywatt requester, the bare value for a Rust one.
+
+Frames go straight into the chosen connection's :class:`~pywatt.channels.Outbox` (published
+on its ``ChannelState`` while it is connected), not through a message to the connection
+actor; above the outbox's high-water mark the router waits for room (back-pressure), and a
+connection without a published outbox is told a ``SendFrame``.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from pywatt.channels import (
     ConnectionLost,
     NoChannel,
     SendFrame,
-    encode_module_frame,
+    route_frame,
 )
 from pywatt.wire import (
     REPLY_ENDPOINT,
@@ -45,16 +53,13 @@ from pywatt.wire import (
     EncodedMessage,
     EncodeError,
     EncodingFormat,
-    MessageMetadata,
     ReplyError,
     RoutedModuleMessage,
     RoutedModuleResponse,
-    RouteToModule,
     decode_payload,
     decode_payload_message,
     decode_reply,
     encode_json,
-    encode_payload,
     encode_reply_error,
     encode_reply_ok,
 )
@@ -71,6 +76,7 @@ from ._messages import (
     Unpark,
     UnregisterHandler,
 )
+from ._payloads import read_request, request_payload
 
 __all__ = ["NOTIFY_MARKER_VALUE", "Router"]
 
@@ -79,8 +85,6 @@ log = logging.getLogger("pywatt.router")
 NOTIFY_MARKER_VALUE: Final = "none"
 """``metadata.properties.pywatt_reply`` of a one-way notification: the callee never replies."""
 
-_REQUEST_META: Final = {REPLY_MARKER_PROPERTY: REPLY_MARKER_VALUE}
-_NOTIFY_META: Final = {REPLY_MARKER_PROPERTY: NOTIFY_MARKER_VALUE}
 
 RouterMessage = (
     SendMessage
@@ -214,6 +218,13 @@ class Router(Actor[RouterMessage]):
             state = self.directory.pick()
         if state is None:
             raise NoChannel(what)
+        while True:
+            outbox = state.outbox
+            if outbox is None or outbox.closed:
+                break
+            if outbox.offer(frame):
+                return state.name
+            await outbox.wait_room()
         ref = self._refs.get(state.name)
         if ref is None:
             ref = self._refs[state.name] = self.ctx.system.ref(state.name)
@@ -221,36 +232,20 @@ class Router(Actor[RouterMessage]):
         return state.name
 
     async def _send_notification(self, message: SendMessage) -> None:
-        payload = encode_payload(
-            message.payload,
-            metadata=MessageMetadata(destination=message.endpoint, properties=_NOTIFY_META),
-        )
-        route = RouteToModule(
-            target_module_id=message.target,
-            target_endpoint=message.endpoint,
-            request_id=uuid.uuid4(),
-            payload=payload,
-        )
+        payload = request_payload(message.payload, message.endpoint, NOTIFY_MARKER_VALUE)
         await self._send_frame(
-            encode_module_frame(route), f"a message to {message.target}/{message.endpoint}"
+            route_frame(message.target, message.endpoint, uuid.uuid4(), payload),
+            f"a message to {message.target}/{message.endpoint}",
         )
         self.counts["notifications"] += 1
 
     async def _send_request(self, message: SendRequest, reply: DeferredReply) -> None:
         request_id = uuid.uuid4()
         try:
-            payload = encode_payload(
-                message.payload,
-                metadata=MessageMetadata(destination=message.endpoint, properties=_REQUEST_META),
-            )
-            route = RouteToModule(
-                target_module_id=message.target,
-                target_endpoint=message.endpoint,
-                request_id=request_id,
-                payload=payload,
-            )
+            payload = request_payload(message.payload, message.endpoint, REPLY_MARKER_VALUE)
             channel = await self._send_frame(
-                encode_module_frame(route), f"a request to {message.target}/{message.endpoint}"
+                route_frame(message.target, message.endpoint, request_id, payload),
+                f"a request to {message.target}/{message.endpoint}",
             )
         except (NoChannel, EncodeError) as exc:
             reply.fail(exc)
@@ -261,9 +256,16 @@ class Router(Actor[RouterMessage]):
             reply, message.target, message.endpoint, message.response_type, channel,
             deadline, timeout,
         )  # fmt: skip
-        if not self._deadlines or deadline < self._deadlines[0][0]:
+        heap = self._deadlines
+        if not heap or deadline < heap[0][0]:
             self._deadline_moved.set()
-        heapq.heappush(self._deadlines, (deadline, request_id))
+        heapq.heappush(heap, (deadline, request_id))
+        if len(heap) > 2 * len(self.pending) + 256:
+            # Answered requests leave their deadline behind until it comes up; drop them
+            # now and then so the heap stays the size of what is pending.
+            heap[:] = [(p.deadline, rid) for rid, p in self.pending.items()]
+            heapq.heapify(heap)
+            self._deadline_moved.set()
         self.counts["sent"] += 1
 
     async def _unpark(self) -> None:
@@ -346,20 +348,27 @@ class Router(Actor[RouterMessage]):
             # An orchestrator that forwards replies as routed_module_message (decision 7).
             self._on_reply(message.source_module_id, message.original_request_id, message.payload)
             return
-        try:
-            envelope = decode_payload_message(message.payload, Any)
-        except DecodeError as exc:
-            self.counts["malformed"] += 1
-            log.warning(
-                "refused a malformed request from %s (request %s): %s",
-                message.source_module_id,
-                message.original_request_id,
-                exc,
-            )
-            return
-        meta = envelope.metadata
-        marker = (meta.properties or {}).get(REPLY_MARKER_PROPERTY)
-        endpoint = meta.destination
+        fast = read_request(message.payload)  # the form pywatt writes, read fast
+        endpoint: str | None
+        marker: object
+        if fast is not None:
+            content, endpoint, marker = fast
+        else:
+            try:
+                envelope = decode_payload_message(message.payload, Any)
+            except DecodeError as exc:
+                self.counts["malformed"] += 1
+                log.warning(
+                    "refused a malformed request from %s (request %s): %s",
+                    message.source_module_id,
+                    message.original_request_id,
+                    exc,
+                )
+                return
+            meta = envelope.metadata
+            content = envelope.content
+            marker = (meta.properties or {}).get(REPLY_MARKER_PROPERTY)
+            endpoint = meta.destination
         entry = (
             self.handlers.get(endpoint)
             if endpoint is not None
@@ -385,7 +394,61 @@ class Router(Actor[RouterMessage]):
                     HandlerReply(source, request_id, encode_reply_error(error), channel)
                 )
             return
-        self.ctx.start_task(self._serve, entry, envelope.content, message, marker, channel)
+        handler = entry.handler
+        if isinstance(handler, str):
+            self.ctx.start_task(self._serve, entry, content, message, marker, channel)
+            return
+        # A function runs here: it cannot wait, so a task would only add a hand-off.
+        try:
+            request = (
+                content
+                if entry.request_type is Any
+                else decode_payload(message.payload, entry.request_type)
+            )
+            result = handler(request)
+        except Exception as exc:
+            data = self._error_data(exc, source, request_id)
+        else:
+            if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
+                self.ctx.start_task(self._finish, result, message, marker, channel)
+                return
+            data = self._ok_data(result, marker, source, request_id)
+        if marker != NOTIFY_MARKER_VALUE:
+            await self._write_reply(HandlerReply(source, request_id, data, channel))
+
+    def _ok_data(self, result: Any, marker: object, source: str, request_id: uuid.UUID) -> bytes:
+        try:
+            data = encode_reply_ok(result) if marker == REPLY_MARKER_VALUE else encode_json(result)
+        except Exception as exc:  # a result without a JSON form is the caller's error
+            return self._error_data(exc, source, request_id)
+        self.counts["handled"] += 1
+        return data
+
+    def _error_data(self, exc: Exception, source: str, request_id: uuid.UUID) -> bytes:
+        self.counts["handler_errors"] += 1
+        log.info("handler for a request from %s raised %s: %s", source, type(exc).__name__, exc)
+        return encode_reply_error(
+            ReplyError(
+                error_type=type(exc).__name__,
+                message=str(exc),
+                module=self.module_id,
+                request_id=request_id,
+            )
+        )
+
+    async def _finish(
+        self, awaitable: Any, message: RoutedModuleMessage, marker: object, channel: str
+    ) -> None:
+        """Await an async handler's result and write its reply (a task of the router)."""
+        source, request_id = message.source_module_id, message.original_request_id
+        try:
+            result = await awaitable
+        except Exception as exc:
+            data = self._error_data(exc, source, request_id)
+        else:
+            data = self._ok_data(result, marker, source, request_id)
+        if marker != NOTIFY_MARKER_VALUE:
+            await self._write_reply(HandlerReply(source, request_id, data, channel))
 
     async def _serve(
         self,
@@ -395,6 +458,7 @@ class Router(Actor[RouterMessage]):
         marker: object,
         channel: str,
     ) -> None:
+        """Ask (or tell) the actor named by ``entry`` and write its reply (a task)."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
             request = (
@@ -402,29 +466,14 @@ class Router(Actor[RouterMessage]):
                 if entry.request_type is Any
                 else decode_payload(message.payload, entry.request_type)
             )
-            handler = entry.handler
-            if isinstance(handler, str):
-                result: Any = await self._ask_actor(handler, request)
-            else:
-                result = handler(request)
-                if inspect.isawaitable(result):
-                    result = await result
-            data = encode_reply_ok(result) if marker == REPLY_MARKER_VALUE else encode_json(result)
-            self.counts["handled"] += 1
+            assert isinstance(entry.handler, str)
+            result: Any = await self._ask_actor(entry.handler, request)
         except Exception as exc:
-            self.counts["handler_errors"] += 1
-            log.info("handler for a request from %s raised %s: %s", source, type(exc).__name__, exc)
-            data = encode_reply_error(
-                ReplyError(
-                    error_type=type(exc).__name__,
-                    message=str(exc),
-                    module=self.module_id,
-                    request_id=request_id,
-                )
-            )
-        if marker == NOTIFY_MARKER_VALUE:
-            return
-        await self.ctx.self_ref.tell(HandlerReply(source, request_id, data, channel))
+            data = self._error_data(exc, source, request_id)
+        else:
+            data = self._ok_data(result, marker, source, request_id)
+        if marker != NOTIFY_MARKER_VALUE:
+            await self._write_reply(HandlerReply(source, request_id, data, channel))
 
     async def _ask_actor(self, name: str, request: Any) -> Any:
         from actors import Request
@@ -436,15 +485,10 @@ class Router(Actor[RouterMessage]):
         return None
 
     async def _write_reply(self, message: HandlerReply) -> None:
-        route = RouteToModule(
-            target_module_id=message.source,
-            target_endpoint=REPLY_ENDPOINT,
-            request_id=message.request_id,
-            payload=EncodedMessage(data=message.data, format=EncodingFormat.JSON),
-        )
+        payload = EncodedMessage(data=message.data, format=EncodingFormat.JSON)
         try:
             await self._send_frame(
-                encode_module_frame(route),
+                route_frame(message.source, REPLY_ENDPOINT, message.request_id, payload),
                 f"the reply to {message.source} (request {message.request_id})",
                 prefer=message.channel,
             )

@@ -1,0 +1,75 @@
+"""The payload of a request or notification (decision 7), written and read fast.
+
+A request's payload is the JSON of ``Message{id, content, metadata: {destination: <endpoint>,
+properties: {"pywatt_reply": "result"|"none"}}}``. Writing it through ``encode_payload``
+and reading it through ``decode_payload_message`` unstructures and structures the envelope
+with cattrs on every request. Here the envelope is a template around the content, whose JSON
+still comes from (and goes to) ``pywatt.wire``; the tests check the bytes against
+``encode_payload`` and the values against ``decode_payload_message``. A payload in any other
+form than the one written here (another field order, more metadata, whitespace, escapes)
+is not read here: :func:`read_request` returns ``None`` and the router decodes it with
+``pywatt.wire``, which accepts and refuses exactly what Rust does.
+"""
+
+from __future__ import annotations
+
+import re
+from json.encoder import encode_basestring
+from typing import Any, Final
+
+from pywatt.channels import uuid4_text
+from pywatt.wire import (
+    REPLY_MARKER_PROPERTY,
+    DecodeError,
+    EncodedMessage,
+    EncodeError,
+    EncodingFormat,
+    decode_json,
+    encode_json,
+)
+
+__all__ = ["read_request", "request_payload"]
+
+_REQUEST: Final = re.compile(
+    rb'\{"id":"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}","content":(.*)'
+    rb',"metadata":\{"destination":"([^"\\\x00-\x1f]*)","properties":\{"'
+    + REPLY_MARKER_PROPERTY.encode()
+    + rb'":"([^"\\\x00-\x1f]*)"\}\}\}',
+    re.DOTALL,
+)
+
+
+def request_payload(value: Any, endpoint: str, marker: str) -> EncodedMessage:
+    """The JSON payload of a request (``marker`` "result") or notification ("none") to
+    ``endpoint``: the bytes of ``encode_payload(value, metadata=MessageMetadata(
+    destination=endpoint, properties={"pywatt_reply": marker}))``. Raises ``EncodeError``."""
+    try:
+        meta = (
+            b',"metadata":{"destination":'
+            + encode_basestring(endpoint).encode()
+            + b',"properties":{"'
+            + REPLY_MARKER_PROPERTY.encode()
+            + b'":'
+            + encode_basestring(marker).encode()
+            + b"}}}"
+        )
+    except UnicodeEncodeError:
+        raise EncodeError("string contains a lone surrogate; it has no UTF-8 form") from None
+    data = b'{"id":"' + uuid4_text().encode() + b'","content":' + encode_json(value) + meta
+    return EncodedMessage(data=data, format=EncodingFormat.JSON)
+
+
+def read_request(payload: EncodedMessage) -> tuple[Any, str, str] | None:
+    """``(content, destination, marker)`` of a JSON payload in the form
+    :func:`request_payload` writes, the content decoded as ``Any``; ``None`` for any other
+    payload. Does not block or raise."""
+    if payload.format is not EncodingFormat.JSON:
+        return None
+    match = _REQUEST.fullmatch(payload.data)
+    if match is None:
+        return None
+    content, destination, marker = match.groups()
+    try:
+        return decode_json(content, Any), destination.decode(), marker.decode()
+    except (DecodeError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,140 @@
+"""Routing through the orchestrator, driven by raw clients: a route in the canonical form
+(forwarded without decoding its payload) and one in another form (decoded by pywatt.wire)
+come out as the same frames, and requests go to the connection the target last sent on."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import trio
+
+from pywatt.channels import encode_module_frame
+from pywatt.orchestrator import ModuleKind
+from pywatt.wire import (
+    NEED_DATA,
+    REPLY_ENDPOINT,
+    EncodedMessage,
+    FrameDecoder,
+    FrameFormat,
+    RoutedModuleMessage,
+    RoutedModuleResponse,
+    RouteToModule,
+    encode_frame,
+    encode_json,
+)
+
+from .helpers import raw, running
+
+
+async def _next(stream: trio.abc.Stream, decoder: FrameDecoder) -> bytes:
+    """The payload of the next frame that is not a heartbeat."""
+    while True:
+        frame = decoder.next_frame()
+        if frame is NEED_DATA:
+            data = await stream.receive_some(65536)
+            assert data, "the orchestrator closed the connection"
+            decoder.feed(data)
+            continue
+        if b'"op":"heartbeat"' not in frame.payload:
+            return bytes(frame.payload)
+
+
+def _reformatted(frame: bytes) -> bytes:
+    """The same module frame in another (valid, non-canonical) form: spaces after separators."""
+    payload = frame[5:]
+    text = json.dumps(json.loads(payload), separators=(", ", ": ")).encode()
+    return encode_frame(FrameFormat.JSON, text)
+
+
+async def test_canonical_and_other_forms_of_a_route_are_forwarded_alike() -> None:
+    with trio.fail_after(20):
+        async with running(
+            raw("billing", kind=ModuleKind.FOREIGN), raw("ledger", kind=ModuleKind.FOREIGN)
+        ) as run:
+            orch = run.orch
+            for module in ("billing", "ledger"):
+                await orch.module(module).wait_announced()
+            billing = await trio.open_unix_socket(orch.endpoints("billing").socket_path or "")
+            ledger = await trio.open_unix_socket(orch.endpoints("ledger").socket_path or "")
+            await orch.wait_channels("billing")
+            await orch.wait_channels("ledger")
+            at_billing, at_ledger = FrameDecoder(), FrameDecoder()
+            for reshape in (False, True):
+                request_id = uuid.uuid4()
+                payload = EncodedMessage(data=b'{"n":1}')
+                route = encode_module_frame(
+                    RouteToModule(
+                        target_module_id="ledger", target_endpoint="post",
+                        request_id=request_id, payload=payload,
+                    )
+                )  # fmt: skip
+                await billing.send_all(_reformatted(route) if reshape else route)
+                routed = await _next(ledger, at_ledger)
+                assert routed == encode_json(
+                    RoutedModuleMessage(
+                        source_module_id="billing", original_request_id=request_id,
+                        payload=payload,
+                    )
+                )  # fmt: skip
+                answer = EncodedMessage(data=b'{"Ok":2}')
+                reply = encode_module_frame(
+                    RouteToModule(
+                        target_module_id="billing", target_endpoint=REPLY_ENDPOINT,
+                        request_id=request_id, payload=answer,
+                    )
+                )  # fmt: skip
+                await ledger.send_all(_reformatted(reply) if reshape else reply)
+                response = await _next(billing, at_billing)
+                assert response == encode_json(
+                    RoutedModuleResponse(
+                        source_module_id="ledger", request_id=request_id, payload=answer
+                    )
+                )
+            stats = await orch.routing_statistics()
+            assert (stats.routed, stats.replies, stats.late_replies) == (2, 2, 0)
+            await billing.aclose()
+            await ledger.aclose()
+
+
+async def test_requests_go_to_the_connection_the_target_last_sent_on() -> None:
+    with trio.fail_after(20):
+        async with running(
+            raw("billing", kind=ModuleKind.FOREIGN), raw("ledger", kind=ModuleKind.FOREIGN)
+        ) as run:
+            orch = run.orch
+            for module in ("billing", "ledger"):
+                await orch.module(module).wait_announced()
+            billing = await trio.open_unix_socket(orch.endpoints("billing").socket_path or "")
+            ledger_ipc = await trio.open_unix_socket(orch.endpoints("ledger").socket_path or "")
+            host, port = (orch.endpoints("ledger").tcp_address or "").rsplit(":", 1)
+            ledger_tcp = await trio.open_tcp_stream(host, int(port))
+            await orch.wait_channels("ledger", 2)
+            # The ledger speaks on TCP (a route to a module that is not there).
+            await ledger_tcp.send_all(
+                encode_module_frame(
+                    RouteToModule(
+                        target_module_id="nobody", target_endpoint="x",
+                        request_id=uuid.uuid4(), payload=EncodedMessage(data=b"{}"),
+                    )
+                )
+            )  # fmt: skip
+            while (await orch.routing_statistics()).unroutable < 1:  # noqa: ASYNC110 (hub state)
+                await trio.sleep(0.01)
+            at_tcp = FrameDecoder()
+            sent = []
+            for _ in range(4):
+                request_id = uuid.uuid4()
+                sent.append(request_id)
+                await billing.send_all(
+                    encode_module_frame(
+                        RouteToModule(
+                            target_module_id="ledger", target_endpoint="post",
+                            request_id=request_id, payload=EncodedMessage(data=b"{}"),
+                        )
+                    )
+                )  # fmt: skip
+            for request_id in sent:  # every one on TCP, in order
+                assert str(request_id).encode() in await _next(ledger_tcp, at_tcp)
+            for stream in (billing, ledger_ipc, ledger_tcp):
+                await stream.aclose()

@@ -1,0 +1,113 @@
+"""Request payloads written and read fast, against ``encode_payload`` and
+``decode_payload_message``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pywatt.router._payloads import read_request, request_payload
+from pywatt.wire import (
+    DecodeError,
+    EncodedMessage,
+    EncodingFormat,
+    MessageMetadata,
+    decode_json,
+    decode_payload_message,
+    encode_payload,
+)
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@attrs.frozen
+class Charge:
+    amount: int
+    note: str = "x"
+
+
+def _same_as_wire(value: Any, endpoint: str, marker: str) -> EncodedMessage:
+    fast = request_payload(value, endpoint, marker)
+    envelope_id = uuid.UUID(decode_json(fast.data, dict[str, Any])["id"])
+    slow = encode_payload(
+        value,
+        metadata=MessageMetadata(destination=endpoint, properties={"pywatt_reply": marker}),
+        id=envelope_id,
+    )
+    assert fast == slow
+    return fast
+
+
+@given(value=json_values, endpoint=st.text(max_size=10), marker=st.sampled_from(["result", "none"]))
+def test_a_request_payload_has_the_bytes_of_encode_payload_and_reads_back(
+    value: Any, endpoint: str, marker: str
+) -> None:
+    payload = _same_as_wire(value, endpoint, marker)
+    slow = decode_payload_message(payload, Any)
+    fast = read_request(payload)
+    if fast is None:  # only an endpoint that needs escapes is left to pywatt.wire
+        assert any(c in endpoint for c in '"\\' + "".join(map(chr, range(32))))
+        return
+    assert fast == (slow.content, slow.metadata.destination, marker)
+
+
+def test_an_attrs_request_is_written_as_pywatt_wire_writes_it() -> None:
+    payload = _same_as_wire(Charge(5), "charge", "result")
+    assert read_request(payload) == ({"amount": 5, "note": "x"}, "charge", "result")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"id":"3f2c6a9e-8b1d-4c52-9a47-0e5d2b7f1c11","content":1,"metadata":{}}',
+        b'{"id":"3f2c6a9e-8b1d-4c52-9a47-0e5d2b7f1c11","content":1,"metadata":'
+        b'{"source":"a","destination":"e","properties":{"pywatt_reply":"result"}}}',
+        b'{"id":"3f2c6a9e-8b1d-4c52-9a47-0e5d2b7f1c11","content":1 ,"metadata":'
+        b'{"destination":"e","properties":{"pywatt_reply":"result"}}}',
+        b'{"content":1,"id":"3f2c6a9e-8b1d-4c52-9a47-0e5d2b7f1c11","metadata":'
+        b'{"destination":"e","properties":{"pywatt_reply":"result"}}}',
+        b'{"id":"3f2c6a9e-8b1d-4c52-9a47-0e5d2b7f1c11","content":NaN,"metadata":'
+        b'{"destination":"e","properties":{"pywatt_reply":"result"}}}',
+        b'{"id":"3f2c6a9e-8b1d-4c52-9a47-0e5d2b7f1c11","content":{"a":1,"a":2},"metadata":'
+        b'{"destination":"e","properties":{"pywatt_reply":"result"}}}',
+    ],
+)
+def test_a_payload_in_another_form_is_left_to_pywatt_wire_or_read_as_it_reads_it(
+    data: bytes,
+) -> None:
+    payload = EncodedMessage(data=data)
+    fast = read_request(payload)
+    if fast is None:
+        return
+    slow = decode_payload_message(payload, Any)  # what is read fast, pywatt.wire reads alike
+    assert fast == (slow.content, slow.metadata.destination, "result")
+
+
+def test_what_pywatt_wire_refuses_is_not_read_fast() -> None:
+    refused = (
+        b'{"id":"3f2c6a9e-8b1d-4c52-9a47-0e5d2b7f1c11","content":NaN,"metadata":'
+        b'{"destination":"e","properties":{"pywatt_reply":"result"}}}'
+    )
+    with pytest.raises(DecodeError):
+        decode_payload_message(EncodedMessage(data=refused), Any)
+    assert read_request(EncodedMessage(data=refused)) is None
+
+
+def test_a_binary_payload_is_left_to_pywatt_wire() -> None:
+    payload = request_payload({"a": 1}, "e", "result")
+    assert read_request(EncodedMessage(data=payload.data, format=EncodingFormat.BINARY)) is None
