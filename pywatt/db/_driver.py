@@ -91,6 +91,37 @@ class DbConnection(abc.ABC):
     async def rollback(self) -> None:
         """Roll back the open transaction (a no-op without one)."""
 
+    startable: bool = False
+    """Whether :meth:`start` sends a statement at once, for :meth:`finish` to wait on."""
+
+    def start(self, sql: str, params: Sequence[Any]) -> Any:
+        """Send a statement without waiting; never raises (see ``startable``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot start statements")
+
+    async def finish(self, started: Any, mode: Mode, size: int | None = None) -> Outcome:
+        """The answer of a statement :meth:`start` sent, as :meth:`run` answers."""
+        raise NotImplementedError(f"{type(self).__name__} cannot start statements")
+
+    batchable: bool = False
+    """Whether :meth:`run_batch` runs statements together (one round trip); the pool
+    then hands it several queued read-only statements at once."""
+
+    async def run_batch(
+        self, statements: Sequence[tuple[Mode, str, Sequence[Any], int | None]]
+    ) -> list[Outcome]:
+        """Run independent statements (each outside any transaction); one entry per
+        statement: its outcome, or the :class:`~pywatt.db.DatabaseError` it failed with.
+        Raises only when the connection itself fails. One at a time by default."""
+        from ._errors import DatabaseError
+
+        outcomes: list[Outcome] = []
+        for mode, sql, params, size in statements:
+            try:
+                outcomes.append(await self.run(mode, sql, params, size))
+            except DatabaseError as exc:
+                outcomes.append(exc)
+        return outcomes
+
     async def ping(self) -> None:
         """Check the connection with a trivial round trip."""
         await self.run(Mode.EXECUTE, "SELECT 1", ())

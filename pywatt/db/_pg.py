@@ -186,13 +186,19 @@ class TrioConnection(psycopg.AsyncConnection[Any]):
             await trio.lowlevel.checkpoint_if_cancelled()
             result: RV = stop.value
             return result
+        if timeout is None:
+            return await self.resume(gen, state)
+        with trio.move_on_after(timeout):
+            return await self.resume(gen, state)
+        raise e._WaitTimeout("wait timeout expired")
+
+    async def resume(self, gen: Generator[Wait, Ready | int, RV], state: Wait) -> RV:
+        """Drive ``gen`` on from ``state``, the wait it yielded when it was started with
+        ``next(gen)`` (which did its sending). Like :meth:`wait`: cancellable, and a
+        cancelled operation is cancelled on the server too. Raises psycopg errors."""
         box = [state]
         try:
-            if timeout is None:
-                return await self._drive(gen, box)
-            with trio.move_on_after(timeout):
-                return await self._drive(gen, box)
-            raise e._WaitTimeout("wait timeout expired")
+            return await self._drive(gen, box)
         except trio.Cancelled:
             with trio.CancelScope(shield=True):
                 await self._cancel_in_flight(gen)

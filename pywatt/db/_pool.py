@@ -1,12 +1,21 @@
 """The pool actor: one per database, answering the database protocol over a pool of
 connections opened by a backend :class:`~pywatt.db._driver.Driver`.
 
-How a statement flows: the handler defers its reply, takes an idle connection (or queues
-the request, opening a connection when under ``max_connections``) and runs the statement in
-a task beside the mailbox, so the mailbox keeps flowing while statements run concurrently,
-one per connection. The task answers the asker and gives the connection back: reused as it
-is when idle, rolled back first when a transaction is left open or failed, discarded when
-broken, past its lifetime, or opened with credentials that have since rotated.
+How a statement flows: the handler defers its reply and appends one job to an idle
+connection's worker, waking that worker's task directly (or queues the job, opening a
+connection when under ``max_connections``). Every open connection has one long-lived worker
+task (``_jobs.Worker``), so the mailbox keeps flowing while statements run concurrently, one
+per connection, and no task is spawned per statement. The worker answers the asker and then
+gives its connection back: reused as it is when idle (it takes the next queued job at
+once, or parks as idle), rolled back first when a transaction is left open or failed,
+discarded when broken, past its lifetime, or opened with credentials that have since
+rotated.
+
+Statements that pile up behind busy connections are not all equal: read statements
+(``SELECT`` without a deadline, outside transactions) are handed to the next free worker
+together and run in one pipeline when the backend can (PostgreSQL), which is what makes
+many concurrent callers cheap. An idle connection gets its statement sent straight from
+the handler (``DbConnection.start``), so the server works while the worker wakes up.
 
 Failures are answers, not crashes: a driver error becomes a typed
 :class:`~pywatt.db.DatabaseError` for its asker and the pool goes on. A request that finds
@@ -15,12 +24,17 @@ connection can be opened at all (the server is down), every waiting request gets
 :class:`~pywatt.db.DatabaseConnectionError` at once, so callers see errors, not hangs.
 
 Cancellation: a request's ``deadline`` cancels its statement (in the server too) and an
-asker that is cancelled tells :class:`~pywatt.db.Abandon`, which does the same.
+asker that is cancelled tells :class:`~pywatt.db.Abandon`, which does the same (for a
+statement sharing a pipeline, only once every asker of that pipeline gave up: cancelling
+it earlier would cancel their statements too; until then its answer is dropped). A worker
+runs its jobs inside one cancel scope: a job's deadline is set on it for the job's
+duration, and a cancelled scope is replaced by a fresh one.
 
-Transactions own their connection from :class:`Begin` to :class:`Commit`/:class:`Rollback`;
-statements naming the transaction run there one at a time. A transaction left open longer
-than ``transaction_timeout`` is rolled back by the pool (its owner then gets
-:class:`~pywatt.db.TransactionError`), so a transaction always ends.
+Transactions own their connection's worker from :class:`Begin` to
+:class:`Commit`/:class:`Rollback`; statements naming the transaction queue on that worker and
+run there in order. A transaction left open longer than ``transaction_timeout`` is rolled
+back by the pool (its owner then gets :class:`~pywatt.db.TransactionError`), so a
+transaction always ends.
 """
 
 from __future__ import annotations
@@ -28,9 +42,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
-import math
-import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import attrs
@@ -39,13 +50,14 @@ import trio
 import actors
 from pywatt.secrets._messages import GetSecret, SecretRotated, Subscribe, Unsubscribe
 
-from ._driver import ConnState, DbConnection, Driver, Mode
+from ._driver import DbConnection, Driver, Mode
 from ._errors import (
     DatabaseConnectionError,
     DatabaseError,
     DatabaseTimeout,
     TransactionError,
 )
+from ._jobs import NO_REPLY, Job, Kind, Transaction, Work, Worker
 from ._messages import (
     Abandon,
     Batch,
@@ -61,13 +73,18 @@ from ._messages import (
     Query,
     Rollback,
 )
+from ._serving import CLOSE_BOUND, ConnectionServing
 
 __all__ = ["DatabasePool", "PoolSettings"]
 
 log = logging.getLogger(__name__)
 
-_CLOSE_BOUND: Final = 2.0
-Work = Callable[[DbConnection], Awaitable[Any]]
+_MODES: Final[dict[type[Any], Mode]] = {
+    Query: Mode.QUERY,
+    Execute: Mode.EXECUTE,
+    FetchOne: Mode.ONE,
+    FetchMany: Mode.MANY,
+}
 
 
 def _positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
@@ -110,27 +127,10 @@ class _Tick:
     """Internal: time for the health check."""
 
 
-@attrs.define(eq=False)
-class _Waiter:
-    message: object
-    reply: actors.DeferredReply
-    work: Work
-    deadline: float
-    keep: bool
-
-
-@attrs.define(eq=False)
-class _Transaction:
-    id: str
-    conn: DbConnection
-    started: float
-    lock: trio.Lock = attrs.Factory(trio.Lock)
-
-
 PoolMessage = DatabaseMessage | _Tick | SecretRotated
 
 
-class DatabasePool(actors.Actor[PoolMessage]):
+class DatabasePool(ConnectionServing, actors.Actor[PoolMessage]):
     """The pool actor of one database (see the module docstring).
 
     ``password_secret`` names a secret (asked of ``secrets``, default ``pywatt.secrets``)
@@ -153,12 +153,11 @@ class DatabasePool(actors.Actor[PoolMessage]):
         self.password_secret = password_secret
         self.secrets = secrets
         self.backend = driver.name
-        self._idle: collections.deque[DbConnection] = collections.deque()
-        self._waiters: collections.deque[_Waiter] = collections.deque()
+        self._workers: set[Worker] = set()
+        self._idle: collections.deque[Worker] = collections.deque()
+        self._waiters: collections.deque[Job] = collections.deque()
         self._waiters_changed = trio.Event()
-        self._transactions: dict[str, _Transaction] = {}
-        self._running: dict[int, trio.CancelScope] = {}
-        self._in_use = 0
+        self._transactions: dict[str, Transaction] = {}
         self._opening = 0
         self._opened = 0
         self._closed = 0
@@ -166,6 +165,7 @@ class DatabasePool(actors.Actor[PoolMessage]):
         self._generation = 0
         self._password: str | None = None
         self._stopping = False
+        self._all_closed = trio.Event()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -188,27 +188,60 @@ class DatabasePool(actors.Actor[PoolMessage]):
             with trio.move_on_after(1.0):
                 with contextlib.suppress(actors.ActorError):
                     await self.ctx.system.ask(self.secrets, Unsubscribe(self.ctx.self_ref))
-        for scope in self._running.values():
-            scope.cancel()
-        conns = list(self._idle) + [tx.conn for tx in self._transactions.values()]
-        self._idle.clear()
-        self._transactions.clear()
-        for conn in conns:
-            await self._close(conn)
+        # Parked workers wake and close their connection; busy ones have their job
+        # cancelled (its asker gets DatabaseTimeout) and then close theirs.
+        for worker in list(self._workers):
+            if worker.task is not None:
+                worker.wake()
+            else:
+                worker.cancel()
+        if self._workers:
+            with trio.move_on_after(CLOSE_BOUND + 1.0):
+                await self._all_closed.wait()
 
     # -- messages --------------------------------------------------------------------------
 
     async def receive(self, message: PoolMessage) -> Any:
-        if isinstance(message, Query | Execute | FetchOne | FetchMany | Batch | Ping):
-            tx_id = getattr(message, "transaction", None)
-            work = self._work(message)
-            if tx_id is None:
-                self._submit(message, work, keep=False)
+        mode = _MODES.get(type(message))
+        if mode is not None:  # Query, Execute, FetchOne, FetchMany: the hot path
+            assert isinstance(message, Query | Execute | FetchOne | FetchMany)
+            tx_id = message.transaction
+            tx = None if tx_id is None else self._transaction(tx_id)
+            sql, params = self.driver.prepare(message.sql, message.params, message.allow_numbered)
+            size = message.size if isinstance(message, FetchMany) else None
+            job = Job(
+                Kind.STATEMENT,
+                message,
+                self.ctx.defer_reply(),
+                message.deadline,
+                mode=mode,
+                sql=sql,
+                params=params,
+                size=size,
+            )
+            job.batchable = (
+                mode is not Mode.EXECUTE
+                and message.deadline is None
+                and tx is None
+                and sql[:6].lower() == "select"
+            )
+            if tx is None:
+                self._submit(job)
             else:
-                self._in_transaction(self._transaction(tx_id), message, work)
+                self._queue_on(tx.worker, job)
+            return None
+        if isinstance(message, Batch | Ping):
+            tx_id = message.transaction if isinstance(message, Batch) else None
+            tx = None if tx_id is None else self._transaction(tx_id)
+            work = self._batch(message) if isinstance(message, Batch) else _ping
+            job = Job(Kind.WORK, message, self.ctx.defer_reply(), message.deadline, work=work)
+            if tx is None:
+                self._submit(job)
+            else:
+                self._queue_on(tx.worker, job)
             return None
         if isinstance(message, Begin):
-            self._submit(message, _begin, keep=True)
+            self._submit(Job(Kind.BEGIN, message, self.ctx.defer_reply(), message.deadline))
             return None
         if isinstance(message, Commit | Rollback):
             tx = self._transactions.pop(message.transaction, None)
@@ -219,12 +252,10 @@ class DatabasePool(actors.Actor[PoolMessage]):
                     f"transaction {message.transaction!r} is unknown or already ended",
                     backend=self.backend,
                 )
-            self._end_transaction(tx, message)
+            self._queue_on(tx.worker, Job(Kind.END, message, self.ctx.defer_reply(), None))
             return None
         if isinstance(message, Abandon):
-            scope = self._running.get(id(message.request))
-            if scope is not None:
-                scope.cancel()
+            self._abandon(message.request)
             return None
         if isinstance(message, PoolStatus):
             return self.statistics()
@@ -241,124 +272,55 @@ class DatabasePool(actors.Actor[PoolMessage]):
         return PoolStatistics(
             backend=self.backend,
             idle=len(self._idle),
-            in_use=self._in_use,
+            in_use=len(self._workers) - len(self._idle),
             opening=self._opening,
-            waiting=sum(1 for w in self._waiters if w.reply.pending),
+            waiting=self._waiting(),
             transactions=len(self._transactions),
             opened=self._opened,
             closed=self._closed,
             failed_opens=self._failed_opens,
         )
 
-    # -- statements ------------------------------------------------------------------------
+    # -- handing jobs out ------------------------------------------------------------------
 
-    def _work(self, message: DatabaseMessage) -> Work:
+    def _batch(self, message: Batch) -> Work:
         prepare = self.driver.prepare
-        if isinstance(message, Ping):
-            return _ping
-        if isinstance(message, Batch):
-            own = message.transaction is None
-            bound = [prepare(s.sql, s.params, message.allow_numbered) for s in message.statements]
+        own = message.transaction is None
+        bound = [prepare(s.sql, s.params, message.allow_numbered) for s in message.statements]
 
-            async def batch(conn: DbConnection) -> list[int]:
-                if own:
-                    await conn.begin()
-                counts = [await conn.run(Mode.EXECUTE, sql, params) for sql, params in bound]
-                if own:
-                    await conn.commit()
-                return counts
+        async def batch(conn: DbConnection) -> list[int]:
+            if own:
+                await conn.begin()
+            counts = [await conn.run(Mode.EXECUTE, sql, params) for sql, params in bound]
+            if own:
+                await conn.commit()
+            return counts
 
-            return batch
-        assert isinstance(message, Query | Execute | FetchOne | FetchMany)
-        sql, params = prepare(message.sql, message.params, message.allow_numbered)
-        size: int | None = None
-        if isinstance(message, Query):
-            mode = Mode.QUERY
-        elif isinstance(message, Execute):
-            mode = Mode.EXECUTE
-        elif isinstance(message, FetchOne):
-            mode = Mode.ONE
-        else:
-            mode = Mode.MANY
-            size = message.size
+        return batch
 
-        async def statement(conn: DbConnection) -> Any:
-            return await conn.run(mode, sql, params, size)
-
-        return statement
-
-    def _submit(self, message: Any, work: Work, *, keep: bool) -> None:
-        reply = self.ctx.defer_reply()
-        if self._idle:
-            self._start(self._idle.pop(), message, reply, work, keep)
+    def _submit(self, job: Job) -> None:
+        """Give ``job`` to an idle worker, else queue it for the next free one."""
+        idle = self._idle
+        if idle:
+            worker = idle.pop()
+            conn = worker.conn
+            if job.kind is Kind.STATEMENT and job.deadline is None and conn.startable:
+                # Send it now: the server works while the worker wakes up.
+                job.started = conn.start(job.sql, job.params)
+                worker.job = job  # an Abandon finds it from now on
+            worker.jobs.append(job)
+            worker.wake()
             return
-        deadline = trio.current_time() + self.settings.acquire_timeout
-        self._waiters.append(_Waiter(message, reply, work, deadline, keep))
+        job.expires = trio.current_time() + self.settings.acquire_timeout
+        self._waiters.append(job)
         self._waiters_changed.set()
         self._maybe_open()
 
-    def _start(
-        self,
-        conn: DbConnection,
-        message: Any,
-        reply: actors.DeferredReply,
-        work: Work,
-        keep: bool,
-    ) -> None:
-        self._in_use += 1
-        deadline = message.deadline if message.deadline is not None else math.inf
-        scope = trio.CancelScope(deadline=deadline)
-        self._running[id(message)] = scope
-        self.ctx.start_task(self._run, conn, message, reply, work, scope, keep)
+    def _queue_on(self, worker: Worker, job: Job) -> None:
+        worker.jobs.append(job)
+        worker.wake()
 
-    async def _run(
-        self,
-        conn: DbConnection,
-        message: Any,
-        reply: actors.DeferredReply,
-        work: Work,
-        scope: trio.CancelScope,
-        keep: bool,
-    ) -> None:
-        kept = False
-        try:
-            try:
-                with scope:
-                    result = await work(conn)
-                if scope.cancelled_caught:
-                    reply.fail(self._cancelled(message))
-                elif keep:  # Begin: the connection now belongs to the transaction
-                    tx_id = uuid.uuid4().hex
-                    self._transactions[tx_id] = _Transaction(tx_id, conn, trio.current_time())
-                    kept = True
-                    if reply.pending:
-                        reply.reply(tx_id)
-                    else:  # the asker gave up while we were opening it
-                        del self._transactions[tx_id]
-                        kept = False
-                else:
-                    reply.reply(result)
-            except DatabaseError as exc:
-                reply.fail(exc)
-            finally:
-                self._running.pop(id(message), None)
-        except BaseException:
-            self._in_use -= 1
-            with trio.CancelScope(shield=True):
-                await self._close(conn)
-            raise
-        if not kept:
-            await self._release(conn)
-
-    def _cancelled(self, message: Any) -> DatabaseTimeout:
-        return DatabaseTimeout(
-            f"{type(message).__name__} cancelled (its deadline passed or its asker gave up)",
-            backend=self.backend,
-        )
-
-    # -- transactions ----------------------------------------------------------------------
-
-    def _transaction(self, tx_id: str) -> _Transaction:
+    def _transaction(self, tx_id: str) -> Transaction:
         tx = self._transactions.get(tx_id)
         if tx is None:
             raise TransactionError(
@@ -366,121 +328,32 @@ class DatabasePool(actors.Actor[PoolMessage]):
             )
         return tx
 
-    def _in_transaction(self, tx: _Transaction, message: Any, work: Work) -> None:
-        reply = self.ctx.defer_reply()
-        deadline = message.deadline if message.deadline is not None else math.inf
-        scope = trio.CancelScope(deadline=deadline)
-        self._running[id(message)] = scope
-        self.ctx.start_task(self._run_in_transaction, tx, message, reply, work, scope)
-
-    async def _run_in_transaction(
-        self,
-        tx: _Transaction,
-        message: Any,
-        reply: actors.DeferredReply,
-        work: Work,
-        scope: trio.CancelScope,
-    ) -> None:
-        try:
-            with scope:
-                async with tx.lock:
-                    result = await work(tx.conn)
-            if scope.cancelled_caught:
-                reply.fail(self._cancelled(message))
-            else:
-                reply.reply(result)
-        except DatabaseError as exc:
-            reply.fail(exc)
-        finally:
-            self._running.pop(id(message), None)
-        if tx.conn.state is ConnState.BROKEN and self._transactions.pop(tx.id, None) is not None:
-            self._in_use -= 1
-            await self._close(tx.conn)
-            self._maybe_open()
-
-    def _end_transaction(self, tx: _Transaction, message: Commit | Rollback) -> None:
-        reply = self.ctx.defer_reply()
-        self.ctx.start_task(self._finish_transaction, tx, message, reply)
-
-    async def _finish_transaction(
-        self, tx: _Transaction, message: Commit | Rollback, reply: actors.DeferredReply
-    ) -> None:
-        conn = tx.conn
-        try:
-            async with tx.lock:
-                if conn.state is ConnState.BROKEN:
-                    if isinstance(message, Commit):
-                        raise TransactionError(
-                            f"transaction {tx.id!r} lost its connection; it was not committed",
-                            backend=self.backend,
-                        )
-                elif isinstance(message, Commit):
-                    await conn.commit()
-                else:
-                    await conn.rollback()
-            reply.reply(None)
-        except DatabaseError as exc:
-            reply.fail(exc)
-        except BaseException:
-            self._in_use -= 1
-            with trio.CancelScope(shield=True):
-                await self._close(conn)
-            raise
-        await self._release(conn)
-
-    # -- giving connections back -----------------------------------------------------------
-
-    async def _release(self, conn: DbConnection) -> None:
-        self._in_use -= 1
-        state = conn.state
-        if state in (ConnState.IN_TRANSACTION, ConnState.IN_ERROR):
-            try:
-                with trio.fail_after(self.settings.acquire_timeout):
-                    await conn.rollback()
-            except (DatabaseError, trio.TooSlowError) as exc:
-                log.warning(
-                    "%s: rollback of a returned connection failed (%s): discarded",
-                    self.backend,
-                    exc,
-                )
-                state = ConnState.BROKEN
-            else:
-                state = conn.state
-        if state is not ConnState.IDLE or self._stale(conn):
-            await self._close(conn)
-            self._maybe_open()
-            return
-        self._hand_over(conn)
-
-    def _stale(self, conn: DbConnection) -> bool:
-        return (
-            self._stopping
-            or conn.generation != self._generation
-            or trio.current_time() - conn.created >= self.settings.max_lifetime
-        )
-
-    def _hand_over(self, conn: DbConnection) -> None:
-        """Give a ready connection to the first request still waiting, else keep it idle."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if waiter.reply.pending:
-                self._start(conn, waiter.message, waiter.reply, waiter.work, waiter.keep)
+    def _abandon(self, request: object) -> None:
+        """The asker of ``request`` gave up: cancel its job if a worker is running it.
+        (A queued job is skipped anyway: its reply is no longer pending.)"""
+        for worker in self._workers:
+            job = worker.job
+            if job is not None and job.message is request:
+                worker.cancel()
                 return
-        conn.last_used = trio.current_time()
-        self._idle.append(conn)
+            batch = worker.batch
+            if batch is not None and any(job.message is request for job in batch):
+                # Cancelling it would cancel its neighbours' statements too: only when
+                # every asker of the batch gave up (it is theirs alone then).
+                if not any(job.reply.pending for job in batch):
+                    worker.cancel()
+                return
 
-    async def _close(self, conn: DbConnection) -> None:
-        self._closed += 1
-        with trio.move_on_after(_CLOSE_BOUND):
-            await conn.aclose()
+    def _waiting(self) -> int:
+        return sum(1 for job in self._waiters if job.reply.pending)
 
     # -- opening connections ---------------------------------------------------------------
 
     def _maybe_open(self) -> None:
-        if self._stopping:
+        total = len(self._workers) + self._opening
+        if self._stopping or total >= self.settings.max_connections:
             return
-        total = len(self._idle) + self._in_use + self._opening
-        waiting = sum(1 for w in self._waiters if w.reply.pending)
+        waiting = self._waiting()
         wanted = max(self.settings.min_connections - total, waiting - self._opening)
         room = self.settings.max_connections - total
         for _ in range(max(0, min(wanted, room))):
@@ -488,6 +361,7 @@ class DatabasePool(actors.Actor[PoolMessage]):
             self.ctx.start_task(self._open)
 
     async def _open(self) -> None:
+        """Open one connection, then serve it for its whole life (this task is its worker)."""
         generation = self._generation
         try:
             with trio.fail_after(self.settings.acquire_timeout):
@@ -504,7 +378,7 @@ class DatabasePool(actors.Actor[PoolMessage]):
                 )
             )
             log.warning("%s: cannot open a connection: %s", self.backend, error)
-            if self._in_use == 0 and self._opening == 0:
+            if not self._workers and self._opening == 0:
                 self._fail_waiters(error)
             return
         except BaseException:
@@ -517,15 +391,18 @@ class DatabasePool(actors.Actor[PoolMessage]):
             await self._close(conn)
             self._maybe_open()
             return
-        self._hand_over(conn)
+        worker = Worker(conn, self._parked_worker_cancelled)
+        self._workers.add(worker)
+        self._hand_over(worker)
+        await self._serve(worker)
 
     def _fail_waiters(self, error: DatabaseError) -> None:
         """Nothing can serve the waiting requests (no connection opens): answer them now."""
         while self._waiters:
-            waiter = self._waiters.popleft()
+            job = self._waiters.popleft()
             failure = DatabaseConnectionError(str(error.detail), backend=self.backend)
             failure.__cause__ = error
-            waiter.reply.fail(failure)
+            job.reply.fail(failure)
 
     async def _expire_waiters(self) -> None:
         """Answer DatabaseTimeout to requests that found no connection in time."""
@@ -534,11 +411,11 @@ class DatabasePool(actors.Actor[PoolMessage]):
                 self._waiters_changed = trio.Event()
                 await self._waiters_changed.wait()
                 continue
-            await trio.sleep_until(self._waiters[0].deadline)
+            await trio.sleep_until(self._waiters[0].expires)
             now = trio.current_time()
-            while self._waiters and self._waiters[0].deadline <= now:
-                waiter = self._waiters.popleft()
-                waiter.reply.fail(
+            while self._waiters and self._waiters[0].expires <= now:
+                job = self._waiters.popleft()
+                job.reply.fail(
                     DatabaseTimeout(
                         f"no connection became free within {self.settings.acquire_timeout:g} s",
                         backend=self.backend,
@@ -550,23 +427,20 @@ class DatabasePool(actors.Actor[PoolMessage]):
     def _health_check(self) -> None:
         now = trio.current_time()
         settings = self.settings
-        keep: list[DbConnection] = []
-        check: list[DbConnection] = []
-        while self._idle:
-            conn = self._idle.popleft()
-            total = len(self._idle) + len(keep) + len(check) + self._in_use
+        idle = list(self._idle)
+        self._idle.clear()
+        remaining = len(self._workers)
+        for worker in idle:
+            conn = worker.conn
             idle_too_long = now - conn.last_used >= settings.idle_timeout
-            if self._stale(conn) or (idle_too_long and total >= settings.min_connections):
-                self._in_use += 1  # counted until _discard closes it
-                self.ctx.start_task(self._discard, conn)
+            if self._stale(conn) or (idle_too_long and remaining > settings.min_connections):
+                remaining -= 1
+                self._discard(worker)
             elif now - conn.last_used >= settings.health_check_interval:
-                check.append(conn)
+                check = Job(Kind.CHECK, None, NO_REPLY, now + settings.acquire_timeout, work=_ping)
+                self._queue_on(worker, check)
             else:
-                keep.append(conn)
-        self._idle.extend(keep)
-        for conn in check:
-            self._in_use += 1
-            self.ctx.start_task(self._check, conn)
+                self._idle.append(worker)
         if settings.transaction_timeout is not None:
             for tx in list(self._transactions.values()):
                 if now - tx.started >= settings.transaction_timeout:
@@ -577,25 +451,13 @@ class DatabasePool(actors.Actor[PoolMessage]):
                         tx.id,
                         settings.transaction_timeout,
                     )
-                    self.ctx.start_task(self._finish_transaction, tx, Rollback(tx.id), _NO_REPLY)
+                    self._queue_on(tx.worker, Job(Kind.END, Rollback(tx.id), NO_REPLY, None))
         self._maybe_open()
 
-    async def _discard(self, conn: DbConnection) -> None:
-        self._in_use -= 1
-        await self._close(conn)
-        self._maybe_open()
-
-    async def _check(self, conn: DbConnection) -> None:
-        try:
-            with trio.fail_after(self.settings.acquire_timeout):
-                await conn.ping()
-        except (DatabaseError, trio.TooSlowError) as exc:
-            log.warning("%s: an idle connection failed its health check (%s)", self.backend, exc)
-            self._in_use -= 1
-            await self._close(conn)
-            self._maybe_open()
-            return
-        await self._release(conn)
+    def _discard(self, worker: Worker) -> None:
+        """Close an idle worker's connection (it is no longer in the idle list)."""
+        worker.discard = True
+        worker.wake()
 
     def _rotated(self, event: SecretRotated) -> None:
         if event.secret.name != self.password_secret:
@@ -605,29 +467,9 @@ class DatabasePool(actors.Actor[PoolMessage]):
         log.info("%s: credentials rotated; reconnecting with the new ones", self.backend)
         stale = list(self._idle)
         self._idle.clear()
-        for conn in stale:
-            self._in_use += 1
-            self.ctx.start_task(self._discard, conn)
+        for worker in stale:
+            self._discard(worker)
         self._maybe_open()
-
-
-class _NoReply:
-    """A stand-in reply for work the pool starts itself (nobody waits for it)."""
-
-    pending = False
-
-    def reply(self, value: object) -> None:
-        pass
-
-    def fail(self, error: BaseException) -> None:
-        pass
-
-
-_NO_REPLY: Any = _NoReply()
-
-
-async def _begin(conn: DbConnection) -> None:
-    await conn.begin()
 
 
 async def _ping(conn: DbConnection) -> None:

@@ -1,6 +1,8 @@
-"""The private psycopg pieces TrioConnection relies on (pinned: psycopg>=3.3.9,<3.4).
+"""The private psycopg pieces TrioConnection and PostgresConnection.run_batch rely on
+(pinned: psycopg>=3.3.9,<3.4).
 
-If one of these fails after a psycopg upgrade, ``pywatt/db/_pg.py`` must be revisited."""
+If one of these fails after a psycopg upgrade, ``pywatt/db/_pg.py`` (and ``run_batch`` in
+``pywatt/db/_postgres.py``) must be revisited."""
 
 from __future__ import annotations
 
@@ -57,3 +59,47 @@ def test_every_io_path_goes_through_the_methods_we_override() -> None:
     assert "self.lock = ALock()" in conn_source
     for name in ("wait", "connect", "cancel_safe", "close"):
         assert name in TrioConnection.__dict__, name
+
+
+def test_the_pipeline_pieces_run_batch_uses_exist() -> None:
+    # PostgresConnection.run_batch: queries dumped by PostgresQuery with an adapt.Transformer,
+    # sent with send_query_params in pipeline mode, flushed and fetched by the generators,
+    # rows loaded by Transformer.load_rows.
+    import psycopg._queries
+    import psycopg.adapt
+    import psycopg.generators
+    import psycopg.pq
+
+    query = psycopg._queries.PostgresQuery(psycopg.adapt.Transformer())
+    query.convert("SELECT %s, %s", (1, "a"))
+    assert query.query == b"SELECT $1, $2"
+    assert len(query.params or ()) == 2
+    assert query.types is not None
+    assert query.formats is not None
+    for name in ("send", "fetch_many"):
+        assert callable(getattr(psycopg.generators, name)), name
+    for name in (
+        "enter_pipeline_mode",
+        "exit_pipeline_mode",
+        "pipeline_sync",
+        "pipeline_status",
+        "send_query_params",
+    ):
+        assert hasattr(psycopg.pq.PGconn, name), name
+    for name in ("set_pgresult", "load_rows"):
+        assert callable(getattr(psycopg.adapt.Transformer, name)), name
+    assert int(psycopg.pq.PipelineStatus.OFF) == 0
+
+
+def test_the_cursor_execute_generator_start_and_finish_drive() -> None:
+    # PostgresConnection.start sends with next(cursor._execute_gen(sql, params)) and
+    # finish drives the rest with TrioConnection.resume: that is all AsyncCursor.execute does
+    # under the connection lock (which the pool's one-worker-per-connection replaces).
+    import psycopg._cursor_base
+
+    gen_fn = psycopg._cursor_base.BaseCursor._execute_gen
+    assert inspect.isgeneratorfunction(gen_fn)
+    assert list(inspect.signature(gen_fn).parameters)[:3] == ["self", "query", "params"]
+    execute_source = inspect.getsource(psycopg.AsyncCursor.execute)
+    assert "self._conn.wait(" in execute_source
+    assert "self._execute_gen(query, params" in execute_source
