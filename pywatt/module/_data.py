@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import actors
 from pywatt._errors import ConfigError
-from pywatt.cache import CacheFacade, cache_children, cache_facade
-from pywatt.db import DatabaseFacade, database_children
-from pywatt.jwt import jwt_children, validate_jwt_token
 from pywatt.wire import InitBlob
 
+# The data layers pull in their drivers (psycopg, redis, joserfc, ...): import them only when
+# a module uses them, so a module that does not starts fast.
 if TYPE_CHECKING:
+    from pywatt.cache import CacheFacade
+    from pywatt.db import DatabaseFacade
+
     from ._config import ModuleConfig
 
 DEFAULT_DATABASE: dict[str, Any] = {"type": "sqlite"}
@@ -29,10 +31,16 @@ def data_specs(
     """The database, cache and JWT children the configuration asks for (JWT before HTTP)."""
     specs: list[actors.ChildSpec | actors.SupervisorSpec] = []
     if config.database_enabled:
+        from pywatt.db import database_children
+
         specs += database_children(config.database_config or DEFAULT_DATABASE, init)
     if config.cache_enabled:
+        from pywatt.cache import cache_children
+
         specs += cache_children(config.cache_config or DEFAULT_CACHE, init)
     if config.jwt_enabled:
+        from pywatt.jwt import jwt_children
+
         specs += jwt_children(config.jwt_config, init)
     return specs
 
@@ -51,6 +59,8 @@ class DataMixin:
             raise ConfigError(
                 "this module has no database: pass enable_database or database_config"
             )
+        from pywatt.db import DatabaseFacade
+
         return DatabaseFacade(self.system)
 
     async def execute_query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
@@ -63,6 +73,8 @@ class DataMixin:
         get_set, increment, ... Raises :class:`ConfigError` if the module runs none."""
         if not self._config.cache_enabled:
             raise ConfigError("this module has no cache: pass enable_cache or cache_config")
+        from pywatt.cache import cache_facade
+
         return cache_facade(self.system, self._config.cache_config or DEFAULT_CACHE)
 
     async def cache_get(self, key: str, default: Any = None) -> Any:
@@ -81,4 +93,6 @@ class DataMixin:
         typed error (never showing the token)."""
         if not self._config.jwt_enabled:
             raise ConfigError("this module validates no JWTs: pass enable_jwt and jwt_config")
+        from pywatt.jwt import validate_jwt_token
+
         return await validate_jwt_token(self.system, token)

@@ -4,10 +4,12 @@ module that only serves those."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pywatt.http import HttpConfig
 from pywatt.wire import EndpointAnnounce
+
+if TYPE_CHECKING:
+    from pywatt.http import HttpConfig
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]

@@ -17,7 +17,6 @@ import trio
 import actors
 from actors import ChildSpec, Restart, Strategy, SupervisorSpec
 from pywatt._errors import PywattError
-from pywatt.http import HttpConfig, http_children
 from pywatt.link._errors import InitBlobError
 from pywatt.link._init import read_init_blob
 from pywatt.link._link import StdioLink
@@ -239,6 +238,8 @@ async def _start(
         endpoints = config.announced()
         if app is not None or config.health is not None or config.metrics:
             # Serve before announcing: the orchestrator may route requests at once.
+            from pywatt.http import HttpConfig, http_children  # hypercorn: only when serving
+
             http_config = HttpConfig.from_module_config(config)
             for child in http_children(app or not_found_app, http_config, init):
                 await system.supervisor("pywatt.services").start_child(child)
