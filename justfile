@@ -38,6 +38,8 @@ test *ARGS: lint typecheck
     set -euo pipefail
     if [ -z "${DATABASE_URL:-}" ] || [ -z "${MYSQL_URL:-}" ] || [ -z "${REDIS_URL:-}" ] || [ -z "${MEMCACHED_ADDR:-}" ]; then
         source .ci/services.sh
+        CI_SVC_DIR=$(mktemp -d /tmp/pywatt-svc.XXXXXX)  # always a fresh set of servers
+        export CI_SVC_DIR
         ci_services_start
         trap 'ci_services_stop' EXIT
     fi
@@ -48,6 +50,8 @@ services:
     #!/usr/bin/env bash
     set -euo pipefail
     source .ci/services.sh
+    CI_SVC_DIR=$(mktemp -d /tmp/pywatt-svc.XXXXXX)
+    export CI_SVC_DIR
     ci_services_start >&2
     echo "export DATABASE_URL='$DATABASE_URL' MYSQL_URL='$MYSQL_URL' REDIS_URL='$REDIS_URL' MEMCACHED_ADDR='$MEMCACHED_ADDR' PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER PGDATABASE=$PGDATABASE CI_SVC_DIR=$CI_SVC_DIR"
 
@@ -64,6 +68,8 @@ bench *ARGS: setup
     set -euo pipefail
     if [ -z "${DATABASE_URL:-}" ] || [ -z "${REDIS_URL:-}" ] || [ -z "${MEMCACHED_ADDR:-}" ]; then
         source .ci/services.sh
+        CI_SVC_DIR=$(mktemp -d /tmp/pywatt-svc.XXXXXX)  # always a fresh set of servers
+        export CI_SVC_DIR
         ci_services_start
         trap 'ci_services_stop' EXIT
     fi
