@@ -1,31 +1,45 @@
-# pywatt: every recipe creates or reuses ./.venv and installs what it needs itself.
+# pywatt: every recipe creates or reuses ./.venv from the committed uv.lock; nothing is
+# resolved anew except by `just lock` and `just check-latest`.
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 python := env_var_or_default("PYTHON", "python3")
+uv_version := "0.13.8"
+tools := ".tools"
+uv := tools / "bin/uv"
 venv := ".venv"
 bin := venv / "bin"
+code := "actors pywatt tests benchmarks examples"
+
+export UV_PYTHON := python
+export UV_PROJECT_ENVIRONMENT := venv
+export PYWATT_UV := justfile_directory() / uv
 
 # List the recipes.
 default:
     @just --list
 
-# Create or reuse the virtualenv and install pywatt with its dev tools.
-setup:
+# The pinned uv in ./.tools (its own venv; the system Python is left alone).
+_uv:
     #!/usr/bin/env bash
     set -euo pipefail
-    if [ ! -x {{bin}}/python ]; then {{python}} -m venv {{venv}}; fi
-    stamp={{venv}}/.installed
-    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-        {{bin}}/python -m pip install -q -U pip
-        {{bin}}/python -m pip install -q -e '.[dev]'
-        touch "$stamp"
+    if [ ! -x {{uv}} ] || [ "$({{uv}} --version | cut -d' ' -f2)" != "{{uv_version}}" ]; then
+        {{python}} -m venv --clear {{tools}}
+        {{tools}}/bin/python -m pip install -q --disable-pip-version-check "uv=={{uv_version}}"
     fi
+
+# Create or update ./.venv exactly as uv.lock says (every extra and the dev tools).
+setup: _uv
+    {{uv}} sync --frozen --all-extras --quiet
+
+# Re-resolve every dependency to the newest allowed versions and rewrite uv.lock.
+lock: _uv
+    {{uv}} lock --upgrade
 
 # Lint and format check.
 lint: setup
-    {{bin}}/ruff check actors pywatt tests benchmarks examples
-    {{bin}}/ruff format --check actors pywatt tests benchmarks examples
+    {{bin}}/ruff check {{code}}
+    {{bin}}/ruff format --check {{code}}
 
 # Strict type check of both packages.
 typecheck: setup
@@ -34,6 +48,32 @@ typecheck: setup
 # Lint, type check and run the whole test suite. Starts PostgreSQL, MariaDB, Redis and
 # Memcached on loopback (installing them if needed) unless the environment already names them.
 test *ARGS: lint typecheck
+    @just _pytest {{bin}} {{ARGS}}
+
+# The same without the tests marked slow.
+test-fast *ARGS: lint typecheck
+    @just _pytest {{bin}} -m "'not slow'" {{ARGS}}
+
+# The whole suite RUNS times (default 5) while a CPU hog keeps every core busy; prints the
+# failures of each run and exits non-zero if any run failed.
+test-stress RUNS="5" *ARGS: setup
+    @bash .ci/stress.sh {{RUNS}} {{bin}}/python -m pytest -q -p no:cacheprovider {{ARGS}}
+
+# Lint, types and tests against the newest versions PyPI serves (in ./.venv-latest; the
+# lock is not touched): run it now and then to see drift before it bites.
+check-latest: _uv
+    #!/usr/bin/env bash
+    set -euo pipefail
+    {{uv}} venv --quiet --allow-existing .venv-latest
+    VIRTUAL_ENV=.venv-latest {{uv}} pip install --quiet --upgrade --no-config \
+        -r pyproject.toml --all-extras --group dev -e .
+    .venv-latest/bin/pip list 2>/dev/null | grep -iE '^(trio|cattrs|attrs|msgpack|joserfc|psycopg|redis|hiredis|pymemcache|pymysql|hypercorn|mypy|ruff|pytest) ' || true
+    .venv-latest/bin/ruff check {{code}}
+    .venv-latest/bin/ruff format --check {{code}}
+    .venv-latest/bin/mypy --strict actors pywatt
+    just _pytest .venv-latest/bin
+
+_pytest BIN *ARGS:
     #!/usr/bin/env bash
     set -euo pipefail
     if [ -z "${DATABASE_URL:-}" ] || [ -z "${MYSQL_URL:-}" ] || [ -z "${REDIS_URL:-}" ] || [ -z "${MEMCACHED_ADDR:-}" ]; then
@@ -43,7 +83,7 @@ test *ARGS: lint typecheck
         ci_services_start
         trap 'ci_services_stop' EXIT
     fi
-    {{bin}}/python -m pytest {{ARGS}}
+    {{BIN}}/python -m pytest {{ARGS}}
 
 # Start the test servers and print the environment that names them (for a shell: eval).
 services:
@@ -54,6 +94,12 @@ services:
     export CI_SVC_DIR
     ci_services_start >&2
     echo "export DATABASE_URL='$DATABASE_URL' MYSQL_URL='$MYSQL_URL' REDIS_URL='$REDIS_URL' MEMCACHED_ADDR='$MEMCACHED_ADDR' PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER PGDATABASE=$PGDATABASE CI_SVC_DIR=$CI_SVC_DIR"
+
+# Build the sdist and the wheel into dist/ with the locked build backend, and check them.
+dist: setup
+    rm -rf dist
+    {{bin}}/python -m build --no-isolation --outdir dist .
+    {{bin}}/twine check --strict dist/*
 
 # Run the demo: a supervision tree in one process, two modules under the orchestrator, then
 # a web module reached through the orchestrator's HTTP gateway with and without a JWT.
@@ -80,5 +126,5 @@ bench *ARGS: setup
 
 # Format the code in place.
 fmt: setup
-    {{bin}}/ruff format actors pywatt tests benchmarks examples
-    {{bin}}/ruff check --fix actors pywatt tests benchmarks examples
+    {{bin}}/ruff format {{code}}
+    {{bin}}/ruff check --fix {{code}}

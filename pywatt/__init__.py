@@ -12,12 +12,25 @@ A module in one line::
         raise SystemExit(create_app.run())
 """
 
-from ._errors import ConfigError as ConfigError
-from ._errors import PywattError as PywattError
-from .module import AnnouncedEndpoint as AnnouncedEndpoint
-from .module import AppState as AppState
-from .module import ModuleConfig as ModuleConfig
-from .module import pywatt_module as pywatt_module
-from .module import run_module as run_module
+from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from pywatt._lazy import attach
+
+from ._version import __version__ as __version__
+
+if TYPE_CHECKING:
+    from ._errors import ConfigError as ConfigError
+    from ._errors import PywattError as PywattError
+    from .module import AnnouncedEndpoint as AnnouncedEndpoint
+    from .module import AppState as AppState
+    from .module import ModuleConfig as ModuleConfig
+    from .module import pywatt_module as pywatt_module
+    from .module import run_module as run_module
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "._errors": ["ConfigError", "PywattError"],
+        ".module": ["AnnouncedEndpoint", "AppState", "ModuleConfig", "pywatt_module", "run_module"],
+    },
+)

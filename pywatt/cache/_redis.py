@@ -1,5 +1,5 @@
-"""The Redis backend: RESP over a trio stream, commands packed by redis-py's serializer
-(``HiredisRespSerializer``), replies parsed by ``hiredis.Reader``, requests pipelined.
+"""The Redis backend: RESP over a trio stream, commands packed by ``hiredis.pack_command``,
+replies parsed by ``hiredis.Reader``, requests pipelined.
 
 Every operation is one Redis command (or one MULTI/EXEC block), so it is atomic on the
 server: ``SET NX``, ``SET ... GET``, ``INCRBY``/``DECRBY``, ``MGET``, ``DEL k1 k2``. Only
@@ -9,12 +9,10 @@ server: ``SET NX``, ``SET ... GET``, ``INCRBY``/``DECRBY``, ``MGET``, ``DEL k1 k
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 import hiredis
-from redis.connection import HiredisRespSerializer
 
 from ._errors import (
     CacheBackendError,
@@ -43,13 +41,12 @@ from ._messages import (
 from ._pipeline import NEED_DATA, PipelinedConnection
 from ._remote import Endpoint, Reconnect, RemoteBackend
 
-_pack_one: Callable[..., list[bytes]] = HiredisRespSerializer().pack
-
 
 def pack(*args: bytes | str | int) -> bytes:
-    """One RESP command (redis-py's serializer over ``hiredis.pack_command``)."""
-    chunks: list[bytes] = _pack_one(*args)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    """One RESP command; each argument is one word (no splitting on spaces)."""
+    # hiredis' stub types the tuple as one element; it takes any number.
+    packed: bytes = hiredis.pack_command(args)  # type: ignore[arg-type]
+    return packed
 
 
 class RespParser:

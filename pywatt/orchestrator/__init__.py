@@ -17,45 +17,94 @@ Command line: ``pywatt run [FILES...] [--manifest pywatt.toml] ...``, ``pywatt r
 VALUE``, ``pywatt status``, ``pywatt stop`` (see ``pywatt --help``).
 """
 
-from ._cli import main as main
-from ._cli import run_standalone as run_standalone
-from ._console import Console as Console
-from ._console import ConsoleLine as ConsoleLine
-from ._console import Verbosity as Verbosity
-from ._console import logging_sink as logging_sink
-from ._console import render_log_record as render_log_record
-from ._console import stream_sink as stream_sink
-from ._control import default_run_dir as default_run_dir
-from ._control import send_command as send_command
-from ._dotenv import load_env_file as load_env_file
-from ._dotenv import parse_env_text as parse_env_text
-from ._errors import ControlError as ControlError
-from ._errors import ManifestError as ManifestError
-from ._errors import ModuleCallFailed as ModuleCallFailed
-from ._errors import ModuleExited as ModuleExited
-from ._errors import ModuleNotRunning as ModuleNotRunning
-from ._errors import NoSuchModule as NoSuchModule
-from ._errors import OrchestratorError as OrchestratorError
-from ._errors import PortUnavailable as PortUnavailable
-from ._errors import SecretNotFound as SecretNotFound
-from ._errors import SecretsFileError as SecretsFileError
-from ._handle import ModuleHandle as ModuleHandle
-from ._handle import ModuleState as ModuleState
-from ._handle import ModuleStatus as ModuleStatus
-from ._handle import TrafficRecord as TrafficRecord
-from ._hub import ConnectionInfo as ConnectionInfo
-from ._hub import HubStatistics as HubStatistics
-from ._hub import RegistrationRecord as RegistrationRecord
-from ._listener import ModuleEndpoints as ModuleEndpoints
-from ._manifest import ChannelOptions as ChannelOptions
-from ._manifest import Manifest as Manifest
-from ._manifest import ModuleKind as ModuleKind
-from ._manifest import ModuleSpec as ModuleSpec
-from ._manifest import RestartPolicy as RestartPolicy
-from ._manifest import TlsFiles as TlsFiles
-from ._manifest import load_manifest as load_manifest
-from ._manifest import module_from_file as module_from_file
-from ._orchestrator import Orchestrator as Orchestrator
-from ._orchestrator import open_orchestrator as open_orchestrator
-from ._store import RotationOutcome as RotationOutcome
-from ._store import RotationResult as RotationResult
+from typing import TYPE_CHECKING
+
+from pywatt._lazy import attach
+
+if TYPE_CHECKING:
+    from ._cli import main as main
+    from ._cli import run_standalone as run_standalone
+    from ._console import Console as Console
+    from ._console import ConsoleLine as ConsoleLine
+    from ._console import Verbosity as Verbosity
+    from ._console import logging_sink as logging_sink
+    from ._console import render_log_record as render_log_record
+    from ._console import stream_sink as stream_sink
+    from ._control import default_run_dir as default_run_dir
+    from ._control import send_command as send_command
+    from ._dotenv import load_env_file as load_env_file
+    from ._dotenv import parse_env_text as parse_env_text
+    from ._errors import ControlError as ControlError
+    from ._errors import ManifestError as ManifestError
+    from ._errors import ModuleCallFailed as ModuleCallFailed
+    from ._errors import ModuleExited as ModuleExited
+    from ._errors import ModuleNotRunning as ModuleNotRunning
+    from ._errors import NoSuchModule as NoSuchModule
+    from ._errors import OrchestratorError as OrchestratorError
+    from ._errors import PortUnavailable as PortUnavailable
+    from ._errors import SecretNotFound as SecretNotFound
+    from ._errors import SecretsFileError as SecretsFileError
+    from ._handle import ModuleHandle as ModuleHandle
+    from ._handle import ModuleState as ModuleState
+    from ._handle import ModuleStatus as ModuleStatus
+    from ._handle import TrafficRecord as TrafficRecord
+    from ._hub import ConnectionInfo as ConnectionInfo
+    from ._hub import HubStatistics as HubStatistics
+    from ._hub import RegistrationRecord as RegistrationRecord
+    from ._listener import ModuleEndpoints as ModuleEndpoints
+    from ._manifest import ChannelOptions as ChannelOptions
+    from ._manifest import Manifest as Manifest
+    from ._manifest import ModuleKind as ModuleKind
+    from ._manifest import ModuleSpec as ModuleSpec
+    from ._manifest import RestartPolicy as RestartPolicy
+    from ._manifest import TlsFiles as TlsFiles
+    from ._manifest import load_manifest as load_manifest
+    from ._manifest import module_from_file as module_from_file
+    from ._orchestrator import Orchestrator as Orchestrator
+    from ._orchestrator import open_orchestrator as open_orchestrator
+    from ._store import RotationOutcome as RotationOutcome
+    from ._store import RotationResult as RotationResult
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "._cli": ["main", "run_standalone"],
+        "._console": [
+            "Console",
+            "ConsoleLine",
+            "Verbosity",
+            "logging_sink",
+            "render_log_record",
+            "stream_sink",
+        ],
+        "._control": ["default_run_dir", "send_command"],
+        "._dotenv": ["load_env_file", "parse_env_text"],
+        "._errors": [
+            "ControlError",
+            "ManifestError",
+            "ModuleCallFailed",
+            "ModuleExited",
+            "ModuleNotRunning",
+            "NoSuchModule",
+            "OrchestratorError",
+            "PortUnavailable",
+            "SecretNotFound",
+            "SecretsFileError",
+        ],
+        "._handle": ["ModuleHandle", "ModuleState", "ModuleStatus", "TrafficRecord"],
+        "._hub": ["ConnectionInfo", "HubStatistics", "RegistrationRecord"],
+        "._listener": ["ModuleEndpoints"],
+        "._manifest": [
+            "ChannelOptions",
+            "Manifest",
+            "ModuleKind",
+            "ModuleSpec",
+            "RestartPolicy",
+            "TlsFiles",
+            "load_manifest",
+            "module_from_file",
+        ],
+        "._orchestrator": ["Orchestrator", "open_orchestrator"],
+        "._store": ["RotationOutcome", "RotationResult"],
+    },
+)

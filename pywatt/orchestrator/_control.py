@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import socket
 import stat
-import tempfile
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,32 +25,27 @@ import trio
 
 from pywatt.wire import LineDecoder, NeedData, RemoteProtocolError, encode_line
 
+from ._control_client import (
+    DEFAULT_ROTATE_TIMEOUT,
+    MAX_LINE,
+    call_control,
+    control_path,
+    default_run_dir,
+)
 from ._errors import ControlError, OrchestratorError
 
 if TYPE_CHECKING:
     from ._orchestrator import Orchestrator
 
-__all__ = ["control_path", "default_run_dir", "send_command", "serve_control"]
+__all__ = [
+    "DEFAULT_ROTATE_TIMEOUT",
+    "control_path",
+    "default_run_dir",
+    "send_command",
+    "serve_control",
+]
 
-SOCKET_NAME: Final = "control.sock"
-_MAX_REQUEST: Final = 1024 * 1024
 _READ_TIMEOUT: Final = 10.0
-DEFAULT_ROTATE_TIMEOUT: Final = 30.0
-
-
-def default_run_dir(environ: Mapping[str, str] | None = None) -> str:
-    """Where the control socket lives unless ``--run-dir`` says otherwise. Does not block."""
-    env = os.environ if environ is None else environ
-    if env.get("PYWATT_RUN_DIR"):
-        return env["PYWATT_RUN_DIR"]
-    if env.get("XDG_RUNTIME_DIR"):
-        return os.path.join(env["XDG_RUNTIME_DIR"], "pywatt")
-    return os.path.join(tempfile.gettempdir(), f"pywatt-{os.getuid()}")
-
-
-def control_path(run_dir: str) -> str:
-    """The control socket's path in ``run_dir``."""
-    return os.path.join(run_dir, SOCKET_NAME)
 
 
 # --- server --------------------------------------------------------------------------------
@@ -183,7 +178,7 @@ async def _execute(orch: Orchestrator, request: dict[str, Any]) -> dict[str, Any
 
 
 async def _read_line(stream: trio.abc.ReceiveStream) -> bytes:
-    decoder = LineDecoder(max_line=_MAX_REQUEST, first_line_max=None)
+    decoder = LineDecoder(max_line=MAX_LINE, first_line_max=None)
     while True:
         line = decoder.next_line()
         if not isinstance(line, NeedData):
@@ -203,26 +198,10 @@ async def _read_line(stream: trio.abc.ReceiveStream) -> bytes:
 async def send_command(run_dir: str, request: Mapping[str, Any]) -> dict[str, Any]:
     """Send one control request to the orchestrator serving ``run_dir``; return its reply.
 
-    Blocks until the reply (a rotation waits for the acks). Raises :class:`ControlError`
-    if no orchestrator listens there or it refused the command (with its reason).
+    Waits until the reply (a rotation waits for the acks; at most its ``timeout`` plus
+    10 s). Raises :class:`ControlError` if no orchestrator listens there or it refused the
+    command (with its reason). The blocking client runs in a worker thread.
     """
-    path = control_path(run_dir)
-    try:
-        stream = await trio.open_unix_socket(path)
-    except OSError as exc:
-        raise ControlError(
-            f"no orchestrator is listening on {path} ({exc.strerror or exc}); start one with "
-            "`pywatt run`, or point at it with --run-dir or PYWATT_RUN_DIR"
-        ) from exc
-    async with stream:
-        await stream.send_all(encode_line(json.dumps(dict(request)).encode()))
-        try:
-            raw = await _read_line(stream)
-        except (trio.BrokenResourceError, RemoteProtocolError) as exc:
-            raise ControlError(f"the orchestrator on {path} sent no valid reply: {exc}") from exc
-    reply = json.loads(raw)
-    if not isinstance(reply, dict):
-        raise ControlError(f"the orchestrator on {path} sent a non-object reply")
-    if not reply.get("ok"):
-        raise ControlError(str(reply.get("error", "the orchestrator refused the command")))
-    return reply
+    return await trio.to_thread.run_sync(
+        functools.partial(call_control, run_dir, request), abandon_on_cancel=True
+    )

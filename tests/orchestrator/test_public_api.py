@@ -26,8 +26,8 @@ EXPECTED = {
 
 
 def test_public_names_are_exactly_the_documented_ones() -> None:
-    public = {name for name in vars(orchestrator) if not name.startswith("_")}
-    assert public == EXPECTED
+    public = {name for name in dir(orchestrator) if not name.startswith("_")}
+    assert public == EXPECTED == set(orchestrator.__all__)
     for name in EXPECTED:
         assert getattr(orchestrator, name).__module__.startswith("pywatt.orchestrator")
 
