@@ -1,5 +1,5 @@
 """``python -m pywatt run ...``: the embedded orchestrator's command line."""
 
-from pywatt.orchestrator._cli import main
+from pywatt.orchestrator import main
 
 raise SystemExit(main())

@@ -12,6 +12,8 @@ import importlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ._extras import MissingExtra, extra_for
+
 
 def attach(
     package: str, table: Mapping[str, Sequence[str]]
@@ -27,7 +29,14 @@ def attach(
         module = where.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module, package), name)
+        try:
+            imported = importlib.import_module(module, package)
+        except ImportError as exc:
+            extra = extra_for(exc)
+            if extra is None:
+                raise
+            raise MissingExtra(extra, f"{package}.{name}") from exc
+        value = getattr(imported, name)
         globals_of(package)[name] = value  # later lookups skip __getattr__
         return value
 

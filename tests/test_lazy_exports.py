@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAZY = ["pywatt", "pywatt.orchestrator"]
+LAZY = ["pywatt", "pywatt.orchestrator", "pywatt.cache", "pywatt.discovery", "pywatt.http"]
 
 
 def _type_checking_names(package: str) -> dict[str, str]:

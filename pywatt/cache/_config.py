@@ -21,17 +21,17 @@ from typing import Any, Final
 
 import actors
 from actors import Backoff, ChildSpec, SupervisorSpec
+from pywatt._extras import require
 from pywatt.wire import CacheType, InitBlob
 
 from ._codec import Codec
 from ._errors import CacheConfigError
 from ._facade import CACHE_NAME, CacheFacade
 from ._file import FileCache
-from ._memcached import MemcachedCache
 from ._memory import MemoryCache
 from ._messages import CACHE
 from ._policies import EvictionPolicy
-from ._redis import RedisCache, parse_redis_url
+from ._redis_url import parse_redis_url
 from ._remote import Endpoint
 
 SUPERVISOR: Final = "pywatt.cache.supervisor"
@@ -134,6 +134,9 @@ def backend_factory(
             policy=policy, max_entries=max_entries, max_bytes=max_bytes, seed=seed
         )
     if kind == "redis":
+        require("redis", "cache_config type 'redis'")
+        from ._redis import RedisCache
+
         url = config.get("url")
         if url is None and config.get("host") is None:
             url = _env(init, "REDIS_URL")
@@ -158,6 +161,9 @@ def backend_factory(
             connections=connections,
         )
     if kind == "memcached":
+        require("memcached", "cache_config type 'memcached'")
+        from ._memcached import MemcachedCache
+
         address = config.get("address")
         if address is None and config.get("host") is not None:
             address = f"{config['host']}:{int(_number(config, 'port', default=11211))}"

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import math
 from typing import Any, Final
-from urllib.parse import unquote, urlsplit
 
 import hiredis
 
 from ._errors import (
     CacheBackendError,
-    CacheConfigError,
     CacheProtocolError,
     CounterOverflow,
     NotAnInteger,
@@ -39,6 +37,7 @@ from ._messages import (
     Stats,
 )
 from ._pipeline import NEED_DATA, PipelinedConnection
+from ._redis_url import parse_redis_url
 from ._remote import Endpoint, Reconnect, RemoteBackend
 
 
@@ -81,31 +80,6 @@ def _check(key: str, reply: Any) -> Any:
 
 def _ttl_args(ttl: float | None) -> tuple[bytes | int, ...]:
     return () if ttl is None else (b"PX", max(1, math.ceil(ttl * 1000)))
-
-
-def parse_redis_url(url: str) -> dict[str, Any]:
-    """Split ``redis://[user[:password]@]host[:port][/db]`` (``rediss://`` for TLS).
-
-    Returns ``host``, ``port``, ``tls``, ``username``, ``password``, ``db``. Raises
-    :class:`CacheConfigError` for another scheme or a bad port or db.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("redis", "rediss"):
-        raise CacheConfigError(f"a Redis URL starts with redis:// or rediss://, not {url!r}")
-    try:
-        port = parts.port or 6379
-        path = parts.path.strip("/")
-        db = int(path) if path else 0
-    except ValueError as exc:
-        raise CacheConfigError(f"bad Redis URL {url!r}: {exc}") from None
-    return {
-        "host": parts.hostname or "127.0.0.1",
-        "port": port,
-        "tls": parts.scheme == "rediss",
-        "username": unquote(parts.username) if parts.username else None,
-        "password": unquote(parts.password) if parts.password else None,
-        "db": db,
-    }
 
 
 CLEAR_BATCH: Final = 500

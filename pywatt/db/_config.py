@@ -28,6 +28,7 @@ from typing import Any, Final
 
 import actors
 from pywatt._errors import ConfigError
+from pywatt._extras import require
 from pywatt.wire import DatabaseConfig, DatabaseType, InitBlob, PoolConfig, encode_json
 
 from ._driver import Driver
@@ -108,6 +109,7 @@ def driver_from_url(url: str, *, name: str | None = None) -> Driver:
         )
     kind = _TYPES.get(scheme.split("+")[0].lower())
     if kind == "postgresql":
+        require("postgres", "a PostgreSQL database")
         from ._postgres import PostgresDriver
 
         return PostgresDriver(url, name=name)
@@ -119,6 +121,7 @@ def driver_from_url(url: str, *, name: str | None = None) -> Driver:
     if kind == "mysql":
         from urllib.parse import unquote, urlsplit
 
+        require("mysql", "a MySQL/MariaDB database")
         from ._mysql import MysqlDriver
 
         parts = urlsplit(url)
@@ -148,6 +151,7 @@ def driver_from_config(config: Mapping[str, Any]) -> Driver:
     kind = _kind(config.get("type", "sqlite"))
     user = config.get("username", config.get("user"))
     if kind == "postgresql":
+        require("postgres", "a PostgreSQL database")
         from ._postgres import PostgresDriver
 
         return PostgresDriver(
@@ -160,6 +164,7 @@ def driver_from_config(config: Mapping[str, Any]) -> Driver:
             sslmode=config.get("ssl_mode"),
         )
     if kind == "mysql":
+        require("mysql", "a MySQL/MariaDB database")
         from ._mysql import MysqlDriver
 
         return MysqlDriver(

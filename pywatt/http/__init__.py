@@ -6,24 +6,44 @@ WSGI app (Flask) on ``InitBlob.listen`` with hypercorn's trio worker, and answer
 §9). See docs/http-and-jwt.md.
 """
 
-from ._app import CLAIMS_KEY as CLAIMS_KEY
-from ._app import ServedApp as ServedApp
-from ._app import as_asgi as as_asgi
-from ._children import http_children as http_children
-from ._children import serve_app as serve_app
-from ._config import DEFAULT_MAX_BODY as DEFAULT_MAX_BODY
-from ._config import HttpConfig as HttpConfig
-from ._config import path_matches as path_matches
-from ._dispatch import build_scope as build_scope
-from ._dispatch import dispatch as dispatch
-from ._dispatch import stdout_wrapper as stdout_wrapper
-from ._errors import AppStartupFailed as AppStartupFailed
-from ._errors import BadHttpRequest as BadHttpRequest
-from ._errors import BodyTooLarge as BodyTooLarge
-from ._errors import HttpError as HttpError
-from ._health import HealthTracker as HealthTracker
-from ._metrics import ActorMetrics as ActorMetrics
-from ._server import HTTP_ACTOR as HTTP_ACTOR
-from ._server import HttpServer as HttpServer
-from ._server import ServeHttp as ServeHttp
-from ._wsgi import WsgiAdapter as WsgiAdapter
+from typing import TYPE_CHECKING
+
+from pywatt._lazy import attach
+
+if TYPE_CHECKING:
+    from ._app import CLAIMS_KEY as CLAIMS_KEY
+    from ._app import ServedApp as ServedApp
+    from ._app import as_asgi as as_asgi
+    from ._children import http_children as http_children
+    from ._children import serve_app as serve_app
+    from ._config import DEFAULT_MAX_BODY as DEFAULT_MAX_BODY
+    from ._config import HttpConfig as HttpConfig
+    from ._config import path_matches as path_matches
+    from ._dispatch import build_scope as build_scope
+    from ._dispatch import dispatch as dispatch
+    from ._dispatch import stdout_wrapper as stdout_wrapper
+    from ._errors import AppStartupFailed as AppStartupFailed
+    from ._errors import BadHttpRequest as BadHttpRequest
+    from ._errors import BodyTooLarge as BodyTooLarge
+    from ._errors import HttpError as HttpError
+    from ._health import HealthTracker as HealthTracker
+    from ._metrics import ActorMetrics as ActorMetrics
+    from ._server import HTTP_ACTOR as HTTP_ACTOR
+    from ._server import HttpServer as HttpServer
+    from ._server import ServeHttp as ServeHttp
+    from ._wsgi import WsgiAdapter as WsgiAdapter
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "._app": ["CLAIMS_KEY", "ServedApp", "as_asgi"],
+        "._children": ["http_children", "serve_app"],
+        "._config": ["DEFAULT_MAX_BODY", "HttpConfig", "path_matches"],
+        "._dispatch": ["build_scope", "dispatch", "stdout_wrapper"],
+        "._errors": ["AppStartupFailed", "BadHttpRequest", "BodyTooLarge", "HttpError"],
+        "._health": ["HealthTracker"],
+        "._metrics": ["ActorMetrics"],
+        "._server": ["HTTP_ACTOR", "HttpServer", "ServeHttp"],
+        "._wsgi": ["WsgiAdapter"],
+    },
+)

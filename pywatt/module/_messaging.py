@@ -17,6 +17,7 @@ import trio
 
 import pywatt
 from actors import ChildSpec, SupervisorSpec
+from pywatt._extras import require
 from pywatt.channels import (
     ChannelConfigError,
     ChannelDirectory,
@@ -25,7 +26,7 @@ from pywatt.channels import (
     channels_supervisor_spec,
     preferences_from_dict,
 )
-from pywatt.discovery import DISCOVERY, DISCOVERY_PROTOCOL, OrchestratorDiscovery, RedisDiscovery
+from pywatt.discovery import DISCOVERY, DISCOVERY_PROTOCOL, OrchestratorDiscovery
 from pywatt.registrar import Registrar, build_capabilities
 from pywatt.router import ROUTER, ROUTER_PROTOCOL, Router
 from pywatt.wire import InitBlob, ModuleInfo
@@ -115,6 +116,9 @@ def communication_specs(
             if not isinstance(url, str):
                 raise ChannelConfigError("service_discovery_config: the redis backend needs 'url'")
             prefix = str(discovery.get("prefix", "pywatt:discovery"))
+            require("redis", "service_discovery_config backend 'redis'")
+            from pywatt.discovery import RedisDiscovery
+
             factory = lambda: RedisDiscovery(url, init.module_id, prefix=prefix)  # noqa: E731
         else:
             raise ChannelConfigError(

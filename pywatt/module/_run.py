@@ -17,6 +17,7 @@ import trio
 import actors
 from actors import ChildSpec, Restart, Strategy, SupervisorSpec
 from pywatt._errors import PywattError
+from pywatt._extras import require
 from pywatt.link._errors import InitBlobError
 from pywatt.link._init import read_init_blob
 from pywatt.link._link import StdioLink
@@ -238,6 +239,7 @@ async def _start(
         endpoints = config.announced()
         if app is not None or config.health is not None or config.metrics:
             # Serve before announcing: the orchestrator may route requests at once.
+            require("http", "serving an app, /health or /metrics")
             from pywatt.http import HttpConfig, http_children  # hypercorn: only when serving
 
             http_config = HttpConfig.from_module_config(config)

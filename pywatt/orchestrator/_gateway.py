@@ -30,12 +30,9 @@ from typing import Any, Final, Literal
 
 import attrs
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.config import Sockets
-from hypercorn.trio.run import worker_serve
-from hypercorn.utils import wrap_app
 
 from actors import Actor, ActorError, Crashed, DeferredReply, LifecycleEvent, Request, Stopped
+from pywatt._extras import have
 from pywatt.wire import AnnounceBlob, IpcHttpRequest, RemoteProtocolError, decode_json_value
 
 from ._handle import ModuleHandle, ModuleState
@@ -247,6 +244,16 @@ class Gateway(Actor[GatewayMessage]):
     # -- the HTTP front --------------------------------------------------------------------
 
     async def _serve(self) -> None:
+        # hypercorn is the [http] extra: the orchestrator runs without it, gateway off.
+        if not have("http"):
+            self.sock.close()
+            self.finished.set()
+            return
+        from hypercorn.config import Config as HypercornConfig
+        from hypercorn.config import Sockets
+        from hypercorn.trio.run import worker_serve
+        from hypercorn.utils import wrap_app
+
         config = HypercornConfig()
         config.errorlog = logging.getLogger("pywatt.orchestrator.gateway.server")
         config.accesslog = None

@@ -37,6 +37,7 @@ from actors import (
     StartFailed,
     open_actor_system,
 )
+from pywatt._extras import have
 from pywatt.wire import OrchestratorDeclaration, ServiceProviderInfo
 
 from ._console import Console, ConsoleLine, Verbosity
@@ -358,7 +359,10 @@ async def open_orchestrator(
                                 transport=gateway_transport),
                 name=GATEWAY_NAME,
             )  # fmt: skip
-            console.info(f"HTTP gateway on {api} ({gateway_transport} to the modules)")
+            if have("http"):
+                console.info(f"HTTP gateway on {api} ({gateway_transport} to the modules)")
+            else:
+                console.info("HTTP gateway off: install 'pywatt[http]' to serve it")
             try:
                 for handle in handles.values():
                     try:
