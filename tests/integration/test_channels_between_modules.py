@@ -257,6 +257,8 @@ async def test_registration_capabilities_health_discovery_and_updates() -> None:
             assert providers["fast-search"].metadata["capabilities"] == "fulltext"
             assert providers["fast-search"].module_id == "search1"
             assert providers["fast-search"].version == "1.2"
+            # Registration comes after the announce, independently of discovery: wait for it.
+            await orch.module("search1").wait_stderr("module search1 registered as")
             record = await orch.registration("search1")
             assert record is not None
             assert record.module.info.description == "a search module"
@@ -266,11 +268,9 @@ async def test_registration_capabilities_health_discovery_and_updates() -> None:
             assert caps.additional_capabilities["streaming"] is True
             assert caps.additional_capabilities["websocket"] is False
             assert caps.additional_capabilities["custom"] == ["search"]
-            for _ in range(100):
-                if record.heartbeats >= 2:
-                    break
-                await trio.sleep(0.05)
-            assert record.heartbeats >= 2
+            while record is None or record.heartbeats < 2:  # polls the hub's own record
+                await trio.sleep(0.05)  # (bounded by the fail_after above)
+                record = await orch.registration("search1")
             assert record.health is not None
             assert record.health.value == "Healthy"
             await orch.stop_module("search1")
