@@ -67,7 +67,7 @@ check-latest: _uv
     {{uv}} venv --quiet --allow-existing .venv-latest
     VIRTUAL_ENV=.venv-latest {{uv}} pip install --quiet --upgrade --no-config \
         -r pyproject.toml --all-extras --group dev -e .
-    .venv-latest/bin/pip list 2>/dev/null | grep -iE '^(trio|cattrs|attrs|msgpack|joserfc|psycopg|redis|hiredis|pymemcache|pymysql|hypercorn|mypy|ruff|pytest) ' || true
+    {{uv}} pip list --python .venv-latest | grep -iE '^(trio|cattrs|attrs|msgpack|joserfc|psycopg|redis|hiredis|pymemcache|pymysql|hypercorn|mypy|ruff|pytest) ' || true
     .venv-latest/bin/ruff check {{code}}
     .venv-latest/bin/ruff format --check {{code}}
     .venv-latest/bin/mypy --strict actors pywatt

@@ -6,15 +6,19 @@
   no endpoints) is spawned here with pipes; its InitBlob line is written at once and stdout
   is read up to the ``announce`` line, where the clock stops (``startup_to_announce_ms``).
   Then it gets ``{"op":"shutdown"}`` and is reaped (its exit status must be 0). The baseline
-  is ``python -c "import pywatt"`` from spawn to exit (``import_pywatt_ms``). Both run with
+  is ``python -c "from pywatt import AppState, pywatt_module"`` (what a module file imports)
+  from spawn to exit (``import_pywatt_ms``). Both run with
   this interpreter (``sys.executable -P``: ``-P`` keeps the script's directory, which holds
   ``benchmarks/actors.py``, from shadowing the ``actors`` package) and the same environment
   (with ``PYWATT_EMBEDDED=1`` and ``PYWATT_MODULE_ID`` as the orchestrator sets them),
   interleaved with their order rotating, after one untimed round. ``startup_overhead_ms`` =
   median(to announce) - median(import only); target <= 50. The baseline's time includes
   interpreter teardown (tens of ms with pywatt imported), which the announce timing does not,
-  so ``startup_overhead_no_teardown_ms`` also subtracts a third run, ``import pywatt, os;
-  os._exit(0)`` (``import_pywatt_no_teardown_ms``): the stricter figure.
+  so ``startup_overhead_no_teardown_ms`` also subtracts a third run, the same import then
+  ``os._exit(0)`` (``import_pywatt_no_teardown_ms``): the stricter figure.
+* **The command line** (metrics). ``pywatt --help`` as a process, spawn to exit
+  (``cli_help_ms``), interleaved with ``python -c pass`` (``python_startup_ms``);
+  ``cli_help_vs_python_ms`` is the difference of the medians, target <= 150.
 * **secret_roundtrip** (rates, round trips/s). ``pywatt``: the real embedded orchestrator
   (:func:`pywatt.orchestrator.open_orchestrator`) runs the module in its secrets mode; after
   the announce the benchmark rotates a trigger secret to the time budget, and the module's
@@ -87,6 +91,8 @@ ECHO_LINE: Final = (
 )
 PROCESS_TIMEOUT: Final = 30.0
 STARTUP_TARGET_MS: Final = 50.0
+CLI_TARGET_MS: Final = 150.0
+PYWATT_SCRIPT: Final = Path(sys.executable).parent / "pywatt"
 ROUNDTRIP_TARGET: Final = 0.25
 
 
@@ -162,8 +168,9 @@ def time_to_announce(env: dict[str, str]) -> float:
     return elapsed
 
 
-IMPORT_ONLY: Final = "import pywatt"
-IMPORT_THEN_EXIT: Final = "import pywatt, os; os._exit(0)"
+# What a module file imports (``import pywatt`` alone is lazy and loads almost nothing).
+IMPORT_ONLY: Final = "from pywatt import AppState, pywatt_module"
+IMPORT_THEN_EXIT: Final = "from pywatt import AppState, pywatt_module; import os; os._exit(0)"
 """The baseline without interpreter teardown, which the announce timing does not include."""
 
 
@@ -205,6 +212,34 @@ def measure_startup(repetitions: int, log: Callable[[str], None]) -> dict[str, l
         f"module: startup to announce {statistics.median(samples['announce']):.1f} ms, "
         f"import only {statistics.median(samples['import']):.1f} ms, import then os._exit "
         f"{statistics.median(samples['import_exit']):.1f} ms ({repetitions} each)"
+    )
+    return samples
+
+
+def time_command(command: list[str]) -> float:
+    """Seconds from spawn to exit of ``command`` (its output read and dropped)."""
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, timeout=PROCESS_TIMEOUT, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise BenchmarkError(f"{command} failed ({done.returncode}):\n{done.stderr.decode()}")
+    return elapsed
+
+
+def measure_cli(repetitions: int, log: Callable[[str], None]) -> dict[str, list[float]]:
+    """``pywatt --help`` and ``python -c pass`` interleaved (after one untimed round),
+    milliseconds per run."""
+    commands = {"help": [str(PYWATT_SCRIPT), "--help"], "python": [sys.executable, "-c", "pass"]}
+    for command in commands.values():
+        time_command(command)
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for repetition in range(repetitions):
+        order = list(commands) if repetition % 2 == 0 else list(reversed(commands))
+        for name in order:
+            samples[name].append(time_command(commands[name]) * 1000)
+    log(
+        f"module: pywatt --help {statistics.median(samples['help']):.1f} ms, python -c pass "
+        f"{statistics.median(samples['python']):.1f} ms ({repetitions} each)"
     )
     return samples
 
@@ -370,12 +405,25 @@ def define(bench: Bench) -> None:
     bench.meta["startup"] = {
         "repetitions": startup_repetitions,
         "command": "python -P benchmarks/_module_bench_mod.py (spawn to announce)",
-        "baseline": 'python -P -c "import pywatt" (spawn to exit)',
+        "baseline": f'python -P -c "{IMPORT_ONLY}" (spawn to exit)',
         "baseline_no_teardown": f'python -P -c "{IMPORT_THEN_EXIT}" (spawn to exit)',
         **{
             f"{name}_ms": {"min": min(values), "max": max(values)}
             for name, values in samples.items()
         },
+    }
+
+    cli = measure_cli(7 if bench.quick else 21, print_to_stderr)
+    cli_help = statistics.median(cli["help"])
+    python_startup = statistics.median(cli["python"])
+    bench.metric("cli_help_ms", cli_help)
+    bench.metric("python_startup_ms", python_startup)
+    bench.metric("cli_help_vs_python_ms", cli_help - python_startup)
+    bench.target("cli_help_vs_python_ms", "<=", CLI_TARGET_MS)
+    bench.meta["cli"] = {
+        "command": "pywatt --help (spawn to exit)",
+        "baseline": "python -c pass (spawn to exit)",
+        **{f"{name}_ms": {"min": min(v), "max": max(v)} for name, v in cli.items()},
     }
 
     settings = (
