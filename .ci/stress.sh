@@ -24,8 +24,8 @@ failed_runs=0
 for run in $(seq "$runs"); do
     start=$SECONDS
     if "$@" -rf >"$logs/run$run.log" 2>&1; then status=ok; else status=FAILED; failed_runs=$((failed_runs + 1)); fi
-    summary=$(grep -E '^=+ .*(passed|failed|error).* =+$' "$logs/run$run.log" | tail -1 | tr -d '=')
-    echo "run $run: $status in $((SECONDS - start)) s:${summary}"
+    summary=$(grep -E '[0-9]+ (passed|failed|errors?)\b' "$logs/run$run.log" | tail -1 | tr -d '=' || true)
+    echo "run $run: $status in $((SECONDS - start)) s: ${summary}"
     grep -E '^(FAILED|ERROR) ' "$logs/run$run.log" | sed 's/^/    /' || true
 done
 echo "$runs runs under load, $failed_runs with failures (logs in $logs)"
