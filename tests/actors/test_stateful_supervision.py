@@ -1181,6 +1181,7 @@ class SupervisionMachine(RuleBasedStateMachine):
 SETTINGS = settings(max_examples=150, stateful_step_count=40, deadline=None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", list(Strategy), ids=lambda s: s.value)
 def test_supervision_matches_the_model(strategy: Strategy) -> None:
     name = f"SupervisionMachine_{strategy.name}"

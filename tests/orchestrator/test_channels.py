@@ -8,6 +8,7 @@ import os
 import stat
 import uuid
 
+import pytest
 import trio
 
 from pywatt.channels import declaration_frame, encode_module_frame, heartbeat_ack_frame
@@ -52,6 +53,7 @@ async def test_socket_files_are_owner_only_and_removed_afterwards() -> None:
     assert not await trio.Path(path).parent.exists()
 
 
+@pytest.mark.slow
 async def test_a_connection_is_its_module_gets_heartbeats_and_survives_malformed_frames() -> None:
     with trio.fail_after(15):
         async with running(raw("billing", kind=ModuleKind.FOREIGN)) as run:
