@@ -20,6 +20,7 @@ from ._errors import ControlError, ManifestError, OrchestratorError, SecretsFile
 from ._handle import ModuleHandle, ModuleState
 from ._manifest import Manifest, load_manifest, module_from_file, parse_secret_assignment
 from ._orchestrator import Orchestrator, open_orchestrator
+from ._run_dir import ensure_run_dir
 
 __all__ = ["manifest_from_args", "run"]
 
@@ -81,14 +82,16 @@ class _RunState:
 async def _run_async(args: argparse.Namespace, manifest: Manifest, verbosity: Verbosity) -> int:
     sink = stream_sink()
     state = _RunState()
+    # Checked before any module starts, so that a refused --run-dir ends the run at once.
+    control_dir = None if args.no_control else _control_dir(args.run_dir, Console(sink, verbosity))
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async with trio.open_nursery() as outer:
             outer.start_soon(_watch_signals, signals, state, outer)
             async with open_orchestrator(manifest, on_output=sink, verbosity=verbosity) as orch:
                 state.orch = orch
                 async with trio.open_nursery() as inner:
-                    if not args.no_control:
-                        await _start_control(inner, orch, args.run_dir)
+                    if control_dir is not None:
+                        await _start_control(inner, orch, control_dir, args.run_dir)
                     reason = await _wait_for_end(orch, args.duration)
                     orch.console.info(reason)
                     inner.cancel_scope.cancel()
@@ -109,8 +112,26 @@ def _failed(handle: ModuleHandle) -> bool:
     return handle.state is ModuleState.EXITED and handle.last_exit != 0
 
 
-async def _start_control(nursery: trio.Nursery, orch: Orchestrator, run_dir: str | None) -> None:
+def _control_dir(run_dir: str | None, console: Console) -> str | None:
+    """The run directory for the control socket, created or checked (see ``_run_dir``).
+
+    A refused ``--run-dir`` raises :class:`ControlError` (one line, exit status 1); a refused
+    default is a warning and the run goes on without a control socket.
+    """
     chosen = run_dir or default_run_dir()
+    try:
+        ensure_run_dir(chosen)
+    except ControlError as exc:
+        if run_dir is not None:
+            raise
+        console.warning(f"no control socket: {exc}")
+        return None
+    return chosen
+
+
+async def _start_control(
+    nursery: trio.Nursery, orch: Orchestrator, chosen: str, run_dir: str | None
+) -> None:
     try:
         path = await nursery.start(serve_control, orch, chosen)
     except ControlError as exc:
