@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_ROTATE_TIMEOUT",
     "control_path",
     "default_run_dir",
+    "prepare_control",
     "send_command",
     "serve_control",
 ]
@@ -63,9 +64,7 @@ async def serve_control(
     Raises :class:`ControlError` if another live orchestrator already serves this run dir
     or the socket cannot be created. Removes the socket when it ends.
     """
-    path = control_path(run_dir)
-    ensure_run_dir(run_dir)
-    _claim(path)
+    path = prepare_control(run_dir)
     sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         await sock.bind(path)
@@ -86,6 +85,17 @@ async def serve_control(
         with contextlib.suppress(OSError):
             if os.stat(path).st_ino == identity:
                 os.unlink(path)
+
+
+def prepare_control(run_dir: str) -> str:
+    """Make ``run_dir`` ready for a control socket and return the socket's path: create or
+    check the directory (see ``_run_dir``) and remove a stale socket. Does not block beyond a
+    few file-system calls and one local connect. Raises :class:`ControlError` (one line) if
+    the directory is unsafe or a live orchestrator already answers there."""
+    ensure_run_dir(run_dir)
+    path = control_path(run_dir)
+    _claim(path)
+    return path
 
 
 def _claim(path: str) -> None:

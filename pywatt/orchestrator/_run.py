@@ -15,12 +15,11 @@ import trio
 
 from ._cli import DEFAULT_MANIFEST
 from ._console import Console, Verbosity, stream_sink
-from ._control import DEFAULT_ROTATE_TIMEOUT, default_run_dir, serve_control
+from ._control import DEFAULT_ROTATE_TIMEOUT, default_run_dir, prepare_control, serve_control
 from ._errors import ControlError, ManifestError, OrchestratorError, SecretsFileError
 from ._handle import ModuleHandle, ModuleState
 from ._manifest import Manifest, load_manifest, module_from_file, parse_secret_assignment
 from ._orchestrator import Orchestrator, open_orchestrator
-from ._run_dir import ensure_run_dir
 
 __all__ = ["manifest_from_args", "run"]
 
@@ -113,14 +112,15 @@ def _failed(handle: ModuleHandle) -> bool:
 
 
 def _control_dir(run_dir: str | None, console: Console) -> str | None:
-    """The run directory for the control socket, created or checked (see ``_run_dir``).
+    """The run directory for the control socket, created or checked (see ``_run_dir``) and
+    free of a live orchestrator.
 
     A refused ``--run-dir`` raises :class:`ControlError` (one line, exit status 1); a refused
     default is a warning and the run goes on without a control socket.
     """
     chosen = run_dir or default_run_dir()
     try:
-        ensure_run_dir(chosen)
+        prepare_control(chosen)
     except ControlError as exc:
         if run_dir is not None:
             raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import signal
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 import trio
 
 from .helpers import PYTHON, RAW
+from .test_cli import background
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
 
@@ -169,3 +171,21 @@ async def test_an_unsafe_run_dir_is_refused_in_one_line_before_any_module_starts
         assert _mode(target) == before
         if target.is_dir():
             assert not (target / "control.sock").exists()
+
+
+async def test_a_run_dir_in_use_by_a_live_orchestrator_is_refused_in_one_line(
+    tmp_path: Path,
+) -> None:
+    run_dir = tmp_path / "run"
+    with trio.fail_after(30):
+        async with background("run", RAW, "--run-dir", str(run_dir), "--for", "20") as first:
+            await first.wait_for("control socket:")
+            code, out, err = await _pywatt_run("--run-dir", str(run_dir))
+            await first.wait_for("raw_module is up")
+            first.process.send_signal(signal.SIGTERM)
+    assert code == 1, out + err
+    assert "started" not in out, out
+    assert err == (
+        f"pywatt: error: another orchestrator is running with control socket "
+        f"{run_dir}/control.sock; stop it (pywatt stop) or pass --run-dir\n"
+    )
