@@ -21,14 +21,15 @@ async def read_init_blob(
 ) -> tuple[InitBlob | None, LineDecoder]:
     """Read the first line and parse it as an InitBlob (bare, or with ``"op":"init"``).
 
-    Returns ``(None, decoder)`` if stdin ends before any byte arrived (nobody is there: the
-    caller may start an orchestrator of its own). Otherwise returns the blob and the decoder,
-    which keeps any bytes read past the first line for the stdin reader. Raises
-    :class:`InitBlobError` if the line is longer than 1 MiB, is cut short by EOF, or is not a
-    valid InitBlob (the message names the field). Deadlines are the caller's.
+    Returns ``(None, decoder)`` if stdin ends before any byte arrived, counting bytes already
+    fed to ``decoder`` (nobody is there: the caller may start an orchestrator of its own).
+    Otherwise returns the blob and the decoder, which keeps any bytes read past the first line
+    for the stdin reader. Raises :class:`InitBlobError` if the line is longer than 1 MiB, is
+    cut short by EOF, or is not a valid InitBlob (the message names the field). Deadlines are
+    the caller's: a caller cancelled part-way can read ``decoder.buffered`` to tell silence
+    from a partial blob.
     """
     decoder = decoder or LineDecoder()
-    received = 0
     while True:
         try:
             line = decoder.next_line()
@@ -38,10 +39,12 @@ async def read_init_blob(
             break
         data = await stdin.receive_some(65536)
         if not data:
-            if received == 0:
+            if decoder.buffered == 0:
                 return None, decoder
-            raise InitBlobError("stdin closed before the InitBlob line was complete")
-        received += len(data)
+            raise InitBlobError(
+                f"stdin closed after {decoder.buffered} bytes of the InitBlob, before the "
+                "newline that ends it"
+            )
         decoder.feed(data)
     try:
         return decode_json(line, InitBlob), decoder

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-import math
 import os
 import signal
 import sys
@@ -19,7 +18,6 @@ from actors import ChildSpec, Restart, Strategy, SupervisorSpec
 from pywatt._errors import PywattError
 from pywatt._extras import require
 from pywatt.link._errors import InitBlobError
-from pywatt.link._init import read_init_blob
 from pywatt.link._link import StdioLink
 from pywatt.logs import configure_logging, redactor
 from pywatt.registrar import Announce, Register, Unregister
@@ -34,6 +32,7 @@ from pywatt.wire import InitBlob, LineDecoder, SocketAddress
 from ._config import ModuleConfig, secrets_from_env
 from ._data import data_specs
 from ._http import builtin_endpoints, not_found_app
+from ._init_wait import init_deadline, wait_init_blob
 from ._messaging import (
     ModuleRuntime,
     capabilities,
@@ -46,9 +45,6 @@ from ._state import AppState
 log = logging.getLogger("pywatt.module")
 
 Main = Callable[[AppState[Any]], Awaitable[object]]
-
-INIT_WAIT = 3.0
-"""Seconds to wait for an InitBlob on a non-terminal stdin before running standalone."""
 
 CHANNEL_WAIT = 5.0
 """Seconds to wait for the channels' first connection attempts before ``main`` runs."""
@@ -322,10 +318,11 @@ def run_module(main: Main | None = None, **options: Any) -> int:
     """Run this process as a PyWatt module; returns the exit status (0 after a clean stop).
 
     Under an orchestrator, the InitBlob arrives on stdin. Run directly (stdin is a terminal,
-    or no InitBlob arrives within a few seconds), it starts the embedded orchestrator for this
-    one module file instead, so ``python my_module.py`` just works. ``options`` are the
-    seed's ``@pywatt_module`` keywords (see :class:`ModuleConfig`); an invalid one raises
-    :class:`~pywatt.ConfigError` at once.
+    or nothing at all arrives on it within a few seconds), it starts the embedded orchestrator
+    for this one module file instead, so ``python my_module.py`` just works. A partial,
+    invalid or late InitBlob (see :mod:`._init_wait`) is one line on stderr and exit status 1.
+    ``options`` are the seed's ``@pywatt_module`` keywords (see :class:`ModuleConfig`); an
+    invalid one raises :class:`~pywatt.ConfigError` at once.
     """
     config = ModuleConfig.from_kwargs(**options)
     result = trio.run(_serve_process, config, main)
@@ -346,21 +343,17 @@ async def _serve_process(config: ModuleConfig, main: Main | None) -> int | _Stan
     if not embedded and (sys.stdin is None or sys.stdin.isatty()):
         return STANDALONE
     stdin = trio.lowlevel.FdStream(os.dup(0))
-    init: InitBlob | None = None
-    decoder = LineDecoder()
     try:
-        with trio.move_on_after(math.inf if embedded else INIT_WAIT):
-            init, decoder = await read_init_blob(stdin, decoder=decoder)
+        deadline = init_deadline(os.environ)
+        init, decoder = await wait_init_blob(stdin, embedded=embedded, deadline=deadline)
     except InitBlobError as exc:
+        await stdin.aclose()
         print(f"pywatt: {exc}", file=sys.stderr)
         return 1
-    if init is not None:
-        return await _serve_stdio(config, main, init, stdin, decoder)
-    await stdin.aclose()
-    if embedded:
-        print("pywatt: the orchestrator sent no InitBlob", file=sys.stderr)
-        return 1
-    return STANDALONE
+    if init is None:
+        await stdin.aclose()
+        return STANDALONE
+    return await _serve_stdio(config, main, init, stdin, decoder)
 
 
 async def _serve_stdio(

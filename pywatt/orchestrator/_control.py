@@ -1,11 +1,12 @@
 """The control socket: ``pywatt rotate`` / ``status`` / ``stop`` talk to a running orchestrator.
 
 A Unix stream socket ``control.sock`` in the run directory (``--run-dir``, else
-``$PYWATT_RUN_DIR``, else ``$XDG_RUNTIME_DIR/pywatt``, else ``/tmp/pywatt-<uid>``), which is
-created private (mode 0700) because rotation values travel through it. One request per
-connection: a JSON object on one line (``{"command":"rotate","name":...,"value":...}``), one
-JSON line back (``{"ok":true,...}`` or ``{"ok":false,"error":"..."}``). This is pywatt's own
-local control protocol, not the module wire protocol.
+``$PYWATT_RUN_DIR``, else ``$XDG_RUNTIME_DIR/pywatt``, else ``/tmp/pywatt-<uid>``), which must
+be private (mode 0700) because rotation values travel through it; ``_run_dir`` creates it
+without following links. One request per connection: a JSON object on one line
+(``{"command":"rotate","name":...,"value":...}``), one JSON line back (``{"ok":true,...}`` or
+``{"ok":false,"error":"..."}``). This is pywatt's own local control protocol, not the module
+wire protocol.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import functools
 import json
 import os
 import socket
-import stat
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -33,6 +33,7 @@ from ._control_client import (
     default_run_dir,
 )
 from ._errors import ControlError, OrchestratorError
+from ._run_dir import ensure_run_dir
 
 if TYPE_CHECKING:
     from ._orchestrator import Orchestrator
@@ -41,6 +42,7 @@ __all__ = [
     "DEFAULT_ROTATE_TIMEOUT",
     "control_path",
     "default_run_dir",
+    "prepare_control",
     "send_command",
     "serve_control",
 ]
@@ -62,9 +64,7 @@ async def serve_control(
     Raises :class:`ControlError` if another live orchestrator already serves this run dir
     or the socket cannot be created. Removes the socket when it ends.
     """
-    path = control_path(run_dir)
-    _prepare_run_dir(run_dir)
-    _claim(path)
+    path = prepare_control(run_dir)
     sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         await sock.bind(path)
@@ -87,16 +87,15 @@ async def serve_control(
                 os.unlink(path)
 
 
-def _prepare_run_dir(run_dir: str) -> None:
-    try:
-        os.makedirs(run_dir, mode=0o700, exist_ok=True)
-        info = os.stat(run_dir)
-    except OSError as exc:
-        raise ControlError(f"cannot create the run directory {run_dir}: {exc}") from exc
-    if info.st_uid != os.getuid():
-        raise ControlError(f"run directory {run_dir} belongs to another user")
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        os.chmod(run_dir, 0o700)
+def prepare_control(run_dir: str) -> str:
+    """Make ``run_dir`` ready for a control socket and return the socket's path: create or
+    check the directory (see ``_run_dir``) and remove a stale socket. Does not block beyond a
+    few file-system calls and one local connect. Raises :class:`ControlError` (one line) if
+    the directory is unsafe or a live orchestrator already answers there."""
+    ensure_run_dir(run_dir)
+    path = control_path(run_dir)
+    _claim(path)
+    return path
 
 
 def _claim(path: str) -> None:

@@ -15,7 +15,7 @@ import trio
 
 from ._cli import DEFAULT_MANIFEST
 from ._console import Console, Verbosity, stream_sink
-from ._control import DEFAULT_ROTATE_TIMEOUT, default_run_dir, serve_control
+from ._control import DEFAULT_ROTATE_TIMEOUT, default_run_dir, prepare_control, serve_control
 from ._errors import ControlError, ManifestError, OrchestratorError, SecretsFileError
 from ._handle import ModuleHandle, ModuleState
 from ._manifest import Manifest, load_manifest, module_from_file, parse_secret_assignment
@@ -81,14 +81,16 @@ class _RunState:
 async def _run_async(args: argparse.Namespace, manifest: Manifest, verbosity: Verbosity) -> int:
     sink = stream_sink()
     state = _RunState()
+    # Checked before any module starts, so that a refused --run-dir ends the run at once.
+    control_dir = None if args.no_control else _control_dir(args.run_dir, Console(sink, verbosity))
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async with trio.open_nursery() as outer:
             outer.start_soon(_watch_signals, signals, state, outer)
             async with open_orchestrator(manifest, on_output=sink, verbosity=verbosity) as orch:
                 state.orch = orch
                 async with trio.open_nursery() as inner:
-                    if not args.no_control:
-                        await _start_control(inner, orch, args.run_dir)
+                    if control_dir is not None:
+                        await _start_control(inner, orch, control_dir, args.run_dir)
                     reason = await _wait_for_end(orch, args.duration)
                     orch.console.info(reason)
                     inner.cancel_scope.cancel()
@@ -109,8 +111,27 @@ def _failed(handle: ModuleHandle) -> bool:
     return handle.state is ModuleState.EXITED and handle.last_exit != 0
 
 
-async def _start_control(nursery: trio.Nursery, orch: Orchestrator, run_dir: str | None) -> None:
+def _control_dir(run_dir: str | None, console: Console) -> str | None:
+    """The run directory for the control socket, created or checked (see ``_run_dir``) and
+    free of a live orchestrator.
+
+    A refused ``--run-dir`` raises :class:`ControlError` (one line, exit status 1); a refused
+    default is a warning and the run goes on without a control socket.
+    """
     chosen = run_dir or default_run_dir()
+    try:
+        prepare_control(chosen)
+    except ControlError as exc:
+        if run_dir is not None:
+            raise
+        console.warning(f"no control socket: {exc}")
+        return None
+    return chosen
+
+
+async def _start_control(
+    nursery: trio.Nursery, orch: Orchestrator, chosen: str, run_dir: str | None
+) -> None:
     try:
         path = await nursery.start(serve_control, orch, chosen)
     except ControlError as exc:

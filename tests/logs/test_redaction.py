@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -85,3 +86,59 @@ def test_configure_logging_replaces_its_own_handler() -> None:
     finally:
         root.handlers[:] = before
         root.setLevel(level)
+
+
+# A key file: structural lines, base64 lines, and a last line with quotes, a backslash and a
+# non-ASCII letter, which every escaping writes differently.
+KEY = (
+    "-----BEGIN TEST KEY-----\n"
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7Zq8\n"
+    "Yw==\n"
+    "tail'of\"the\\key-é-Xy7\n"
+    "-----END TEST KEY-----\n"
+)
+# Pieces of the key that no redacted text may contain, whatever the escaping.
+KEY_PIECES = ["BEGIN TEST", "MIIEvQIBADAN", "AoIBAQC7Zq8", "tail", "key-", "Xy7", "END TEST"]
+
+
+def test_each_line_of_a_multi_line_secret_is_redacted_on_its_own() -> None:
+    redactor = Redactor()
+    redactor.register(KEY)
+    shown = [redactor.redact(line) for line in KEY.splitlines()]
+    assert shown == [REDACTED, REDACTED, "Yw==", REDACTED, REDACTED]
+    assert redactor.redact(KEY) == REDACTED
+
+
+def test_short_or_structural_lines_of_a_secret_leave_ordinary_text_alone() -> None:
+    redactor = Redactor()
+    redactor.register('{\n  -----\n  null,\n  \'a\': 1\n  "client_secret": "k3y-Vb9x"\n}')
+    text = "{ ----- null, 'a': 1 } true"
+    assert redactor.redact(text) == text
+    assert redactor.redact('  "client_secret": "k3y-Vb9x"') == f"  {REDACTED}"
+
+
+def test_a_secret_with_a_trailing_newline_is_redacted_when_printed_without_it() -> None:
+    redactor = Redactor()
+    redactor.register("hunter22\n")
+    assert redactor.redact("password hunter22") == f"password {REDACTED}"
+
+
+@pytest.mark.parametrize(
+    "show",
+    [
+        pytest.param(lambda v: f"value {v!r}", id="repr"),
+        pytest.param(lambda v: f"value {v!a}", id="ascii"),
+        pytest.param(lambda v: f"value {v.encode()!r}", id="bytes-repr"),
+        pytest.param(lambda v: repr({"key": v, "note": "it's"}), id="repr-in-a-dict"),
+        pytest.param(lambda v: json.dumps({"key": v}), id="json"),
+        pytest.param(lambda v: json.dumps({"key": v}, ensure_ascii=False), id="json-utf8"),
+        pytest.param(lambda v: json.dumps({"message": f"got {v!r}"}), id="repr-in-json"),
+        pytest.param(lambda v: json.dumps({"m": json.dumps({"k": v})}), id="json-in-json"),
+    ],
+)
+def test_a_secret_is_redacted_in_its_escaped_forms(show: Callable[[str], str]) -> None:
+    redactor = Redactor()
+    redactor.register(KEY)
+    text = redactor.redact(show(KEY))
+    assert REDACTED in text
+    assert [piece for piece in KEY_PIECES if piece in text] == []
