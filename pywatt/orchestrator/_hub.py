@@ -82,7 +82,9 @@ __all__ = [
     "GetProviders",
     "GetRegistration",
     "Hub",
+    "HubKilled",
     "HubStatistics",
+    "KillHub",
     "ModuleEnded",
     "Opened",
     "RegistrationRecord",
@@ -119,6 +121,15 @@ class ModuleEnded:
 @attrs.frozen
 class _Sweep:
     pass
+
+
+@attrs.frozen
+class KillHub:
+    """Crash the hub on purpose (tests, fault drills); its supervisor starts it again."""
+
+
+class HubKilled(Exception):
+    """Raised by the hub told :class:`KillHub`."""
 
 
 @attrs.frozen
@@ -204,6 +215,7 @@ class _Route:
 
 HubMessage = (
     CallModule
+    | KillHub
     | Opened
     | Closed
     | FromConnection
@@ -258,6 +270,8 @@ class Hub(Actor[HubMessage]):
                     del self.routes[key]
         elif isinstance(message, CallModule):
             self._call(message)
+        elif isinstance(message, KillHub):
+            raise HubKilled("the hub was killed on request")
         elif isinstance(message, GetConnections):
             return [_info(c) for c in self.conns.get(message.module_id, ())]
         elif isinstance(message, GetProviders):

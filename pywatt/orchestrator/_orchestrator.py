@@ -55,6 +55,7 @@ from ._hub import (
     GetRegistration,
     Hub,
     HubStatistics,
+    KillHub,
     RegistrationRecord,
 )
 from ._listener import ChannelSettings, KillListener, ModuleEndpoints, listener_name
@@ -181,6 +182,11 @@ class Orchestrator:
         and the listener is started again on the same port and path (fault drills)."""
         self.module(module_id)
         await self._system.tell(listener_name(module_id), KillListener())
+
+    async def kill_hub(self) -> None:
+        """Crash the hub (routing, discovery, registration) on purpose; it is started again
+        at once (fault drills). Returns once the crash is queued, not once it happened."""
+        await self._system.tell(HUB_NAME, KillHub())
 
     # -- secrets ---------------------------------------------------------------------------
 
