@@ -69,6 +69,7 @@ from pywatt.wire import (
 from ._connection import ServerConnection, encode_bare
 from ._console import Console
 from ._errors import ModuleCallFailed
+from ._tokens import same_token
 
 __all__ = [
     "HUB_NAME",
@@ -550,7 +551,7 @@ class Hub(Actor[HubMessage]):
         valid = (
             record is not None
             and record.module.id == request.module_id
-            and secrets.compare_digest(record.module.token, request.token)
+            and same_token(request.token, record.module.token)
         )
         error = None if valid else "unknown module id or token"
         if isinstance(request, CapabilitiesRequest):

@@ -19,7 +19,6 @@ purpose: every connection accepted by it closes and the supervisor starts it aga
 from __future__ import annotations
 
 import contextlib
-import hmac
 import os
 import secrets
 import socket
@@ -46,6 +45,7 @@ from pywatt.wire import (
 from ._connection import ServerConnection, decode_module_frame, encode_bare
 from ._console import Console
 from ._hub import HUB_NAME, Closed, FromConnection, Opened
+from ._tokens import same_token
 
 __all__ = [
     "ChannelSettings",
@@ -238,7 +238,7 @@ class ModuleListener(Actor[KillListener]):
                     problem = f"a malformed first frame ({exc})"
                     break
                 token = declared.auth_token if declared is not None else None
-                if token is None or not hmac.compare_digest(token, ep.token):
+                if not same_token(token, ep.token):
                     problem = "a wrong or missing auth token"
                     break
                 conn.declaration = declared
