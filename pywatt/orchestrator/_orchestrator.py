@@ -58,6 +58,7 @@ from ._hub import (
     KillHub,
     RegistrationRecord,
 )
+from ._hub_state import HubState
 from ._listener import ChannelSettings, KillListener, ModuleEndpoints, listener_name
 from ._manifest import Manifest
 from ._ports import PORTS_NAME, PortRegistry, reserve_api_socket
@@ -345,7 +346,12 @@ async def open_orchestrator(
         async with open_actor_system() as system:
             orch = Orchestrator(system, manifest, handles, console, api, endpoints)
             ports: dict[str, int] = {}
-            await system.spawn(lambda: Hub(console, ports), name=HUB_NAME, mailbox_size=8192)
+            # Every incarnation of the hub gets the same state: what listeners and modules
+            # told it survives a crash of it (see _hub_state).
+            hub_state = HubState()
+            await system.spawn(
+                lambda: Hub(console, hub_state, ports), name=HUB_NAME, mailbox_size=8192
+            )
             await system.start_supervisor(listeners_spec(endpoints, channel_settings))
             ports.update({m: e.tcp_port for m, e in endpoints.items() if e.tcp_port is not None})
             store = SecretStore(

@@ -94,3 +94,27 @@ async def test_a_heartbeat_token_that_is_not_ascii_does_not_break_routing() -> N
             assert counts["error"] == 0, counts
             assert not any("internal error in actor pywatt.hub" in line for line in lines)
             await stream.aclose()
+
+
+async def test_a_crashed_hub_goes_on_routing_between_two_modules_by_itself() -> None:
+    specs = [
+        ModuleSpec.from_command("b", PEER),
+        ModuleSpec.from_command("a", PEER, env=_traffic(300)),
+    ]
+    with trio.fail_after(40):
+        async with orchestrated(*specs) as (orch, lines):
+            a = orch.module("a")
+            await a.wait_stderr("outcome ok b 20 ")
+            before = await orch.routing_statistics()
+            await orch.kill_hub()
+            counts = parse_summary(await a.wait_stderr("summary"))
+            assert counts["sent"] == 300
+            assert counts["error"] == 0, counts  # nothing queued at the hub was lost either
+            # What listeners and modules told the crashed incarnation is still known.
+            assert {c.kind for c in await orch.channels("b")} == {"tcp", "ipc"}
+            assert {c.kind for c in await orch.channels("a")} == {"tcp", "ipc"}
+            after = await orch.routing_statistics()
+            assert after.routed >= before.routed + 250
+            await orch.kill_hub()  # once more, with nothing in flight
+            assert await orch.request("b", "echo", {"i": 1}) == {"from": "b", "echo": {"i": 1}}
+            assert sum("internal error in actor pywatt.hub: HubKilled" in t for t in lines) == 2
