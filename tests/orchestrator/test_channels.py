@@ -77,8 +77,12 @@ async def test_a_connection_is_its_module_gets_heartbeats_and_survives_malformed
                 await trio.sleep(0.05)
             assert conn.malformed == 2
             assert conn.latency_ms is not None
-            text = run.text()
-            assert "sent a malformed frame" in text
+            # Reported in one line, with the count, once the connection has ended.
+            await stream.aclose()
+            report = f"{conn.label} sent 2 malformed frames, each refused"
+            while report not in run.text():  # noqa: ASYNC110 (the listener writes it next)
+                await trio.sleep(0.01)
+            assert "closed it" not in run.text()
 
 
 async def test_a_broken_frame_header_closes_the_connection() -> None:
