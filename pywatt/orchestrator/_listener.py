@@ -88,7 +88,8 @@ class ModuleEndpoints:
     tcp: bool = True
     ipc: bool = True
     tls: bool = False
-    security: SecurityLevel = SecurityLevel.NONE
+    security: SecurityLevel = SecurityLevel.TOKEN
+    """``NONE`` only for a foreign module (``_wiring.module_endpoints``)."""
     required: bool = False
     tcp_port: int | None = None
     socket_path: str | None = None

@@ -72,7 +72,7 @@ from ._store import (
     SecretStore,
 )
 from ._supervision import module_supervisor_spec, process_name, supervisor_name
-from ._wiring import listeners_spec, module_endpoints, server_context
+from ._wiring import exposure_lines, listeners_spec, module_endpoints, server_context
 
 __all__ = ["Orchestrator", "open_orchestrator"]
 
@@ -323,6 +323,7 @@ async def open_orchestrator(
     try:
         api = f"http://127.0.0.1:{api_socket.getsockname()[1]}"
         endpoints = {spec.id: module_endpoints(spec) for spec in manifest.modules}
+        console.redact.register(*(ep.token for ep in endpoints.values()))
         declaration = OrchestratorDeclaration(
             version=pywatt.__version__, heartbeat_interval=manifest.heartbeat_interval
         )
@@ -353,6 +354,8 @@ async def open_orchestrator(
                 lambda: Hub(console, hub_state, ports), name=HUB_NAME, mailbox_size=8192
             )
             await system.start_supervisor(listeners_spec(endpoints, channel_settings))
+            for module_id, text, loud in exposure_lines(manifest.modules, endpoints):
+                (console.warning if loud else console.info)(text, module_id)
             ports.update({m: e.tcp_port for m, e in endpoints.items() if e.tcp_port is not None})
             store = SecretStore(
                 allowed={spec.id: spec.secrets for spec in manifest.modules},

@@ -11,7 +11,7 @@ import uuid
 import trio
 
 from pywatt.channels import declaration_frame, encode_module_frame, heartbeat_ack_frame
-from pywatt.orchestrator import ModuleKind
+from pywatt.orchestrator import ChannelOptions, ModuleKind
 from pywatt.wire import (
     NEED_DATA,
     FrameDecoder,
@@ -19,6 +19,7 @@ from pywatt.wire import (
     ModuleDeclaration,
     OrchestratorToModule,
     RouteToModule,
+    SecurityLevel,
     decode_json,
     decode_reply,
     encode_frame,
@@ -86,8 +87,9 @@ async def test_a_connection_is_its_module_gets_heartbeats_and_survives_malformed
 
 
 async def test_a_broken_frame_header_closes_the_connection() -> None:
+    open_tcp = ChannelOptions(security=SecurityLevel.NONE)  # a raw client, without a token
     with trio.fail_after(15):
-        async with running(raw("billing", kind=ModuleKind.FOREIGN)) as run:
+        async with running(raw("billing", kind=ModuleKind.FOREIGN, channels=open_tcp)) as run:
             orch = run.orch
             await orch.module("billing").wait_announced()
             port = orch.endpoints("billing").tcp_port
