@@ -5,6 +5,13 @@ The listener accepts a connection on a module's own port or socket path, so the 
 hub needs to write to it (an outbox drained by a writer task, every queued frame joined into
 one write) and what it measures: frames, malformed frames, the heartbeat round-trip latency
 and the time of the last frame.
+
+A frame that does not decode is refused and counted, and the connection goes on: a module
+may send one now and then (say, a newer version's message). A peer that sends
+:data:`MALFORMED_RUN_LIMIT` of them in a row does not speak the protocol at all, and is closed.
+Either way the listener logs one line per connection, when it ends, with the count
+(:meth:`ServerConnection.malformed_report`): a flood of garbage costs one log line, not one
+per frame.
 """
 
 from __future__ import annotations
@@ -30,10 +37,13 @@ from pywatt.wire import (
     encode_json,
 )
 
-__all__ = ["ServerConnection", "decode_module_frame", "encode_bare"]
+__all__ = ["MALFORMED_RUN_LIMIT", "ServerConnection", "decode_module_frame", "encode_bare"]
 
 MAX_OUTBOX: Final = 16 * 1024 * 1024
 """Bytes queued for a module that does not read before its connection is closed."""
+MALFORMED_RUN_LIMIT: Final = 10
+"""Malformed frames in a row after which a connection is closed."""
+_REASON_CHARS: Final = 200
 
 _REQUESTS: Final[dict[bytes, Any]] = {
     b'"request_type":"register"': Message[RegistrationRequest],
@@ -81,6 +91,9 @@ class ServerConnection:
         self.frames_in = 0
         self.frames_out = 0
         self.malformed = 0
+        self.malformed_run = 0
+        """Malformed frames since the last good one."""
+        self.last_malformed: str | None = None
         self.heartbeats_sent = 0
         self.heartbeat_acks = 0
         self.latency: float | None = None
@@ -101,6 +114,30 @@ class ServerConnection:
 
     def __repr__(self) -> str:
         return f"<ServerConnection {self.label}{' closed' if self.closed else ''}>"
+
+    def refuse_malformed(self, reason: str) -> bool:
+        """Count a frame that did not decode (``reason`` says why). Returns True when it was
+        one too many in a row and the connection is now closed. Does not block or log."""
+        self.malformed += 1
+        self.malformed_run += 1
+        self.last_malformed = reason[:_REASON_CHARS]
+        if self.malformed_run < MALFORMED_RUN_LIMIT:
+            return False
+        self.close(f"{self.malformed_run} malformed frames in a row")
+        return True
+
+    def malformed_report(self) -> str | None:
+        """The one line that says what malformed frames this connection sent, if it sent
+        any; for when it has ended."""
+        if not self.malformed:
+            return None
+        count = "a malformed frame" if self.malformed == 1 else f"{self.malformed} malformed frames"
+        ending = (
+            f"; closed it after {MALFORMED_RUN_LIMIT} in a row"
+            if self.malformed_run >= MALFORMED_RUN_LIMIT
+            else ""
+        )
+        return f"{self.label} sent {count}, each refused (the last: {self.last_malformed}){ending}"
 
     def send_nowait(self, frame: bytes) -> bool:
         """Queue a complete frame; False if the connection is closed. Does not block; a

@@ -16,11 +16,14 @@ decoded frame arrives as :class:`FromConnection`. The hub
   no connection and leave when its process ends;
 * answers registration, capabilities, registration heartbeats and unregistration (§10)
   with bare replies on the connection they came on.
+
+What it was told (connections, routes, providers, registrations) is a :class:`HubState`
+that outlives each incarnation, so a crash of the hub loses only the message in hand
+(``_hub_state`` says why and how). ``KillHub`` crashes it on purpose.
 """
 
 from __future__ import annotations
 
-import collections
 import secrets
 import time
 import uuid
@@ -35,7 +38,6 @@ from pywatt.wire import (
     REPLY_ENDPOINT,
     REPLY_MARKER_PROPERTY,
     REPLY_MARKER_VALUE,
-    Capabilities,
     CapabilitiesRequest,
     CapabilitiesResponse,
     DecodeError,
@@ -45,7 +47,6 @@ from pywatt.wire import (
     DiscoveryUpdate,
     EncodedMessage,
     EncodingFormat,
-    HealthStatus,
     HeartbeatRequest,
     HeartbeatResponse,
     MessageMetadata,
@@ -69,6 +70,8 @@ from pywatt.wire import (
 from ._connection import ServerConnection, encode_bare
 from ._console import Console
 from ._errors import ModuleCallFailed
+from ._hub_state import HubState, RegistrationRecord, Route
+from ._tokens import same_token
 
 __all__ = [
     "HUB_NAME",
@@ -82,7 +85,9 @@ __all__ = [
     "GetProviders",
     "GetRegistration",
     "Hub",
+    "HubKilled",
     "HubStatistics",
+    "KillHub",
     "ModuleEnded",
     "Opened",
     "RegistrationRecord",
@@ -122,6 +127,15 @@ class _Sweep:
 
 
 @attrs.frozen
+class KillHub:
+    """Crash the hub on purpose (tests, fault drills); its supervisor starts it again."""
+
+
+class HubKilled(Exception):
+    """Raised by the hub told :class:`KillHub`."""
+
+
+@attrs.frozen
 class ConnectionInfo:
     """A snapshot of one module connection as the orchestrator sees it."""
 
@@ -145,18 +159,6 @@ class HubStatistics:
     interrupted: int
     pending: int
     updates_pushed: int
-
-
-@attrs.define
-class RegistrationRecord:
-    """What the orchestrator knows of a registered module (§10)."""
-
-    module: RegisteredModule
-    capabilities: Capabilities | None = None
-    health: HealthStatus | None = None
-    details: dict[str, str] | None = None
-    heartbeats: int = 0
-    last_heartbeat: float | None = None
 
 
 @attrs.frozen
@@ -193,17 +195,9 @@ class CallModule(Request[Any]):
 ORCHESTRATOR_CALLER: Final = "pywatt.orchestrator"
 
 
-@attrs.define
-class _Route:
-    caller: str
-    caller_conn: ServerConnection | None
-    callee_conn: ServerConnection
-    expires: float
-    reply: DeferredReply | None = None
-
-
 HubMessage = (
     CallModule
+    | KillHub
     | Opened
     | Closed
     | FromConnection
@@ -219,23 +213,35 @@ HubMessage = (
 class Hub(Actor[HubMessage]):
     """Registered as ``pywatt.hub`` (see the module docstring)."""
 
-    def __init__(self, console: Console, ports: dict[str, int] | None = None) -> None:
+    def __init__(
+        self, console: Console, state: HubState, ports: dict[str, int] | None = None
+    ) -> None:
         self.console = console
+        self.state = state
+        """What others told the hub: the same object for every incarnation (``_hub_state``)."""
         self.ports = ports if ports is not None else {}
-        self.conns: dict[str, list[ServerConnection]] = collections.defaultdict(list)
-        self.routes: dict[tuple[str, uuid.UUID], _Route] = {}
-        self.providers: dict[str, ServiceProviderInfo] = {}
-        self.registrations: dict[str, RegistrationRecord] = {}
-        self.counts: collections.Counter[str] = collections.Counter()
+        self.conns = state.conns
+        self.routes = state.routes
+        self.providers = state.providers
+        self.registrations = state.registrations
+        self.counts = state.counts
+        self._last_used = state.last_used
+        self._types = state.response_types
         self._turn = 0
-        self._last_used: dict[str, ServerConnection] = {}
-        """Per module, the connection it last sent a frame on: the one its own channel
-        preferences picked, so frames to it go there too (one connection's reads and
-        writes instead of the same traffic spread over two)."""
-        self._types: dict[uuid.UUID, Any] = {}
 
     async def on_start(self) -> None:
+        self._settle()
         self.ctx.send_interval(10.0, _Sweep())
+
+    def _settle(self) -> None:
+        """Settle what the state holds that is no longer true (``HubState.stale``): after a
+        crash, and on every sweep in case a ``Closed`` was ever lost."""
+        closed, orphaned = self.state.stale()
+        for conn in closed:
+            self._closed(conn)
+        for key in orphaned:  # the asker is gone (an ask of a crashed incarnation)
+            del self.routes[key]
+            self._types.pop(key[1], None)
 
     async def receive(self, message: HubMessage) -> Any:
         if isinstance(message, FromConnection):
@@ -252,12 +258,15 @@ class Hub(Actor[HubMessage]):
                 self._push(DiscoveryEvent.LEFT, provider)
             self.registrations.pop(message.module_id, None)
         elif isinstance(message, _Sweep):
+            self._settle()
             now = trio.current_time()
             for key, route in list(self.routes.items()):
                 if route.expires < now:
                     del self.routes[key]
         elif isinstance(message, CallModule):
             self._call(message)
+        elif isinstance(message, KillHub):
+            raise HubKilled("the hub was killed on request")
         elif isinstance(message, GetConnections):
             return [_info(c) for c in self.conns.get(message.module_id, ())]
         elif isinstance(message, GetProviders):
@@ -391,7 +400,7 @@ class Hub(Actor[HubMessage]):
             )  # fmt: skip
             return
         target.send_nowait(routed_message_frame(source, request_id, payload))
-        self.routes[(callee, request_id)] = _Route(
+        self.routes[(callee, request_id)] = Route(
             source, conn, target, trio.current_time() + ROUTE_TTL
         )
         self.counts["routed"] += 1
@@ -419,7 +428,7 @@ class Hub(Actor[HubMessage]):
                 )
             )
         )
-        self.routes[(message.module_id, request_id)] = _Route(
+        self.routes[(message.module_id, request_id)] = Route(
             ORCHESTRATOR_CALLER, None, target, trio.current_time() + ROUTE_TTL, reply
         )
         self._types[request_id] = message.response_type
@@ -536,7 +545,7 @@ class Hub(Actor[HubMessage]):
         valid = (
             record is not None
             and record.module.id == request.module_id
-            and secrets.compare_digest(record.module.token, request.token)
+            and same_token(request.token, record.module.token)
         )
         error = None if valid else "unknown module id or token"
         if isinstance(request, CapabilitiesRequest):

@@ -6,7 +6,9 @@ connection accepted there as that module: TLS when the module's channel asks for
 auth token checked in the first frame when its security level asks for one (decision 8),
 frames decoded and handed to the hub, heartbeats every interval with the round trip
 measured, and a connection silent for three intervals closed. A malformed frame is refused
-and counted and the connection goes on; a broken frame header closes it (decision 5). A
+and counted and the connection goes on, unless it is one of ``MALFORMED_RUN_LIMIT`` in a row,
+which closes it; they are logged in one line when the connection ends. A broken frame header
+closes it (decision 5). A
 ``route_to_module`` in its canonical form is read by ``pywatt.channels.parse_route`` and
 handed on as a ``RawRoute`` whose payload is forwarded without being decoded; any other form
 is decoded by ``pywatt.wire``.
@@ -19,7 +21,6 @@ purpose: every connection accepted by it closes and the supervisor starts it aga
 from __future__ import annotations
 
 import contextlib
-import hmac
 import os
 import secrets
 import socket
@@ -46,6 +47,7 @@ from pywatt.wire import (
 from ._connection import ServerConnection, decode_module_frame, encode_bare
 from ._console import Console
 from ._hub import HUB_NAME, Closed, FromConnection, Opened
+from ._tokens import same_token
 
 __all__ = [
     "ChannelSettings",
@@ -86,7 +88,8 @@ class ModuleEndpoints:
     tcp: bool = True
     ipc: bool = True
     tls: bool = False
-    security: SecurityLevel = SecurityLevel.NONE
+    security: SecurityLevel = SecurityLevel.TOKEN
+    """``NONE`` only for a foreign module (``_wiring.module_endpoints``)."""
     required: bool = False
     tcp_port: int | None = None
     socket_path: str | None = None
@@ -199,6 +202,9 @@ class ModuleListener(Actor[KillListener]):
                     conn.close(conn.close_reason or "closed")
         finally:
             conn.close(conn.close_reason or "listener stopped")
+            report = conn.malformed_report()
+            if report is not None:  # one line per connection, however many there were
+                console.warning(report, ep.module_id)
             if opened:
                 hub.tell_nowait(Closed(conn))
             await trio.aclose_forcefully(stream)
@@ -238,7 +244,7 @@ class ModuleListener(Actor[KillListener]):
                     problem = f"a malformed first frame ({exc})"
                     break
                 token = declared.auth_token if declared is not None else None
-                if token is None or not hmac.compare_digest(token, ep.token):
+                if not same_token(token, ep.token):
                     problem = "a wrong or missing auth token"
                     break
                 conn.declaration = declared
@@ -265,18 +271,16 @@ class ModuleListener(Actor[KillListener]):
                         # never a declaration) is forwarded with its payload undecoded.
                         raw = parse_route(frame.payload)
                         if raw is not None:
+                            conn.malformed_run = 0
                             await hub.tell(FromConnection(conn, raw))
                             continue
                     try:
                         message = decode_module_frame(frame)
                     except DecodeError as exc:
-                        conn.malformed += 1
-                        console.warning(
-                            f"{conn.label} sent a malformed frame ({len(frame.payload)} bytes, "
-                            f"{conn.malformed} so far); refused: {exc}",
-                            conn.module_id,
-                        )
+                        if conn.refuse_malformed(f"{len(frame.payload)} bytes: {exc}"):
+                            return  # one too many in a row: closed, and reported by _serve
                         continue
+                    conn.malformed_run = 0
                     if conn.frames_in == 1 and conn.declaration is None:
                         try:
                             conn.declaration = ModuleDeclaration.from_properties(

@@ -18,7 +18,15 @@ understands), and its restart policy::
     max_restarts = 5            # within `within` seconds; "unlimited" never gives up
     within = 60
     backoff = { first = 0.1, base = 0.5, multiplier = 2.0, cap = 10.0 }
+    channels = { tcp = true, ipc = true, tls = false, security = "token" }   # the default
 
+    [modules.billing]
+    command = "./target/release/billing"
+    channels = { security = "none" }   # foreign only: its TCP port takes anyone (warned)
+
+A connection to a module's TCP port must carry that module's auth token, except where a
+foreign module's entry says ``security = "none"``; a foreign module's Unix socket relies on
+being owner-only (see :class:`ChannelOptions`).
 Modules start in the order they appear and stop in reverse. Every problem is a
 :class:`ManifestError` naming the file and key.
 """
@@ -104,14 +112,23 @@ class RestartPolicy:
 @attrs.frozen(kw_only=True)
 class ChannelOptions:
     """A module's channels: a TCP port and a Unix socket of its own (each may be off),
-    TLS on TCP, the security level (``Token``: the auth token is checked in the first
-    frame) and whether the module must treat them as required. TLS and the token apply only
-    to pywatt modules (decision 8): Rust modules implement neither."""
+    TLS on TCP, the security level and whether the module must treat them as required.
+
+    Nobody connects as a module without its auth token, unless the manifest names that
+    module as an exception. ``security`` None (the default) means ``Token`` for a pywatt
+    module: the token is in its InitBlob, and the first frame on each of its connections
+    must carry it (``Mtls`` adds a client certificate; TLS and ``Mtls`` need ``tls``). A
+    foreign module cannot send a token (Rust modules implement neither token nor TLS), so by
+    default it gets only its Unix socket, which is owner-only (0600) in a private directory,
+    and no TCP port. ``SecurityLevel.NONE`` is allowed for a foreign module only: its TCP
+    port then takes connections without a token, so any local user can act as it, and the
+    orchestrator says so loudly when it starts.
+    """
 
     tcp: bool = True
     ipc: bool = True
     tls: bool = False
-    security: SecurityLevel = SecurityLevel.NONE
+    security: SecurityLevel | None = None
     required: bool = False
 
 
@@ -171,6 +188,11 @@ class ModuleSpec:
     def __attrs_post_init__(self) -> None:
         if not self.argv:
             raise ValueError(f"module {self.id!r}: the command is empty")
+        if self.kind is ModuleKind.PYWATT and self.channels.security is SecurityLevel.NONE:
+            raise ValueError(
+                f"module {self.id!r}: channels.security 'none' is for foreign modules only "
+                "(a pywatt module sends its auth token on every channel)"
+            )
 
     @classmethod
     def from_command(
@@ -441,6 +463,14 @@ def _module(module_id: str, body: Mapping[str, Any], source: str, base_dir: str)
     env = _table(body.get("env", {}), source, key + ".env")
     for name, value in env.items():
         _string(value, source, f"{key}.env.{name}")
+    channels = _channels(body.get("channels", {}), source, key)
+    if channels.security is SecurityLevel.NONE:
+        command_kind = resolve_command(body["command"], args, base_dir, where=where)[1]
+        if (kind or command_kind) is ModuleKind.PYWATT:
+            raise ManifestError(
+                f"{source}: {key}.channels.security",
+                "'none' is for foreign modules only (a pywatt module sends its auth token)",
+            )
     return ModuleSpec.from_command(
         module_id,
         body["command"],
@@ -451,7 +481,7 @@ def _module(module_id: str, body: Mapping[str, Any], source: str, base_dir: str)
         env=env,
         cwd=cwd,
         base_dir=base_dir,
-        channels=_channels(body.get("channels", {}), source, key),
+        channels=channels,
     )
 
 

@@ -55,8 +55,10 @@ from ._hub import (
     GetRegistration,
     Hub,
     HubStatistics,
+    KillHub,
     RegistrationRecord,
 )
+from ._hub_state import HubState
 from ._listener import ChannelSettings, KillListener, ModuleEndpoints, listener_name
 from ._manifest import Manifest
 from ._ports import PORTS_NAME, PortRegistry, reserve_api_socket
@@ -70,7 +72,7 @@ from ._store import (
     SecretStore,
 )
 from ._supervision import module_supervisor_spec, process_name, supervisor_name
-from ._wiring import listeners_spec, module_endpoints, server_context
+from ._wiring import exposure_lines, listeners_spec, module_endpoints, server_context
 
 __all__ = ["Orchestrator", "open_orchestrator"]
 
@@ -181,6 +183,11 @@ class Orchestrator:
         and the listener is started again on the same port and path (fault drills)."""
         self.module(module_id)
         await self._system.tell(listener_name(module_id), KillListener())
+
+    async def kill_hub(self) -> None:
+        """Crash the hub (routing, discovery, registration) on purpose; it is started again
+        at once (fault drills). Returns once the crash is queued, not once it happened."""
+        await self._system.tell(HUB_NAME, KillHub())
 
     # -- secrets ---------------------------------------------------------------------------
 
@@ -316,6 +323,7 @@ async def open_orchestrator(
     try:
         api = f"http://127.0.0.1:{api_socket.getsockname()[1]}"
         endpoints = {spec.id: module_endpoints(spec) for spec in manifest.modules}
+        console.redact.register(*(ep.token for ep in endpoints.values()))
         declaration = OrchestratorDeclaration(
             version=pywatt.__version__, heartbeat_interval=manifest.heartbeat_interval
         )
@@ -339,8 +347,15 @@ async def open_orchestrator(
         async with open_actor_system() as system:
             orch = Orchestrator(system, manifest, handles, console, api, endpoints)
             ports: dict[str, int] = {}
-            await system.spawn(lambda: Hub(console, ports), name=HUB_NAME, mailbox_size=8192)
+            # Every incarnation of the hub gets the same state: what listeners and modules
+            # told it survives a crash of it (see _hub_state).
+            hub_state = HubState()
+            await system.spawn(
+                lambda: Hub(console, hub_state, ports), name=HUB_NAME, mailbox_size=8192
+            )
             await system.start_supervisor(listeners_spec(endpoints, channel_settings))
+            for module_id, text, loud in exposure_lines(manifest.modules, endpoints):
+                (console.warning if loud else console.info)(text, module_id)
             ports.update({m: e.tcp_port for m, e in endpoints.items() if e.tcp_port is not None})
             store = SecretStore(
                 allowed={spec.id: spec.secrets for spec in manifest.modules},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from actors import Backoff, ChildSpec, Strategy, SupervisorSpec
 from pywatt.wire import SecurityLevel
@@ -11,23 +11,64 @@ from pywatt.wire import SecurityLevel
 from ._listener import ChannelSettings, ModuleEndpoints, ModuleListener, listener_name
 from ._manifest import ModuleKind, ModuleSpec, TlsFiles
 
-__all__ = ["LISTENERS", "listeners_spec", "module_endpoints", "server_context"]
+__all__ = ["LISTENERS", "exposure_lines", "listeners_spec", "module_endpoints", "server_context"]
 
 LISTENERS = "pywatt.listeners"
 
 
 def module_endpoints(spec: ModuleSpec) -> ModuleEndpoints:
-    """The module's channel endpoints; TLS and the token only for pywatt modules (decision 8)."""
+    """The module's channel endpoints: nobody connects as it without its token.
+
+    A pywatt module gets ``Token`` unless it asks for ``Mtls``, and TLS when it asks for it
+    (decision 8). A foreign module cannot send a token, so it gets its owner-only Unix socket
+    and a TCP port only when its spec opens one without a token (``SecurityLevel.NONE``,
+    which ``ModuleSpec`` allows for foreign modules only; see :func:`exposure_lines`).
+    """
     options = spec.channels
-    pywatt = spec.kind is ModuleKind.PYWATT
+    if spec.kind is ModuleKind.PYWATT:
+        return ModuleEndpoints(
+            module_id=spec.id,
+            tcp=options.tcp,
+            ipc=options.ipc,
+            tls=options.tls,
+            security=options.security or SecurityLevel.TOKEN,
+            required=options.required,
+        )
     return ModuleEndpoints(
         module_id=spec.id,
-        tcp=options.tcp,
+        tcp=options.tcp and options.security is SecurityLevel.NONE,
         ipc=options.ipc,
-        tls=options.tls and pywatt,
-        security=options.security if pywatt else SecurityLevel.NONE,
+        security=SecurityLevel.NONE,
         required=options.required,
     )
+
+
+def exposure_lines(
+    specs: Iterable[ModuleSpec], endpoints: Mapping[str, ModuleEndpoints]
+) -> Iterator[tuple[str, str, bool]]:
+    """What to say at start about foreign modules' TCP ports, as (module id, text, loud):
+    loud for a port that takes connections without a token (once the listeners are bound),
+    quiet for a TCP channel left off because the module cannot send one."""
+    for spec in specs:
+        if spec.kind is ModuleKind.PYWATT or not spec.channels.tcp:
+            continue
+        ep = endpoints[spec.id]
+        if ep.tcp:
+            yield (
+                spec.id,
+                f"INSECURE: the TCP channel of {spec.id} ({ep.tcp_address}) takes connections "
+                'without the auth token, as its manifest entry asks (security = "none"): any '
+                f"local user can connect there and act as {spec.id}",
+                True,
+            )
+        else:
+            yield (
+                spec.id,
+                f"{spec.id} is a foreign module and cannot send the auth token: it gets no TCP "
+                'channel, only its owner-only Unix socket (security = "none" in its manifest '
+                "entry would open TCP to anyone)",
+                False,
+            )
 
 
 def server_context(files: TlsFiles) -> ssl.SSLContext:

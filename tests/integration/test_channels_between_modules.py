@@ -125,9 +125,11 @@ async def test_a_peer_speaking_only_the_rust_sdk_forms_interoperates() -> None:
         str(MODULES / "rust_peer.py"),
         kind=ModuleKind.FOREIGN,
         env={"RUST_TARGET": "greeter_peer"},
+        channels=ChannelOptions(security=SecurityLevel.NONE),  # it sends no token, over TCP
     )
     with trio.fail_after(30):
-        async with orchestrated(greeter, rust) as (orch, _lines):
+        async with orchestrated(greeter, rust) as (orch, lines):
+            assert any("[rust_peer] INSECURE: the TCP channel of rust_peer" in t for t in lines)
             await orch.module("greeter_peer").wait_announced()
             await orch.wait_channels("greeter_peer", 2)
             line = await orch.module("rust_peer").wait_stderr("reply from greeter_peer")

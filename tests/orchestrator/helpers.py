@@ -11,6 +11,7 @@ from typing import Any
 
 from actors import Backoff
 from pywatt.orchestrator import (
+    ChannelOptions,
     ConsoleLine,
     Manifest,
     ModuleHandle,
@@ -40,11 +41,13 @@ def raw(
     secrets: list[str] | None = None,
     restart: RestartPolicy = FAST,
     env: Mapping[str, str] | None = None,
+    channels: ChannelOptions | None = None,
 ) -> ModuleSpec:
     """The raw-protocol test module (a stand-in for a Rust module) under ``module_id``."""
     return ModuleSpec.from_command(
-        module_id, RAW, args=args, kind=kind, secrets=secrets, restart=restart, env=env
-    )
+        module_id, RAW, args=args, kind=kind, secrets=secrets, restart=restart, env=env,
+        channels=channels,
+    )  # fmt: skip
 
 
 class Run:

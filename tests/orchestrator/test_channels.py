@@ -12,7 +12,7 @@ import pytest
 import trio
 
 from pywatt.channels import declaration_frame, encode_module_frame, heartbeat_ack_frame
-from pywatt.orchestrator import ModuleKind
+from pywatt.orchestrator import ChannelOptions, ModuleKind
 from pywatt.wire import (
     NEED_DATA,
     FrameDecoder,
@@ -20,6 +20,7 @@ from pywatt.wire import (
     ModuleDeclaration,
     OrchestratorToModule,
     RouteToModule,
+    SecurityLevel,
     decode_json,
     decode_reply,
     encode_frame,
@@ -79,13 +80,18 @@ async def test_a_connection_is_its_module_gets_heartbeats_and_survives_malformed
                 await trio.sleep(0.05)
             assert conn.malformed == 2
             assert conn.latency_ms is not None
-            text = run.text()
-            assert "sent a malformed frame" in text
+            # Reported in one line, with the count, once the connection has ended.
+            await stream.aclose()
+            report = f"{conn.label} sent 2 malformed frames, each refused"
+            while report not in run.text():  # noqa: ASYNC110 (the listener writes it next)
+                await trio.sleep(0.01)
+            assert "closed it" not in run.text()
 
 
 async def test_a_broken_frame_header_closes_the_connection() -> None:
+    open_tcp = ChannelOptions(security=SecurityLevel.NONE)  # a raw client, without a token
     with trio.fail_after(15):
-        async with running(raw("billing", kind=ModuleKind.FOREIGN)) as run:
+        async with running(raw("billing", kind=ModuleKind.FOREIGN, channels=open_tcp)) as run:
             orch = run.orch
             await orch.module("billing").wait_announced()
             port = orch.endpoints("billing").tcp_port

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import trio
 
+from pywatt.logs import REDACTED
 from pywatt.orchestrator import ModuleKind, ModuleState
 from pywatt.wire import InitBlob, SocketAddress, decode_json
 
@@ -20,15 +21,18 @@ async def test_pywatt_module_gets_initblob_with_declaration_and_announces() -> N
     init = init_event["init"]
     blob = greeter.init_blob
     assert blob is not None
-    # What the module read is exactly what we recorded, and it is a valid InitBlob.
-    assert decode_json(_compact(init), InitBlob) == blob
+    # What the module read is exactly what we recorded, and it is a valid InitBlob; the auth
+    # token it holds is redacted from its output like a secret.
+    assert init["auth_token"] == REDACTED
+    assert blob.auth_token == run.orch.endpoints("greeter").token
+    assert decode_json(_compact({**init, "auth_token": blob.auth_token}), InitBlob) == blob
     assert init["module_id"] == "greeter"
     assert init["orchestrator_api"] == run.orch.orchestrator_api
     assert run.orch.orchestrator_api.startswith("http://127.0.0.1:")
     assert isinstance(blob.listen, SocketAddress)
     assert str(blob.listen.ip) == "127.0.0.1"
     assert blob.listen.port > 0
-    assert init["security_level"] == "None"
+    assert init["security_level"] == "Token"  # by default: nobody connects as it without
     # Each module gets its own channel endpoints (ARCHITECTURE.md decision 3).
     endpoints = run.orch.endpoints("greeter")
     assert init["tcp_channel"] == {
@@ -37,7 +41,6 @@ async def test_pywatt_module_gets_initblob_with_declaration_and_announces() -> N
         "required": False,
     }
     assert init["ipc_channel"] == {"socket_path": endpoints.socket_path, "required": False}
-    assert "auth_token" not in init
     assert set(init["env"]) == {
         "PYWATT_ORCHESTRATOR",
         "PYWATT_FORMATS",
@@ -61,6 +64,9 @@ async def test_foreign_module_gets_no_pywatt_keys() -> None:
             await billing.wait_announced()
             (init_event,) = await wait_event(billing, "init")
     assert init_event["init"]["env"] == {}
+    assert init_event["init"]["security_level"] == "None"  # a Rust module ignores it anyway
+    assert "auth_token" not in init_event["init"]
+    assert "tcp_channel" not in init_event["init"]  # it could not send the token
     assert init_event["env_module_id"] == "billing"
 
 

@@ -10,7 +10,7 @@ import uuid
 import trio
 
 from pywatt.channels import encode_module_frame
-from pywatt.orchestrator import ModuleKind
+from pywatt.orchestrator import ChannelOptions, ModuleKind
 from pywatt.wire import (
     NEED_DATA,
     REPLY_ENDPOINT,
@@ -20,6 +20,7 @@ from pywatt.wire import (
     RoutedModuleMessage,
     RoutedModuleResponse,
     RouteToModule,
+    SecurityLevel,
     encode_frame,
     encode_json,
 )
@@ -98,9 +99,11 @@ async def test_canonical_and_other_forms_of_a_route_are_forwarded_alike() -> Non
 
 
 async def test_requests_go_to_the_connection_the_target_last_sent_on() -> None:
+    open_tcp = ChannelOptions(security=SecurityLevel.NONE)  # raw clients, without a token
     with trio.fail_after(20):
         async with running(
-            raw("billing", kind=ModuleKind.FOREIGN), raw("ledger", kind=ModuleKind.FOREIGN)
+            raw("billing", kind=ModuleKind.FOREIGN),
+            raw("ledger", kind=ModuleKind.FOREIGN, channels=open_tcp),
         ) as run:
             orch = run.orch
             for module in ("billing", "ledger"):
