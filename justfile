@@ -85,6 +85,11 @@ _pytest BIN *ARGS:
     fi
     {{BIN}}/python -m pytest {{ARGS}}
 
+# The fuzz targets (tests/fuzz) for longer: EXAMPLES per target (default 20000); new
+# failing or interesting examples go to tests/fuzz/examples/, which CI replays.
+fuzz EXAMPLES="20000" *ARGS: setup
+    PYWATT_FUZZ_EXAMPLES={{EXAMPLES}} {{bin}}/python -m pytest -q -p no:cacheprovider tests/fuzz {{ARGS}}
+
 # Start the test servers and print the environment that names them (for a shell: eval).
 services:
     #!/usr/bin/env bash
