@@ -29,7 +29,7 @@ from pywatt.channels import (
 from pywatt.discovery import DISCOVERY, DISCOVERY_PROTOCOL, OrchestratorDiscovery
 from pywatt.registrar import Registrar, build_capabilities
 from pywatt.router import ROUTER, ROUTER_PROTOCOL, Router
-from pywatt.wire import InitBlob, ModuleInfo
+from pywatt.wire import InitBlob, ModuleInfo, OrchestratorDeclaration
 
 from ._config import ModuleConfig
 
@@ -110,7 +110,10 @@ def communication_specs(
         backend = discovery.get("backend", "orchestrator")
         factory: Callable[[], Any]
         if backend == "orchestrator":
-            factory = lambda: OrchestratorDiscovery(directory)  # noqa: E731
+            declared = OrchestratorDeclaration.from_env(init.env) is not None
+            factory = lambda: OrchestratorDiscovery(  # noqa: E731
+                directory, pywatt_orchestrator=declared
+            )
         elif backend == "redis":
             url = discovery.get("url")
             if not isinstance(url, str):
