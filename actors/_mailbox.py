@@ -8,6 +8,11 @@ This is the hot path of the runtime, so it trades a little elegance for speed:
   cancellation are kept by a checkpoint every ``FAIRNESS_BUDGET`` puts (see ``Mailbox.put``).
 * The receiver parks with ``wait_task_rescheduled`` and a sender wakes it directly, and an
   asker is woken directly with its reply: no channel or event object per message.
+* A sender that waits for room under WAIT parks *with its message*. When the receiver frees a
+  slot it moves the oldest waiter's message into it and only then wakes that waiter: the slot is
+  never open to a later sender. So while anyone waits the mailbox stays full, and the fast
+  paths, which only ever check for room, can never jump ahead of a waiter (no extra test on
+  them), and waiters are served in the order they came.
 """
 
 from __future__ import annotations
@@ -61,6 +66,16 @@ class MailboxStatistics:
 
 
 _PENDING, _CANCELLED, _DONE = 0, 1, 2
+
+
+class _Waiter:
+    """A sender parked on a full WAIT mailbox, with the message it is waiting to put."""
+
+    __slots__ = ("item", "task")
+
+    def __init__(self, task: Task, item: object) -> None:
+        self.task = task
+        self.item = item
 
 
 class Ask:
@@ -164,7 +179,7 @@ class Mailbox:
         self._dead_letters = dead_letters
         self._items: collections.deque[object] | None = None
         self._receiver: Task | None = None
-        self._senders: collections.deque[Task] | None = None
+        self._senders: collections.deque[_Waiter] | None = None
         self.processed = 0
         self.failed = 0
         self.closed = False
@@ -226,12 +241,19 @@ class Mailbox:
 
     async def _put_slow(self, item: object) -> bool:
         # Rare (first message, full or closed mailbox), so it is always a checkpoint.
-        await trio.lowlevel.checkpoint()
-        items = self._queue()
-        if self.policy is OverflowPolicy.WAIT:
-            while len(items) >= self.capacity and not self.closed:
-                await self._wait_for_room()
-        return self.put_nowait(item)
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if (
+            self.policy is OverflowPolicy.WAIT
+            and not self.closed
+            and len(self._queue()) >= self.capacity
+        ):
+            # No yield between finding it full and taking our place in the line of waiters,
+            # so nobody who comes after us can be served first. Parking is the checkpoint.
+            return await self._wait_for_room(item)
+        try:
+            return self.put_nowait(item)
+        finally:
+            await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def put_ask(self, ask: Ask) -> None:
         """Enqueue an ask like :meth:`put`, without the fairness checkpoint.
@@ -264,18 +286,33 @@ class Mailbox:
         self.wake_receiver()
         return True
 
-    async def _wait_for_room(self) -> None:
+    async def _wait_for_room(self, item: object) -> bool:
+        """Park until :meth:`admit_waiter` has put ``item`` in (True) or the mailbox closed."""
         if self._senders is None:
             self._senders = collections.deque()
         senders = self._senders
-        task = current_task()
-        senders.append(task)
+        waiter = _Waiter(current_task(), item)
+        senders.append(waiter)
 
         def abort(_: object) -> Abort:
-            senders.remove(task)
+            senders.remove(waiter)
             return Abort.SUCCEEDED
 
-        await wait_task_rescheduled(abort)
+        enqueued: bool = await wait_task_rescheduled(abort)
+        if not enqueued:  # woken by close()
+            self._reject(item, DeadLetterReason.STOPPED)
+        return enqueued
+
+    def admit_waiter(self) -> None:
+        """Give the slot just freed to the oldest waiting sender: its message goes in now.
+
+        The receiver calls this after taking an item when senders are waiting.
+        """
+        senders = self._senders
+        if senders:
+            waiter = senders.popleft()
+            self._queue().append(waiter.item)
+            reschedule(waiter.task, outcome.Value(True))
 
     def _reject(self, item: object, reason: DeadLetterReason) -> None:
         if isinstance(item, Ask):
@@ -297,9 +334,8 @@ class Mailbox:
     def get_nowait(self) -> object:
         """Dequeue the oldest item (the caller checked there is one) and wake a waiting sender."""
         item = self._queue().popleft()
-        senders = self._senders
-        if senders:
-            reschedule(senders.popleft())
+        if self._senders:
+            self.admit_waiter()
         return item
 
     def _abort_receive(self, _: object) -> Abort:
@@ -321,7 +357,8 @@ class Mailbox:
     def close(self) -> None:
         """End the mailbox for good: queued asks fail, queued tells are dead-lettered.
 
-        Senders waiting for room are woken; they see the mailbox closed.
+        Senders waiting for room are woken; their messages are dead-lettered like a send to a
+        stopped actor.
         """
         if self.closed:
             return
@@ -331,7 +368,7 @@ class Mailbox:
             self._reject(items.popleft(), DeadLetterReason.STOPPED)
         senders = self._senders
         while senders:
-            reschedule(senders.popleft())
+            reschedule(senders.popleft().task, outcome.Value(False))
         self.wake_receiver()
 
     def statistics(self) -> MailboxStatistics:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import trio
-from trio.lowlevel import current_task, reschedule, wait_task_rescheduled
+from trio.lowlevel import current_task, wait_task_rescheduled
 
 from ._actor import ActorContext
 from ._mailbox import Ask
@@ -45,9 +45,8 @@ async def serve(ctx: ActorContext) -> None:
         budget = BATCH
         while items:
             item = items.popleft()
-            senders = mailbox._senders
-            if senders:
-                reschedule(senders.popleft())
+            if mailbox._senders:  # the freed slot goes to the oldest waiter, nobody else
+                mailbox.admit_waiter()
             if type(item) is Ask:
                 if not item.pending:  # the asker was cancelled while it was queued
                     dead_letters.record(name, item.message, DeadLetterReason.CANCELLED)

@@ -39,10 +39,13 @@ from ._frames import encode_module_frame as encode_module_frame
 from ._frames import heartbeat_ack_frame as heartbeat_ack_frame
 from ._outbox import HIGH_WATER as HIGH_WATER
 from ._outbox import Outbox as Outbox
+from ._policy import LOCAL_MAX_DELAY as LOCAL_MAX_DELAY
 from ._policy import ExponentialBackoff as ExponentialBackoff
 from ._policy import FixedInterval as FixedInterval
 from ._policy import NoReconnect as NoReconnect
 from ._policy import ReconnectPolicy as ReconnectPolicy
+from ._policy import default_policy as default_policy
+from ._policy import is_local_address as is_local_address
 from ._policy import policy_from_dict as policy_from_dict
 from ._routeframes import RawRoute as RawRoute
 from ._routeframes import parse_route as parse_route

@@ -24,7 +24,7 @@ from pywatt.wire import (
 )
 
 from ._errors import ChannelConfigError
-from ._policy import ExponentialBackoff, ReconnectPolicy, policy_from_dict
+from ._policy import ReconnectPolicy, default_policy, is_local_address, policy_from_dict
 
 __all__ = ["ChannelConfig", "TlsSettings", "channel_configs", "preferences_from_dict"]
 
@@ -86,7 +86,13 @@ class ChannelConfig:
     """``host:port`` for TCP, a path for the Unix socket."""
     required: bool = False
     tls: TlsSettings | None = None
-    policy: ReconnectPolicy = attrs.field(factory=ExponentialBackoff)
+    policy: ReconnectPolicy = attrs.field(
+        default=attrs.Factory(
+            lambda self: default_policy(local=self.local),
+            takes_self=True,
+        )
+    )
+    """Default: :func:`~pywatt.channels.default_policy` for this address's locality."""
     pool_size: int = 1
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     heartbeat_interval: float | None = None
@@ -105,6 +111,11 @@ class ChannelConfig:
             host, sep, port = self.address.rpartition(":")
             if not sep or not host or not port.isdigit():
                 raise ChannelConfigError(f"TCP address must be host:port, not {self.address!r}")
+
+    @property
+    def local(self) -> bool:
+        """Whether the orchestrator is on this host (a Unix socket or a loopback address)."""
+        return is_local_address(self.address, unix_socket=self.kind is ChannelType.IPC)
 
     @property
     def label(self) -> str:
@@ -126,8 +137,9 @@ def _check_keys(data: Mapping[str, Any], where: str) -> None:
         )
 
 
-def _common(data: Mapping[str, Any]) -> dict[str, Any]:
-    options: dict[str, Any] = {"policy": policy_from_dict(data.get("reconnect"))}
+def _common(data: Mapping[str, Any], kind: ChannelType, address: str) -> dict[str, Any]:
+    local = is_local_address(address, unix_socket=kind is ChannelType.IPC)
+    options: dict[str, Any] = {"policy": policy_from_dict(data.get("reconnect"), local=local)}
     for key in ("pool_size", "connect_timeout", "max_frame_size"):
         if key in data:
             options[key] = data[key]
@@ -196,7 +208,7 @@ def channel_configs(
                     tls=tls,
                     heartbeat_interval=tcp_data.get("heartbeat_interval", interval),
                     declaration=declaration,
-                    **_common(tcp_data),
+                    **_common(tcp_data, ChannelType.TCP, address),
                 )
             )
     if enable_ipc is not False:
@@ -219,7 +231,7 @@ def channel_configs(
                     required=required,
                     heartbeat_interval=ipc_data.get("heartbeat_interval", interval),
                     declaration=declaration,
-                    **_common(ipc_data),
+                    **_common(ipc_data, ChannelType.IPC, path),
                 )
             )
     return configs

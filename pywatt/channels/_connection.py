@@ -47,6 +47,7 @@ from pywatt.wire import (
     RoutedModuleMessage,
     RoutedModuleResponse,
     Shutdown,
+    UnregisterServiceProviderResponse,
 )
 
 from ._config import ChannelConfig
@@ -362,7 +363,10 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
             await self._forward(ROUTER, message)
         elif isinstance(
             message,
-            DiscoveryUpdate | RegisterServiceProviderResponse | DiscoverServiceProvidersResponse,
+            DiscoveryUpdate
+            | RegisterServiceProviderResponse
+            | DiscoverServiceProvidersResponse
+            | UnregisterServiceProviderResponse,
         ):
             await self._forward(DISCOVERY, message)
         elif isinstance(message, _REGISTRATION_REPLIES):

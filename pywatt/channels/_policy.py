@@ -10,6 +10,12 @@ actor and the supervisor's restart delay and restart limit come from the policy:
   ``multiplier`` after each further one, capped at ``max_delay``, jittered by ±``jitter``,
   at most ``max_attempts`` attempts (``None``, the Rust SDK's behaviour: unlimited).
 
+Toward an orchestrator on this host (a Unix socket, or TCP to a loopback address) an
+exponential backoff whose ``max_delay`` is not given is capped at :data:`LOCAL_MAX_DELAY`
+instead of the Rust SDK's 30 s: a local orchestrator that dropped the module is back within
+about a second, and a module that waited out a 25.6 s delay after nine quick disconnects in a
+row would be gone for no reason. Reconnect delays have no effect on the wire.
+
 An unlimited policy never escalates. A limited one allows ``max_attempts - 1`` restarts
 within its *window*, long enough to hold every attempt and every delay of one series, so the
 supervisor gives up exactly when the attempts are spent. A connection that stayed up for
@@ -18,10 +24,11 @@ supervisor gives up exactly when the attempts are spent. A connection that staye
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import random
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -30,13 +37,19 @@ from actors import Backoff
 from ._errors import ChannelConfigError
 
 __all__ = [
+    "LOCAL_MAX_DELAY",
     "ExponentialBackoff",
     "FixedInterval",
     "NoReconnect",
     "ReconnectPolicy",
     "Supervision",
+    "default_policy",
+    "is_local_address",
     "policy_from_dict",
 ]
+
+LOCAL_MAX_DELAY: Final = 2.0
+"""Seconds: the cap of the default exponential backoff toward an orchestrator on this host."""
 
 
 def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -130,6 +143,26 @@ class ExponentialBackoff:
 ReconnectPolicy = NoReconnect | FixedInterval | ExponentialBackoff
 
 
+def is_local_address(address: str, *, unix_socket: bool) -> bool:
+    """Whether a channel address is on this host: a Unix socket, or a TCP ``host:port`` whose
+    host is ``localhost`` or a loopback literal (names are not resolved)."""
+    if unix_socket:
+        return True
+    host = address.rpartition(":")[0].strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def default_policy(*, local: bool) -> ExponentialBackoff:
+    """The policy of a channel that configures none: the Rust SDK's 100 ms doubling, capped
+    at :data:`LOCAL_MAX_DELAY` toward a ``local`` orchestrator and at Rust's 30 s otherwise."""
+    return ExponentialBackoff(max_delay=LOCAL_MAX_DELAY) if local else ExponentialBackoff()
+
+
 def _supervision(
     policy: FixedInterval | ExponentialBackoff,
     max_attempts: int | None,
@@ -145,16 +178,17 @@ def _supervision(
     return Supervision(max_attempts - 1, max(window, policy.reset_after), backoff)
 
 
-def policy_from_dict(data: Mapping[str, Any] | None) -> ReconnectPolicy:
+def policy_from_dict(data: Mapping[str, Any] | None, *, local: bool = False) -> ReconnectPolicy:
     """A policy from a config dict: ``{"type": "none" | "fixed" | "exponential", ...}``.
 
     Keys: ``delay`` and ``max_attempts`` (fixed); ``initial_delay``, ``max_delay``,
     ``multiplier``, ``jitter``, ``max_attempts`` (exponential); ``reset_after`` (all). Missing
-    or None: the Rust default (exponential, 100 ms x2 up to 30 s, unlimited). Raises
+    or None: :func:`default_policy`. An exponential policy without ``max_delay`` toward a
+    ``local`` orchestrator is capped at :data:`LOCAL_MAX_DELAY`, else at 30 s. Raises
     :class:`ChannelConfigError` naming the bad key.
     """
     if data is None:
-        return ExponentialBackoff()
+        return default_policy(local=local)
     options = dict(data)
     kind = str(options.pop("type", "exponential")).lower()
     try:
@@ -165,6 +199,8 @@ def policy_from_dict(data: Mapping[str, Any] | None) -> ReconnectPolicy:
                 options["delay_s"] = options.pop("delay")
             return FixedInterval(**options)
         if kind == "exponential":
+            if local:
+                options.setdefault("max_delay", LOCAL_MAX_DELAY)
             return ExponentialBackoff(**options)
     except TypeError as exc:
         raise ChannelConfigError(f"reconnect policy {kind!r}: {exc}") from None

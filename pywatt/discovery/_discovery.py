@@ -4,7 +4,9 @@ Requests travel on the module's channel as ``Message``-wrapped ops with ``metada
 orchestrator answers with the bare ``*_response`` op. Those replies carry no correlation
 (§16 A18), so the actor keeps one request outstanding and queues the rest; each has the
 30 s deadline of §11. ``discovery_update`` pushes from a pywatt orchestrator are fanned out
-to subscribers.
+to subscribers. Unregistering one provider uses the ``unregister_service_provider`` extension
+(docs/protocol-extensions.md), sent only to a pywatt orchestrator: the Rust protocol has no
+such op, so toward a Rust orchestrator it fails with :class:`DiscoveryFailed`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from pywatt.wire import (
     MessageMetadata,
     ModuleToOrchestrator,
     RegisterServiceProviderResponse,
+    UnregisterServiceProviderRequest,
+    UnregisterServiceProviderResponse,
 )
 
 from ._errors import DiscoveryFailed, DiscoveryTimeout
@@ -81,8 +85,16 @@ class OrchestratorDiscovery(Actor[DiscoveryMessage]):
 
     reply_errors = (NoChannel, DiscoveryFailed, DiscoveryTimeout)
 
-    def __init__(self, directory: ChannelDirectory, *, deadline: float = DEADLINE) -> None:
+    def __init__(
+        self,
+        directory: ChannelDirectory,
+        *,
+        deadline: float = DEADLINE,
+        pywatt_orchestrator: bool = False,
+    ) -> None:
         self.directory = directory
+        self.pywatt_orchestrator = pywatt_orchestrator
+        """Whether the orchestrator declared itself pywatt (it then speaks the extensions)."""
         self.deadline = deadline
         self.queue: collections.deque[_Outgoing] = collections.deque()
         self.current: _Outgoing | None = None
@@ -115,8 +127,21 @@ class OrchestratorDiscovery(Actor[DiscoveryMessage]):
                 )
             )
         elif isinstance(message, UnregisterProvider):
-            # The Rust protocol has no op for it: providers leave with their module.
-            return False
+            what = f"unregistering provider {message.provider_id!r}"
+            if not self.pywatt_orchestrator:
+                raise DiscoveryFailed(
+                    what,
+                    "the orchestrator is not pywatt and the Rust protocol has no op for it "
+                    "(providers leave with their module)",
+                )
+            await self._submit(
+                _Outgoing(
+                    what,
+                    UnregisterServiceProviderRequest(provider_id=message.provider_id),
+                    UnregisterServiceProviderResponse,
+                    self.ctx.defer_reply(),
+                )
+            )
         elif isinstance(message, SubscribeUpdates):
             self.subscribers.add(message.send, message.service_type)
         elif isinstance(message, UnsubscribeUpdates):
@@ -164,6 +189,8 @@ class OrchestratorDiscovery(Actor[DiscoveryMessage]):
                 current.reply.reply(message.provider_id)
             else:
                 current.reply.fail(DiscoveryFailed(current.what, message.error))
+        elif isinstance(message, UnregisterServiceProviderResponse):
+            current.reply.reply(message.success)  # False: this module has no such provider
         elif isinstance(message, DiscoverServiceProvidersResponse):
             if not message.success:
                 current.reply.fail(DiscoveryFailed(current.what, message.error))

@@ -4,12 +4,26 @@ Providers live in one hash per service type (``<prefix>:providers:<type>``, fiel
 id, value = the ``ServiceProviderInfo`` JSON). Every change is published on
 ``<prefix>:updates`` as a ``discovery_update`` JSON, and each actor's subscriber connection
 pushes what it receives to local subscribers: updates arrive through Redis pub/sub, never by
-polling. Providers this actor registered are removed (and ``left`` published) when it stops.
+polling.
+
+A provider lives only as long as its **lease**, ``<prefix>:lease:<provider id>``, a key with a
+TTL (``ttl`` seconds, 15 by default) that the module's actor refreshes every third of the TTL.
+A host that crashes refreshes nothing, so its providers expire by themselves: every live actor
+sweeps, on each refresh and before each discovery, the providers whose lease is gone out of
+the hashes (atomically, in one Lua script, so only one sweeper publishes ``left`` for each);
+the types to sweep are kept in the set ``<prefix>:types``. A refresh also puts back a provider
+that was swept while its module lived (a long pause, a Redis restart) and publishes
+``appeared`` again.
+
+What this module registered belongs to the actor's *name*, not to an incarnation (pass the
+same ``registered`` dict to every incarnation): after a crash the next incarnation reconnects
+and refreshes them at once. A requested stop removes them and publishes ``left``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from typing import Any, Final
 
@@ -38,16 +52,37 @@ from ._resp import RespConnection, open_resp
 from ._subscribers import Subscribers
 from ._types import matches, service_key
 
-__all__ = ["RedisDiscovery"]
+__all__ = ["DEFAULT_TTL", "RedisDiscovery"]
 
 log = logging.getLogger("pywatt.discovery")
 
 DEFAULT_PREFIX: Final = "pywatt:discovery"
+DEFAULT_TTL: Final = 15.0
+"""Seconds a provider outlives the last lease refresh of its module."""
+
+_SWEEP: Final = """
+local gone = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  if redis.call('EXISTS', ARGV[1] .. all[i]) == 0 then
+    redis.call('HDEL', KEYS[1], all[i])
+    gone[#gone + 1] = all[i + 1]
+  end
+end
+return gone
+"""
+"""Remove the providers of one hash (KEYS[1]) whose lease (ARGV[1] .. id) is gone; returns
+their records. One script, so a provider is removed, and announced as left, exactly once."""
 
 
 @attrs.frozen
 class _Pushed:
     update: DiscoveryUpdate
+
+
+@attrs.frozen
+class _Refresh:
+    """Internal timer tick: refresh our leases, sweep the expired providers."""
 
 
 RedisDiscoveryMessage = (
@@ -57,20 +92,37 @@ RedisDiscoveryMessage = (
     | SubscribeUpdates
     | UnsubscribeUpdates
     | _Pushed
+    | _Refresh
 )
 
 
 class RedisDiscovery(Actor[RedisDiscoveryMessage]):
-    """Answers the discovery protocol from a Redis registry (see the module docstring)."""
+    """Answers the discovery protocol from a Redis registry (see the module docstring).
+
+    ``ttl``: seconds a provider outlives its module (refreshed every third of it).
+    ``registered``: where the providers this module registered are kept; share one dict
+    between the incarnations of the name so that they survive a restart.
+    """
 
     reply_errors = (RegistryUnavailable,)
 
-    def __init__(self, url: str, module_id: str, *, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(
+        self,
+        url: str,
+        module_id: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        ttl: float = DEFAULT_TTL,
+        registered: dict[str, ServiceProviderInfo] | None = None,
+    ) -> None:
+        if not (math.isfinite(ttl) and ttl > 0):
+            raise ValueError(f"the discovery ttl must be a positive number of seconds, not {ttl}")
         self.url = url
         self.module_id = module_id
         self.prefix = prefix
+        self.ttl = ttl
         self.subscribers = Subscribers()
-        self.mine: dict[str, ServiceProviderInfo] = {}
+        self.mine = registered if registered is not None else {}
         self.redis: RespConnection | None = None
 
     @property
@@ -80,18 +132,42 @@ class RedisDiscovery(Actor[RedisDiscoveryMessage]):
     def _hash(self, key: str) -> str:
         return f"{self.prefix}:providers:{key}"
 
+    def _lease(self, provider_id: str) -> str:
+        return f"{self.prefix}:lease:{provider_id}"
+
+    @property
+    def _types(self) -> str:
+        return f"{self.prefix}:types"
+
+    @property
+    def client_name(self) -> str:
+        """The name its Redis connections carry (``CLIENT LIST``)."""
+        return "pywatt-discovery:" + "".join(
+            c if c.isalnum() or c in "-_.:" else "_" for c in self.module_id
+        )
+
     async def on_start(self) -> None:
-        self.redis = await open_resp(self.url)
-        listener = await open_resp(self.url)
+        self.redis = await open_resp(self.url, name=self.client_name)
+        listener = await open_resp(self.url, name=self.client_name)
+        try:
+            await listener.subscribe(self.channel)  # before serving: no update is missed
+        except BaseException:
+            await listener.aclose()
+            raise
         self.ctx.start_task(self._listen, listener)
+        # At once: a restarted incarnation re-announces what the module registered.
+        self.ctx.send_interval(self.ttl / 3, _Refresh(), first=0.0)
 
     async def on_stop(self) -> None:
         redis = self.redis
         if redis is None:
             return
         try:
-            for provider_id in list(self.mine):
-                await self._remove(provider_id)
+            # Only when asked to stop: after a crash (of a handler, or of the listener, which
+            # also ends the incarnation through a stop) the next incarnation refreshes them.
+            if self.ctx.stopping and self.ctx.failure is None:
+                for provider_id in list(self.mine):
+                    await self._remove(provider_id)
         except RegistryUnavailable as exc:
             log.warning("could not remove this module's providers from Redis: %s", exc)
         finally:
@@ -99,7 +175,7 @@ class RedisDiscovery(Actor[RedisDiscoveryMessage]):
 
     async def _listen(self, listener: RespConnection) -> None:
         try:
-            async for data in listener.messages(self.channel):
+            async for data in listener.messages():
                 try:
                     update = decode_json(data, OrchestratorToModule)
                 except DecodeError as exc:
@@ -111,22 +187,19 @@ class RedisDiscovery(Actor[RedisDiscoveryMessage]):
             await listener.aclose()
 
     async def receive(self, message: RedisDiscoveryMessage) -> Any:
-        redis = self.redis
-        assert redis is not None
         if isinstance(message, RegisterProvider):
             provider_id = str(uuid.uuid4())
             record = message.info.to_wire(provider_id, self.module_id)
-            await redis.command(
-                "HSET", self._hash(service_key(record.service_type)), provider_id,
-                encode_json(record, as_type=ServiceProviderInfo),
-            )  # fmt: skip
+            await self._put(record)
             self.mine[provider_id] = record
             await self._publish(DiscoveryEvent.APPEARED, record)
             return provider_id
         if isinstance(message, UnregisterProvider):
             return await self._remove(message.provider_id)
         if isinstance(message, DiscoverProviders):
-            raw = await redis.command("HVALS", self._hash(service_key(message.service_type)))
+            key = service_key(message.service_type)
+            await self._sweep(key)
+            raw = await self._command("HVALS", self._hash(key))
             providers = sorted(
                 (decode_json(item, ServiceProviderInfo) for item in raw),
                 key=lambda p: (p.name, p.provider_id),
@@ -135,7 +208,14 @@ class RedisDiscovery(Actor[RedisDiscoveryMessage]):
             if not message.all_providers:
                 found = [p for p in found if p.is_healthy][:1]
             return found
-        if isinstance(message, SubscribeUpdates):
+        if isinstance(message, _Refresh):
+            try:
+                await self._refresh()
+            except RegistryUnavailable as exc:
+                # A broken connection would fail every later command too: crash, so that the
+                # supervisor reconnects; the next incarnation refreshes our providers at once.
+                raise ConnectionError(f"lost the Redis discovery registry: {exc}") from exc
+        elif isinstance(message, SubscribeUpdates):
             self.subscribers.add(message.send, message.service_type)
         elif isinstance(message, UnsubscribeUpdates):
             self.subscribers.remove(message.send)
@@ -143,16 +223,51 @@ class RedisDiscovery(Actor[RedisDiscoveryMessage]):
             self.subscribers.publish(message.update)
         return None
 
+    async def _command(self, *args: str | bytes | int) -> Any:
+        assert self.redis is not None
+        return await self.redis.command(*args)
+
+    async def _put(self, record: ServiceProviderInfo) -> bool:
+        """Lease first, then the record, so that a sweep never sees the record unleased.
+        Returns whether the record was new in its hash."""
+        key = service_key(record.service_type)
+        await self._command(
+            "SET", self._lease(record.provider_id), self.module_id,
+            "PX", max(1, round(self.ttl * 1000)),
+        )  # fmt: skip
+        added = await self._command(
+            "HSET", self._hash(key), record.provider_id,
+            encode_json(record, as_type=ServiceProviderInfo),
+        )  # fmt: skip
+        await self._command("SADD", self._types, key)
+        return bool(added)
+
+    async def _refresh(self) -> None:
+        for record in list(self.mine.values()):
+            if await self._put(record):  # it had been swept while we lived: it is back
+                await self._publish(DiscoveryEvent.APPEARED, record)
+        for key in await self._command("SMEMBERS", self._types):
+            await self._sweep(key.decode())
+
+    async def _sweep(self, key: str) -> None:
+        gone = await self._command("EVAL", _SWEEP, 1, self._hash(key), self._lease(""))
+        for data in gone:
+            record = decode_json(data, ServiceProviderInfo)
+            log.info("provider %s (%s) expired", record.name, record.provider_id)
+            await self._publish(DiscoveryEvent.LEFT, record)
+
     async def _remove(self, provider_id: str) -> bool:
         record = self.mine.pop(provider_id, None)
         if record is None:
             return False
-        assert self.redis is not None
-        await self.redis.command("HDEL", self._hash(service_key(record.service_type)), provider_id)
-        await self._publish(DiscoveryEvent.LEFT, record)
+        await self._command("DEL", self._lease(provider_id))
+        removed = await self._command(
+            "HDEL", self._hash(service_key(record.service_type)), provider_id
+        )
+        if removed:  # else a sweep already removed it, and published its departure
+            await self._publish(DiscoveryEvent.LEFT, record)
         return True
 
     async def _publish(self, event: DiscoveryEvent, record: ServiceProviderInfo) -> None:
-        assert self.redis is not None
         update = DiscoveryUpdate(event=event, provider=record)
-        await self.redis.command("PUBLISH", self.channel, encode_json(update))
+        await self._command("PUBLISH", self.channel, encode_json(update))

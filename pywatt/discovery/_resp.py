@@ -63,9 +63,13 @@ class RespConnection:
         await self.send(*args)
         return await self._reply()
 
-    async def messages(self, channel: str) -> AsyncIterator[bytes]:
-        """SUBSCRIBE to ``channel`` and yield each published message's data (blocks)."""
+    async def subscribe(self, channel: str) -> None:
+        """SUBSCRIBE to ``channel``; returns once Redis confirmed it, so nothing published
+        after this is missed. The connection then only reads :meth:`messages`."""
         await self.command("SUBSCRIBE", channel)
+
+    async def messages(self) -> AsyncIterator[bytes]:
+        """Yield the data of each message published on the subscribed channel (blocks)."""
         while True:
             reply = await self._reply()
             if isinstance(reply, list) and len(reply) == 3 and reply[0] == b"message":
@@ -75,8 +79,9 @@ class RespConnection:
         await trio.aclose_forcefully(self.stream)
 
 
-async def open_resp(url: str) -> RespConnection:
-    """Connect to ``redis://[user:password@]host[:port][/db]``; AUTH and SELECT as given.
+async def open_resp(url: str, *, name: str | None = None) -> RespConnection:
+    """Connect to ``redis://[user:password@]host[:port][/db]``; AUTH and SELECT as given,
+    and ``CLIENT SETNAME name`` (what ``CLIENT LIST`` shows) when a name is given.
 
     Blocks up to 10 s. Raises :class:`RegistryUnavailable`.
     """
@@ -98,6 +103,8 @@ async def open_resp(url: str) -> RespConnection:
         db = parts.path.strip("/")
         if db and db != "0":
             await connection.command("SELECT", db)
+        if name is not None:
+            await connection.command("CLIENT", "SETNAME", name)
     except BaseException:
         await connection.aclose()
         raise

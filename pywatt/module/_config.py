@@ -75,7 +75,8 @@ class ModuleConfig:
     its five flags. ``enable_internal_messaging`` starts the router (``messaging_config``:
     ``default_timeout``, ``max_in_flight``); ``enable_service_discovery`` the discovery
     actor (``service_discovery_config``: ``backend`` ``orchestrator`` or ``redis`` with
-    ``url``); ``enable_module_registration`` registers with ``service_capabilities`` and
+    ``url``, ``prefix`` and ``ttl``, the seconds a provider outlives its module, 15 by
+    default); ``enable_module_registration`` registers with ``service_capabilities`` and
     reports health (``registration_config``: ``name``, ``description``,
     ``heartbeat_interval``).
 

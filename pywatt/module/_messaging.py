@@ -9,6 +9,7 @@ the channel directory and the way a required channel that gave up takes the modu
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,7 @@ from pywatt.channels import (
 from pywatt.discovery import DISCOVERY, DISCOVERY_PROTOCOL, OrchestratorDiscovery
 from pywatt.registrar import Registrar, build_capabilities
 from pywatt.router import ROUTER, ROUTER_PROTOCOL, Router
-from pywatt.wire import InitBlob, ModuleInfo
+from pywatt.wire import InitBlob, ModuleInfo, OrchestratorDeclaration
 
 from ._config import ModuleConfig
 
@@ -110,7 +111,10 @@ def communication_specs(
         backend = discovery.get("backend", "orchestrator")
         factory: Callable[[], Any]
         if backend == "orchestrator":
-            factory = lambda: OrchestratorDiscovery(directory)  # noqa: E731
+            declared = OrchestratorDeclaration.from_env(init.env) is not None
+            factory = lambda: OrchestratorDiscovery(  # noqa: E731
+                directory, pywatt_orchestrator=declared
+            )
         elif backend == "redis":
             url = discovery.get("url")
             if not isinstance(url, str):
@@ -119,7 +123,17 @@ def communication_specs(
             require("redis", "service_discovery_config backend 'redis'")
             from pywatt.discovery import RedisDiscovery
 
-            factory = lambda: RedisDiscovery(url, init.module_id, prefix=prefix)  # noqa: E731
+            options: dict[str, Any] = {"registered": {}}  # kept with the name, across restarts
+            if "ttl" in discovery:
+                ttl = float(discovery["ttl"])
+                if not (math.isfinite(ttl) and ttl > 0):
+                    raise ChannelConfigError(
+                        f"service_discovery_config: ttl must be a positive number, not {ttl}"
+                    )
+                options["ttl"] = ttl
+            factory = lambda: RedisDiscovery(  # noqa: E731
+                url, init.module_id, prefix=prefix, **options
+            )
         else:
             raise ChannelConfigError(
                 f"service_discovery_config: backend must be 'orchestrator' or 'redis', "

@@ -128,8 +128,12 @@ class MessagingMixin:
         return result
 
     async def unregister_service_provider(self, provider_id: str) -> bool:
-        """Remove a provider this module registered (the Redis backend; with the orchestrator
-        backend providers leave with their module and this returns False)."""
+        """Remove one provider this module registered; returns whether it was there.
+
+        Works on both backends: Redis, and a pywatt orchestrator (the
+        ``unregister_service_provider`` extension). A Rust orchestrator has no op for it:
+        raises ``DiscoveryFailed`` (there, providers leave with their module).
+        """
         result: bool = await self.system.ask(DISCOVERY, UnregisterProvider(provider_id))
         return result
 

@@ -60,6 +60,8 @@ from pywatt.wire import (
     RoutedModuleResponse,
     RouteToModule,
     ServiceProviderInfo,
+    UnregisterServiceProviderRequest,
+    UnregisterServiceProviderResponse,
     UnregistrationRequest,
     UnregistrationResponse,
     decode_reply,
@@ -348,6 +350,8 @@ class Hub(Actor[HubMessage]):
             self._register_provider(conn, content)
         elif isinstance(content, DiscoverServiceProvidersRequest):
             self._discover(conn, content)
+        elif isinstance(content, UnregisterServiceProviderRequest):
+            self._unregister_provider(conn, content)
         elif isinstance(
             content,
             RegistrationRequest | CapabilitiesRequest | HeartbeatRequest | UnregistrationRequest,
@@ -497,6 +501,22 @@ class Hub(Actor[HubMessage]):
             conn.module_id,
         )
         self._push(DiscoveryEvent.APPEARED, info)
+
+    def _unregister_provider(
+        self, conn: ServerConnection, request: UnregisterServiceProviderRequest
+    ) -> None:
+        """The ``unregister_service_provider`` extension: a module removes one of its own."""
+        provider = self.providers.get(request.provider_id)
+        if provider is None or provider.module_id != conn.module_id:
+            error = f"module {conn.module_id!r} has no provider {request.provider_id!r}"
+            conn.send_nowait(
+                encode_bare(UnregisterServiceProviderResponse(success=False, error=error))
+            )
+            return
+        del self.providers[provider.provider_id]
+        conn.send_nowait(encode_bare(UnregisterServiceProviderResponse(success=True)))
+        self.console.info(f"{conn.module_id} no longer provides {provider.name!r}", conn.module_id)
+        self._push(DiscoveryEvent.LEFT, provider)
 
     def _discover(self, conn: ServerConnection, request: DiscoverServiceProvidersRequest) -> None:
         found = [p for p in self.providers.values() if p.service_type == request.service_type]

@@ -71,6 +71,8 @@ from ._types_ext import ModuleDeclaration as ModuleDeclaration
 from ._types_ext import OrchestratorDeclaration as OrchestratorDeclaration
 from ._types_ext import ReplyError as ReplyError
 from ._types_ext import SecretError as SecretError
+from ._types_ext import UnregisterServiceProviderRequest as UnregisterServiceProviderRequest
+from ._types_ext import UnregisterServiceProviderResponse as UnregisterServiceProviderResponse
 from ._types_http import ChannelCapabilities as ChannelCapabilities
 from ._types_http import ChannelPreferences as ChannelPreferences
 from ._types_http import ChannelType as ChannelType

@@ -18,7 +18,7 @@ import attrs
 from ._errors import DecodeError
 from ._model import RENAME
 from ._types_ops import ServiceProviderInfo
-from ._unions import OrchestratorToModule
+from ._unions import ModuleToOrchestrator, OrchestratorToModule
 
 __all__ = [
     "DECLARATION_PROPERTY",
@@ -37,6 +37,8 @@ __all__ = [
     "OrchestratorDeclaration",
     "ReplyError",
     "SecretError",
+    "UnregisterServiceProviderRequest",
+    "UnregisterServiceProviderResponse",
 ]
 
 ENV_ORCHESTRATOR: Final = "PYWATT_ORCHESTRATOR"
@@ -90,6 +92,35 @@ class SecretError(OrchestratorToModule):
 
     name: str
     message: str
+
+
+@attrs.frozen(kw_only=True)
+class UnregisterServiceProviderRequest(ModuleToOrchestrator):
+    """``unregister_service_provider`` (extension): remove one provider this module registered.
+
+    ``{"op":"unregister_service_provider","provider_id":"prov-1"}``, ``Message``-wrapped on
+    the module's channel like ``register_service_provider``; sent only to a pywatt
+    orchestrator (the Rust protocol has no such op: there, providers leave with their module).
+    """
+
+    OP: ClassVar[str] = "unregister_service_provider"
+
+    provider_id: str
+
+
+@attrs.frozen(kw_only=True)
+class UnregisterServiceProviderResponse(OrchestratorToModule):
+    """``unregister_service_provider_response`` (extension): the bare reply.
+
+    ``{"op":"unregister_service_provider_response","success":true,"error":null}``;
+    ``success`` is false, with the reason in ``error``, when the module has no provider of
+    that id (unknown, already gone, or another module's).
+    """
+
+    OP: ClassVar[str] = "unregister_service_provider_response"
+
+    success: bool
+    error: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pywatt.channels import (
+    LOCAL_MAX_DELAY,
     ChannelConfig,
     ChannelConfigError,
     ConnectionStatus,
@@ -110,12 +111,39 @@ def test_no_reconnect_makes_one_attempt() -> None:
     assert len(fatal) == 1
 
 
-def test_the_rust_default_is_100ms_doubling_to_30s_unlimited() -> None:
+def test_the_rust_default_is_100ms_doubling_to_30s_unlimited_toward_a_remote_orchestrator() -> None:
     policy = policy_from_dict(None)
     assert isinstance(policy, ExponentialBackoff)
     expected = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 30.0, 30.0]
     assert [policy.delay(n) for n in range(11)] == pytest.approx(expected)
     assert policy.supervision(30.0).max_restarts is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "address", "local"),
+    [
+        (ChannelType.IPC, "/run/pywatt/orch.sock", True),
+        (ChannelType.TCP, "127.0.0.1:9000", True),
+        (ChannelType.TCP, "127.8.9.10:9000", True),
+        (ChannelType.TCP, "localhost:9000", True),
+        (ChannelType.TCP, "[::1]:9000", True),
+        (ChannelType.TCP, "192.0.2.7:9000", False),
+        (ChannelType.TCP, "orchestrator.example:9000", False),
+    ],
+)
+def test_the_default_cap_is_short_toward_a_local_orchestrator(
+    kind: ChannelType, address: str, local: bool
+) -> None:
+    cap = LOCAL_MAX_DELAY if local else 30.0
+    from_config = ChannelConfig(kind=kind, address=address).policy
+    from_dicts = [policy_from_dict(data, local=local) for data in (None, {"type": "exponential"})]
+    for policy in (from_config, *from_dicts):
+        assert isinstance(policy, ExponentialBackoff)
+        assert policy.max_delay == cap
+        assert policy.delay(40) == pytest.approx(cap)
+    explicit = policy_from_dict({"type": "exponential", "max_delay": 7}, local=local)
+    assert isinstance(explicit, ExponentialBackoff)
+    assert explicit.max_delay == 7
 
 
 def test_policy_dicts_are_checked() -> None:

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
 import trio
 
-import actors
 from pywatt.discovery import (
     DISCOVERY,
-    DISCOVERY_PROTOCOL,
     DiscoverProviders,
     ProviderInfo,
-    RedisDiscovery,
     RegisterProvider,
     ServiceTypes,
     SubscribeUpdates,
@@ -26,12 +20,7 @@ from pywatt.discovery import (
 )
 from pywatt.wire import DiscoveryEvent, DiscoveryUpdate, ServiceType
 
-
-def redis_url() -> str:
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        pytest.fail("REDIS_URL is not set: the discovery tests need a real Redis")
-    return url
+from .helpers import registry
 
 
 def test_the_seed_types_are_custom_and_the_builder_carries_capabilities() -> None:
@@ -65,17 +54,6 @@ def test_the_seed_types_are_custom_and_the_builder_carries_capabilities() -> Non
         address="a",
     )
     assert (seed.version, seed.capabilities, seed.endpoints) == ("1.0.0", {"crud"}, ("/users",))
-
-
-@asynccontextmanager
-async def registry(module_id: str, prefix: str) -> AsyncIterator[actors.ActorSystem]:
-    async with actors.open_actor_system() as system:
-        await system.spawn(
-            lambda: RedisDiscovery(redis_url(), module_id, prefix=prefix),
-            name=DISCOVERY,
-            protocol=DISCOVERY_PROTOCOL,
-        )
-        yield system
 
 
 async def test_two_hosts_share_providers_and_updates_arrive_through_redis() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -119,6 +120,28 @@ def test_extension_ops_decode_by_op() -> None:
         '{"op":"secret_error","name":"K","message":"no such secret"}', w.OrchestratorToModule
     )
     assert err == w.SecretError(name="K", message="no such secret")
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "union"),
+    [
+        (
+            '{"op":"unregister_service_provider","provider_id":"prov-1"}',
+            w.UnregisterServiceProviderRequest(provider_id="prov-1"),
+            w.ModuleToOrchestrator,
+        ),
+        (
+            '{"op":"unregister_service_provider_response","success":true,"error":null}',
+            w.UnregisterServiceProviderResponse(success=True),
+            w.OrchestratorToModule,
+        ),
+    ],
+)
+def test_the_unregister_provider_extension_has_the_documented_bytes(
+    text: str, value: Any, union: Any
+) -> None:
+    assert w.encode_json(value) == text.encode()
+    assert w.decode_json(text, union) == value
 
 
 def test_message_wrapped_orchestrator_frame_is_accepted_only_by_the_lenient_reader() -> None:
