@@ -13,6 +13,7 @@ import trio
 import trio.testing
 
 from ._actor import Actor
+from ._errors import NoSuchActor
 from ._messages import Request
 from ._ref import ActorRef
 from ._system import ActorSystem
@@ -135,6 +136,26 @@ class Crasher(Actor[Crash | CrashRequest | Ping]):
         if isinstance(message, Crash | CrashRequest):
             raise CrashCommand(message.note)
         return self.ctx.incarnation
+
+
+def crash(system: ActorSystem, name: str, error: Exception | None = None) -> int:
+    """Crash the serving incarnation of ``name`` as if a task of its own had raised ``error``
+    (a :class:`CrashCommand` by default): fault injection for any actor, one the test did not
+    write included. The message in hand, if any, is finished first; messages queued behind it
+    wait for the next incarnation, as after any crash. Returns the incarnation crashed. Does
+    not block; raises :class:`~actors.NoSuchActor` if no incarnation of ``name`` is serving.
+    """
+    cell = system.registry.lookup(name)
+    ctx = cell.ctx if cell is not None else None
+    if ctx is None:
+        raise NoSuchActor(name)
+    failure = error if error is not None else CrashCommand(f"{name} crashed on command")
+
+    async def fail() -> None:
+        raise failure
+
+    ctx.start_task(fail)
+    return ctx.incarnation
 
 
 async def settle() -> None:
