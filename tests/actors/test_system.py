@@ -92,7 +92,7 @@ def test_the_public_surface_is_exported_from_the_package() -> None:
         assert getattr(actors, name).__module__.startswith(("actors", "types")), name
 
 
-async def test_crash_injects_a_fault_into_any_actor_and_queued_messages_wait_for_the_next() -> None:
+async def test_crash_injects_a_fault_into_any_actor_and_the_next_incarnation_serves() -> None:
     lifecycle = Lifecycle()
     async with actors.open_actor_system() as system:
         ref = await system.spawn(lambda: Crasher(lifecycle), name="victim")
@@ -101,9 +101,9 @@ async def test_crash_injects_a_fault_into_any_actor_and_queued_messages_wait_for
         system.events.subscribe(
             lambda e: crashed.append(e) if isinstance(e, actors.Crashed) else None
         )
-        assert actors.testing.crash(system, "victim") == 1
+        assert await actors.testing.crash(system, "victim") == 1
         assert await ref.ask(Ping()) == 2
         (event,) = crashed
         assert isinstance(event.error, actors.testing.CrashCommand)
         with pytest.raises(actors.NoSuchActor):
-            actors.testing.crash(system, "nobody")
+            await actors.testing.crash(system, "nobody")

@@ -129,7 +129,7 @@ async def exchange(system: actors.ActorSystem, peer: Peer) -> None:
                                                payload=payload))  # fmt: skip
                 sent.append(request_id)
                 if round_ == CRASH_ROUND and k == BATCH // 2:
-                    assert actors.testing.crash(system, ROUTER) == 1
+                    assert await actors.testing.crash(system, ROUTER) == 1
                     crashed.set()
             for _ in sent:
                 request_id, value = await replies.receive()
@@ -160,7 +160,7 @@ async def test_a_caller_whose_handler_dies_with_the_router_hears_it_at_once() ->
         first = _request(1, destination="slow", marker="result")
         await r.inbound(first)
         await stuck.wait()
-        actors.testing.crash(r.system, ROUTER)
+        await actors.testing.crash(r.system, ROUTER)
         with trio.fail_after(5):  # at once, not at the caller's deadline
             reply = await r.frames.receive()
         assert reply.request_id == first.original_request_id
