@@ -3,7 +3,7 @@ them and the cache actor keeps running (ARCHITECTURE.md, failure semantics)."""
 
 from __future__ import annotations
 
-from .._errors import PywattError
+from .._errors import ConfigError, PywattError
 
 
 class CacheError(PywattError):
@@ -64,7 +64,7 @@ class CacheBackendError(CacheError):
     """The server refused an operation for a reason not covered above (its text is kept)."""
 
 
-class CacheConfigError(CacheError, ValueError):
+class CacheConfigError(CacheError, ConfigError):
     """A cache configuration is invalid; the message says which key and why."""
 
 

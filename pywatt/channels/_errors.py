@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pywatt._errors import PywattError
+from pywatt._errors import ConfigError, PywattError
 
 
 class ChannelError(PywattError):
@@ -53,5 +53,5 @@ class ChannelGaveUp(ChannelError):
         self.last_error = last_error
 
 
-class ChannelConfigError(ChannelError, ValueError):
+class ChannelConfigError(ChannelError, ConfigError):
     """A channel configuration (a ``tcp_config`` / ``ipc_config`` dict, a policy) is invalid."""

@@ -15,19 +15,19 @@ import trio
 
 import actors
 from actors import ChildSpec, Restart, Strategy, SupervisorSpec
-from pywatt._errors import PywattError
+from pywatt._errors import ConfigError, PywattError
 from pywatt._extras import require
 from pywatt.link._errors import InitBlobError
 from pywatt.link._link import StdioLink
 from pywatt.logs import configure_logging, redactor
 from pywatt.registrar import Announce, Register, Unregister
 from pywatt.router import ROUTER, GetRouterStatistics
-from pywatt.secrets._errors import SecretError
+from pywatt.secrets._errors import SecretError, SecretNotFound
 from pywatt.secrets._messages import PROVIDER, SECRETS, GetSecret
 from pywatt.secrets._orchestrator_provider import OrchestratorProvider
 from pywatt.secrets._providers import EnvProvider, MemoryProvider
 from pywatt.secrets._secrets import SecretsActor
-from pywatt.wire import InitBlob, LineDecoder, SocketAddress
+from pywatt.wire import EXIT_CANNOT_START, InitBlob, LineDecoder, SocketAddress
 
 from ._config import ModuleConfig, secrets_from_env
 from ._data import data_specs
@@ -177,7 +177,7 @@ async def serve_module(
         )
     except PywattError as exc:
         log.error("module %s cannot start: %s", init.module_id, exc)
-        return 1
+        return _failure_status([exc])
     try:
         async with (
             actors.open_actor_system(SupervisorSpec("system", [tree], max_restarts=0)) as system,
@@ -188,7 +188,8 @@ async def serve_module(
                 nursery.start_soon(_watch_signals, on_shutdown)
             nursery.start_soon(_start, system, config, init, main, on_shutdown, failures, runtime)
             await shutdown.wait()
-            log.info("module %s shutting down: %s", init.module_id, reasons[0])
+            if not failures:  # a failure was logged already, in one line
+                log.info("module %s shutting down: %s", init.module_id, reasons[0])
             await _unregister(system, config)
             runtime.directory.closing = True
             nursery.cancel_scope.cancel()
@@ -196,9 +197,23 @@ async def serve_module(
         log.error("module %s failed: %s (cause: %s)", init.module_id, exc, exc.__cause__)
         return 1
     if failures:
-        return 1
+        return _failure_status(failures)
     log.info("module %s stopped cleanly", init.module_id)
     return 0
+
+
+def _cannot_heal(error: BaseException) -> bool:
+    """A start-up failure that restarting will not fix: bad configuration (a missing extra
+    included) or a secret the orchestrator does not have."""
+    return isinstance(error, ConfigError | SecretNotFound)
+
+
+def _failure_status(failures: list[BaseException]) -> int:
+    """``EXIT_CANNOT_START`` when every failure is one that restarting will not fix, so the
+    orchestrator does not restart the module; 1 otherwise."""
+    if failures and all(_cannot_heal(f) for f in failures):
+        return EXIT_CANNOT_START
+    return 1
 
 
 async def _start(
@@ -247,7 +262,8 @@ async def _start(
         if config.enable_module_registration:
             await _register(system, config, init)
     except (SecretError, PywattError, TimeoutError, actors.ActorError) as exc:
-        log.error("module %s failed to start: %s", init.module_id, exc)
+        verb = "cannot start" if _cannot_heal(exc) else "failed to start"
+        log.error("module %s %s: %s", init.module_id, verb, exc)
         failures.append(exc)
         on_shutdown(f"startup failed: {exc}")
     except Exception as exc:

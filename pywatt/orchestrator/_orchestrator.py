@@ -61,6 +61,7 @@ from ._hub import (
 from ._hub_state import HubState
 from ._listener import ChannelSettings, KillListener, ModuleEndpoints, listener_name
 from ._manifest import Manifest
+from ._names import process_name, supervisor_name
 from ._ports import PORTS_NAME, PortRegistry, reserve_api_socket
 from ._process import NotifyRotated, ProcessSettings
 from ._store import (
@@ -71,7 +72,7 @@ from ._store import (
     RotationResult,
     SecretStore,
 )
-from ._supervision import module_supervisor_spec, process_name, supervisor_name
+from ._supervision import module_supervisor_spec
 from ._wiring import exposure_lines, listeners_spec, module_endpoints, server_context
 
 __all__ = ["Orchestrator", "open_orchestrator"]

@@ -38,6 +38,7 @@ from pywatt.wire import (
     ENV_TLS_CA,
     ENV_TLS_CERT,
     ENV_TLS_KEY,
+    EXIT_CANNOT_START,
     AnnounceBlob,
     GetSecretRequest,
     Heartbeat,
@@ -72,6 +73,7 @@ from ._handle import ModuleHandle, ModuleState
 from ._hub import HUB_NAME, ModuleEnded
 from ._listener import ModuleEndpoints
 from ._manifest import ModuleKind, TlsFiles
+from ._names import supervisor_name
 from ._pipes import read_lines
 from ._ports import PORTS_NAME, ReleasePorts, ReservePort
 from ._service_proxy import serve_service_message
@@ -294,6 +296,17 @@ class ModuleProcess(Actor[ProcessMessage]):
 
     def _process_ended(self, code: int) -> None:
         spec, handle = self.spec, self.handle
+        if code == EXIT_CANNOT_START and spec.kind is ModuleKind.PYWATT:
+            # It said why on stderr; restarting would fail the same way.
+            handle.stop_requested = True
+            handle._set(state=ModuleState.FAILED, pid=None, last_exit=code, announce=None)
+            self.console.error(
+                f"{spec.id} cannot start and restarting will not help: fix what it said above "
+                "and run it again",
+                spec.id,
+            )
+            self.ctx.system.supervisor(supervisor_name(spec.id)).request_stop()
+            return
         policy = spec.restart.restart
         restarts = policy is Restart.PERMANENT or (policy is Restart.TRANSIENT and code != 0)
         state = ModuleState.CRASHED if restarts else ModuleState.EXITED
@@ -342,9 +355,8 @@ class ModuleProcess(Actor[ProcessMessage]):
         try:
             value: str = await self._store.ask(FetchSecret(spec.id, name))
         except SecretNotFound as exc:
-            if spec.kind is ModuleKind.PYWATT:
+            if spec.kind is ModuleKind.PYWATT:  # the module says it, in one line
                 await self._send(SecretError(name=name, message=exc.reason), name)
-                self.console.warning(f"{spec.id} asked for secret {name!r}: {exc.reason}", spec.id)
             else:  # the Rust protocol has no "not found": stay silent, as Rust would (§7.1)
                 self.console.warning(
                     f"{spec.id} asked for secret {name!r}: {exc.reason}; no reply (a foreign "

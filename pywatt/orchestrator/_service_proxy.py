@@ -212,7 +212,7 @@ class ServiceProxy(Actor[Serve | Down]):
             return
         if self.watched.get(message.module_id) != message.pid:
             self.watched[message.module_id] = message.pid
-            from ._supervision import process_name  # here: _supervision imports _process
+            from ._names import process_name
 
             name = process_name(message.module_id)
             self.names[name] = message.module_id

@@ -226,7 +226,11 @@ class SecretStore(Actor[StoreMessage]):
         if value is None and allowed is not None:
             value = self._env.get(name)
         if value is None:
-            raise SecretNotFound(module_id, name, "no such secret")
+            raise SecretNotFound(
+                module_id,
+                name,
+                f"it is not set: pass --secret {name}=... or add it to the secrets file",
+            )
         self._held.setdefault(module_id, set()).add(name)
         return value
 

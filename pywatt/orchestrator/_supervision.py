@@ -21,22 +21,13 @@ from actors import Actor, ChildSpec, Restart, Strategy, SupervisorSpec
 from ._console import Console
 from ._errors import describe_exit
 from ._handle import ModuleHandle, ModuleState
+from ._names import process_name, supervisor_name
 from ._ports import PORTS_NAME, ReleasePorts
 from ._process import ModuleProcess, ProcessSettings
 
 __all__ = ["module_supervisor_spec", "process_name", "supervisor_name"]
 
 _KILL_WAIT = 5.0  # after SIGKILL, plus draining the pipes
-
-
-def supervisor_name(module_id: str) -> str:
-    """The registry name of a module's supervisor."""
-    return f"pywatt.module.{module_id}"
-
-
-def process_name(module_id: str) -> str:
-    """The registry name of a module's process actor."""
-    return f"pywatt.module.{module_id}.process"
 
 
 @attrs.frozen

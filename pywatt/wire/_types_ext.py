@@ -28,6 +28,7 @@ __all__ = [
     "ENV_TLS_CA",
     "ENV_TLS_CERT",
     "ENV_TLS_KEY",
+    "EXIT_CANNOT_START",
     "REPLY_ENDPOINT",
     "REPLY_MARKER_PROPERTY",
     "REPLY_MARKER_VALUE",
@@ -47,6 +48,10 @@ ENV_HEARTBEAT_INTERVAL: Final = "PYWATT_HEARTBEAT_INTERVAL"
 ENV_TLS_CA: Final = "PYWATT_TLS_CA"
 ENV_TLS_CERT: Final = "PYWATT_TLS_CERT"
 ENV_TLS_KEY: Final = "PYWATT_TLS_KEY"
+EXIT_CANNOT_START: Final = 78
+"""A pywatt module's exit status when it cannot start for a reason that restarting will not
+fix (a configuration error, a secret that is not set, a missing extra): ``EX_CONFIG`` of
+sysexits.h. The embedded orchestrator does not restart a module that exits with it."""
 
 #: ``metadata.properties`` key of a module's declaration in its first frame on a channel.
 DECLARATION_PROPERTY: Final = "pywatt"

@@ -11,7 +11,7 @@ import trio
 
 from pywatt.orchestrator import ModuleState, RestartPolicy
 from pywatt.testing import open_module
-from pywatt.wire import EndpointAnnounce
+from pywatt.wire import EXIT_CANNOT_START, EndpointAnnounce
 
 from .conftest import EXAMPLES, MODULES, ROOT, remember
 
@@ -44,7 +44,10 @@ async def test_an_unknown_secret_fails_the_module_fast_with_a_clear_error() -> N
     ) as module:
         with trio.fail_after(20):
             await module.handle.wait_stderr("secret 'MISSING_SECRET' not found")
-            await module.handle.wait_until(lambda h: h.state is ModuleState.GAVE_UP)
+            # A restart cannot make the secret appear: the module is not restarted.
+            await module.handle.wait_until(lambda h: h.state is ModuleState.FAILED)
+        assert module.restarts == 0
+        assert module.handle.last_exit == EXIT_CANNOT_START
         remember({}, module.console_text())
 
 
@@ -59,14 +62,14 @@ async def test_a_crashed_module_is_restarted(tmp_path: object) -> None:
 
 async def test_a_module_that_keeps_crashing_is_given_up_on() -> None:
     async with open_module(
-        MODULES / "needs_secret.py",
+        MODULES / "crashes_at_start.py",
         restart=RestartPolicy(max_restarts=1, within=30.0),
         wait_announced=None,
     ) as module:
         with trio.fail_after(20):
             await module.handle.wait_until(lambda h: h.state is ModuleState.GAVE_UP)
         assert module.restarts == 1
-        assert "gave up on needs_secret" in module.console_text()
+        assert "gave up on crashes_at_start" in module.console_text()
 
 
 async def test_an_actor_crashing_inside_a_module_is_restarted_while_the_module_stays_up() -> None:
