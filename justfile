@@ -28,7 +28,7 @@ _uv:
         {{tools}}/bin/python -m pip install -q --disable-pip-version-check "uv=={{uv_version}}"
     fi
 
-# Create or update ./.venv exactly as uv.lock says (every extra and the dev tools).
+# Create or update ./.venv exactly as uv.lock says (every extra, the dev tools).
 setup: _uv
     {{uv}} sync --frozen --all-extras --quiet
 
@@ -45,8 +45,7 @@ lint: setup
 typecheck: setup
     {{bin}}/mypy --strict actors pywatt
 
-# Lint, type check and run the whole test suite. Starts PostgreSQL, MariaDB, Redis and
-# Memcached on loopback (installing them if needed) unless the environment already names them.
+# Lint, type check and run the whole test suite (servers started by .ci/with-services.sh).
 test *ARGS: lint typecheck
     @just _pytest {{bin}} {{ARGS}}
 
@@ -54,13 +53,11 @@ test *ARGS: lint typecheck
 test-fast *ARGS: lint typecheck
     @just _pytest {{bin}} -m "'not slow'" {{ARGS}}
 
-# The whole suite RUNS times (default 5) while a CPU hog keeps every core busy; prints the
-# failures of each run and exits non-zero if any run failed.
+# Run the whole suite RUNS times with every core kept busy; fails if any run failed.
 test-stress RUNS="5" *ARGS: setup
     @bash .ci/stress.sh {{RUNS}} {{bin}}/python -m pytest -q -p no:cacheprovider {{ARGS}}
 
-# Lint, types and tests against the newest versions PyPI serves (in ./.venv-latest; the
-# lock is not touched): run it now and then to see drift before it bites.
+# Lint, types and tests against the newest releases in ./.venv-latest (lock untouched).
 check-latest: _uv
     #!/usr/bin/env bash
     set -euo pipefail
@@ -74,23 +71,21 @@ check-latest: _uv
     just _pytest .venv-latest/bin
 
 _pytest BIN *ARGS:
-    #!/usr/bin/env bash
-    set -euo pipefail
-    if [ -z "${DATABASE_URL:-}" ] || [ -z "${MYSQL_URL:-}" ] || [ -z "${REDIS_URL:-}" ] || [ -z "${MEMCACHED_ADDR:-}" ]; then
-        source .ci/services.sh
-        CI_SVC_DIR=$(mktemp -d /tmp/pywatt-svc.XXXXXX)  # always a fresh set of servers
-        export CI_SVC_DIR
-        ci_services_start
-        trap 'ci_services_stop' EXIT
-    fi
-    {{BIN}}/python -m pytest {{ARGS}}
+    bash .ci/with-services.sh {{BIN}}/python -m pytest {{ARGS}}
 
-# The fuzz targets (tests/fuzz) for longer: EXAMPLES per target (default 20000); new
-# failing or interesting examples go to tests/fuzz/examples/, which CI replays.
+# Run the fuzz targets long (EXAMPLES each); new finds go to tests/fuzz/examples/.
 fuzz EXAMPLES="20000" *ARGS: setup
     PYWATT_FUZZ_EXAMPLES={{EXAMPLES}} {{bin}}/python -m pytest -q -p no:cacheprovider tests/fuzz {{ARGS}}
 
-# Start the test servers and print the environment that names them (for a shell: eval).
+# Run the fault suite, about SECONDS per scenario; writes benchmarks/results/faults.json.
+faults SECONDS="8" *ARGS: setup
+    bash .ci/with-services.sh {{bin}}/python -m benchmarks.faults --seconds {{SECONDS}} {{ARGS}}
+
+# The fault suite's long form: every scenario for about SECONDS (default 60) each.
+soak SECONDS="60" *ARGS: setup
+    bash .ci/with-services.sh {{bin}}/python -m benchmarks.faults --seconds {{SECONDS}} {{ARGS}}
+
+# Start the test servers and print their environment (for eval in a shell).
 services:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -100,34 +95,21 @@ services:
     ci_services_start >&2
     echo "export DATABASE_URL='$DATABASE_URL' MYSQL_URL='$MYSQL_URL' REDIS_URL='$REDIS_URL' MEMCACHED_ADDR='$MEMCACHED_ADDR' PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER PGDATABASE=$PGDATABASE CI_SVC_DIR=$CI_SVC_DIR"
 
-# Build the sdist and the wheel into dist/ with the locked build backend, and check them.
+# Build the sdist and the wheel into dist/ and check them with twine.
 dist: setup
     rm -rf dist
     {{bin}}/python -m build --no-isolation --outdir dist .
     {{bin}}/twine check --strict dist/*
 
-# Run the demo: a supervision tree in one process, two modules under the orchestrator, then
-# a web module reached through the orchestrator's HTTP gateway with and without a JWT.
+# Run the demo: a supervision tree, two modules, and a web module behind the gateway.
 demo: setup
     {{bin}}/python examples/supervision.py
     bash examples/demo.sh
     bash examples/demo_http.sh
 
-# Run every benchmark (pass --quick for a short run); results go to benchmarks/results/.
+# Run every benchmark (--quick for a short run); results in benchmarks/results/.
 bench *ARGS: setup
-    #!/usr/bin/env bash
-    set -euo pipefail
-    if [ -z "${DATABASE_URL:-}" ] || [ -z "${REDIS_URL:-}" ] || [ -z "${MEMCACHED_ADDR:-}" ]; then
-        source .ci/services.sh
-        CI_SVC_DIR=$(mktemp -d /tmp/pywatt-svc.XXXXXX)  # always a fresh set of servers
-        export CI_SVC_DIR
-        ci_services_start
-        trap 'ci_services_stop' EXIT
-    fi
-    for b in benchmarks/[a-z]*.py; do
-        name=$(basename "$b" .py)
-        {{bin}}/python -m benchmarks."$name" {{ARGS}}
-    done
+    bash .ci/with-services.sh bash -c 'for b in benchmarks/[a-z]*.py; do {{bin}}/python -m "benchmarks.$(basename "$b" .py)" "$@"; done' bench {{ARGS}}
 
 # Format the code in place.
 fmt: setup

@@ -6,11 +6,7 @@
 set -euo pipefail
 runs=$1; shift
 if [ -z "${DATABASE_URL:-}" ] || [ -z "${MYSQL_URL:-}" ] || [ -z "${REDIS_URL:-}" ] || [ -z "${MEMCACHED_ADDR:-}" ]; then
-    source .ci/services.sh
-    CI_SVC_DIR=$(mktemp -d /tmp/pywatt-svc.XXXXXX)
-    export CI_SVC_DIR
-    ci_services_start
-    trap 'ci_services_stop' EXIT
+    exec bash "$(dirname "$0")/with-services.sh" bash "$0" "$runs" "$@"
 fi
 logs=$(mktemp -d /tmp/pywatt-stress.XXXXXX)
 hogs=()
@@ -19,7 +15,7 @@ for _ in $(seq "$(nproc)"); do
     hogs+=($!)
 done
 stop_hogs() { kill "${hogs[@]}" 2>/dev/null || true; }
-trap 'stop_hogs; [ -z "${CI_SVC_DIR:-}" ] || ci_services_stop' EXIT
+trap stop_hogs EXIT
 failed_runs=0
 for run in $(seq "$runs"); do
     start=$SECONDS

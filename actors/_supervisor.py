@@ -180,7 +180,13 @@ class Supervisor:
     async def _supervise(self) -> None:
         nothing = object()
         while True:
-            pending = [c.restart_at for c in self._children.values() if c.pending]
+            # Once a stop is requested no restart is made: wait for the stop message rather
+            # than on a restart already due, whose past deadline would cancel every receive.
+            pending = (
+                []
+                if self._stopping
+                else [c.restart_at for c in self._children.values() if c.pending]
+            )
             message: object = nothing
             with trio.move_on_at(min(pending) if pending else math.inf):
                 message = await self._inbox.receive()

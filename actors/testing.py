@@ -13,7 +13,8 @@ import trio
 import trio.testing
 
 from ._actor import Actor
-from ._messages import Request
+from ._errors import NoSuchActor
+from ._messages import Crashed, LifecycleEvent, Request
 from ._ref import ActorRef
 from ._system import ActorSystem
 
@@ -135,6 +136,39 @@ class Crasher(Actor[Crash | CrashRequest | Ping]):
         if isinstance(message, Crash | CrashRequest):
             raise CrashCommand(message.note)
         return self.ctx.incarnation
+
+
+async def crash(system: ActorSystem, name: str, error: Exception | None = None) -> int:
+    """Crash the serving incarnation of ``name`` as if a task of its own had raised ``error``
+    (a :class:`CrashCommand` by default): fault injection for any actor, one the test did not
+    write included. The message in hand, if any, is finished first; messages queued behind it
+    wait for the next incarnation, as after any crash.
+
+    Returns the incarnation crashed, once it has ended (its supervisor decides the rest).
+    Raises :class:`~actors.NoSuchActor` if no incarnation of ``name`` is serving.
+    """
+    cell = system.registry.lookup(name)
+    ctx = cell.ctx if cell is not None else None
+    if ctx is None:
+        raise NoSuchActor(name)
+    incarnation = ctx.incarnation
+    failure = error if error is not None else CrashCommand(f"{name} crashed on command")
+    ended = trio.Event()
+
+    def watch(event: LifecycleEvent) -> None:
+        if isinstance(event, Crashed) and (event.name, event.incarnation) == (name, incarnation):
+            ended.set()
+
+    async def fail() -> None:
+        raise failure
+
+    unsubscribe = system.events.subscribe(watch)
+    try:
+        ctx.start_task(fail)
+        await ended.wait()
+    finally:
+        unsubscribe()
+    return incarnation
 
 
 async def settle() -> None:

@@ -17,7 +17,7 @@ class _ModuleOptions(Protocol):
     """What :meth:`HttpConfig.from_module_config` reads of a ``ModuleConfig``."""
 
     @property
-    def health(self) -> str | None: ...
+    def health(self) -> str | bool | None: ...
     @property
     def metrics(self) -> bool: ...
     @property
@@ -67,7 +67,8 @@ class HttpConfig:
     def from_module_config(cls, config: _ModuleOptions, **overrides: Any) -> HttpConfig:
         """The serving options a module's configuration implies.
 
-        ``/health`` is served at ``config.health`` (default ``/health``), ``/metrics`` only
+        ``/health`` is served at ``config.health`` (``/health`` when it is None or True, not
+        at all when it is False), ``/metrics`` only
         when ``config.metrics`` is true; the endpoints announced with ``auth="jwt"`` (under
         ``/{version}`` when a version is set) are protected. ``overrides`` are passed on.
         """
@@ -79,8 +80,9 @@ class HttpConfig:
                 if version is not None:
                     path = f"/{version.strip('/')}/{path.lstrip('/')}"
                 jwt_paths.append(path)
+        health = config.health
         options: dict[str, Any] = {
-            "health": config.health or "/health",
+            "health": "/health" if health is None or health is True else health or None,
             "metrics": "/metrics" if config.metrics else None,
             "jwt_paths": tuple(jwt_paths),
             "graceful_timeout": max(0.1, min(config.shutdown_grace, 10.0)),

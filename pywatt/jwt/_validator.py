@@ -108,6 +108,10 @@ class TokenValidator:
             claims = json.loads(compact.payload)
         except ValueError:
             raise MalformedToken("the payload is not JSON") from None
+        except RecursionError:
+            # Signed, yet arrays or objects nested past the parser's depth: refused like any
+            # other unreadable payload, never a crash of the validator's actor.
+            raise MalformedToken("the payload nests too deeply") from None
         if not isinstance(claims, dict):
             raise MalformedToken("the payload is not a JSON object")
         try:
@@ -155,7 +159,7 @@ def _extract(token: str) -> CompactSignature:
         )
     try:
         compact = jws.extract_compact(token.encode("ascii"), registry=_PARSE_REGISTRY)
-    except (JoseError, ValueError, TypeError):
+    except (JoseError, ValueError, TypeError, RecursionError):
         raise MalformedToken("not a compact JWS with a JSON header") from None
     if not isinstance(compact.headers(), dict):
         raise MalformedToken("the header is not a JSON object")

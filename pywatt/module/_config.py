@@ -55,6 +55,18 @@ BUILT_IN_PROVIDERS = {
 }
 
 
+def _health_option(value: object) -> str | bool | None:
+    """``health`` as served: True is the default path; a path must start with '/'."""
+    if value is True:
+        return "/health"
+    if value is None or value is False or (isinstance(value, str) and value.startswith("/")):
+        return value
+    raise ConfigError(
+        f"health must be a path starting with '/' (such as '/health'), True for the default "
+        f"'/health' or False for none, not {value!r}"
+    )
+
+
 @attrs.frozen(kw_only=True)
 class ModuleConfig:
     """Everything ``@pywatt_module`` / ``run_module`` accept (the seed's keyword names).
@@ -84,14 +96,15 @@ class ModuleConfig:
     default), ``enable_cache`` (``cache_config``; in-memory by default) and ``enable_jwt``
     (``jwt_config``, required) start the ``pywatt.db``, ``cache`` and ``pywatt.jwt`` actors;
     a flag left at None is turned on by its config dict, False keeps the part off. ``health``
-    (a path, default ``/health``) and ``metrics`` (serve ``/metrics``) are served with the
+    (a path; True serves the default ``/health`` even without an app, False serves none; None
+    serves ``/health`` beside an app) and ``metrics`` (serve ``/metrics``) are served with the
     module's app, which ``create_app`` returns (see docs/http-and-jwt.md).
     """
 
     secrets: tuple[str, ...] = ()
     rotate: bool = True
     endpoints: tuple[AnnouncedEndpoint, ...] = ()
-    health: str | None = None
+    health: str | bool | None = attrs.field(default=None, converter=_health_option)
     metrics: bool = False
     version: str | None = None
     state_builder: StateBuilder | None = None

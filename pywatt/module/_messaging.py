@@ -18,6 +18,7 @@ import trio
 
 import pywatt
 from actors import ChildSpec, SupervisorSpec
+from pywatt._errors import ConfigError
 from pywatt._extras import require
 from pywatt.channels import (
     ChannelConfigError,
@@ -29,7 +30,7 @@ from pywatt.channels import (
 )
 from pywatt.discovery import DISCOVERY, DISCOVERY_PROTOCOL, OrchestratorDiscovery
 from pywatt.registrar import Registrar, build_capabilities
-from pywatt.router import ROUTER, ROUTER_PROTOCOL, Router
+from pywatt.router import ROUTER, router_spec
 from pywatt.wire import InitBlob, ModuleInfo, OrchestratorDeclaration
 
 from ._config import ModuleConfig
@@ -58,7 +59,8 @@ def communication_specs(
 ) -> tuple[SupervisorSpec, ChildSpec, list[ChildSpec]]:
     """The channels supervisor, the registrar child and the services' router/discovery.
 
-    Raises :class:`~pywatt.channels.ChannelConfigError` for a bad channel configuration.
+    Raises :class:`~pywatt.channels.ChannelConfigError` for a bad channel configuration and
+    ``ConfigError`` for a bad ``messaging_config``.
     """
     grace = config.shutdown_grace
     runtime.directory.preferences = preferences_from_dict(config.channel_preferences)
@@ -94,18 +96,20 @@ def communication_specs(
     services: list[ChildSpec] = []
     if config.enable_internal_messaging:
         messaging = dict(config.messaging_config or {})
-        timeout = float(messaging.get("default_timeout", 30.0))
-        in_flight = int(messaging.get("max_in_flight", 1024))
-        services.append(
-            ChildSpec(
-                ROUTER,
-                lambda: Router(
-                    init.module_id, directory, default_timeout=timeout, max_in_flight=in_flight
-                ),
-                protocol=ROUTER_PROTOCOL,
+        try:
+            timeout = float(messaging.get("default_timeout", 30.0))
+            in_flight = int(messaging.get("max_in_flight", 1024))
+            # One endpoint table for the name: a restarted router serves what state.serve() set.
+            router = router_spec(
+                init.module_id,
+                directory,
+                default_timeout=timeout,
+                max_in_flight=in_flight,
                 shutdown=grace,
             )
-        )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"messaging_config: {exc}") from None
+        services.append(router)
     if config.enable_service_discovery:
         discovery = dict(config.service_discovery_config or {})
         backend = discovery.get("backend", "orchestrator")

@@ -233,7 +233,7 @@ async def _start(
                 )
                 raise TimeoutError(f"main did not return within {MAIN_SLOW:g} s")
         endpoints = config.announced()
-        if app is not None or config.health is not None or config.metrics:
+        if app is not None or isinstance(config.health, str) or config.metrics:
             # Serve before announcing: the orchestrator may route requests at once.
             require("http", "serving an app, /health or /metrics")
             from pywatt.http import HttpConfig, http_children  # hypercorn: only when serving

@@ -5,8 +5,10 @@ channels and serves the endpoints registered with it (docs/architecture.md, deci
 form is in docs/protocol-extensions.md §5).
 """
 
+from ._endpoints import Endpoints as Endpoints
 from ._errors import BadReply as BadReply
 from ._errors import BadTarget as BadTarget
+from ._errors import MessageTooLarge as MessageTooLarge
 from ._errors import RemoteError as RemoteError
 from ._errors import RequestInterrupted as RequestInterrupted
 from ._errors import RequestTimeout as RequestTimeout
@@ -25,3 +27,4 @@ from ._remote import RemoteRef as RemoteRef
 from ._remote import reply_type_of as reply_type_of
 from ._router import NOTIFY_MARKER_VALUE as NOTIFY_MARKER_VALUE
 from ._router import Router as Router
+from ._router import router_spec as router_spec

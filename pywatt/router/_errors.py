@@ -62,5 +62,23 @@ class BadReply(RouterError, ValueError):
         self.request_id = request_id
 
 
+class MessageTooLarge(RouterError, ValueError):
+    """A request or notification whose frame would be over the frame limit; nothing was sent.
+
+    Only that message fails: the router and the requests beside it go on. A reply over the
+    limit reaches its caller as a :class:`RemoteError` of type ``ReplyTooLarge`` instead.
+    """
+
+    def __init__(self, target: str, endpoint: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"a message to {target}/{endpoint} would be a {size}-byte frame; "
+            f"the limit is {limit} bytes"
+        )
+        self.target = target
+        self.endpoint = endpoint
+        self.size = size
+        self.limit = limit
+
+
 class BadTarget(RouterError, ValueError):
     """A target is not ``module:endpoint`` / ``module/endpoint`` (or a module and endpoint)."""

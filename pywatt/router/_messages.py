@@ -114,6 +114,8 @@ class RouterStatistics:
     handler_errors: int
     unroutable: int
     malformed: int
+    too_large: int
+    """Requests, notifications and replies refused for being over the frame limit."""
     endpoints: tuple[str, ...]
     """The endpoints this module serves."""
 

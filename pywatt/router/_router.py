@@ -22,6 +22,16 @@ Frames go straight into the chosen connection's :class:`~pywatt.channels.Outbox`
 on its ``ChannelState`` while it is connected), not through a message to the connection
 actor; above the outbox's high-water mark the router waits for room (back-pressure), and a
 connection without a published outbox is told a ``SendFrame``.
+
+Limits: a request or notification whose frame would be over the frame limit fails alone
+with :class:`MessageTooLarge`; a reply over it goes to its caller at once as a
+``ReplyTooLarge`` error. Neither stops the router.
+
+Restarts: the endpoints served are in an :class:`Endpoints` table that belongs to the name
+(:func:`router_spec` hands the same one to every incarnation), so a restarted router serves
+them at once. What dies with an incarnation fails at once rather than at a deadline: asks in
+flight get ``ActorCrashed``, and callers whose handler was still running get a
+``RequestInterrupted`` error reply.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from typing import Any, Final
 import attrs
 import trio
 
-from actors import Actor, ActorRef, DeferredReply
+from actors import Actor, ActorError, ActorRef, ChildSpec, DeferredReply
 from pywatt.channels import (
     ChannelDirectory,
     ChannelInbound,
@@ -53,6 +63,7 @@ from pywatt.wire import (
     EncodedMessage,
     EncodeError,
     EncodingFormat,
+    PayloadTooLarge,
     ReplyError,
     RoutedModuleMessage,
     RoutedModuleResponse,
@@ -64,9 +75,18 @@ from pywatt.wire import (
     encode_reply_ok,
 )
 
-from ._errors import BadReply, RemoteError, RequestInterrupted, RequestTimeout
+from ._endpoints import Endpoints, Handler
+from ._errors import (
+    BadReply,
+    BadTarget,
+    MessageTooLarge,
+    RemoteError,
+    RequestInterrupted,
+    RequestTimeout,
+)
 from ._messages import (
-    EndpointHandler,
+    ROUTER,
+    ROUTER_PROTOCOL,
     GetRouterStatistics,
     HandlerReply,
     RegisterHandler,
@@ -78,7 +98,7 @@ from ._messages import (
 )
 from ._payloads import read_request, request_payload
 
-__all__ = ["NOTIFY_MARKER_VALUE", "Router"]
+__all__ = ["NOTIFY_MARKER_VALUE", "Router", "router_spec"]
 
 log = logging.getLogger("pywatt.router")
 
@@ -110,22 +130,49 @@ class _Pending:
     timeout: float
 
 
-@attrs.frozen
-class _Handler:
-    handler: EndpointHandler
-    request_type: Any
+def router_spec(
+    module_id: str,
+    directory: ChannelDirectory,
+    *,
+    default_timeout: float = 30.0,
+    max_in_flight: int = 1024,
+    shutdown: float = 5.0,
+) -> ChildSpec:
+    """The child spec of ``pywatt.router``: one :class:`Endpoints` table for the name, handed
+    to every incarnation, so the endpoints served survive a restart. Raises ``ValueError``
+    for a non-positive timeout or a ``max_in_flight`` below 1."""
+    if default_timeout <= 0 or max_in_flight < 1:
+        raise ValueError("default_timeout must be positive and max_in_flight at least 1")
+    endpoints = Endpoints()
+    return ChildSpec(
+        ROUTER,
+        lambda: Router(
+            module_id,
+            directory,
+            endpoints=endpoints,
+            default_timeout=default_timeout,
+            max_in_flight=max_in_flight,
+        ),
+        protocol=ROUTER_PROTOCOL,
+        shutdown=shutdown,
+    )
 
 
 class Router(Actor[RouterMessage]):
-    """Registered as ``pywatt.router`` (see the module docstring)."""
+    """Registered as ``pywatt.router`` (see the module docstring).
 
-    reply_errors = (NoChannel, EncodeError)
+    ``endpoints``: the table of the name (see :func:`router_spec`); without one the router
+    keeps its own, which a restart forgets.
+    """
+
+    reply_errors = (NoChannel, EncodeError, MessageTooLarge, BadTarget)
 
     def __init__(
         self,
         module_id: str,
         directory: ChannelDirectory,
         *,
+        endpoints: Endpoints | None = None,
         default_timeout: float = 30.0,
         max_in_flight: int = 1024,
     ) -> None:
@@ -133,12 +180,14 @@ class Router(Actor[RouterMessage]):
             raise ValueError("default_timeout must be positive and max_in_flight at least 1")
         self.module_id = module_id
         self.directory = directory
+        self.endpoints = endpoints if endpoints is not None else Endpoints()
         self.default_timeout = default_timeout
         self.max_in_flight = max_in_flight
         self.pending: dict[uuid.UUID, _Pending] = {}
         self.parked: collections.deque[tuple[SendRequest, DeferredReply]] = collections.deque()
-        self.handlers: dict[str, _Handler] = {}
-        self.by_module: dict[str, _Handler] = {}
+        # Requests whose handler runs as a task of this incarnation: (source, request_id) ->
+        # the channel it came on. Whoever takes an entry out writes that request's one reply.
+        self.serving: dict[tuple[str, uuid.UUID], str] = {}
         self.counts: collections.Counter[str] = collections.Counter()
         self._deadlines: list[tuple[float, uuid.UUID]] = []
         self._deadline_moved = trio.Event()
@@ -146,6 +195,25 @@ class Router(Actor[RouterMessage]):
 
     async def on_start(self) -> None:
         self.ctx.start_task(self._expire_loop)
+
+    async def on_stop(self) -> None:
+        # Handler tasks end with this incarnation (a crash or a stop): their callers hear it
+        # now instead of at their deadline.
+        serving, self.serving = self.serving, {}
+        for (source, request_id), channel in serving.items():
+            error = ReplyError(
+                error_type="RequestInterrupted",
+                message=f"module {self.module_id!r} stopped or restarted its router while the "
+                "handler ran",
+                module=self.module_id,
+                request_id=request_id,
+            )
+            reply = HandlerReply(source, request_id, encode_reply_error(error), channel)
+            try:
+                await self._write_reply(reply)
+            except ActorError as exc:  # the connection is going too: nobody to tell
+                log.info("could not tell %s that request %s was interrupted: %s",
+                         source, request_id, exc)  # fmt: skip
 
     # -- dispatch --------------------------------------------------------------------------
 
@@ -173,16 +241,10 @@ class Router(Actor[RouterMessage]):
         if isinstance(message, ConnectionLost):
             self._on_connection_lost(message)
         elif isinstance(message, RegisterHandler):
-            entry = _Handler(message.handler, message.request_type)
-            self.handlers[message.endpoint] = entry
-            if message.for_module is not None:
-                self.by_module[message.for_module] = entry
+            self.endpoints.register(message)
             return None
         elif isinstance(message, UnregisterHandler):
-            entry_removed = self.handlers.pop(message.endpoint, None)
-            for module, entry in list(self.by_module.items()):
-                if entry is entry_removed:
-                    del self.by_module[module]
+            self.endpoints.unregister(message.endpoint)
             return None
         elif isinstance(message, GetRouterStatistics):
             return self._statistics()
@@ -205,7 +267,8 @@ class Router(Actor[RouterMessage]):
             handler_errors=c["handler_errors"],
             unroutable=c["unroutable"],
             malformed=c["malformed"],
-            endpoints=tuple(sorted(self.handlers)),
+            too_large=c["too_large"],
+            endpoints=self.endpoints.names(),
         )
 
     # -- sending ---------------------------------------------------------------------------
@@ -231,10 +294,20 @@ class Router(Actor[RouterMessage]):
         await ref.tell(SendFrame(frame))
         return state.name
 
+    def _route_frame(
+        self, target: str, endpoint: str, request_id: uuid.UUID, payload: EncodedMessage
+    ) -> bytes:
+        """``route_frame``, or :class:`MessageTooLarge` when the frame is over the limit."""
+        try:
+            return route_frame(target, endpoint, request_id, payload)
+        except PayloadTooLarge as exc:
+            self.counts["too_large"] += 1
+            raise MessageTooLarge(target, endpoint, exc.size, exc.limit) from exc
+
     async def _send_notification(self, message: SendMessage) -> None:
         payload = request_payload(message.payload, message.endpoint, NOTIFY_MARKER_VALUE)
         await self._send_frame(
-            route_frame(message.target, message.endpoint, uuid.uuid4(), payload),
+            self._route_frame(message.target, message.endpoint, uuid.uuid4(), payload),
             f"a message to {message.target}/{message.endpoint}",
         )
         self.counts["notifications"] += 1
@@ -244,10 +317,10 @@ class Router(Actor[RouterMessage]):
         try:
             payload = request_payload(message.payload, message.endpoint, REPLY_MARKER_VALUE)
             channel = await self._send_frame(
-                route_frame(message.target, message.endpoint, request_id, payload),
+                self._route_frame(message.target, message.endpoint, request_id, payload),
                 f"a request to {message.target}/{message.endpoint}",
             )
-        except (NoChannel, EncodeError) as exc:
+        except (NoChannel, EncodeError, MessageTooLarge) as exc:
             reply.fail(exc)
             return
         timeout = self.default_timeout if message.timeout is None else message.timeout
@@ -369,12 +442,8 @@ class Router(Actor[RouterMessage]):
             content = envelope.content
             marker = (meta.properties or {}).get(REPLY_MARKER_PROPERTY)
             endpoint = meta.destination
-        entry = (
-            self.handlers.get(endpoint)
-            if endpoint is not None
-            else self.by_module.get(message.source_module_id)
-        )
         source, request_id = message.source_module_id, message.original_request_id
+        entry = self.endpoints.find(endpoint, source)
         if entry is None:
             self.counts["unroutable"] += 1
             log.warning(
@@ -396,7 +465,8 @@ class Router(Actor[RouterMessage]):
             return
         handler = entry.handler
         if isinstance(handler, str):
-            self.ctx.start_task(self._serve, entry, content, message, marker, channel)
+            self._track(source, request_id, marker, channel)
+            self.ctx.start_task(self._serve, entry, content, message, marker)
             return
         # A function runs here: it cannot wait, so a task would only add a hand-off.
         try:
@@ -410,10 +480,22 @@ class Router(Actor[RouterMessage]):
             data = self._error_data(exc, source, request_id)
         else:
             if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
-                self.ctx.start_task(self._finish, result, message, marker, channel)
+                self._track(source, request_id, marker, channel)
+                self.ctx.start_task(self._finish, result, message, marker)
                 return
             data = self._ok_data(result, marker, source, request_id)
         if marker != NOTIFY_MARKER_VALUE:
+            await self._write_reply(HandlerReply(source, request_id, data, channel))
+
+    def _track(self, source: str, request_id: uuid.UUID, marker: object, channel: str) -> None:
+        """Note a request whose handler runs as a task (a notification needs no reply)."""
+        if marker != NOTIFY_MARKER_VALUE:
+            self.serving[(source, request_id)] = channel
+
+    async def _reply_once(self, source: str, request_id: uuid.UUID, data: bytes) -> None:
+        """Write a task's reply unless its request was answered already (by ``on_stop``)."""
+        channel = self.serving.pop((source, request_id), None)
+        if channel is not None:
             await self._write_reply(HandlerReply(source, request_id, data, channel))
 
     def _ok_data(self, result: Any, marker: object, source: str, request_id: uuid.UUID) -> bytes:
@@ -436,9 +518,7 @@ class Router(Actor[RouterMessage]):
             )
         )
 
-    async def _finish(
-        self, awaitable: Any, message: RoutedModuleMessage, marker: object, channel: str
-    ) -> None:
+    async def _finish(self, awaitable: Any, message: RoutedModuleMessage, marker: object) -> None:
         """Await an async handler's result and write its reply (a task of the router)."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
@@ -447,16 +527,10 @@ class Router(Actor[RouterMessage]):
             data = self._error_data(exc, source, request_id)
         else:
             data = self._ok_data(result, marker, source, request_id)
-        if marker != NOTIFY_MARKER_VALUE:
-            await self._write_reply(HandlerReply(source, request_id, data, channel))
+        await self._reply_once(source, request_id, data)
 
     async def _serve(
-        self,
-        entry: _Handler,
-        content: Any,
-        message: RoutedModuleMessage,
-        marker: object,
-        channel: str,
+        self, entry: Handler, content: Any, message: RoutedModuleMessage, marker: object
     ) -> None:
         """Ask (or tell) the actor named by ``entry`` and write its reply (a task)."""
         source, request_id = message.source_module_id, message.original_request_id
@@ -472,8 +546,7 @@ class Router(Actor[RouterMessage]):
             data = self._error_data(exc, source, request_id)
         else:
             data = self._ok_data(result, marker, source, request_id)
-        if marker != NOTIFY_MARKER_VALUE:
-            await self._write_reply(HandlerReply(source, request_id, data, channel))
+        await self._reply_once(source, request_id, data)
 
     async def _ask_actor(self, name: str, request: Any) -> Any:
         from actors import Request
@@ -485,11 +558,29 @@ class Router(Actor[RouterMessage]):
         return None
 
     async def _write_reply(self, message: HandlerReply) -> None:
+        source, request_id = message.source, message.request_id
         payload = EncodedMessage(data=message.data, format=EncodingFormat.JSON)
         try:
+            frame = route_frame(source, REPLY_ENDPOINT, request_id, payload)
+        except PayloadTooLarge as exc:
+            # The caller learns it now, as an error of its request, rather than at its deadline.
+            self.counts["too_large"] += 1
+            log.warning("the reply to %s (request %s) is a %d-byte frame, over the %d-byte "
+                        "limit; the caller gets ReplyTooLarge", source, request_id, exc.size,
+                        exc.limit)  # fmt: skip
+            error = ReplyError(
+                error_type="ReplyTooLarge",
+                message=f"the reply would be a {exc.size}-byte frame; the limit is "
+                f"{exc.limit} bytes",
+                module=self.module_id,
+                request_id=request_id,
+            )
+            payload = EncodedMessage(data=encode_reply_error(error), format=EncodingFormat.JSON)
+            frame = route_frame(source, REPLY_ENDPOINT, request_id, payload)
+        try:
             await self._send_frame(
-                route_frame(message.source, REPLY_ENDPOINT, message.request_id, payload),
-                f"the reply to {message.source} (request {message.request_id})",
+                frame,
+                f"the reply to {source} (request {request_id})",
                 prefer=message.channel,
             )
         except NoChannel as exc:

@@ -15,6 +15,7 @@ from ._errors import EncodeError as EncodeError
 from ._errors import FrameTooLarge as FrameTooLarge
 from ._errors import IncompleteFrame as IncompleteFrame
 from ._errors import IncompleteLine as IncompleteLine
+from ._errors import IntegerOutOfRange as IntegerOutOfRange
 from ._errors import InvalidFormatCode as InvalidFormatCode
 from ._errors import InvalidLinePayload as InvalidLinePayload
 from ._errors import LineTooLong as LineTooLong

@@ -24,9 +24,9 @@ from typing import Annotated, Any, Final, TypeVar, Union, get_args, get_origin, 
 
 import attrs
 
-from ._errors import DecodeError, EncodeError, NoBincodeLayout
+from ._errors import DecodeError, IntegerOutOfRange, NoBincodeLayout
 from ._types_message import Message, MessageMetadata
-from ._values import I64_KIND, JSON_VALUE_MARKER, IntKind
+from ._values import I64_KIND, JSON_VALUE_MARKER, IntKind, int_like
 
 __all__ = ["decode_bincode", "encode_bincode"]
 
@@ -129,8 +129,8 @@ def _int_codec(kind: IntKind) -> tuple[Encoder, Decoder]:
     lo, hi, name = kind.lo, kind.hi, kind.name
 
     def check(v: int) -> int:
-        if type(v) is not int or not lo <= v <= hi:
-            raise EncodeError(f"{v!r} is not a {name}")
+        if (type(v) is not int and not int_like(v)) or not lo <= v <= hi:
+            raise IntegerOutOfRange(v, name)
         return v
 
     if kind.raw_byte:
@@ -344,7 +344,10 @@ class _Codecs:
 
         def enc(v: Any, out: bytearray) -> None:
             for name, enc_f, _ in fields:
-                enc_f(getattr(v, name), out)
+                try:
+                    enc_f(getattr(v, name), out)
+                except IntegerOutOfRange as exc:
+                    raise exc.at(f"{cls.__name__}.{name}") from None
 
         def dec(r: _Reader) -> Any:
             values = {}
@@ -364,7 +367,10 @@ class _Codecs:
 
         def enc(v: MessageMetadata, out: bytearray) -> None:
             enc_s(v.id, out)
-            enc_t(v.timestamp, out)
+            try:
+                enc_t(v.timestamp, out)
+            except IntegerOutOfRange as exc:
+                raise exc.at("MessageMetadata.timestamp") from None
             enc_s(v.source, out)
             enc_s(v.destination, out)
             enc_p(v.properties, out)

@@ -26,7 +26,7 @@ import cattrs
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, override
 
-from ._errors import DecodeError, EncodeError, UnserializableError
+from ._errors import DecodeError, EncodeError, IntegerOutOfRange, UnserializableError
 from ._hooks import (
     DupKeyDict,
     Flavor,
@@ -56,7 +56,7 @@ from ._model import BARE, RENAME, SKIP_NONE, WIRE_REQUIRED, is_union_base, union
 from ._types_common import ListenAddress, ServiceType
 from ._types_ops import Identify
 from ._types_services import GetSecretResponse
-from ._values import SocketAddress
+from ._values import IntKind, SocketAddress, int_like
 
 __all__ = ["JSON", "MSGPACK", "DupKeyDict", "Flavor", "RyuFloat", "object_pairs_hook"]
 
@@ -127,6 +127,7 @@ class WireConverter:
         else:
             c.register_unstructure_hook(bytes, lambda b: b)
         c.register_unstructure_hook(SocketAddress, str)
+        c.register_unstructure_hook_factory(_is_int_kind, _int_unstructure)
         c.register_unstructure_hook(ServiceType, _u_service_type)
         c.register_unstructure_hook(Identify, self._u_identify)
         c.register_unstructure_hook(GetSecretResponse, self._u_get_secret_response)
@@ -271,7 +272,7 @@ class WireConverter:
             zip(getattr(origin, "__parameters__", ()), get_args(cl), strict=False)
         )
         lines = ["def unstructure(instance):", "    res = {}"]
-        env: dict[str, Any] = {}
+        env: dict[str, Any] = {"int_like": int_like, "out_of_range": _out_of_range}
         for i, a in enumerate(attrs.fields(origin)):
             t = typevars.get(a.type, a.type) if isinstance(a.type, TypeVar) else a.type
             optional = False
@@ -279,8 +280,11 @@ class WireConverter:
                 rest = tuple(x for x in get_args(t) if x is not type(None))
                 if len(rest) == 1:
                     t, optional = rest[0], True
+            kind = _int_kind(t)
             if a.metadata.get(BARE):
                 hook: Callable[[Any], Any] | None = self.unstructure_bare
+            elif kind is not None:
+                hook = None  # checked inline below, naming the field
             else:
                 hook = self._field_hook(t)
             key = repr(_wire_name(a))
@@ -288,6 +292,15 @@ class WireConverter:
             if hook is not None:
                 env[f"h{i}"] = hook
             lines.append(f"    v{i} = instance.{a.name}")
+            if kind is not None:
+                # Rust would refuse what does not fit the field's type; refuse to send it.
+                bad = f"(type(v{i}) is not int and not int_like(v{i})) or not "
+                bad += f"{kind.lo} <= v{i} <= {kind.hi}"
+                if optional:
+                    bad = f"v{i} is not None and ({bad})"
+                field = f"{origin.__name__}.{a.name}"
+                lines.append(f"    if {bad}:")
+                lines.append(f"        out_of_range(v{i}, {kind.name!r}, {field!r})")
             if a.metadata.get(SKIP_NONE):
                 lines.append(f"    if v{i} is not None:")
                 lines.append(f"        res[{key}] = {expr}")
@@ -351,6 +364,24 @@ class WireConverter:
             raise to_decode_error(exc) from exc
 
 
+def _out_of_range(value: object, expected: str, field: str | None = None) -> NoReturn:
+    raise IntegerOutOfRange(value, expected, field)
+
+
+def _int_unstructure(t: Any) -> Callable[[Any], Any]:
+    """An integer outside a struct field (a list item, an ``as_type``): checked the same way."""
+    kind = _int_kind(t)
+    assert isinstance(kind, IntKind)
+    lo, hi, name = kind.lo, kind.hi, kind.name
+
+    def hook(value: Any) -> Any:
+        if (type(value) is not int and not int_like(value)) or not lo <= value <= hi:
+            _out_of_range(value, name)
+        return value
+
+    return hook
+
+
 class _IndexNote(str):
     """A ``__notes__`` entry carrying a list index or map key for the error path."""
 
@@ -391,7 +422,7 @@ def to_decode_error(exc: BaseException) -> DecodeError:
         name = leaf.args[0] if leaf.args else "?"
         path = path.rsplit(".", 1)[0] if path.endswith(f".{name}") else path
         return DecodeError(f"missing field `{name}`", path)
-    if isinstance(leaf, WireValueError):
+    if isinstance(leaf, WireValueError | OverflowError):  # OverflowError: Duration's carry
         return DecodeError(str(leaf), path)
     return DecodeError(f"{type(leaf).__name__}: {leaf}", path)
 

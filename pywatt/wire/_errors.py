@@ -37,6 +37,27 @@ class EncodeError(LocalProtocolError, ValueError):
     """A value cannot be encoded (wrong field type, integer out of range, lone surrogate...)."""
 
 
+class IntegerOutOfRange(EncodeError):
+    """An integer field holds a value its Rust type cannot (a ``u32`` holding -1, a ``bool``).
+
+    ``field`` names it as ``Class.field`` (None for an integer outside any struct), ``value``
+    is what it held and ``expected`` the Rust type (``u32``).
+    """
+
+    def __init__(self, value: object, expected: str, field: str | None = None) -> None:
+        where = f"{field}: " if field is not None else ""
+        super().__init__(f"{where}{value!r} is not a {expected}")
+        self.value = value
+        self.expected = expected
+        self.field = field
+
+    def at(self, field: str) -> IntegerOutOfRange:
+        """This error naming ``field``, unless it names a (nested) field already."""
+        if self.field is not None:
+            return self
+        return IntegerOutOfRange(self.value, self.expected, field)
+
+
 class UnserializableError(EncodeError):
     """The value has no wire form at all (the Rust SDK cannot serialize it either).
 

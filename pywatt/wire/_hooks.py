@@ -228,6 +228,10 @@ def _s_service_type(value: Any, _: Any) -> ServiceType:
         raise WireValueError(
             f"unknown variant `{value}`, expected one of `Database`, `Cache`, `Jwt`, `Custom`"
         )
+    if type(value) is DupKeyDict:
+        # serde_json reads an enum map's one key, then wants the map to end.
+        key = sorted(value.dups)[0]
+        raise WireValueError(f"duplicate key `{key}`: enum ServiceType is a map of one key")
     if isinstance(value, dict) and len(value) == 1 and "Custom" in value:
         return ServiceType.custom(_s_str(value["Custom"], str))
     _invalid_type(value, "enum ServiceType")

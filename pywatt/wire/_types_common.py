@@ -7,6 +7,7 @@ from typing import ClassVar, Final, TypeAlias
 
 import attrs
 
+from ._model import REQUIRED
 from ._values import SocketAddress, UInt32, UInt64
 
 __all__ = [
@@ -67,12 +68,34 @@ ServiceType.CACHE = ServiceType("Cache")
 ServiceType.JWT = ServiceType("Jwt")
 
 
+NANOS_PER_SEC: Final = 1_000_000_000
+_U64_MAX: Final = 2**64 - 1
+
+
 @attrs.frozen(kw_only=True)
 class Duration:
-    """Rust ``std::time::Duration``: ``{"secs":u64,"nanos":u32}``."""
+    """Rust ``std::time::Duration``: ``{"secs":u64,"nanos":u32}``.
+
+    Built as Rust's ``Duration::new`` builds one: whole seconds in ``nanos`` are carried into
+    ``secs`` (``Duration(secs=0, nanos=1_500_000_000)`` is ``secs=1, nanos=500_000_000``), so
+    ``nanos`` is always below 10⁹; a carry past the u64 range raises ``OverflowError``.
+    Decoding does the same, as serde does (both fields required, the overflow refused).
+    """
 
     secs: UInt64
-    nanos: UInt32 = 0
+    nanos: UInt32 = attrs.field(default=0, metadata=REQUIRED)
+
+    def __attrs_post_init__(self) -> None:
+        secs, nanos = self.secs, self.nanos
+        if type(nanos) is int and nanos >= NANOS_PER_SEC and type(secs) is int:
+            secs += nanos // NANOS_PER_SEC
+            if secs > _U64_MAX:
+                raise OverflowError(
+                    f"overflow in Duration: {self.secs} s + {nanos} ns exceeds u64 seconds"
+                )
+            # frozen: attrs documents object.__setattr__ for post-init normalisation
+            object.__setattr__(self, "secs", secs)
+            object.__setattr__(self, "nanos", nanos % NANOS_PER_SEC)
 
 
 #: ``ListenAddress`` (untagged): a socket address, or a Unix socket path (any other string).

@@ -8,7 +8,7 @@ from typing import ClassVar, Generic, TypeVar
 
 import attrs
 
-from ._model import SKIP
+from ._model import REQUIRED, SKIP
 from ._values import Int64, JsonObject
 
 __all__ = ["EncodedMessage", "EncodingFormat", "Message", "MessageMetadata"]
@@ -59,7 +59,10 @@ class Message(Generic[T]):
 
 @attrs.frozen(kw_only=True)
 class EncodedMessage:
-    """An encoded inner message: ``{"data":[bytes as integers],"format":"Json"}``."""
+    """An encoded inner message: ``{"data":[bytes as integers],"format":"Json"}``.
+
+    ``format`` defaults to JSON in Python; on input it is required, as in Rust.
+    """
 
     data: bytes
-    format: EncodingFormat = EncodingFormat.JSON
+    format: EncodingFormat = attrs.field(default=EncodingFormat.JSON, metadata=REQUIRED)

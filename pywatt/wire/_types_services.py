@@ -118,9 +118,10 @@ class CacheStats:
 
 @attrs.frozen(kw_only=True)
 class JwtProxyConfig:
-    """The JWT proxy config: ``{"config":{...}}``."""
+    """The JWT proxy config: ``{"config":{...}}``; ``{}`` reads as an empty map (Rust's
+    ``#[serde(default)]``)."""
 
-    config: dict[str, str]
+    config: dict[str, str] = attrs.Factory(dict)
 
 
 @attrs.frozen(kw_only=True)

@@ -28,6 +28,7 @@ __all__ = [
     "UInt32",
     "UInt64",
     "format_f64",
+    "int_like",
     "parse_uuid",
 ]
 
@@ -78,6 +79,12 @@ JSON_VALUE_MARKER: Final = _JsonValueMarker()
 #: Any JSON value (``serde_json::Value``): None, bool, int, float, str, list, dict[str, ...].
 #: On the wire its objects are written with keys sorted by byte value (serde_json's BTreeMap).
 JsonValue: TypeAlias = Annotated[Any, JSON_VALUE_MARKER]
+
+
+def int_like(value: object) -> bool:
+    """Whether ``value`` is written as an integer: an ``int`` or a subclass (``IntEnum``), never
+    a ``bool`` (which is written ``true``/``false``, and which serde refuses for an integer)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 # --- UUID ---------------------------------------------------------------------------------

@@ -287,3 +287,43 @@ async def test_a_static_child_whose_start_fails_stops_the_started_ones() -> None
         assert lifecycle.events == [("start", "a", 1), ("stop", "a", 1)]
         with pytest.raises(actors.NoSuchActor):
             system.ref("a")
+
+
+class SlowToStop(Crasher):
+    """A Crasher whose graceful stop waits until the test releases it."""
+
+    def __init__(self, stopping: trio.Event, release: trio.Event) -> None:
+        super().__init__()
+        self.stopping = stopping
+        self.release = release
+
+    async def on_stop(self) -> None:
+        self.stopping.set()
+        await self.release.wait()
+
+
+async def test_a_stop_requested_while_a_restart_is_due_ends_the_supervisor_at_once() -> None:
+    stopping, release = trio.Event(), trio.Event()
+    spec = SupervisorSpec(
+        "sup",
+        [ChildSpec("a", Crasher), ChildSpec("b", lambda: SlowToStop(stopping, release))],
+        strategy=Strategy.ONE_FOR_ALL,
+        backoff=NO_JITTER,  # no delay: the group restart is due at once
+        shutdown=60.0,
+    )
+    async with actors.open_actor_system() as system, trio.open_nursery() as nursery:
+        await system.start_supervisor(spec)
+        await system.ref("a").tell(Crash())
+        await stopping.wait()  # the supervisor is stopping b for the group restart
+        stopped = trio.Event()
+
+        async def stop_sup() -> None:
+            await system.stop("sup")
+            stopped.set()
+
+        nursery.start_soon(stop_sup)
+        await trio.testing.wait_all_tasks_blocked()
+        release.set()  # the group restart is now due, and a stop was requested before it
+        with trio.fail_after(5):  # not the 60 s grace: it used to spin until cancelled
+            await stopped.wait()
+        assert "sup" not in system.root.children()

@@ -90,3 +90,20 @@ def test_the_public_surface_is_exported_from_the_package() -> None:
     assert public == expected
     for name in expected - {"testing"}:
         assert getattr(actors, name).__module__.startswith(("actors", "types")), name
+
+
+async def test_crash_injects_a_fault_into_any_actor_and_the_next_incarnation_serves() -> None:
+    lifecycle = Lifecycle()
+    async with actors.open_actor_system() as system:
+        ref = await system.spawn(lambda: Crasher(lifecycle), name="victim")
+        assert await ref.ask(Ping()) == 1
+        crashed: list[actors.Crashed] = []
+        system.events.subscribe(
+            lambda e: crashed.append(e) if isinstance(e, actors.Crashed) else None
+        )
+        assert await actors.testing.crash(system, "victim") == 1
+        assert await ref.ask(Ping()) == 2
+        (event,) = crashed
+        assert isinstance(event.error, actors.testing.CrashCommand)
+        with pytest.raises(actors.NoSuchActor):
+            await actors.testing.crash(system, "nobody")

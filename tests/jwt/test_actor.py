@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,6 +20,7 @@ from pywatt.jwt import (
     JwtValidatorActor,
     KeyInfo,
     KeyStatus,
+    MalformedToken,
     TokenExpired,
     UnknownKey,
     ValidateToken,
@@ -27,7 +29,7 @@ from pywatt.jwt import (
 )
 from pywatt.secrets import PROVIDER, SECRETS, MemoryProvider, SecretsActor, SetSecret
 
-from .tokens import AUDIENCE, ISSUER, NOW, claims, jwks, mint, rsa_key
+from .tokens import AUDIENCE, ISSUER, NOW, claims, jwks, mint, mint_hs256_text, oct_key, rsa_key
 
 OLD = rsa_key("k-2024")
 NEW = rsa_key("k-2025")
@@ -67,6 +69,26 @@ async def test_the_actor_validates_with_keys_from_a_secret() -> None:
         # A refusal is an answer: the actor keeps running.
         info = await system.ask(JWT_ACTOR, KeyStatus())
         assert info == KeyInfo(kids=("k-2024",), count=1, generation=1)
+
+
+async def test_a_deeply_nested_signed_payload_is_refused_and_the_actor_keeps_running() -> None:
+    config = JwtConfig(algorithms=("HS256",), key_secrets=("JWT_KEYS",), issuer=ISSUER,
+                       audience=AUDIENCE, max_token_size=16384)  # fmt: skip
+    secret = jwks(oct_key(kid="hs"), private=True)
+    crashes: list[object] = []
+    async with jwt_system(config, {"JWT_KEYS": secret}) as system:
+        system.events.subscribe(
+            lambda e: crashes.append(e) if type(e).__name__ == "Crashed" else None
+        )
+        nested = "[" * 3000 + "]" * 3000
+        deep = mint_hs256_text(json.dumps(claims())[:-1] + f', "deep": {nested}}}', kid="hs")
+        with pytest.raises(MalformedToken):
+            await validate_jwt_token(system, deep)
+        good = await validate_jwt_token(
+            system, mint(oct_key(kid="hs"), "HS256", claims(), kid="hs")
+        )
+        assert good.sub == "user-42"
+    assert crashes == []
 
 
 async def test_a_rotation_of_the_key_secret_retires_the_old_key() -> None:

@@ -39,6 +39,7 @@ from .tokens import (
     jwks,
     mint,
     mint_hmac_raw,
+    mint_hs256_text,
     oct_key,
     rsa_key,
     unsigned,
@@ -59,6 +60,7 @@ def validator(**options: Any) -> TokenValidator:
         audience=options.pop("audience", AUDIENCE),
         required_claims=options.pop("required_claims", ("exp", "sub")),
         leeway=options.pop("leeway", 30),
+        max_token_size=options.pop("max_token_size", 8192),
     )
     material = jwks(RSA, EC, ED) if not options else options.pop("material")
     keys = parse_keys(material, source="test") + parse_keys(
@@ -165,6 +167,26 @@ def test_every_token_of_the_negative_suite_is_refused(case: str) -> None:
         validator().validate(token)
     assert token not in str(info.value)
     assert token not in info.value.reason
+
+
+NESTED = "[" * 3000 + "]" * 3000
+
+
+def test_a_validly_signed_payload_nesting_3000_arrays_is_a_malformed_token() -> None:
+    v = validator(max_token_size=16384)
+    body = json.dumps(claims())[:-1] + f', "deep": {NESTED}}}'
+    token = mint_hs256_text(body, kid="hs-1")
+    assert len(token) <= v.config.max_token_size  # refused for its depth, not its size
+    with pytest.raises(MalformedToken, match="nest"):
+        v.validate(token)
+    assert v.validate(mint(HS, "HS256", claims(), kid="hs-1"))["sub"] == "user-42"
+
+
+def test_a_header_nesting_3000_arrays_is_a_malformed_token_before_any_key_is_tried() -> None:
+    header = '{"alg":"HS256","kid":"hs-1","x":' + NESTED + "}"
+    token = mint_hs256_text(json.dumps(claims()), header=header)
+    with pytest.raises(MalformedToken):
+        validator(max_token_size=16384).validate(token)
 
 
 def test_a_token_signed_with_a_key_rotated_out_is_refused() -> None:

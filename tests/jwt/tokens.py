@@ -56,6 +56,16 @@ def mint_hmac_raw(secret: bytes, payload: dict[str, Any], *, kid: str | None = N
     return f"{signing_input}.{b64(signature)}"
 
 
+def mint_hs256_text(payload: str, *, header: str | None = None, kid: str | None = None) -> str:
+    """An HS256 token over raw JSON text, signed with HS_SECRET: for payloads json.dumps
+    cannot write (3,000 nested arrays)."""
+    if header is None:
+        header = json.dumps({"alg": "HS256", "typ": "JWT", **({"kid": kid} if kid else {})})
+    signing_input = f"{b64(header.encode())}.{b64(payload.encode())}"
+    signature = hmac.new(HS_SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(signature)}"
+
+
 def unsigned(payload: dict[str, Any], *, alg: str = "none") -> str:
     header = {"alg": alg, "typ": "JWT"}
     return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}."

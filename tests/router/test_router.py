@@ -30,10 +30,10 @@ from pywatt.router import (
     RemoteRef,
     RequestInterrupted,
     RequestTimeout,
-    Router,
     SendMessage,
     SendRequest,
     parse_target,
+    router_spec,
 )
 from pywatt.wire import (
     REPLY_ENDPOINT,
@@ -104,7 +104,7 @@ async def rig(**options: Any) -> AsyncIterator[Rig]:
     send, receive = trio.open_memory_channel[RouteToModule](64)
     async with actors.open_actor_system() as system:
         await system.spawn(lambda: Recorder(send), name=CONN)
-        await system.spawn(lambda: Router("me", directory, **options), name=ROUTER)
+        await system.root.start_child(router_spec("me", directory, **options))
         with trio.fail_after(10):
             yield Rig(system, receive, state)
 
@@ -346,3 +346,16 @@ def test_targets_are_module_colon_endpoint_or_module_slash_endpoint() -> None:
         parse_target("no-endpoint")
     with pytest.raises(BadTarget):
         parse_target(":x")
+
+
+async def test_a_bad_endpoint_is_refused_and_the_router_keeps_serving() -> None:
+    from pywatt.router import BadTarget, UnregisterHandler
+
+    async with rig() as r:
+        with pytest.raises(BadTarget):
+            await r.ask(RegisterHandler(["not", "a", "string"], print))  # type: ignore[arg-type]
+        with pytest.raises(BadTarget):
+            await r.ask(RegisterHandler("", print))
+        await r.ask(UnregisterHandler(["nor", "this"]))  # type: ignore[arg-type]
+        await r.ask(RegisterHandler("echo", lambda x: x))
+        assert (await r.stats()).endpoints == ("echo",)

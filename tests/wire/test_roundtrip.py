@@ -60,6 +60,10 @@ def strategy(t: Any) -> st.SearchStrategy[Any]:
         return _socket()
     if t == w.ListenAddress:
         return _socket() | _unix_path()
+    if t is w.Duration:  # as Rust holds one: nanos below a second (a carry could overflow)
+        return st.builds(
+            w.Duration, secs=st.integers(0, 2**64 - 1), nanos=st.integers(0, 10**9 - 1)
+        )
     if t is w.ServiceType:
         return st.sampled_from(
             [w.ServiceType.DATABASE, w.ServiceType.CACHE, w.ServiceType.JWT]

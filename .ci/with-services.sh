@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# `with-services.sh CMD...`: run CMD with PostgreSQL, MariaDB, Redis and Memcached on
+# loopback (a fresh set, installed if needed, stopped afterwards) unless the environment
+# already names servers (DATABASE_URL, MYSQL_URL, REDIS_URL, MEMCACHED_ADDR).
+set -euo pipefail
+if [ -z "${DATABASE_URL:-}" ] || [ -z "${MYSQL_URL:-}" ] || [ -z "${REDIS_URL:-}" ] || [ -z "${MEMCACHED_ADDR:-}" ]; then
+    source "$(dirname "$0")/services.sh"
+    CI_SVC_DIR=$(mktemp -d /tmp/pywatt-svc.XXXXXX)  # always a fresh set of servers
+    export CI_SVC_DIR
+    ci_services_start
+    trap 'ci_services_stop' EXIT
+fi
+"$@"

@@ -1,0 +1,67 @@
+"""The endpoints a module serves: what ``RegisterHandler`` told the router, kept with its name.
+
+Handlers are registered once, by module code (``state.serve``) that will not register them
+again. So the table belongs to the name ``pywatt.router``, like its mailbox, and not to one
+incarnation: :func:`~pywatt.router.router_spec` makes one table and its factory hands it to
+every incarnation, and a router restarted after a crash serves the same endpoints at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from ._errors import BadTarget
+from ._messages import EndpointHandler, RegisterHandler
+
+__all__ = ["Endpoints", "Handler"]
+
+
+@attrs.frozen
+class Handler:
+    """One registered handler and the type its requests are decoded as."""
+
+    handler: EndpointHandler
+    request_type: Any
+
+
+class Endpoints:
+    """Handlers by endpoint, and by calling module for requests without a destination (a Rust
+    module's, PROTOCOL.md §12). Plain data: only the router reads and changes it."""
+
+    def __init__(self) -> None:
+        self._by_endpoint: dict[str, Handler] = {}
+        self._by_module: dict[str, Handler] = {}
+
+    def register(self, message: RegisterHandler) -> None:
+        """Serve ``message.endpoint`` (replacing a handler it had). Raises :class:`BadTarget`
+        for an endpoint or module id that is not a non-empty string."""
+        endpoint, module = message.endpoint, message.for_module
+        if not isinstance(endpoint, str) or not endpoint:
+            raise BadTarget(f"an endpoint is a non-empty string, not {endpoint!r}")
+        if module is not None and (not isinstance(module, str) or not module):
+            raise BadTarget(f"for_module is a module id (a non-empty string), not {module!r}")
+        entry = Handler(message.handler, message.request_type)
+        self.unregister(endpoint)
+        self._by_endpoint[endpoint] = entry
+        if module is not None:
+            self._by_module[module] = entry
+
+    def unregister(self, endpoint: str) -> None:
+        """Stop serving ``endpoint`` (and the modules routed to its handler)."""
+        removed = self._by_endpoint.pop(endpoint, None) if isinstance(endpoint, str) else None
+        if removed is not None:
+            for module, entry in list(self._by_module.items()):
+                if entry is removed:
+                    del self._by_module[module]
+
+    def find(self, endpoint: str | None, source: str) -> Handler | None:
+        """The handler of ``endpoint``; without one, the handler for requests from ``source``."""
+        if endpoint is not None:
+            return self._by_endpoint.get(endpoint)
+        return self._by_module.get(source)
+
+    def names(self) -> tuple[str, ...]:
+        """The endpoints served, sorted."""
+        return tuple(sorted(self._by_endpoint))
