@@ -3,7 +3,7 @@
 This is the hot path of the runtime, so it trades a little elegance for speed:
 
 * Putting a message into a mailbox with room does not yield to the scheduler. Trio's rule is
-  that every async call is a checkpoint; we depart from it here, as ARCHITECTURE.md allows,
+  that every async call is a checkpoint; we depart from it here (docs/architecture.md, decision 17),
   because a checkpoint costs about 5 µs and a tell should cost well under one. Fairness and
   cancellation are kept by a checkpoint every ``FAIRNESS_BUDGET`` puts (see ``Mailbox.put``).
 * The receiver parks with ``wait_task_rescheduled`` and a sender wakes it directly, and an

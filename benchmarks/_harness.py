@@ -278,7 +278,7 @@ class Bench:
         }
 
     def result(self) -> dict[str, Any]:
-        """The results document (the shape ARCHITECTURE.md fixes for every benchmark)."""
+        """The results document (one shape for all: docs/architecture.md, decision 22)."""
         self._require_ran()
         return {
             "benchmark": self.name,

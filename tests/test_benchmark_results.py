@@ -1,4 +1,4 @@
-"""Every benchmarks/results/*.json has the one shape ARCHITECTURE.md fixes, and so does the
+"""Each benchmarks/results/*.json has the shape of docs/architecture.md, decision 22; so does the
 output of the harness that writes them."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """How the cache facade turns values into the bytes backends store: JSON by default,
 MessagePack on request, or raw bytes. Never pickle: whoever can write to a shared cache
-could otherwise run code in every module that reads it (ARCHITECTURE.md, cache values)."""
+could otherwise run code in every module that reads it (docs/architecture.md, decision 21)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Errors of the cache protocol. Every backend raises these as *reply errors*: the asker gets
-them and the cache actor keeps running (ARCHITECTURE.md, failure semantics)."""
+them and the cache actor keeps running (docs/architecture.md, decision 12)."""
 
 from __future__ import annotations
 

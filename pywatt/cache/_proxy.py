@@ -1,5 +1,5 @@
 """The proxy backend: the orchestrator's cache, reached over the module's stdio link
-(PROTOCOL.md §13: ``service_request`` opens a connection, ``service_operation`` runs one
+(docs/protocol.md §13: ``service_request`` opens a connection, ``service_operation`` runs one
 cache operation on it). The link actor (``pywatt.link``) correlates the lines; this actor
 turns cache messages into operations (``_proxy_ops``) and results back into replies.
 

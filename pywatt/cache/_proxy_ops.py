@@ -1,4 +1,4 @@
-"""The cache protocol as PROTOCOL.md §13.2 cache operations, both ways.
+"""The cache protocol as docs/protocol.md §13.2 cache operations, both ways.
 
 Module side: :func:`to_operation` turns a message into ``(operation, params)`` and
 :func:`from_result` turns the orchestrator's ``result`` into the reply. Orchestrator side:

@@ -5,7 +5,7 @@ channel's reconnect policy (:class:`NoReconnect`, :class:`FixedInterval`,
 :class:`ExponentialBackoff`). Frames follow ``pywatt.wire``; heartbeats are answered on the
 connection they arrive on; a silent orchestrator, a broken length prefix or an oversized
 frame closes the connection and it reconnects; TLS and the auth token follow
-ARCHITECTURE.md decision 8. :class:`ChannelDirectory` picks the connection for a frame by
+docs/architecture.md, decision 8. :class:`ChannelDirectory` picks the connection for a frame by
 the channel preferences, with failover between TCP and the Unix socket. A connection's
 :class:`Outbox` is published on its :class:`ChannelState` while it is up, so the router
 appends frames there without a hand-off; ``route_frame`` / ``parse_route`` /

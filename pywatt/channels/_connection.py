@@ -3,7 +3,7 @@
 One incarnation is one connection attempt and, if it succeeds, one connection. ``on_start``
 starts the connect task and returns at once, so a failing attempt is a crash of the
 incarnation and the connection's own supervisor applies the reconnect policy (restart delay
-and restart limit; see ``_policy``). Read and write paths are independent (PROTOCOL.md §16
+and restart limit; see ``_policy``). Read and write paths are independent (docs/protocol.md §16
 A11): a reader task decodes frames and dispatches them, a writer task drains the outbox,
 joining every frame queued since its last write into one ``send_all``. ``SendFrame``
 messages only append to the :class:`~pywatt.channels.Outbox` (waiting for room above a
@@ -11,7 +11,7 @@ high-water mark, which is the back-pressure a sender feels), so a slow peer neve
 reader. While connected, the outbox is published on the connection's ``ChannelState``, so
 the router appends its frames there directly instead of telling this actor.
 
-Limits (ARCHITECTURE.md decision 5): a frame whose payload does not decode is refused,
+Limits (docs/architecture.md, decision 5): a frame whose payload does not decode is refused,
 counted (``malformed``) and logged, and the connection goes on; a broken length prefix or
 an oversized frame crashes the incarnation, which closes the socket, and the supervisor
 reconnects. Heartbeats are answered on this connection; when the orchestrator declared an

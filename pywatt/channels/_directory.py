@@ -2,7 +2,7 @@
 
 Every connection actor owns one :class:`ChannelState` and updates it as it connects, reads,
 writes and fails; nobody else writes to it. The directory reads them to choose a connection
-by the channel preferences of PROTOCOL.md §6.3 (the Unix socket first for a local
+by the channel preferences of docs/protocol.md §6.3 (the Unix socket first for a local
 orchestrator when ``prefer_ipc_for_local``, TCP otherwise, the other one as a fallback when
 ``enable_fallback``) and round-robin inside a pool. ``statistics()`` snapshots are frozen.
 """

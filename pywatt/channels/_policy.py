@@ -1,4 +1,4 @@
-"""Reconnect policies (PROTOCOL.md §6.1), expressed as supervision.
+"""Reconnect policies (docs/protocol.md §6.1), expressed as supervision.
 
 Each connection runs under its own supervisor; a failed attempt is a crash of the connection
 actor and the supervisor's restart delay and restart limit come from the policy:

@@ -1,4 +1,4 @@
-"""Fast forms of the three routing frames (ARCHITECTURE.md decision 7), byte-exact with
+"""Fast forms of the three routing frames (docs/architecture.md, decision 7), byte-exact with
 ``pywatt.wire``.
 
 Every inter-module request crosses ``route_to_module`` (module → orchestrator, in a

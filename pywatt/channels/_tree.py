@@ -1,4 +1,4 @@
-"""The channels' part of the module's supervision tree (ARCHITECTURE.md, "The shape").
+"""The channels' part of the module's supervision tree (docs/architecture.md, "The shape").
 
 ``pywatt.channels`` (one_for_one) holds one supervisor per connection; each holds a *watch*
 and the connection actor. The connection supervisor's restart delay and limit are the

@@ -9,7 +9,7 @@
         "password": "...",                 # or "password_secret": "DB_PASSWORD" (rotates)
         "url": "postgresql://app@localhost/myapp",   # instead of host/port/database/username
         "path": "app.db",                  # SQLite: the file (default: "database", else ":memory:")
-        "proxy": False,                    # True: through the orchestrator (PROTOCOL.md §13)
+        "proxy": False,                    # True: through the orchestrator (docs/protocol.md §13)
         "pool_config": {"min_connections": 1, "max_connections": 10, "acquire_timeout": 30,
                         "idle_timeout": 300, "max_lifetime": 1800,
                         "health_check_interval": 30, "transaction_timeout": 300},

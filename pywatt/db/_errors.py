@@ -1,6 +1,6 @@
 """Typed database errors, each chained from the driver's own error (``raise ... from exc``).
 
-They are the *reply errors* of every database actor (ARCHITECTURE.md failure semantics): a
+They are the *reply errors* of every database actor (docs/architecture.md, decision 12): a
 failed query answers its asker with one of these and the pool goes on serving. Errors never
 carry parameter values, and messages from drivers are redacted of URL credentials.
 """

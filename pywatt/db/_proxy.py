@@ -1,4 +1,4 @@
-"""The database proxy: a pool whose connections live in the orchestrator (PROTOCOL.md §13).
+"""The database proxy: a pool whose connections live in the orchestrator (docs/protocol.md §13).
 
 ``ProxyDriver`` plugs into :class:`~pywatt.db.DatabasePool` like any backend, so the proxy
 actor answers the same database protocol with the same pool behaviour (min/max connections,

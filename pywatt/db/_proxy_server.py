@@ -1,4 +1,4 @@
-"""The orchestrator's side of the database proxy (PROTOCOL.md §13): ``handle_database``.
+"""The orchestrator's side of the database proxy (docs/protocol.md §13): ``handle_database``.
 
 The embedded orchestrator serves proxied connections from its own database: the one named
 by ``PYWATT_ORCHESTRATOR_DATABASE_URL`` or else ``DATABASE_URL`` in its environment

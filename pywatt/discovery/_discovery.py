@@ -1,4 +1,4 @@
-"""The orchestrator-backed discovery actor (PROTOCOL.md §11, ARCHITECTURE.md decision 3).
+"""The orchestrator-backed discovery actor (docs/protocol.md §11, docs/architecture.md, decision 3).
 
 Requests travel on the module's channel as ``Message``-wrapped ops with ``metadata.id``; the
 orchestrator answers with the bare ``*_response`` op. Those replies carry no correlation

@@ -1,7 +1,7 @@
 """Provider descriptions: the seed's service types, a fluent builder and capability matching.
 
-The wire has ``Database``, ``Cache``, ``Jwt`` and ``Custom(name)`` (PROTOCOL.md §4.1.1); the
-seed's named types are ``Custom`` ones (ARCHITECTURE.md, seed table). Capabilities travel in
+The wire has ``Database``, ``Cache``, ``Jwt`` and ``Custom(name)`` (docs/protocol.md §4.1.1); the
+seed's types are ``Custom`` (docs/architecture.md, "What the seed says"). Capabilities travel in
 ``metadata["capabilities"]`` as a sorted comma list, endpoints in ``metadata["endpoints"]``,
 since ``metadata`` is a map of strings on the wire.
 """

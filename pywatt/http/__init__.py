@@ -2,7 +2,7 @@
 
 The ``pywatt.http`` actor serves the module's ASGI app (FastAPI, Starlette, any ASGI app) or
 WSGI app (Flask) on ``InitBlob.listen`` with hypercorn's trio worker, and answers every
-``http_request`` on stdin by dispatching it through the same app in-process (PROTOCOL.md
+``http_request`` on stdin by dispatching it through the same app in-process (docs/protocol.md
 §9). See docs/http-and-jwt.md.
 """
 

@@ -47,7 +47,7 @@ class HttpConfig:
     that need a valid ``Authorization: Bearer`` token, checked by the ``pywatt.jwt`` actor
     before the app sees the request; the endpoints announced with ``auth="jwt"``.
     ``max_body_size``: larger request bodies get 413 on both transports. ``bind_host``: the
-    address a TCP ``listen`` is served on (PROTOCOL.md §8 takes only the port from
+    address a TCP ``listen`` is served on (docs/protocol.md §8 takes only the port from
     ``listen``). ``max_ipc_concurrency``: HTTP-over-IPC requests dispatched at once.
     ``startup_timeout``: how long the app's lifespan startup may take. ``graceful_timeout``:
     how long open requests may finish when the server stops.

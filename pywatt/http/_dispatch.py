@@ -1,4 +1,4 @@
-"""HTTP over IPC: an ``http_request`` from stdin through the app, answered with PROTOCOL.md §9.2.
+"""HTTP over IPC: a stdin ``http_request`` through the app, answered as docs/protocol.md §9.2.
 
 :func:`dispatch` turns an :class:`~pywatt.wire.IpcHttpRequest` into an ASGI HTTP scope, calls
 the app in-process (a real ASGI call: the same object hypercorn serves), and collects the

@@ -44,7 +44,7 @@ LINK_ACTOR = "pywatt.link"
 
 @attrs.frozen
 class ServeHttp(actors.Request[IpcHttpResponse]):
-    """Serve one ``http_request`` that arrived on a channel (PROTOCOL.md §9.3); answered with
+    """Serve one ``http_request`` that arrived on a channel (docs/protocol.md §9.3); answered with
     the :class:`~pywatt.wire.IpcHttpResponse` to send back Message-wrapped on that channel."""
 
     request: IpcHttpRequest
@@ -54,7 +54,7 @@ class HttpServer(actors.Actor[HttpOverStdio | ServeHttp]):
     """Serves ``app`` on ``listen`` and over stdio (see the module docstring).
 
     ``listen`` is the InitBlob's: a :class:`~pywatt.wire.SocketAddress` (only its port is
-    used, bound on ``config.bind_host``, PROTOCOL.md §8), a Unix socket path, or None to
+    used, bound on ``config.bind_host``, docs/protocol.md §8), a Unix socket path, or None to
     serve over stdio only.
     """
 

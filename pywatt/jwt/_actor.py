@@ -9,7 +9,7 @@ keys (fail closed) and is logged without the value.
 
 Validation is CPU-bound and short (tens of microseconds for HS256, about 100 for RS256), so
 it runs in the handler. In ``proxy`` mode the actor instead asks the orchestrator's JWT
-service (PROTOCOL.md §13) through ``pywatt.link``.
+service (docs/protocol.md §13) through ``pywatt.link``.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ class JwtConfig:
       ``exp``, ``nbf`` and ``iat`` are checked whenever present, with ``leeway`` seconds.
     * ``claims_type``: an attrs class the claims are converted to (typed custom claims).
     * ``validation``: ``"local"`` (keys in this module) or ``"proxy"`` (each token is
-      validated by the orchestrator's JWT service, PROTOCOL.md §13; ``proxy_config`` is sent
+      validated by the orchestrator's JWT service, docs/protocol.md §13; ``proxy_config`` is sent
       as its ``{"config": {...}}``).
     * ``max_token_size``: longer tokens are refused unread.
     """

@@ -1,4 +1,4 @@
-"""Proxy validation: every token checked by the orchestrator's JWT service (PROTOCOL.md §13).
+"""Proxy validation: every token checked by the orchestrator's JWT service (docs/protocol.md §13).
 
 The first validation opens a ``Jwt`` connection (``service_request`` with
 ``{"config": {...}}``: the config's ``proxy_config`` plus its key secrets, algorithms,

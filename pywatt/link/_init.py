@@ -1,4 +1,4 @@
-"""Reading the InitBlob: the first stdin line (PROTOCOL.md §3.2)."""
+"""Reading the InitBlob: the first stdin line (docs/protocol.md §3.2)."""
 
 from __future__ import annotations
 

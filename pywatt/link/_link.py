@@ -1,11 +1,11 @@
 """The orchestrator link: the one stdin reader and the one stdout writer of a module.
 
-PROTOCOL.md §16 A7 and A10 are why it exists: the Rust SDK has several competing stdin
+docs/protocol.md §16 A7 and A10 are why it exists: the Rust SDK has several competing stdin
 readers and several stdout writers, and loses lines. Here one actor owns both pipes. Its
 background task reads stdin line by line and dispatches by op; its mailbox serializes every
 write, so each line leaves whole. Requests that wait for an answer on stdin (secrets, ports)
 are answered with deferred replies, so a slow answer never blocks the mailbox, and each has
-its protocol deadline (ARCHITECTURE.md decision 2).
+its protocol deadline (docs/architecture.md, decision 2).
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ class StdioLink(actors.Actor[LinkMessage]):
         )
 
     async def _open_service(self, service_type: ServiceType, config: Any) -> None:
-        # Service proxies (PROTOCOL.md §13): correlated by id, 30 s deadline (decision 2).
+        # Service proxies (docs/protocol.md §13): correlated by id, 30 s deadline (decision 2).
         if self.closed:
             raise LinkClosed("stdin is closed: the orchestrator cannot answer")
         prefix = _SERVICE_PREFIXES.get(service_type.variant, "service_request_")
@@ -274,7 +274,7 @@ class StdioLink(actors.Actor[LinkMessage]):
             case Shutdown():
                 self._close("the orchestrator asked the module to shut down")
             case Heartbeat():
-                pass  # heartbeats on stdin are not acknowledged (PROTOCOL.md §16 A25)
+                pass  # heartbeats on stdin are not acknowledged (docs/protocol.md §16 A25)
             case InitBlob():
                 log.warning("ignored an init line after startup")
             case IpcHttpRequest():
@@ -315,7 +315,7 @@ class StdioLink(actors.Actor[LinkMessage]):
 
     async def _refuse_http(self, request: IpcHttpRequest) -> None:
         # A module that serves no app still answers: a clear 503 in the stdout wrapper of
-        # PROTOCOL.md §9.2, instead of silence (the Rust SDK loses such requests, §16 A4).
+        # docs/protocol.md §9.2, instead of silence (the Rust SDK loses such requests, §16 A4).
         body = b'{"status":"error","data":null,"message":"this module serves no HTTP app"}'
         wrapper = {
             "content": {

@@ -60,12 +60,12 @@ class RequestPort(actors.Request[IpcPortNegotiationResponse]):
 
 @attrs.frozen
 class OpenService(actors.Request[str]):
-    """Open a proxied service connection (``service_request``, PROTOCOL.md §13.1); answered
+    """Open a proxied service connection (``service_request``, docs/protocol.md §13.1); answered
     with its ``connection_id``.
 
     ``config`` is the service's config as a JSON value (e.g. a ``DatabaseConfig`` encoded
     to a dict). Raises :class:`ServiceFailed` when the orchestrator refuses,
-    :class:`StdioTimeout` after the 30 s deadline (ARCHITECTURE.md decision 2) and
+    :class:`StdioTimeout` after the 30 s deadline (docs/architecture.md, decision 2) and
     :class:`LinkClosed` once stdin has ended.
     """
 
@@ -102,7 +102,7 @@ class Expire:
 class HttpOverStdio:
     """Told to the actor registered as ``pywatt.http`` for each ``http_request`` on stdin.
 
-    It must answer every one with ``SendRaw`` of the stdout wrapper of PROTOCOL.md §9.2
+    It must answer every one with ``SendRaw`` of the stdout wrapper of docs/protocol.md §9.2
     (``content`` + ``metadata``, every level key-sorted) carrying the same ``request_id``.
     """
 

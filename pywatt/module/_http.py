@@ -41,7 +41,7 @@ def builtin_endpoints(
     config: HttpConfig, announced: tuple[EndpointAnnounce, ...]
 ) -> tuple[EndpointAnnounce, ...]:
     """The health and metrics endpoints to announce too, as the Rust SDK's macro does
-    (PROTOCOL.md §3.4), unless the module announced those paths itself."""
+    (docs/protocol.md §3.4), unless the module announced those paths itself."""
     paths = {endpoint.path for endpoint in announced}
     return tuple(
         EndpointAnnounce(path=path, methods=["GET"])

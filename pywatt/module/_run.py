@@ -74,7 +74,7 @@ def build_tree(
     on_shutdown: Callable[[str], None],
     runtime: ModuleRuntime | None = None,
 ) -> SupervisorSpec:
-    """The module's supervision tree (ARCHITECTURE.md, "The shape"), rest_for_one:
+    """The module's supervision tree (docs/architecture.md, "The shape"), rest_for_one:
     link, secret providers, secrets, channels, registrar, services (router, discovery and
     the module's own actors). ``runtime`` is shared with the caller (channel directory,
     fatal channel failures); a fresh one is made when None."""
@@ -149,7 +149,7 @@ async def serve_module(
 ) -> int:
     """Run one module until the orchestrator shuts it down; returns the exit status.
 
-    Startup follows PROTOCOL.md §3.3: fetch the configured secrets, build the user state, run
+    Startup follows docs/protocol.md §3.3: fetch the configured secrets, build the user state, run
     ``main`` (setup), then announce. The module stops on a ``shutdown`` line, EOF on stdin, or
     (with ``handle_signals``) SIGTERM/SIGINT: the tree stops in reverse order, each actor
     within ``config.shutdown_grace``. Returns 0 after a clean shutdown and 1 after a failure,
@@ -227,7 +227,7 @@ async def _start(
 ) -> None:
     try:
         values: dict[str, str] = {}
-        for name in config.secrets:  # in order, before announcing (PROTOCOL.md §3.3 step 3)
+        for name in config.secrets:  # in order, before announcing (docs/protocol.md §3.3 step 3)
             values[name] = (await system.ask("pywatt.secrets", GetSecret(name))).value
         user_state: Any = None
         if config.state_builder is not None:
@@ -274,7 +274,7 @@ async def _start(
 
 async def _register(system: actors.ActorSystem, config: ModuleConfig, init: InitBlob) -> None:
     """Register with capabilities; a refusal is logged and the module runs on (registration
-    is an optional component, PROTOCOL.md §10)."""
+    is an optional component, docs/protocol.md §10)."""
     served: list[str] = []
     if config.enable_internal_messaging:
         with contextlib.suppress(actors.ActorError):

@@ -1,7 +1,7 @@
 """The embedded PyWatt orchestrator: runs modules, serves their secrets, supervises them.
 
 It spawns each module as a process, writes its InitBlob as the first stdin line, speaks the
-stdio protocol with it (PROTOCOL.md §3, §4, §7, §8), restarts it by its restart policy and
+stdio protocol with it (docs/protocol.md §3, §4, §7, §8), restarts it by its restart policy and
 shuts it down in order. It is built on :mod:`actors`: a secret store actor, a port registry
 actor, and per module a supervisor over a module-process actor.
 

@@ -1,4 +1,4 @@
-"""The embedded orchestrator's side of the cache proxy (PROTOCOL.md §13, service type Cache).
+"""The embedded orchestrator's side of the cache proxy (docs/protocol.md §13, service type Cache).
 
 A module's ``service_request`` opens a connection: this gives it an id and a backend, the
 orchestrator's own cache actor for the request's namespace (one in-memory cache per

@@ -1,7 +1,7 @@
 """The orchestrator's end of one module connection: frames in, frames out, heartbeats.
 
 The listener accepts a connection on a module's own port or socket path, so the connection
-*is* that module (ARCHITECTURE.md decision 3). A :class:`ServerConnection` holds what the
+*is* that module (docs/architecture.md, decision 3). A :class:`ServerConnection` holds what the
 hub needs to write to it (an outbox drained by a writer task, every queued frame joined into
 one write) and what it measures: frames, malformed frames, the heartbeat round-trip latency
 and the time of the last frame.

@@ -9,7 +9,7 @@ modules are connected (issue 12, finding 1).
 
 So the facts live in one :class:`HubState`, made by ``open_orchestrator`` before the hub is
 spawned and handed by the hub's factory to every incarnation, the way the mailbox belongs to
-the name (ARCHITECTURE.md, restart-safe state). A restart then changes nothing that anyone
+the name (docs/architecture.md, decision 11). A restart then changes nothing that anyone
 told the hub; it costs only the message in hand when it crashed. This holds by construction
 rather than by a re-announcement protocol, which would have to reach every listener and
 module, and race with their own traffic, after each restart.

@@ -1,4 +1,4 @@
-"""The embedded orchestrator's JWT service (PROTOCOL.md §13, service type ``Jwt``).
+"""The embedded orchestrator's JWT service (docs/protocol.md §13, service type ``Jwt``).
 
 A module's ``service_request`` (``{"config": {...}}``, a map of strings) opens a connection
 whose validation options come from that map:

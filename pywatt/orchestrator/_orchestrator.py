@@ -197,7 +197,7 @@ class Orchestrator:
         return await self.rotate_secrets({name: value})
 
     async def rotate_secrets(self, values: Mapping[str, str]) -> RotationResult:
-        """Rotate secrets in the order of ARCHITECTURE.md decision 10.
+        """Rotate secrets in the order of docs/architecture.md, decision 10.
 
         The store takes the new values first; then every module that fetched one of the
         names gets ``rotated``; each refetches (served the new value) and acks, and the

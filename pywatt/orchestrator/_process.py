@@ -6,7 +6,7 @@ stdin line. Three tasks run beside the mailbox: the stdout reader (the only read
 module's protocol lines; each decoded message becomes a :class:`FromModule` in the mailbox),
 the stderr reader (lines shown prefixed and redacted) and the exit watcher. The actor itself
 is the only writer of stdin: every line is written whole from a handler, one at a time
-(ARCHITECTURE.md decision 2), so an ack and the heartbeat after it are never split by
+(docs/architecture.md, decision 2), so an ack and the heartbeat after it are never split by
 another line.
 
 When the process ends without being asked to, the watcher puts a :class:`ProcessEnded` in

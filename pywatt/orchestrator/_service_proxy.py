@@ -1,4 +1,4 @@
-"""Service proxies of the embedded orchestrator (PROTOCOL.md §13): a dispatcher by
+"""Service proxies of the embedded orchestrator (docs/protocol.md §13): a dispatcher by
 ``service_type`` that answers ``service_request`` / ``service_operation`` asynchronously.
 
 The module-process actor hands every such line to :func:`serve_service_message` and goes on
@@ -6,7 +6,7 @@ with its mailbox at once. The line is served by the ``pywatt.orchestrator.servic
 (started on first use) in a task of its own, so a slow query never blocks the module's
 other traffic (secrets, rotation acks, heartbeats). The answer comes back to the process
 actor as a :class:`ServiceAnswer` and is written by it, the only writer of the module's
-stdin (ARCHITECTURE.md decision 2). Operation results echo the operation under ``params``,
+stdin (docs/architecture.md, decision 2). Operation results echo the operation under ``params``,
 the §13.2 correlation a Rust module needs.
 
 Handlers, one per service type, share one signature::

@@ -9,7 +9,7 @@ Every value is registered with :data:`pywatt.logs.redactor` the moment the store
 so it is masked in everything the orchestrator prints. Messages that carry values keep them
 out of their ``repr``.
 
-Rotation (ARCHITECTURE.md decision 10): :class:`RotateSecrets` updates the store first and
+Rotation (docs/architecture.md, decision 10): :class:`RotateSecrets` updates the store first and
 answers with a :class:`Rotation` naming the modules that fetched one of the keys; the
 orchestrator then sends each of them ``rotated``; each module refetches (answered from the
 updated store) and acks; :class:`RotationAcked` records the ack, and the rotation completes

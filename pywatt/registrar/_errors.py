@@ -1,4 +1,4 @@
-"""Errors of registration with the orchestrator (PROTOCOL.md §10)."""
+"""Errors of registration with the orchestrator (docs/protocol.md §10)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The registrar: how the module tells the orchestrator who it is, what it serves and how it is.
 
-* ``Announce``: the ``announce`` line on stdout (PROTOCOL.md §3.3 step 8).
+* ``Announce``: the ``announce`` line on stdout (docs/protocol.md §3.3 step 8).
 * ``Register``: registration with capabilities over the module's channel (§10, decision 3):
   ``register``, then ``capabilities``; then a registration heartbeat carrying the module's
   health every ``heartbeat_interval`` seconds. Health is what ``SetHealth`` last said, or,
@@ -69,7 +69,7 @@ DEFAULT_HEARTBEAT: Final = 30.0
 
 @attrs.frozen
 class Announce(actors.Request[AnnounceBlob]):
-    """Write the ``announce`` line (PROTOCOL.md §3.3 step 8); answered with what was sent."""
+    """Write the ``announce`` line (docs/protocol.md §3.3 step 8); answered with what was sent."""
 
     listen: str
     endpoints: tuple[EndpointAnnounce, ...]

@@ -1,7 +1,7 @@
 """Inter-module messaging: the router actor, its messages, remote refs and errors.
 
 ``pywatt.router`` sends ``route_to_module`` requests and notifications over the module's
-channels and serves the endpoints registered with it (ARCHITECTURE.md decision 7; the wire
+channels and serves the endpoints registered with it (docs/architecture.md, decision 7; the wire
 form is in docs/protocol-extensions.md §5).
 """
 

@@ -28,7 +28,7 @@ class Handler:
 
 class Endpoints:
     """Handlers by endpoint, and by calling module for requests without a destination (a Rust
-    module's, PROTOCOL.md §12). Plain data: only the router reads and changes it."""
+    module's, docs/protocol.md §12). Plain data: only the router reads and changes it."""
 
     def __init__(self) -> None:
         self._by_endpoint: dict[str, Handler] = {}

@@ -81,7 +81,7 @@ class RegisterHandler(Request[None]):
     to ``handler`` (a function, or the name of a local actor that is asked/told them).
 
     ``for_module``: also serve requests without a destination (a Rust module's) coming from
-    that module id (PROTOCOL.md §12 keys handlers by the calling module).
+    that module id (docs/protocol.md §12 keys handlers by the calling module).
     """
 
     endpoint: str

@@ -1,4 +1,4 @@
-"""The router actor: requests and notifications between modules (ARCHITECTURE.md decision 7).
+"""The router actor: requests and notifications between modules (docs/architecture.md, decision 7).
 
 Outgoing: a request is a ``route_to_module`` whose payload is a ``Message`` with
 ``metadata.destination`` = the endpoint and the ``{"pywatt_reply":"result"}`` marker; a

@@ -61,7 +61,7 @@ class SecretsActor(actors.Actor[SecretsMessage]):
       mailbox and concurrent fetches of one name share one request.
     * ``RotationNotice`` (the orchestrator's ``rotated``): drop the keys, refetch them, tell
       subscribers the new versions, then acknowledge with ``rotation_ack`` through the link
-      (ARCHITECTURE.md decision 10).
+      (docs/architecture.md, decision 10).
     * Every value it sees is registered with the redactor, so it never appears in a log.
     """
 

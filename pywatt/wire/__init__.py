@@ -1,7 +1,7 @@
 """Sans-io PyWatt wire protocol: message types, serde-compatible codecs and framing.
 
 Nothing in this package does I/O, touches trio or reads a clock. The message types are
-frozen attrs classes (PROTOCOL.md §3 to §13); ``encode_json`` / ``decode_json`` are byte-exact
+frozen attrs classes (docs/protocol.md §3 to §13); ``encode_json`` / ``decode_json`` are byte-exact
 with the Rust SDK's serde_json; ``encode_msgpack`` / ``decode_msgpack`` serve the MessagePack
 extension (frame code 4); ``encode_bincode`` / ``decode_bincode`` cover the types the Rust SDK
 gives a bincode layout. ``ModuleToOrchestrator`` and ``OrchestratorToModule`` are base classes

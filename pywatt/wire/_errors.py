@@ -62,7 +62,7 @@ class UnserializableError(EncodeError):
     """The value has no wire form at all (the Rust SDK cannot serialize it either).
 
     Example: ``Identify``, a newtype variant of an internally tagged enum that serde refuses
-    to write (PROTOCOL.md §16 A1).
+    to write (docs/protocol.md §16 A1).
     """
 
 

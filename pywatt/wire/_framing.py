@@ -1,8 +1,8 @@
-"""Length-prefixed frames of the TCP and Unix-socket channels (PROTOCOL.md §5.1), sans-io.
+"""Length-prefixed frames of the TCP and Unix-socket channels (docs/protocol.md §5.1), sans-io.
 
 A frame is a 4-byte big-endian payload length ``N``, one format-code byte, then ``N`` payload
 bytes. Code 0 (``Auto``) is invalid on the wire, codes 1-3 are the Rust SDK's, code 4 is our
-MessagePack extension (ARCHITECTURE.md protocol decision 5) and everything above is an error.
+MessagePack extension (docs/architecture.md, decision 5) and everything above is an error.
 
 Unlike the Rust reader, which allocates whatever length a peer declares, the decoder enforces a
 maximum payload size (16 MiB by default) from the header, before it buffers any of the payload.

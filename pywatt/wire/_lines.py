@@ -1,10 +1,10 @@
-"""Newline-delimited messages on a module's stdin and stdout (PROTOCOL.md §3.1), sans-io.
+"""Newline-delimited messages on a module's stdin and stdout (docs/protocol.md §3.1), sans-io.
 
 Each message is one line ending in a single ``\\n``. Like the Rust SDK, the decoder tolerates
 a ``\\r`` before the ``\\n`` (Rust hands the line to serde_json, which treats it as trailing
 whitespace): it is removed from the returned line.
 
-Limits (ARCHITECTURE.md protocol decision 5, PROTOCOL.md §15): the first line on a module's
+Limits (docs/architecture.md, decision 5, docs/protocol.md §15): the first line on a module's
 stdin is the InitBlob, at most 1 MiB; every other line at most 16 MiB by default. A limit
 counts the bytes before the ``\\n`` (a ``\\r`` included), as Rust's InitBlob reader does. An
 overlong line raises :class:`LineTooLong` as soon as the limit is passed, without buffering
@@ -35,7 +35,7 @@ DEFAULT_MAX_LINE: Final = 16 * 1024 * 1024
 """Default limit on a line after the first one, in bytes (without the newline)."""
 
 DEFAULT_FIRST_LINE_MAX: Final = 1024 * 1024
-"""Default limit on the first line, the InitBlob (PROTOCOL.md §3.2), in bytes."""
+"""Default limit on the first line, the InitBlob (docs/protocol.md §3.2), in bytes."""
 
 _COALESCE: Final = 4096  # pending chunks smaller than this are merged as they arrive
 

@@ -1,6 +1,6 @@
 """MessagePack codec (frame code 4), shaped like rmp-serde's named-struct mode.
 
-Only used toward a peer that declared it (ARCHITECTURE.md decision 5); the Rust SDK never
+Only used toward a peer that declared it (docs/architecture.md, decision 5); the Rust SDK never
 speaks MessagePack. Where our form differs from rmp-serde's (socket addresses) it is listed
 in docs/protocol-extensions.md.
 """

@@ -1,6 +1,6 @@
 """Typed payload helpers: a user's attrs message ⇄ ``Message[T]`` / ``EncodedMessage``.
 
-These follow the Rust SDK's ``EncodedMessage`` rules (PROTOCOL.md §5.5): a JSON payload is
+These follow the Rust SDK's ``EncodedMessage`` rules (docs/protocol.md §5.5): a JSON payload is
 the JSON of ``Message<T>``; ``Binary`` is its bincode; ``Base64`` is the base64 of that
 bincode. Decoding is as lenient as Rust's generic decoder: a JSON payload may hold a
 ``Message<T>`` or a bare ``T``, a Binary payload may hold bincode or (relabelled) JSON text.

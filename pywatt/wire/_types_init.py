@@ -1,4 +1,4 @@
-"""The startup handshake: ``InitBlob`` and its channel configs (PROTOCOL.md §3.2)."""
+"""The startup handshake: ``InitBlob`` and its channel configs (docs/protocol.md §3.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The variants of ``ModuleToOrchestrator`` and ``OrchestratorToModule`` (PROTOCOL.md §4).
+"""The variants of ``ModuleToOrchestrator`` and ``OrchestratorToModule`` (docs/protocol.md §4).
 
 Each class is both the Rust struct (its bare form, e.g. ``GetSecretRequest`` →
 ``{"name":"X"}``) and the enum variant (``{"op":"get_secret","name":"X"}``). Encoding a

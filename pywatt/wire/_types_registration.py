@@ -1,4 +1,4 @@
-"""Registration, capabilities and registration heartbeats (PROTOCOL.md §10).
+"""Registration, capabilities and registration heartbeats (docs/protocol.md §10).
 
 Requests travel as ``Message`` content with ``metadata.id`` set; replies come back bare.
 The ``request_type`` / ``response_type`` fields default to their usual value in Python but

@@ -1,4 +1,4 @@
-"""Streaming records (PROTOCOL.md §6.6); ``StreamChunk`` and friends have a bincode layout."""
+"""Streaming records (docs/protocol.md §6.6); ``StreamChunk`` and friends have a bincode layout."""
 
 from __future__ import annotations
 

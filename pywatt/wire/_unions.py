@@ -1,4 +1,4 @@
-"""The two op-tagged enums of PROTOCOL.md §4, as base classes.
+"""The two op-tagged enums of docs/protocol.md §4, as base classes.
 
 Use the base class wherever Rust uses the enum: ``decode_json(line, OrchestratorToModule)``
 returns the variant instance (``SecretValueResponse``, ``Heartbeat``, ...) chosen by the

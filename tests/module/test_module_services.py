@@ -141,7 +141,7 @@ async def test_a_returned_app_is_served_over_http_and_over_stdio_before_the_anno
                 response += chunk
         assert response.startswith(b"HTTP/1.1 200")
         assert response.endswith(b'{"hello":"ada"}')
-        # Over stdio (PROTOCOL.md §9.1/§9.2), through the same app.
+        # Over stdio (docs/protocol.md §9.1/§9.2), through the same app.
         await peer.send(
             IpcHttpRequest(request_id="r1", method="GET", uri="/hello/bob", headers={}, body=None)
         )

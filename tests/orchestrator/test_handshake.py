@@ -1,4 +1,4 @@
-"""Spawning and the startup handshake (PROTOCOL.md §3): InitBlob, environment, announce."""
+"""Spawning and the startup handshake (docs/protocol.md §3): InitBlob, environment, announce."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ async def test_pywatt_module_gets_initblob_with_declaration_and_announces() -> N
     assert str(blob.listen.ip) == "127.0.0.1"
     assert blob.listen.port > 0
     assert init["security_level"] == "Token"  # by default: nobody connects as it without
-    # Each module gets its own channel endpoints (ARCHITECTURE.md decision 3).
+    # Each module gets its own channel endpoints (docs/architecture.md, decision 3).
     endpoints = run.orch.endpoints("greeter")
     assert init["tcp_channel"] == {
         "address": f"127.0.0.1:{endpoints.tcp_port}",

@@ -1,4 +1,4 @@
-"""Port negotiation on stdio (PROTOCOL.md §8): any port, a specific free one, a busy one."""
+"""Port negotiation on stdio (docs/protocol.md §8): any port, a specific free one, a busy one."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A peer that speaks only the Rust SDK's forms (PROTOCOL.md), written from the document.
+"""A peer that speaks only the Rust SDK's forms (docs/protocol.md), written from the document.
 
 It imports nothing from pywatt. It reads the InitBlob byte by byte, connects its TCP channel
 (no Identify, no declaration), announces, then sends one ``route_to_module`` the way the

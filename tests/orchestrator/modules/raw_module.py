@@ -197,7 +197,7 @@ def main() -> None:
                 for key in keys:
                     fetch(key, opts.secret_timeout, leak)
             send({"op": "rotation_ack", "rotation_id": rotation_id, "status": "success"})
-            after = read_line(5.0)  # what a Rust module discards (PROTOCOL.md A8)
+            after = read_line(5.0)  # what a Rust module discards (docs/protocol.md §16 A8)
             log("after_ack", op=after.get("op") if after else None)
             if opts.ack_first:
                 for key in keys:
