@@ -1,8 +1,10 @@
-"""Scenarios that restart database and cache servers under load (filled in by the fault
-suite's data part)."""
+"""Scenarios that restart database and cache servers under load, each against a private
+server of its own (``_srv_procs.py``): ``postgres_restart`` and ``mariadb_restart``
+(``_srv_db.py``)."""
 
 from __future__ import annotations
 
+from . import _srv_db
 from ._counts import Named
 
-SCENARIOS: list[Named] = []
+SCENARIOS: list[Named] = [*_srv_db.SCENARIOS]
