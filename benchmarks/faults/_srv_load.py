@@ -91,3 +91,8 @@ class Restarts:
         seen = ", ".join(f"{status} {n}x" for status, n in self.health_while_down.items())
         if seen:
             notes.append(f"the module's /health while the server was down: {seen}")
+        if "healthy" in self.health_while_down:
+            notes.append(
+                "/health follows the supervision tree only: the actor keeps serving (typed "
+                "errors) while its server is down, so the module says healthy, not degraded"
+            )

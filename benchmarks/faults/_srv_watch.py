@@ -19,6 +19,8 @@ from typing import Any, Final, TypeVar
 
 import trio
 
+import actors
+
 from ._counts import Counts
 
 T = TypeVar("T")
@@ -90,6 +92,16 @@ class Ops:
         elif outcome is Outcome.HUNG:
             counts.hung += 1
         return outcome, value
+
+    def count_crashes(self, system: actors.ActorSystem) -> None:
+        """Count every actor crash in ``system`` as unexpected: a server failure is an
+        answer (a typed error), not a crash."""
+
+        def seen(event: actors.LifecycleEvent) -> None:
+            if isinstance(event, actors.Crashed):
+                self.unexpected(f"{event.name} crashed: {event.error!r}")
+
+        system.events.subscribe(seen)
 
     def unexpected(self, what: str) -> None:
         """Count one unexpected exception or event (noted once per distinct text)."""
