@@ -35,17 +35,16 @@ import actors
 from pywatt.cache import CacheFacade, CacheUnavailable, cache_children, cache_facade
 
 from ._counts import Counts, Named
-from ._srv_load import Restarts
+from ._srv_load import Faults
 from ._srv_procs import PrivateMemcached, PrivateRedis, PrivateServer, running
 from ._srv_watch import Ops, Outcome, tallied_logs
 
 WRITERS: Final = 4
 READERS: Final = 3
 KEYS_PER_WRITER: Final = 16
-TIMEOUTS: Final = {"connection_timeout": 1.0, "operation_timeout": 1.0}
 HANG_AFTER: Final = 10.0
-"""Far past every bound here: ``operation_timeout`` (1 s), ``connection_timeout`` (1 s)
-and the restart backoff of the cache supervisor (at most 5 s)."""
+"""Far past every bound here: ``operation_timeout`` (1 s) and ``connection_timeout``
+(1 s)."""
 RECONNECT_BOUND: Final = 15.0
 TYPED: Final = (CacheUnavailable,)
 
@@ -73,11 +72,11 @@ def _value(key: str, seq: int) -> bytes:
     return f"{key}|{seq}".encode()
 
 
-class _Load:
-    def __init__(self, cache: CacheFacade, ops: Ops, restarts: Restarts) -> None:
+class CacheLoad:
+    def __init__(self, cache: CacheFacade, ops: Ops, faults: Faults) -> None:
         self.cache = cache
         self.ops = ops
-        self.restarts = restarts
+        self.faults = faults
         self.stop = False
         self.keys = {f"w{w}:k{k}": _Key() for w in range(WRITERS) for k in range(KEYS_PER_WRITER)}
         self.names = list(self.keys)
@@ -86,8 +85,16 @@ class _Load:
         self.gone_after_restart = 0
         self.checked = 0
 
+    def spawn(self, nursery: trio.Nursery) -> None:
+        """Start the writers and readers in ``nursery``; they stop once :attr:`stop` is
+        set."""
+        for number in range(WRITERS):
+            nursery.start_soon(self.writer, number)
+        for number in range(READERS):
+            nursery.start_soon(self.reader, number)
+
     def _lost(self, what: str) -> None:
-        self.restarts.counts.acked_writes_lost += 1
+        self.faults.counts.acked_writes_lost += 1
         self.lost_in_incarnation.append(what)
 
     async def _pace(self, outcome: Outcome) -> None:
@@ -100,7 +107,7 @@ class _Load:
         counter = self.counters[counter_key]
         seq = 0
         while not self.stop:
-            epoch = self.restarts.epoch
+            epoch = self.faults.epoch
             if rng.random() < 0.2:
                 outcome, value = await self.ops.run(self.cache.increment, counter_key)
                 self._counted(counter_key, counter, epoch, outcome, value)
@@ -111,8 +118,8 @@ class _Load:
                 state.attempted = seq
                 outcome, _ = await self.ops.run(self.cache.set, key, _value(key, seq), None)
                 if outcome is Outcome.OK:
-                    self.restarts.succeeded()
-                    if self.restarts.epoch == epoch:
+                    self.faults.succeeded()
+                    if self.faults.epoch == epoch:
                         state.acked = _Ack(seq, epoch)
             await self._pace(outcome)
 
@@ -122,9 +129,9 @@ class _Load:
         if outcome is not Outcome.OK or value is None:
             counter.doubtful += 1
             return
-        self.restarts.succeeded()
+        self.faults.succeeded()
         acked = counter.acked
-        if self.restarts.epoch != epoch or epoch % 2:
+        if self.faults.epoch != epoch or epoch % 2:
             counter.acked = None  # ran across a restart: nothing to compare with
             return
         if acked is not None and acked.epoch == epoch:
@@ -139,7 +146,7 @@ class _Load:
     async def reader(self, number: int) -> None:
         rng = random.Random(100 + number)
         while not self.stop:
-            epoch = self.restarts.epoch
+            epoch = self.faults.epoch
             if rng.random() < 0.5:
                 key = rng.choice(self.names)
                 before = {key: self.keys[key].acked}
@@ -151,8 +158,8 @@ class _Load:
                 outcome, many = await self.ops.run(self.cache.get_many, keys)
                 found = many or {}
             if outcome is Outcome.OK:
-                self.restarts.succeeded()
-                same = self.restarts.epoch == epoch and not epoch % 2
+                self.faults.succeeded()
+                same = self.faults.epoch == epoch and not epoch % 2
                 for key, acked in before.items():
                     self._check(key, found.get(key), acked, epoch if same else None)
             await self._pace(outcome)
@@ -191,7 +198,7 @@ class _Load:
             counts.notes.append(f"lost within one incarnation: {what}")
 
 
-async def _serves_again(cache: CacheFacade, ops: Ops) -> None:
+async def serves_again(cache: CacheFacade, ops: Ops) -> None:
     """The actor reconnects by itself: a request succeeds within the bound."""
     with trio.move_on_after(RECONNECT_BOUND) as waiting:
         while True:
@@ -203,10 +210,20 @@ async def _serves_again(cache: CacheFacade, ops: Ops) -> None:
         ops.unexpected(f"the cache did not serve again within {RECONNECT_BOUND:g} s")
 
 
-def _config(server: PrivateServer) -> dict[str, Any]:
+async def open_cache(
+    system: actors.ActorSystem, server: PrivateServer, operation_timeout: float = 1.0
+) -> CacheFacade:
+    """The cache as a module runs it (``cache_children``) on ``server``, and its facade."""
+    config: dict[str, Any] = {"codec": "raw", "connection_timeout": 1.0,
+                              "operation_timeout": operation_timeout}  # fmt: skip
     if isinstance(server, PrivateRedis):
-        return {"type": "redis", "url": server.url, "codec": "raw", **TIMEOUTS}
-    return {"type": "memcached", "address": server.address, "codec": "raw", **TIMEOUTS}
+        config.update(type="redis", url=server.url)
+    else:
+        config.update(type="memcached", address=server.address)
+    for spec in cache_children(config):
+        assert isinstance(spec, actors.SupervisorSpec)
+        await system.start_supervisor(spec)
+    return cache_facade(system, config)
 
 
 async def _scenario(server: PrivateServer, budget: float, counts: Counts) -> None:
@@ -215,27 +232,20 @@ async def _scenario(server: PrivateServer, budget: float, counts: Counts) -> Non
     with tallied_logs(counts, "pywatt"):
         async with running(server), actors.open_actor_system() as system:
             ops.count_crashes(system)
-            config = _config(server)
-            for spec in cache_children(config):
-                assert isinstance(spec, actors.SupervisorSpec)
-                await system.start_supervisor(spec)
-            cache = cache_facade(system, config)
-            restarts = Restarts(server, counts, system)
-            load = _Load(cache, ops, restarts)
+            cache = await open_cache(system, server)
+            faults = Faults(server, counts, system)
+            load = CacheLoad(cache, ops, faults)
             async with trio.open_nursery() as watching:
                 watching.start_soon(ops.watchdog)
                 async with trio.open_nursery() as nursery:
-                    for number in range(WRITERS):
-                        nursery.start_soon(load.writer, number)
-                    for number in range(READERS):
-                        nursery.start_soon(load.reader, number)
-                    await restarts.cycle(trio.current_time() + budget, rng)
+                    load.spawn(nursery)
+                    await faults.restarts(trio.current_time() + budget, rng)
                     await trio.sleep(0.5)  # service resumes under load
                     load.stop = True
-                await _serves_again(cache, ops)
+                await serves_again(cache, ops)
                 watching.cancel_scope.cancel()
             load.note(counts)
-            restarts.note()
+            faults.note()
     ops.summarize()
 
 

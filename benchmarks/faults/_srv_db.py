@@ -29,13 +29,14 @@ from pywatt.db import (
     DatabaseConnectionError,
     DatabaseFacade,
     DatabaseTimeout,
+    Execute,
     FetchOne,
     TransactionError,
     database_children,
 )
 
 from ._counts import Counts, Named
-from ._srv_load import Restarts
+from ._srv_load import Faults
 from ._srv_procs import PrivateMariadb, PrivatePostgres, PrivateServer, running
 from ._srv_watch import Ops, Outcome, tallied_logs
 
@@ -62,14 +63,25 @@ def _note(row_id: int) -> str:
     return f"row-{row_id}"
 
 
-class _Load:
+class DbLoad:
     """The load against one pool and what it learnt."""
 
-    def __init__(self, system: actors.ActorSystem, ops: Ops, restarts: Restarts) -> None:
+    def __init__(
+        self,
+        system: actors.ActorSystem,
+        ops: Ops,
+        faults: Faults,
+        *,
+        write_deadline: float | None = None,
+        read_deadline: float = 5.0,
+    ) -> None:
         self.system = system
+        self.write_deadline = write_deadline
+        self.read_deadline = read_deadline
+        self.timeouts_late = 0.0  # how late past its deadline a DatabaseTimeout came, at worst
         self.db = DatabaseFacade(system)
         self.ops = ops
-        self.restarts = restarts
+        self.faults = faults
         self.stop = False
         self.acked: list[int] = []
         self.acked_set: set[int] = set()
@@ -78,9 +90,18 @@ class _Load:
         self.missing: set[int] = set()
         self.wrong: set[int] = set()
 
+    def spawn(self, nursery: trio.Nursery) -> None:
+        """Start the writers, the transaction writer and the readers in ``nursery``; they
+        stop once :attr:`stop` is set."""
+        for number in range(WRITERS):
+            nursery.start_soon(self.writer, number)
+        nursery.start_soon(self.pair_writer)
+        for number in range(READERS):
+            nursery.start_soon(self.reader, number)
+
     def _ok(self, outcome: Outcome) -> bool:
         if outcome is Outcome.OK:
-            self.restarts.succeeded()
+            self.faults.succeeded()
             return True
         return False
 
@@ -94,9 +115,7 @@ class _Load:
         while not self.stop:
             seq += 1
             row_id = number * 1_000_000_000 + seq
-            outcome, _ = await self.ops.run(
-                self.db.execute, INSERT, [row_id, number, _note(row_id)]
-            )
+            outcome, _ = await self.ops.run(self._insert, row_id, number)
             if self._ok(outcome):
                 self.acked.append(row_id)
                 self.acked_set.add(row_id)
@@ -119,6 +138,22 @@ class _Load:
             else:
                 self.pairs_in_doubt.append((first, second))
             await self._pace(outcome)
+
+    async def _insert(self, row_id: int, number: int) -> Any:
+        params = (row_id, number, _note(row_id))
+        if self.write_deadline is None:
+            return await self.db.execute(INSERT, params)
+        deadline = trio.current_time() + self.write_deadline
+        return await self._ask(Execute(INSERT, params, deadline=deadline))
+
+    async def _ask(self, message: Execute | FetchOne) -> Any:
+        """Ask the pool with the deadline in the message; note how late a timeout comes."""
+        try:
+            return await self.system.ask("pywatt.db", message)
+        except DatabaseTimeout:
+            assert message.deadline is not None
+            self.timeouts_late = max(self.timeouts_late, trio.current_time() - message.deadline)
+            raise
 
     async def _pair(self, number: int, first: int, second: int) -> None:
         async with self.db.transaction() as tx:
@@ -143,8 +178,8 @@ class _Load:
             await self._pace(outcome)
 
     async def _fetch_with_deadline(self, row_id: int) -> Any:
-        message = FetchOne(SELECT, (row_id,), deadline=trio.current_time() + 5.0)
-        return await self.system.ask("pywatt.db", message)
+        deadline = trio.current_time() + self.read_deadline
+        return await self._ask(FetchOne(SELECT, (row_id,), deadline=deadline))
 
     def _check(self, row_id: int, row: Any) -> None:
         if row is None:
@@ -175,11 +210,15 @@ class _Load:
         counts.acked_writes_lost += len(gone) + len(wrong) + len(torn)
         notes = counts.notes
         notes.append(
-            f"{len(self.acked_set)} rows acknowledged, {len(present)} present after the final "
-            f"restart; {len(self.in_doubt & present.keys())} of {len(self.in_doubt)} failed "
+            f"{len(self.acked_set)} rows acknowledged, {len(present)} present at the end; "
+            f"{len(self.in_doubt & present.keys())} of {len(self.in_doubt)} failed "
             f"inserts and {sum(p[0] in present for p in self.pairs_in_doubt)} of "
             f"{len(self.pairs_in_doubt)} failed transactions had been committed (in doubt)"
         )
+        if self.timeouts_late:
+            notes.append(
+                f"a DatabaseTimeout came at worst {self.timeouts_late:.2f} s after its deadline"
+            )
         if gone:
             notes.append(f"acknowledged rows missing: {sorted(gone)[:10]}")
         if wrong:
@@ -192,43 +231,47 @@ class _Load:
             self.ops.unexpected(f"{len(strangers)} rows that no insert wrote")
 
 
+async def open_pool(system: actors.ActorSystem, url: str) -> None:
+    """The pool as a module runs it, under a services supervisor, and the table."""
+    specs = database_children({"url": url, "pool_config": POOL})
+    await system.start_supervisor(actors.SupervisorSpec("pywatt.services", specs))
+    with trio.fail_after(RECONNECT_BOUND):
+        await DatabaseFacade(system).execute(
+            "CREATE TABLE faults_rows (id BIGINT PRIMARY KEY, writer INT NOT NULL, "
+            "note VARCHAR(64) NOT NULL)"
+        )
+
+
+async def note_pool(system: actors.ActorSystem, counts: Counts) -> None:
+    stats = await DatabaseFacade(system).statistics()
+    counts.notes.append(
+        f"pool: {stats.opened} connections opened, {stats.failed_opens} attempts failed"
+    )
+
+
 async def _scenario(server: PrivateServer, url: str, budget: float, counts: Counts) -> None:
     rng = random.Random(12)
     ops = Ops(counts, TYPED, HANG_AFTER)
     with tallied_logs(counts, "pywatt"):
         async with running(server), actors.open_actor_system() as system:
             ops.count_crashes(system)
-            specs = database_children({"url": url, "pool_config": POOL})
-            await system.start_supervisor(actors.SupervisorSpec("pywatt.services", specs))
-            db = DatabaseFacade(system)
-            with trio.fail_after(RECONNECT_BOUND):
-                await db.execute(
-                    "CREATE TABLE faults_rows (id BIGINT PRIMARY KEY, writer INT NOT NULL, "
-                    "note VARCHAR(64) NOT NULL)"
-                )
-            restarts = Restarts(server, counts, system)
-            load = _Load(system, ops, restarts)
+            await open_pool(system, url)
+            faults = Faults(server, counts, system)
+            load = DbLoad(system, ops, faults)
             async with trio.open_nursery() as watching:
                 watching.start_soon(ops.watchdog)
                 async with trio.open_nursery() as nursery:
-                    for number in range(WRITERS):
-                        nursery.start_soon(load.writer, number)
-                    nursery.start_soon(load.pair_writer)
-                    for number in range(READERS):
-                        nursery.start_soon(load.reader, number)
-                    await restarts.cycle(trio.current_time() + budget, rng)
+                    load.spawn(nursery)
+                    await faults.restarts(trio.current_time() + budget, rng)
                     await trio.sleep(0.5)  # service resumes under load
                     load.stop = True
                 # the final restart, without load: what was acknowledged must be there after
-                await restarts.kill()
-                await restarts.start()
+                await faults.kill()
+                await faults.start()
                 await load.verify(counts)
                 watching.cancel_scope.cancel()
-            stats = await db.statistics()
-            counts.notes.append(
-                f"pool: {stats.opened} connections opened, {stats.failed_opens} attempts failed"
-            )
-            restarts.note()
+            await note_pool(system, counts)
+            faults.note()
     ops.summarize()
 
 
