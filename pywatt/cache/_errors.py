@@ -17,6 +17,7 @@ class CacheUnavailable(CacheError, ConnectionError):
     def __init__(self, backend: str, detail: str) -> None:
         super().__init__(f"{backend} cache is unavailable: {detail}")
         self.backend = backend
+        self.detail = detail
 
 
 class InvalidKey(CacheError, ValueError):

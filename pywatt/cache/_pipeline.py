@@ -10,8 +10,8 @@ the next message: queued requests are pipelined.
 A caller that gives up does not disturb the stream: its reply is still read and dropped, so
 the connection stays in step. A connection is discarded only when it breaks: EOF, an I/O
 error, a reply the parser cannot read, or no reply within the operation timeout. Then every
-request in flight fails with :class:`CacheUnavailable` and :meth:`run` raises it, which
-crashes the owning actor so that its supervisor restarts it with a fresh connection.
+request in flight fails with :class:`CacheUnavailable` and :meth:`run` raises it; the owning
+actor then closes its connections and connects again (``_remote.py``).
 """
 
 from __future__ import annotations

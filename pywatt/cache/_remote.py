@@ -1,12 +1,15 @@
 """What the Redis and Memcached backend actors share: connecting, reconnecting, and failing
 fast while the server is away.
 
-Lifecycle of one incarnation: ``on_start`` tries to connect (bounded by the connect timeout).
-If it cannot, the actor starts anyway, *down*: every request fails at once with
-:class:`CacheUnavailable` and a timer retries the connection with exponential backoff. If an
-established connection breaks, the requests in flight fail with :class:`CacheUnavailable`
-and the incarnation crashes, so its supervisor restarts it and the new incarnation connects
-again (reconnection under supervision). Either way callers get errors, never hangs.
+Lifecycle: ``on_start`` tries to connect (bounded by the connect timeout). If it cannot,
+the actor starts anyway, *down*: every request fails at once with :class:`CacheUnavailable`
+and a timer retries the connection with exponential backoff (reset by a connection that
+opens). If an established connection breaks, the requests in flight fail with
+:class:`CacheUnavailable`, every connection is closed and the actor is down in the same way,
+trying again at once and then on the timer. A server failure is an answer, not a crash: a
+crash would make the supervisor restart the actor after a backoff that grows while the
+server flaps (up to 5 s), and every request meanwhile would wait in the mailbox. Either way
+callers get errors, never hangs.
 """
 
 from __future__ import annotations
@@ -178,10 +181,21 @@ class RemoteBackend(actors.Actor[CacheRequest | Reconnect]):
     async def _serve(self, connection: PipelinedConnection) -> None:
         try:
             await connection.run()
-        except CacheUnavailable:
-            if connection in self.connections:
-                raise  # an established connection broke: crash, the supervisor restarts us
-            # a connection that never finished its handshake: _connect reports it
+        except CacheUnavailable as exc:
+            if connection in self.connections:  # an established connection broke
+                await self._went_down(exc)
+            # else: closed by _went_down, or it never finished its handshake (_connect
+            # reports that one)
+
+    async def _went_down(self, error: CacheUnavailable) -> None:
+        """Close every connection (their requests in flight fail), answer
+        :class:`CacheUnavailable` from now on, and reconnect: at once, then on the timer."""
+        connections, self.connections = self.connections, []
+        self.down = error.detail
+        self.retry_delay = self.RETRY_FIRST
+        for connection in connections:
+            await connection.aclose()
+        self.ctx.send_after(0.0, Reconnect())
 
     async def on_reconnect(self) -> None:
         """Handle the :class:`Reconnect` timer (subclasses route it here from ``receive``)."""

@@ -264,12 +264,17 @@ class TrioConnection(psycopg.AsyncConnection[Any]):
             return
         give_up = trio.current_time() + CANCEL_CAP
         while trio.current_time() < give_up:
-            try:
-                await self._send_cancel()
-            except e.Error as exc:
-                log.warning("query cancellation failed (%s): closing the connection", exc)
-                self._finish()
-                return
+            # A stopped server accepts the cancel request's connection (the kernel does)
+            # and never answers it: sending is bounded by what is left of the cap too.
+            with trio.move_on_after(give_up - trio.current_time()):
+                try:
+                    await self._send_cancel()
+                except (e.Error, trio.TooSlowError) as exc:
+                    log.warning("query cancellation failed (%r): closing the connection", exc)
+                    self._finish()
+                    return
+            if trio.current_time() >= give_up:
+                break
             with trio.move_on_after(min(CANCEL_DRAIN, give_up - trio.current_time())):
                 # QueryCanceled, as expected (or the connection broke).
                 with contextlib.suppress(e.Error, OSError):

@@ -89,15 +89,19 @@ class ConnectionServing:
                     continue
                 job = worker.job = jobs.popleft()
                 kind = job.kind
-                if kind <= Kind.BEGIN and not job.reply.pending and job.started is None:
-                    worker.job = None  # its asker gave up before it was sent
-                    continue
                 deadline = job.deadline
+                skip = kind <= Kind.BEGIN and not job.reply.pending and job.started is None
+                if not skip and deadline is not None and deadline <= trio.current_time():
+                    job.reply.fail(self._cancelled(job.message))
+                    skip = True
+                if skip:  # its asker gave up, or its deadline passed, before it was sent
+                    worker.job = None
+                    # Settle all the same: a worker handed a job is off the idle list and
+                    # would otherwise park for good, lost to the pool.
+                    if not await self._settle(worker):
+                        return False
+                    continue
                 if deadline is not None:
-                    if deadline <= trio.current_time():
-                        worker.job = None
-                        job.reply.fail(self._cancelled(job.message))
-                        continue
                     scope.deadline = deadline
                 if (
                     job.batchable

@@ -17,6 +17,7 @@ from pywatt.db import (
     DatabasePool,
     DatabaseTimeout,
     DbConnection,
+    FetchOne,
     PoolSettings,
 )
 from pywatt.db._config import driver_from_url
@@ -83,6 +84,30 @@ async def test_a_request_that_finds_no_connection_in_time_gets_a_timeout(tmp_pat
             with trio.fail_after(3), pytest.raises(DatabaseTimeout, match="no connection"):
                 await db.fetch_one("SELECT 1 AS x")
         assert await db.fetch_one("SELECT 1 AS x") == {"x": 1}
+
+
+async def test_a_request_whose_deadline_passed_in_the_queue_gives_its_connection_back(
+    tmp_path: Path,
+) -> None:
+    """The connection that picks up a queued request whose deadline has already passed
+    answers it DatabaseTimeout and serves the next one. (It used to park without going
+    back to the idle list, so after a server stall every connection was lost that way and
+    the pool answered nothing but timeouts.)"""
+    settings = PoolSettings(min_connections=1, max_connections=1, acquire_timeout=30)
+    async with open_database("sqlite", tmp_path, settings) as (system, db):
+        expired = FetchOne("SELECT 1 AS x", deadline=trio.current_time() + 0.1)
+
+        async def expires() -> None:
+            with trio.fail_after(3), pytest.raises(DatabaseTimeout):
+                await system.ask("pywatt.db", expired)
+
+        async with trio.open_nursery() as nursery, db.transaction():  # the only connection
+            nursery.start_soon(expires)
+            await trio.sleep(0.3)  # its deadline passes while it waits for a connection
+        with trio.fail_after(3):
+            assert await db.fetch_one("SELECT 2 AS x") == {"x": 2}
+        statistics = await db.statistics()
+        assert (statistics.idle, statistics.in_use) == (1, 0)
 
 
 async def test_a_cancelled_sqlite_statement_is_interrupted(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@ back gives errors (never hangs) and then service again."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -21,8 +23,10 @@ from pywatt.db import (
     DatabaseFacade,
     DatabasePool,
     DatabaseTimeout,
+    Execute,
     PoolSettings,
 )
+from pywatt.db import _pg as pg_module
 from pywatt.db._pg import TrioConnection
 from pywatt.db._postgres import PostgresDriver
 
@@ -193,3 +197,53 @@ async def test_a_killed_server_gives_errors_not_hangs_and_the_pool_reconnects(
         async with db.transaction() as tx:  # transactions work again too
             assert await tx.fetch_one("SELECT 3 AS three") == {"three": 3}
     assert (data / "PG_VERSION").exists()
+
+
+def _server_pids(data: Path) -> list[int]:
+    """The postmaster and its children (backends, background workers)."""
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    children = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except (OSError, ValueError):
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == postmaster:
+            children.append(int(entry.name))
+    return [postmaster, *children]
+
+
+async def test_a_deadline_on_a_stopped_server_is_a_timeout_not_a_crash(
+    private_server: tuple[str, Path, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that is stopped (SIGSTOP) accepts the cancel request's connection and never
+    answers it: the cancellation gives up after CANCEL_CAP and closes the connection, the
+    asker gets DatabaseTimeout. (Sending the cancel raised TooSlowError, which crashed the
+    pool: every request in flight got ActorCrashed.)"""
+    monkeypatch.setattr(pg_module, "CANCEL_CAP", 1.0)
+    url, data, port = private_server
+    await trio.to_thread.run_sync(_start, data, port)
+    crashes: list[actors.LifecycleEvent] = []
+    async with actors.open_actor_system() as system:
+        system.events.subscribe(
+            lambda e: crashes.append(e) if isinstance(e, actors.Crashed) else None
+        )
+        settings = PoolSettings(min_connections=1, max_connections=2, acquire_timeout=1)
+        await system.spawn(
+            lambda: DatabasePool(PostgresDriver(url), settings), name="pywatt.db", protocol=DATABASE
+        )
+        db = DatabaseFacade(system)
+        assert await db.fetch_one("SELECT 1 AS one") == {"one": 1}
+        pids = _server_pids(data)
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            started = trio.current_time()
+            with trio.fail_after(5), pytest.raises(DatabaseTimeout):
+                await system.ask("pywatt.db", Execute("SELECT 1", deadline=started + 0.2))
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        assert not crashes
+        with trio.fail_after(5):
+            assert await db.fetch_one("SELECT 2 AS two") == {"two": 2}
