@@ -115,9 +115,10 @@ def test_pywatt_version_from_the_wheel(installed: Path, tmp_path: Path) -> None:
     assert out.strip() == f"pywatt {pywatt.__version__}"
 
 
-def _run_until(venv: Path, module: Path, needed: set[str]) -> tuple[int, str]:
-    """``pywatt run module`` until every text in ``needed`` has been printed, then
-    ``pywatt stop``; returns the exit status and everything printed."""
+def _run_until(venv: Path, module: Path, needed: set[str], *, stop: bool = True) -> tuple[int, str]:
+    """``pywatt run module`` until every text in ``needed`` has been printed, then ``pywatt
+    stop`` (or, with ``stop=False``, until it ends by itself); returns the exit status and
+    everything printed."""
     run_dir = module.parent / "run"
     env = _env(venv)
     pywatt_cmd = str(venv / "bin" / "pywatt")
@@ -138,7 +139,8 @@ def _run_until(venv: Path, module: Path, needed: set[str]) -> tuple[int, str]:
             if not needed:
                 break
         assert not needed, "".join(seen)
-        _run(pywatt_cmd, "stop", "--run-dir", run_dir, cwd=module.parent, env=env)
+        if stop:
+            _run(pywatt_cmd, "stop", "--run-dir", run_dir, cwd=module.parent, env=env)
         rest, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -165,6 +167,9 @@ def test_a_backend_without_its_extra_is_one_line_naming_the_extra(
         "cache_config type 'redis' needs the 'redis' extra, which is not installed: "
         "pip install 'pywatt[redis]'"
     )
-    _, output = _run_until(installed, module, {expected})
+    # A missing extra cannot heal: the module is not restarted and pywatt run ends, failed.
+    status, output = _run_until(installed, module, {expected}, stop=False)
+    assert status == 1, output
+    assert output.count(expected) == 1
     assert "Traceback" not in output
     assert "ImportError" not in output
