@@ -1,0 +1,28 @@
+"""Test kit for module authors (docs/testing.md).
+
+* :func:`open_module` runs a module file under the embedded orchestrator and yields a
+  :class:`ModuleUnderTest`; a module that does not start raises
+  :class:`ModuleFailedToStart` with its exit status and last stderr lines, and a module is
+  not restarted unless the test asks.
+
+Modules run as real processes speaking the real protocol; nothing is mocked.
+"""
+
+from typing import TYPE_CHECKING
+
+from pywatt._lazy import attach
+
+if TYPE_CHECKING:
+    from ._errors import ModuleFailedToStart as ModuleFailedToStart
+    from ._module import NO_RESTARTS as NO_RESTARTS
+    from ._module import ModuleUnderTest as ModuleUnderTest
+    from ._module import module_fixture as module_fixture
+    from ._module import open_module as open_module
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "._errors": ["ModuleFailedToStart"],
+        "._module": ["NO_RESTARTS", "ModuleUnderTest", "module_fixture", "open_module"],
+    },
+)
