@@ -26,6 +26,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
+import attrs
 import trio
 
 import actors
@@ -115,7 +116,10 @@ class _Guard:
         return self.protect is None or any(self._matches(p, path) for p in self.protect)
 
     def local(self) -> TokenValidator:
-        """The middleware's own validator (outside a module)."""
+        """The middleware's own validator (outside a module); the test keys while
+        ``pywatt.testing.override_jwt`` holds them."""
+        if TEST_KEYS:
+            return _test_validator(self.config, TEST_KEYS[-1])
         if self._local is None:
             keys = literal_keys(self.config)
             if not keys:
@@ -124,6 +128,27 @@ class _Guard:
                 )
             self._local = TokenValidator(self.config, KeyRing.of(keys))
         return self._local
+
+
+TEST_KEYS: list[str] = []
+"""HMAC secrets that replace every middleware's keys outside a module while set, the last
+one winning: ``pywatt.testing.override_jwt`` pushes and pops them, so a test under a plain
+TestClient can sign its own tokens. Empty in normal use."""
+
+
+def _test_validator(config: JwtConfig, secret: str) -> TokenValidator:
+    """``config``'s claim checks (issuer, audience, required claims, leeway, claims type)
+    with ``secret`` as its only key (HS256, no ``kid``)."""
+    test_config = attrs.evolve(
+        config,
+        algorithms=("HS256",),
+        key_secrets=(),
+        secret_key=secret,
+        public_key=None,
+        key_id=None,
+        validation="local",
+    )
+    return TokenValidator(test_config, KeyRing.of(literal_keys(test_config)))
 
 
 def _system_of(scope: Mapping[str, Any]) -> actors.ActorSystem | None:

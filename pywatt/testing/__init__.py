@@ -4,6 +4,8 @@
   :class:`ModuleUnderTest`; a module that does not start raises
   :class:`ModuleFailedToStart` with its exit status and last stderr lines, and a module is
   not restarted unless the test asks.
+* :func:`jwt_token` signs test tokens; :func:`override_jwt` makes the JWT middleware
+  validate them under a plain Starlette/FastAPI ``TestClient`` or Flask ``test_client``.
 
 Modules run as real processes speaking the real protocol; nothing is mocked.
 """
@@ -14,6 +16,10 @@ from pywatt._lazy import attach
 
 if TYPE_CHECKING:
     from ._errors import ModuleFailedToStart as ModuleFailedToStart
+    from ._jwt import TEST_JWT_KEY as TEST_JWT_KEY
+    from ._jwt import JwtOverride as JwtOverride
+    from ._jwt import jwt_token as jwt_token
+    from ._jwt import override_jwt as override_jwt
     from ._module import NO_RESTARTS as NO_RESTARTS
     from ._module import ModuleUnderTest as ModuleUnderTest
     from ._module import module_fixture as module_fixture
@@ -23,6 +29,7 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._errors": ["ModuleFailedToStart"],
+        "._jwt": ["TEST_JWT_KEY", "JwtOverride", "jwt_token", "override_jwt"],
         "._module": ["NO_RESTARTS", "ModuleUnderTest", "module_fixture", "open_module"],
     },
 )
