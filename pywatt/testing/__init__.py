@@ -6,6 +6,9 @@
   not restarted unless the test asks.
 * :func:`jwt_token` signs test tokens; :func:`override_jwt` makes the JWT middleware
   validate them under a plain Starlette/FastAPI ``TestClient`` or Flask ``test_client``.
+* The pytest plugin (entry point ``pywatt``, on once pywatt is installed) offers them as
+  fixtures: ``pywatt_module``, ``pywatt_client``, ``jwt_token``, ``jwt_override``,
+  ``pywatt_jwt_key``. The async ones need pytest-trio with ``trio_mode = true``.
 
 Modules run as real processes speaking the real protocol; nothing is mocked.
 """

@@ -12,7 +12,7 @@ from flask import Flask
 from flask import request as flask_request
 
 from pywatt.jwt import JwtConfig, create_jwt_middleware, extract_jwt_claims
-from pywatt.testing import TEST_JWT_KEY, jwt_token, override_jwt
+from pywatt.testing import TEST_JWT_KEY, JwtOverride, jwt_token, override_jwt
 
 # Keys in a secret, as a module keeps them: outside a module nothing can read it.
 CONFIG = JwtConfig(key_secrets="JWT_SECRET", issuer="me")
@@ -78,3 +78,12 @@ def test_a_flask_test_client_gets_the_same_override() -> None:
         )
         assert client.get("/me", headers=bearer(mine)).json == {"sub": "carol"}
     assert client.get("/public").json == {"public": True}
+
+
+def test_the_plugin_fixtures_sign_and_override_with_one_key(
+    jwt_override: JwtOverride, jwt_token: Any, pywatt_jwt_key: str
+) -> None:
+    assert jwt_override.key == pywatt_jwt_key == TEST_JWT_KEY
+    with TestClient(fastapi_app()) as client:
+        reply = client.get("/me", headers=bearer(jwt_token({"sub": "dave", "iss": "me"})))
+        assert reply.json() == {"sub": "dave"}
