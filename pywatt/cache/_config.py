@@ -195,15 +195,36 @@ def backend_factory(
     return lambda: ProxyCache(wire_config, operation_timeout=timeout)
 
 
+FACADE_KEYS: Final = frozenset({"codec", "default_ttl"})
+"""The ``cache_config`` keys that shape ``state.cache`` rather than the backend."""
+
+
 def cache_children(
-    config: Mapping[str, Any], init: InitBlob | None = None
+    config: Mapping[str, Any],
+    init: InitBlob | None = None,
+    *,
+    provider: Callable[[], actors.Actor[Any]] | None = None,
 ) -> list[ChildSpec | SupervisorSpec]:
     """The cache part of a module's tree: a supervisor (unlimited restarts with backoff, so a
     flapping server never takes the module down) over the backend actor, registered as
     ``cache`` with the cache protocol. Raises :class:`CacheConfigError` at once for a bad
     config; connecting happens when the actor starts (a server that is down makes the actor
-    answer :class:`CacheUnavailable` until it is back, it never blocks startup)."""
-    factory = backend_factory(config, init)
+    answer :class:`CacheUnavailable` until it is back, it never blocks startup).
+
+    ``provider`` (an actor factory answering the cache protocol, docs/custom-providers.md)
+    takes the built-in backend's place; ``config`` may then hold only :data:`FACADE_KEYS`
+    (a key choosing a backend would be ignored, so it is a :class:`CacheConfigError`).
+    """
+    if provider is None:
+        factory = backend_factory(config, init)
+    else:
+        backend_keys = sorted(set(config) - FACADE_KEYS)
+        if backend_keys:
+            raise CacheConfigError(
+                "cache_config cannot choose a backend when cache_provider is given: it takes "
+                f"only {', '.join(sorted(FACADE_KEYS))} (not {', '.join(backend_keys)})"
+            )
+        factory = provider
     return [
         SupervisorSpec(
             SUPERVISOR,

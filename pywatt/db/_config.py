@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import actors
@@ -207,7 +207,10 @@ def proxy_config(config: Mapping[str, Any]) -> DatabaseConfig:
 
 
 def database_children(
-    config: Mapping[str, Any], init: InitBlob | None = None
+    config: Mapping[str, Any],
+    init: InitBlob | None = None,
+    *,
+    provider: Callable[[], actors.Actor[Any]] | None = None,
 ) -> list[actors.ChildSpec | actors.SupervisorSpec]:
     """The child specs of the database actors that ``config`` (the seed's
     ``database_config``) describes; put them under the module's services supervisor.
@@ -218,10 +221,23 @@ def database_children(
     in a module run by an orchestrator). ``init`` names the module in logs. Does not block
     and opens nothing: connections open when the actor starts. Raises
     :class:`~pywatt.ConfigError` for a bad config.
+
+    ``provider`` (an actor factory answering :data:`~pywatt.db.DATABASE`, such as
+    ``lambda: DatabasePool(MyDriver(...), settings)``; docs/custom-providers.md) takes the
+    built-in pool's place under that name; ``config`` may then hold only ``name`` (a key
+    describing a database would be ignored, so it is a :class:`~pywatt.ConfigError`).
     """
     if not isinstance(config, Mapping):
         raise ConfigError(f"database_config must be a dict, not {type(config).__name__}")
     name = str(config.get("name", DEFAULT_NAME))
+    if provider is not None:
+        described = sorted(set(config) - {"name"})
+        if described:
+            raise ConfigError(
+                "database_config cannot describe a database when database_provider is given: "
+                f"it takes only name (not {', '.join(described)})"
+            )
+        return [actors.ChildSpec(name, provider, protocol=DATABASE)]
     settings = pool_settings(config.get("pool_config"))
     password_secret = config.get("password_secret")
     secrets = str(config.get("secrets", "pywatt.secrets"))

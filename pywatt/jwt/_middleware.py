@@ -12,6 +12,7 @@ literal keys. Either way a refused request gets 401 ``{"error": "Unauthorized: <
 Usage::
 
     app.add_middleware(create_jwt_middleware("fastapi", JwtConfig(secret_key=...)))
+    app.add_middleware(create_jwt_middleware("fastapi", config), protect=["/api/*"])
     flask_app.wsgi_app = create_jwt_middleware("flask", config)(flask_app.wsgi_app)
 
     claims = extract_jwt_claims(request, "fastapi")     # or "flask"
@@ -23,8 +24,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
+import attrs
 import trio
 
 import actors
@@ -47,6 +49,13 @@ WSGI_FRAMEWORKS = frozenset({"flask", "wsgi"})
 DEFAULT_EXCLUDE = ("/health", "/metrics")
 
 
+class _Unset:
+    """The default of a path keyword that was not given (None means "every path")."""
+
+
+UNSET: Final = _Unset()
+
+
 class NoClaims(LookupError):
     """The request carries no validated claims (its path is not protected)."""
 
@@ -62,6 +71,16 @@ def bearer_token(value: str | None) -> str | None:
     return token or None
 
 
+def _paths(keyword: str, value: Any) -> tuple[str, ...] | None:
+    """``protect`` / ``exclude`` as a tuple of paths; a lone string is a mistake (it would
+    be taken letter by letter), so it is refused."""
+    if value is None:
+        return None
+    if isinstance(value, str | bytes):
+        raise TypeError(f"{keyword} must be a list of paths, not the string {value!r}")
+    return tuple(value)
+
+
 class _Guard:
     """Decides whether a path is protected and validates tokens (shared by both kinds)."""
 
@@ -71,10 +90,25 @@ class _Guard:
         from pywatt.http import path_matches
 
         self.config = config
-        self.protect = tuple(protect) if protect is not None else None
-        self.exclude = tuple(exclude)
+        self.protect = _paths("protect", protect)
+        self.exclude = _paths("exclude", exclude) or ()
         self._matches = path_matches
         self._local: TokenValidator | None = None
+
+    def with_paths(
+        self,
+        protect: Sequence[str] | _Unset | None,
+        exclude: Sequence[str] | _Unset,
+    ) -> _Guard:
+        """This guard, with the path keywords given to the middleware itself (add_middleware,
+        the WSGI wrapper) in place of those given to ``create_jwt_middleware``."""
+        if isinstance(protect, _Unset) and isinstance(exclude, _Unset):
+            return self
+        return _Guard(
+            self.config,
+            self.protect if isinstance(protect, _Unset) else protect,
+            self.exclude if isinstance(exclude, _Unset) else exclude,
+        )
 
     def protects(self, path: str) -> bool:
         if any(self._matches(p, path) for p in self.exclude):
@@ -82,7 +116,10 @@ class _Guard:
         return self.protect is None or any(self._matches(p, path) for p in self.protect)
 
     def local(self) -> TokenValidator:
-        """The middleware's own validator (outside a module)."""
+        """The middleware's own validator (outside a module); the test keys while
+        ``pywatt.testing.override_jwt`` holds them."""
+        if TEST_KEYS:
+            return _test_validator(self.config, TEST_KEYS[-1])
         if self._local is None:
             keys = literal_keys(self.config)
             if not keys:
@@ -91,6 +128,27 @@ class _Guard:
                 )
             self._local = TokenValidator(self.config, KeyRing.of(keys))
         return self._local
+
+
+TEST_KEYS: list[str] = []
+"""HMAC secrets that replace every middleware's keys outside a module while set, the last
+one winning: ``pywatt.testing.override_jwt`` pushes and pops them, so a test under a plain
+TestClient can sign its own tokens. Empty in normal use."""
+
+
+def _test_validator(config: JwtConfig, secret: str) -> TokenValidator:
+    """``config``'s claim checks (issuer, audience, required claims, leeway, claims type)
+    with ``secret`` as its only key (HS256, no ``kid``)."""
+    test_config = attrs.evolve(
+        config,
+        algorithms=("HS256",),
+        key_secrets=(),
+        secret_key=secret,
+        public_key=None,
+        key_id=None,
+        validation="local",
+    )
+    return TokenValidator(test_config, KeyRing.of(literal_keys(test_config)))
 
 
 def _system_of(scope: Mapping[str, Any]) -> actors.ActorSystem | None:
@@ -113,12 +171,23 @@ def _refusal(error: JwtError | None) -> tuple[int, bytes]:
 
 
 class JwtAsgiMiddleware:
-    """ASGI middleware (see the module docstring). ``create_jwt_middleware`` binds a config."""
+    """ASGI middleware (see the module docstring). ``create_jwt_middleware`` binds a config.
+
+    ``protect`` and ``exclude`` (given to ``app.add_middleware(...)``) replace those given to
+    ``create_jwt_middleware``; any other keyword is a :class:`TypeError`, never ignored.
+    """
 
     guard: _Guard
 
-    def __init__(self, app: Any, **_: Any) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        protect: Sequence[str] | _Unset | None = UNSET,
+        exclude: Sequence[str] | _Unset = UNSET,
+    ) -> None:
         self.app = app
+        self.guard = type(self).guard.with_paths(protect, exclude)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not self.guard.protects(scope.get("path", "/")):
@@ -164,8 +233,17 @@ class JwtAsgiMiddleware:
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def _wsgi_middleware(guard: _Guard) -> Callable[[WsgiApp], WsgiApp]:
-    def wrap(wsgi_app: WsgiApp) -> WsgiApp:
+def _wsgi_middleware(bound: _Guard) -> Callable[..., WsgiApp]:
+    def wrap(
+        wsgi_app: WsgiApp,
+        *,
+        protect: Sequence[str] | _Unset | None = UNSET,
+        exclude: Sequence[str] | _Unset = UNSET,
+    ) -> WsgiApp:
+        """Wrap ``wsgi_app``; ``protect`` / ``exclude`` replace those given to
+        ``create_jwt_middleware`` (any other keyword is a :class:`TypeError`)."""
+        guard = bound.with_paths(protect, exclude)
+
         def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
             if not guard.protects(environ.get("PATH_INFO", "/") or "/"):
                 return wsgi_app(environ, start_response)
@@ -222,8 +300,12 @@ def create_jwt_middleware(
     ``app.add_middleware(...)`` (or call it with the app). ``"flask"`` or ``"wsgi"``: a
     function wrapping a WSGI app (``app.wsgi_app = mw(app.wsgi_app)``). ``protect`` limits
     the check to those paths (exact, ``/x/*`` prefixes, ``{name}`` segments; default every
-    path); ``exclude`` paths are never checked (``/health``, ``/metrics``). Raises
-    :class:`ValueError` for an unknown framework and :class:`JwtConfigError` for a bad config.
+    path); ``exclude`` paths are never checked, they are the public ones (default
+    ``/health``, ``/metrics``). Both may be given here or, replacing these, to
+    ``app.add_middleware(mw, protect=[...])`` / ``mw(app.wsgi_app, protect=[...])``; any
+    other keyword there is a :class:`TypeError`. Raises :class:`ValueError` for an unknown
+    framework, :class:`TypeError` for a path list given as one string and
+    :class:`JwtConfigError` for a bad config.
     """
     jwt_config = JwtConfig.from_value(config)
     guard = _Guard(jwt_config, protect, exclude)

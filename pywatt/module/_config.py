@@ -94,8 +94,12 @@ class ModuleConfig:
 
     Data and security: ``enable_database`` (``database_config``, the seed's dict; SQLite by
     default), ``enable_cache`` (``cache_config``; in-memory by default) and ``enable_jwt``
-    (``jwt_config``, required) start the ``pywatt.db``, ``cache`` and ``pywatt.jwt`` actors;
-    a flag left at None is turned on by its config dict, False keeps the part off. ``health``
+    (``jwt_config``, required) start the ``pywatt.db`` (or ``database_config["name"]``),
+    ``cache`` and ``pywatt.jwt`` actors; a flag left at None is turned on by its config dict,
+    False keeps the part off. ``database_provider`` / ``cache_provider`` (an actor factory
+    answering the database / cache protocol) take the built-in backend's place under its
+    name, so ``state.database`` / ``state.cache`` ask it; the config dict then holds only
+    what is not the backend's (``name``; ``codec``, ``default_ttl``). ``health``
     (a path; True serves the default ``/health`` even without an app, False serves none; None
     serves ``/health`` beside an app) and ``metrics`` (serve ``/metrics``) are served with the
     module's app, which ``create_app`` returns (see docs/http-and-jwt.md).
@@ -133,15 +137,22 @@ class ModuleConfig:
     database_config: Mapping[str, Any] | None = None
     cache_config: Mapping[str, Any] | None = None
     jwt_config: Any = None
+    # Providers of the module's own in place of the built-in backends (docs/custom-providers.md).
+    database_provider: Callable[[], Any] | None = None
+    cache_provider: Callable[[], Any] | None = None
 
     @property
     def database_enabled(self) -> bool:
-        """Whether the module runs a database actor."""
+        """Whether the module runs a database actor (built-in or ``database_provider``)."""
+        if self.database_provider is not None and self.enable_database is None:
+            return True
         return _enabled(self.enable_database, self.database_config)
 
     @property
     def cache_enabled(self) -> bool:
-        """Whether the module runs a cache actor."""
+        """Whether the module runs a cache actor (built-in or ``cache_provider``)."""
+        if self.cache_provider is not None and self.enable_cache is None:
+            return True
         return _enabled(self.enable_cache, self.cache_config)
 
     @property

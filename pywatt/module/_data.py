@@ -25,19 +25,46 @@ DEFAULT_DATABASE: dict[str, Any] = {"type": "sqlite"}
 DEFAULT_CACHE: dict[str, Any] = {"type": "memory"}
 
 
+def _check_provider(option: str, provider: object, flag: str, enabled: bool | None) -> None:
+    if provider is None:
+        return
+    if not callable(provider) or isinstance(provider, str):
+        raise ConfigError(
+            f"{option} must be an actor factory (an Actor subclass or a function returning "
+            f"an actor), not {provider!r}"
+        )
+    if enabled is False:
+        raise ConfigError(f"{option} is given but {flag} is False: drop one of them")
+
+
 def data_specs(
     config: ModuleConfig, init: InitBlob
 ) -> list[actors.ChildSpec | actors.SupervisorSpec]:
-    """The database, cache and JWT children the configuration asks for (JWT before HTTP)."""
+    """The database, cache and JWT children the configuration asks for (JWT before HTTP).
+
+    A ``database_provider`` / ``cache_provider`` is started in the built-in backend's place,
+    under the same name and protocol. Raises :class:`ConfigError` for a provider that is not
+    an actor factory, or one given beside a config that would be ignored.
+    """
+    _check_provider(
+        "database_provider", config.database_provider, "enable_database", config.enable_database
+    )
+    _check_provider("cache_provider", config.cache_provider, "enable_cache", config.enable_cache)
     specs: list[actors.ChildSpec | actors.SupervisorSpec] = []
     if config.database_enabled:
         from pywatt.db import database_children
 
-        specs += database_children(config.database_config or DEFAULT_DATABASE, init)
+        database = config.database_config
+        if database is None:
+            database = DEFAULT_DATABASE if config.database_provider is None else {}
+        specs += database_children(database, init, provider=config.database_provider)
     if config.cache_enabled:
         from pywatt.cache import cache_children
 
-        specs += cache_children(config.cache_config or DEFAULT_CACHE, init)
+        cache = config.cache_config
+        if cache is None:
+            cache = DEFAULT_CACHE if config.cache_provider is None else {}
+        specs += cache_children(cache, init, provider=config.cache_provider)
     if config.jwt_enabled:
         from pywatt.jwt import jwt_children
 
@@ -53,15 +80,19 @@ class DataMixin:
 
     @property
     def database(self) -> DatabaseFacade:
-        """The database (``pywatt.db``): ``query``, ``execute``, ``fetch_one``,
-        ``transaction()``, ... Raises :class:`ConfigError` if the module runs none."""
-        if not self._config.database_enabled:
-            raise ConfigError(
-                "this module has no database: pass enable_database or database_config"
-            )
-        from pywatt.db import DatabaseFacade
+        """The database (the actor named by ``database_config["name"]``, ``pywatt.db`` by
+        default): ``query``, ``execute``, ``fetch_one``, ``transaction()``, ... Raises
+        :class:`ConfigError` if the module configures none and no actor of its own holds
+        the name (``state.spawn(..., name="pywatt.db", protocol=DATABASE)``)."""
+        from pywatt.db import DEFAULT_NAME, DatabaseFacade
 
-        return DatabaseFacade(self.system)
+        name = str((self._config.database_config or {}).get("name", DEFAULT_NAME))
+        if not self._config.database_enabled and self.system.registry.lookup(name) is None:
+            raise ConfigError(
+                "this module has no database: pass enable_database, database_config or "
+                "database_provider"
+            )
+        return DatabaseFacade(self.system, name)
 
     async def execute_query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         """Run ``sql`` with ``?`` placeholders; returns its rows as dicts (``[]`` if none)."""
@@ -70,11 +101,15 @@ class DataMixin:
     @property
     def cache(self) -> CacheFacade:
         """The cache (the actor registered as ``cache``): get, set, delete, exists, set_nx,
-        get_set, increment, ... Raises :class:`ConfigError` if the module runs none."""
-        if not self._config.cache_enabled:
-            raise ConfigError("this module has no cache: pass enable_cache or cache_config")
-        from pywatt.cache import cache_facade
+        get_set, increment, ... Raises :class:`ConfigError` if the module configures none
+        and no actor of its own holds the name (``state.spawn(..., name="cache",
+        protocol=CACHE)``)."""
+        from pywatt.cache import CACHE_NAME, cache_facade
 
+        if not self._config.cache_enabled and self.system.registry.lookup(CACHE_NAME) is None:
+            raise ConfigError(
+                "this module has no cache: pass enable_cache, cache_config or cache_provider"
+            )
         return cache_facade(self.system, self._config.cache_config or DEFAULT_CACHE)
 
     async def cache_get(self, key: str, default: Any = None) -> Any:

@@ -113,3 +113,63 @@ def test_unknown_frameworks_and_bearer_parsing() -> None:
     assert bearer_token("Basic abc") is None
     assert bearer_token("Bearer ") is None
     assert bearer_token(None) is None
+
+
+def paths_app(**keywords: Any) -> FastAPI:
+    """``/public`` and ``/me``, the middleware added with ``keywords`` at add_middleware."""
+    app = FastAPI()
+    app.add_middleware(create_jwt_middleware("fastapi", CONFIG), **keywords)
+    app.get("/public")(lambda: {"public": True})
+
+    @app.get("/me")
+    async def me(request: Request) -> dict[str, Any]:
+        return {"sub": extract_jwt_claims(request, "fastapi").sub}
+
+    return app
+
+
+async def test_add_middleware_keywords_choose_the_protected_paths() -> None:
+    for keywords in ({"protect": ["/me"]}, {"exclude": ["/public"]}):
+        transport = httpx.ASGITransport(app=paths_app(**keywords))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            reply = await client.get("/public")
+            assert reply.status_code == 200, keywords
+            assert reply.json() == {"public": True}
+            assert (await client.get("/me")).status_code == 401, keywords
+            reply = await client.get("/me", headers={"Authorization": f"Bearer {GOOD}"})
+            assert reply.json() == {"sub": "bob"}
+
+
+async def test_add_middleware_keywords_override_those_given_to_create_jwt_middleware() -> None:
+    app = FastAPI()
+    middleware = create_jwt_middleware("fastapi", CONFIG, protect=["/public"])
+    app.add_middleware(middleware, protect=["/me"])
+    app.get("/public")(lambda: {"public": True})
+    app.get("/me")(lambda: {"me": True})
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/public")).status_code == 200
+        assert (await client.get("/me")).status_code == 401
+
+
+async def test_an_unknown_asgi_middleware_keyword_is_a_type_error() -> None:
+    transport = httpx.ASGITransport(app=paths_app(public_paths=["/public"]))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        with pytest.raises(TypeError, match="public_paths"):
+            await client.get("/public")
+
+
+def test_the_wsgi_wrapper_takes_the_same_keywords() -> None:
+    app = Flask("paths")
+    app.get("/public", endpoint="public")(lambda: {"public": True})
+    app.get("/me", endpoint="me")(lambda: {"sub": extract_jwt_claims(flask_request, "flask").sub})
+    wrap = create_jwt_middleware("flask", CONFIG)
+    app.wsgi_app = wrap(app.wsgi_app, protect=["/me"])  # type: ignore[method-assign]
+    client = app.test_client()
+    assert client.get("/public").get_json() == {"public": True}
+    assert client.get("/me").status_code == 401
+    assert client.get("/me", headers={"Authorization": f"Bearer {GOOD}"}).json == {"sub": "bob"}
+    with pytest.raises(TypeError, match="public_paths"):
+        wrap(app.wsgi_app, public_paths=["/public"])
+    with pytest.raises(TypeError, match="protect must be a list of paths, not the string"):
+        wrap(app.wsgi_app, protect="/me")

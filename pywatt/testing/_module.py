@@ -1,4 +1,4 @@
-"""Test kit for module authors: run a module file under the embedded orchestrator.
+"""Run a module file under the embedded orchestrator, for a test.
 
 ::
 
@@ -25,15 +25,17 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 import trio
 
+from actors import Restart
 from pywatt.orchestrator import (
     ConsoleLine,
     Manifest,
     ModuleHandle,
     ModuleKind,
+    ModuleNotRunning,
     ModuleSpec,
     Orchestrator,
     RestartPolicy,
@@ -41,9 +43,22 @@ from pywatt.orchestrator import (
     Verbosity,
     open_orchestrator,
 )
+from pywatt.orchestrator._errors import describe_exit
 from pywatt.wire import AnnounceBlob
 
-__all__ = ["ModuleUnderTest", "module_fixture", "open_module"]
+from ._errors import ModuleFailedToStart
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["NO_RESTARTS", "ModuleUnderTest", "module_fixture", "open_module"]
+
+NO_RESTARTS: Final = RestartPolicy(restart=Restart.TEMPORARY)
+"""The restart policy of a module under test unless the test asks for another: a process
+that ends is not started again, so a crash shows as a crash."""
+
+STDERR_TAIL: Final = 20
+"""How many of its last stderr lines a :class:`ModuleFailedToStart` carries."""
 
 
 class ModuleUnderTest:
@@ -83,6 +98,33 @@ class ModuleUnderTest:
     def restarts(self) -> int:
         return self.handle.restarts
 
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the module's own HTTP listener (from its announce), or
+        ``http://module`` when it listens on a Unix socket (see :meth:`http_client`)."""
+        listen = self.announce.listen
+        if _unix_socket(listen) is not None:
+            return "http://module"
+        return f"http://{listen}"
+
+    def http_client(self, **options: Any) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` to the module's own HTTP listener (TCP or Unix socket),
+        ``base_url`` set, so ``await client.get("/health")`` reaches it; use it as
+        ``async with``. ``options`` go to ``httpx.AsyncClient`` (a 10 s timeout unless
+        given). The gateway, which routes only announced endpoints, is at
+        ``module.orchestrator.orchestrator_api``. Needs httpx (``pywatt[testing]``)."""
+        try:
+            import httpx
+        except ImportError as exc:
+            raise ImportError(
+                "ModuleUnderTest.http_client needs httpx: pip install 'pywatt[testing]'"
+            ) from exc
+        path = _unix_socket(self.announce.listen)
+        if path is not None:
+            options.setdefault("transport", httpx.AsyncHTTPTransport(uds=path))
+        options.setdefault("timeout", 10.0)
+        return httpx.AsyncClient(base_url=self.base_url, **options)
+
     def console_text(self) -> str:
         """Everything the orchestrator showed, rendered as a person would see it."""
         return "\n".join(line.render() for line in self.console)
@@ -117,11 +159,14 @@ async def open_module(
     else must be executable) under an embedded orchestrator and yield its test handle.
 
     ``secrets`` are the values the orchestrator serves; ``allowed_secrets`` restricts the
-    names the module may fetch (the manifest's ``secrets``). Unless ``wait_announced`` is
-    None, waits that many seconds for the announce before yielding (``trio.TooSlowError``
-    if it does not come; ``ModuleNotRunning`` if the module dies first). Every console line
-    is kept in ``module.console`` and passed to ``echo`` (default: printed, so pytest shows
-    it for a failing test). On exit the module is shut down.
+    names the module may fetch (the manifest's ``secrets``). The module is not restarted
+    when its process ends unless ``restart`` (a :class:`RestartPolicy`) asks for it. Unless
+    ``wait_announced`` is None, waits that many seconds for the announce before yielding;
+    if the process ends first, or is still starting at the deadline, the module is stopped
+    and :class:`ModuleFailedToStart` is raised with its exit status and its last stderr
+    lines. Every console line is kept in ``module.console`` and passed to ``echo``
+    (default: printed, so pytest shows it for a failing test). On exit the module is shut
+    down.
     """
     text_path = os.fspath(path)
     stem = os.path.splitext(os.path.basename(text_path))[0]
@@ -131,7 +176,7 @@ async def open_module(
         args=args,
         kind=kind,
         secrets=allowed_secrets,
-        restart=restart,
+        restart=restart if restart is not None else NO_RESTARTS,
         env=env,
     )
     manifest = Manifest(
@@ -146,13 +191,47 @@ async def open_module(
         else:
             print(line.render())
 
+    failed: tuple[str, str, int | None] | None = None
     async with open_orchestrator(manifest, on_output=sink, verbosity=verbosity) as orch:
         module = ModuleUnderTest(orch, orch.module(spec.id))
         module.console = captured
         if wait_announced is not None:
-            with trio.fail_after(wait_announced):
-                await module.wait_announced()
-        yield module
+            failed = await _wait_started(module.handle, wait_announced)
+        if failed is None:
+            yield module
+    if failed is not None:
+        # Raised once the orchestrator is closed: every stderr line has been read by then.
+        reason, state, exit_status = failed
+        raise ModuleFailedToStart(
+            module.id,
+            state,
+            reason=reason,
+            exit_status=exit_status,
+            stderr_tail=list(module.handle.stderr)[-STDERR_TAIL:],
+        )
+
+
+async def _wait_started(handle: ModuleHandle, seconds: float) -> tuple[str, str, int | None] | None:
+    """None once ``handle`` announced; else why not, its state and its exit status."""
+    with trio.move_on_after(seconds):
+        try:
+            await handle.wait_announced()
+        except ModuleNotRunning:
+            code = handle.last_exit
+            if code is not None:
+                reason = f"it {describe_exit(code)} before announcing"
+            elif handle.failure is not None:
+                reason = f"it could not be started: {handle.failure}"
+            else:
+                reason = "it could not be started"
+            return reason, handle.state.value, code
+        return None
+    return f"it did not announce within {seconds:g} s", handle.state.value, None
+
+
+def _unix_socket(listen: str) -> str | None:
+    """The socket path of a Unix-socket listen address (a path), None for ``host:port``."""
+    return listen if "/" in listen else None
 
 
 def module_fixture(path: str | os.PathLike[str], **options: Any) -> Any:
