@@ -10,7 +10,9 @@ decoded frame arrives as :class:`FromConnection`. The hub
   on the connection the request came from when it is still open. A reply nobody waits for
   is dropped and counted. When the target's connection closes with requests unanswered,
   each pywatt caller gets an ``Err`` reply at once; a request to a module without an open
-  connection gets one too (a Rust caller, which cannot read it, waits out its deadline);
+  connection gets one too, ``ModuleUnavailable`` for a module of the manifest and
+  ``NoSuchModule`` for any other id (a Rust caller, which cannot read it, waits out its
+  deadline);
 * keeps the provider registry (§11) and pushes ``discovery_update`` to every module that
   declared itself pywatt (decision 9); a module's providers become unhealthy while it has
   no connection and leave when its process ends;
@@ -27,6 +29,7 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
+from collections.abc import Collection
 from typing import Any, Final
 
 import attrs
@@ -216,9 +219,15 @@ class Hub(Actor[HubMessage]):
     """Registered as ``pywatt.hub`` (see the module docstring)."""
 
     def __init__(
-        self, console: Console, state: HubState, ports: dict[str, int] | None = None
+        self,
+        console: Console,
+        state: HubState,
+        ports: dict[str, int] | None = None,
+        modules: Collection[str] | None = None,
     ) -> None:
         self.console = console
+        self.modules = None if modules is None else frozenset(modules)
+        """The module ids the orchestrator runs (``None``: any id may be one of them)."""
         self.state = state
         """What others told the hub: the same object for every incarnation (``_hub_state``)."""
         self.ports = ports if ports is not None else {}
@@ -398,16 +407,25 @@ class Hub(Actor[HubMessage]):
         target = self._conn_for(callee)
         if target is None:
             self.counts["unroutable"] += 1
-            self._fail(
-                source, conn, callee, request_id, "ModuleUnavailable",
-                f"module {callee!r} has no open channel",
-            )  # fmt: skip
+            if self._known(callee):
+                self._fail(
+                    source, conn, callee, request_id, "ModuleUnavailable",
+                    f"module {callee!r} is not running (no open channel)",
+                )  # fmt: skip
+            else:
+                self._fail(
+                    source, conn, callee, request_id, "NoSuchModule",
+                    f"no module named {callee!r}",
+                )  # fmt: skip
             return
         target.send_nowait(routed_message_frame(source, request_id, payload))
         self.routes[(callee, request_id)] = Route(
             source, conn, target, trio.current_time() + ROUTE_TTL
         )
         self.counts["routed"] += 1
+
+    def _known(self, module_id: str) -> bool:
+        return self.modules is None or module_id in self.modules
 
     def _call(self, message: CallModule) -> None:
         reply = self.ctx.defer_reply()

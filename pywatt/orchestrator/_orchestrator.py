@@ -352,7 +352,9 @@ async def open_orchestrator(
             # told it survives a crash of it (see _hub_state).
             hub_state = HubState()
             await system.spawn(
-                lambda: Hub(console, hub_state, ports), name=HUB_NAME, mailbox_size=8192
+                lambda: Hub(console, hub_state, ports, handles),
+                name=HUB_NAME,
+                mailbox_size=8192,
             )
             await system.start_supervisor(listeners_spec(endpoints, channel_settings))
             for module_id, text, loud in exposure_lines(manifest.modules, endpoints):

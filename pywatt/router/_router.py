@@ -23,6 +23,11 @@ on its ``ChannelState`` while it is connected), not through a message to the con
 actor; above the outbox's high-water mark the router waits for room (back-pressure), and a
 connection without a published outbox is told a ``SendFrame``.
 
+Errors: an ``{"Err":...}`` reply becomes the :class:`RemoteError` subclass its ``type`` names
+(:meth:`RemoteError.from_reply`). A handler's exception is sent as its class name and message;
+an actor handler that crashed on the request is sent as ``ActorCrashed`` with what the actor
+raised in the message, so the caller sees the cause.
+
 Limits: a request or notification whose frame would be over the frame limit fails alone
 with :class:`MessageTooLarge`; a reply over it goes to its caller at once as a
 ``ReplyTooLarge`` error. Neither stops the router.
@@ -46,7 +51,7 @@ from typing import Any, Final
 import attrs
 import trio
 
-from actors import Actor, ActorError, ActorRef, ChildSpec, DeferredReply
+from actors import Actor, ActorCrashed, ActorError, ActorRef, ChildSpec, DeferredReply
 from pywatt.channels import (
     ChannelDirectory,
     ChannelInbound,
@@ -83,6 +88,7 @@ from ._errors import (
     RemoteError,
     RequestInterrupted,
     RequestTimeout,
+    handler_error_type,
 )
 from ._messages import (
     ROUTER,
@@ -371,7 +377,13 @@ class Router(Actor[RouterMessage]):
         if isinstance(result, ReplyError):
             self.counts["remote_errors"] += 1
             pending.reply.fail(
-                RemoteError(result.error_type, result.message, result.module, result.request_id)
+                RemoteError.from_reply(
+                    result.error_type,
+                    result.message,
+                    result.module,
+                    result.request_id,
+                    endpoint=pending.endpoint,
+                )
             )
         else:
             self.counts["replies"] += 1
@@ -509,10 +521,14 @@ class Router(Actor[RouterMessage]):
     def _error_data(self, exc: Exception, source: str, request_id: uuid.UUID) -> bytes:
         self.counts["handler_errors"] += 1
         log.info("handler for a request from %s raised %s: %s", source, type(exc).__name__, exc)
+        message = str(exc)
+        cause = exc.__cause__
+        if isinstance(exc, ActorCrashed) and cause is not None:  # say what the actor raised
+            message = f"{message}: {type(cause).__name__}: {cause}"
         return encode_reply_error(
             ReplyError(
-                error_type=type(exc).__name__,
-                message=str(exc),
+                error_type=handler_error_type(exc),
+                message=message,
                 module=self.module_id,
                 request_id=request_id,
             )

@@ -1,0 +1,118 @@
+"""Typed errors between real modules under the embedded orchestrator: a module that is down,
+one that does not exist, an endpoint nobody serves, a handler that raises and an actor that
+crashes.
+
+The module ``caller.py`` runs the steps it is asked to (``orch.request(id, "run", steps)``) and
+answers each outcome with the exception's class names, so every check reads what the caller
+could ``except``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import trio
+
+from pywatt.orchestrator import (
+    ConsoleLine,
+    Manifest,
+    ModuleKind,
+    ModuleSpec,
+    Orchestrator,
+    open_orchestrator,
+)
+
+from ..orchestrator.helpers import raw
+from .conftest import MODULES, remember
+
+CALLER = str(MODULES / "caller.py")
+
+
+@asynccontextmanager
+async def orchestrated(*specs: ModuleSpec) -> AsyncIterator[Orchestrator]:
+    lines: list[str] = []
+
+    def keep(line: ConsoleLine) -> None:
+        lines.append(f"[{line.module}] {line.text}")
+
+    manifest = Manifest(modules=specs, heartbeat_interval=0.5, grace=2.0, term_grace=1.0)
+    async with open_orchestrator(manifest, on_output=keep) as orch:
+        yield orch
+    remember({}, *lines)
+
+
+def caller(module_id: str, **env: str) -> ModuleSpec:
+    return ModuleSpec.from_command(module_id, CALLER, env=env)
+
+
+def down(module_id: str) -> ModuleSpec:
+    """A module of the manifest that never opens a channel (a Rust-like raw module)."""
+    return raw(module_id, kind=ModuleKind.FOREIGN)
+
+
+async def run(orch: Orchestrator, module_id: str, steps: list[dict[str, Any]]) -> Any:
+    """Have ``module_id`` run ``steps``; its outcomes, one per step."""
+    await orch.module(module_id).wait_announced()
+    await orch.wait_channels(module_id)
+    return await orch.request(module_id, "run", steps)
+
+
+async def test_a_call_to_a_module_that_is_down_raises_module_unavailable() -> None:
+    with trio.fail_after(30):
+        async with orchestrated(caller("a"), down("c")) as orch:
+            await orch.module("c").wait_announced()
+            (result,) = await run(orch, "a", [{"call": "c:echo", "payload": 1}])
+    assert result["error"] == "ModuleUnavailable"
+    assert "RemoteError" in result["classes"]
+    assert result["message"] == "module 'c' is not running (no open channel)"
+    assert (result["error_type"], result["module"], result["endpoint"]) == (
+        "ModuleUnavailable", "c", "echo",
+    )  # fmt: skip
+
+
+async def test_a_call_to_an_unknown_module_raises_no_such_module() -> None:
+    with trio.fail_after(30):
+        async with orchestrated(caller("a")) as orch:
+            (result,) = await run(orch, "a", [{"call": "nosuchmodule:echo", "payload": 1}])
+    assert result["error"] == "NoSuchModule"
+    assert "RemoteError" in result["classes"]
+    assert result["message"] == "no module named 'nosuchmodule'"
+    assert "raised" not in result["message"]
+
+
+async def test_an_endpoint_the_module_does_not_serve_raises_no_such_endpoint() -> None:
+    with trio.fail_after(30):
+        async with orchestrated(caller("a"), caller("b")) as orch:
+            await orch.module("b").wait_announced()
+            (result,) = await run(orch, "a", [{"call": "b:nope", "payload": 1}])
+    assert result["error"] == "NoSuchEndpoint"
+    assert "RemoteError" in result["classes"]
+    assert result["message"] == "module 'b' has no endpoint 'nope'"
+
+
+async def test_a_handler_that_raises_is_a_remote_crash_with_its_type_and_message() -> None:
+    with trio.fail_after(30):
+        async with orchestrated(caller("a"), caller("b")) as orch:
+            await orch.module("b").wait_announced()
+            raised, crashed, after = await run(
+                orch,
+                "a",
+                [
+                    {"call": "b:fail", "payload": 1},
+                    {"call": "b:crash", "payload": {"value": 1}},
+                    {"call": "b:echo", "payload": "still there"},
+                ],
+            )
+    assert raised["error"] == "RemoteCrash"
+    assert "RemoteError" in raised["classes"]
+    assert raised["message"] == "module 'b' endpoint 'fail' failed: ValueError: bad input"
+    assert (raised["error_type"], raised["remote_message"]) == ("ValueError", "bad input")
+    # The actor behind the endpoint crashed: the caller hears that, and why.
+    assert crashed["error"] == "RemoteCrash"
+    assert crashed["error_type"] == "ActorCrashed"
+    assert crashed["message"] == (
+        "module 'b' endpoint 'crash' crashed: actor 'cruncher' crashed while handling Job: "
+        "ValueError: bad input"
+    )
+    assert after == {"ok": {"from": "b", "echo": "still there"}}
