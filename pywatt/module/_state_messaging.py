@@ -70,10 +70,14 @@ class MessagingMixin:
     ) -> R:
         """Send a request to ``"module:endpoint"`` and wait for the reply as ``response_type``.
 
-        Blocks until the reply or the deadline (``timeout``, default 30 s). Raises
-        :class:`~pywatt.router.RemoteError` (the remote handler's error: type, message,
-        module, request id), :class:`~pywatt.router.RequestTimeout`,
-        :class:`~pywatt.router.RequestInterrupted`, ``NoChannel`` or ``BadTarget``.
+        Blocks until the reply or the deadline (``timeout``, default 30 s). A target that is
+        this module itself is served in-process. Raises a
+        :class:`~pywatt.router.RemoteError`: :class:`~pywatt.ModuleUnavailable` (the module
+        has no open channel), :class:`~pywatt.NoSuchModule`, :class:`~pywatt.NoSuchEndpoint`
+        or :class:`~pywatt.RemoteCrash` (the handler raised: ``error_type``,
+        ``remote_message``); or :class:`~pywatt.router.RequestTimeout`,
+        :class:`~pywatt.router.RequestInterrupted`, ``NoChannel`` or ``BadTarget``
+        (docs/calling-modules.md).
         """
         module, name = parse_target(target, endpoint)
         result: R = await self.system.ask(

@@ -31,6 +31,7 @@ from ._messages import UnregisterHandler as UnregisterHandler
 from ._messages import parse_target as parse_target
 from ._remote import RemoteRef as RemoteRef
 from ._remote import reply_type_of as reply_type_of
+from ._router import LOCAL_CHANNEL as LOCAL_CHANNEL
 from ._router import NOTIFY_MARKER_VALUE as NOTIFY_MARKER_VALUE
 from ._router import Router as Router
 from ._router import router_spec as router_spec

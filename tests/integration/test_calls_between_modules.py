@@ -1,6 +1,6 @@
 """Typed errors between real modules under the embedded orchestrator: a module that is down,
 one that does not exist, an endpoint nobody serves, a handler that raises and an actor that
-crashes.
+crashes; a module calling its own endpoints.
 
 The module ``caller.py`` runs the steps it is asked to (``orch.request(id, "run", steps)``) and
 answers each outcome with the exception's class names, so every check reads what the caller
@@ -116,3 +116,23 @@ async def test_a_handler_that_raises_is_a_remote_crash_with_its_type_and_message
         "ValueError: bad input"
     )
     assert after == {"ok": {"from": "b", "echo": "still there"}}
+
+
+async def test_a_module_calls_its_own_endpoints() -> None:
+    with trio.fail_after(30):
+        async with orchestrated(caller("a")) as orch:
+            echoed, failed, missing, noted = await run(
+                orch,
+                "a",
+                [
+                    {"call": "a:echo", "payload": {"n": 1}},
+                    {"call": "a:fail", "payload": 1},
+                    {"call": "a:nope", "payload": 1},
+                    {"notify": "a:note", "payload": "to myself"},
+                ],
+            )
+    assert echoed == {"ok": {"from": "a", "echo": {"n": 1}}}
+    assert failed["error"] == "RemoteCrash"
+    assert failed["message"] == "module 'a' endpoint 'fail' failed: ValueError: bad input"
+    assert missing["message"] == "module 'a' has no endpoint 'nope'"
+    assert noted == {"ok": "to myself"}

@@ -1,19 +1,31 @@
-"""Typed remote errors (what a caller can ``except``) and the error types a handler's exception
-is sent as."""
+"""Typed remote errors (what a caller can ``except``), the error types a handler's exception is
+sent as, and requests a module sends to itself (served in-process, with no channel up)."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+import attrs
 import pytest
+import trio
 
+import actors
 import pywatt
+from pywatt.channels import ChannelDirectory
 from pywatt.router import (
+    ROUTER,
+    GetRouterStatistics,
     ModuleUnavailable,
     NoSuchEndpoint,
     NoSuchModule,
+    RegisterHandler,
     RemoteCrash,
     RemoteError,
+    RequestTimeout,
+    SendMessage,
+    SendRequest,
+    router_spec,
 )
 from pywatt.router._errors import handler_error_type
 
@@ -86,3 +98,61 @@ def test_a_handler_exception_named_like_a_wire_error_goes_out_qualified() -> Non
     assert handler_error_type(ValueError("x")) == "ValueError"
     outer = RemoteError.from_reply(handler_error_type(inner), str(inner), "billing", RID)
     assert type(outer) is RemoteCrash
+
+
+@attrs.frozen
+class Double(actors.Request[int]):
+    n: int
+
+
+class Doubler(actors.Actor[Double]):
+    async def receive(self, message: Double) -> int:
+        if message.n < 0:
+            raise ValueError("negative")
+        return 2 * message.n
+
+
+async def test_a_module_asks_and_tells_its_own_endpoints_with_no_channel_up() -> None:
+    seen: list[Any] = []
+    directory = ChannelDirectory()  # no channel at all: the router never needs one here
+    async with actors.open_actor_system() as system:
+        await system.root.start_child(router_spec("me", directory, default_timeout=2.0))
+        await system.spawn(Doubler, name="doubler")
+
+        async def slow(request: Any) -> Any:
+            await trio.lowlevel.checkpoint()
+            return {"slow": request}
+
+        await system.ask(ROUTER, RegisterHandler("sync", lambda r: {"sync": r}))
+        await system.ask(ROUTER, RegisterHandler("async", slow))
+        await system.ask(ROUTER, RegisterHandler("actor", "doubler", Double))
+        await system.ask(ROUTER, RegisterHandler("note", seen.append))
+        with trio.fail_after(5):
+            assert await system.ask(ROUTER, SendRequest("me", "sync", 1)) == {"sync": 1}
+            assert await system.ask(ROUTER, SendRequest("me", "async", 2)) == {"slow": 2}
+            assert await system.ask(ROUTER, SendRequest("me", "actor", Double(3), int)) == 6
+            with pytest.raises(RemoteCrash) as crashed:
+                await system.ask(ROUTER, SendRequest("me", "actor", Double(-1), int))
+            with pytest.raises(NoSuchEndpoint, match="module 'me' has no endpoint 'nope'"):
+                await system.ask(ROUTER, SendRequest("me", "nope", 1))
+            await system.ask(ROUTER, SendMessage("me", "note", "hello"))
+            stats = await system.ask(ROUTER, GetRouterStatistics())
+    assert crashed.value.crashed
+    assert str(crashed.value) == (
+        "module 'me' endpoint 'actor' crashed: actor 'doubler' crashed while handling Double: "
+        "ValueError: negative"
+    )
+    assert seen == ["hello"]
+    assert (stats.sent, stats.notifications, stats.in_flight) == (5, 1, 0)
+
+
+async def test_a_request_to_itself_still_has_a_deadline() -> None:
+    async with actors.open_actor_system() as system:
+        await system.root.start_child(router_spec("me", ChannelDirectory(), default_timeout=0.1))
+
+        async def never(request: Any) -> None:
+            await trio.sleep_forever()
+
+        await system.ask(ROUTER, RegisterHandler("never", never))
+        with trio.fail_after(5), pytest.raises(RequestTimeout):
+            await system.ask(ROUTER, SendRequest("me", "never", 1))
