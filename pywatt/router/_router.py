@@ -34,6 +34,9 @@ and its reply goes straight to the waiting caller (channel :data:`LOCAL_CHANNEL`
 orchestrator is involved, so it works the same under any orchestrator and with no channel
 up, and a request cannot be mistaken for its own reply (they share a request id).
 
+Readiness: a request to endpoint ``pywatt.ready`` (``READY_ENDPOINT``) that no handler serves
+is answered ``true`` by the router itself (``state.wait_for_module``'s probe).
+
 Limits: a request or notification whose frame would be over the frame limit fails alone
 with :class:`MessageTooLarge`; a reply over it goes to its caller at once as a
 ``ReplyTooLarge`` error. Neither stops the router.
@@ -67,6 +70,7 @@ from pywatt.channels import (
     route_frame,
 )
 from pywatt.wire import (
+    READY_ENDPOINT,
     REPLY_ENDPOINT,
     REPLY_MARKER_PROPERTY,
     REPLY_MARKER_VALUE,
@@ -485,6 +489,12 @@ class Router(Actor[RouterMessage]):
             endpoint = meta.destination
         source, request_id = message.source_module_id, message.original_request_id
         entry = self.endpoints.find(endpoint, source)
+        if entry is None and endpoint == READY_ENDPOINT:  # a readiness probe: we are here
+            if marker == REPLY_MARKER_VALUE:
+                self.counts["handled"] += 1
+                data = encode_reply_ok(True)
+                await self._write_reply(HandlerReply(source, request_id, data, channel))
+            return
         if entry is None:
             self.counts["unroutable"] += 1
             log.warning(

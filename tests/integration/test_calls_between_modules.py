@@ -1,6 +1,6 @@
 """Typed errors between real modules under the embedded orchestrator: a module that is down,
 one that does not exist, an endpoint nobody serves, a handler that raises and an actor that
-crashes; a module calling its own endpoints.
+crashes; ``state.wait_for_module``; a module calling its own endpoints.
 
 The module ``caller.py`` runs the steps it is asked to (``orch.request(id, "run", steps)``) and
 answers each outcome with the exception's class names, so every check reads what the caller
@@ -121,7 +121,7 @@ async def test_a_handler_that_raises_is_a_remote_crash_with_its_type_and_message
 async def test_a_module_calls_its_own_endpoints() -> None:
     with trio.fail_after(30):
         async with orchestrated(caller("a")) as orch:
-            echoed, failed, missing, noted = await run(
+            echoed, failed, missing, noted, reachable = await run(
                 orch,
                 "a",
                 [
@@ -129,6 +129,7 @@ async def test_a_module_calls_its_own_endpoints() -> None:
                     {"call": "a:fail", "payload": 1},
                     {"call": "a:nope", "payload": 1},
                     {"notify": "a:note", "payload": "to myself"},
+                    {"wait": "a", "timeout": 5},
                 ],
             )
     assert echoed == {"ok": {"from": "a", "echo": {"n": 1}}}
@@ -136,3 +137,42 @@ async def test_a_module_calls_its_own_endpoints() -> None:
     assert failed["message"] == "module 'a' endpoint 'fail' failed: ValueError: bad input"
     assert missing["message"] == "module 'a' has no endpoint 'nope'"
     assert noted == {"ok": "to myself"}
+    assert reachable == {"ok": "reachable"}
+
+
+async def test_wait_for_module_returns_once_the_module_has_announced() -> None:
+    with trio.fail_after(40):
+        async with orchestrated(caller("a"), caller("b", CALLER_HOLD="1")) as orch:
+            b = orch.module("b")
+            await b.wait_stderr("holding until told to go")  # a channel, but not announced
+            assert b.announce is None
+            async with trio.open_nursery() as nursery:
+                outcomes: list[Any] = []
+
+                async def steps() -> None:
+                    outcomes.extend(
+                        await run(orch, "a", [{"wait": "b", "timeout": 20}, {"call": "b:echo"}])
+                    )
+
+                nursery.start_soon(steps)
+                await orch.module("a").wait_stderr("waiting for b")
+                assert b.announce is None
+                assert await orch.request("b", "go", None) == "going"
+            assert outcomes == [{"ok": "reachable"}, {"ok": {"from": "b", "echo": None}}]
+
+
+async def test_wait_for_module_raises_typed_errors() -> None:
+    with trio.fail_after(30):
+        async with orchestrated(caller("a"), down("c")) as orch:
+            await orch.module("c").wait_announced()
+            unknown, timed_out = await run(
+                orch, "a", [{"wait": "nosuchmodule"}, {"wait": "c", "timeout": 0.5}]
+            )
+    assert unknown["error"] == "NoSuchModule"
+    assert unknown["message"] == "no module named 'nosuchmodule'"
+    assert timed_out["error"] == "ModuleUnavailable"
+    assert "RemoteError" in timed_out["classes"]
+    assert timed_out["message"] == (
+        "module 'c' did not become reachable within 0.5 s (no open channel, or it has not "
+        "announced)"
+    )

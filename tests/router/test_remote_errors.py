@@ -28,6 +28,7 @@ from pywatt.router import (
     router_spec,
 )
 from pywatt.router._errors import handler_error_type
+from pywatt.wire import READY_ENDPOINT
 
 RID = uuid.UUID("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")
 
@@ -131,6 +132,7 @@ async def test_a_module_asks_and_tells_its_own_endpoints_with_no_channel_up() ->
             assert await system.ask(ROUTER, SendRequest("me", "sync", 1)) == {"sync": 1}
             assert await system.ask(ROUTER, SendRequest("me", "async", 2)) == {"slow": 2}
             assert await system.ask(ROUTER, SendRequest("me", "actor", Double(3), int)) == 6
+            assert await system.ask(ROUTER, SendRequest("me", READY_ENDPOINT, None)) is True
             with pytest.raises(RemoteCrash) as crashed:
                 await system.ask(ROUTER, SendRequest("me", "actor", Double(-1), int))
             with pytest.raises(NoSuchEndpoint, match="module 'me' has no endpoint 'nope'"):
@@ -143,7 +145,7 @@ async def test_a_module_asks_and_tells_its_own_endpoints_with_no_channel_up() ->
         "ValueError: negative"
     )
     assert seen == ["hello"]
-    assert (stats.sent, stats.notifications, stats.in_flight) == (5, 1, 0)
+    assert (stats.sent, stats.notifications, stats.in_flight) == (6, 1, 0)
 
 
 async def test_a_request_to_itself_still_has_a_deadline() -> None:

@@ -4,15 +4,16 @@ with its exception class (integration tests of typed errors between modules).
 Endpoints: ``echo`` (returns who answered and what it got), ``fail`` (raises
 ``ValueError("bad input")``), ``crash`` (served by the actor ``cruncher``, which crashes on
 the request with ``ValueError("bad input")``), and ``run``: a list of steps, each
-``{"call": "module:endpoint", "payload": ...}`` or ``{"notify": "module:endpoint", "payload":
-...}``, answered with one outcome per step:
+``{"call": "module:endpoint", "payload": ...}``, ``{"notify": "module:endpoint", "payload":
+...}`` or ``{"wait": "module", "timeout": seconds}``, answered with one outcome per step:
 ``{"ok": value}`` or ``{"error": class name, "classes": [names in its MRO], "message":
 str(exc), "error_type", "remote_message", "module", "endpoint"}``.
 
 ``CALLER_HOLD=1``: ``main`` serves only ``go`` and waits for a request to it before it serves
 the rest and returns, so until then the module has an open channel but has not announced.
 ``CALLER_AT_START`` (``module:endpoint``): call that endpoint once as soon as ``main`` runs,
-logging ``at-start ok ...`` or ``at-start error <class> <message>``.
+logging ``at-start ok ...`` or ``at-start error <class> <message>``. Before each ``wait`` step
+it logs ``waiting for <module>``.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ async def main(state: AppState[Any]) -> None:
                         await noted.wait()
                     value = notes[-1]
                 else:
-                    raise ValueError(f"unknown step {step!r}")
+                    log.info("waiting for %s", step["wait"])
+                    await state.wait_for_module(step["wait"], timeout=step.get("timeout", 30.0))
+                    value = "reachable"
             except Exception as exc:  # every outcome is reported, whatever it is
                 results.append(outcome(exc))
             else:
