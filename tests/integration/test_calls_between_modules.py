@@ -1,6 +1,6 @@
 """Typed errors between real modules under the embedded orchestrator: a module that is down,
 one that does not exist, an endpoint nobody serves, a handler that raises and an actor that
-crashes; ``state.wait_for_module``; a module calling its own endpoints.
+crashes; ``state.wait_for_module``; a module calling its own endpoints; ``depends_on``.
 
 The module ``caller.py`` runs the steps it is asked to (``orch.request(id, "run", steps)``) and
 answers each outcome with the exception's class names, so every check reads what the caller
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import trio
@@ -19,7 +20,9 @@ from pywatt.orchestrator import (
     Manifest,
     ModuleKind,
     ModuleSpec,
+    ModuleState,
     Orchestrator,
+    load_manifest,
     open_orchestrator,
 )
 
@@ -176,3 +179,40 @@ async def test_wait_for_module_raises_typed_errors() -> None:
         "module 'c' did not become reachable within 0.5 s (no open channel, or it has not "
         "announced)"
     )
+
+
+async def test_depends_on_starts_a_module_after_the_modules_it_depends_on_announced(
+    tmp_path: Path,
+) -> None:
+    manifest_path = tmp_path / "pywatt.toml"
+    manifest_path.write_text(
+        f"""
+[orchestrator]
+heartbeat_interval = 0.5
+grace = 2
+
+[modules.b]
+command = {str(CALLER)!r}
+env = {{ CALLER_AT_START = "a:echo" }}
+depends_on = ["a"]
+
+[modules.a]
+command = {str(CALLER)!r}
+env = {{ CALLER_HOLD = "1" }}
+"""
+    )
+    manifest = load_manifest(str(manifest_path))
+    assert [spec.id for spec in manifest.modules] == ["b", "a"]
+    assert manifest.modules[0].depends_on == ("a",)
+    lines: list[str] = []
+    with trio.fail_after(40):
+        async with open_orchestrator(manifest, on_output=lambda ln: lines.append(ln.text)) as orch:
+            a, b = orch.module("a"), orch.module("b")
+            await a.wait_stderr("holding until told to go")  # a runs, has not announced
+            assert a.announce is None
+            assert (b.state, b.pid) == (ModuleState.WAITING, None)
+            assert await orch.request("a", "go", None) == "going"
+            line = await b.wait_stderr("at-start")
+            assert "at-start ok" in line, line
+            assert [m.id for m in orch.modules] == ["a", "b"]  # and b stops first
+    remember({}, *lines)
