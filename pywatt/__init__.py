@@ -26,11 +26,23 @@ if TYPE_CHECKING:
     from .module import ModuleConfig as ModuleConfig
     from .module import pywatt_module as pywatt_module
     from .module import run_module as run_module
+    from .router import ModuleUnavailable as ModuleUnavailable
+    from .router import NoSuchEndpoint as NoSuchEndpoint
+    from .router import NoSuchModule as NoSuchModule
+    from .router import RemoteCrash as RemoteCrash
+    from .router import RemoteError as RemoteError
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._errors": ["ConfigError", "PywattError"],
         ".module": ["AnnouncedEndpoint", "AppState", "ModuleConfig", "pywatt_module", "run_module"],
+        ".router": [
+            "ModuleUnavailable",
+            "NoSuchEndpoint",
+            "NoSuchModule",
+            "RemoteCrash",
+            "RemoteError",
+        ],
     },
 )

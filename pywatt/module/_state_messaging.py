@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import trio
 
 import actors
+from pywatt.channels import NoChannel
 from pywatt.discovery import (
     DISCOVERY,
     DiscoverProviders,
@@ -22,14 +23,19 @@ from pywatt.registrar import GetRegistration, RegistrationStatus, SetHealth
 from pywatt.router import (
     ROUTER,
     EndpointHandler,
+    ModuleUnavailable,
+    NoSuchEndpoint,
     RegisterHandler,
     RemoteRef,
+    RequestInterrupted,
+    RequestTimeout,
     SendMessage,
     SendRequest,
     UnregisterHandler,
     parse_target,
 )
 from pywatt.wire import (
+    READY_ENDPOINT,
     DiscoveryUpdate,
     HealthStatus,
     InitBlob,
@@ -70,16 +76,51 @@ class MessagingMixin:
     ) -> R:
         """Send a request to ``"module:endpoint"`` and wait for the reply as ``response_type``.
 
-        Blocks until the reply or the deadline (``timeout``, default 30 s). Raises
-        :class:`~pywatt.router.RemoteError` (the remote handler's error: type, message,
-        module, request id), :class:`~pywatt.router.RequestTimeout`,
-        :class:`~pywatt.router.RequestInterrupted`, ``NoChannel`` or ``BadTarget``.
+        Blocks until the reply or the deadline (``timeout``, default 30 s). A target that is
+        this module itself is served in-process. Raises a
+        :class:`~pywatt.router.RemoteError`: :class:`~pywatt.ModuleUnavailable` (the module
+        has no open channel), :class:`~pywatt.NoSuchModule`, :class:`~pywatt.NoSuchEndpoint`
+        or :class:`~pywatt.RemoteCrash` (the handler raised: ``error_type``,
+        ``remote_message``); or :class:`~pywatt.router.RequestTimeout`,
+        :class:`~pywatt.router.RequestInterrupted`, ``NoChannel`` or ``BadTarget``
+        (docs/calling-modules.md).
         """
         module, name = parse_target(target, endpoint)
         result: R = await self.system.ask(
             ROUTER, SendRequest(module, name, payload, response_type, timeout)
         )
         return result
+
+    async def wait_for_module(self, module_id: str, *, timeout: float = 30.0) -> None:
+        """Block until module ``module_id`` is reachable: it has an open channel to the
+        orchestrator and its current process has announced (so the endpoints it serves from
+        ``main`` are registered), which is when a request to it is routed and served.
+
+        The orchestrator holds a readiness probe until then (``pywatt.ready``,
+        docs/protocol-extensions.md §7.3); this module's own id is reachable at once. Raises
+        :class:`~pywatt.NoSuchModule` at once for an id the orchestrator does not run, and
+        :class:`~pywatt.ModuleUnavailable` (``waited`` set) when ``timeout`` seconds pass.
+        """
+        if not timeout > 0:
+            raise ValueError(f"timeout must be positive, not {timeout!r}")
+        deadline = trio.current_time() + timeout
+        pause = 0.05
+        while (remaining := deadline - trio.current_time()) > 0:
+            probe = SendRequest(module_id, READY_ENDPOINT, {"wait": remaining}, bool, remaining)
+            try:
+                await self.system.ask(ROUTER, probe)
+            except NoSuchEndpoint:  # a router without the built-in probe answered: it is up
+                return
+            except RequestTimeout:
+                break
+            except (ModuleUnavailable, NoChannel, RequestInterrupted):
+                # An orchestrator that answers the probe at once instead of holding it, or
+                # no channel of ours is up (yet): ask again shortly.
+                await trio.sleep(min(pause, max(deadline - trio.current_time(), 0.0)))
+                pause = min(pause * 2, 1.0)
+            else:
+                return
+        raise ModuleUnavailable.after_wait(module_id, timeout)
 
     async def serve(
         self,

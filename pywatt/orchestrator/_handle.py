@@ -30,6 +30,8 @@ TRAFFIC_KEEP: Final = 1_000
 class ModuleState(enum.Enum):
     """Where a module is in its life. The last four are final."""
 
+    WAITING = "waiting"
+    """Not started yet: it waits for the modules it ``depends_on`` to announce."""
     STARTING = "starting"
     """Its process is running; it has not announced yet."""
     RUNNING = "running"

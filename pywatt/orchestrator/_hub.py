@@ -10,7 +10,12 @@ decoded frame arrives as :class:`FromConnection`. The hub
   on the connection the request came from when it is still open. A reply nobody waits for
   is dropped and counted. When the target's connection closes with requests unanswered,
   each pywatt caller gets an ``Err`` reply at once; a request to a module without an open
-  connection gets one too (a Rust caller, which cannot read it, waits out its deadline);
+  connection gets one too, ``ModuleUnavailable`` for a module of the manifest and
+  ``NoSuchModule`` for any other id (a Rust caller, which cannot read it, waits out its
+  deadline);
+* answers readiness probes (endpoint ``pywatt.ready``) for the target: ``{"Ok":true}`` once
+  it has an open connection and its current process has announced, holding the probe until
+  then (``state.wait_for_module``);
 * keeps the provider registry (§11) and pushes ``discovery_update`` to every module that
   declared itself pywatt (decision 9); a module's providers become unhealthy while it has
   no connection and leave when its process ends;
@@ -27,6 +32,7 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
+from collections.abc import Collection
 from typing import Any, Final
 
 import attrs
@@ -35,6 +41,7 @@ import trio
 from actors import Actor, DeferredReply, Request
 from pywatt.channels import RawRoute, payload_json, routed_message_frame, routed_response_frame
 from pywatt.wire import (
+    READY_ENDPOINT,
     REPLY_ENDPOINT,
     REPLY_MARKER_PROPERTY,
     REPLY_MARKER_VALUE,
@@ -64,15 +71,17 @@ from pywatt.wire import (
     UnregisterServiceProviderResponse,
     UnregistrationRequest,
     UnregistrationResponse,
+    decode_payload_message,
     decode_reply,
     encode_payload,
     encode_reply_error,
+    encode_reply_ok,
 )
 
 from ._connection import ServerConnection, encode_bare
 from ._console import Console
 from ._errors import ModuleCallFailed
-from ._hub_state import HubState, RegistrationRecord, Route
+from ._hub_state import HubState, ReadyWaiter, RegistrationRecord, Route
 from ._tokens import same_token
 
 __all__ = [
@@ -90,6 +99,7 @@ __all__ = [
     "HubKilled",
     "HubStatistics",
     "KillHub",
+    "ModuleAnnounced",
     "ModuleEnded",
     "Opened",
     "RegistrationRecord",
@@ -114,6 +124,13 @@ class Closed:
 class FromConnection:
     conn: ServerConnection
     content: Any
+
+
+@attrs.frozen
+class ModuleAnnounced:
+    """The module's current process announced: with an open connection it is reachable."""
+
+    module_id: str
 
 
 @attrs.frozen
@@ -203,6 +220,7 @@ HubMessage = (
     | Opened
     | Closed
     | FromConnection
+    | ModuleAnnounced
     | ModuleEnded
     | _Sweep
     | GetConnections
@@ -216,9 +234,15 @@ class Hub(Actor[HubMessage]):
     """Registered as ``pywatt.hub`` (see the module docstring)."""
 
     def __init__(
-        self, console: Console, state: HubState, ports: dict[str, int] | None = None
+        self,
+        console: Console,
+        state: HubState,
+        ports: dict[str, int] | None = None,
+        modules: Collection[str] | None = None,
     ) -> None:
         self.console = console
+        self.modules = None if modules is None else frozenset(modules)
+        """The module ids the orchestrator runs (``None``: any id may be one of them)."""
         self.state = state
         """What others told the hub: the same object for every incarnation (``_hub_state``)."""
         self.ports = ports if ports is not None else {}
@@ -259,12 +283,20 @@ class Hub(Actor[HubMessage]):
                 del self.providers[provider.provider_id]
                 self._push(DiscoveryEvent.LEFT, provider)
             self.registrations.pop(message.module_id, None)
+            self.state.announced.discard(message.module_id)
+        elif isinstance(message, ModuleAnnounced):
+            self.state.announced.add(message.module_id)
+            self._release_ready(message.module_id)
         elif isinstance(message, _Sweep):
             self._settle()
             now = trio.current_time()
             for key, route in list(self.routes.items()):
                 if route.expires < now:
                     del self.routes[key]
+            for module_id, waiters in list(self.state.ready_waiters.items()):
+                waiters[:] = [w for w in waiters if w.expires >= now and not w.caller_conn.closed]
+                if not waiters:
+                    del self.state.ready_waiters[module_id]
         elif isinstance(message, CallModule):
             self._call(message)
         elif isinstance(message, KillHub):
@@ -291,6 +323,7 @@ class Hub(Actor[HubMessage]):
         self.console.debug(f"channel {conn.label} open", conn.module_id)
         if not had:
             self._set_health(conn.module_id, healthy=True)
+        self._release_ready(conn.module_id)
 
     def _closed(self, conn: ServerConnection) -> None:
         live = self.conns.get(conn.module_id, [])
@@ -395,19 +428,78 @@ class Hub(Actor[HubMessage]):
                 target.send_nowait(routed_response_frame(source, request_id, payload))
                 self.counts["replies"] += 1
             return
+        if endpoint == READY_ENDPOINT:
+            self._ready_probe(conn, callee, request_id, route)
+            return
         target = self._conn_for(callee)
         if target is None:
             self.counts["unroutable"] += 1
-            self._fail(
-                source, conn, callee, request_id, "ModuleUnavailable",
-                f"module {callee!r} has no open channel",
-            )  # fmt: skip
+            if self._known(callee):
+                self._fail(
+                    source, conn, callee, request_id, "ModuleUnavailable",
+                    f"module {callee!r} is not running (no open channel)",
+                )  # fmt: skip
+            else:
+                self._fail(
+                    source, conn, callee, request_id, "NoSuchModule",
+                    f"no module named {callee!r}",
+                )  # fmt: skip
             return
         target.send_nowait(routed_message_frame(source, request_id, payload))
         self.routes[(callee, request_id)] = Route(
             source, conn, target, trio.current_time() + ROUTE_TTL
         )
         self.counts["routed"] += 1
+
+    def _known(self, module_id: str) -> bool:
+        return self.modules is None or module_id in self.modules
+
+    def _ready(self, module_id: str) -> bool:
+        """Reachable: an open connection, and the current process announced (so the
+        endpoints it serves in ``main`` are registered)."""
+        live = any(not c.closed for c in self.conns.get(module_id, ()))
+        return live and module_id in self.state.announced
+
+    def _ready_probe(
+        self,
+        conn: ServerConnection,
+        callee: str,
+        request_id: uuid.UUID,
+        route: RawRoute | RouteToModule,
+    ) -> None:
+        """Answer ``pywatt.ready`` for ``callee``: at once when it is reachable (or does not
+        exist), else when it becomes reachable; a probe not answered by the ``wait`` seconds
+        it carries is dropped (its caller's own deadline fails it)."""
+        if not self._known(callee):
+            self._fail(
+                conn.module_id, conn, callee, request_id, "NoSuchModule",
+                f"no module named {callee!r}",
+            )  # fmt: skip
+            return
+        if self._ready(callee):
+            self._answer_for(conn.module_id, conn, callee, request_id, encode_reply_ok(True))
+            return
+        wait = ROUTE_TTL
+        encoded = route.payload() if isinstance(route, RawRoute) else route.payload
+        try:
+            content = decode_payload_message(encoded, Any).content
+            if isinstance(content, dict) and isinstance(content.get("wait"), int | float):
+                wait = min(max(float(content["wait"]), 0.0), ROUTE_TTL)
+        except DecodeError:
+            pass
+        waiter = ReadyWaiter(conn.module_id, conn, request_id, trio.current_time() + wait)
+        self.state.ready_waiters.setdefault(callee, []).append(waiter)
+
+    def _release_ready(self, module_id: str) -> None:
+        """Answer the probes held for ``module_id`` if it is reachable now."""
+        if module_id not in self.state.ready_waiters or not self._ready(module_id):
+            return
+        for waiter in self.state.ready_waiters.pop(module_id):
+            if not waiter.caller_conn.closed:
+                self._answer_for(
+                    waiter.caller, waiter.caller_conn, module_id, waiter.request_id,
+                    encode_reply_ok(True),
+                )  # fmt: skip
 
     def _call(self, message: CallModule) -> None:
         reply = self.ctx.defer_reply()
@@ -460,13 +552,25 @@ class Hub(Actor[HubMessage]):
         error_type: str,
         text: str,
     ) -> None:
-        target = self._conn_for(caller, caller_conn)
-        if target is None or not target.pywatt:
-            return  # a Rust caller cannot read an Err reply: it waits out its deadline
         error = ReplyError(
             error_type=error_type, message=text, module=callee, request_id=request_id
         )
-        payload = EncodedMessage(data=encode_reply_error(error), format=EncodingFormat.JSON)
+        self._answer_for(caller, caller_conn, callee, request_id, encode_reply_error(error))
+
+    def _answer_for(
+        self,
+        caller: str,
+        caller_conn: ServerConnection | None,
+        callee: str,
+        request_id: uuid.UUID,
+        data: bytes,
+    ) -> None:
+        """Send a pywatt caller the reply ``data`` (``{"Ok":...}``/``{"Err":...}``) to its
+        request ``request_id``, as if ``callee`` had answered."""
+        target = self._conn_for(caller, caller_conn)
+        if target is None or not target.pywatt:
+            return  # a Rust caller cannot read an Err reply: it waits out its deadline
+        payload = EncodedMessage(data=data, format=EncodingFormat.JSON)
         target.send_nowait(
             encode_bare(
                 RoutedModuleResponse(

@@ -34,7 +34,7 @@ from pywatt.wire import Capabilities, HealthStatus, RegisteredModule, ServicePro
 
 from ._connection import ServerConnection
 
-__all__ = ["HubState", "RegistrationRecord", "Route"]
+__all__ = ["HubState", "ReadyWaiter", "RegistrationRecord", "Route"]
 
 
 @attrs.define
@@ -61,6 +61,16 @@ class Route:
     """The orchestrator's own ask (``CallModule``), answered when the reply comes."""
 
 
+@attrs.define(eq=False)
+class ReadyWaiter:
+    """A readiness probe (``pywatt.ready``) held until its target is reachable."""
+
+    caller: str
+    caller_conn: ServerConnection
+    request_id: uuid.UUID
+    expires: float
+
+
 def _connection_lists() -> collections.defaultdict[str, list[ServerConnection]]:
     return collections.defaultdict(list)
 
@@ -81,6 +91,10 @@ class HubState:
     """The reply type each of the orchestrator's own requests wants."""
     providers: dict[str, ServiceProviderInfo] = attrs.Factory(dict)
     registrations: dict[str, RegistrationRecord] = attrs.Factory(dict)
+    announced: set[str] = attrs.Factory(set)
+    """The modules whose current process has announced (told by their process actors)."""
+    ready_waiters: dict[str, list[ReadyWaiter]] = attrs.Factory(dict)
+    """Per target module, the readiness probes held until it is reachable."""
     counts: collections.Counter[str] = attrs.Factory(collections.Counter)
     """Routing statistics; they count across restarts of the hub."""
 

@@ -19,6 +19,7 @@ understands), and its restart policy::
     within = 60
     backoff = { first = 0.1, base = 0.5, multiplier = 2.0, cap = 10.0 }
     channels = { tcp = true, ipc = true, tls = false, security = "token" }   # the default
+    depends_on = ["billing"]    # start after billing has announced
 
     [modules.billing]
     command = "./target/release/billing"
@@ -27,8 +28,10 @@ understands), and its restart policy::
 A connection to a module's TCP port must carry that module's auth token, except where a
 foreign module's entry says ``security = "none"``; a foreign module's Unix socket relies on
 being owner-only (see :class:`ChannelOptions`).
-Modules start in the order they appear and stop in reverse. Every problem is a
-:class:`ManifestError` naming the file and key.
+Modules start in the order they appear, except that a module with ``depends_on`` starts only
+once every module it names has announced (its endpoints are then served); they stop in
+reverse start order (:meth:`Manifest.start_order`). Every problem is a :class:`ManifestError`
+naming the file and key: an unknown name or a cycle in ``depends_on`` too.
 """
 
 from __future__ import annotations
@@ -173,7 +176,8 @@ class ModuleSpec:
     ``argv`` is the exact command line. ``secrets`` lists the secret names the module may
     fetch (environment values are served only for these); ``None`` lets it fetch any secret
     given in a secrets file or on the command line. ``env`` adds variables to the process
-    environment (never secrets: use ``secrets``).
+    environment (never secrets: use ``secrets``). ``depends_on`` names the modules that must
+    have announced before this one is started (checked by :class:`Manifest`).
     """
 
     id: str = attrs.field(validator=_check_id)
@@ -184,6 +188,7 @@ class ModuleSpec:
     env: Mapping[str, str] = attrs.field(factory=dict)
     cwd: str | None = None
     channels: ChannelOptions = ChannelOptions()
+    depends_on: tuple[str, ...] = attrs.field(default=(), converter=_strings_tuple)
 
     def __attrs_post_init__(self) -> None:
         if not self.argv:
@@ -208,6 +213,7 @@ class ModuleSpec:
         cwd: str | None = None,
         base_dir: str | None = None,
         channels: ChannelOptions | None = None,
+        depends_on: Sequence[str] = (),
     ) -> ModuleSpec:
         """Resolve ``command`` and build the spec. Does not block.
 
@@ -230,6 +236,7 @@ class ModuleSpec:
             env=dict(env or {}),
             cwd=cwd,
             channels=channels or ChannelOptions(),
+            depends_on=depends_on,
         )
 
 
@@ -276,6 +283,42 @@ class Manifest:
                     self.source or "manifest",
                     f"module {spec.id!r} asks for TLS channels but no TLS files are given",
                 )
+
+        self.start_order()  # an unknown name or a cycle in depends_on is a ManifestError
+
+    def start_order(self) -> tuple[ModuleSpec, ...]:
+        """The modules in the order they start: as listed, except that each comes after the
+        modules it ``depends_on``. Raises :class:`ManifestError` naming the ``depends_on`` key
+        of a module that names an unknown module, itself, or a cycle."""
+        by_id = {spec.id: spec for spec in self.modules}
+        source = self.source or "manifest"
+        for spec in self.modules:
+            for name in spec.depends_on:
+                if name not in by_id:
+                    raise ManifestError(
+                        f"{source}: modules.{spec.id}.depends_on",
+                        f"no module named {name!r} (modules: {', '.join(by_id)})",
+                    )
+        order: list[ModuleSpec] = []
+        placed: set[str] = set()
+        path: list[str] = []
+
+        def place(spec: ModuleSpec) -> None:
+            if spec.id in placed:
+                return
+            if spec.id in path:
+                cycle = " -> ".join([*path[path.index(spec.id) :], spec.id])
+                raise ManifestError(f"{source}: modules.{path[-1]}.depends_on", f"a cycle: {cycle}")
+            path.append(spec.id)
+            for name in spec.depends_on:
+                place(by_id[name])
+            path.pop()
+            placed.add(spec.id)
+            order.append(spec)
+
+        for spec in self.modules:
+            place(spec)
+        return tuple(order)
 
     def with_modules(self, extra: Sequence[ModuleSpec]) -> Manifest:
         """A copy with ``extra`` modules appended (they start after the others)."""
@@ -368,6 +411,7 @@ _MODULE_KEYS: Final = frozenset(
         "within",
         "backoff",
         "channels",
+        "depends_on",
     }
 )
 _CHANNEL_KEYS: Final = frozenset({"tcp", "ipc", "tls", "security", "required"})
@@ -464,6 +508,7 @@ def _module(module_id: str, body: Mapping[str, Any], source: str, base_dir: str)
     for name, value in env.items():
         _string(value, source, f"{key}.env.{name}")
     channels = _channels(body.get("channels", {}), source, key)
+    depends_on = _strings(body.get("depends_on", []), source, key + ".depends_on")
     if channels.security is SecurityLevel.NONE:
         command_kind = resolve_command(body["command"], args, base_dir, where=where)[1]
         if (kind or command_kind) is ModuleKind.PYWATT:
@@ -482,6 +527,7 @@ def _module(module_id: str, body: Mapping[str, Any], source: str, base_dir: str)
         cwd=cwd,
         base_dir=base_dir,
         channels=channels,
+        depends_on=depends_on,
     )
 
 

@@ -11,7 +11,8 @@ module wires them together and offers the facade users, tests and the CLI hold::
         await orch.stop_module("greeter")
 
 Leaving the block stops every module (shutdown line, grace, SIGTERM, grace, SIGKILL) in
-reverse start order, then the store and the registry.
+reverse start order, then the store and the registry. A module whose manifest entry
+``depends_on`` others is started by the ``pywatt.starter`` actor once they have announced.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -28,6 +29,7 @@ import trio
 
 import pywatt
 from actors import (
+    Actor,
     ActorError,
     ActorSystem,
     Crashed,
@@ -42,7 +44,7 @@ from pywatt.wire import OrchestratorDeclaration, ServiceProviderInfo
 
 from ._console import Console, ConsoleLine, Verbosity
 from ._dotenv import load_env_file
-from ._errors import ModuleExited, NoSuchModule
+from ._errors import ModuleExited, ModuleNotRunning, NoSuchModule
 from ._gateway import GATEWAY_NAME, Gateway, Transport
 from ._handle import ModuleHandle, ModuleState, ModuleStatus
 from ._hub import (
@@ -76,6 +78,51 @@ from ._supervision import module_supervisor_spec
 from ._wiring import exposure_lines, listeners_spec, module_endpoints, server_context
 
 __all__ = ["Orchestrator", "open_orchestrator"]
+
+STARTER_NAME = "pywatt.starter"
+
+
+class _Starter(Actor[None]):
+    """Starts each module that ``depends_on`` others once every one of them has announced
+    (one task per such module); a module whose dependency ends without announcing is marked
+    failed, saying which. Stopped first on shutdown, so it never starts a module then."""
+
+    def __init__(
+        self,
+        handles: Mapping[str, ModuleHandle],
+        start: Callable[[ModuleHandle], Awaitable[None]],
+        console: Console,
+    ) -> None:
+        self.handles = handles
+        self.start = start
+        self.console = console
+
+    async def on_start(self) -> None:
+        for handle in self.handles.values():
+            if handle.spec.depends_on:
+                self.ctx.start_task(self._start_after, handle)
+
+    async def receive(self, message: None) -> None:
+        return None
+
+    async def _start_after(self, handle: ModuleHandle) -> None:
+        names = handle.spec.depends_on
+        self.console.info(f"{handle.id} waits for {', '.join(names)} to announce", handle.id)
+        for name in names:
+            dependency = self.handles[name]
+            try:
+                await dependency.wait_announced()
+            except ModuleNotRunning:
+                if not handle.stop_requested:
+                    self.console.error(
+                        f"{handle.id} not started: module {name!r}, which it depends on, is "
+                        f"{dependency.state.value}",
+                        handle.id,
+                    )
+                    handle._set(state=ModuleState.FAILED, pid=None)
+                return
+        if not handle.stop_requested:
+            await self.start(handle)
 
 
 class Orchestrator:
@@ -268,6 +315,8 @@ class Orchestrator:
         await self._shutdown.wait()
 
     async def _stop_all(self) -> None:
+        with contextlib.suppress(NoSuchActor):  # start no module that waits for others
+            await self._system.stop(STARTER_NAME)
         running = [h for h in self._handles.values() if not h.state.final]
         if running:
             self.console.info("shutting down: " + ", ".join(h.id for h in reversed(running)))
@@ -307,10 +356,11 @@ async def open_orchestrator(
 
     ``on_output`` receives every console line that passes ``verbosity`` (default: printed
     to stdout). Returns once each module's process has been spawned (not announced: use
-    ``orch.module(id).wait_announced()``). A module that cannot be started is reported and
-    marked ``failed``; the others run. On exit, stops every module in reverse start order.
-    The HTTP gateway on ``orchestrator_api`` routes requests for the modules' announced
-    endpoints to them over IPC (``gateway_transport="ipc"``) or over HTTP (``"http"``).
+    ``orch.module(id).wait_announced()``), except a module that ``depends_on`` others: it is
+    ``waiting`` until they have announced, then started. A module that cannot be started is
+    reported and marked ``failed``; the others run. On exit, stops every module in reverse
+    start order. The HTTP gateway on ``orchestrator_api`` routes requests for the modules'
+    announced endpoints to them over IPC (``gateway_transport="ipc"``) or over HTTP (``"http"``).
 
     Raises :class:`SecretsFileError` if the secrets file cannot be read.
     """
@@ -344,7 +394,10 @@ async def open_orchestrator(
             console=console,
             server_ssl=server_context(manifest.tls) if manifest.tls is not None else None,
         )
-        handles = {spec.id: ModuleHandle(spec) for spec in manifest.modules}
+        handles = {spec.id: ModuleHandle(spec) for spec in manifest.start_order()}
+        for handle in handles.values():
+            if handle.spec.depends_on:
+                handle.state = ModuleState.WAITING
         async with open_actor_system() as system:
             orch = Orchestrator(system, manifest, handles, console, api, endpoints)
             ports: dict[str, int] = {}
@@ -352,7 +405,9 @@ async def open_orchestrator(
             # told it survives a crash of it (see _hub_state).
             hub_state = HubState()
             await system.spawn(
-                lambda: Hub(console, hub_state, ports), name=HUB_NAME, mailbox_size=8192
+                lambda: Hub(console, hub_state, ports, handles),
+                name=HUB_NAME,
+                mailbox_size=8192,
             )
             await system.start_supervisor(listeners_spec(endpoints, channel_settings))
             for module_id, text, loud in exposure_lines(manifest.modules, endpoints):
@@ -379,12 +434,19 @@ async def open_orchestrator(
                 console.info(f"HTTP gateway on {api} ({gateway_transport} to the modules)")
             else:
                 console.info("HTTP gateway off: install 'pywatt[http]' to serve it")
+
+            async def start(handle: ModuleHandle) -> None:
+                try:
+                    await system.start_supervisor(module_supervisor_spec(handle, settings))
+                except StartFailed:
+                    handle._set(state=ModuleState.FAILED, pid=None)
+
             try:
                 for handle in handles.values():
-                    try:
-                        await system.start_supervisor(module_supervisor_spec(handle, settings))
-                    except StartFailed:
-                        handle._set(state=ModuleState.FAILED, pid=None)
+                    if not handle.spec.depends_on:
+                        await start(handle)
+                if any(handle.spec.depends_on for handle in handles.values()):
+                    await system.spawn(lambda: _Starter(handles, start, console), name=STARTER_NAME)
                 yield orch
             finally:
                 await orch._stop_all()

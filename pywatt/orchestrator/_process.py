@@ -70,7 +70,7 @@ from ._console import Console
 from ._errors import ModuleExited, PortUnavailable, SecretNotFound, describe_exit
 from ._gateway import GATEWAY_NAME, ForwardHttp, HttpWrapperLine
 from ._handle import ModuleHandle, ModuleState
-from ._hub import HUB_NAME, ModuleEnded
+from ._hub import HUB_NAME, ModuleAnnounced, ModuleEnded
 from ._listener import ModuleEndpoints
 from ._manifest import ModuleKind, TlsFiles
 from ._names import supervisor_name
@@ -324,6 +324,7 @@ class ModuleProcess(Actor[ProcessMessage]):
         if isinstance(message, AnnounceBlob):
             self.handle._set(announce=message, state=ModuleState.RUNNING)
             self.console.info(f"{spec.id} is up: {_describe_announce(message)}", spec.id)
+            await self.ctx.system.tell(HUB_NAME, ModuleAnnounced(spec.id))
         elif isinstance(message, GetSecretRequest):
             await self._answer_secret(message.name)
         elif isinstance(message, RotationAckRequest):

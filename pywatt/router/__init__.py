@@ -2,13 +2,19 @@
 
 ``pywatt.router`` sends ``route_to_module`` requests and notifications over the module's
 channels and serves the endpoints registered with it (docs/architecture.md, decision 7; the wire
-form is in docs/protocol-extensions.md §5).
+form is in docs/protocol-extensions.md §5). A failed request raises a :class:`RemoteError`
+subclass a caller can catch: :class:`ModuleUnavailable`, :class:`NoSuchModule`,
+:class:`NoSuchEndpoint` or :class:`RemoteCrash` (docs/calling-modules.md).
 """
 
 from ._endpoints import Endpoints as Endpoints
 from ._errors import BadReply as BadReply
 from ._errors import BadTarget as BadTarget
 from ._errors import MessageTooLarge as MessageTooLarge
+from ._errors import ModuleUnavailable as ModuleUnavailable
+from ._errors import NoSuchEndpoint as NoSuchEndpoint
+from ._errors import NoSuchModule as NoSuchModule
+from ._errors import RemoteCrash as RemoteCrash
 from ._errors import RemoteError as RemoteError
 from ._errors import RequestInterrupted as RequestInterrupted
 from ._errors import RequestTimeout as RequestTimeout
@@ -25,6 +31,7 @@ from ._messages import UnregisterHandler as UnregisterHandler
 from ._messages import parse_target as parse_target
 from ._remote import RemoteRef as RemoteRef
 from ._remote import reply_type_of as reply_type_of
+from ._router import LOCAL_CHANNEL as LOCAL_CHANNEL
 from ._router import NOTIFY_MARKER_VALUE as NOTIFY_MARKER_VALUE
 from ._router import Router as Router
 from ._router import router_spec as router_spec

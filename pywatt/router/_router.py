@@ -23,6 +23,20 @@ on its ``ChannelState`` while it is connected), not through a message to the con
 actor; above the outbox's high-water mark the router waits for room (back-pressure), and a
 connection without a published outbox is told a ``SendFrame``.
 
+Errors: an ``{"Err":...}`` reply becomes the :class:`RemoteError` subclass its ``type`` names
+(:meth:`RemoteError.from_reply`). A handler's exception is sent as its class name and message;
+an actor handler that crashed on the request is sent as ``ActorCrashed`` with what the actor
+raised in the message, so the caller sees the cause.
+
+To itself: a request or notification whose target is this module's own id never leaves the
+process. It is encoded as for the wire, served by this router as if it had come on a channel,
+and its reply goes straight to the waiting caller (channel :data:`LOCAL_CHANNEL`). No
+orchestrator is involved, so it works the same under any orchestrator and with no channel
+up, and a request cannot be mistaken for its own reply (they share a request id).
+
+Readiness: a request to endpoint ``pywatt.ready`` (``READY_ENDPOINT``) that no handler serves
+is answered ``true`` by the router itself (``state.wait_for_module``'s probe).
+
 Limits: a request or notification whose frame would be over the frame limit fails alone
 with :class:`MessageTooLarge`; a reply over it goes to its caller at once as a
 ``ReplyTooLarge`` error. Neither stops the router.
@@ -46,7 +60,7 @@ from typing import Any, Final
 import attrs
 import trio
 
-from actors import Actor, ActorError, ActorRef, ChildSpec, DeferredReply
+from actors import Actor, ActorCrashed, ActorError, ActorRef, ChildSpec, DeferredReply
 from pywatt.channels import (
     ChannelDirectory,
     ChannelInbound,
@@ -56,6 +70,7 @@ from pywatt.channels import (
     route_frame,
 )
 from pywatt.wire import (
+    READY_ENDPOINT,
     REPLY_ENDPOINT,
     REPLY_MARKER_PROPERTY,
     REPLY_MARKER_VALUE,
@@ -83,6 +98,7 @@ from ._errors import (
     RemoteError,
     RequestInterrupted,
     RequestTimeout,
+    handler_error_type,
 )
 from ._messages import (
     ROUTER,
@@ -98,12 +114,15 @@ from ._messages import (
 )
 from ._payloads import read_request, request_payload
 
-__all__ = ["NOTIFY_MARKER_VALUE", "Router", "router_spec"]
+__all__ = ["LOCAL_CHANNEL", "NOTIFY_MARKER_VALUE", "Router", "router_spec"]
 
 log = logging.getLogger("pywatt.router")
 
 NOTIFY_MARKER_VALUE: Final = "none"
 """``metadata.properties.pywatt_reply`` of a one-way notification: the callee never replies."""
+
+LOCAL_CHANNEL: Final = "pywatt.router.local"
+"""The channel name of a request a module sent to itself: served and answered in-process."""
 
 
 RouterMessage = (
@@ -306,20 +325,34 @@ class Router(Actor[RouterMessage]):
 
     async def _send_notification(self, message: SendMessage) -> None:
         payload = request_payload(message.payload, message.endpoint, NOTIFY_MARKER_VALUE)
+        if message.target == self.module_id:  # to itself: served here, never on the wire
+            self.counts["notifications"] += 1
+            await self._serve_request(LOCAL_CHANNEL, self._local(uuid.uuid4(), payload))
+            return
         await self._send_frame(
             self._route_frame(message.target, message.endpoint, uuid.uuid4(), payload),
             f"a message to {message.target}/{message.endpoint}",
         )
         self.counts["notifications"] += 1
 
+    def _local(self, request_id: uuid.UUID, payload: EncodedMessage) -> RoutedModuleMessage:
+        """A request or notification to this module, as it would arrive on a channel."""
+        return RoutedModuleMessage(
+            source_module_id=self.module_id, original_request_id=request_id, payload=payload
+        )
+
     async def _send_request(self, message: SendRequest, reply: DeferredReply) -> None:
         request_id = uuid.uuid4()
+        local = message.target == self.module_id
         try:
             payload = request_payload(message.payload, message.endpoint, REPLY_MARKER_VALUE)
-            channel = await self._send_frame(
-                self._route_frame(message.target, message.endpoint, request_id, payload),
-                f"a request to {message.target}/{message.endpoint}",
-            )
+            if local:  # to itself: served here once it is pending, never on the wire
+                channel = LOCAL_CHANNEL
+            else:
+                channel = await self._send_frame(
+                    self._route_frame(message.target, message.endpoint, request_id, payload),
+                    f"a request to {message.target}/{message.endpoint}",
+                )
         except (NoChannel, EncodeError, MessageTooLarge) as exc:
             reply.fail(exc)
             return
@@ -340,6 +373,8 @@ class Router(Actor[RouterMessage]):
             heapq.heapify(heap)
             self._deadline_moved.set()
         self.counts["sent"] += 1
+        if local:
+            await self._serve_request(LOCAL_CHANNEL, self._local(request_id, payload))
 
     async def _unpark(self) -> None:
         while self.parked and len(self.pending) < self.max_in_flight:
@@ -371,7 +406,13 @@ class Router(Actor[RouterMessage]):
         if isinstance(result, ReplyError):
             self.counts["remote_errors"] += 1
             pending.reply.fail(
-                RemoteError(result.error_type, result.message, result.module, result.request_id)
+                RemoteError.from_reply(
+                    result.error_type,
+                    result.message,
+                    result.module,
+                    result.request_id,
+                    endpoint=pending.endpoint,
+                )
             )
         else:
             self.counts["replies"] += 1
@@ -421,6 +462,10 @@ class Router(Actor[RouterMessage]):
             # An orchestrator that forwards replies as routed_module_message (decision 7).
             self._on_reply(message.source_module_id, message.original_request_id, message.payload)
             return
+        await self._serve_request(channel, message)
+
+    async def _serve_request(self, channel: str, message: RoutedModuleMessage) -> None:
+        """Find the handler of a request or notification and run it (or answer for it)."""
         fast = read_request(message.payload)  # the form pywatt writes, read fast
         endpoint: str | None
         marker: object
@@ -444,6 +489,12 @@ class Router(Actor[RouterMessage]):
             endpoint = meta.destination
         source, request_id = message.source_module_id, message.original_request_id
         entry = self.endpoints.find(endpoint, source)
+        if entry is None and endpoint == READY_ENDPOINT:  # a readiness probe: we are here
+            if marker == REPLY_MARKER_VALUE:
+                self.counts["handled"] += 1
+                data = encode_reply_ok(True)
+                await self._write_reply(HandlerReply(source, request_id, data, channel))
+            return
         if entry is None:
             self.counts["unroutable"] += 1
             log.warning(
@@ -509,10 +560,14 @@ class Router(Actor[RouterMessage]):
     def _error_data(self, exc: Exception, source: str, request_id: uuid.UUID) -> bytes:
         self.counts["handler_errors"] += 1
         log.info("handler for a request from %s raised %s: %s", source, type(exc).__name__, exc)
+        message = str(exc)
+        cause = exc.__cause__
+        if isinstance(exc, ActorCrashed) and cause is not None:  # say what the actor raised
+            message = f"{message}: {type(cause).__name__}: {cause}"
         return encode_reply_error(
             ReplyError(
-                error_type=type(exc).__name__,
-                message=str(exc),
+                error_type=handler_error_type(exc),
+                message=message,
                 module=self.module_id,
                 request_id=request_id,
             )
@@ -559,6 +614,11 @@ class Router(Actor[RouterMessage]):
 
     async def _write_reply(self, message: HandlerReply) -> None:
         source, request_id = message.source, message.request_id
+        if message.channel == LOCAL_CHANNEL:  # a request to itself: no frame, no size limit
+            self._on_reply(
+                source, request_id, EncodedMessage(data=message.data, format=EncodingFormat.JSON)
+            )
+            return
         payload = EncodedMessage(data=message.data, format=EncodingFormat.JSON)
         try:
             frame = route_frame(source, REPLY_ENDPOINT, request_id, payload)

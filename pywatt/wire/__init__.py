@@ -64,6 +64,7 @@ from ._types_ext import ENV_TLS_CA as ENV_TLS_CA
 from ._types_ext import ENV_TLS_CERT as ENV_TLS_CERT
 from ._types_ext import ENV_TLS_KEY as ENV_TLS_KEY
 from ._types_ext import EXIT_CANNOT_START as EXIT_CANNOT_START
+from ._types_ext import READY_ENDPOINT as READY_ENDPOINT
 from ._types_ext import REPLY_ENDPOINT as REPLY_ENDPOINT
 from ._types_ext import REPLY_MARKER_PROPERTY as REPLY_MARKER_PROPERTY
 from ._types_ext import REPLY_MARKER_VALUE as REPLY_MARKER_VALUE

@@ -29,6 +29,7 @@ __all__ = [
     "ENV_TLS_CERT",
     "ENV_TLS_KEY",
     "EXIT_CANNOT_START",
+    "READY_ENDPOINT",
     "REPLY_ENDPOINT",
     "REPLY_MARKER_PROPERTY",
     "REPLY_MARKER_VALUE",
@@ -60,6 +61,9 @@ REPLY_MARKER_PROPERTY: Final = "pywatt_reply"
 REPLY_MARKER_VALUE: Final = "result"
 #: ``target_endpoint`` of a reply to an inter-module request.
 REPLY_ENDPOINT: Final = "pywatt.reply"
+#: ``target_endpoint`` of a readiness probe (``state.wait_for_module``): answered ``{"Ok":true}``
+#: by a pywatt orchestrator once the target is reachable, and by the target's own router.
+READY_ENDPOINT: Final = "pywatt.ready"
 
 _KNOWN_FORMATS: Final = frozenset({"json", "msgpack"})
 

@@ -107,7 +107,9 @@ async def test_a_killed_listener_reconnects_and_every_request_gets_exactly_one_o
             counts = parse_summary(line)
             assert counts["sent"] == 300
             assert counts["ok"] + counts["error"] == 300  # none hangs
-            assert set(counts["errors"]) <= {"RequestInterrupted", "RemoteError", "NoChannel"}
+            # ModuleUnavailable: b had no open channel at the orchestrator for a moment.
+            expected = {"RequestInterrupted", "RemoteError", "ModuleUnavailable", "NoChannel"}
+            assert set(counts["errors"]) <= expected
             assert "RequestTimeout" not in counts["errors"]
             # After the kill the channels came back and requests went on succeeding.
             ok_after = [text for text in a.stderr if "outcome ok b 29" in text]

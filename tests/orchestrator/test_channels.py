@@ -136,3 +136,28 @@ async def test_a_request_to_a_module_without_a_channel_gets_an_error_reply() -> 
             assert error.error_type == "ModuleUnavailable"  # type: ignore[union-attr]
             assert error.module == "ledger"  # type: ignore[union-attr]
             assert message.request_id == route.request_id  # type: ignore[attr-defined]
+
+
+async def test_a_request_to_a_module_the_orchestrator_does_not_run_gets_no_such_module() -> None:
+    with trio.fail_after(15):
+        async with running(raw("billing", kind=ModuleKind.FOREIGN)) as run:
+            orch = run.orch
+            await orch.module("billing").wait_announced()
+            path = orch.endpoints("billing").socket_path
+            assert path is not None
+            stream = await trio.open_unix_socket(path)
+            await stream.send_all(declaration_frame(ModuleDeclaration(version="0.1.0")))
+            route = RouteToModule(
+                target_module_id="ledger", target_endpoint="post",
+                request_id=uuid.uuid4(), payload=encode_payload({"x": 1}),
+            )  # fmt: skip
+            await stream.send_all(encode_module_frame(route))
+            decoder = FrameDecoder()
+            while True:
+                message = await _frames(stream, decoder)
+                if message.OP == "routed_module_response":
+                    break
+            error = decode_reply(message.payload.data, object)  # type: ignore[attr-defined]
+            assert error.error_type == "NoSuchModule"  # type: ignore[union-attr]
+            assert error.message == "no module named 'ledger'"  # type: ignore[union-attr]
+            assert error.module == "ledger"  # type: ignore[union-attr]

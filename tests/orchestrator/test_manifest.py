@@ -114,6 +114,42 @@ def test_manifest_errors_name_the_file_and_key(
     assert problem in message
 
 
+B = '[modules.b]\ncommand = "a.py"\n'
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "problem"),
+    [
+        (A + 'depends_on = ["ledger"]\n', "modules.a.depends_on", "no module named 'ledger'"),
+        (A + 'depends_on = ["a"]\n', "modules.a.depends_on", "a cycle: a -> a"),
+        (A + 'depends_on = ["b"]\n' + B + 'depends_on = ["a"]\n', "modules.b.depends_on",
+         "a cycle: a -> b -> a"),
+        (A + 'depends_on = "b"\n' + B, "modules.a.depends_on", "list of strings"),
+    ],
+)  # fmt: skip
+def test_depends_on_errors_name_the_key(
+    tmp_path: Path, body: str, where: str, problem: str
+) -> None:
+    (tmp_path / "a.py").write_text("")
+    path = write(tmp_path / "pywatt.toml", body)
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(str(path))
+    assert caught.value.where == f"{path}: {where}"
+    assert problem in caught.value.problem
+
+
+def test_depends_on_orders_the_start_after_the_modules_named(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("")
+    body = "".join(
+        f'[modules.{name}]\ncommand = "a.py"\ndepends_on = {deps}\n'
+        for name, deps in [("web", '["api", "db"]'), ("api", '["db"]'), ("db", "[]"), ("x", "[]")]
+    )
+    manifest = load_manifest(str(write(tmp_path / "pywatt.toml", body)))
+    assert [spec.id for spec in manifest.modules] == ["web", "api", "db", "x"]
+    assert [spec.id for spec in manifest.start_order()] == ["db", "api", "web", "x"]
+    assert manifest.modules[0].depends_on == ("api", "db")
+
+
 def test_a_missing_manifest_is_reported() -> None:
     with pytest.raises(ManifestError, match="cannot read the manifest"):
         load_manifest("/nonexistent/pywatt.toml")
