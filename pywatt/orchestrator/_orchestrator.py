@@ -318,7 +318,9 @@ async def open_orchestrator(
     environment = dict(manifest.environment if manifest.environment is not None else os.environ)
     file_values: dict[str, str] = {}
     if manifest.secrets_file is not None:
-        file_values = await trio.to_thread.run_sync(load_env_file, manifest.secrets_file)
+        file_values = await trio.to_thread.run_sync(
+            load_env_file, manifest.secrets_file, environment
+        )
     api_socket = reserve_api_socket()
     socket_dir = tempfile.mkdtemp(prefix="pywatt-")  # 0700: only we reach the sockets
     try:
