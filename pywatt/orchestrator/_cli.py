@@ -138,6 +138,13 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         "$XDG_RUNTIME_DIR/pywatt or /tmp/pywatt-<uid>)",
     )
     parser.add_argument("--no-control", action="store_true", help="no control socket")
+    parser.add_argument(
+        "--log-format",
+        choices=("pretty", "json"),
+        help="how the console is written: pretty (timestamps, colours unless NO_COLOR is "
+        "set) or JSON lines (default: $PYWATT_LOG_FORMAT, else pretty on a terminal and "
+        "json otherwise)",
+    )
     loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument("-v", "--verbose", action="store_true", help="show debug output")
     loudness.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")

@@ -14,7 +14,7 @@ import attrs
 import trio
 
 from ._cli import DEFAULT_MANIFEST
-from ._console import Console, Verbosity, stream_sink
+from ._console import Console, LogFormat, Verbosity, default_log_format, stream_sink
 from ._control import DEFAULT_ROTATE_TIMEOUT, default_run_dir, prepare_control, serve_control
 from ._errors import ControlError, ManifestError, OrchestratorError, SecretsFileError
 from ._handle import ModuleHandle, ModuleState
@@ -67,7 +67,8 @@ def run(args: argparse.Namespace, manifest: Manifest) -> int:
     verbosity = (
         Verbosity.VERBOSE if args.verbose else Verbosity.QUIET if args.quiet else Verbosity.NORMAL
     )
-    code: int = trio.run(_run_async, args, manifest, verbosity)
+    log_format: LogFormat = getattr(args, "log_format", None) or default_log_format()
+    code: int = trio.run(_run_async, args, manifest, verbosity, log_format)
     return code
 
 
@@ -78,8 +79,10 @@ class _RunState:
         self.forced = False
 
 
-async def _run_async(args: argparse.Namespace, manifest: Manifest, verbosity: Verbosity) -> int:
-    sink = stream_sink()
+async def _run_async(
+    args: argparse.Namespace, manifest: Manifest, verbosity: Verbosity, log_format: LogFormat
+) -> int:
+    sink = stream_sink(log_format=log_format)
     state = _RunState()
     # Checked before any module starts, so that a refused --run-dir ends the run at once.
     control_dir = None if args.no_control else _control_dir(args.run_dir, Console(sink, verbosity))
