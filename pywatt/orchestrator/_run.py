@@ -20,6 +20,7 @@ from ._errors import ControlError, ManifestError, OrchestratorError, SecretsFile
 from ._handle import ModuleHandle, ModuleState
 from ._manifest import Manifest, load_manifest, module_from_file, parse_secret_assignment
 from ._orchestrator import Orchestrator, open_orchestrator
+from ._ports import reserve_api_socket
 
 __all__ = ["manifest_from_args", "run"]
 
@@ -57,6 +58,10 @@ def manifest_from_args(args: argparse.Namespace, files: Sequence[str] | None = N
         changes["secrets_file"] = os.path.abspath(args.secrets_file)
     if args.grace is not None:
         changes["grace"] = args.grace
+    if getattr(args, "host", None) is not None:
+        changes["gateway_host"] = args.host
+    if getattr(args, "port", None) is not None:
+        changes["gateway_port"] = args.port
     return attrs.evolve(manifest, **changes)
 
 
@@ -84,12 +89,16 @@ async def _run_async(
 ) -> int:
     sink = stream_sink(log_format=log_format)
     state = _RunState()
-    # Checked before any module starts, so that a refused --run-dir ends the run at once.
+    # Checked before any module starts, so that a refused --run-dir or a gateway address
+    # that is taken ends the run at once, in one line.
     control_dir = None if args.no_control else _control_dir(args.run_dir, Console(sink, verbosity))
+    gateway = reserve_api_socket(manifest.gateway_host, manifest.gateway_port)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async with trio.open_nursery() as outer:
             outer.start_soon(_watch_signals, signals, state, outer)
-            async with open_orchestrator(manifest, on_output=sink, verbosity=verbosity) as orch:
+            async with open_orchestrator(
+                manifest, on_output=sink, verbosity=verbosity, gateway_socket=gateway
+            ) as orch:
                 state.orch = orch
                 async with trio.open_nursery() as inner:
                     if control_dir is not None:
