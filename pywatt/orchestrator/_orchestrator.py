@@ -383,7 +383,7 @@ async def open_orchestrator(
             await system.spawn(lambda: PortRegistry(reserved), name=PORTS_NAME)
             await system.spawn(
                 lambda: Gateway(api_socket, lambda: orch.modules, process_name,
-                                transport=gateway_transport),
+                                transport=gateway_transport, console=console),
                 name=GATEWAY_NAME,
             )  # fmt: skip
             if have("http"):
