@@ -21,7 +21,7 @@ export JWT_SECRET="$secret"
 
 echo "== pywatt run examples/web.py (for 20 s at most)"
 "$bin/pywatt" run examples/web.py --secret JWT_SECRET --run-dir "$work/run" --for 20 \
-    > "$work/orchestrator.log" 2>&1 &
+    --log-format pretty > "$work/orchestrator.log" 2>&1 &
 orchestrator=$!
 
 gateway=""

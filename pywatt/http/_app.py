@@ -1,8 +1,10 @@
 """The one ASGI callable a module serves, on both transports.
 
 :class:`ServedApp` wraps the module's own app (ASGI, or WSGI through :class:`WsgiAdapter`)
-and adds what every module gets: the built-in ``/health`` and ``/metrics`` endpoints, the
-request body limit (413), the JWT check of protected paths (401) and request metrics. The
+and adds what every module gets: the built-in ``/health`` and ``/metrics`` endpoints (an
+app that serves ``/metrics`` itself keeps it: pywatt's page answers only where the app's is
+404), the request body limit (413), the JWT check of protected paths (401) and request
+metrics. The
 hypercorn server and the HTTP-over-IPC dispatcher both call this same object, so a request
 behaves the same whichever way it arrives.
 
@@ -130,9 +132,36 @@ class ServedApp:
             await send_json(send, code, body, head=method == "HEAD")
             return
         if config.metrics is not None and path == config.metrics and self.metrics is not None:
-            text = self.metrics.render().encode()
-            await send_body(send, 200, text, CONTENT_TYPE, head=method == "HEAD")
+            # The app's own page wins; ours answers where the app has none (its 404).
+            if not await self._app_answers(scope, receive, send):
+                text = self.metrics.render().encode()
+                await send_body(send, 200, text, CONTENT_TYPE, head=method == "HEAD")
             return
+        await self._to_app(scope, receive, send)
+
+    async def _app_answers(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Pass the request to the app; True if it answered, False (and nothing sent) if
+        it answered 404 or not at all."""
+        answered = False
+        swallowed = False
+
+        async def peek(event: dict[str, Any]) -> None:
+            nonlocal answered, swallowed
+            if event["type"] == "http.response.start" and not (answered or swallowed):
+                if int(event["status"]) == 404:
+                    swallowed = True
+                else:
+                    answered = True
+            if answered:
+                await send(event)
+
+        await self._to_app(scope, receive, peek)
+        return answered
+
+    async def _to_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The body limit, the JWT check of protected paths, then the app."""
+        path: str = scope.get("path", "/")
+        config = self.config
         limit = config.max_body_size
         length = header(scope, b"content-length")
         if length is not None:

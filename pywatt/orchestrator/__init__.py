@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ._dotenv import load_env_file as load_env_file
     from ._dotenv import parse_env_text as parse_env_text
     from ._errors import ControlError as ControlError
+    from ._errors import GatewayUnavailable as GatewayUnavailable
     from ._errors import ManifestError as ManifestError
     from ._errors import ModuleCallFailed as ModuleCallFailed
     from ._errors import ModuleExited as ModuleExited
@@ -81,6 +82,7 @@ __getattr__, __dir__, __all__ = attach(
         "._dotenv": ["load_env_file", "parse_env_text"],
         "._errors": [
             "ControlError",
+            "GatewayUnavailable",
             "ManifestError",
             "ModuleCallFailed",
             "ModuleExited",

@@ -8,8 +8,9 @@ SIGHUP re-reads the secrets file and rotates the changed values, and the control
 (its path is printed at startup) serves the client commands.
 
 Exit status of ``run``: 0 after a normal shutdown, 1 if a module gave up, could not be
-started, or ended with an error and was not restarted; 2 for a bad command line, manifest or
-secrets file; 130 after a forced shutdown (a second Ctrl-C).
+started, or ended with an error and was not restarted, or the gateway's address cannot be
+bound; 2 for a bad command line, manifest or secrets file; 130 after a forced shutdown (a
+second Ctrl-C).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from pywatt._version import __version__
 
 from ._control_client import DEFAULT_ROTATE_TIMEOUT, call_control, default_run_dir
-from ._errors import ControlError, ManifestError, SecretsFileError
+from ._errors import ControlError, GatewayUnavailable, ManifestError, SecretsFileError
 
 # The command line imports only argparse, json and the control client: `pywatt --help`,
 # `status` and `stop` never load trio. `run` imports the orchestrator (in ._run).
@@ -53,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ManifestError, SecretsFileError) as exc:
         print(f"pywatt: error: {exc}", file=sys.stderr)
         return 2
-    except ControlError as exc:
+    except (ControlError, GatewayUnavailable) as exc:
         print(f"pywatt: error: {exc}", file=sys.stderr)
         return 1
 
@@ -86,6 +87,9 @@ def run_standalone(module_path: str, *, argv: Sequence[str] | None = None) -> in
     except (ManifestError, SecretsFileError) as exc:
         print(f"pywatt: error: {exc}", file=sys.stderr)
         return 2
+    except GatewayUnavailable as exc:
+        print(f"pywatt: error: {exc}", file=sys.stderr)
+        return 1
 
 
 # --- argument parsing ----------------------------------------------------------------------
@@ -138,9 +142,32 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         "$XDG_RUNTIME_DIR/pywatt or /tmp/pywatt-<uid>)",
     )
     parser.add_argument("--no-control", action="store_true", help="no control socket")
+    parser.add_argument(
+        "--host",
+        help="address of the HTTP gateway (default: the manifest's gateway, else 127.0.0.1; "
+        "0.0.0.0 for every interface)",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        help="port of the HTTP gateway (default: the manifest's gateway, else a free one)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("pretty", "json"),
+        help="how the console is written: pretty (timestamps, colours unless NO_COLOR is "
+        "set) or JSON lines (default: $PYWATT_LOG_FORMAT, else pretty on a terminal and "
+        "json otherwise)",
+    )
     loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument("-v", "--verbose", action="store_true", help="show debug output")
     loudness.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 65535, not {text!r}")
+    return int(text)
 
 
 # --- client commands -----------------------------------------------------------------------

@@ -54,6 +54,16 @@ class PortUnavailable(OrchestratorError):
         self.reason = reason
 
 
+class GatewayUnavailable(OrchestratorError):
+    """The HTTP gateway cannot have its address: the port is in use, the host is not one
+    of this machine's, or binding it is not allowed."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(f"cannot serve the HTTP gateway on {address}: {reason}")
+        self.address = address
+        self.reason = reason
+
+
 class NoSuchModule(OrchestratorError, LookupError):
     """The orchestrator runs no module with this id."""
 

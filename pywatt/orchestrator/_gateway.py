@@ -16,6 +16,16 @@ methods, 502 when the module is not running or went away mid-request, 504 after
 ``timeout`` seconds (30 by default), and 413 for a body over ``max_body_size``. Everything
 else is the module's own answer, headers and body as the module produced them. It checks
 no token itself: a module protects its ``auth="jwt"`` endpoints.
+
+Three paths are the gateway's own, whatever the modules announced: ``/health`` (every
+module's state and its own ``/health`` report; 200 when all are healthy, 503 with the
+reasons otherwise), ``/metrics`` (every module's ``/metrics`` page in one, each sample
+labelled ``module="<id>"``, with ``pywatt_module_up``) and ``/metrics/<id>`` (that module's
+page as it serves it). A pywatt module is asked over IPC (it answers even without an app);
+a foreign one over the gateway's transport, and only for a path it announced.
+
+Every request is one access-log line on the console (method, path, status, milliseconds,
+module), redacted like every console line.
 """
 
 from __future__ import annotations
@@ -23,7 +33,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, Final, Literal
@@ -35,7 +47,10 @@ from actors import Actor, ActorError, Crashed, DeferredReply, LifecycleEvent, Re
 from pywatt._extras import have
 from pywatt.wire import AnnounceBlob, IpcHttpRequest, RemoteProtocolError, decode_json_value
 
+from ._console import Console
+from ._errors import describe_exit
 from ._handle import ModuleHandle, ModuleState
+from ._manifest import ModuleKind
 
 __all__ = [
     "GATEWAY_NAME",
@@ -48,6 +63,11 @@ __all__ = [
 ]
 
 GATEWAY_NAME: Final = "pywatt.gateway"
+HEALTH_PATH: Final = "/health"
+METRICS_PATH: Final = "/metrics"
+PROBE_TIMEOUT: Final = 5.0
+"""Seconds each module has to answer the gateway's ``/health`` and ``/metrics`` probes."""
+METRICS_CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_MAX_BODY: Final = 16 * 1024 * 1024
 _HOP_BY_HOP: Final = frozenset(
@@ -138,7 +158,8 @@ class Gateway(Actor[GatewayMessage]):
     """The gateway actor (registered as ``pywatt.gateway``; see the module docstring).
 
     ``sock`` is the bound API socket (it starts listening here); ``handles`` returns every
-    module's handle in start order; ``process_name`` maps a module id to its process actor.
+    module's handle in start order; ``process_name`` maps a module id to its process actor;
+    ``console`` gets one access-log line per request (none when it is None).
     """
 
     reply_errors = (GatewayFailure,)
@@ -152,8 +173,12 @@ class Gateway(Actor[GatewayMessage]):
         transport: Transport = "ipc",
         timeout: float = DEFAULT_TIMEOUT,
         max_body_size: int = DEFAULT_MAX_BODY,
+        console: Console | None = None,
+        probe_timeout: float = PROBE_TIMEOUT,
     ) -> None:
         self.sock = sock
+        self.console = console
+        self.probe_timeout = probe_timeout
         self.handles = handles
         self.process_name = process_name
         self.transport = transport
@@ -279,8 +304,10 @@ class Gateway(Actor[GatewayMessage]):
                     return
         if scope["type"] != "http":
             return
+        began = time.perf_counter()
+        served = _Served()
         try:
-            response = await self._route(scope, receive)
+            response = await self._route(scope, receive, served)
         except GatewayFailure as exc:
             response = _json(exc.status, {"error": str(exc)})
         headers = [
@@ -290,12 +317,40 @@ class Gateway(Actor[GatewayMessage]):
         ]
         headers.append((b"content-length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        # Logged before the body goes out: whoever has the whole answer can see its line.
+        self._access_line(scope, response.status, began, served.module)
         body = b"" if scope["method"] == "HEAD" else response.body
         await send({"type": "http.response.body", "body": body})
 
-    async def _route(self, scope: dict[str, Any], receive: Any) -> GatewayResponse:
+    def _access_line(
+        self, scope: dict[str, Any], status: int, began: float, module: str | None
+    ) -> None:
+        if self.console is None:
+            return
+        method: str = scope["method"].upper()
+        path: str = scope["path"]  # never the query string: it may carry a credential
+        ms = round((time.perf_counter() - began) * 1000, 1)
+        self.console.emit(
+            logging.WARNING if status >= 500 else logging.INFO,
+            f"{method} {path} {status} {ms} ms ({module or 'gateway'})",
+            module,
+            fields={"access": True, "method": method, "path": path, "status": status,
+                    "ms": ms, "module": module},
+        )  # fmt: skip
+
+    async def _route(self, scope: dict[str, Any], receive: Any, served: _Served) -> GatewayResponse:
         method: str = scope["method"].upper()
         path: str = scope["path"]
+        if path in (HEALTH_PATH, METRICS_PATH) or path.startswith(METRICS_PATH + "/"):
+            if method not in ("GET", "HEAD"):
+                response = _json(405, {"error": f"{method} is not allowed on {path}"})
+                response.headers["allow"] = "GET, HEAD"
+                return response
+            if path == HEALTH_PATH:
+                return await self._health()
+            if path == METRICS_PATH:
+                return await self._all_metrics()
+            return await self._module_metrics(path[len(METRICS_PATH) + 1 :], served)
         handle, allowed = find_route(self.handles(), method, path)
         if handle is None:
             if allowed:
@@ -303,6 +358,7 @@ class Gateway(Actor[GatewayMessage]):
                 response.headers["allow"] = ", ".join(allowed)
                 return response
             return _json(404, {"error": f"no module serves {method} {path}"})
+        served.module = handle.id
         body = await _read_body(receive, self.max_body_size)
         raw_path = scope.get("raw_path") or path.encode()
         uri = raw_path.decode("latin-1")
@@ -314,17 +370,146 @@ class Gateway(Actor[GatewayMessage]):
             value = raw_value.decode("latin-1")
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
         with trio.move_on_after(self.timeout) as deadline:
-            if self.transport == "http":
-                response = await self._over_http(handle, method, uri, headers, body)
-            else:
-                request = IpcHttpRequest(
-                    request_id=str(uuid.uuid4()), method=method, uri=uri, headers=headers,
-                    body=body,
-                )  # fmt: skip
-                response = await self.ctx.system.ask(GATEWAY_NAME, ExchangeHttp(handle.id, request))
+            response = await self._exchange(handle, self.transport, method, uri, headers, body)
         if deadline.cancelled_caught:
             raise GatewayFailure(504, f"module {handle.id!r} did not answer in {self.timeout:g} s")
         return response
+
+    async def _exchange(
+        self,
+        handle: ModuleHandle,
+        transport: Transport,
+        method: str,
+        uri: str,
+        headers: dict[str, str],
+        body: bytes,
+    ) -> GatewayResponse:
+        if transport == "http":
+            return await self._over_http(handle, method, uri, headers, body)
+        request = IpcHttpRequest(
+            request_id=str(uuid.uuid4()), method=method, uri=uri, headers=headers, body=body
+        )
+        response: GatewayResponse = await self.ctx.system.ask(
+            GATEWAY_NAME, ExchangeHttp(handle.id, request)
+        )
+        return response
+
+    # -- the gateway's own paths: /health, /metrics, /metrics/<id> -------------------------
+
+    async def _probe(
+        self, handle: ModuleHandle, path: str, timeout: float
+    ) -> GatewayResponse | str | None:
+        """Ask a running module for ``path``: its answer, a reason it has none (str), or
+        None for a foreign module that did not announce the path."""
+        transport: Transport = "ipc"
+        if handle.spec.kind is not ModuleKind.PYWATT:
+            if handle.announce is None or find_route([handle], "GET", path)[0] is None:
+                return None
+            transport = self.transport
+        with trio.move_on_after(timeout):
+            try:
+                return await self._exchange(handle, transport, "GET", path, {}, b"")
+            except GatewayFailure as exc:
+                return str(exc)
+        return f"did not answer GET {path} within {timeout:g} s"
+
+    async def _health(self) -> GatewayResponse:
+        handles = self.handles()
+        entries: dict[str, dict[str, Any]] = {}
+
+        async def check(handle: ModuleHandle) -> None:
+            entries[handle.id] = await self._module_health(handle)
+
+        async with trio.open_nursery() as nursery:
+            for handle in handles:
+                nursery.start_soon(check, handle)
+        modules = {h.id: entries[h.id] for h in handles}
+        reasons = [
+            f"{module_id}: {entry['reason']}"
+            for module_id, entry in modules.items()
+            if entry["status"] != "healthy"
+        ]
+        if reasons:
+            return _json(503, {"status": "unhealthy", "reasons": reasons, "modules": modules})
+        return _json(200, {"status": "healthy", "modules": modules})
+
+    async def _module_health(self, handle: ModuleHandle) -> dict[str, Any]:
+        entry: dict[str, Any] = {"state": handle.state.value}
+        if handle.state is not ModuleState.RUNNING:
+            return {**entry, "status": "unhealthy", "reason": _not_running(handle)}
+        answer = await self._probe(handle, HEALTH_PATH, self.probe_timeout)
+        if answer is None:  # nothing to ask: running is all we know
+            return {**entry, "status": "healthy"}
+        if isinstance(answer, str):
+            return {**entry, "status": "unhealthy", "reason": answer}
+        report = _json_body(answer)
+        if answer.status == 404 or _serves_no_app(answer.status, report):
+            return {**entry, "status": "healthy"}  # it serves no /health of its own
+        if isinstance(report, dict) and report.get("status") in _REPORTED:
+            entry["health"] = report
+            status = str(report["status"])
+            if status == "healthy" and answer.status < 400:
+                return {**entry, "status": "healthy"}
+            return {**entry, "status": status, "reason": _health_reason(status, report)}
+        if 200 <= answer.status < 300:
+            return {**entry, "status": "healthy"}
+        return {**entry, "status": "unhealthy",
+                "reason": f"GET {HEALTH_PATH} answered {answer.status}"}  # fmt: skip
+
+    async def _module_metrics(self, module_id: str, served: _Served) -> GatewayResponse:
+        handles = {h.id: h for h in self.handles()}
+        handle = handles.get(module_id)
+        if handle is None:
+            known = ", ".join(handles) or "none"
+            return _json(404, {"error": f"no module {module_id!r} (modules: {known})"})
+        served.module = module_id
+        if handle.state is not ModuleState.RUNNING:
+            raise GatewayFailure(
+                502, f"module {module_id!r} is not running ({_not_running(handle)})"
+            )
+        transport: Transport = "ipc" if handle.spec.kind is ModuleKind.PYWATT else self.transport
+        with trio.move_on_after(self.timeout):
+            return await self._exchange(handle, transport, "GET", METRICS_PATH, {}, b"")
+        raise GatewayFailure(504, f"module {module_id!r} did not answer in {self.timeout:g} s")
+
+    async def _all_metrics(self) -> GatewayResponse:
+        handles = self.handles()
+        pages: dict[str, GatewayResponse | str | None] = {}
+
+        async def fetch(handle: ModuleHandle) -> None:
+            if handle.state is ModuleState.RUNNING:
+                pages[handle.id] = await self._probe(handle, METRICS_PATH, self.probe_timeout)
+
+        async with trio.open_nursery() as nursery:
+            for handle in handles:
+                nursery.start_soon(fetch, handle)
+        merged = _MergedMetrics()
+        merged.family("pywatt_module_up", "gauge", "1 if the module is running (announced).")
+        for handle in handles:
+            up = int(handle.state is ModuleState.RUNNING)
+            merged.sample(
+                "pywatt_module_up", f'pywatt_module_up{{module="{_label(handle.id)}"}} {up}'
+            )
+        merged.family(
+            "pywatt_module_restarts_total", "counter", "Restarts of the module's process."
+        )
+        for handle in handles:
+            merged.sample(
+                "pywatt_module_restarts_total",
+                f'pywatt_module_restarts_total{{module="{_label(handle.id)}"}} {handle.restarts}',
+            )
+        for handle in handles:
+            page = pages.get(handle.id)
+            if isinstance(page, GatewayResponse) and page.status == 200:
+                merged.add_page(handle.id, page.body.decode("utf-8", "replace"))
+            elif isinstance(page, GatewayResponse) and not (
+                page.status == 404 or _serves_no_app(page.status, _json_body(page))
+            ):
+                merged.note(f"module {handle.id}: GET {METRICS_PATH} answered {page.status}")
+            elif isinstance(page, str):
+                merged.note(f"module {handle.id}: {page}")
+        body = merged.render().encode()
+        return GatewayResponse(200, {"content-type": METRICS_CONTENT_TYPE}, body)
 
     async def _over_http(
         self, handle: ModuleHandle, method: str, uri: str, headers: dict[str, str], body: bytes
@@ -369,3 +554,143 @@ async def _read_body(receive: Any, limit: int) -> bytes:
 
 def _json(status: int, value: Any) -> GatewayResponse:
     return GatewayResponse(status, {"content-type": "application/json"}, json.dumps(value).encode())
+
+
+class _Served:
+    """Which module a request went to (for its access-log line)."""
+
+    module: str | None = None
+
+
+_REPORTED: Final = ("healthy", "degraded", "unhealthy")
+
+
+def _json_body(response: GatewayResponse) -> object:
+    try:
+        return json.loads(response.body)
+    except ValueError:
+        return None
+
+
+def _serves_no_app(status: int, body: object) -> bool:
+    """A pywatt module without an app answers HTTP over IPC with this 503 (pywatt.link)."""
+    return (
+        status == 503
+        and isinstance(body, dict)
+        and body.get("status") == "error"
+        and "serves no HTTP app" in str(body.get("message"))
+    )
+
+
+def _health_reason(status: str, report: dict[str, Any]) -> str:
+    parts = [status]
+    for key in ("restarting", "stuck"):
+        names = report.get(key)
+        if isinstance(names, list) and names:
+            parts.append(f"{key}: {', '.join(map(str, names))}")
+    for key in ("reason", "reasons"):
+        value = report.get(key)
+        if isinstance(value, str) and value:
+            parts.append(value)
+        elif isinstance(value, list) and value:
+            parts.extend(map(str, value))
+    return "; ".join(parts)
+
+
+def _not_running(handle: ModuleHandle) -> str:
+    state = handle.state
+    failure = str(handle.failure).splitlines()[0] if handle.failure is not None else ""
+    exit_text = describe_exit(handle.last_exit) if handle.last_exit is not None else ""
+    if state is ModuleState.STARTING:
+        return "starting (it has not announced yet)"
+    if state is ModuleState.RESTARTING:
+        return f"restarting (restart {handle.restarts})"
+    if state is ModuleState.CRASHED:
+        return f"crashed ({exit_text})" if exit_text else "crashed"
+    if state in (ModuleState.STOPPING, ModuleState.STOPPED):
+        return "stopped"
+    if state is ModuleState.EXITED:
+        return exit_text or "exited"
+    if state is ModuleState.GAVE_UP:
+        return f"gave up after {handle.restarts} restarts" + (f": {failure}" if failure else "")
+    return "could not start" + (
+        f": {failure}" if failure else f" ({exit_text})" if exit_text else ""
+    )
+
+
+_SAMPLE: Final = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?(\s.*)$")
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+class _MergedMetrics:
+    """Prometheus text pages of several modules as one: each family's HELP and TYPE once,
+    its samples together, each labelled with its module."""
+
+    def __init__(self) -> None:
+        self._headers: dict[str, list[str]] = {}
+        self._samples: dict[str, list[str]] = {}
+        self._notes: list[str] = []
+
+    def family(self, name: str, kind: str, help_text: str) -> None:
+        self._headers.setdefault(name, [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"])
+        self._samples.setdefault(name, [])
+
+    def sample(self, family: str, line: str) -> None:
+        self._headers.setdefault(family, [])
+        self._samples.setdefault(family, []).append(line)
+
+    def note(self, text: str) -> None:
+        self._notes.append("# " + text.replace("\n", " "))
+
+    def add_page(self, module_id: str, text: str) -> None:
+        label = f'module="{_label(module_id)}"'
+        current: str | None = None
+        for raw in text.splitlines():
+            line = raw.strip()
+            if not line:
+                continue
+            if line.startswith("#"):  # HELP and TYPE once per family; other comments go
+                words = line.split(None, 3)
+                if len(words) >= 3 and words[1] in ("HELP", "TYPE"):
+                    current = words[2]
+                    headers = self._headers.setdefault(current, [])
+                    self._samples.setdefault(current, [])
+                    if not any(h.split(None, 3)[1] == words[1] for h in headers):
+                        headers.append(line)
+                continue
+            match = _SAMPLE.match(line)
+            if match is None:
+                continue
+            name, labels, rest = match.groups()
+            family = current if current is not None and _belongs(name, current) else name
+            if labels is None:
+                labelled = f"{name}{{{label}}}{rest}"
+            elif re.search(r"(^|[{,\s])module\s*=", labels):
+                labelled = line  # it says which module itself
+            elif labels == "{}":
+                labelled = f"{name}{{{label}}}{rest}"
+            else:
+                labelled = f"{name}{{{label},{labels[1:]}{rest}"
+            self.sample(family, labelled)
+
+    def render(self) -> str:
+        out: list[str] = []
+        for name, headers in self._headers.items():
+            out += headers
+            out += self._samples.get(name, [])
+        out += self._notes
+        return "\n".join(out) + "\n"
+
+
+def _belongs(sample: str, family: str) -> bool:
+    return sample == family or (
+        sample.startswith(family + "_") and sample[len(family) + 1 :] in _SUFFIXES
+    )
+
+
+_SUFFIXES: Final = frozenset(
+    {"bucket", "sum", "count", "total", "created", "info", "gcount", "gsum"}
+)

@@ -7,6 +7,7 @@ understands), and its restart policy::
 
     [orchestrator]
     secrets_file = ".env"       # KEY=VALUE lines; relative to this file
+    gateway = "127.0.0.1:8080"  # the HTTP gateway's address (default: a free loopback port)
     grace = 5                   # seconds after the shutdown line before SIGTERM
     term_grace = 5              # seconds after SIGTERM before SIGKILL
 
@@ -62,6 +63,7 @@ __all__ = [
     "TlsFiles",
     "load_manifest",
     "module_from_file",
+    "parse_gateway_address",
     "parse_secret_assignment",
 ]
 
@@ -260,6 +262,10 @@ class Manifest:
     """Seconds between channel heartbeats; three missed ones close a connection."""
     tls: TlsFiles | None = None
     """TLS material for modules whose channels ask for TLS."""
+    gateway_host: str = "127.0.0.1"
+    """Where the HTTP gateway listens (``0.0.0.0`` or ``::`` for every interface)."""
+    gateway_port: int = 0
+    """The HTTP gateway's port; 0 takes a free one."""
     source: str | None = None
     """The manifest file this came from, if any (for messages)."""
 
@@ -277,6 +283,11 @@ class Manifest:
             raise ManifestError(self.source or "manifest", "grace periods must not be negative")
         if not self.heartbeat_interval > 0:
             raise ManifestError(self.source or "manifest", "heartbeat_interval must be positive")
+        if not 0 <= self.gateway_port < 65536:
+            raise ManifestError(
+                self.source or "manifest",
+                f"the gateway port must be 0-65535, not {self.gateway_port}",
+            )
         for spec in self.modules:
             if spec.channels.tls and self.tls is None:
                 raise ManifestError(
@@ -376,6 +387,28 @@ def module_from_file(path: str, *, secrets: Sequence[str] | None = None) -> Modu
     return ModuleSpec.from_command(stem, path, secrets=secrets)
 
 
+def parse_gateway_address(value: object, where: str) -> tuple[str, int]:
+    """``(host, port)`` of a gateway address: ``"HOST:PORT"`` (``"[::1]:8080"`` for IPv6),
+    ``":PORT"`` or a port number (on 127.0.0.1). Raises :class:`ManifestError`."""
+    expected = 'expected "HOST:PORT" (such as "127.0.0.1:8080") or a port number'
+    if isinstance(value, int) and not isinstance(value, bool):
+        host, port_text = "127.0.0.1", str(value)
+    elif isinstance(value, str):
+        host, sep, port_text = value.rpartition(":")
+        if not sep:
+            raise ManifestError(where, f"{expected}, not {value!r}")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        elif ":" in host:
+            raise ManifestError(where, f"put an IPv6 host in brackets: [{host}]:{port_text}")
+        host = host or "127.0.0.1"
+    else:
+        raise ManifestError(where, f"{expected}, not {value!r}")
+    if not port_text.isdigit() or not 0 <= int(port_text) < 65536:
+        raise ManifestError(where, f"the port must be a number from 0 to 65535, not {port_text!r}")
+    return host, int(port_text)
+
+
 def parse_secret_assignment(text: str) -> tuple[str, str]:
     """Split ``NAME=VALUE`` (a ``--secret`` flag). Raises :class:`ManifestError`."""
     name, sep, value = text.partition("=")
@@ -393,7 +426,7 @@ def _check_secret_name(name: object, where: str) -> None:
 # --- pywatt.toml -----------------------------------------------------------------------------
 
 _ORCHESTRATOR_KEYS: Final = frozenset(
-    {"secrets_file", "grace", "term_grace", "heartbeat_interval", "tls"}
+    {"secrets_file", "grace", "term_grace", "heartbeat_interval", "tls", "gateway"}
 )
 _TLS_KEYS: Final = frozenset(
     {"cert_file", "key_file", "ca_file", "client_cert_file", "client_key_file", "client_ca_file"}
@@ -462,6 +495,11 @@ def manifest_from_dict(data: Mapping[str, Any], *, source: str) -> Manifest:
             if needed not in files:
                 raise ManifestError(f"{source}: orchestrator.tls", f"missing key {needed!r}")
         tls = TlsFiles(**files)
+    gateway_host, gateway_port = "127.0.0.1", 0
+    if "gateway" in settings:
+        gateway_host, gateway_port = parse_gateway_address(
+            settings["gateway"], f"{source}: orchestrator.gateway"
+        )
     modules = _table(data.get("modules", {}), source, "modules")
     if not modules:
         raise ManifestError(source, "no modules: add a [modules.<id>] table")
@@ -476,6 +514,8 @@ def manifest_from_dict(data: Mapping[str, Any], *, source: str) -> Manifest:
         term_grace=term_grace,
         heartbeat_interval=heartbeat,
         tls=tls,
+        gateway_host=gateway_host,
+        gateway_port=gateway_port,
         source=source,
     )
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -64,7 +65,7 @@ from ._hub_state import HubState
 from ._listener import ChannelSettings, KillListener, ModuleEndpoints, listener_name
 from ._manifest import Manifest
 from ._names import process_name, supervisor_name
-from ._ports import PORTS_NAME, PortRegistry, reserve_api_socket
+from ._ports import PORTS_NAME, PortRegistry, api_url, format_address, reserve_api_socket
 from ._process import NotifyRotated, ProcessSettings
 from ._store import (
     STORE_NAME,
@@ -351,6 +352,7 @@ async def open_orchestrator(
     on_output: Callable[[ConsoleLine], None] | None = None,
     verbosity: Verbosity = Verbosity.NORMAL,
     gateway_transport: Transport = "ipc",
+    gateway_socket: socket.socket | None = None,
 ) -> AsyncIterator[Orchestrator]:
     """Start every module of ``manifest`` (in order) and yield the running orchestrator.
 
@@ -367,12 +369,21 @@ async def open_orchestrator(
     console = Console(on_output, verbosity)
     environment = dict(manifest.environment if manifest.environment is not None else os.environ)
     file_values: dict[str, str] = {}
-    if manifest.secrets_file is not None:
-        file_values = await trio.to_thread.run_sync(load_env_file, manifest.secrets_file)
-    api_socket = reserve_api_socket()
+    try:
+        if manifest.secrets_file is not None:
+            file_values = await trio.to_thread.run_sync(
+                load_env_file, manifest.secrets_file, environment
+            )
+        api_socket = gateway_socket or reserve_api_socket(
+            manifest.gateway_host, manifest.gateway_port
+        )
+    except BaseException:
+        if gateway_socket is not None:
+            gateway_socket.close()
+        raise
     socket_dir = tempfile.mkdtemp(prefix="pywatt-")  # 0700: only we reach the sockets
     try:
-        api = f"http://127.0.0.1:{api_socket.getsockname()[1]}"
+        api = api_url(api_socket)
         endpoints = {spec.id: module_endpoints(spec) for spec in manifest.modules}
         console.redact.register(*(ep.token for ep in endpoints.values()))
         declaration = OrchestratorDeclaration(
@@ -427,11 +438,15 @@ async def open_orchestrator(
             await system.spawn(lambda: PortRegistry(reserved), name=PORTS_NAME)
             await system.spawn(
                 lambda: Gateway(api_socket, lambda: orch.modules, process_name,
-                                transport=gateway_transport),
+                                transport=gateway_transport, console=console),
                 name=GATEWAY_NAME,
             )  # fmt: skip
             if have("http"):
-                console.info(f"HTTP gateway on {api} ({gateway_transport} to the modules)")
+                bound_host, bound_port = api_socket.getsockname()[:2]
+                where = f"http://{format_address(bound_host, bound_port)}"
+                if where != api:
+                    where += f", reached by modules at {api}"
+                console.info(f"HTTP gateway on {where} ({gateway_transport} to the modules)")
             else:
                 console.info("HTTP gateway off: install 'pywatt[http]' to serve it")
 

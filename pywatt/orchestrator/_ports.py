@@ -17,9 +17,16 @@ import attrs
 
 from actors import Actor, Request
 
-from ._errors import PortUnavailable
+from ._errors import GatewayUnavailable, PortUnavailable
 
-__all__ = ["PortRegistry", "ReleasePorts", "ReservePort", "reserve_api_socket"]
+__all__ = [
+    "PortRegistry",
+    "ReleasePorts",
+    "ReservePort",
+    "api_url",
+    "format_address",
+    "reserve_api_socket",
+]
 
 PORTS_NAME: Final = "pywatt.ports"
 _HOST: Final = "127.0.0.1"
@@ -107,16 +114,57 @@ def _bind_problem(port: int) -> str | None:
     return None
 
 
-def reserve_api_socket() -> socket.socket:
-    """Bind (without listening) a socket on a free loopback port and return it.
+def reserve_api_socket(host: str = _HOST, port: int = 0) -> socket.socket:
+    """Bind (without listening) a socket on ``host:port`` (port 0: a free one) and return it.
 
     While it is open nobody else can bind the port; connections to it are refused. The
-    orchestrator holds one for its API address until an HTTP gateway serves there.
+    orchestrator holds one for its API address until an HTTP gateway serves there. Raises
+    :class:`GatewayUnavailable` (one line: the address and why) if it cannot be bound.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    address = format_address(host, port)
     try:
-        sock.bind((_HOST, 0))
+        infos = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        raise GatewayUnavailable(address, f"unknown host ({exc.strerror})") from None
+    family, kind, proto, _, sockaddr = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        if port:  # a fixed port: a restart must not wait for the last run's TIME_WAIT
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(sockaddr)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            reason = (
+                "the port is in use; choose another with --port (or the manifest's "
+                "gateway key), or stop what holds it"
+            )
+        elif exc.errno == errno.EACCES:
+            reason = "permission denied (ports below 1024 need privileges)"
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            reason = "that address is not one of this machine's"
+        else:
+            reason = (exc.strerror or str(exc)).lower()
+        raise GatewayUnavailable(address, reason) from None
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+def format_address(host: str, port: int) -> str:
+    """``host:port``, with an IPv6 host in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def api_url(sock: socket.socket) -> str:
+    """The URL modules reach the bound API socket at: a wildcard address (every interface)
+    is reached on loopback."""
+    host, port = sock.getsockname()[:2]
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://{format_address(host, port)}"

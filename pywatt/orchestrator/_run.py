@@ -14,12 +14,13 @@ import attrs
 import trio
 
 from ._cli import DEFAULT_MANIFEST
-from ._console import Console, Verbosity, stream_sink
+from ._console import Console, LogFormat, Verbosity, default_log_format, stream_sink
 from ._control import DEFAULT_ROTATE_TIMEOUT, default_run_dir, prepare_control, serve_control
 from ._errors import ControlError, ManifestError, OrchestratorError, SecretsFileError
 from ._handle import ModuleHandle, ModuleState
 from ._manifest import Manifest, load_manifest, module_from_file, parse_secret_assignment
 from ._orchestrator import Orchestrator, open_orchestrator
+from ._ports import reserve_api_socket
 
 __all__ = ["manifest_from_args", "run"]
 
@@ -57,6 +58,10 @@ def manifest_from_args(args: argparse.Namespace, files: Sequence[str] | None = N
         changes["secrets_file"] = os.path.abspath(args.secrets_file)
     if args.grace is not None:
         changes["grace"] = args.grace
+    if getattr(args, "host", None) is not None:
+        changes["gateway_host"] = args.host
+    if getattr(args, "port", None) is not None:
+        changes["gateway_port"] = args.port
     return attrs.evolve(manifest, **changes)
 
 
@@ -67,7 +72,8 @@ def run(args: argparse.Namespace, manifest: Manifest) -> int:
     verbosity = (
         Verbosity.VERBOSE if args.verbose else Verbosity.QUIET if args.quiet else Verbosity.NORMAL
     )
-    code: int = trio.run(_run_async, args, manifest, verbosity)
+    log_format: LogFormat = getattr(args, "log_format", None) or default_log_format()
+    code: int = trio.run(_run_async, args, manifest, verbosity, log_format)
     return code
 
 
@@ -78,15 +84,21 @@ class _RunState:
         self.forced = False
 
 
-async def _run_async(args: argparse.Namespace, manifest: Manifest, verbosity: Verbosity) -> int:
-    sink = stream_sink()
+async def _run_async(
+    args: argparse.Namespace, manifest: Manifest, verbosity: Verbosity, log_format: LogFormat
+) -> int:
+    sink = stream_sink(log_format=log_format)
     state = _RunState()
-    # Checked before any module starts, so that a refused --run-dir ends the run at once.
+    # Checked before any module starts, so that a refused --run-dir or a gateway address
+    # that is taken ends the run at once, in one line.
     control_dir = None if args.no_control else _control_dir(args.run_dir, Console(sink, verbosity))
+    gateway = reserve_api_socket(manifest.gateway_host, manifest.gateway_port)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async with trio.open_nursery() as outer:
             outer.start_soon(_watch_signals, signals, state, outer)
-            async with open_orchestrator(manifest, on_output=sink, verbosity=verbosity) as orch:
+            async with open_orchestrator(
+                manifest, on_output=sink, verbosity=verbosity, gateway_socket=gateway
+            ) as orch:
                 state.orch = orch
                 async with trio.open_nursery() as inner:
                     if control_dir is not None:

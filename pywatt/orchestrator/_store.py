@@ -183,6 +183,7 @@ class SecretStore(Actor[StoreMessage]):
         self._explicit = dict(explicit)
         self._file = dict(file_values)
         self._secrets_file = secrets_file
+        self._environment = environment  # what ${VAR} in the secrets file falls back on
         self._rotated: dict[str, str] = {}
         listed = {n for names in allowed.values() if names is not None for n in names}
         self._env = {n: environment[n] for n in listed if n in environment}
@@ -255,7 +256,7 @@ class SecretStore(Actor[StoreMessage]):
         path = self._secrets_file
         if path is None:
             raise SecretsFileError("<none>", "no secrets file was given (--secrets-file)")
-        fresh = await trio.to_thread.run_sync(load_env_file, path)
+        fresh = await trio.to_thread.run_sync(load_env_file, path, self._environment)
         self._redact.register(*fresh.values())
         edited = {n for n in {*self._file, *fresh} if self._file.get(n) != fresh.get(n)}
         before = {n: self._global_value(n) for n in edited}

@@ -88,3 +88,19 @@ def test_logging_sink_logs_rendered_lines_at_their_level(caplog: pytest.LogCaptu
         (logging.WARNING, "pywatt: warning: careful"),
         (logging.INFO, "[m] raw text"),
     ]
+
+
+def test_the_json_form_redacts_fields_and_module_records_value_by_value() -> None:
+    redact = Redactor()
+    redact.register("s3cr3t-value", "31415926")
+    lines: list[ConsoleLine] = []
+    console = Console(lines.append, Verbosity.NORMAL, redact)
+    console.emit(logging.INFO, "GET /x 200", "api", fields={"path": "/s3cr3t-value", "n": 1})
+    console.module_stderr(
+        "api", json.dumps({"level": "INFO", "message": "m", "fields": {"pin": 31415926}})
+    )
+    first, second = (json.loads(line.render_json()) for line in lines)
+    assert first == {**first, "origin": "orchestrator", "module": "api",
+                     "message": "GET /x 200", "path": "/[REDACTED]", "n": 1}  # fmt: skip
+    assert second == {**second, "origin": "module", "module": "api", "message": "m",
+                      "fields": {"pin": "[REDACTED]"}}  # fmt: skip

@@ -14,7 +14,7 @@ from .helpers import RAW, events
 
 EXPECTED = {
     "ChannelOptions", "ConnectionInfo", "HubStatistics", "ModuleEndpoints",
-    "RegistrationRecord", "TlsFiles", "ModuleCallFailed",
+    "RegistrationRecord", "TlsFiles", "ModuleCallFailed", "GatewayUnavailable",
     "Console", "ConsoleLine", "ControlError", "Manifest", "ManifestError", "ModuleExited",
     "ModuleHandle", "ModuleKind", "ModuleNotRunning", "ModuleSpec", "ModuleState",
     "ModuleStatus", "NoSuchModule", "Orchestrator", "OrchestratorError", "PortUnavailable",

@@ -97,6 +97,35 @@ async def test_explicit_values_win_over_the_file(tmp_path: Path) -> None:
     ]
 
 
+PEM = """-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIBq7TdsT1pJ8mZrjk3F0dQx1lD8cZ9gJ3l0V2WkqJm0n
+-----END PRIVATE KEY-----"""
+
+
+async def test_a_secrets_file_serves_multi_line_pem_values_and_expands_variables(
+    tmp_path: Path,
+) -> None:
+    secrets_file = tmp_path / ".env"
+    secrets_file.write_text(
+        f'SIGNING_KEY="{PEM}"\n'
+        "DB_PASS=s3cret-pass\n"
+        "DB_URL=postgres://${DB_USER}:${DB_PASS}@db.internal/app?port=${DB_PORT:-5432}\n"
+        "LITERAL='${DB_PASS} stays as written'\n"
+    )
+    spec = raw("app", "--secret", "SIGNING_KEY", "--secret", "DB_URL", "--secret", "LITERAL")
+    with trio.fail_after(10):
+        async with running(
+            spec, secrets_file=str(secrets_file), environment={"DB_USER": "svc"}
+        ) as run:
+            app = run.orch.module("app")
+            await app.wait_announced()
+    assert [(e["name"], e["digest"]) for e in events(app, "secret_ok")] == [
+        ("SIGNING_KEY", digest(PEM)),
+        ("DB_URL", digest("postgres://svc:s3cret-pass@db.internal/app?port=5432")),
+        ("LITERAL", digest("${DB_PASS} stays as written")),
+    ]
+
+
 async def test_rotation_order_rotated_refetch_ack_then_heartbeat() -> None:
     spec = raw("app", "--secret", "API_KEY")
     with trio.fail_after(10):
