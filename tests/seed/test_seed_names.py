@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from pywatt.wire import DatabaseType, ServiceType, encode_json
+from pywatt import ConfigError
+from pywatt.wire import DatabaseType, InitBlob, ServiceType, TcpChannelConfig, encode_json
 
 
 def test_database_type_postgresql_is_the_seed_spelling_of_postgres() -> None:
@@ -61,3 +62,50 @@ def test_a_verify_switch_pywatt_would_not_honour_is_one_line_saying_what_to_pass
     with pytest.raises(JwtConfigError) as caught:
         JwtConfig.from_value({"secret_key": "k", **options})
     assert str(caught.value) == message
+
+
+def _init(**channels: object) -> InitBlob:
+    return InitBlob(
+        orchestrator_api="http://127.0.0.1:9", module_id="m", env={}, listen="127.0.0.1:1",
+        **channels,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_tcp_config_takes_the_seeds_timeout_and_enable_tls_keys() -> None:
+    from pywatt.channels import channel_configs
+
+    tcp_config = {"host": "127.0.0.1", "port": 4100, "pool_size": 10, "timeout": 30,
+                  "enable_tls": True}  # fmt: skip
+    (tcp,) = channel_configs(
+        _init(), enable_tcp=True, enable_ipc=False, tcp_config=tcp_config, ipc_config=None,
+        version="1",
+    )  # fmt: skip
+    assert (tcp.address, tcp.pool_size, tcp.connect_timeout) == ("127.0.0.1:4100", 10, 30)
+    assert tcp.tls is not None
+    with pytest.raises(ConfigError, match="give 'connect_timeout' or 'timeout', not both"):
+        channel_configs(
+            _init(), enable_tcp=True, enable_ipc=False, ipc_config=None, version="1",
+            tcp_config={"port": 1, "timeout": 3, "connect_timeout": 4},
+        )  # fmt: skip
+
+
+def test_tls_asked_for_over_a_plain_tcp_offer_is_said_not_silently_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from pywatt.channels import channel_configs
+
+    offered = TcpChannelConfig(address="127.0.0.1:4100", tls_enabled=False, required=False)  # type: ignore[arg-type]
+    (tcp,) = channel_configs(
+        _init(tcp_channel=offered), enable_tcp=True, enable_ipc=False, ipc_config=None,
+        tcp_config={"host": "127.0.0.1", "port": 0, "timeout": 30, "enable_tls": True},
+        version="1",
+    )  # fmt: skip
+    assert tcp.tls is None
+    assert "tcp_config asks for TLS but the orchestrator offers plain TCP" in caplog.text
+
+
+def test_the_seeds_reconnect_policy_names_work() -> None:
+    from pywatt.channels import ExponentialBackoff, FixedInterval, policy_from_dict
+
+    assert isinstance(policy_from_dict({"type": "FixedInterval", "delay": 1}), FixedInterval)
+    assert isinstance(policy_from_dict({"type": "ExponentialBackoff"}), ExponentialBackoff)
