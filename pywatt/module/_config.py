@@ -94,7 +94,8 @@ class ModuleConfig:
 
     Data and security: ``enable_database`` (``database_config``, the seed's dict; SQLite by
     default), ``enable_cache`` (``cache_config``; in-memory by default) and ``enable_jwt``
-    (``jwt_config``, required) start the ``pywatt.db``, ``cache`` and ``pywatt.jwt`` actors;
+    (``jwt_config``; without one, every token is validated by the orchestrator's JWT service,
+    the seed's proxy validation) start the ``pywatt.db``, ``cache`` and ``pywatt.jwt`` actors;
     a flag left at None is turned on by its config dict, False keeps the part off. ``health``
     (a path; True serves the default ``/health`` even without an app, False serves none; None
     serves ``/health`` beside an app) and ``metrics`` (serve ``/metrics``) are served with the
@@ -153,8 +154,6 @@ class ModuleConfig:
     def from_kwargs(cls, **kwargs: Any) -> ModuleConfig:
         """Build from the decorator's keywords; raises :class:`ConfigError` for an unknown
         keyword or a value of the wrong kind."""
-        if kwargs.get("enable_jwt") and kwargs.get("jwt_config") is None:
-            raise ConfigError("enable_jwt=True needs a jwt_config (keys, issuer, audience)")
         for key in _DICT_OPTIONS:
             value = kwargs.get(key)
             if value is not None and not isinstance(value, Mapping):

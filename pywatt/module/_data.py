@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 DEFAULT_DATABASE: dict[str, Any] = {"type": "sqlite"}
 DEFAULT_CACHE: dict[str, Any] = {"type": "memory"}
+DEFAULT_JWT: dict[str, Any] = {"validation": "proxy"}
+"""``enable_jwt=True`` without a ``jwt_config``: the orchestrator validates every token
+(the seed's proxy validation when running as a module; its JWT service reads the keys from
+the ``JWT_SECRET`` secret unless told otherwise)."""
 
 
 def data_specs(
@@ -41,7 +45,7 @@ def data_specs(
     if config.jwt_enabled:
         from pywatt.jwt import jwt_children
 
-        specs += jwt_children(config.jwt_config, init)
+        specs += jwt_children(config.jwt_config or DEFAULT_JWT, init)
     return specs
 
 

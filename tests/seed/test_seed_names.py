@@ -109,3 +109,16 @@ def test_the_seeds_reconnect_policy_names_work() -> None:
 
     assert isinstance(policy_from_dict({"type": "FixedInterval", "delay": 1}), FixedInterval)
     assert isinstance(policy_from_dict({"type": "ExponentialBackoff"}), ExponentialBackoff)
+
+
+def test_enable_jwt_alone_validates_through_the_orchestrator() -> None:
+    from pywatt import ModuleConfig
+    from pywatt.jwt import JWT_ACTOR
+    from pywatt.module._data import data_specs
+
+    config = ModuleConfig.from_kwargs(enable_jwt=True)
+    assert config.jwt_enabled
+    (jwt,) = data_specs(config, _init())
+    assert jwt.name == JWT_ACTOR
+    validator = jwt.factory()  # type: ignore[union-attr]
+    assert validator.config.validation == "proxy"
