@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAZY = ["pywatt", "pywatt.orchestrator", "pywatt.cache", "pywatt.discovery", "pywatt.http"]
+LAZY = [
+    "pywatt",
+    "pywatt.orchestrator",
+    "pywatt.cache",
+    "pywatt.discovery",
+    "pywatt.http",
+    "pywatt.security",
+]
 
 
 def _type_checking_names(package: str) -> dict[str, str]:

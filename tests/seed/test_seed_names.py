@@ -122,3 +122,21 @@ def test_enable_jwt_alone_validates_through_the_orchestrator() -> None:
     assert jwt.name == JWT_ACTOR
     validator = jwt.factory()  # type: ignore[union-attr]
     assert validator.config.validation == "proxy"
+
+
+def test_the_seeds_names_import_from_pywatt_and_its_security_package() -> None:
+    from pywatt import (  # noqa: F401
+        AnnouncedEndpoint,
+        AppState,
+        CacheType,
+        DatabaseType,
+        JwtClaims,
+        JwtConfig,
+        ServiceType,
+        extract_jwt_claims,
+        pywatt_module,
+    )
+    from pywatt.security import create_jwt_middleware
+
+    assert CacheType.REDIS.value == "Redis"
+    assert callable(create_jwt_middleware)
