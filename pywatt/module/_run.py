@@ -235,7 +235,7 @@ async def _start(
             if inspect.isawaitable(user_state):
                 user_state = await user_state
         await wait_channels(runtime.directory, CHANNEL_WAIT)
-        state: AppState[Any] = AppState(system, init, user_state, config)
+        state: AppState[Any] = AppState(system, init, user_state, config, runtime)
         app: object = None
         if main is not None:
             with trio.move_on_after(MAIN_SLOW) as slow:

@@ -23,10 +23,12 @@ from pywatt.secrets._messages import (
 from pywatt.wire import InitBlob
 
 from ._data import DataMixin
+from ._state_channels import ChannelsMixin
 from ._state_messaging import MessagingMixin
 
 if TYPE_CHECKING:
     from ._config import ModuleConfig
+    from ._messaging import ModuleRuntime
 
 S = TypeVar("S")
 
@@ -35,12 +37,13 @@ LINK = "pywatt.link"
 SERVICES = "pywatt.services"
 
 
-class AppState(MessagingMixin, DataMixin, Generic[S]):
+class AppState(MessagingMixin, DataMixin, ChannelsMixin, Generic[S]):
     """What a module's code holds: its InitBlob, its own state, and the actors behind it.
 
-    ``user_state`` is what the module's ``state_builder`` returned. Every method is a message
-    to an actor (``get_secret`` asks ``pywatt.secrets``), so a user's actor registered under
-    the same name answers instead of the built-in one.
+    ``user_state`` (also ``custom()``) is what the module's ``state_builder`` returned. Every
+    method is a message to an actor (``get_secret`` asks ``pywatt.secrets``), so a user's
+    actor registered under the same name answers instead of the built-in one; only the
+    channel methods read the channel directory the connection actors keep.
     """
 
     def __init__(
@@ -49,6 +52,7 @@ class AppState(MessagingMixin, DataMixin, Generic[S]):
         init: InitBlob,
         user_state: S,
         config: ModuleConfig | None = None,
+        runtime: ModuleRuntime | None = None,
     ) -> None:
         from ._config import ModuleConfig
 
@@ -56,11 +60,21 @@ class AppState(MessagingMixin, DataMixin, Generic[S]):
         self.init = init
         self.user_state = user_state
         self._config = config or ModuleConfig()
+        self._runtime = runtime
 
     @property
     def module_id(self) -> str:
         """This module's id, from the InitBlob."""
         return self.init.module_id
+
+    @property
+    def orchestrator_api(self) -> str:
+        """The orchestrator's API address, from the InitBlob."""
+        return self.init.orchestrator_api
+
+    def custom(self) -> S:
+        """The module's own state (``user_state``, what ``state_builder`` returned)."""
+        return self.user_state
 
     # -- secrets ---------------------------------------------------------------------------
 
