@@ -51,6 +51,7 @@ _DICT_OPTIONS: tuple[str, ...] = (
 BUILT_IN_PROVIDERS = {
     "memory": "pywatt.secrets.memory",
     "env": "pywatt.secrets.env",
+    "environment": "pywatt.secrets.env",  # the seed's name of the same provider
     "orchestrator": "pywatt.secrets.orchestrator",
 }
 

@@ -140,3 +140,34 @@ def test_the_seeds_names_import_from_pywatt_and_its_security_package() -> None:
 
     assert CacheType.REDIS.value == "Redis"
     assert callable(create_jwt_middleware)
+
+
+def test_every_appstate_name_the_seed_lists_is_there() -> None:
+    from pywatt import AppState
+    from pywatt.cache import CacheFacade
+    from pywatt.cache._policies import EvictionPolicy
+    from pywatt.db import DatabaseFacade
+
+    listed = [
+        "get_secret", "set_secret", "execute_query", "cache_get", "cache_set", "send_message",
+        "send_request", "register_service_provider", "discover_service_providers",
+        "validate_jwt_token", "close", "channel_health", "channel_capabilities",
+    ]  # fmt: skip
+    assert [name for name in listed if not callable(getattr(AppState, name, None))] == []
+    assert isinstance(AppState.database, property)
+    assert isinstance(AppState.cache, property)
+    cache_ops = ["exists", "set_nx", "get_set", "increment", "decrement", "get_many", "stats"]
+    assert [name for name in cache_ops if not hasattr(CacheFacade, name)] == []
+    assert callable(DatabaseFacade.transaction)
+    assert {p.name for p in EvictionPolicy} >= {"LRU", "LFU", "FIFO", "RANDOM"}
+
+
+def test_the_seeds_secret_provider_names_work() -> None:
+    from pywatt import ModuleConfig
+
+    config = ModuleConfig.from_kwargs(secret_providers=["environment", "memory", "orchestrator"])
+    assert config.provider_chain() == [
+        "pywatt.secrets.env",
+        "pywatt.secrets.memory",
+        "pywatt.secrets.orchestrator",
+    ]
