@@ -100,7 +100,9 @@ class ModuleConfig:
     a flag left at None is turned on by its config dict, False keeps the part off. ``health``
     (a path; True serves the default ``/health`` even without an app, False serves none; None
     serves ``/health`` beside an app) and ``metrics`` (serve ``/metrics``) are served with the
-    module's app, which ``create_app`` returns (see docs/http-and-jwt.md).
+    module's app, which ``create_app`` returns (see docs/http-and-jwt.md); ``bind_http=False``
+    serves it over stdio and the channels only (HTTP over IPC, as the gateway asks), binding
+    no port.
     """
 
     secrets: tuple[str, ...] = ()
@@ -108,6 +110,7 @@ class ModuleConfig:
     endpoints: tuple[AnnouncedEndpoint, ...] = ()
     health: str | bool | None = attrs.field(default=None, converter=_health_option)
     metrics: bool = False
+    bind_http: bool = True
     version: str | None = None
     state_builder: StateBuilder | None = None
     secret_providers: tuple[str | Callable[[], Any], ...] = ("memory", "orchestrator")

@@ -59,6 +59,9 @@ class DataMixin:
     def database(self) -> DatabaseFacade:
         """The database (``pywatt.db``): ``query``, ``execute``, ``fetch_one``,
         ``transaction()``, ... Raises :class:`ConfigError` if the module runs none."""
+        return self._database()
+
+    def _database(self) -> DatabaseFacade:
         if not self._config.database_enabled:
             raise ConfigError(
                 "this module has no database: pass enable_database or database_config"
@@ -68,13 +71,17 @@ class DataMixin:
         return DatabaseFacade(self.system)
 
     async def execute_query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-        """Run ``sql`` with ``?`` placeholders; returns its rows as dicts (``[]`` if none)."""
-        return await self.database.execute_query(sql, params)
+        """Run ``sql`` with ``?`` placeholders; returns its rows as dicts (``[]`` if none).
+        ``params`` None is no parameters."""
+        return await self._database().execute_query(sql, () if params is None else params)
 
     @property
     def cache(self) -> CacheFacade:
         """The cache (the actor registered as ``cache``): get, set, delete, exists, set_nx,
         get_set, increment, ... Raises :class:`ConfigError` if the module runs none."""
+        return self._cache()
+
+    def _cache(self) -> CacheFacade:
         if not self._config.cache_enabled:
             raise ConfigError("this module has no cache: pass enable_cache or cache_config")
         from pywatt.cache import cache_facade
@@ -83,14 +90,14 @@ class DataMixin:
 
     async def cache_get(self, key: str, default: Any = None) -> Any:
         """The cached value of ``key`` (decoded), or ``default``."""
-        return await self.cache.get(key, default)
+        return await self._cache().get(key, default)
 
     async def cache_set(self, key: str, value: Any, ttl: float | None = None) -> None:
         """Cache ``value`` under ``key`` for ``ttl`` seconds (the cache's default if None)."""
         if ttl is None:
-            await self.cache.set(key, value)
+            await self._cache().set(key, value)
         else:
-            await self.cache.set(key, value, ttl=ttl)
+            await self._cache().set(key, value, ttl=ttl)
 
     async def validate_jwt_token(self, token: str) -> Any:
         """Validate a JWT with the ``pywatt.jwt`` actor; returns its claims or raises its

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -78,23 +78,30 @@ class AppState(MessagingMixin, DataMixin, ChannelsMixin, Generic[S]):
 
     # -- secrets ---------------------------------------------------------------------------
 
-    async def get_secret(self, name: str, *, force_remote: bool = False) -> str:
-        """The secret's current value (cached; ``force_remote`` asks the providers again).
+    async def get_secret(
+        self, name: str, use_cache: bool = True, *, force_remote: bool = False
+    ) -> str:
+        """The secret's current value (cached; ``force_remote``, or the reference SDK's
+        ``use_cache=False``, asks the providers again).
 
         Raises :class:`~pywatt.secrets.SecretNotFound` when no provider has it (at once if
         the orchestrator says so), :class:`~pywatt.secrets.SecretTimeout` after 5 s without
         an answer.
         """
-        return (await self.secret(name, force_remote=force_remote)).value
+        return (await self.secret(name, force_remote=force_remote or not use_cache)).value
 
     async def secret(self, name: str, *, force_remote: bool = False) -> Secret:
         """The secret with its version, source and rotation id (the value is redacted in repr)."""
         mode = FetchMode.FORCE_REMOTE if force_remote else FetchMode.CACHE_THEN_REMOTE
         return await self.system.ask(SECRETS, GetSecret(name, mode))
 
-    async def set_secret(self, name: str, value: str) -> Secret:
-        """Store a secret in the module's memory provider (no wire op writes a secret)."""
-        return await self.system.ask(SECRETS, SetSecret(name, value))
+    async def set_secret(
+        self, name: str, value: str, metadata: Mapping[str, str] | None = None
+    ) -> Secret:
+        """Store a secret in the module's memory provider (no wire op writes a secret).
+        ``metadata`` is kept on the :class:`Secret` (``state.secret(name).metadata``) until
+        the value changes by other means."""
+        return await self.system.ask(SECRETS, SetSecret(name, value, dict(metadata or {})))
 
     @asynccontextmanager
     async def secret_rotations(
