@@ -60,6 +60,7 @@ async def test_the_phase2_example_uses_every_feature(tmp_path: Path) -> None:
                 assert metrics.status_code == 200
             providers = {(p.name, p.service_type.name) for p in await orch.providers()}
             assert providers >= {("phase2_example", "user_management"), ("analytics", "analytics")}
+            await users.wait_stderr("module phase2_example registered as ")
             record = await orch.registration("phase2_example")
     assert record is not None
     assert record.module.info.description == "users, the Phase 2 example"

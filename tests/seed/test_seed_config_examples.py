@@ -112,6 +112,8 @@ async def test_advanced_configuration_example(tmp_path: Path) -> None:
     async with open_module(path, secrets={"JWT_SECRET": key}) as module:
         with trio.fail_after(20):
             line = await module.handle.wait_stderr("seed-check ")
+            # The module registers after it announces (enable_module_registration).
+            await module.handle.wait_stderr(f"module {module.id} registered as ")
             record = await module.orchestrator.registration(module.id)
             channels = await module.orchestrator.wait_channels(module.id, count=11)
     assert "seed-check database=production cache={'ok': True} jwt=seed-user" in line
