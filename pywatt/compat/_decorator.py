@@ -35,6 +35,15 @@ class CompatModule(Module[Any]):
     """A module declared with :func:`pywatt.compat.pywatt_module`: a configuration error,
     the compatibility layer's included, is one line and exit status 78, not a traceback."""
 
+    async def __call__(self, state: pywatt.AppState[Any] | None = None) -> object:
+        if state is None:  # the reference's examples awaited create_app() to run the module
+            raise NotSupported(
+                "awaiting create_app() to run the module",
+                "the module runs by itself once its file has run (or call create_app.run()); "
+                "remove the call",
+            )
+        return await self.main(state)
+
     def run(self) -> int:
         self.ran = True
         try:

@@ -127,3 +127,12 @@ def test_a_bad_option_of_a_compat_module_is_one_line_and_exit_78(
     assert create_app.run() == EXIT_CANNOT_START
     err = capsys.readouterr().err
     assert err == "pywatt: module create_app cannot start: unknown module option(s): secretz\n"
+
+
+async def test_awaiting_create_app_as_the_reference_examples_did_says_what_to_do() -> None:
+    @pywatt_module()
+    async def create_app(state: AppState[None]) -> None:
+        pass
+
+    with pytest.raises(compat.NotSupported, match="the module runs by itself once its file"):
+        await create_app()  # type: ignore[call-arg]
