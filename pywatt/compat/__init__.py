@@ -91,8 +91,34 @@ InternalMessagingTimeoutError = RequestTimeout
 InternalMessagingApplicationError = RemoteError
 
 
+# The reference's error names for pywatt's errors, imported on first use (the database and
+# cache packages are not loaded by a module that does not use them). pywatt ends a module
+# whose start fails before user code could catch anything, so ``BootstrapError`` is simply
+# the base of pywatt's errors.
+_LAZY_ALIASES: dict[str, tuple[str, str]] = {
+    "BootstrapError": ("pywatt._errors", "PywattError"),
+    "HandshakeError": ("pywatt.link", "InitBlobError"),
+    "AnnouncementError": ("pywatt.link", "LinkError"),
+    "NetworkError": ("pywatt.channels", "ChannelError"),
+    "DatabaseError": ("pywatt.db", "DatabaseError"),
+    "QueryError": ("pywatt.db", "QueryError"),
+    "TransactionError": ("pywatt.db", "TransactionError"),
+    "CacheError": ("pywatt.cache", "CacheError"),
+    "ServiceDiscoveryError": ("pywatt.discovery", "DiscoveryError"),
+    "RegistrationError": ("pywatt.registrar", "RegistrationError"),
+}
+
+
 def __getattr__(name: str) -> Any:
-    """The reference's names pywatt does not carry (see ``_unsupported``)."""
+    """The reference's error names (``_LAZY_ALIASES``) and the names pywatt does not carry
+    (see ``_unsupported``)."""
+    if name in _LAZY_ALIASES:
+        import importlib
+
+        module, attribute = _LAZY_ALIASES[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
     try:
         return UNSUPPORTED[name]
     except KeyError:

@@ -61,6 +61,11 @@ _INSTEAD: dict[str, str] = {
     ),
     "SecretManager": "use state.secret_client, or state.get_secret and state.set_secret",
     "create_secret_manager": "use state.secret_client, or state.get_secret and state.set_secret",
+    "Config": (
+        "pass the module's options to @pywatt_module (log_level=..., metrics=True, ...) and "
+        "read other settings from os.environ"
+    ),
+    "Result": "pywatt raises exceptions: catch them (pywatt.PywattError is their base)",
     "FastAPIJwtMiddleware": _JWT_MW,
     "StarletteJwtMiddleware": _JWT_MW,
     "FlaskJwtManager": _JWT_MW,

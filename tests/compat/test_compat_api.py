@@ -45,12 +45,23 @@ UNSUPPORTED = {
     "create_messaging_client": "use state.internal_messaging_client or state.send_request",
     "ServiceDiscoveryClient": "use state.register_service_provider",
     "FlaskJwtManager": "use create_jwt_middleware(framework, config)",
+    "Config": "pass the module's options to @pywatt_module",
 }
 
 
 def test_every_name_a_reference_module_imports_is_in_compat() -> None:
     missing = [n for names in REFERENCE_IMPORTS.values() for n in names if not hasattr(compat, n)]
     assert missing == []
+
+
+def test_the_reference_error_names_are_pywatts_errors_and_catch_them() -> None:
+    import pywatt.db
+    from pywatt.link import InitBlobError
+
+    assert compat.HandshakeError is InitBlobError
+    assert compat.BootstrapError is pywatt.PywattError
+    with pytest.raises(compat.DatabaseError):
+        raise pywatt.db.QueryError("syntax error at or near SELEC")
 
 
 def test_names_that_agree_are_pywatts_own_objects() -> None:
