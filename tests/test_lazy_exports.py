@@ -19,6 +19,7 @@ LAZY = [
     "pywatt.discovery",
     "pywatt.http",
     "pywatt.testing",
+    "pywatt.security",
 ]
 
 

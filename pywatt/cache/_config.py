@@ -4,6 +4,7 @@
 
     cache_config={"type": "redis", "url": "redis://127.0.0.1:6379/0", "namespace": "users:"}
     cache_config={"type": CacheType.IN_MEMORY, "policy": "LFU", "max_entries": 10_000}
+    cache_config={"type": CacheType.IN_MEMORY, "max_size": 1000}   # max_size: max_entries
     cache_config={"type": "memcached", "host": "127.0.0.1", "port": 11211}
     cache_config={"type": "file", "directory": "/var/cache/my-module", "default_ttl": 3600}
     cache_config={"type": "proxy"}        # the orchestrator's cache, over stdio (PROTOCOL §13)
@@ -48,7 +49,7 @@ _TYPES: Final = {
 }
 _COMMON: Final = {"type", "namespace", "default_ttl", "codec"}
 _KEYS: Final = {
-    "memory": {"policy", "max_entries", "max_bytes", "max_size_bytes", "seed"},
+    "memory": {"policy", "max_entries", "max_size", "max_bytes", "max_size_bytes", "seed"},
     "redis": {
         "url", "host", "port", "username", "password", "database", "db", "tls", "connections",
         "connection_timeout", "operation_timeout",
@@ -127,7 +128,7 @@ def backend_factory(
             policy = EvictionPolicy.parse(config.get("policy", EvictionPolicy.LRU))
         except ValueError as exc:
             raise CacheConfigError(f"cache_config policy: {exc}") from None
-        max_entries = _number(config, "max_entries")
+        max_entries = _number(config, "max_entries", "max_size")  # the reference SDK's name
         max_bytes = _number(config, "max_bytes", "max_size_bytes")
         seed = config.get("seed")
         return lambda: MemoryCache(

@@ -7,6 +7,7 @@ what it does not (policy, pool size, timeouts) and, for a standalone run, the ad
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import Mapping
 from typing import Any, Final
@@ -27,6 +28,8 @@ from ._errors import ChannelConfigError
 from ._policy import ReconnectPolicy, default_policy, is_local_address, policy_from_dict
 
 __all__ = ["ChannelConfig", "TlsSettings", "channel_configs", "preferences_from_dict"]
+
+log = logging.getLogger("pywatt.channels")
 
 DEFAULT_CONNECT_TIMEOUT: Final = 30.0
 _CHANNEL_KEYS: Final = frozenset(
@@ -128,7 +131,17 @@ class ChannelConfig:
         return host.strip("[]"), int(port)
 
 
-def _check_keys(data: Mapping[str, Any], where: str) -> None:
+_ALIASES: Final = {"timeout": "connect_timeout", "enable_tls": "tls_enabled"}
+"""The seed's spellings in ``tcp_config`` / ``ipc_config`` and the keys they stand for."""
+
+
+def _check_keys(data: dict[str, Any], where: str) -> None:
+    """Rename the seed's aliases in place, then refuse unknown keys."""
+    for alias, key in _ALIASES.items():
+        if alias in data:
+            if key in data:
+                raise ChannelConfigError(f"{where}: give {key!r} or {alias!r}, not both")
+            data[key] = data.pop(alias)
     unknown = sorted(set(data) - _CHANNEL_KEYS)
     if unknown:
         raise ChannelConfigError(
@@ -179,6 +192,12 @@ def channel_configs(
         required = bool(tcp_data.get("required", False))
         if offered is not None:
             address = str(offered.address)
+            if tls_enabled and not offered.tls_enabled:
+                log.warning(
+                    "tcp_config asks for TLS but the orchestrator offers plain TCP at %s; "
+                    "its offer wins (the orchestrator decides TLS)",
+                    address,
+                )
             tls_enabled, required = offered.tls_enabled, offered.required
         elif enable_tcp:
             address = tcp_data.get("address")

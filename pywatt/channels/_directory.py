@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import attrs
 import trio
 
-from pywatt.wire import ChannelPreferences, ChannelType
+from pywatt.wire import DEFAULT_MAX_FRAME_SIZE, ChannelPreferences, ChannelType
 
 from ._outbox import Outbox
 
@@ -59,11 +59,19 @@ class ChannelStatistics:
 class ChannelState:
     """The live, mutable state of one connection (written only by its actor)."""
 
-    def __init__(self, name: str, kind: ChannelType, address: str, pool_index: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        kind: ChannelType,
+        address: str,
+        pool_index: int,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+    ) -> None:
         self.name = name
         self.kind = kind
         self.address = address
         self.pool_index = pool_index
+        self.max_frame_size = max_frame_size
         self.status = ConnectionStatus.CONNECTING
         self.connects = 0
         self.failures = 0

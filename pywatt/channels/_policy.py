@@ -179,7 +179,8 @@ def _supervision(
 
 
 def policy_from_dict(data: Mapping[str, Any] | None, *, local: bool = False) -> ReconnectPolicy:
-    """A policy from a config dict: ``{"type": "none" | "fixed" | "exponential", ...}``.
+    """A policy from a config dict: ``{"type": "none" | "fixed" | "exponential", ...}``
+    (the seed's names ``FixedInterval`` and ``ExponentialBackoff`` also work).
 
     Keys: ``delay`` and ``max_attempts`` (fixed); ``initial_delay``, ``max_delay``,
     ``multiplier``, ``jitter``, ``max_attempts`` (exponential); ``reset_after`` (all). Missing
@@ -190,7 +191,8 @@ def policy_from_dict(data: Mapping[str, Any] | None, *, local: bool = False) -> 
     if data is None:
         return default_policy(local=local)
     options = dict(data)
-    kind = str(options.pop("type", "exponential")).lower()
+    kind = str(options.pop("type", "exponential")).lower().replace("_", "")
+    kind = {"fixedinterval": "fixed", "exponentialbackoff": "exponential"}.get(kind, kind)
     try:
         if kind == "none":
             return NoReconnect(**options)

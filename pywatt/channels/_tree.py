@@ -106,7 +106,7 @@ def channels_supervisor_spec(
         supervision = config.policy.supervision(config.connect_timeout)
         for index in range(config.pool_size):
             name = connection_name(config, index)
-            state = ChannelState(name, config.kind, config.address, index)
+            state = ChannelState(name, config.kind, config.address, index, config.max_frame_size)
             directory.add(state)
 
             def connection(

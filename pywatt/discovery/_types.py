@@ -31,21 +31,26 @@ ENDPOINTS_KEY: Final = "endpoints"
 
 
 class ServiceTypes:
-    """Named service types: the wire's own three, and the seed's names as ``Custom``."""
+    """Named service types: the wire's own three, and the seed's names as ``Custom``.
+
+    The same constants are on :class:`~pywatt.wire.ServiceType` itself
+    (``ServiceType.USER_MANAGEMENT``, as the seed writes them); this class is kept as an
+    alias namespace.
+    """
 
     DATABASE: ClassVar[ServiceType] = ServiceType.DATABASE
     CACHE: ClassVar[ServiceType] = ServiceType.CACHE
     JWT: ClassVar[ServiceType] = ServiceType.JWT
-    USER_MANAGEMENT: ClassVar[ServiceType] = ServiceType.custom("user_management")
-    ANALYTICS: ClassVar[ServiceType] = ServiceType.custom("analytics")
-    NOTIFICATION: ClassVar[ServiceType] = ServiceType.custom("notification")
-    CONFIGURATION: ClassVar[ServiceType] = ServiceType.custom("configuration")
-    AUTHENTICATION: ClassVar[ServiceType] = ServiceType.custom("authentication")
-    STORAGE: ClassVar[ServiceType] = ServiceType.custom("storage")
-    SEARCH: ClassVar[ServiceType] = ServiceType.custom("search")
-    MESSAGING: ClassVar[ServiceType] = ServiceType.custom("messaging")
-    MONITORING: ClassVar[ServiceType] = ServiceType.custom("monitoring")
-    LOGGING: ClassVar[ServiceType] = ServiceType.custom("logging")
+    USER_MANAGEMENT: ClassVar[ServiceType] = ServiceType.USER_MANAGEMENT
+    ANALYTICS: ClassVar[ServiceType] = ServiceType.ANALYTICS
+    NOTIFICATION: ClassVar[ServiceType] = ServiceType.NOTIFICATION
+    CONFIGURATION: ClassVar[ServiceType] = ServiceType.CONFIGURATION
+    AUTHENTICATION: ClassVar[ServiceType] = ServiceType.AUTHENTICATION
+    STORAGE: ClassVar[ServiceType] = ServiceType.STORAGE
+    SEARCH: ClassVar[ServiceType] = ServiceType.SEARCH
+    MESSAGING: ClassVar[ServiceType] = ServiceType.MESSAGING
+    MONITORING: ClassVar[ServiceType] = ServiceType.MONITORING
+    LOGGING: ClassVar[ServiceType] = ServiceType.LOGGING
 
     @staticmethod
     def custom(name: str) -> ServiceType:

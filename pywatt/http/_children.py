@@ -21,7 +21,9 @@ def _http_config(config: Any) -> HttpConfig:
     return HttpConfig.from_module_config(config)
 
 
-def http_children(app: object, config: Any, init: InitBlob) -> list[ChildSpec | SupervisorSpec]:
+def http_children(
+    app: object, config: Any, init: InitBlob, *, bind: bool = True
+) -> list[ChildSpec | SupervisorSpec]:
     """The supervision-tree children that serve ``app`` for the module ``init`` describes.
 
     ``app`` is an ASGI app (FastAPI, Starlette, any ASGI callable) or a WSGI app (Flask).
@@ -30,13 +32,15 @@ def http_children(app: object, config: Any, init: InitBlob) -> list[ChildSpec | 
     used) or None for the defaults. Returns one child, the ``pywatt.http`` actor: it serves
     ``init.listen`` with hypercorn and answers the link's HTTP-over-stdio requests. Put it
     after the ``pywatt.jwt`` actor (see :func:`pywatt.jwt.jwt_children`) when paths are
-    protected. Does not block; raises :class:`~pywatt.ConfigError` for a bad config.
+    protected. ``bind=False`` binds nothing: the app is served over stdio and the channels
+    only (HTTP over IPC). Does not block; raises :class:`~pywatt.ConfigError` for a bad config.
     """
     http_config = _http_config(config)
+    listen = init.listen if bind else None
     return [
         ChildSpec(
             HTTP_ACTOR,
-            lambda: HttpServer(app, http_config, module_id=init.module_id, listen=init.listen),
+            lambda: HttpServer(app, http_config, module_id=init.module_id, listen=listen),
             shutdown=http_config.graceful_timeout + 2.0,
         )
     ]

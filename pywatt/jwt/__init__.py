@@ -9,6 +9,7 @@ from ._actor import validate_jwt_token as validate_jwt_token
 from ._children import jwt_children as jwt_children
 from ._children import start_jwt as start_jwt
 from ._claims import Claims as Claims
+from ._claims import JwtClaims as JwtClaims
 from ._claims import structure_claims as structure_claims
 from ._config import ALLOWED_ALGORITHMS as ALLOWED_ALGORITHMS
 from ._config import JwtConfig as JwtConfig

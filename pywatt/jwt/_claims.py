@@ -67,6 +67,10 @@ class Claims:
         return {k: v for k, v in self.raw.items() if k not in _REGISTERED}
 
 
+JwtClaims = Claims
+"""The seed's name for :class:`Claims` (``claims = extract_jwt_claims(request, "fastapi")``)."""
+
+
 def make_claims(raw: dict[str, Any], claims_type: type[Any] | None) -> Claims:
     """Wrap validated claims; convert them to ``claims_type`` (an attrs class) when given.
 

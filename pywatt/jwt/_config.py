@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal
 
 import attrs
 
@@ -43,12 +43,13 @@ def _names(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class JwtConfig:
     """How tokens are validated.
 
     * ``algorithms``: the allow-list, a subset of HS256, RS256, ES256, Ed25519 (``algorithm``
-      is accepted as the seed's single-algorithm spelling).
+      is accepted as the seed's single-algorithm spelling: ``JwtConfig(secret_key=...,
+      algorithm="HS256")``).
     * Keys: ``key_secrets`` names secrets (fetched from ``pywatt.secrets`` and re-read when
       they rotate) whose values are a JWKS (``{"keys": [...]}``), one JWK, a PEM key, or the
       raw text of an HMAC secret; ``secret_key`` / ``public_key`` are literal key material
@@ -57,6 +58,10 @@ class JwtConfig:
     * Claims: ``issuer`` and ``audience`` (any one of them must be in ``aud``) are required
       and checked when set; ``required_claims`` must be present (``exp`` by default);
       ``exp``, ``nbf`` and ``iat`` are checked whenever present, with ``leeway`` seconds.
+      The reference SDK's ``verify_exp`` / ``verify_aud`` / ``verify_iss`` are taken where
+      they agree with that (``verify_exp=True``; ``verify_aud=True`` with an ``audience``;
+      ``verify_aud=False`` without one); a combination pywatt would not honour is a
+      :class:`JwtConfigError` saying what to pass instead.
     * ``claims_type``: an attrs class the claims are converted to (typed custom claims).
     * ``validation``: ``"local"`` (keys in this module) or ``"proxy"`` (each token is
       validated by the orchestrator's JWT service, docs/protocol.md §13; ``proxy_config`` is sent
@@ -64,19 +69,61 @@ class JwtConfig:
     * ``max_token_size``: longer tokens are refused unread.
     """
 
-    algorithms: tuple[str, ...] = attrs.field(default=("HS256",), converter=_algorithms)
-    key_secrets: tuple[str, ...] = attrs.field(default=(), converter=_names)
-    secret_key: str | None = attrs.field(default=None, repr=False)
-    public_key: str | None = attrs.field(default=None, repr=False)
-    key_id: str | None = None
-    issuer: str | None = None
-    audience: tuple[str, ...] = attrs.field(default=(), converter=_audience)
-    required_claims: tuple[str, ...] = attrs.field(default=("exp",), converter=_names)
-    leeway: float = 30.0
-    claims_type: type[Any] | None = None
-    validation: Literal["local", "proxy"] = "local"
-    proxy_config: Mapping[str, str] = attrs.field(factory=dict)
-    max_token_size: int = 8192
+    algorithms: tuple[str, ...] = attrs.field(converter=_algorithms)
+    key_secrets: tuple[str, ...] = attrs.field(converter=_names)
+    secret_key: str | None = attrs.field(repr=False)
+    public_key: str | None = attrs.field(repr=False)
+    key_id: str | None
+    issuer: str | None
+    audience: tuple[str, ...] = attrs.field(converter=_audience)
+    required_claims: tuple[str, ...] = attrs.field(converter=_names)
+    leeway: float
+    claims_type: type[Any] | None
+    validation: Literal["local", "proxy"]
+    proxy_config: Mapping[str, str]
+    max_token_size: int
+
+    def __init__(
+        self,
+        *,
+        algorithms: str | Iterable[str] | None = None,
+        algorithm: str | None = None,
+        key_secrets: str | Iterable[str] = (),
+        secret_key: str | None = None,
+        public_key: str | None = None,
+        key_id: str | None = None,
+        issuer: str | None = None,
+        audience: str | Iterable[str] | None = None,
+        required_claims: str | Iterable[str] = ("exp",),
+        leeway: float = 30.0,
+        claims_type: type[Any] | None = None,
+        validation: Literal["local", "proxy"] = "local",
+        proxy_config: Mapping[str, str] | None = None,
+        max_token_size: int = 8192,
+        verify_exp: bool = True,
+        verify_aud: bool | None = None,
+        verify_iss: bool | None = None,
+    ) -> None:
+        if algorithm is not None:
+            if algorithms is not None:
+                raise JwtConfigError("give 'algorithm' or 'algorithms', not both")
+            algorithms = (algorithm,)
+        _check_verify_flags(verify_exp, verify_aud, verify_iss, audience, issuer)
+        self.__attrs_init__(
+            algorithms=("HS256",) if algorithms is None else algorithms,
+            key_secrets=key_secrets,
+            secret_key=secret_key,
+            public_key=public_key,
+            key_id=key_id,
+            issuer=issuer,
+            audience=audience,
+            required_claims=required_claims,
+            leeway=leeway,
+            claims_type=claims_type,
+            validation=validation,
+            proxy_config=dict(proxy_config or {}),
+            max_token_size=max_token_size,
+        )
 
     def __attrs_post_init__(self) -> None:
         if self.leeway < 0:
@@ -101,19 +148,43 @@ class JwtConfig:
         if isinstance(value, JwtConfig):
             return value
         options = dict(value)
-        if "algorithm" in options:
-            if "algorithms" in options:
-                raise JwtConfigError("give 'algorithm' or 'algorithms', not both")
-            options["algorithms"] = options.pop("algorithm")
         if "key_secret" in options:
             options["key_secrets"] = options.pop("key_secret")
-        for old, new in (("verify_aud", None), ("verify_exp", None)):
-            if old in options and new is None:
-                raise JwtConfigError(
-                    f"{old} is not an option: claims are always verified when configured"
-                )
-        known = set(attrs.fields_dict(cls))
-        unknown = sorted(set(options) - known)
+        unknown = sorted(set(options) - _INIT_KEYS)
         if unknown:
             raise JwtConfigError(f"unknown jwt_config key(s): {', '.join(unknown)}")
         return cls(**options)
+
+
+_INIT_KEYS: Final = frozenset(attrs.fields_dict(JwtConfig)) | {
+    "algorithm",
+    "verify_exp",
+    "verify_aud",
+    "verify_iss",
+}
+
+
+def _check_verify_flags(
+    verify_exp: bool,
+    verify_aud: bool | None,
+    verify_iss: bool | None,
+    audience: object,
+    issuer: object,
+) -> None:
+    """The reference SDK's switches, taken where they mean what pywatt does anyway."""
+    if not verify_exp:
+        raise JwtConfigError(
+            "verify_exp=False is not supported: pywatt checks exp whenever a token has one; "
+            "pass required_claims=() to also accept tokens without exp"
+        )
+    for flag, value, name in ((verify_aud, audience, "audience"), (verify_iss, issuer, "issuer")):
+        given = value is not None and value != () and value != []
+        if flag is True and not given:
+            raise JwtConfigError(
+                f"verify_{name[:3]}=True needs the {name} to check: pass {name}=..."
+            )
+        if flag is False and given:
+            raise JwtConfigError(
+                f"verify_{name[:3]}=False with an {name}: pywatt checks the {name} whenever "
+                f"one is given; leave {name} out instead"
+            )

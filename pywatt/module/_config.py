@@ -51,6 +51,7 @@ _DICT_OPTIONS: tuple[str, ...] = (
 BUILT_IN_PROVIDERS = {
     "memory": "pywatt.secrets.memory",
     "env": "pywatt.secrets.env",
+    "environment": "pywatt.secrets.env",  # the seed's name of the same provider
     "orchestrator": "pywatt.secrets.orchestrator",
 }
 
@@ -94,7 +95,8 @@ class ModuleConfig:
 
     Data and security: ``enable_database`` (``database_config``, the seed's dict; SQLite by
     default), ``enable_cache`` (``cache_config``; in-memory by default) and ``enable_jwt``
-    (``jwt_config``, required) start the ``pywatt.db`` (or ``database_config["name"]``),
+    (``jwt_config``; without one, every token is validated by the orchestrator's JWT service,
+    the seed's proxy validation) start the ``pywatt.db`` (or ``database_config["name"]``),
     ``cache`` and ``pywatt.jwt`` actors; a flag left at None is turned on by its config dict,
     False keeps the part off. ``database_provider`` / ``cache_provider`` (an actor factory
     answering the database / cache protocol) take the built-in backend's place under its
@@ -102,7 +104,9 @@ class ModuleConfig:
     what is not the backend's (``name``; ``codec``, ``default_ttl``). ``health``
     (a path; True serves the default ``/health`` even without an app, False serves none; None
     serves ``/health`` beside an app) and ``metrics`` (serve ``/metrics``) are served with the
-    module's app, which ``create_app`` returns (see docs/http-and-jwt.md).
+    module's app, which ``create_app`` returns (see docs/http-and-jwt.md); ``bind_http=False``
+    serves it over stdio and the channels only (HTTP over IPC, as the gateway asks), binding
+    no port.
     """
 
     secrets: tuple[str, ...] = ()
@@ -110,6 +114,7 @@ class ModuleConfig:
     endpoints: tuple[AnnouncedEndpoint, ...] = ()
     health: str | bool | None = attrs.field(default=None, converter=_health_option)
     metrics: bool = False
+    bind_http: bool = True
     version: str | None = None
     state_builder: StateBuilder | None = None
     secret_providers: tuple[str | Callable[[], Any], ...] = ("memory", "orchestrator")
@@ -164,8 +169,6 @@ class ModuleConfig:
     def from_kwargs(cls, **kwargs: Any) -> ModuleConfig:
         """Build from the decorator's keywords; raises :class:`ConfigError` for an unknown
         keyword or a value of the wrong kind."""
-        if kwargs.get("enable_jwt") and kwargs.get("jwt_config") is None:
-            raise ConfigError("enable_jwt=True needs a jwt_config (keys, issuer, audience)")
         for key in _DICT_OPTIONS:
             value = kwargs.get(key)
             if value is not None and not isinstance(value, Mapping):

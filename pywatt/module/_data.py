@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 DEFAULT_DATABASE: dict[str, Any] = {"type": "sqlite"}
 DEFAULT_CACHE: dict[str, Any] = {"type": "memory"}
+DEFAULT_JWT: dict[str, Any] = {"validation": "proxy"}
+"""``enable_jwt=True`` without a ``jwt_config``: the orchestrator validates every token
+(the seed's proxy validation when running as a module; its JWT service reads the keys from
+the ``JWT_SECRET`` secret unless told otherwise)."""
 
 
 def _check_provider(option: str, provider: object, flag: str, enabled: bool | None) -> None:
@@ -68,7 +72,7 @@ def data_specs(
     if config.jwt_enabled:
         from pywatt.jwt import jwt_children
 
-        specs += jwt_children(config.jwt_config, init)
+        specs += jwt_children(config.jwt_config or DEFAULT_JWT, init)
     return specs
 
 
@@ -84,6 +88,9 @@ class DataMixin:
         default): ``query``, ``execute``, ``fetch_one``, ``transaction()``, ... Raises
         :class:`ConfigError` if the module configures none and no actor of its own holds
         the name (``state.spawn(..., name="pywatt.db", protocol=DATABASE)``)."""
+        return self._database()
+
+    def _database(self) -> DatabaseFacade:
         from pywatt.db import DEFAULT_NAME, DatabaseFacade
 
         name = str((self._config.database_config or {}).get("name", DEFAULT_NAME))
@@ -95,8 +102,9 @@ class DataMixin:
         return DatabaseFacade(self.system, name)
 
     async def execute_query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-        """Run ``sql`` with ``?`` placeholders; returns its rows as dicts (``[]`` if none)."""
-        return await self.database.execute_query(sql, params)
+        """Run ``sql`` with ``?`` placeholders; returns its rows as dicts (``[]`` if none).
+        ``params`` None is no parameters."""
+        return await self._database().execute_query(sql, () if params is None else params)
 
     @property
     def cache(self) -> CacheFacade:
@@ -104,6 +112,9 @@ class DataMixin:
         get_set, increment, ... Raises :class:`ConfigError` if the module configures none
         and no actor of its own holds the name (``state.spawn(..., name="cache",
         protocol=CACHE)``)."""
+        return self._cache()
+
+    def _cache(self) -> CacheFacade:
         from pywatt.cache import CACHE_NAME, cache_facade
 
         if not self._config.cache_enabled and self.system.registry.lookup(CACHE_NAME) is None:
@@ -114,14 +125,14 @@ class DataMixin:
 
     async def cache_get(self, key: str, default: Any = None) -> Any:
         """The cached value of ``key`` (decoded), or ``default``."""
-        return await self.cache.get(key, default)
+        return await self._cache().get(key, default)
 
     async def cache_set(self, key: str, value: Any, ttl: float | None = None) -> None:
         """Cache ``value`` under ``key`` for ``ttl`` seconds (the cache's default if None)."""
         if ttl is None:
-            await self.cache.set(key, value)
+            await self._cache().set(key, value)
         else:
-            await self.cache.set(key, value, ttl=ttl)
+            await self._cache().set(key, value, ttl=ttl)
 
     async def validate_jwt_token(self, token: str) -> Any:
         """Validate a JWT with the ``pywatt.jwt`` actor; returns its claims or raises its

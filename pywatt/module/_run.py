@@ -235,7 +235,7 @@ async def _start(
             if inspect.isawaitable(user_state):
                 user_state = await user_state
         await wait_channels(runtime.directory, CHANNEL_WAIT)
-        state: AppState[Any] = AppState(system, init, user_state, config)
+        state: AppState[Any] = AppState(system, init, user_state, config, runtime)
         app: object = None
         if main is not None:
             with trio.move_on_after(MAIN_SLOW) as slow:
@@ -254,7 +254,8 @@ async def _start(
             from pywatt.http import HttpConfig, http_children  # hypercorn: only when serving
 
             http_config = HttpConfig.from_module_config(config)
-            for child in http_children(app or not_found_app, http_config, init):
+            children = http_children(app or not_found_app, http_config, init, bind=config.bind_http)
+            for child in children:
                 await system.supervisor("pywatt.services").start_child(child)
             endpoints += builtin_endpoints(http_config, endpoints)
         await system.ask("pywatt.registrar", Announce(_listen_text(init), endpoints))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -23,10 +23,12 @@ from pywatt.secrets._messages import (
 from pywatt.wire import InitBlob
 
 from ._data import DataMixin
+from ._state_channels import ChannelsMixin
 from ._state_messaging import MessagingMixin
 
 if TYPE_CHECKING:
     from ._config import ModuleConfig
+    from ._messaging import ModuleRuntime
 
 S = TypeVar("S")
 
@@ -35,12 +37,13 @@ LINK = "pywatt.link"
 SERVICES = "pywatt.services"
 
 
-class AppState(MessagingMixin, DataMixin, Generic[S]):
+class AppState(MessagingMixin, DataMixin, ChannelsMixin, Generic[S]):
     """What a module's code holds: its InitBlob, its own state, and the actors behind it.
 
-    ``user_state`` is what the module's ``state_builder`` returned. Every method is a message
-    to an actor (``get_secret`` asks ``pywatt.secrets``), so a user's actor registered under
-    the same name answers instead of the built-in one.
+    ``user_state`` (also ``custom()``) is what the module's ``state_builder`` returned. Every
+    method is a message to an actor (``get_secret`` asks ``pywatt.secrets``), so a user's
+    actor registered under the same name answers instead of the built-in one; only the
+    channel methods read the channel directory the connection actors keep.
     """
 
     def __init__(
@@ -49,6 +52,7 @@ class AppState(MessagingMixin, DataMixin, Generic[S]):
         init: InitBlob,
         user_state: S,
         config: ModuleConfig | None = None,
+        runtime: ModuleRuntime | None = None,
     ) -> None:
         from ._config import ModuleConfig
 
@@ -56,31 +60,48 @@ class AppState(MessagingMixin, DataMixin, Generic[S]):
         self.init = init
         self.user_state = user_state
         self._config = config or ModuleConfig()
+        self._runtime = runtime
 
     @property
     def module_id(self) -> str:
         """This module's id, from the InitBlob."""
         return self.init.module_id
 
+    @property
+    def orchestrator_api(self) -> str:
+        """The orchestrator's API address, from the InitBlob."""
+        return self.init.orchestrator_api
+
+    def custom(self) -> S:
+        """The module's own state (``user_state``, what ``state_builder`` returned)."""
+        return self.user_state
+
     # -- secrets ---------------------------------------------------------------------------
 
-    async def get_secret(self, name: str, *, force_remote: bool = False) -> str:
-        """The secret's current value (cached; ``force_remote`` asks the providers again).
+    async def get_secret(
+        self, name: str, use_cache: bool = True, *, force_remote: bool = False
+    ) -> str:
+        """The secret's current value (cached; ``force_remote``, or the reference SDK's
+        ``use_cache=False``, asks the providers again).
 
         Raises :class:`~pywatt.secrets.SecretNotFound` when no provider has it (at once if
         the orchestrator says so), :class:`~pywatt.secrets.SecretTimeout` after 5 s without
         an answer.
         """
-        return (await self.secret(name, force_remote=force_remote)).value
+        return (await self.secret(name, force_remote=force_remote or not use_cache)).value
 
     async def secret(self, name: str, *, force_remote: bool = False) -> Secret:
         """The secret with its version, source and rotation id (the value is redacted in repr)."""
         mode = FetchMode.FORCE_REMOTE if force_remote else FetchMode.CACHE_THEN_REMOTE
         return await self.system.ask(SECRETS, GetSecret(name, mode))
 
-    async def set_secret(self, name: str, value: str) -> Secret:
-        """Store a secret in the module's memory provider (no wire op writes a secret)."""
-        return await self.system.ask(SECRETS, SetSecret(name, value))
+    async def set_secret(
+        self, name: str, value: str, metadata: Mapping[str, str] | None = None
+    ) -> Secret:
+        """Store a secret in the module's memory provider (no wire op writes a secret).
+        ``metadata`` is kept on the :class:`Secret` (``state.secret(name).metadata``) until
+        the value changes by other means."""
+        return await self.system.ask(SECRETS, SetSecret(name, value, dict(metadata or {})))
 
     @asynccontextmanager
     async def secret_rotations(

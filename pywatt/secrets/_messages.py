@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -32,6 +33,15 @@ class Secret:
             f"source={self.source!r}, rotation_id={self.rotation_id!r})"
         )
 
+    @property
+    def key(self) -> str:
+        """The secret's name (the reference SDK's spelling)."""
+        return self.name
+
+    def expose_secret(self) -> str:
+        """The value (the reference SDK's and Rust's ``secrecy`` spelling of ``.value``)."""
+        return self.value
+
 
 class FetchMode(enum.Enum):
     """How :class:`GetSecret` uses the cache (the Rust SDK's client modes)."""
@@ -54,10 +64,14 @@ class GetSecret(actors.Request[Secret]):
 
 @attrs.frozen
 class SetSecret(actors.Request[Secret]):
-    """Store a value in the local memory provider (there is no wire op to write a secret)."""
+    """Store a value in the local memory provider (there is no wire op to write a secret).
+
+    ``metadata`` stays with the value on the :class:`Secret` records until the value
+    changes by other means (a rotation or a push)."""
 
     name: str
     value: str = attrs.field(repr=False)
+    metadata: Mapping[str, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -85,6 +85,7 @@ class SecretsActor(actors.Actor[SecretsMessage]):
         self.inflight: dict[str, list[actors.DeferredReply]] = {}
         self.rotations: list[_Rotation] = []
         self.refetching: set[str] = set()
+        self.metadata: dict[str, dict[str, str]] = {}
         self.subscribers: list[tuple[frozenset[str], Any]] = []
         self.rotation_count = 0
         self.refetch_on_rotation = refetch_on_rotation
@@ -93,9 +94,9 @@ class SecretsActor(actors.Actor[SecretsMessage]):
         match message:
             case GetSecret(name, mode):
                 return self._get(name, mode)
-            case SetSecret(name, value):
+            case SetSecret(name, value, metadata):
                 await self.ctx.system.ask(self.memory, StoreSecret(name, value))
-                return self._store(name, value, "memory", None)
+                return self._store(name, value, "memory", None, metadata=metadata)
             case Subscribe(names, sink):
                 self.subscribers.append((names, sink))
             case Unsubscribe(sink):
@@ -192,13 +193,26 @@ class SecretsActor(actors.Actor[SecretsMessage]):
         rotation_id: str | None,
         *,
         notify: bool = False,
+        metadata: Mapping[str, str] | None = None,
     ) -> Secret:
-        """Cache a value; subscribers hear of it if it changed (or ``notify``: a rotation)."""
+        """Cache a value; subscribers hear of it if it changed (or ``notify``: a rotation).
+        ``metadata`` (from ``SetSecret``) stays with the value until the value changes."""
         redactor.register(value)
         previous = self.versions.get(name)
         version = 1 if previous is None else previous[1] + (previous[0] != value)
         self.versions[name] = (value, version)
-        secret = Secret(name, value, version=version, source=source, rotation_id=rotation_id)
+        if metadata is not None:
+            self.metadata[name] = dict(metadata)
+        elif previous is not None and previous[0] != value:
+            self.metadata.pop(name, None)
+        secret = Secret(
+            name,
+            value,
+            version=version,
+            source=source,
+            rotation_id=rotation_id,
+            metadata=dict(self.metadata.get(name, {})),
+        )
         self.cache.put(secret, trio.current_time())
         if notify or (previous is not None and previous[0] != value):
             self._notify(secret)

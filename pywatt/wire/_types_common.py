@@ -45,6 +45,17 @@ class ServiceType:
     DATABASE: ClassVar[ServiceType]
     CACHE: ClassVar[ServiceType]
     JWT: ClassVar[ServiceType]
+    # The seed's service types: ``Custom`` variants named in snake case.
+    USER_MANAGEMENT: ClassVar[ServiceType]
+    ANALYTICS: ClassVar[ServiceType]
+    NOTIFICATION: ClassVar[ServiceType]
+    CONFIGURATION: ClassVar[ServiceType]
+    AUTHENTICATION: ClassVar[ServiceType]
+    STORAGE: ClassVar[ServiceType]
+    SEARCH: ClassVar[ServiceType]
+    MESSAGING: ClassVar[ServiceType]
+    MONITORING: ClassVar[ServiceType]
+    LOGGING: ClassVar[ServiceType]
 
     @variant.validator
     def _check(self, _attr: attrs.Attribute[str], value: str) -> None:
@@ -66,6 +77,16 @@ class ServiceType:
 ServiceType.DATABASE = ServiceType("Database")
 ServiceType.CACHE = ServiceType("Cache")
 ServiceType.JWT = ServiceType("Jwt")
+ServiceType.USER_MANAGEMENT = ServiceType.custom("user_management")
+ServiceType.ANALYTICS = ServiceType.custom("analytics")
+ServiceType.NOTIFICATION = ServiceType.custom("notification")
+ServiceType.CONFIGURATION = ServiceType.custom("configuration")
+ServiceType.AUTHENTICATION = ServiceType.custom("authentication")
+ServiceType.STORAGE = ServiceType.custom("storage")
+ServiceType.SEARCH = ServiceType.custom("search")
+ServiceType.MESSAGING = ServiceType.custom("messaging")
+ServiceType.MONITORING = ServiceType.custom("monitoring")
+ServiceType.LOGGING = ServiceType.custom("logging")
 
 
 NANOS_PER_SEC: Final = 1_000_000_000

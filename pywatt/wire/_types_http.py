@@ -76,6 +76,27 @@ class ChannelPreferences:
     prefer_tcp_for_remote: bool = attrs.field(default=True, metadata=REQUIRED)
     enable_fallback: bool = attrs.field(default=True, metadata=REQUIRED)
 
+    # The presets of §6.3 (the Rust SDK's and the reference Python SDK's constructors).
+    @classmethod
+    def tcp_only(cls) -> ChannelPreferences:
+        return cls(use_tcp=True, use_ipc=False, prefer_ipc_for_local=False,
+                   prefer_tcp_for_remote=True, enable_fallback=False)  # fmt: skip
+
+    @classmethod
+    def ipc_only(cls) -> ChannelPreferences:
+        return cls(use_tcp=False, use_ipc=True, prefer_ipc_for_local=True,
+                   prefer_tcp_for_remote=False, enable_fallback=False)  # fmt: skip
+
+    @classmethod
+    def prefer_ipc(cls) -> ChannelPreferences:
+        return cls(use_tcp=True, use_ipc=True, prefer_ipc_for_local=True,
+                   prefer_tcp_for_remote=False, enable_fallback=True)  # fmt: skip
+
+    @classmethod
+    def prefer_tcp(cls) -> ChannelPreferences:
+        return cls(use_tcp=True, use_ipc=True, prefer_ipc_for_local=False,
+                   prefer_tcp_for_remote=True, enable_fallback=True)  # fmt: skip
+
 
 @attrs.frozen(kw_only=True)
 class ChannelCapabilities:

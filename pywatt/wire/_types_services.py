@@ -28,9 +28,13 @@ __all__ = [
 
 
 class DatabaseType(enum.Enum):
-    """``"postgres"`` | ``"mysql"`` | ``"sqlite"`` (the only lowercase enum)."""
+    """``"postgres"`` | ``"mysql"`` | ``"sqlite"`` (the only lowercase enum).
+
+    ``POSTGRESQL`` is the seed's spelling of ``POSTGRES``: the same member (an alias).
+    """
 
     POSTGRES = "postgres"
+    POSTGRESQL = "postgres"
     MYSQL = "mysql"
     SQLITE = "sqlite"
 

@@ -272,7 +272,7 @@ async def test_an_actor_crashing_inside_a_module_is_restarted_while_the_module_s
 @pytest.mark.parametrize(
     ("option", "message"),
     [
-        ({"enable_jwt": True}, "enable_jwt=True needs a jwt_config"),
+        ({"service_capabilities": "crud"}, "service_capabilities must be a list"),
         ({"database_config": "sqlite"}, "database_config must be a dict"),
         ({"secrets": "API_KEY"}, "secrets must be a list"),
     ],
