@@ -1,0 +1,109 @@
+"""Faults inside the module processes: a module's own router or registrar crashed under
+traffic, and storms of crashes of the actor serving an endpoint. Each crash is made by the
+module's saboteur (``modules/fault_module.py``) with ``actors.testing.crash``."""
+
+from __future__ import annotations
+
+import random
+from functools import partial
+from typing import Final
+
+import trio
+
+from ._counts import Counts
+from ._rt_run import DRIVER, TARGET, Run, open_run
+
+ROUTER_CRASHED: Final = frozenset({"ActorCrashed", "RequestInterrupted"})
+"""The caller's router crashed: its asks in flight fail with ``ActorCrashed``. The callee's
+router crashed: callers whose handler was running get ``RequestInterrupted`` at once."""
+
+
+async def _sabotaged(
+    run: Run, budget: float, allowed: frozenset[str], orders: list[tuple[str, dict[str, object]]],
+    *, endpoint: str = "echo", spacing: tuple[float, float] = (0.3, 0.7),
+) -> None:  # fmt: skip
+    """Traffic from the driver and from the orchestrator to the target's ``endpoint`` while
+    the modules are told, in turn, to crash one of their actors (``orders``: module id and
+    sabotage request), each time once the traffic has resumed after the last crash."""
+    rng = random.Random(len(orders))
+    await run.start_traffic(TARGET, endpoint)
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(partial(run.direct_traffic, TARGET, allowed, stop, endpoint=endpoint))
+        deadline = trio.current_time() + budget
+        turn = 0
+        while trio.current_time() < deadline:
+            await trio.sleep(rng.uniform(*spacing))
+            module_id, order = orders[turn % len(orders)]
+            turn += 1
+            await run.control(module_id, "sabotage", order)
+            await run.wait_resumed()
+        stop.set()
+    await run.finish_traffic(allowed)
+
+
+async def router_crash(budget: float, counts: Counts) -> None:
+    """Crash ``pywatt.router`` of the callee and of the caller, in turn, mid-traffic.
+    (Spaced so that one module's services stay within their restart intensity.)"""
+    async with open_run(counts) as run:
+        run.injected_crashes.add("CrashCommand")
+        orders: list[tuple[str, dict[str, object]]] = [
+            (TARGET, {"actor": "pywatt.router"}),
+            (DRIVER, {"actor": "pywatt.router"}),
+        ]
+        await _sabotaged(run, budget, ROUTER_CRASHED, orders)
+
+
+REGISTRAR_CRASHED: Final = frozenset[str]()
+"""The registrar takes no part in routing: nothing may fail."""
+
+
+async def registrar_crash(budget: float, counts: Counts) -> None:
+    """Crash ``pywatt.registrar`` of the callee and of the caller, in turn, mid-traffic; the
+    modules stay registered with the orchestrator throughout (checked at the end)."""
+    async with open_run(counts) as run:
+        run.injected_crashes.add("CrashCommand")
+        orders: list[tuple[str, dict[str, object]]] = [
+            (TARGET, {"actor": "pywatt.registrar"}),
+            (DRIVER, {"actor": "pywatt.registrar"}),
+        ]
+        await _sabotaged(run, budget, REGISTRAR_CRASHED, orders)
+        for module_id in (TARGET, DRIVER):
+            await _check_registered(run, module_id)
+
+
+async def _check_registered(run: Run, module_id: str) -> None:
+    """The module is registered and its registration heartbeats still arrive."""
+    record = await run.orch.registration(module_id)
+    if record is None:
+        run.failure(f"{module_id} is no longer registered with the orchestrator")
+        return
+    before = record.heartbeats
+    with trio.move_on_after(3.0):
+        while True:
+            await trio.sleep(0.1)
+            record = await run.orch.registration(module_id)
+            if record is not None and record.heartbeats > before:
+                return
+    run.failure(f"{module_id}'s registration heartbeats stopped")
+
+
+STORM: Final = frozenset({"ActorCrashed"})
+"""The actor serving the endpoint crashed with the request in hand: the router answers the
+caller with the runtime's ``ActorCrashed``; requests queued behind it go to the next
+incarnation."""
+
+
+async def crash_storm(budget: float, counts: Counts) -> None:
+    """Crash the callee's ``worker`` (the actor behind its ``work`` endpoint, under a
+    supervisor that restarts it without limit) 10 to 40 times in quick succession, again
+    and again, while both callers ask ``work``: from outside (``actors.testing.crash``: the
+    message in hand is finished first) and by poison messages queued among the requests."""
+    rng = random.Random(6)
+    async with open_run(counts) as run:
+        run.injected_crashes.add("CrashCommand")
+        orders: list[tuple[str, dict[str, object]]] = [
+            (TARGET, {"actor": "worker", "times": rng.randint(10, 40), "poison": poison})
+            for poison in [False, True] * 8
+        ]
+        await _sabotaged(run, budget, STORM, orders, endpoint="work", spacing=(0.05, 0.3))
