@@ -103,6 +103,9 @@ def communication_specs(
                 default_timeout=timeout,
                 max_in_flight=in_flight,
                 shutdown=grace,
+                # A restarted module's channel is up before main has served anything: hold
+                # requests for its endpoints until main is done (_run.py says when).
+                hold_until_ready=True,
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"messaging_config: {exc}") from None

@@ -27,11 +27,16 @@ Limits: a request or notification whose frame would be over the frame limit fail
 with :class:`MessageTooLarge`; a reply over it goes to its caller at once as a
 ``ReplyTooLarge`` error. Neither stops the router.
 
+Startup: a module's channel is up (and, after a restart of the module, receiving requests)
+before its setup has registered its endpoints. A router made with ``hold_until_ready`` holds
+a request for an endpoint not served yet until the endpoint is registered or the module
+says its setup is done (:class:`EndpointsReady`), and only then answers ``NoSuchEndpoint``.
+
 Restarts: the endpoints served are in an :class:`Endpoints` table that belongs to the name
 (:func:`router_spec` hands the same one to every incarnation), so a restarted router serves
-them at once. What dies with an incarnation fails at once rather than at a deadline: asks in
-flight get ``ActorCrashed``, and callers whose handler was still running get a
-``RequestInterrupted`` error reply.
+them at once; so are the requests held. What dies with an incarnation fails at once rather
+than at a deadline: asks in flight get ``ActorCrashed``, and callers whose handler was still
+running get a ``RequestInterrupted`` error reply.
 """
 
 from __future__ import annotations
@@ -87,6 +92,7 @@ from ._errors import (
 from ._messages import (
     ROUTER,
     ROUTER_PROTOCOL,
+    EndpointsReady,
     GetRouterStatistics,
     HandlerReply,
     RegisterHandler,
@@ -111,6 +117,7 @@ RouterMessage = (
     | SendRequest
     | RegisterHandler
     | UnregisterHandler
+    | EndpointsReady
     | GetRouterStatistics
     | ChannelInbound
     | ConnectionLost
@@ -137,13 +144,16 @@ def router_spec(
     default_timeout: float = 30.0,
     max_in_flight: int = 1024,
     shutdown: float = 5.0,
+    hold_until_ready: bool = False,
 ) -> ChildSpec:
     """The child spec of ``pywatt.router``: one :class:`Endpoints` table for the name, handed
-    to every incarnation, so the endpoints served survive a restart. Raises ``ValueError``
-    for a non-positive timeout or a ``max_in_flight`` below 1."""
+    to every incarnation, so the endpoints served survive a restart. ``hold_until_ready``:
+    hold requests for endpoints not served yet until told :class:`EndpointsReady` (see the
+    module docstring). Raises ``ValueError`` for a non-positive timeout or a
+    ``max_in_flight`` below 1."""
     if default_timeout <= 0 or max_in_flight < 1:
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
-    endpoints = Endpoints()
+    endpoints = Endpoints(ready=not hold_until_ready, max_held=max_in_flight)
     return ChildSpec(
         ROUTER,
         lambda: Router(
@@ -242,6 +252,11 @@ class Router(Actor[RouterMessage]):
             self._on_connection_lost(message)
         elif isinstance(message, RegisterHandler):
             self.endpoints.register(message)
+            await self._release_held()
+            return None
+        elif isinstance(message, EndpointsReady):
+            self.endpoints.ready = True
+            await self._release_held()
             return None
         elif isinstance(message, UnregisterHandler):
             self.endpoints.unregister(message.endpoint)
@@ -269,6 +284,7 @@ class Router(Actor[RouterMessage]):
             malformed=c["malformed"],
             too_large=c["too_large"],
             endpoints=self.endpoints.names(),
+            held=self.endpoints.held,
         )
 
     # -- sending ---------------------------------------------------------------------------
@@ -444,6 +460,8 @@ class Router(Actor[RouterMessage]):
             endpoint = meta.destination
         source, request_id = message.source_module_id, message.original_request_id
         entry = self.endpoints.find(endpoint, source)
+        if entry is None and not self.endpoints.ready and self.endpoints.hold(channel, message):
+            return  # the module's setup may still register it
         if entry is None:
             self.counts["unroutable"] += 1
             log.warning(
@@ -486,6 +504,12 @@ class Router(Actor[RouterMessage]):
             data = self._ok_data(result, marker, source, request_id)
         if marker != NOTIFY_MARKER_VALUE:
             await self._write_reply(HandlerReply(source, request_id, data, channel))
+
+    async def _release_held(self) -> None:
+        """Dispatch the held requests again: to a handler registered since, or (once ready)
+        to the usual ``NoSuchEndpoint``; the others are held again."""
+        for channel, message in self.endpoints.take_held():
+            await self._on_routed(channel, message)
 
     def _track(self, source: str, request_id: uuid.UUID, marker: object, channel: str) -> None:
         """Note a request whose handler runs as a task (a notification needs no reply)."""
