@@ -54,8 +54,13 @@ async def router_crash(budget: float, counts: Counts) -> None:
         await _sabotaged(run, budget, ROUTER_CRASHED, orders)
 
 
-REGISTRAR_CRASHED: Final = frozenset[str]()
-"""The registrar takes no part in routing: nothing may fail."""
+REGISTRAR_CRASHED: Final = frozenset({"Cancelled", "RequestInterrupted", "ActorStopped"})
+"""The registrar takes no part in routing, but the module's root supervisor is rest_for_one
+with the services after the registrar: its crash restarts the services too. The caller's own
+actor is stopped with its requests in flight (``Cancelled``: nobody is left to wait for
+them; the actor is started again and goes on); the callee's router is stopped with
+handlers running (their callers get ``RequestInterrupted``) and asks in hand
+(``ActorStopped``). What was queued waits in the mailboxes for the next incarnations."""
 
 
 async def registrar_crash(budget: float, counts: Counts) -> None:

@@ -181,6 +181,9 @@ async def _one_round(run: Run, control_path: str, rng: random.Random) -> None:
     if done.returncode != 0:
         raise RuntimeError(f"the hostile peer failed ({done.returncode}): {err[-300:]}")
     report = json.loads(out)
+    ran_as = f"the hostile peer ran as uid {report['uid']}"
+    if ran_as not in run.counts.notes:
+        run.counts.notes.append(ran_as)
     for result in report["results"]:
         run.counts.faults_injected += 1
         if result["connect"] is None and result["received"]:

@@ -20,7 +20,8 @@ in this file, not in an actor, so it survives a restart of the actor that drives
 a request cut off by such a restart is counted under ``Cancelled``.
 
 The module fetches ``FAULT_SECRET`` and prints it, whole and escaped, on every start:
-redaction is all that keeps it out of the output the suite scans.
+redaction is all that keeps it out of the output the suite scans. With ``FAULT_TRACE`` set in
+its environment, every failed request is logged (to see what a scenario's failures were).
 """
 
 from __future__ import annotations
