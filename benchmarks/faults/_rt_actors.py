@@ -18,40 +18,50 @@ ROUTER_CRASHED: Final = frozenset({"ActorCrashed", "RequestInterrupted"})
 router crashed: callers whose handler was running get ``RequestInterrupted`` at once."""
 
 
+Order = tuple[str, dict[str, object]]
+"""A module id and the sabotage request it is sent (see ``modules/fault_module.py``)."""
+
+
 async def _sabotaged(
-    run: Run, budget: float, allowed: frozenset[str], orders: list[tuple[str, dict[str, object]]],
-    *, endpoint: str = "echo", spacing: tuple[float, float] = (0.3, 0.7),
+    run: Run, budget: float, allowed: frozenset[str], rounds: list[list[Order]],
+    *, gap: tuple[float, float], endpoint: str = "echo",
 ) -> None:  # fmt: skip
-    """Traffic from the driver and from the orchestrator to the target's ``endpoint`` while
-    the modules are told, in turn, to crash one of their actors (``orders``: module id and
-    sabotage request), each time once the traffic has resumed after the last crash."""
-    rng = random.Random(len(orders))
+    """Traffic from the driver and from the orchestrator to the target's ``endpoint`` while,
+    round after round, the modules are told to crash actors of theirs (each round's orders
+    at once), each round once the traffic has resumed after the last and ``gap`` seconds
+    (drawn from the range) after it, for about ``budget`` seconds."""
+    rng = random.Random(len(rounds))
     await run.start_traffic(TARGET, endpoint)
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(partial(run.direct_traffic, TARGET, allowed, stop, endpoint=endpoint))
         deadline = trio.current_time() + budget
+        pause = rng.uniform(0.2, 0.5)
         turn = 0
-        while trio.current_time() < deadline:
-            await trio.sleep(rng.uniform(*spacing))
-            module_id, order = orders[turn % len(orders)]
+        while trio.current_time() + pause < deadline:
+            await trio.sleep(pause)
+            async with trio.open_nursery() as orders:
+                for module_id, order in rounds[turn % len(rounds)]:
+                    orders.start_soon(run.control, module_id, "sabotage", order)
             turn += 1
-            await run.control(module_id, "sabotage", order)
             await run.wait_resumed()
+            pause = rng.uniform(*gap)
         stop.set()
     await run.finish_traffic(allowed)
 
 
 async def router_crash(budget: float, counts: Counts) -> None:
-    """Crash ``pywatt.router`` of the callee and of the caller, in turn, mid-traffic.
-    (Spaced so that one module's services stay within their restart intensity.)"""
+    """Crash ``pywatt.router`` of the callee and of the caller at once, mid-traffic, round
+    after round. A router restarted after running 5 s (its supervisor's ``within``) is
+    started again at once, without a backoff: so a request that times out here lost its way,
+    it did not wait for a restart."""
     async with open_run(counts) as run:
         run.injected_crashes.add("CrashCommand")
-        orders: list[tuple[str, dict[str, object]]] = [
+        both: list[Order] = [
             (TARGET, {"actor": "pywatt.router"}),
             (DRIVER, {"actor": "pywatt.router"}),
         ]
-        await _sabotaged(run, budget, ROUTER_CRASHED, orders)
+        await _sabotaged(run, budget, ROUTER_CRASHED, [both], gap=(5.2, 5.6))
 
 
 REGISTRAR_CRASHED: Final = frozenset({"Cancelled", "RequestInterrupted", "ActorStopped"})
@@ -68,11 +78,13 @@ async def registrar_crash(budget: float, counts: Counts) -> None:
     modules stay registered with the orchestrator throughout (checked at the end)."""
     async with open_run(counts) as run:
         run.injected_crashes.add("CrashCommand")
-        orders: list[tuple[str, dict[str, object]]] = [
+        both: list[Order] = [
             (TARGET, {"actor": "pywatt.registrar"}),
             (DRIVER, {"actor": "pywatt.registrar"}),
         ]
-        await _sabotaged(run, budget, REGISTRAR_CRASHED, orders)
+        # Under the module's root supervisor (within 10 s): spaced so that each restart is
+        # immediate, as for the router.
+        await _sabotaged(run, budget, REGISTRAR_CRASHED, [both], gap=(10.2, 10.6))
         for module_id in (TARGET, DRIVER):
             await _check_registered(run, module_id)
 
@@ -107,8 +119,8 @@ async def crash_storm(budget: float, counts: Counts) -> None:
     rng = random.Random(6)
     async with open_run(counts) as run:
         run.injected_crashes.add("CrashCommand")
-        orders: list[tuple[str, dict[str, object]]] = [
-            (TARGET, {"actor": "worker", "times": rng.randint(10, 40), "poison": poison})
+        storms: list[list[Order]] = [
+            [(TARGET, {"actor": "worker", "times": rng.randint(10, 40), "poison": poison})]
             for poison in [False, True] * 8
         ]
-        await _sabotaged(run, budget, STORM, orders, endpoint="work", spacing=(0.05, 0.3))
+        await _sabotaged(run, budget, STORM, storms, gap=(0.05, 0.3), endpoint="work")
