@@ -46,6 +46,7 @@ async def _sabotaged(
             turn += 1
             await run.wait_resumed()
             pause = rng.uniform(*gap)
+        await trio.sleep_until(deadline)  # the traffic runs its whole budget either way
         stop.set()
     await run.finish_traffic(allowed)
 

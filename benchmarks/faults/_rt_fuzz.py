@@ -303,6 +303,6 @@ async def _still_serving(run: Run, run_dir: str, tally: _Tally) -> None:
     status = await send_command(run_dir, {"command": "status"})
     if not status.get("ok"):
         run.failure(f"the control socket stopped answering: {status}")
-    lines = sum(1 for line in run.console if not line.from_module and line.level >= 30)
+    lines = run.own_warnings
     if lines > 2 * tally.connections + 10:
         run.failure(f"{lines} warnings for {tally.connections} fuzzing connections")

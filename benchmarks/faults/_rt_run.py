@@ -12,9 +12,10 @@ through the orchestrator) and yields a :class:`Run`. Traffic comes from two plac
 
 An outcome is ``succeeded``, ``failed_typed`` when its error's name is one the scenario
 allows (the typed errors documented for that fault), ``hung``, or an unexpected exception
-(anything else). When the run ends, every captured output line (the console, each module's
-stderr) is scanned for the secret, its escaped forms and the modules' auth tokens, for
-tracebacks and for crashes nobody injected.
+(anything else). Every console line (the orchestrator's own and each module's stderr, as it
+arrives, so that a long run misses none) is scanned for the secret, its escaped forms and
+the modules' auth tokens, for tracebacks and for crashes nobody injected; so are, at the end,
+the raw stderr lines the orchestrator kept and the output of helpers (a hostile peer).
 """
 
 from __future__ import annotations
@@ -79,20 +80,15 @@ log = logging.getLogger(__name__)
 class Run:
     """One scenario's orchestrator, modules and bookkeeping (see the module docstring)."""
 
-    def __init__(
-        self,
-        orch: Orchestrator,
-        counts: Counts,
-        secret: str,
-        nonce: str,
-        console: list[ConsoleLine],
-    ) -> None:
+    def __init__(self, orch: Orchestrator, counts: Counts, secret: str, nonce: str) -> None:
         self.orch = orch
         self.counts = counts
         self.secret = secret
         self.nonce = nonce
-        self.console = console
-        """Every console line of the run (the orchestrator's and the modules' stderr)."""
+        self.leaks = _leak_forms(secret, nonce, [orch.endpoints(h.id).token for h in orch.modules])
+        """The texts that must appear in no output: the secret, its forms, the tokens."""
+        self.own_warnings = 0
+        """Warnings and errors of the orchestrator itself on the console."""
         self.extra_output: list[str] = []
         """Output of helpers the scenario ran (a hostile peer's), scanned like the rest."""
         self.injected_crashes: set[str] = set()
@@ -242,28 +238,43 @@ class Run:
         else:
             self._outcome_error("a wrong answer", (), "orchestrator")
 
-    # -- the end -----------------------------------------------------------------------------
+    # -- output ------------------------------------------------------------------------------
 
-    def scan(self) -> None:
-        """Count secret bytes and crashes nobody injected in every captured output line, and
-        the crashes the modules' saboteurs carried out (``sabotage crashing`` lines)."""
-        console = [line.text for line in self.console]
-        stderr = [text for handle in self.orch.modules for text in handle.stderr]
-        leaks = self._leak_forms()
-        for text in [*console, *self.extra_output, *stderr]:
-            for line in text.splitlines():
-                if any(form in line for form in leaks):
-                    self.counts.secret_bytes_found += 1
-                    if self.counts.secret_bytes_found <= 3:  # say where, never what
-                        self.counts.notes.append(f"a secret in: {_masked(line, leaks)}")
-        for text in stderr:  # the console shows the same lines: count them once
-            for line in text.splitlines():
-                self._check_crash_line(line)
-                if "sabotage crashing" in line:
-                    self.counts.faults_injected += 1
-        for own in self.console:  # the orchestrator's own lines ("internal error in actor")
-            if not own.from_module:
-                self._check_crash_line(own.text)
+    def see(self, line: ConsoleLine) -> None:
+        """Scan one console line as it is shown (the console's sink)."""
+        self._leak_check(line.text)
+        self._crash_check(line.text)
+        if line.from_module:
+            if "sabotage crashing" in line.text:
+                self.counts.faults_injected += 1
+        elif line.level >= logging.WARNING:
+            self.own_warnings += 1
+
+    def _leak_check(self, text: str) -> None:
+        for line in text.splitlines():
+            if any(form in line for form in self.leaks):
+                self.counts.secret_bytes_found += 1
+                if self.counts.secret_bytes_found <= 3:  # say where, never what
+                    self.counts.notes.append(f"a secret in: {_masked(line, self.leaks)}")
+
+    def _crash_check(self, text: str) -> None:
+        """A crash log or a traceback of anything the scenario did not crash on purpose (a
+        module's crash log is one record: its message and its traceback, checked whole)."""
+        injected = self.injected_crashes
+        match = _CRASH_LOG.search(text) or _INTERNAL.search(text)
+        if match is not None and match.group(2) not in injected:
+            self.failure(f"{match.group(1)} crashed with {match.group(2)}: {text[:300]}")
+        elif match is None and "Traceback (most recent call last)" in text:
+            self.failure(f"a traceback: {text[:300]}")
+
+    def finish(self) -> None:
+        """After the modules stopped: the raw stderr lines kept and the helpers' output
+        scanned for the secret, module restarts nobody caused, and the notes written."""
+        for handle in self.orch.modules:
+            for text in handle.stderr:
+                self._leak_check(text)
+        for text in self.extra_output:
+            self._leak_check(text)
         for handle in self.orch.modules:
             allowed = self.expected_restarts.get(handle.id, 0)
             if handle.restarts > allowed:
@@ -275,30 +286,21 @@ class Run:
             typed = ", ".join(f"{name} x{n}" for name, n in self.typed.most_common())
             self.counts.notes.append(f"typed failures: {typed}")
 
-    def _leak_forms(self) -> set[str]:
-        value = self.secret
-        forms = {
-            value,
-            self.nonce,
-            repr(value)[1:-1],
-            ascii(value)[1:-1],
-            repr(value.encode())[2:-1],
-            json.dumps(value)[1:-1],
-            json.dumps(value, ensure_ascii=False)[1:-1],
-        }
-        forms |= {json.dumps(f)[1:-1] for f in list(forms)}
-        forms |= {self.orch.endpoints(h.id).token for h in self.orch.modules}
-        return forms
 
-    def _check_crash_line(self, line: str) -> None:
-        injected = self.injected_crashes
-        match = _CRASH_LOG.search(line) or _INTERNAL.search(line)
-        if match is not None and match.group(2) not in injected:
-            self.failure(f"{match.group(1)} crashed with {match.group(2)}: {line[:300]}")
-        elif "Traceback (most recent call last)" in line and not any(
-            name in line for name in injected
-        ):
-            self.failure(f"a traceback: {line[:300]}")
+def _leak_forms(value: str, nonce: str, tokens: list[str]) -> set[str]:
+    """The secret as it may appear in text (whole, escaped, JSON in JSON), its random core
+    (any part of any form would hold it) and the modules' channel tokens."""
+    forms = {
+        value,
+        nonce,
+        repr(value)[1:-1],
+        ascii(value)[1:-1],
+        repr(value.encode())[2:-1],
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+    }
+    forms |= {json.dumps(f)[1:-1] for f in list(forms)}
+    return forms | set(tokens)
 
 
 def answers(reply: Any, i: int) -> bool:
@@ -356,11 +358,21 @@ async def open_run(
         grace=2.0,
         term_grace=2.0,
     )
-    console: list[ConsoleLine] = []
-    async with open_orchestrator(manifest, on_output=console.append) as orch:
-        run = Run(orch, counts, secret, nonce, console)
+    early: list[ConsoleLine] = []  # what is shown before the run exists
+    run: Run | None = None
+
+    def see(line: ConsoleLine) -> None:
+        if run is None:
+            early.append(line)
+        else:
+            run.see(line)
+
+    async with open_orchestrator(manifest, on_output=see) as orch:
+        run = Run(orch, counts, secret, nonce)
+        for line in early:
+            run.see(line)
         with trio.fail_after(30):
             for module_id in modules:
                 await orch.module(module_id).wait_announced()
         yield run
-    run.scan()
+    run.finish()
