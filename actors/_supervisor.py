@@ -33,6 +33,7 @@ class _Child:
         "incarnation",
         "pending",
         "restart_at",
+        "roster",
         "running",
         "scope",
         "spec",
@@ -44,6 +45,9 @@ class _Child:
         self.spec = spec
         self.cell: Cell | None = None
         self.supervisor: Supervisor | None = None
+        self.roster: dict[str, _Child] | None = None
+        """A supervisor child's own children, kept across its incarnations (see
+        :class:`Supervisor`); None for an actor."""
         self.first_actor: Actor[Any] | None = None
         self.incarnation = 0
         self.consecutive = 0
@@ -88,13 +92,27 @@ class Supervisor:
     Failure semantics (Erlang/OTP): a child that crashes (or, if permanent, ends) is restarted
     by the strategy after a backoff delay; past the restart intensity the supervisor stops every
     child in reverse order and raises :class:`RestartIntensityExceeded` to its parent.
+
+    Restarts: the children belong to the supervisor's name, like a mailbox to an actor's. When
+    its parent restarts it, the new incarnation starts its static children and then those
+    added with :meth:`start_child` (unless temporary), each keeping its mailbox and name: what
+    was queued for them meanwhile is handled by their next incarnation. Only when the
+    supervisor stops for good are its children's mailboxes closed and names released.
     """
 
-    def __init__(self, spec: SupervisorSpec, system: ActorSystem) -> None:
+    def __init__(
+        self,
+        spec: SupervisorSpec,
+        system: ActorSystem,
+        roster: dict[str, _Child] | None = None,
+    ) -> None:
         self.spec = spec
         self.name = spec.name
         self.system = system
-        self._children: dict[str, _Child] = {}
+        # The records of the children; a nested supervisor's belong to its parent's record of
+        # it (kept across its incarnations), the root's to the root itself.
+        self._owns_roster = roster is None
+        self._children: dict[str, _Child] = {} if roster is None else roster
         self._inbox_send, self._inbox = trio.open_memory_channel[_Exit | None](math.inf)
         self._restarts: collections.deque[float] = collections.deque()
         self._nursery: trio.Nursery | None = None
@@ -157,11 +175,10 @@ class Supervisor:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             try:
-                for spec in self.spec.children:
-                    child = self._add(spec)
+                for child in self._roster():
                     error = await self._start(child)
                     if error is not None:
-                        raise StartFailed(spec.name) from error
+                        raise StartFailed(child.name) from error
                 task_status.started()
                 await self._supervise()
             except (RestartIntensityExceeded, StartFailed) as exc:
@@ -171,11 +188,37 @@ class Supervisor:
                 if failure is not None or not _being_cancelled():
                     with trio.CancelScope(shield=failure is not None):
                         await self._stop_all()
-                for child in list(self._children.values()):
-                    self._remove(child)
+                if self._owns_roster:  # else the parent releases them when it lets go of us
+                    for child in list(self._children.values()):
+                        self._remove(child)
                 self.system._forget_supervisor(self)
         if failure is not None:
             raise failure
+
+    def _roster(self) -> list[_Child]:
+        """The children to start, in order: the static ones, then those added at runtime.
+
+        On a restart the records of the last incarnation are reused (mailbox, name,
+        incarnation count); a temporary child added at runtime is not started again, and is
+        let go of. Static children are all started, as on a first start.
+        """
+        kept = dict(self._children)
+        self._children.clear()
+        for spec in self.spec.children:
+            child = kept.pop(spec.name, None)
+            if child is None:
+                self._add(spec)
+            else:
+                self._children[spec.name] = child
+        for name, child in kept.items():
+            if child.spec.restart is Restart.TEMPORARY:
+                _release(child, self.system)
+            else:
+                self._children[name] = child
+        for child in self._children.values():
+            child.pending = False
+            child.consecutive = 0  # a fresh start of the whole group
+        return list(self._children.values())
 
     async def _supervise(self) -> None:
         nothing = object()
@@ -270,15 +313,16 @@ class Supervisor:
             child.first_actor = actor
         elif spec.name in self._children or self.system._has_supervisor(spec.name):
             raise DuplicateName(spec.name)
+        else:
+            child.roster = {}
         self._children[spec.name] = child
         return child
 
     def _remove(self, child: _Child) -> None:
+        """Let go of a child for good (see :func:`_release`)."""
         if self._children.get(child.name) is child:
             del self._children[child.name]
-        if child.cell is not None:
-            child.cell.mailbox.close()
-            self.system.registry.unregister(child.cell)
+        _release(child, self.system)
 
     async def _start(self, child: _Child) -> BaseException | None:
         """Start an incarnation and wait until it serves; returns the start error, if any.
@@ -387,7 +431,7 @@ class Supervisor:
         error: BaseException | None = None
         try:
             with scope:
-                supervisor = Supervisor(spec, self.system)
+                supervisor = Supervisor(spec, self.system, child.roster)
                 self.system._add_supervisor(supervisor)
                 child.supervisor = supervisor
                 child.running = True
@@ -405,6 +449,18 @@ class Supervisor:
             _set_done(child)
             if status.called and not child.expected_exit:
                 self._inbox_send.send_nowait(_Exit(child, incarnation, error))
+
+
+def _release(child: _Child, system: ActorSystem) -> None:
+    """A child is gone for good: its mailbox closes (queued asks fail, tells are
+    dead-lettered) and its name is released; for a supervisor, its children's likewise."""
+    if child.cell is not None:
+        child.cell.mailbox.close()
+        system.registry.unregister(child.cell)
+    if child.roster is not None:
+        for grandchild in list(child.roster.values()):
+            _release(grandchild, system)
+        child.roster.clear()
 
 
 def _set_done(child: _Child) -> None:

@@ -29,7 +29,7 @@ from pywatt.channels import (
     preferences_from_dict,
 )
 from pywatt.discovery import DISCOVERY, DISCOVERY_PROTOCOL, OrchestratorDiscovery
-from pywatt.registrar import Registrar, build_capabilities
+from pywatt.registrar import build_capabilities, registrar_spec
 from pywatt.router import ROUTER, router_spec
 from pywatt.wire import InitBlob, ModuleInfo, OrchestratorDeclaration
 
@@ -88,11 +88,8 @@ def communication_specs(
     registration = dict(config.registration_config or {})
     interval = float(registration.get("heartbeat_interval", 30.0))
     directory = runtime.directory
-    registrar = ChildSpec(
-        "pywatt.registrar",
-        lambda: Registrar(directory=directory, heartbeat_interval=interval),
-        shutdown=grace,
-    )
+    # One memory for the name: a restarted registrar goes on with the same registration.
+    registrar = registrar_spec(directory, heartbeat_interval=interval, shutdown=grace)
     services: list[ChildSpec] = []
     if config.enable_internal_messaging:
         messaging = dict(config.messaging_config or {})
@@ -106,6 +103,9 @@ def communication_specs(
                 default_timeout=timeout,
                 max_in_flight=in_flight,
                 shutdown=grace,
+                # A restarted module's channel is up before main has served anything: hold
+                # requests for its endpoints until main is done (_run.py says when).
+                hold_until_ready=True,
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"messaging_config: {exc}") from None

@@ -21,7 +21,7 @@ from pywatt.link._errors import InitBlobError
 from pywatt.link._link import StdioLink
 from pywatt.logs import configure_logging, redactor
 from pywatt.registrar import Announce, Register, Unregister
-from pywatt.router import ROUTER, GetRouterStatistics
+from pywatt.router import ROUTER, EndpointsReady, GetRouterStatistics
 from pywatt.secrets._errors import SecretError, SecretNotFound
 from pywatt.secrets._messages import PROVIDER, SECRETS, GetSecret
 from pywatt.secrets._orchestrator_provider import OrchestratorProvider
@@ -247,6 +247,8 @@ async def _start(
                     MAIN_SLOW,
                 )
                 raise TimeoutError(f"main did not return within {MAIN_SLOW:g} s")
+        if config.enable_internal_messaging:  # every endpoint main serves is registered
+            await system.ask(ROUTER, EndpointsReady())
         endpoints = config.announced()
         if app is not None or isinstance(config.health, str) or config.metrics:
             # Serve before announcing: the orchestrator may route requests at once.

@@ -56,7 +56,6 @@ from ._hub import (
     GetHubStatistics,
     GetProviders,
     GetRegistration,
-    Hub,
     HubStatistics,
     KillHub,
     RegistrationRecord,
@@ -76,7 +75,7 @@ from ._store import (
     SecretStore,
 )
 from ._supervision import module_supervisor_spec
-from ._wiring import exposure_lines, listeners_spec, module_endpoints, server_context
+from ._wiring import exposure_lines, hub_spec, listeners_spec, module_endpoints, server_context
 
 __all__ = ["Orchestrator", "open_orchestrator"]
 
@@ -235,7 +234,8 @@ class Orchestrator:
 
     async def kill_hub(self) -> None:
         """Crash the hub (routing, discovery, registration) on purpose; it is started again
-        at once (fault drills). Returns once the crash is queued, not once it happened."""
+        at once, however often (after 0.2 s at most when it crashes again and again), with what
+        it was told (fault drills). Returns once the crash is queued, not once it happened."""
         await self._system.tell(HUB_NAME, KillHub())
 
     # -- secrets ---------------------------------------------------------------------------
@@ -414,12 +414,7 @@ async def open_orchestrator(
             ports: dict[str, int] = {}
             # Every incarnation of the hub gets the same state: what listeners and modules
             # told it survives a crash of it (see _hub_state).
-            hub_state = HubState()
-            await system.spawn(
-                lambda: Hub(console, hub_state, ports, handles),
-                name=HUB_NAME,
-                mailbox_size=8192,
-            )
+            await system.start_supervisor(hub_spec(console, HubState(), ports, handles))
             await system.start_supervisor(listeners_spec(endpoints, channel_settings))
             for module_id, text, loud in exposure_lines(manifest.modules, endpoints):
                 (console.warning if loud else console.info)(text, module_id)

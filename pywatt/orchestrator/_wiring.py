@@ -1,19 +1,52 @@
-"""Building the orchestrator's channel side from the manifest: endpoints, listeners, TLS."""
+"""Building the orchestrator's channel side from the manifest: endpoints, listeners, the hub,
+TLS."""
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from typing import Final
 
 from actors import Backoff, ChildSpec, Strategy, SupervisorSpec
 from pywatt.wire import SecurityLevel
 
+from ._console import Console
+from ._hub import HUB_NAME, Hub
+from ._hub_state import HubState
 from ._listener import ChannelSettings, ModuleEndpoints, ModuleListener, listener_name
 from ._manifest import ModuleKind, ModuleSpec, TlsFiles
 
-__all__ = ["LISTENERS", "exposure_lines", "listeners_spec", "module_endpoints", "server_context"]
+__all__ = [
+    "HUBS",
+    "LISTENERS",
+    "exposure_lines",
+    "hub_spec",
+    "listeners_spec",
+    "module_endpoints",
+    "server_context",
+]
 
 LISTENERS = "pywatt.listeners"
+HUBS = "pywatt.hubs"
+HUB_BACKOFF: Final = Backoff(first=0.0, base=0.01, multiplier=2.0, cap=0.2, jitter=0.0)
+"""The hub is restarted at once, and a hub that crashes again and again at most 0.2 s
+apart: all routing waits while it is down. (The default backoff grows to 5 s.)"""
+
+
+def hub_spec(
+    console: Console,
+    state: HubState,
+    ports: dict[str, int],
+    modules: Collection[str] | None = None,
+) -> SupervisorSpec:
+    """The hub under a supervisor of its own that restarts it without limit, each time with
+    the same state (what listeners and modules told it, ``_hub_state``) and at once."""
+    return SupervisorSpec(
+        HUBS,
+        [ChildSpec(HUB_NAME, lambda: Hub(console, state, ports, modules), mailbox_size=8192)],
+        max_restarts=None,
+        backoff=HUB_BACKOFF,
+    )
 
 
 def module_endpoints(spec: ModuleSpec) -> ModuleEndpoints:

@@ -5,8 +5,16 @@
   ``register``, then ``capabilities``; then a registration heartbeat carrying the module's
   health every ``heartbeat_interval`` seconds. Health is what ``SetHealth`` last said, or,
   by default, Healthy while every channel is connected and Degraded otherwise.
-* ``Unregister``: graceful unregistration (the module asks it on shutdown; ``on_stop`` sends
-  it without waiting if nobody did).
+* ``Unregister``: graceful unregistration (the module asks it on shutdown). A registrar that
+  stops or crashes without being asked does not unregister: the module lives on and its next
+  registrar carries on with the same registration (a module that fails exits, and the
+  orchestrator forgets it with its process).
+
+Restarts: what the registrar was told and was given (the announce, the registration record,
+the capabilities, the health the module set) is a :class:`RegistrarMemory` that belongs to
+the name (:func:`registrar_spec` hands the same one to every incarnation), so a restarted
+registrar goes on sending registration heartbeats by itself. Requests in flight when an
+incarnation ends fail with it (their askers get the runtime's error).
 
 Registration replies are bare and uncorrelated (§16 A18), so one request is outstanding at a
 time and the rest queue; each has the 30 s deadline of §10.
@@ -56,9 +64,11 @@ __all__ = [
     "GetRegistration",
     "Register",
     "Registrar",
+    "RegistrarMemory",
     "RegistrationStatus",
     "SetHealth",
     "Unregister",
+    "registrar_spec",
 ]
 
 log = logging.getLogger("pywatt.registrar")
@@ -146,8 +156,44 @@ RegistrarMessage = (
 )
 
 
+@attrs.define
+class RegistrarMemory:
+    """What a registrar was told and given, kept with its name across its restarts."""
+
+    announced: AnnounceBlob | None = None
+    registered: RegisteredModule | None = None
+    """The orchestrator's record of this module, once registration succeeded."""
+    capabilities: Capabilities | None = None
+    confirmed: bool = False
+    """The capabilities were accepted: registration heartbeats are due."""
+    health_override: HealthStatus | None = None
+    details: dict[str, str] | None = None
+
+
+def registrar_spec(
+    directory: ChannelDirectory,
+    *,
+    heartbeat_interval: float = DEFAULT_HEARTBEAT,
+    shutdown: float = 5.0,
+) -> actors.ChildSpec:
+    """The child spec of ``pywatt.registrar``: one :class:`RegistrarMemory` for the name,
+    handed to every incarnation, so a registration survives a restart of the registrar."""
+    memory = RegistrarMemory()
+    return actors.ChildSpec(
+        "pywatt.registrar",
+        lambda: Registrar(
+            directory=directory, heartbeat_interval=heartbeat_interval, memory=memory
+        ),
+        shutdown=shutdown,
+    )
+
+
 class Registrar(actors.Actor[RegistrarMessage]):
-    """Registered as ``pywatt.registrar`` (see the module docstring)."""
+    """Registered as ``pywatt.registrar`` (see the module docstring).
+
+    ``memory``: what belongs to the name (see :func:`registrar_spec`); without one the
+    registrar keeps its own, which a restart forgets.
+    """
 
     reply_errors = (RegistrationFailed, RegistrationTimeout, NoChannel)
 
@@ -158,15 +204,13 @@ class Registrar(actors.Actor[RegistrarMessage]):
         directory: ChannelDirectory | None = None,
         heartbeat_interval: float = DEFAULT_HEARTBEAT,
         deadline: float = DEADLINE,
+        memory: RegistrarMemory | None = None,
     ) -> None:
         self.link = link
         self.directory = directory or ChannelDirectory()
         self.heartbeat_interval = heartbeat_interval
         self.deadline = deadline
-        self.announced: AnnounceBlob | None = None
-        self.registered: RegisteredModule | None = None
-        self.health_override: HealthStatus | None = None
-        self.details: dict[str, str] | None = None
+        self.memory = memory if memory is not None else RegistrarMemory()
         self.last_health: HealthStatus | None = None
         self.orchestrator_view: HealthStatus | None = None
         self.heartbeats = 0
@@ -174,25 +218,35 @@ class Registrar(actors.Actor[RegistrarMessage]):
         self.current: _Outgoing | None = None
         self.serial = 0
         self._beating: actors.Timer | None = None
-        self._capabilities: Capabilities | None = None
+
+    @property
+    def registered(self) -> RegisteredModule | None:
+        return self.memory.registered
+
+    async def on_start(self) -> None:
+        if self.memory.registered is not None and self.memory.confirmed:
+            self._start_beating()  # a restart: the registration goes on
+
+    def _start_beating(self) -> None:
+        self._beating = self.ctx.send_interval(self.heartbeat_interval, _Beat(), first=0.0)
 
     async def receive(self, message: RegistrarMessage) -> Any:
         match message:
             case Announce(listen, endpoints):
                 blob = AnnounceBlob(listen=listen, endpoints=list(endpoints))
                 await self.ctx.system.tell(self.link, Send(blob))
-                self.announced = blob
+                self.memory.announced = blob
                 return blob
             case Register(info, capabilities):
-                self._capabilities = capabilities
+                self.memory.capabilities = capabilities
                 request = RegistrationRequest(module_info=info)
                 await self._submit(
                     _Outgoing("registration", request, Message[RegistrationRequest],
                               RegistrationResponse, self.ctx.defer_reply())
                 )  # fmt: skip
             case SetHealth(status, details):
-                self.health_override = status
-                self.details = dict(details) or None
+                self.memory.health_override = status
+                self.memory.details = dict(details) or None
             case Unregister():
                 registered = self.registered
                 if registered is None:
@@ -216,17 +270,6 @@ class Registrar(actors.Actor[RegistrarMessage]):
                 await self._inbound(inbound)
         return None
 
-    async def on_stop(self) -> None:
-        registered = self.registered
-        if registered is None:
-            return
-        # Nobody asked for Unregister before the stop: send it, without waiting for the reply.
-        state = self.directory.pick()
-        if state is not None:
-            request = UnregistrationRequest(module_id=registered.id, token=registered.token)
-            frame = self._frame(request, Message[UnregistrationRequest])
-            await self.ctx.system.tell(state.name, SendFrame(frame))
-
     # -- requests on the channel -----------------------------------------------------------
 
     def _unregistration(
@@ -239,8 +282,8 @@ class Registrar(actors.Actor[RegistrarMessage]):
         )  # fmt: skip
 
     def _health(self) -> HealthStatus:
-        if self.health_override is not None:
-            return self.health_override
+        if self.memory.health_override is not None:
+            return self.memory.health_override
         states = list(self.directory.states.values())
         if states and all(s.connected for s in states):
             return HealthStatus.HEALTHY
@@ -255,7 +298,10 @@ class Registrar(actors.Actor[RegistrarMessage]):
         health = self._health()
         self.last_health = health
         request = HeartbeatRequest(
-            module_id=registered.id, token=registered.token, status=health, details=self.details
+            module_id=registered.id,
+            token=registered.token,
+            status=health,
+            details=self.memory.details,
         )
         await self._submit(
             _Outgoing("heartbeat", request, Message[HeartbeatRequest], HeartbeatResponse, None)
@@ -301,9 +347,10 @@ class Registrar(actors.Actor[RegistrarMessage]):
                 assert reply is not None
                 reply.fail(RegistrationFailed("registration", error or "no module in the reply"))
             else:
-                self.registered = message.module
+                self.memory.registered = message.module
+                self.memory.confirmed = False
                 log.info("registered with the orchestrator as %s", message.module.id)
-                capabilities = self._capabilities or Capabilities(endpoints=[])
+                capabilities = self.memory.capabilities or Capabilities(endpoints=[])
                 request = CapabilitiesRequest(
                     module_id=message.module.id,
                     token=message.module.token,
@@ -319,8 +366,10 @@ class Registrar(actors.Actor[RegistrarMessage]):
                     reply.reply(self.registered)
                 else:
                     reply.fail(RegistrationFailed("capabilities", error))
-            if success and self._beating is None:
-                self._beating = self.ctx.send_interval(self.heartbeat_interval, _Beat(), first=0.0)
+            if success:
+                self.memory.confirmed = True
+                if self._beating is None:
+                    self._start_beating()
         elif isinstance(message, HeartbeatResponse):
             self.heartbeats += 1
             self.orchestrator_view = message.status
@@ -328,7 +377,8 @@ class Registrar(actors.Actor[RegistrarMessage]):
                 log.warning("registration heartbeat refused: %s", error or "Unknown error")
         elif isinstance(message, UnregistrationResponse):
             if success:
-                self.registered = None
+                self.memory.registered = None
+                self.memory.confirmed = False
                 if self._beating is not None:
                     self._beating.cancel()
                     self._beating = None

@@ -22,6 +22,7 @@ from ._errors import RouterError as RouterError
 from ._messages import ROUTER as ROUTER
 from ._messages import ROUTER_PROTOCOL as ROUTER_PROTOCOL
 from ._messages import EndpointHandler as EndpointHandler
+from ._messages import EndpointsReady as EndpointsReady
 from ._messages import GetRouterStatistics as GetRouterStatistics
 from ._messages import RegisterHandler as RegisterHandler
 from ._messages import RouterStatistics as RouterStatistics

@@ -4,6 +4,9 @@ Handlers are registered once, by module code (``state.serve``) that will not reg
 again. So the table belongs to the name ``pywatt.router``, like its mailbox, and not to one
 incarnation: :func:`~pywatt.router.router_spec` makes one table and its factory hands it to
 every incarnation, and a router restarted after a crash serves the same endpoints at once.
+
+So do the requests held until the module's setup is done (``ready``): a request that came
+for an endpoint nobody serves yet, before the module said its endpoints are all registered.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+
+from pywatt.wire import RoutedModuleMessage
 
 from ._errors import BadTarget
 from ._messages import EndpointHandler, RegisterHandler
@@ -30,9 +35,31 @@ class Endpoints:
     """Handlers by endpoint, and by calling module for requests without a destination (a Rust
     module's, docs/protocol.md §12). Plain data: only the router reads and changes it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, ready: bool = True, max_held: int = 1024) -> None:
         self._by_endpoint: dict[str, Handler] = {}
         self._by_module: dict[str, Handler] = {}
+        self.ready = ready
+        """Every endpoint served from the start is registered (until then, requests for an
+        endpoint not served are held, not refused)."""
+        self.max_held = max_held
+        self._held: list[tuple[str, RoutedModuleMessage]] = []
+
+    def hold(self, channel: str, message: RoutedModuleMessage) -> bool:
+        """Keep a request (and the channel it came on) until its endpoint is registered or
+        the table is ready; False when ``max_held`` are held already."""
+        if len(self._held) >= self.max_held:
+            return False
+        self._held.append((channel, message))
+        return True
+
+    def take_held(self) -> list[tuple[str, RoutedModuleMessage]]:
+        """Every held request, in arrival order; none is held any more."""
+        held, self._held = self._held, []
+        return held
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
 
     def register(self, message: RegisterHandler) -> None:
         """Serve ``message.endpoint`` (replacing a handler it had). Raises :class:`BadTarget`

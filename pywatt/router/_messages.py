@@ -14,6 +14,7 @@ __all__ = [
     "ROUTER",
     "ROUTER_PROTOCOL",
     "EndpointHandler",
+    "EndpointsReady",
     "GetRouterStatistics",
     "RegisterHandler",
     "RouterStatistics",
@@ -98,6 +99,17 @@ class UnregisterHandler(Request[None]):
 
 
 @attrs.frozen
+class EndpointsReady(Request[None]):
+    """The module's setup is done: every endpoint it serves from the start is registered.
+
+    A router told to wait for this (``router_spec(..., hold_until_ready=True)``, as a module
+    does) holds a request for an endpoint it does not serve yet instead of answering
+    ``NoSuchEndpoint``: a restarted module's channel is up before its ``main`` has registered
+    anything. Once ready, what is still held is answered as usual.
+    """
+
+
+@attrs.frozen
 class RouterStatistics:
     """Counters of the router since it started."""
 
@@ -118,6 +130,8 @@ class RouterStatistics:
     """Requests, notifications and replies refused for being over the frame limit."""
     endpoints: tuple[str, ...]
     """The endpoints this module serves."""
+    held: int = 0
+    """Requests waiting for the module's setup to register their endpoint."""
 
 
 @attrs.frozen
@@ -141,5 +155,13 @@ class HandlerReply:
 
 
 ROUTER_PROTOCOL: Final = Protocol(
-    "router", (SendMessage, SendRequest, RegisterHandler, UnregisterHandler, GetRouterStatistics)
+    "router",
+    (
+        SendMessage,
+        SendRequest,
+        RegisterHandler,
+        UnregisterHandler,
+        EndpointsReady,
+        GetRouterStatistics,
+    ),
 )

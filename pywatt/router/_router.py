@@ -41,11 +41,16 @@ Limits: a request or notification whose frame would be over the frame limit fail
 with :class:`MessageTooLarge`; a reply over it goes to its caller at once as a
 ``ReplyTooLarge`` error. Neither stops the router.
 
+Startup: a module's channel is up (and, after a restart of the module, receiving requests)
+before its setup has registered its endpoints. A router made with ``hold_until_ready`` holds
+a request for an endpoint not served yet until the endpoint is registered or the module
+says its setup is done (:class:`EndpointsReady`), and only then answers ``NoSuchEndpoint``.
+
 Restarts: the endpoints served are in an :class:`Endpoints` table that belongs to the name
 (:func:`router_spec` hands the same one to every incarnation), so a restarted router serves
-them at once. What dies with an incarnation fails at once rather than at a deadline: asks in
-flight get ``ActorCrashed``, and callers whose handler was still running get a
-``RequestInterrupted`` error reply.
+them at once; so are the requests held. What dies with an incarnation fails at once rather
+than at a deadline: asks in flight get ``ActorCrashed``, and callers whose handler was still
+running get a ``RequestInterrupted`` error reply.
 """
 
 from __future__ import annotations
@@ -103,6 +108,7 @@ from ._errors import (
 from ._messages import (
     ROUTER,
     ROUTER_PROTOCOL,
+    EndpointsReady,
     GetRouterStatistics,
     HandlerReply,
     RegisterHandler,
@@ -130,6 +136,7 @@ RouterMessage = (
     | SendRequest
     | RegisterHandler
     | UnregisterHandler
+    | EndpointsReady
     | GetRouterStatistics
     | ChannelInbound
     | ConnectionLost
@@ -156,13 +163,16 @@ def router_spec(
     default_timeout: float = 30.0,
     max_in_flight: int = 1024,
     shutdown: float = 5.0,
+    hold_until_ready: bool = False,
 ) -> ChildSpec:
     """The child spec of ``pywatt.router``: one :class:`Endpoints` table for the name, handed
-    to every incarnation, so the endpoints served survive a restart. Raises ``ValueError``
-    for a non-positive timeout or a ``max_in_flight`` below 1."""
+    to every incarnation, so the endpoints served survive a restart. ``hold_until_ready``:
+    hold requests for endpoints not served yet until told :class:`EndpointsReady` (see the
+    module docstring). Raises ``ValueError`` for a non-positive timeout or a
+    ``max_in_flight`` below 1."""
     if default_timeout <= 0 or max_in_flight < 1:
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
-    endpoints = Endpoints()
+    endpoints = Endpoints(ready=not hold_until_ready, max_held=max_in_flight)
     return ChildSpec(
         ROUTER,
         lambda: Router(
@@ -261,6 +271,11 @@ class Router(Actor[RouterMessage]):
             self._on_connection_lost(message)
         elif isinstance(message, RegisterHandler):
             self.endpoints.register(message)
+            await self._release_held()
+            return None
+        elif isinstance(message, EndpointsReady):
+            self.endpoints.ready = True
+            await self._release_held()
             return None
         elif isinstance(message, UnregisterHandler):
             self.endpoints.unregister(message.endpoint)
@@ -288,6 +303,7 @@ class Router(Actor[RouterMessage]):
             malformed=c["malformed"],
             too_large=c["too_large"],
             endpoints=self.endpoints.names(),
+            held=self.endpoints.held,
         )
 
     # -- sending ---------------------------------------------------------------------------
@@ -495,6 +511,8 @@ class Router(Actor[RouterMessage]):
                 data = encode_reply_ok(True)
                 await self._write_reply(HandlerReply(source, request_id, data, channel))
             return
+        if entry is None and not self.endpoints.ready and self.endpoints.hold(channel, message):
+            return  # the module's setup may still register it
         if entry is None:
             self.counts["unroutable"] += 1
             log.warning(
@@ -537,6 +555,12 @@ class Router(Actor[RouterMessage]):
             data = self._ok_data(result, marker, source, request_id)
         if marker != NOTIFY_MARKER_VALUE:
             await self._write_reply(HandlerReply(source, request_id, data, channel))
+
+    async def _release_held(self) -> None:
+        """Dispatch the held requests again: to a handler registered since, or (once ready)
+        to the usual ``NoSuchEndpoint``; the others are held again."""
+        for channel, message in self.endpoints.take_held():
+            await self._on_routed(channel, message)
 
     def _track(self, source: str, request_id: uuid.UUID, marker: object, channel: str) -> None:
         """Note a request whose handler runs as a task (a notification needs no reply)."""

@@ -355,16 +355,15 @@ class Model:
         message.outcome = ("cancelled",)
 
     def stop(self, name: str) -> bool:
-        """system.stop(name); False where it raises NoSuchActor."""
+        """system.stop(name); False where it raises NoSuchActor (for a child, also while sup
+        waits for its restart: no running supervisor lists the name then)."""
         if name == SUP:
             if self.sup_state == "removed":
                 return False
-            if self.sup_state == "running":
-                self._shut_down(self._current_sup())
-            self.sup_state = "removed"
+            self._let_go_of_sup()
             return True
         child = self.live_child(name)
-        if child is None:
+        if child is None or self.sup_state != "running":
             return False
         sup = self._current_sup()
         self._stop(sup, child)
@@ -376,21 +375,22 @@ class Model:
         self._run()
 
     def close(self) -> None:
-        if self.sup_state == "running":
-            self._shut_down(self._current_sup())
-        self.sup_state = "removed"
+        if self.sup_state != "removed":
+            self._let_go_of_sup()
 
     # -- queries -------------------------------------------------------------------------------
 
     def live_child(self, name: str) -> MChild | None:
+        """The record of a registered name: sup's children belong to sup's name, so they stay
+        registered (their mailboxes open) while sup waits for a restart."""
         sup = self.sup
-        if sup is None or not sup.alive:
+        if sup is None:
             return None
         return next((c for c in sup.children if c.name == name), None)
 
     def live_names(self) -> list[str]:
         sup = self.sup
-        return [c.name for c in sup.children] if sup is not None and sup.alive else []
+        return [c.name for c in sup.children] if sup is not None else []
 
     def next_due(self) -> float | None:
         due = [
@@ -435,7 +435,7 @@ class Model:
             self._restart_due(sup)
         except _Escalate:
             self.escalations.append((sup.generation, self.now))
-            self._shut_down(sup)
+            self._shut_down(sup, release=False)
             self.root_inbox.append((sup.generation, True))
         return True
 
@@ -559,12 +559,22 @@ class Model:
         child.state = "removed"
         sup.children.remove(child)
 
-    def _shut_down(self, sup: MSup) -> None:
-        for child in reversed(sup.children):
-            self._stop(sup, child)
-        for child in list(sup.children):
-            self._remove(sup, child)
+    def _shut_down(self, sup: MSup, *, release: bool) -> None:
+        """sup stops its children in reverse. It keeps their records (names, mailboxes) for
+        its next incarnation unless ``release`` (it is gone for good)."""
+        if sup.alive:
+            for child in reversed(sup.children):
+                self._stop(sup, child)
+        if release:
+            for child in list(sup.children):
+                self._remove(sup, child)
         sup.alive = False
+
+    def _let_go_of_sup(self) -> None:
+        """The root removes sup for good: stopped if running, and its children released."""
+        if self.sup is not None:
+            self._shut_down(self.sup, release=True)
+        self.sup_state = "removed"
 
     def _dead(self, message: Sent, reason: DeadLetterReason) -> None:
         message.dead.append(reason)
@@ -593,17 +603,20 @@ class Model:
         self.sup_started_at = self.now
         self.sup_state = "running"
         config = self.config
-        sup = MSup(
-            self.sup_incarnation,
-            [
-                MChild(name, restart)
-                for name, restart in zip(config.names, config.restarts, strict=True)
-            ],
-        )
+        # The children's records are kept from the last incarnation (a name released meanwhile
+        # starts afresh).
+        kept = {c.name: c for c in self.sup.children} if self.sup is not None else {}
+        children = []
+        for name, restart in zip(config.names, config.restarts, strict=True):
+            child = kept.get(name) or MChild(name, restart)
+            child.state = "idle"
+            child.consecutive = 0
+            children.append(child)
+        sup = MSup(self.sup_incarnation, children)
         self.sup = sup
         for child in list(sup.children):
             if not self._start(sup, child):  # StartFailed: stop the started ones, give up
-                self._shut_down(sup)
+                self._shut_down(sup, release=False)
                 self.sup_state = "idle"
                 return False
         return True
@@ -613,7 +626,7 @@ class Model:
             return
         restart = self.config.sup_restart
         if not (restart is Restart.PERMANENT or (restart is Restart.TRANSIENT and error)):
-            self.sup_state = "removed"
+            self._let_go_of_sup()
             return
         if self.now - self.sup_started_at >= ROOT_WITHIN:
             self.sup_consecutive = 0

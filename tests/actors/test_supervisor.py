@@ -234,10 +234,61 @@ async def test_nested_supervisor_escalation_is_handled_by_its_parent() -> None:
         await system.start_supervisor(outer)
         await system.ref("x").tell(Crash())  # inner gives up at once; outer restarts inner
         await trio.testing.wait_all_tasks_blocked()
-        assert await incarnations(system, "w", "x") == [1, 1]
-        assert ("start", "x", 1) in lifecycle.events
-        assert lifecycle.events.count(("start", "x", 1)) == 2  # a fresh inner, a fresh x
+        assert await incarnations(system, "w", "x") == [1, 2]
+        # A fresh inner, and x's next incarnation: x belongs to inner's name, not to one
+        # incarnation of it.
+        assert [e for e in lifecycle.events if e[1] == "x"] == [
+            ("start", "x", 1), ("stop", "x", 1), ("start", "x", 2),
+        ]  # fmt: skip
         assert system.supervisor("inner").children() == ["x"]
+
+
+async def test_a_restarted_supervisor_starts_the_children_added_to_it_again() -> None:
+    lifecycle = Lifecycle()
+    inner = SupervisorSpec("inner", crashers(lifecycle, "x"), max_restarts=0, backoff=NO_JITTER)
+    async with actors.open_actor_system() as system:
+        await system.start_supervisor(SupervisorSpec("outer", [inner], backoff=NO_JITTER))
+        sup = system.supervisor("inner")
+        await sup.start_child(ChildSpec("added", lambda: Crasher(lifecycle)))
+        await sup.start_child(
+            ChildSpec("once", lambda: Crasher(lifecycle), restart=Restart.TEMPORARY)
+        )
+        await system.ref("x").tell(Crash())  # inner gives up at once; outer restarts inner
+        await trio.testing.wait_all_tasks_blocked()
+        assert system.supervisor("inner").children() == ["x", "added"]
+        assert await incarnations(system, "x", "added") == [2, 2]
+        with pytest.raises(actors.NoSuchActor):  # temporary: never started again
+            system.ref("once")
+        await system.stop("outer")  # for good: every name is released
+        for name in ("x", "added"):
+            with pytest.raises(actors.NoSuchActor):
+                system.ref(name)
+
+
+async def test_what_is_sent_while_a_supervisor_restarts_waits_for_its_children(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    lifecycle = Lifecycle()
+    inner = SupervisorSpec("inner", crashers(lifecycle, "y"), backoff=NO_JITTER)
+    slow = Backoff(first=1.0, jitter=0.0)
+    outer = SupervisorSpec(
+        "outer", [*crashers(lifecycle, "a"), inner], strategy=Strategy.REST_FOR_ONE, backoff=slow
+    )
+    async with actors.open_actor_system() as system, trio.open_nursery() as nursery:
+        await system.start_supervisor(outer)
+        await system.ref("a").tell(Crash())  # stops inner (and y); both restart after 1 s
+        await trio.testing.wait_all_tasks_blocked()
+        assert ("stop", "y", 1) in lifecycle.events
+        answers: list[int] = []
+
+        async def ask_y() -> None:
+            answers.append(await system.ref("y").ask(Ping()))
+
+        nursery.start_soon(ask_y)  # y's name is still there, its mailbox still open
+        await system.tell("y", Ping())
+        await trio.sleep(2.0)
+        assert answers == [2]
+        assert system.ref("y").statistics().processed >= 2  # both handled by incarnation 2
 
 
 async def test_dynamic_children_are_started_and_stopped_at_runtime() -> None:

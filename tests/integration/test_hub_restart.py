@@ -118,3 +118,17 @@ async def test_a_crashed_hub_goes_on_routing_between_two_modules_by_itself() -> 
             await orch.kill_hub()  # once more, with nothing in flight
             assert await orch.request("b", "echo", {"i": 1}) == {"from": "b", "echo": {"i": 1}}
             assert sum("internal error in actor pywatt.hub: HubKilled" in t for t in lines) == 2
+
+
+async def test_a_hub_crashed_again_and_again_is_back_at_once_every_time() -> None:
+    specs = [ModuleSpec.from_command("b", PEER)]
+    with trio.fail_after(40):
+        async with orchestrated(*specs) as (orch, _lines):
+            await orch.module("b").wait_announced()
+            for _ in range(12):
+                await orch.kill_hub()
+                # Not after a backoff grown to seconds: all routing waits while it is down.
+                with trio.fail_after(1.0):
+                    assert await orch.request("b", "echo", {"i": 2}) == {
+                        "from": "b", "echo": {"i": 2}
+                    }  # fmt: skip

@@ -13,6 +13,7 @@ import pytest
 import trio
 
 import actors
+import actors.testing
 from pywatt.channels import (
     ChannelDirectory,
     ChannelInbound,
@@ -24,6 +25,7 @@ from pywatt.channels import (
 )
 from pywatt.router import (
     ROUTER,
+    EndpointsReady,
     GetRouterStatistics,
     RegisterHandler,
     RemoteError,
@@ -48,6 +50,7 @@ from pywatt.wire import (
     RouteToModule,
     decode_json,
     decode_payload_message,
+    decode_reply,
     encode_payload,
     encode_reply_error,
     encode_reply_ok,
@@ -359,3 +362,32 @@ async def test_a_bad_endpoint_is_refused_and_the_router_keeps_serving() -> None:
         await r.ask(UnregisterHandler(["nor", "this"]))  # type: ignore[arg-type]
         await r.ask(RegisterHandler("echo", lambda x: x))
         assert (await r.stats()).endpoints == ("echo",)
+
+
+async def test_requests_before_the_module_serves_its_endpoints_wait_for_them() -> None:
+    """A restarted module's channel is up before its main has served anything: a request
+    that comes then waits for its endpoint (or for the module's setup to end), even across a
+    crash of the router, instead of being refused with NoSuchEndpoint."""
+    async with rig(hold_until_ready=True) as r:
+
+        async def charge(request: Charge) -> Receipt:
+            return Receipt(request.amount, "me")
+
+        await r.inbound(_request(Charge(5), destination="charge", marker="result"))
+        await r.inbound(_request({}, destination="nope", marker="result"))
+        await trio.testing.wait_all_tasks_blocked()
+        assert (await r.stats()).held == 2
+        await actors.testing.crash(r.system, ROUTER)  # what is held belongs to the name
+        await r.ask(RegisterHandler("charge", charge, Charge))
+        answered = await r.frames.receive()
+        assert decode_reply(answered.payload.data, Receipt) == Receipt(5, "me")
+        with trio.move_on_after(0.05):
+            await r.frames.receive()
+            raise AssertionError("a request for an endpoint not served yet was answered")
+        await r.ask(EndpointsReady())  # main is done: what nobody serves is refused now
+        refused = (await r.frames.receive()).payload.data
+        assert b'"type":"NoSuchEndpoint"' in refused
+        await r.inbound(_request({}, destination="nope", marker="result"))
+        assert b'"type":"NoSuchEndpoint"' in (await r.frames.receive()).payload.data
+        stats = await r.stats()
+        assert (stats.held, stats.unroutable) == (0, 2)
