@@ -45,17 +45,17 @@ lint: setup
 typecheck: setup
     {{bin}}/mypy --strict actors pywatt
 
-# Lint, type check and run the whole test suite (servers started by .ci/with-services.sh).
+# Lint, type check, then the whole test suite beside the fault suite's bounded form.
 test *ARGS: lint typecheck
-    @just _pytest {{bin}} {{ARGS}}
+    bash .ci/with-services.sh bash .ci/test.sh {{bin}} {{ARGS}}
 
 # The same without the tests marked slow.
 test-fast *ARGS: lint typecheck
-    @just _pytest {{bin}} -m "'not slow'" {{ARGS}}
+    @just _pytest {{bin}} -m "'not slow and not faults'" {{ARGS}}
 
 # Run the whole suite RUNS times with every core kept busy; fails if any run failed.
 test-stress RUNS="5" *ARGS: setup
-    @bash .ci/stress.sh {{RUNS}} {{bin}}/python -m pytest -q -p no:cacheprovider {{ARGS}}
+    @bash .ci/stress.sh {{RUNS}} {{bin}}/python -m pytest -q -p no:cacheprovider -m "not faults" {{ARGS}}
 
 # Lint, types and tests against the newest releases in ./.venv-latest (lock untouched).
 check-latest: _uv

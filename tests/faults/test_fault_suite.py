@@ -18,6 +18,7 @@ RUNTIME = [scenario.name for scenario in _runtime.SCENARIOS]
 
 
 @pytest.mark.slow
+@pytest.mark.faults
 @pytest.mark.timeout(600)
 def test_the_runtime_scenarios_pass_with_the_zeros_in_their_json(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "benchmarks.faults", "--seconds", "4"]

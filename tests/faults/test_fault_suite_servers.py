@@ -30,6 +30,7 @@ def test_every_server_scenario_is_listed() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.faults
 @pytest.mark.timeout(300)
 def test_the_server_scenarios_pass_and_show_the_zeros(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "benchmarks.faults", "--seconds", "4",

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 import trustme
 
@@ -236,6 +237,7 @@ async def test_tls_and_the_auth_token_on_module_channels(tmp_path: Path) -> None
 # -- registration and discovery ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_registration_capabilities_health_discovery_and_updates() -> None:
     provider = str(MODULES / "provider.py")
     late = {"PROVIDE_AFTER": "1.5"}  # after the watcher has subscribed
