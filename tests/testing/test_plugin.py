@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import trio
 
 PYPROJECT = """\
@@ -121,6 +122,7 @@ def _project(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+@pytest.mark.slow
 async def test_the_fixtures_run_a_module_a_client_and_tokens(tmp_path: Path) -> None:
     project = _project(
         tmp_path,
@@ -198,6 +200,7 @@ def _docs_blocks() -> dict[str, str]:
     return {"pyproject.toml": toml.removeprefix("toml\n"), "app.py": app, "test_app.py": tests}
 
 
+@pytest.mark.slow
 async def test_the_complete_example_of_the_docs_passes(tmp_path: Path) -> None:
     status, out = await _pytest(_project(tmp_path, _docs_blocks()))
     assert status == 0, out
