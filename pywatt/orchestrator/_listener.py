@@ -46,8 +46,8 @@ from pywatt.wire import (
 
 from ._connection import ServerConnection, decode_module_frame, encode_bare
 from ._console import Console
+from ._first_frame import FirstFrameRefused, admit_first_frame
 from ._hub import HUB_NAME, Closed, FromConnection, Opened
-from ._tokens import same_token
 
 __all__ = [
     "ChannelSettings",
@@ -238,16 +238,10 @@ class ModuleListener(Actor[KillListener]):
                     decoder.feed(data)
                     continue
                 try:
-                    message = decode_module_frame(frame)
-                    declared = ModuleDeclaration.from_properties(message.metadata.properties)
-                except DecodeError as exc:
-                    problem = f"a malformed first frame ({exc})"
+                    conn.declaration = admit_first_frame(frame, ep.token)
+                except FirstFrameRefused as refused:
+                    problem = refused.problem
                     break
-                token = declared.auth_token if declared is not None else None
-                if not same_token(token, ep.token):
-                    problem = "a wrong or missing auth token"
-                    break
-                conn.declaration = declared
                 conn.frames_in += 1
                 conn.last_received = trio.current_time()
                 return True
