@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._messages import UnregisterProvider as UnregisterProvider
     from ._messages import UnsubscribeUpdates as UnsubscribeUpdates
     from ._redis import RedisDiscovery as RedisDiscovery
+    from ._subscribers import Subscribers as Subscribers
     from ._types import ProviderBuilder as ProviderBuilder
     from ._types import ProviderInfo as ProviderInfo
     from ._types import ServiceTypes as ServiceTypes
@@ -50,6 +51,7 @@ __getattr__, __dir__, __all__ = attach(
             "UnsubscribeUpdates",
         ],
         "._redis": ["RedisDiscovery"],
+        "._subscribers": ["Subscribers"],
         "._types": [
             "ProviderBuilder",
             "ProviderInfo",

@@ -91,6 +91,7 @@ class OrchestratorDiscovery(Actor[DiscoveryMessage]):
         *,
         deadline: float = DEADLINE,
         pywatt_orchestrator: bool = False,
+        subscribers: Subscribers | None = None,
     ) -> None:
         self.directory = directory
         self.pywatt_orchestrator = pywatt_orchestrator
@@ -99,7 +100,9 @@ class OrchestratorDiscovery(Actor[DiscoveryMessage]):
         self.queue: collections.deque[_Outgoing] = collections.deque()
         self.current: _Outgoing | None = None
         self.serial = 0
-        self.subscribers = Subscribers()
+        # Handed in by the factory, they outlive this incarnation: who subscribed keeps
+        # hearing updates after a restart (docs/architecture.md, decision 11).
+        self.subscribers = subscribers if subscribers is not None else Subscribers()
 
     async def receive(self, message: DiscoveryMessage) -> Any:
         if isinstance(message, RegisterProvider):

@@ -114,6 +114,7 @@ class RedisDiscovery(Actor[RedisDiscoveryMessage]):
         prefix: str = DEFAULT_PREFIX,
         ttl: float = DEFAULT_TTL,
         registered: dict[str, ServiceProviderInfo] | None = None,
+        subscribers: Subscribers | None = None,
     ) -> None:
         if not (math.isfinite(ttl) and ttl > 0):
             raise ValueError(f"the discovery ttl must be a positive number of seconds, not {ttl}")
@@ -121,7 +122,9 @@ class RedisDiscovery(Actor[RedisDiscoveryMessage]):
         self.module_id = module_id
         self.prefix = prefix
         self.ttl = ttl
-        self.subscribers = Subscribers()
+        # Handed in by the factory, they outlive this incarnation: who subscribed keeps
+        # hearing updates after a restart (docs/architecture.md, decision 11).
+        self.subscribers = subscribers if subscribers is not None else Subscribers()
         self.mine = registered if registered is not None else {}
         self.redis: RespConnection | None = None
 

@@ -28,7 +28,7 @@ from pywatt.channels import (
     channels_supervisor_spec,
     preferences_from_dict,
 )
-from pywatt.discovery import DISCOVERY, DISCOVERY_PROTOCOL, OrchestratorDiscovery
+from pywatt.discovery import DISCOVERY, DISCOVERY_PROTOCOL, OrchestratorDiscovery, Subscribers
 from pywatt.registrar import build_capabilities, registrar_spec
 from pywatt.router import ROUTER, router_spec
 from pywatt.wire import InitBlob, ModuleInfo, OrchestratorDeclaration
@@ -114,10 +114,11 @@ def communication_specs(
         discovery = dict(config.service_discovery_config or {})
         backend = discovery.get("backend", "orchestrator")
         factory: Callable[[], Any]
+        subscribers = Subscribers()  # kept with the name, across restarts
         if backend == "orchestrator":
             declared = OrchestratorDeclaration.from_env(init.env) is not None
             factory = lambda: OrchestratorDiscovery(  # noqa: E731
-                directory, pywatt_orchestrator=declared
+                directory, pywatt_orchestrator=declared, subscribers=subscribers
             )
         elif backend == "redis":
             url = discovery.get("url")
@@ -136,7 +137,7 @@ def communication_specs(
                     )
                 options["ttl"] = ttl
             factory = lambda: RedisDiscovery(  # noqa: E731
-                url, init.module_id, prefix=prefix, **options
+                url, init.module_id, prefix=prefix, subscribers=subscribers, **options
             )
         else:
             raise ChannelConfigError(

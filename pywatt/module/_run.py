@@ -26,7 +26,7 @@ from pywatt.secrets._errors import SecretError, SecretNotFound
 from pywatt.secrets._messages import PROVIDER, SECRETS, GetSecret
 from pywatt.secrets._orchestrator_provider import OrchestratorProvider
 from pywatt.secrets._providers import EnvProvider, MemoryProvider
-from pywatt.secrets._secrets import SecretsActor
+from pywatt.secrets._secrets import SecretsActor, SecretsKept
 from pywatt.wire import EXIT_CANNOT_START, InitBlob, LineDecoder, SocketAddress
 
 from ._config import ModuleConfig, secrets_from_env
@@ -81,6 +81,7 @@ def build_tree(
     grace = config.shutdown_grace
     runtime = runtime or ModuleRuntime(on_shutdown)
     channels, registrar, communication = communication_specs(config, init, runtime)
+    secrets_kept = SecretsKept()  # what the secrets actor was told, kept with its name
     providers = [
         ChildSpec("pywatt.secrets.memory", MemoryProvider, protocol=PROVIDER, shutdown=grace),
         ChildSpec("pywatt.secrets.env", EnvProvider, protocol=PROVIDER, shutdown=grace),
@@ -115,6 +116,7 @@ def build_tree(
                     ttl=config.secret_cache_ttl,
                     max_entries=config.secret_cache_size,
                     refetch_on_rotation=config.rotate,
+                    kept=secrets_kept,
                 ),
                 protocol=SECRETS,
                 shutdown=grace,

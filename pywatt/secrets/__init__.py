@@ -24,3 +24,4 @@ from ._providers import EnvProvider as EnvProvider
 from ._providers import MemoryProvider as MemoryProvider
 from ._providers import StoreSecret as StoreSecret
 from ._secrets import SecretsActor as SecretsActor
+from ._secrets import SecretsKept as SecretsKept

@@ -53,6 +53,15 @@ SecretsMessage = (
 )
 
 
+@attrs.define
+class SecretsKept:
+    """What a secrets actor keeps across its restarts (see :class:`SecretsActor`)."""
+
+    subscribers: list[tuple[frozenset[str], Any]] = attrs.Factory(list)
+    versions: dict[str, tuple[str, int]] = attrs.Factory(dict)
+    metadata: dict[str, dict[str, str]] = attrs.Factory(dict)
+
+
 class SecretsActor(actors.Actor[SecretsMessage]):
     """Answers the secrets protocol (registered as ``pywatt.secrets``).
 
@@ -76,17 +85,23 @@ class SecretsActor(actors.Actor[SecretsMessage]):
         max_entries: int = 256,
         ttl: float | None = 300.0,
         refetch_on_rotation: bool = True,
+        kept: SecretsKept | None = None,
     ) -> None:
         self.chain = list(chain)
         self.memory = memory
         self.link = link
         self.cache = SecretCache(max_entries, ttl)
-        self.versions: dict[str, tuple[str, int]] = {}  # name -> (value, version)
+        # What others told it belongs to its name (``kept``, handed in by the factory): the
+        # subscribers, and each secret's value, version and metadata, so that after a
+        # restart subscribers still hear of changes and versions never go back
+        # (docs/architecture.md, decision 11).
+        kept = kept if kept is not None else SecretsKept()
+        self.versions = kept.versions  # name -> (value, version)
         self.inflight: dict[str, list[actors.DeferredReply]] = {}
         self.rotations: list[_Rotation] = []
         self.refetching: set[str] = set()
-        self.metadata: dict[str, dict[str, str]] = {}
-        self.subscribers: list[tuple[frozenset[str], Any]] = []
+        self.metadata = kept.metadata
+        self.subscribers = kept.subscribers
         self.rotation_count = 0
         self.refetch_on_rotation = refetch_on_rotation
 
@@ -100,7 +115,7 @@ class SecretsActor(actors.Actor[SecretsMessage]):
             case Subscribe(names, sink):
                 self.subscribers.append((names, sink))
             case Unsubscribe(sink):
-                self.subscribers = [(n, s) for n, s in self.subscribers if s is not sink]
+                self.subscribers[:] = [(n, s) for n, s in self.subscribers if s is not sink]
             case SecretPushed(name, value, rotation_id):
                 self._store(name, value, "orchestrator", rotation_id)
             case RotationNotice(keys, rotation_id):

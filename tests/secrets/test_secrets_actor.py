@@ -22,6 +22,7 @@ from pywatt.secrets import (
     SecretNotFound,
     SecretRotated,
     SecretsActor,
+    SecretsKept,
     SecretStatistics,
     SetSecret,
     Subscribe,
@@ -168,3 +169,23 @@ def test_a_secret_never_shows_its_value_in_repr() -> None:
     secret = Secret("API_KEY", "s3cr3t-value", version=3)
     assert "s3cr3t-value" not in repr(secret)
     assert "[REDACTED]" in repr(secret)
+
+
+async def test_a_subscriber_keeps_hearing_of_new_versions_after_the_secrets_actor_crashed() -> None:
+    kept = SecretsKept()  # as the module wires it: with the name
+    async with actors.open_actor_system() as system:
+        await system.spawn(MemoryProvider, name="pywatt.secrets.memory", protocol=PROVIDER)
+        secrets = await system.spawn(
+            lambda: SecretsActor(["pywatt.secrets.memory"], link=None, kept=kept),
+            name="pywatt.secrets",
+            protocol=SECRETS,
+        )
+        send, receive = trio.open_memory_channel[SecretRotated](10)
+        await secrets.ask(Subscribe(frozenset({"LOCAL"}), send))
+        await secrets.ask(SetSecret("LOCAL", "value-0"))  # a first value: nothing changed
+        for round_ in range(1, 4):  # a change heard, a crash, the next change heard
+            await secrets.ask(SetSecret("LOCAL", f"value-{round_}"))
+            with trio.fail_after(5):
+                event = await receive.receive()
+            assert (event.secret.value, event.secret.version) == (f"value-{round_}", round_ + 1)
+            await actors.testing.crash(system, "pywatt.secrets")
