@@ -3,6 +3,7 @@ reconnects by itself. Each test starts its own private server on a private port.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -178,6 +179,16 @@ async def test_a_server_that_is_down_at_start_fails_fast_and_is_picked_up_later(
         assert await system.ask("cache", Get("k")) == b"late"
 
 
+async def _stopped(pid: int) -> None:
+    """Return once the child ``pid`` has stopped (SIGSTOP lands asynchronously): the kernel
+    reports it to its parent, this process, through ``waitpid(WUNTRACED)``."""
+    with trio.fail_after(5):
+        _, status = await trio.to_thread.run_sync(
+            os.waitpid, pid, os.WUNTRACED, abandon_on_cancel=True
+        )
+    assert os.WIFSTOPPED(status)
+
+
 async def test_a_silent_server_times_out_instead_of_hanging(server: PrivateServer) -> None:
     await server.wait_ready()
     assert server.process is not None
@@ -190,6 +201,7 @@ async def test_a_silent_server_times_out_instead_of_hanging(server: PrivateServe
         )
         await system.spawn(factory, name="cache", protocol=CACHE)
         server.process.send_signal(19)  # SIGSTOP: connected, but never answers
+        await _stopped(server.process.pid)  # the signal lands asynchronously: wait for it
         try:
             with trio.fail_after(3), pytest.raises(CacheUnavailable, match="no reply within"):
                 await system.ask("cache", Get("k"))
