@@ -42,7 +42,8 @@ async def orchestrated(
     def keep(line: ConsoleLine) -> None:
         lines.append(f"[{line.module}] {line.text}")
 
-    manifest = Manifest(modules=specs, heartbeat_interval=0.5, **options)
+    options.setdefault("heartbeat_interval", 0.5)
+    manifest = Manifest(modules=specs, **options)
     async with open_orchestrator(manifest, on_output=keep) as orch:
         yield orch, lines
     remember({}, *lines)

@@ -123,8 +123,11 @@ async def test_a_crashed_hub_goes_on_routing_between_two_modules_by_itself() -> 
 async def test_a_hub_crashed_again_and_again_is_back_at_once_every_time() -> None:
     specs = [ModuleSpec.from_command("b", PEER)]
     with trio.fail_after(40):
-        async with orchestrated(*specs) as (orch, _lines):
+        # Heartbeats at the default pace: this test is about the hub, and a loaded machine
+        # that starves b for 1.5 s must not close its channels in between.
+        async with orchestrated(*specs, heartbeat_interval=5.0) as (orch, _lines):
             await orch.module("b").wait_announced()
+            await orch.wait_channels("b", 2)
             for _ in range(12):
                 await orch.kill_hub()
                 # Not after a backoff grown to seconds: all routing waits while it is down.
