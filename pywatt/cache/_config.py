@@ -23,6 +23,7 @@ from typing import Any, Final
 import actors
 from actors import Backoff, ChildSpec, SupervisorSpec
 from pywatt._extras import require
+from pywatt._suggest import unknown_keys
 from pywatt.wire import CacheType, InitBlob
 
 from ._codec import Codec
@@ -82,8 +83,7 @@ def check_config(config: Mapping[str, Any]) -> str:
     unknown = sorted(set(config) - _COMMON - _KEYS[kind])
     if unknown:
         raise CacheConfigError(
-            f"cache_config for {kind} does not take {', '.join(unknown)}; "
-            f"it takes {', '.join(sorted(_COMMON | _KEYS[kind]))}"
+            f"cache_config for {kind}: {unknown_keys('key', unknown, _COMMON | _KEYS[kind])}"
         )
     return kind
 

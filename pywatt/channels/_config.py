@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import attrs
 
+from pywatt._suggest import unknown_keys
 from pywatt.wire import (
     DEFAULT_MAX_FRAME_SIZE,
     ChannelPreferences,
@@ -144,10 +145,7 @@ def _check_keys(data: dict[str, Any], where: str) -> None:
             data[key] = data.pop(alias)
     unknown = sorted(set(data) - _CHANNEL_KEYS)
     if unknown:
-        raise ChannelConfigError(
-            f"{where}: unknown key(s) {', '.join(unknown)} "
-            f"(expected: {', '.join(sorted(_CHANNEL_KEYS))})"
-        )
+        raise ChannelConfigError(f"{where}: {unknown_keys('key', unknown, _CHANNEL_KEYS)}")
 
 
 def _common(data: Mapping[str, Any], kind: ChannelType, address: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any, Final
 import attrs
 
 from pywatt._errors import ConfigError
+from pywatt._suggest import unknown_keys
 
 from ._errors import NotSupported
 
@@ -76,7 +77,7 @@ class AppConfig:
             raise ConfigError(f"config must be an AppConfig or a dict, not {type(value).__name__}")
         unknown = sorted(set(value) - set(attrs.fields_dict(cls)))
         if unknown:
-            raise ConfigError(f"config: unknown key(s) {', '.join(unknown)}")
+            raise ConfigError(f"config: {unknown_keys('key', unknown, attrs.fields_dict(cls))}")
         return cls(**value)
 
 
@@ -128,8 +129,6 @@ def options_from_app_config(config: AppConfig) -> dict[str, Any]:
     if "cache_size" in secret:
         options["secret_cache_size"] = secret.pop("cache_size")
     if secret:
-        raise ConfigError(
-            f"AppConfig.secret_config: unknown key(s) {', '.join(sorted(secret))} "
-            "(cache_ttl, cache_size)"
-        )
+        known = ("cache_ttl", "cache_size")
+        raise ConfigError(f"AppConfig.secret_config: {unknown_keys('key', secret, known)}")
     return options

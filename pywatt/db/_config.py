@@ -29,6 +29,7 @@ from typing import Any, Final
 import actors
 from pywatt._errors import ConfigError
 from pywatt._extras import require
+from pywatt._suggest import unknown_keys
 from pywatt.wire import DatabaseConfig, DatabaseType, InitBlob, PoolConfig, encode_json
 
 from ._driver import Driver
@@ -89,8 +90,7 @@ def pool_settings(pool: Mapping[str, Any] | None) -> PoolSettings:
         field = _POOL_KEYS.get(key)
         if field is None:
             raise ConfigError(
-                f"database_config['pool_config']: unknown key {key!r}; known: "
-                + ", ".join(sorted(_POOL_KEYS))
+                f"database_config['pool_config']: {unknown_keys('key', [key], _POOL_KEYS)}"
             )
         values[field] = value
     try:
@@ -140,10 +140,7 @@ def driver_from_config(config: Mapping[str, Any]) -> Driver:
     """The direct (non-proxy) driver that ``config`` describes. Raises ConfigError."""
     unknown = set(config) - _KEYS
     if unknown:
-        raise ConfigError(
-            f"database_config: unknown key(s) {', '.join(sorted(unknown))}; known: "
-            + ", ".join(sorted(_KEYS))
-        )
+        raise ConfigError(f"database_config: {unknown_keys('key', unknown, _KEYS)}")
     name = config.get("name", DEFAULT_NAME)
     url = config.get("url")
     if url:

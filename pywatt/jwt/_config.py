@@ -7,6 +7,8 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from pywatt._suggest import unknown_keys
+
 from ._errors import JwtConfigError
 
 ALLOWED_ALGORITHMS = frozenset({"HS256", "RS256", "ES256", "Ed25519"})
@@ -152,7 +154,7 @@ class JwtConfig:
             options["key_secrets"] = options.pop("key_secret")
         unknown = sorted(set(options) - _INIT_KEYS)
         if unknown:
-            raise JwtConfigError(f"unknown jwt_config key(s): {', '.join(unknown)}")
+            raise JwtConfigError(unknown_keys("jwt_config key", unknown, _INIT_KEYS))
         return cls(**options)
 
 

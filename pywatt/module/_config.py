@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from pywatt._errors import ConfigError
+from pywatt._suggest import unknown_keys
 from pywatt.wire import EndpointAnnounce, InitBlob
 
 
@@ -178,7 +179,7 @@ class ModuleConfig:
         known = set(attrs.fields_dict(cls))
         unknown = sorted(set(kwargs) - known)
         if unknown:
-            raise ConfigError(f"unknown module option(s): {', '.join(unknown)}")
+            raise ConfigError(unknown_keys("module option", unknown, known))
         for key in ("secrets", "endpoints", "secret_providers", "service_capabilities"):
             if key in kwargs:
                 value = kwargs[key]

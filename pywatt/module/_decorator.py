@@ -31,6 +31,7 @@ class Module(Generic[S]):
         self.main = main
         self.options = options
         self.ran = False
+        self.status: int | None = None
         self.__doc__ = main.__doc__
         self.__name__ = getattr(main, "__name__", "module")
         if getattr(main, "__module__", None) == "__main__":
@@ -46,7 +47,8 @@ class Module(Generic[S]):
             raise SystemExit(create_app.run())
         """
         self.ran = True
-        return run_module(self.main, **self.options)
+        self.status = run_module(self.main, **self.options)
+        return self.status
 
 
 class _AutoRun:
@@ -74,7 +76,14 @@ class _AutoRun:
             atexit.register(self.run_pending)
 
     def run_pending(self) -> None:
-        if self.failed or any(module.ran for module in self.declared):
+        if self.failed:
+            return
+        if any(module.ran for module in self.declared):
+            # `create_app.run()` without `raise SystemExit(...)`: its status still counts, so
+            # a module that cannot start is not taken for one that ended well.
+            status = next(m.status for m in self.declared if m.ran)
+            if status:
+                _exit(status)
             return
         if len(self.declared) > 1:
             names = ", ".join(module.__name__ for module in self.declared)

@@ -343,9 +343,14 @@ def run_module(main: Main | None = None, **options: Any) -> int:
     for this one module file instead, so ``python my_module.py`` just works. A partial,
     invalid or late InitBlob (see :mod:`._init_wait`) is one line on stderr and exit status 1.
     ``options`` are the seed's ``@pywatt_module`` keywords (see :class:`ModuleConfig`); an
-    invalid one raises :class:`~pywatt.ConfigError` at once.
+    unknown or invalid one is one line on stderr (with a did-you-mean) and ``EXIT_CANNOT_START``:
+    restarting cannot fix it.
     """
-    config = ModuleConfig.from_kwargs(**options)
+    try:
+        config = ModuleConfig.from_kwargs(**options)
+    except ConfigError as exc:
+        print(f"pywatt: module {_file_stem()} cannot start: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_START
     result = trio.run(_serve_process, config, main)
     if isinstance(result, _Standalone):
         from pywatt.orchestrator import run_standalone
@@ -357,6 +362,12 @@ def run_module(main: Main | None = None, **options: Any) -> int:
         )
         return run_standalone(path)
     return result
+
+
+def _file_stem() -> str:
+    """The running file's name without ``.py`` (the module id ``pywatt run`` gives it)."""
+    path = getattr(sys.modules["__main__"], "__file__", None) or sys.argv[0] or "module"
+    return os.path.splitext(os.path.basename(path))[0]
 
 
 async def _serve_process(config: ModuleConfig, main: Main | None) -> int | _Standalone:

@@ -7,10 +7,11 @@ Ctrl-C or SIGTERM shuts every module down in reverse start order (a second one f
 SIGHUP re-reads the secrets file and rotates the changed values, and the control socket
 (its path is printed at startup) serves the client commands.
 
-Exit status of ``run``: 0 after a normal shutdown, 1 if a module gave up, could not be
-started, or ended with an error and was not restarted, or the gateway's address cannot be
-bound; 2 for a bad command line, manifest or secrets file; 130 after a forced shutdown (a
-second Ctrl-C).
+Exit status of ``run``: 0 after a normal shutdown (``pywatt stop``, SIGTERM, ``--for``,
+every module ending well); 1 if a module gave up, could not be started, ended with an error
+and was not restarted, or was crashing when the run ended, or if the gateway's address cannot
+be bound; 2 for a bad command line, manifest or secrets file; 130 after Ctrl-C (SIGINT), at
+any stage. Errors are one line; ``-v`` adds the traceback where there is one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,12 +53,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run(args, manifest_from_args(args))
         return _client(args)
-    except (ManifestError, SecretsFileError) as exc:
-        print(f"pywatt: error: {exc}", file=sys.stderr)
-        return 2
-    except (ControlError, GatewayUnavailable) as exc:
-        print(f"pywatt: error: {exc}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BaseException as exc:
+        found = _user_error(exc)
+        if found is None:
+            raise
+        if getattr(args, "verbose", False):
+            traceback.print_exception(exc)
+        print(f"pywatt: error: {found}", file=sys.stderr)
+        return 2 if isinstance(found, ManifestError | SecretsFileError) else 1
+
+
+_USER_ERRORS: tuple[type[Exception], ...] = (
+    ManifestError,
+    SecretsFileError,
+    ControlError,
+    GatewayUnavailable,
+)
+
+
+def _user_error(exc: BaseException) -> Exception | None:
+    """The error a user can fix that ``exc`` is, or wraps alone in exception groups (trio's
+    nurseries wrap what their tasks raise); None for anything else."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc if isinstance(exc, _USER_ERRORS) else None
 
 
 def run_standalone(module_path: str, *, argv: Sequence[str] | None = None) -> int:
@@ -160,7 +182,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         "json otherwise)",
     )
     loudness = parser.add_mutually_exclusive_group()
-    loudness.add_argument("-v", "--verbose", action="store_true", help="show debug output")
+    loudness.add_argument(
+        "-v", "--verbose", action="store_true", help="show debug output and whole tracebacks"
+    )
     loudness.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
 
 

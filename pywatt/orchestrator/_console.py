@@ -265,6 +265,16 @@ class Console:
     def error(self, text: str, module: str | None = None) -> None:
         self.emit(logging.ERROR, text, module)
 
+    @property
+    def verbose(self) -> bool:
+        """Whether ``-v`` (or more) was asked for: tracebacks are shown whole."""
+        return self.verbosity <= Verbosity.VERBOSE
+
+    def module_error(self, module: str, text: str) -> None:
+        """An error line on behalf of ``module`` (such as its folded traceback)."""
+        line = ConsoleLine(logging.ERROR, self.redact.redact(text), module, from_module=True)
+        self._send(line)
+
     def module_stderr(self, module: str, raw: str) -> str:
         """Show one stderr line of ``module``; returns the redacted raw line (for capture)."""
         redacted_raw = self.redact.redact(raw)
@@ -359,8 +369,12 @@ def _render_record(record: Mapping[str, Any], *, verbose: bool) -> tuple[int, st
     words.extend(f"{key}={_show(value)}" for key, value in extras.items())
     text = " ".join(words)
     exception = record.get("exception")
-    if isinstance(exception, str) and exception:
-        text += "\n" + exception.rstrip("\n")
+    if isinstance(exception, str) and exception.strip():
+        if verbose:
+            text += "\n" + exception.rstrip("\n")
+        else:  # the exception itself; the traceback only with -v
+            last = exception.strip().splitlines()[-1].strip()
+            text += f" ({last}; -v shows the traceback)"
     return _LEVELS.get(parts.level_name, logging.INFO), text
 
 

@@ -49,6 +49,7 @@ from typing import Any, Final
 import attrs
 
 from actors import Backoff, Restart
+from pywatt._suggest import did_you_mean
 from pywatt.wire import SecurityLevel
 
 from ._errors import ManifestError
@@ -632,7 +633,8 @@ def _only(
         if name not in allowed:
             raise ManifestError(
                 f"{source}: {prefix}{name}",
-                f"unknown key (expected one of: {', '.join(sorted(allowed))})",
+                f"unknown key{did_you_mean(name, allowed)} (expected one of: "
+                f"{', '.join(sorted(allowed))})",
             )
 
 

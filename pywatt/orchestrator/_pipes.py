@@ -9,6 +9,7 @@ drained, or the child would block on a full pipe.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 
 import trio
@@ -26,21 +27,32 @@ async def read_lines(
     on_error: Callable[[str], None],
     *,
     max_line: int,
+    on_quiet: Callable[[], None] | None = None,
+    quiet_after: float = 0.2,
 ) -> None:
     """Read ``stream`` to its end, calling ``await on_line(line, number)`` for each line
     (without its newline; ``number`` counts from 1). Returns at end of stream.
 
     Raises nothing for bad input (``on_error`` gets a description); a closed or broken
-    stream ends the loop as end of stream would.
+    stream ends the loop as end of stream would. ``on_quiet`` is called once whenever the
+    stream has been silent for ``quiet_after`` seconds after some data.
     """
     decoder = LineDecoder(max_line=max_line, first_line_max=None)
     number = 0
     skipping = False  # inside an overlong line: drop bytes up to the next newline
+    heard = False  # data since the last quiet moment
     while True:
         try:
-            chunk = bytes(await stream.receive_some(_CHUNK))
+            with trio.move_on_after(quiet_after if heard and on_quiet else math.inf) as quiet:
+                chunk = bytes(await stream.receive_some(_CHUNK))
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             chunk = b""
+        if quiet.cancelled_caught:
+            assert on_quiet is not None
+            on_quiet()
+            heard = False
+            continue
+        heard = True
         if not chunk:
             break
         # Fed piece by piece (each ends at a newline but the last), so that when a line is

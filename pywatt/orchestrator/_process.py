@@ -78,10 +78,12 @@ from ._pipes import read_lines
 from ._ports import PORTS_NAME, ReleasePorts, ReservePort
 from ._service_proxy import serve_service_message
 from ._store import STORE_NAME, FetchSecret, ModuleGone, RotationAcked
+from ._tracebacks import CANNOT_HEAL_EXCEPTIONS, FoldedTraceback, TracebackFolder
 
 __all__ = ["FromModule", "ModuleProcess", "NotifyRotated", "ProcessEnded", "ProcessSettings"]
 
 NOT_AVAILABLE: Final = "not available yet in the embedded orchestrator"
+_LOADING_GRACE: Final = 0.1  # seconds before SIGTERM for a module still loading its code
 _DRAIN: Final = 2.0  # seconds to let the readers finish after the process has exited
 _EXCERPT: Final = 200
 
@@ -140,6 +142,9 @@ class ModuleProcess(Actor[ProcessMessage]):
         self._stop_requested = False
         self._streams_done = 0
         self._drained = trio.Event()
+        self._tracebacks: TracebackFolder | None = None
+        self._announced = False
+        self._heard = False  # it has written a protocol line: its SDK reads stdin
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -237,14 +242,21 @@ class ModuleProcess(Actor[ProcessMessage]):
             await self._send(Shutdown())
             assert process.stdin is not None
             await process.stdin.aclose()  # EOF on stdin also means "shut down"
-        with trio.move_on_after(grace):
+        # A pywatt module that has said nothing yet is still loading its code, not reading
+        # stdin: it is stopped with SIGTERM at once (its SDK, if running, takes SIGTERM as a
+        # shutdown too). A stop during start-up is then as quick as any other.
+        loading = self.spec.kind is ModuleKind.PYWATT and not self._heard
+        with trio.move_on_after(_LOADING_GRACE if loading else grace):
             await process.wait()
         if process.returncode is None:
-            self.console.warning(
-                f"{self.spec.id} did not exit within {grace:g} s of the shutdown line; "
-                "sending SIGTERM",
-                self.spec.id,
-            )
+            if loading:
+                self.console.debug(f"{self.spec.id} is still starting; sending SIGTERM")
+            else:
+                self.console.warning(
+                    f"{self.spec.id} did not exit within {grace:g} s of the shutdown line; "
+                    "sending SIGTERM",
+                    self.spec.id,
+                )
             _signal_group(process, signal.SIGTERM)
             with trio.move_on_after(term_grace):
                 await process.wait()
@@ -296,7 +308,7 @@ class ModuleProcess(Actor[ProcessMessage]):
 
     def _process_ended(self, code: int) -> None:
         spec, handle = self.spec, self.handle
-        if code == EXIT_CANNOT_START and spec.kind is ModuleKind.PYWATT:
+        if spec.kind is ModuleKind.PYWATT and (code == EXIT_CANNOT_START or self._unfixable(code)):
             # It said why on stderr; restarting would fail the same way.
             handle.stop_requested = True
             handle._set(state=ModuleState.FAILED, pid=None, last_exit=code, announce=None)
@@ -319,9 +331,22 @@ class ModuleProcess(Actor[ProcessMessage]):
         self.console.error(what, spec.id)
         raise ModuleExited(spec.id, code)
 
+    def _unfixable(self, code: int) -> bool:
+        """Died before announcing of an error in its code (an import or syntax error, as its
+        traceback says): restarting runs the same code."""
+        last = self._tracebacks.last if self._tracebacks is not None else None
+        return (
+            code != 0
+            and not self._announced
+            and last is not None
+            and last.exception in CANNOT_HEAL_EXCEPTIONS
+        )
+
     async def _handle(self, message: ModuleToOrchestrator) -> None:
         spec = self.spec
+        self._heard = True
         if isinstance(message, AnnounceBlob):
+            self._announced = True
             self.handle._set(announce=message, state=ModuleState.RUNNING)
             self.console.info(f"{spec.id} is up: {_describe_announce(message)}", spec.id)
             await self.ctx.system.tell(HUB_NAME, ModuleAnnounced(spec.id))
@@ -457,16 +482,30 @@ class ModuleProcess(Actor[ProcessMessage]):
         assert process.stderr is not None
         module_id = self.spec.id
 
+        folder = self._tracebacks = TracebackFolder(verbose=self.console.verbose)
+
+        def show(parts: list[str | FoldedTraceback]) -> None:
+            for part in parts:
+                if isinstance(part, FoldedTraceback):
+                    self.console.module_error(module_id, part.summary())
+                else:
+                    self.console.module_stderr(module_id, part)
+
         async def on_line(line: bytes, number: int) -> None:
-            captured = self.console.module_stderr(module_id, line.decode("utf-8", "replace"))
-            self.handle._record_stderr(captured)
+            text = line.decode("utf-8", "replace")
+            self.handle._record_stderr(self.console.redact.redact(text))
+            show(folder.feed(text))
 
         def on_error(problem: str) -> None:
             self.console.warning(f"{module_id} wrote an overlong stderr line: {problem}", module_id)
 
         try:
-            await read_lines(process.stderr, on_line, on_error, max_line=DEFAULT_MAX_LINE)
+            await read_lines(
+                process.stderr, on_line, on_error, max_line=DEFAULT_MAX_LINE,
+                on_quiet=lambda: show(folder.flush()),
+            )  # fmt: skip
         finally:
+            show(folder.flush())
             self._stream_done()
 
     def _stream_done(self) -> None:

@@ -82,6 +82,10 @@ class _RunState:
         self.orch: Orchestrator | None = None
         self.signals = 0
         self.forced = False
+        self.interrupted = False  # SIGINT: the exit status is 130, as for any program
+        self.crashing: list[str] = []
+        self.pending: str | None = None  # a shutdown asked for before the orchestrator was up
+        self.console: Console | None = None
 
 
 async def _run_async(
@@ -89,6 +93,7 @@ async def _run_async(
 ) -> int:
     sink = stream_sink(log_format=log_format)
     state = _RunState()
+    state.console = Console(sink, verbosity)
     # Checked before any module starts, so that a refused --run-dir or a gateway address
     # that is taken ends the run at once, in one line.
     control_dir = None if args.no_control else _control_dir(args.run_dir, Console(sink, verbosity))
@@ -100,20 +105,23 @@ async def _run_async(
                 manifest, on_output=sink, verbosity=verbosity, gateway_socket=gateway
             ) as orch:
                 state.orch = orch
+                if state.pending is not None:  # Ctrl-C while the modules were being started
+                    orch.request_shutdown(state.pending)
                 async with trio.open_nursery() as inner:
                     if control_dir is not None:
                         await _start_control(inner, orch, control_dir, args.run_dir)
                     reason = await _wait_for_end(orch, args.duration)
+                    state.crashing = [h.id for h in orch.modules if _crashing(h)]
                     orch.console.info(reason)
                     inner.cancel_scope.cancel()
             outer.cancel_scope.cancel()
-    failed = [h.id for h in state.orch.modules if _failed(h)] if state.orch else []
-    if state.forced:
-        return 130
+    modules = state.orch.modules if state.orch else []
+    failed = [h.id for h in modules if _failed(h) or h.id in state.crashing]
     if failed:
         Console(sink).error(f"these modules failed: {', '.join(failed)}")
-        return 1
-    return 0
+    if state.forced or state.interrupted:
+        return 130
+    return 1 if failed else 0
 
 
 def _failed(handle: ModuleHandle) -> bool:
@@ -121,6 +129,13 @@ def _failed(handle: ModuleHandle) -> bool:
     if handle.state in (ModuleState.GAVE_UP, ModuleState.FAILED):
         return True
     return handle.state is ModuleState.EXITED and handle.last_exit != 0
+
+
+def _crashing(handle: ModuleHandle) -> bool:
+    """Crashed and not up again when the run ended (``--for`` elapsed, or a stop)."""
+    if handle.state in (ModuleState.CRASHED, ModuleState.RESTARTING):
+        return True
+    return handle.state is ModuleState.STARTING and handle.restarts > 0
 
 
 def _control_dir(run_dir: str | None, console: Console) -> str | None:
@@ -187,14 +202,20 @@ async def _watch_signals(signals: Any, state: _RunState, outer: trio.Nursery) ->
                 outer.start_soon(_reload, orch)
             continue
         state.signals += 1
+        state.interrupted |= signum == signal.SIGINT
         name = signal.Signals(signum).name
-        if orch is None or state.signals > 1:  # during startup, or a second time: no grace
-            if orch is not None:
-                orch.console.warning(f"{name} again: forcing shutdown (killing modules)")
+        console = orch.console if orch is not None else state.console
+        if state.signals > 1:  # a second time: no grace
+            if console is not None:
+                console.warning(f"{name} again: forcing shutdown (killing modules)")
             state.forced = True
             outer.cancel_scope.cancel()
             return
-        orch.request_shutdown(f"{name} received: shutting down (send it again to force)")
+        reason = f"{name} received: shutting down (send it again to force)"
+        if orch is None:  # still starting the modules: stop them as soon as they are started
+            state.pending = reason
+        else:
+            orch.request_shutdown(reason)
 
 
 async def _reload(orch: Orchestrator) -> None:

@@ -42,7 +42,7 @@ class ModuleFailedToStart(ModuleNotRunning):
 
 
 def _render(raw: str) -> str:
-    rendered = render_log_record(raw)
+    rendered = render_log_record(raw, verbose=True)  # a failed test shows the traceback
     if rendered is None:
         return raw
     return rendered[1].replace("\n", "\n  | ")

@@ -52,7 +52,7 @@ def test_each_type_builds_its_backend(tmp_path: Path) -> None:
     ("config", "complaint"),
     [
         ({"type": "mongo"}, "is not one of"),
-        ({"type": "memory", "url": "redis://x"}, "does not take url"),
+        ({"type": "memory", "url": "redis://x"}, "unknown key 'url'"),
         ({"type": "memory", "policy": "oldest"}, "unknown eviction policy"),
         ({"type": "memory", "max_entries": "ten"}, "must be a number"),
         ({"type": "file"}, "needs directory"),

@@ -131,7 +131,7 @@ def test_app_config_becomes_module_options() -> None:
     [
         (AppConfig(failover_config={"retries": 3}), "AppConfig.failover_config is not supported"),
         (AppConfig(message_format_primary="msgpack"), "pywatt sends JSON between modules"),
-        (AppConfig(secret_config={"provider": "vault"}), "unknown key(s) provider"),
+        (AppConfig(secret_config={"provider": "vault"}), "unknown key 'provider'"),
     ],
 )
 def test_app_config_refuses_what_pywatt_would_not_honour(config: AppConfig, message: str) -> None:

@@ -188,7 +188,6 @@ async def test_depends_on_starts_a_module_after_the_modules_it_depends_on_announ
     manifest_path.write_text(
         f"""
 [orchestrator]
-heartbeat_interval = 0.5
 grace = 2
 
 [modules.b]
@@ -211,6 +210,8 @@ env = {{ CALLER_HOLD = "1" }}
             await a.wait_stderr("holding until told to go")  # a runs, has not announced
             assert a.announce is None
             assert (b.state, b.pid) == (ModuleState.WAITING, None)
+            # a's channels are open on its side; wait until the hub has admitted them too.
+            await orch.wait_channels("a", 2)
             assert await orch.request("a", "go", None) == "going"
             line = await b.wait_stderr("at-start")
             assert "at-start ok" in line, line

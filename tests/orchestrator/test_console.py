@@ -37,9 +37,15 @@ def test_rust_tracing_lines_take_the_message_from_fields() -> None:
     assert render_log_record(line) == (logging.WARNING, "WARN slow ms=120")
 
 
-def test_exceptions_follow_on_their_own_lines() -> None:
-    line = json.dumps({"level": "ERROR", "message": "boom", "exception": "Traceback\n  x\n"})
-    assert render_log_record(line) == (logging.ERROR, "ERROR boom\nTraceback\n  x")
+def test_an_exception_is_its_last_line_and_the_traceback_follows_only_with_verbose() -> None:
+    exception = "Traceback (most recent call last):\n  File \"m.py\", line 3\nKeyError: 'x'\n"
+    line = json.dumps({"level": "ERROR", "message": "boom", "exception": exception})
+    assert render_log_record(line) == (
+        logging.ERROR, "ERROR boom (KeyError: 'x'; -v shows the traceback)"
+    )  # fmt: skip
+    assert render_log_record(line, verbose=True) == (
+        logging.ERROR, "ERROR boom\n" + exception.rstrip("\n")
+    )  # fmt: skip
 
 
 def test_anything_else_is_not_a_log_record() -> None:

@@ -53,4 +53,4 @@ def test_a_declared_module_that_cannot_start_exits_non_zero() -> None:
     stdout, stderr = process.communicate(INIT, timeout=30)
     assert process.returncode != 0
     assert stdout == b""
-    assert b"unknown module option(s): secretz" in stderr
+    assert b"unknown module option 'secretz' (did you mean 'secrets'?)" in stderr
