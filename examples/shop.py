@@ -4,6 +4,8 @@ each kind of failure looks like to a caller.
 * ``buy`` asks ``bank:withdraw`` with a typed request and a typed reply, and turns the
   bank's ``InsufficientFunds`` (a ``RemoteCrash`` whose ``error_type`` names it) into an
   answer of its own.
+* ``balance`` asks ``bank/balance`` through a remote ref, as if it were a local actor: the
+  reply is decoded as the ``int`` of ``Balance(actors.Request[int])``.
 * ``probe`` asks any target and reports the exception it raised with its attributes
   (``ModuleUnavailable``, ``NoSuchModule``, ``NoSuchEndpoint``, ``RemoteCrash``).
 * ``wait`` waits for a module with ``state.wait_for_module``.
@@ -20,6 +22,7 @@ from typing import Any
 
 import attrs
 
+import actors
 from pywatt import AppState, ModuleUnavailable, RemoteCrash, RemoteError, pywatt_module
 
 
@@ -28,6 +31,11 @@ class Withdraw:
     """The bank's ``Withdraw`` as the shop writes it: the same fields, so the same JSON."""
 
     amount: int
+
+
+@attrs.frozen
+class Balance(actors.Request[int]):
+    pass
 
 
 @attrs.frozen
@@ -63,6 +71,10 @@ async def create_app(state: AppState[None]) -> None:
             return {"bought": False, "why": "the bank is closed"}
         return {"bought": True, "item": order.item, "balance": left}
 
+    async def balance(request: dict[str, Any]) -> int:
+        bank = state.ref("bank/balance")  # a RemoteRef: told and asked like a local actor
+        return await bank.ask(Balance())
+
     async def probe(request: dict[str, Any]) -> dict[str, Any]:
         try:
             reply: Any = await state.send_request(request["target"], request.get("payload", {}))
@@ -78,6 +90,7 @@ async def create_app(state: AppState[None]) -> None:
         return {"reachable": True}
 
     await state.serve("buy", buy, request_type=Buy)
+    await state.serve("balance", balance)
     await state.serve("probe", probe)
     await state.serve("wait", wait)
 

@@ -97,6 +97,14 @@ async def test_the_shop_calls_the_bank_and_sees_each_failure_typed() -> None:
                 "why": "balance 6 is less than 400",
             }
             assert await probe("bank:balance") == {"reply": 6}
+            assert await shop("balance", {}) == 6  # through state.ref("bank/balance")
+            undecodable = await shop(
+                "probe", {"target": "bank:withdraw", "payload": {"amount": "lots"}}
+            )
+            assert (undecodable["raised"], undecodable["error_type"]) == (
+                "RemoteCrash",
+                "DecodeError",
+            )  # the teller never saw it
             assert await probe("bank/balance") == {"reply": 6}
             assert await probe("bank:nothing") == {
                 "raised": "NoSuchEndpoint",
