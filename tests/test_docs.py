@@ -281,6 +281,41 @@ def test_the_reference_pages_exist() -> None:
         assert (ROOT / "docs" / name).is_file(), name
 
 
+def _targets(page: Path) -> set[Path]:
+    """The files and folders ``page`` links to, resolved (anchors dropped)."""
+    found: set[Path] = set()
+    for _, target in links(page):
+        file_part = target.partition("#")[0]
+        if file_part and not SCHEME.match(target) and not target.startswith("//"):
+            found.add((page.parent / unquote(file_part)).resolve())
+    return found
+
+
+INDEX = ROOT / "docs" / "README.md"
+
+
+def test_the_index_lists_every_page() -> None:
+    pages = {page.resolve() for page in DOCS if page.parent != ROOT and page != INDEX}
+    missing = sorted(_rel(page) for page in pages - _targets(INDEX))
+    assert not missing, f"docs/README.md does not link: {', '.join(missing)}"
+
+
+def test_the_index_lists_every_example() -> None:
+    examples = {path.resolve() for path in (ROOT / "examples").iterdir()}
+    examples = {path for path in examples if path.name != "__pycache__"}
+    missing = sorted(_rel(path) for path in examples - _targets(INDEX))
+    assert not missing, f"docs/README.md does not link: {', '.join(missing)}"
+
+
+def test_the_readme_leads_to_the_index_and_each_story() -> None:
+    wanted = ["README.md", "supervision.md", "calling-modules.md", "custom-providers.md"]
+    wanted += ["manifest.md", "http-and-jwt.md"]
+    missing = [
+        name for name in wanted if (ROOT / "docs" / name) not in _targets(ROOT / "README.md")
+    ]
+    assert not missing, f"README.md does not link docs/{', docs/'.join(missing)}"
+
+
 # -- the checker checks ----------------------------------------------------------------------
 
 
