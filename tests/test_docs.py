@@ -276,6 +276,29 @@ def test_code_does_not_name_the_internal_notes() -> None:
     assert not hits, "use docs/protocol.md or docs/architecture.md instead:\n" + "\n".join(hits)
 
 
+DOCS_NAMED = re.compile(r"\bdocs/([\w.-]+\.md)")
+
+
+def test_every_page_the_code_names_exists() -> None:
+    """A docstring or comment that sends a reader to ``docs/<page>.md`` names a real page."""
+    files = [
+        path
+        for tree in CODE_TREES
+        for path in sorted((ROOT / tree).rglob("*"))
+        if path.is_file() and path.suffix in {".py", ".md", ".toml", ".sh"}
+    ]
+    files += [ROOT / "CHANGELOG.md", *DOCS]
+    missing = [
+        f"{_rel(path)}:{number}: docs/{name}"
+        for path in files
+        if path != Path(__file__).resolve()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        for name in DOCS_NAMED.findall(line)
+        if not (ROOT / "docs" / name).is_file()
+    ]
+    assert not missing, "no such page:\n" + "\n".join(missing)
+
+
 def test_the_reference_pages_exist() -> None:
     for name in ("protocol.md", "architecture.md", "protocol-extensions.md"):
         assert (ROOT / "docs" / name).is_file(), name
