@@ -5,9 +5,9 @@ psycopg's async classes do every I/O operation through ``AsyncConnection.wait(ge
 with a ``Ready`` value. Only ``connect()`` and ``cancel_safe()`` drive generators of their
 own. So overriding ``wait``, ``connect``, ``cancel_safe`` and ``close``, and replacing the
 asyncio lock, makes the whole psycopg API work on trio, with no thread per query
-(notes/deps.md §1, option (a)).
+(docs/architecture.md, decision 20: psycopg's non-blocking protocol driven by trio).
 
-Pitfalls handled here (each found by measurement, see deps.md):
+Pitfalls handled here (each found by measurement):
 
 * ``trio.Lock.acquire()`` always checkpoints, which costs a scheduler round per query; the
   lock here takes the free lock without one (the I/O wait that follows is the checkpoint).

@@ -1,7 +1,7 @@
 """A minimal Redis client for the discovery registry: RESP over a trio stream, parsed by
-``hiredis.Reader`` (notes/deps.md §2). It speaks exactly what the registry needs: commands
-with replies, and a subscriber mode that yields pushed messages. The cache layer has its own
-client; this one stays private to discovery.
+``hiredis.Reader`` (docs/architecture.md, decision 20). It speaks exactly what the registry
+needs: commands with replies, and a subscriber mode that yields pushed messages. The cache
+layer has its own client; this one stays private to discovery.
 """
 
 from __future__ import annotations

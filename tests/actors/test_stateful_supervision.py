@@ -1,6 +1,6 @@
 """Supervision under random tells, asks, crashes, stops and time, checked against a model.
 
-hypothesis-trio does not work with current hypothesis (notes/deps.md §6), so each example runs one
+hypothesis-trio does not work with current hypothesis, so each example runs one
 ``trio.run`` in a helper thread with a ``MockClock`` whose autojump is off. Rules call into it and
 then wait until every task is blocked. Each step is then deterministic, and time moves only when
 a rule jumps the clock.

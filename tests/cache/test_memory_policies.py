@@ -1,7 +1,8 @@
 """Hypothesis stateful tests: the in-memory cache actor against a model of its policies
 (LRU, LFU, FIFO, MRU, None; Random by its invariants), its byte and entry limits and its
-TTLs, with time moved by hand on trio's MockClock (the pattern of notes/deps.md §6: one
-``trio.run`` per example in a helper thread, rules call in with ``trio.from_thread``)."""
+TTLs, with time moved by hand on trio's MockClock (hypothesis-trio does not work with
+current hypothesis, so: one ``trio.run`` per example in a helper thread, rules call in with
+``trio.from_thread``)."""
 
 from __future__ import annotations
 

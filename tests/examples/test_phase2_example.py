@@ -1,5 +1,6 @@
 """examples/phase2_example.py with its partner under the embedded orchestrator: database,
-cache, JWT, discovery, registration and messaging, each used through its HTTP API."""
+cache, JWT (and its key's rotation), discovery, registration and messaging, each used
+through its HTTP API."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from pywatt.orchestrator import Manifest, ModuleSpec, open_orchestrator
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 SECRET = "phase2-example-jwt-secret-0123456789abcdef"
+ROTATED = "phase2-example-jwt-secret-rotated-fedcba987654"
 
 
-def bearer(sub: str) -> dict[str, str]:
+def bearer(sub: str, secret: str = SECRET) -> dict[str, str]:
     claims = {"sub": sub, "exp": int(time.time()) + 120}
     return {
-        "Authorization": f"Bearer {jwt.encode({'alg': 'HS256'}, claims, OctKey.import_key(SECRET))}"
+        "Authorization": f"Bearer {jwt.encode({'alg': 'HS256'}, claims, OctKey.import_key(secret))}"
     }
 
 
@@ -58,6 +60,11 @@ async def test_the_phase2_example_uses_every_feature(tmp_path: Path) -> None:
                 }
                 metrics = await client.get(f"http://{users.announce.listen}/metrics")  # type: ignore[union-attr]
                 assert metrics.status_code == 200
+                # The JWT key is the JWT_SECRET secret, reloaded when it rotates.
+                assert (await orch.rotate("JWT_SECRET", ROTATED)).ok
+                assert (await client.get("/users", headers=bearer("old"))).status_code == 401
+                rotated = await client.get("/users", headers=bearer("new", ROTATED))
+                assert rotated.json()["asked_by"] == "new"
             providers = {(p.name, p.service_type.name) for p in await orch.providers()}
             assert providers >= {("phase2_example", "user_management"), ("analytics", "analytics")}
             await users.wait_stderr("module phase2_example registered as ")
