@@ -550,13 +550,16 @@ def _module(module_id: str, body: Mapping[str, Any], source: str, base_dir: str)
         _string(value, source, f"{key}.env.{name}")
     channels = _channels(body.get("channels", {}), source, key)
     depends_on = _strings(body.get("depends_on", []), source, key + ".depends_on")
-    if channels.security is SecurityLevel.NONE:
-        command_kind = resolve_command(body["command"], args, base_dir, where=where)[1]
-        if (kind or command_kind) is ModuleKind.PYWATT:
-            raise ManifestError(
-                f"{source}: {key}.channels.security",
-                "'none' is for foreign modules only (a pywatt module sends its auth token)",
-            )
+    # Checked here too so that an error names the file and the key, not just the module.
+    command_kind = resolve_command(body["command"], args, base_dir, where=f"{where}.command")[1]
+    if secrets is not None:
+        for name in _strings(secrets, source, key + ".secrets"):
+            _check_secret_name(name, f"{where}.secrets")
+    if channels.security is SecurityLevel.NONE and (kind or command_kind) is ModuleKind.PYWATT:
+        raise ManifestError(
+            f"{source}: {key}.channels.security",
+            "'none' is for foreign modules only (a pywatt module sends its auth token)",
+        )
     return ModuleSpec.from_command(
         module_id,
         body["command"],

@@ -89,17 +89,18 @@ A = '[modules.a]\ncommand = "a.py"\n'
     [
         (A + 'colour = "red"\n', "modules.a.colour", "unknown key"),
         ("[modules.a]\nsecrets = []\n", "modules.a", "missing key 'command'"),
-        ('[modules.a]\ncommand = "nope.py"\n', "module a", "nope.py does not exist"),
+        ('[modules.a]\ncommand = "nope.py"\n', "modules.a.command", "nope.py does not exist"),
         (A + 'kind = "rust"\n', "modules.a.kind", "'pywatt' or 'foreign'"),
         (A + "max_restarts = -1\n", "modules.a.max_restarts", "non-negative"),
         (A + 'secrets = "A"\n', "modules.a.secrets", "list of strings"),
+        (A + 'secrets = ["bad name"]\n', "modules.a.secrets", "not a valid secret name"),
         (A + "within = 0\n", "modules.a.within", "must be positive"),
         (A + "backoff = { slow = 1 }\n", "modules.a.backoff.slow", "unknown key"),
         ('[modules."a b"]\ncommand = "a.py"\n', 'modules.a b', "a module id must be"),
         ('[orchestrator]\ngrace = "long"\n' + A, "orchestrator.grace", "non-negative number"),
         ("[orchestrator]\n", "pywatt.toml", "no modules"),
         ("modules = [", "pywatt.toml", "not valid TOML"),
-        ('[modules.a]\ncommand = "missing-program-xyz"\n', "module a", "not on PATH"),
+        ('[modules.a]\ncommand = "missing-program-xyz"\n', "modules.a.command", "not on PATH"),
     ],
 )  # fmt: skip
 def test_manifest_errors_name_the_file_and_key(
