@@ -104,12 +104,33 @@ async def test_verbose_shows_the_traceback_behind_the_line() -> None:
 
 
 async def test_a_module_still_crashing_when_for_elapses_fails_the_run() -> None:
-    status, out = await _pywatt_run("crash", "--for", "1.5")
-    assert "--for 1.5 s elapsed" in out, out
+    # Long enough for a first crash even on a loaded machine (its restarts come quickly).
+    status, out = await _pywatt_run("crash", "--for", "6")
+    assert "--for 6 s elapsed" in out, out
     assert out.rstrip().endswith("pywatt: error: these modules failed: cannot_start")
     assert status == 1
     assert "main raised (RuntimeError: boom; -v shows the traceback)" in out
     assert "Traceback" not in out
+
+
+async def test_a_module_crashing_when_the_run_is_stopped_fails_the_run() -> None:
+    env = {**os.environ, "CANNOT_START": "crash"}
+    with trio.fail_after(30):
+        process = await trio.lowlevel.open_process(
+            [sys.executable, "-m", "pywatt", "run", MODULE, "--no-control"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+        assert process.stdout is not None
+        out = b""
+        async for chunk in process.stdout:
+            out += chunk
+            if b"restarting cannot_start in" in out:  # it crashed: now stop the run
+                break
+        process.send_signal(signal.SIGTERM)
+        async for chunk in process.stdout:
+            out += chunk
+        assert await process.wait() == 1, out.decode()
+    assert out.decode().rstrip().endswith("pywatt: error: these modules failed: cannot_start")
 
 
 async def test_ctrl_c_during_start_up_stops_at_once_with_130() -> None:
