@@ -21,6 +21,7 @@ from ._errors import (
     ConstraintViolation,
     DatabaseConnectionError,
     DatabaseError,
+    DatabaseRefused,
     DatabaseTimeout,
     QueryError,
 )
@@ -54,6 +55,9 @@ class SqliteDriver(Driver):
         self.path = path
         self.name = name or f"sqlite:{path}"
 
+    def describe(self) -> str:
+        return f"sqlite at {self.path}"
+
     async def connect(self, password: str | None) -> DbConnection:
         worker = WorkerThread(f"pywatt-sqlite:{self.path}")
 
@@ -70,7 +74,7 @@ class SqliteDriver(Driver):
             raw = await worker.run(open_connection)
         except sqlite3.Error as exc:
             worker.stop()
-            raise DatabaseConnectionError(
+            raise DatabaseRefused(  # a file that cannot be opened stays so until it changes
                 f"cannot open SQLite database {self.path!r}: {exc}", backend=self.name
             ) from exc
         except BaseException:
