@@ -188,8 +188,9 @@ class MemcachedCache(RemoteBackend):
         namespace: str = "",
         item_limit: int = 1024 * 1024,
         connections: int = 1,
+        required: bool = False,
     ) -> None:
-        super().__init__(endpoint, connections=connections)
+        super().__init__(endpoint, connections=connections, required=required)
         self.namespace = namespace
         self.item_limit = item_limit
 
