@@ -16,6 +16,7 @@ callers get errors, never hangs.
 
 from __future__ import annotations
 
+import os
 import ssl
 import time
 from typing import Any, Final
@@ -235,7 +236,11 @@ def _os_reason(error: BaseException) -> str:
     carries the reasons (each address's error) as its cause."""
     cause = error.__cause__
     if isinstance(cause, BaseExceptionGroup):
-        reasons = [e.strerror for e in cause.exceptions if isinstance(e, OSError) and e.strerror]
+        reasons = [
+            os.strerror(e.errno) if e.errno else str(e)
+            for e in cause.exceptions
+            if isinstance(e, OSError)
+        ]
         if reasons:
             return ", ".join(dict.fromkeys(reasons))  # "Connection refused"
     return str(error)
