@@ -149,8 +149,8 @@ class RedisCache(RemoteBackend):
             commands.append(pack(b"AUTH", *auth))
         if self.db:
             commands.append(pack(b"SELECT", self.db))
-        if not commands:
-            return
+        # An answer proves the server is there: a stopped one still accepts connections.
+        commands.append(pack(b"PING"))
         for reply in await connection.request(b"".join(commands), len(commands)):
             if isinstance(reply, hiredis.ReplyError):
                 if str(reply).startswith(_PASSING):
