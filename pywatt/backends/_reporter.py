@@ -10,8 +10,8 @@ change                    line                                                  
 ========================  =======================================================  =======
 first attempt, up         ``cache: connected to redis at 127.0.0.1:6379/0``          INFO
 first attempt, down       ``cache: cannot reach redis at ...: <reason>; will keep    WARNING
-                          retrying`` (``... refused the connection: ...`` when the
-                          server said no)
+                          retrying`` (``cache: cannot use redis at ...: <reason>``
+                          when the server said no)
 up, then down             ``cache: lost redis at ...: <reason>; will keep retrying``  WARNING
 down, then up             ``cache: reconnected to redis at ... after 3.2 s``         INFO
 ========================  =======================================================  =======

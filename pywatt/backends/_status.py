@@ -53,7 +53,7 @@ class BackendStatus:
         if self.state is BackendState.CONNECTING:
             return f"{self.name}: connecting to {self.target} (no answer yet)"
         if not self.heals:
-            return f"{self.name}: {self.target} refused the connection: {self.reason}"
+            return f"{self.name}: cannot use {self.target}: {self.reason}"  # it said no
         return f"{self.name}: cannot reach {self.target}: {self.reason}"
 
     def as_json(self) -> dict[str, object]:

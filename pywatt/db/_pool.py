@@ -182,7 +182,8 @@ class DatabasePool(Reach, ConnectionServing, actors.Actor[PoolMessage]):
     # -- lifecycle -------------------------------------------------------------------------
 
     async def on_start(self) -> None:
-        self.report(self.driver.describe(), self.settings.acquire_timeout)
+        driver = self.driver
+        self.report(driver.describe(), self.settings.acquire_timeout, driver.ready_verb)
         self.driver.attach(self.ctx.system)
         if self.password_secret is not None:
             system = self.ctx.system

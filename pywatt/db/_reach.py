@@ -47,7 +47,7 @@ class Reach:
     async def _open(self) -> None:
         raise NotImplementedError  # pragma: no cover - the pool's
 
-    def report(self, target: str, settle_within: float) -> None:
+    def report(self, target: str, settle_within: float, verb: str) -> None:
         """Start reporting (in ``on_start``)."""
         self.reporter = BackendReporter(
             self.ctx.system,
@@ -55,7 +55,7 @@ class Reach:
             target,
             required=self.required,
             settle_within=settle_within,
-            verb="opened" if target.startswith("sqlite") else "connected to",
+            verb=verb,
         )
 
     def away(self) -> bool:

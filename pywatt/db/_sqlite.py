@@ -48,6 +48,7 @@ class SqliteDriver(Driver):
     """Opens SQLite connections on ``path`` (a file name, or ``:memory:``)."""
 
     dialect = Dialect.SQLITE
+    ready_verb = "opened"
 
     def __init__(self, path: str, *, name: str | None = None) -> None:
         if not path:

@@ -67,16 +67,16 @@ async def test_first_lines_of_a_local_backend_and_a_refusing_server(
         ("INFO", "cache: using memory (LRU)"),
         (
             "WARNING",
-            "pywatt.db: postgresql at db:5432/app refused the connection: password "
-            'authentication failed for user "app"; will keep retrying',
+            "pywatt.db: cannot use postgresql at db:5432/app: password authentication failed "
+            'for user "app"; will keep retrying',
         ),
     ]
     assert not status.heals
     assert status.as_json() == {
         "state": "down",
         "target": "postgresql at db:5432/app",
-        "reason": "postgresql at db:5432/app refused the connection: password authentication "
-        'failed for user "app"',
+        "reason": "cannot use postgresql at db:5432/app: password authentication failed for "
+        'user "app"',
     }
 
 

@@ -199,8 +199,8 @@ async def test_a_required_server_that_refuses_is_exit_78_and_not_restarted() -> 
     assert module.handle.last_exit == EXIT_CANNOT_START
     (line,) = _lines(module, "cannot start")
     assert (
-        f"cannot start: required backend unavailable: pywatt.db: postgresql at {server}/postgres "
-        "refused the connection: " in line
+        "cannot start: required backend unavailable: pywatt.db: cannot use postgresql at "
+        f"{server}/postgres: " in line
     )
     assert 'role "nosuchrole" does not exist' in line
     assert "Traceback" not in module.console_text()
