@@ -24,6 +24,7 @@ from pywatt._lazy import attach
 from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
+    from ._errors import BackendUnavailable as BackendUnavailable
     from ._errors import ConfigError as ConfigError
     from ._errors import PywattError as PywattError
     from .jwt import JwtClaims as JwtClaims
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "._errors": ["ConfigError", "PywattError"],
+        "._errors": ["BackendUnavailable", "ConfigError", "PywattError"],
         ".jwt": ["JwtClaims", "JwtConfig", "create_jwt_middleware", "extract_jwt_claims"],
         ".module": ["AnnouncedEndpoint", "AppState", "ModuleConfig", "pywatt_module", "run_module"],
         ".router": [

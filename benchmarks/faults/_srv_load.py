@@ -120,7 +120,8 @@ class Faults:
             notes.append(f"the module's /health while the server was out: {seen}")
         if "healthy" in self.health_while_out:
             notes.append(
-                "/health follows the supervision tree only: the actor keeps serving (typed "
-                "errors) while its server is out, so the module says healthy, not degraded"
+                "/health said healthy for part of the outage: a stopped (not dead) server "
+                "keeps its connections open, so its backend is seen down only once a request "
+                "on one of them has timed out"
             )
         self.counts.notes += [self.prefix + note for note in notes]

@@ -8,6 +8,7 @@
     cache_config={"type": "memcached", "host": "127.0.0.1", "port": 11211}
     cache_config={"type": "file", "directory": "/var/cache/my-module", "default_ttl": 3600}
     cache_config={"type": "proxy"}        # the orchestrator's cache, over stdio (PROTOCOL §13)
+    cache_config={"type": "redis", "required": True}   # unusable at start-up: the module stops
 
 :func:`cache_children` returns the supervisor and actor to put in the module's tree; the actor
 is registered as ``cache`` carrying the cache protocol. :func:`cache_facade` builds the
@@ -48,7 +49,7 @@ _TYPES: Final = {
     "proxy": "proxy",
     "orchestrator": "proxy",
 }
-_COMMON: Final = {"type", "namespace", "default_ttl", "codec"}
+_COMMON: Final = {"type", "namespace", "default_ttl", "codec", "required"}
 _KEYS: Final = {
     "memory": {"policy", "max_entries", "max_size", "max_bytes", "max_size_bytes", "seed"},
     "redis": {
@@ -115,6 +116,9 @@ def backend_factory(
     """
     kind = check_config(config)
     namespace = str(config.get("namespace") or "")
+    required = config.get("required", False)
+    if not isinstance(required, bool):
+        raise CacheConfigError(f"cache_config required must be True or False, not {required!r}")
     timeouts: dict[str, float] = {}
     for option, names in (
         ("connect_timeout", ("connection_timeout", "connection_timeout_seconds")),
@@ -160,6 +164,7 @@ def backend_factory(
             db=db,
             namespace=namespace,
             connections=connections,
+            required=required,
         )
     if kind == "memcached":
         require("memcached", "cache_config type 'memcached'")
@@ -173,13 +178,10 @@ def backend_factory(
             raise CacheConfigError("cache_config for memcached needs host (or MEMCACHED_ADDR)")
         item_limit = int(_number(config, "item_limit", default=1024 * 1024))
         connections = int(_number(config, "connections", default=1))
-        return lambda: MemcachedCache.from_address(
-            str(address),
-            namespace=namespace,
-            item_limit=item_limit,
-            connections=connections,
-            **timeouts,
-        )
+        options: dict[str, Any] = {"namespace": namespace, "item_limit": item_limit,
+                                   "connections": connections, "required": required}  # fmt: skip
+        MemcachedCache.from_address(str(address), **options, **timeouts)  # checks the address
+        return lambda: MemcachedCache.from_address(str(address), **options, **timeouts)
     if kind == "file":
         directory = config.get("directory") or config.get("file_path")
         if not directory:
@@ -187,13 +189,17 @@ def backend_factory(
         fsync = bool(config.get("fsync", False))
         sweep = _number(config, "sweep_interval", default=60.0)
         return lambda: FileCache(
-            str(directory), namespace=namespace, fsync=fsync, sweep_interval=sweep
+            str(directory),
+            namespace=namespace,
+            fsync=fsync,
+            sweep_interval=sweep,
+            required=required,
         )
     from ._proxy import ProxyCache, proxy_config
 
     wire_config = proxy_config(config)
     timeout = float(_number(config, "operation_timeout", default=30.0))
-    return lambda: ProxyCache(wire_config, operation_timeout=timeout)
+    return lambda: ProxyCache(wire_config, operation_timeout=timeout, required=required)
 
 
 FACADE_KEYS: Final = frozenset({"codec", "default_ttl"})
@@ -210,7 +216,8 @@ def cache_children(
     flapping server never takes the module down) over the backend actor, registered as
     ``cache`` with the cache protocol. Raises :class:`CacheConfigError` at once for a bad
     config; connecting happens when the actor starts (a server that is down makes the actor
-    answer :class:`CacheUnavailable` until it is back, it never blocks startup).
+    answer :class:`CacheUnavailable` until it is back; with ``"required": True`` in
+    ``config``, a server that cannot be used at start-up stops the module instead).
 
     ``provider`` (an actor factory answering the cache protocol, docs/custom-providers.md)
     takes the built-in backend's place; ``config`` may then hold only :data:`FACADE_KEYS`

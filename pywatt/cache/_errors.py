@@ -3,16 +3,17 @@ them and the cache actor keeps running (docs/architecture.md, decision 12)."""
 
 from __future__ import annotations
 
-from .._errors import ConfigError, PywattError
+from .._errors import BackendUnavailable, ConfigError, PywattError
 
 
 class CacheError(PywattError):
     """Base of the cache errors."""
 
 
-class CacheUnavailable(CacheError, ConnectionError):
+class CacheUnavailable(CacheError, BackendUnavailable):
     """The backend cannot be reached: not connected, the connection broke, or no reply came
-    within the operation timeout. Retrying later may succeed (the actor reconnects)."""
+    within the operation timeout (a :class:`ConnectionError`). Retrying later may succeed (the
+    actor reconnects)."""
 
     def __init__(self, backend: str, detail: str) -> None:
         super().__init__(f"{backend} cache is unavailable: {detail}")

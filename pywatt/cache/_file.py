@@ -30,6 +30,7 @@ import attrs
 import trio
 
 import actors
+from pywatt.backends import BackendReporter
 
 from ._counter import add_counter, encode_counter, read_counter
 from ._errors import CacheError, CacheUnavailable, InvalidKey
@@ -49,6 +50,7 @@ from ._messages import (
     SetNx,
     Stats,
 )
+from ._remote import RETRY_CAP, RETRY_FIRST, Reconnect
 from ._stats import StatsRecorder
 
 MAGIC: Final = b"PWC1"
@@ -214,7 +216,7 @@ class FileStore:
         return removed, items, size
 
 
-class FileCache(actors.Actor[CacheRequest | Sweep]):
+class FileCache(actors.Actor[CacheRequest | Sweep | Reconnect]):
     """The file backend actor (answers the cache protocol).
 
     ``directory`` is created if needed; ``namespace`` prefixes keys; ``fsync`` makes each
@@ -233,21 +235,47 @@ class FileCache(actors.Actor[CacheRequest | Sweep]):
         fsync: bool = False,
         sweep_interval: float | None = 60.0,
         clock: Callable[[], float] = time.time,
+        required: bool = False,
     ) -> None:
         self.directory = Path(directory)
         self.namespace = namespace
         self.fsync = fsync
         self.sweep_interval = sweep_interval
         self.clock = clock
+        self.required = required
         self.stats = StatsRecorder("file")
         self.limiter = trio.CapacityLimiter(1)  # this actor's one worker thread at a time
+        self.store: FileStore | None = None
+        self.retry_delay = RETRY_FIRST
 
     async def on_start(self) -> None:
-        self.store = await self._run(
-            lambda: FileStore(self.directory, clock=self.clock, fsync=self.fsync)
+        self.reporter = BackendReporter(
+            self.ctx.system,
+            self.ctx.name,
+            f"files in {self.directory}",
+            required=self.required,
+            verb="using",
         )
+        await self._open_store()
         if self.sweep_interval is not None:
             self.ctx.send_interval(self.sweep_interval, Sweep())
+
+    async def _open_store(self) -> None:
+        """Create (or find) the directory. If it cannot be used, the actor serves anyway,
+        *down*: requests get :class:`CacheUnavailable` and a timer tries again (0.1 s
+        doubling to 5 s), as the server backends do."""
+        try:
+            self.store = await self._run(
+                lambda: FileStore(self.directory, clock=self.clock, fsync=self.fsync)
+            )
+        except CacheUnavailable as exc:
+            # A directory that cannot be made stays so until someone changes it.
+            self.reporter.down(exc.detail, heals=False)
+            self.ctx.send_after(self.retry_delay, Reconnect())
+            self.retry_delay = min(RETRY_CAP, self.retry_delay * 2)
+            return
+        self.retry_delay = RETRY_FIRST
+        self.reporter.up()
 
     async def _run(self, work: Callable[[], Any]) -> Any:
         try:
@@ -255,7 +283,7 @@ class FileCache(actors.Actor[CacheRequest | Sweep]):
         except OSError as exc:
             raise CacheUnavailable("file", f"{self.directory}: {exc}") from exc
 
-    async def receive(self, message: CacheRequest | Sweep) -> Any:
+    async def receive(self, message: CacheRequest | Sweep | Reconnect) -> Any:
         start = time.perf_counter()
         try:
             return await self._handle(message)
@@ -265,8 +293,14 @@ class FileCache(actors.Actor[CacheRequest | Sweep]):
         finally:
             self.stats.observe(time.perf_counter() - start)
 
-    async def _handle(self, message: CacheRequest | Sweep) -> Any:
+    async def _handle(self, message: CacheRequest | Sweep | Reconnect) -> Any:
         store, ns, stats = self.store, self.namespace, self.stats
+        if store is None:
+            if isinstance(message, Reconnect):
+                await self._open_store()
+            elif not isinstance(message, Sweep):
+                raise CacheUnavailable("file", self.reporter.status.reason or "not ready")
+            return None
         match message:
             case Get(key):
                 found = await self._run(lambda: store.read(ns + key))

@@ -47,7 +47,7 @@ from ._messages import (
     SetNx,
     Stats,
 )
-from ._pipeline import NEED_DATA
+from ._pipeline import NEED_DATA, PipelinedConnection
 from ._remote import Endpoint, Reconnect, RemoteBackend
 
 MAX_LINE: Final = 8192
@@ -188,8 +188,9 @@ class MemcachedCache(RemoteBackend):
         namespace: str = "",
         item_limit: int = 1024 * 1024,
         connections: int = 1,
+        required: bool = False,
     ) -> None:
-        super().__init__(endpoint, connections=connections)
+        super().__init__(endpoint, connections=connections, required=required)
         self.namespace = namespace
         self.item_limit = item_limit
 
@@ -205,6 +206,13 @@ class MemcachedCache(RemoteBackend):
 
     def make_parser(self) -> MetaParser:
         return MetaParser()
+
+    async def handshake(self, connection: PipelinedConnection) -> None:
+        """A meta no-op: its answer proves the server is there (a stopped one still accepts
+        connections)."""
+        (reply,) = await connection.request(b"mn\r\n")
+        if reply.code != b"MN":
+            raise CacheProtocolError(f"memcached answered mn with {reply.code!r}")
 
     def _key(self, key: str) -> bytes:
         try:

@@ -18,6 +18,7 @@ from typing import Any
 import trio
 
 import actors
+from pywatt.backends import BackendReporter
 
 from ._counter import add_counter, encode_counter, read_counter
 from ._errors import CacheError, CacheFull, ValueTooLarge
@@ -272,6 +273,12 @@ class MemoryCache(actors.Actor[CacheRequest]):
             Clear: self._clear,
             Stats: self._stats,
         }
+
+    async def on_start(self) -> None:
+        policy = self.store.policy
+        evicts = "no eviction" if policy is EvictionPolicy.NONE else policy.value
+        where = f"memory ({evicts})"
+        BackendReporter(self.ctx.system, self.ctx.name, where, verb="using").up()
 
     async def receive(self, message: CacheRequest) -> Any:
         start = time.perf_counter()

@@ -6,7 +6,8 @@ turns cache messages into operations (``_proxy_ops``) and results back into repl
 The protocol allows one operation per connection in flight, so this actor handles one
 message at a time to the end (its mailbox queues the rest). It opens its connection on start;
 if the orchestrator refuses or does not answer, it starts *down*: requests fail at once with
-:class:`CacheUnavailable` and the next request tries to open the connection again.
+:class:`CacheUnavailable`, and the next request, or a timer (0.1 s doubling to 5 s), tries to
+open the connection again. Each change is one log line and its entry on the backend board.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import actors
+from pywatt.backends import BackendReporter
 from pywatt.link import CallService, LinkError, OpenService, ServiceFailed
 from pywatt.wire import (
     CacheConfig,
@@ -30,6 +32,7 @@ from pywatt.wire import (
 from ._errors import CacheConfigError, CacheError, CacheUnavailable
 from ._messages import CacheRequest
 from ._proxy_ops import error_from_text, from_result, to_operation
+from ._remote import RETRY_CAP, RETRY_FIRST, Reconnect
 from ._stats import StatsRecorder
 
 LINK: Final = "pywatt.link"
@@ -65,7 +68,7 @@ def proxy_config(config: Mapping[str, Any]) -> CacheConfig:
     )
 
 
-class ProxyCache(actors.Actor[CacheRequest]):
+class ProxyCache(actors.Actor[CacheRequest | Reconnect]):
     """The proxy backend actor: answers the cache protocol through the orchestrator.
 
     ``config`` is the ``CacheConfig`` sent when opening the connection. Needs the link actor
@@ -77,16 +80,31 @@ class ProxyCache(actors.Actor[CacheRequest]):
     reply_errors = (CacheError,)
 
     def __init__(
-        self, config: CacheConfig, *, operation_timeout: float = 30.0, link: str = LINK
+        self,
+        config: CacheConfig,
+        *,
+        operation_timeout: float = 30.0,
+        link: str = LINK,
+        required: bool = False,
     ) -> None:
         self.config = config
         self.operation_timeout = operation_timeout
         self.link = link
+        self.required = required
         self.connection_id: str | None = None
         self.down: str | None = None
         self.stats = StatsRecorder("proxy")
+        self.retry_delay = RETRY_FIRST
+        self.retrying = False
 
     async def on_start(self) -> None:
+        self.reporter = BackendReporter(
+            self.ctx.system,
+            self.ctx.name,
+            "the orchestrator's cache (proxy)",
+            required=self.required,
+            settle_within=self.operation_timeout,
+        )
         await self._open()
 
     async def _open(self) -> None:
@@ -95,12 +113,25 @@ class ProxyCache(actors.Actor[CacheRequest]):
                 self.link,
                 OpenService(ServiceType.CACHE, decode_json_value(encode_json(self.config))),
             )
-            self.down = None
         except (LinkError, actors.ActorError) as exc:
             self.connection_id = None
             self.down = f"the orchestrator did not open a cache connection: {exc}"
+            self.reporter.down(self.down)
+            if not self.retrying:
+                self.retrying = True
+                self.ctx.send_after(self.retry_delay, Reconnect())
+                self.retry_delay = min(RETRY_CAP, self.retry_delay * 2)
+            return
+        self.down = None
+        self.retry_delay = RETRY_FIRST
+        self.reporter.up()
 
-    async def receive(self, message: CacheRequest) -> Any:
+    async def receive(self, message: CacheRequest | Reconnect) -> Any:
+        if isinstance(message, Reconnect):
+            self.retrying = False
+            if self.connection_id is None:
+                await self._open()
+            return None
         start = time.perf_counter()
         try:
             return await self._call(message)

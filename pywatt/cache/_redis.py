@@ -16,6 +16,7 @@ import hiredis
 from ._errors import (
     CacheBackendError,
     CacheProtocolError,
+    CacheUnavailable,
     CounterOverflow,
     NotAnInteger,
 )
@@ -83,6 +84,8 @@ def _ttl_args(ttl: float | None) -> tuple[bytes | int, ...]:
 
 
 CLEAR_BATCH: Final = 500
+_PASSING: Final = ("LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN")
+"""Error replies of a server that will take the connection later (the others refuse it)."""
 
 
 class RedisCache(RemoteBackend):
@@ -107,8 +110,9 @@ class RedisCache(RemoteBackend):
         db: int = 0,
         namespace: str = "",
         connections: int = 1,
+        required: bool = False,
     ) -> None:
-        super().__init__(endpoint, connections=connections)
+        super().__init__(endpoint, connections=connections, required=required)
         self.username = username
         self.password = password
         self.db = db
@@ -135,6 +139,9 @@ class RedisCache(RemoteBackend):
     def make_parser(self) -> RespParser:
         return RespParser()
 
+    def describe(self) -> str:
+        return f"redis at {self.endpoint.address}/{self.db}"
+
     async def handshake(self, connection: PipelinedConnection) -> None:
         commands: list[bytes] = []
         if self.password is not None:
@@ -142,10 +149,12 @@ class RedisCache(RemoteBackend):
             commands.append(pack(b"AUTH", *auth))
         if self.db:
             commands.append(pack(b"SELECT", self.db))
-        if not commands:
-            return
+        # An answer proves the server is there: a stopped one still accepts connections.
+        commands.append(pack(b"PING"))
         for reply in await connection.request(b"".join(commands), len(commands)):
             if isinstance(reply, hiredis.ReplyError):
+                if str(reply).startswith(_PASSING):
+                    raise CacheUnavailable(self.backend, f"redis is not ready: {reply}")
                 raise CacheBackendError(f"redis refused the connection set-up: {reply}")
 
     # -- the protocol ----------------------------------------------------------------------

@@ -6,7 +6,9 @@ the actor starts anyway, *down*: every request fails at once with :class:`CacheU
 and a timer retries the connection with exponential backoff (reset by a connection that
 opens). If an established connection breaks, the requests in flight fail with
 :class:`CacheUnavailable`, every connection is closed and the actor is down in the same way,
-trying again at once and then on the timer. A server failure is an answer, not a crash: a
+trying again at once and then on the timer. Each change (connected, down, back) is one log
+line and the actor's entry on the system's backend board, which ``/health`` reads
+(:class:`~pywatt.backends.BackendReporter`). A server failure is an answer, not a crash: a
 crash would make the supervisor restart the actor after a backoff that grows while the
 server flaps (up to 5 s), and every request meanwhile would wait in the mailbox. Either way
 callers get errors, never hangs.
@@ -14,16 +16,18 @@ callers get errors, never hangs.
 
 from __future__ import annotations
 
+import os
 import ssl
 import time
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import trio
 
 import actors
+from pywatt.backends import BackendReporter
 
-from ._errors import CacheError, CacheUnavailable
+from ._errors import CacheBackendError, CacheError, CacheUnavailable
 from ._messages import CacheRequest
 from ._pipeline import Pending, PipelinedConnection, ReplyParser, Transform
 from ._stats import StatsRecorder
@@ -32,6 +36,12 @@ from ._stats import StatsRecorder
 @attrs.frozen
 class Reconnect:
     """Internal: the reconnect timer of a backend that is down."""
+
+
+RETRY_FIRST: Final = 0.1
+"""Seconds before a backend that is down first tries again (doubling on each failure)."""
+RETRY_CAP: Final = 5.0
+"""The longest wait between two attempts."""
 
 
 @attrs.frozen(kw_only=True)
@@ -54,17 +64,20 @@ class RemoteBackend(actors.Actor[CacheRequest | Reconnect]):
 
     Subclasses set ``backend`` and implement :meth:`make_parser`, :meth:`handshake` and the
     message handlers; they send with :meth:`call` (one deferred reply per message).
+    ``required``: a server that cannot be used at start-up stops the module (see
+    :func:`~pywatt.backends.check_backends`).
     """
 
     reply_errors = (CacheError,)
     backend = "remote"
-    RETRY_FIRST = 0.1
-    RETRY_CAP = 5.0
+    RETRY_FIRST = RETRY_FIRST
+    RETRY_CAP = RETRY_CAP
 
-    def __init__(self, endpoint: Endpoint, *, connections: int = 1) -> None:
+    def __init__(self, endpoint: Endpoint, *, connections: int = 1, required: bool = False) -> None:
         if connections < 1:
             raise ValueError(f"connections must be at least 1, not {connections}")
         self.endpoint = endpoint
+        self.required = required
         self.connection_count = connections
         self.connections: list[PipelinedConnection] = []
         self.stats = StatsRecorder(self.backend)
@@ -75,6 +88,10 @@ class RemoteBackend(actors.Actor[CacheRequest | Reconnect]):
 
     def make_parser(self) -> ReplyParser:
         raise NotImplementedError
+
+    def describe(self) -> str:
+        """Where it connects, without credentials (for logs and ``/health``)."""
+        return f"{self.backend} at {self.endpoint.address}"
 
     async def handshake(self, connection: PipelinedConnection) -> None:
         """Authenticate / select on a fresh connection (its reader is already running)."""
@@ -125,6 +142,13 @@ class RemoteBackend(actors.Actor[CacheRequest | Reconnect]):
     # -- lifecycle -------------------------------------------------------------------------
 
     async def on_start(self) -> None:
+        self.reporter = BackendReporter(
+            self.ctx.system,
+            self.ctx.name,
+            self.describe(),
+            required=self.required,
+            settle_within=self.endpoint.connect_timeout,
+        )
         await self._connect()
 
     async def on_stop(self) -> None:
@@ -145,15 +169,18 @@ class RemoteBackend(actors.Actor[CacheRequest | Reconnect]):
             detail = (
                 f"no connection within {endpoint.connect_timeout:g} s"
                 if isinstance(exc, trio.TooSlowError)
-                else str(exc)
+                else _os_reason(exc)
             )
             self.down = f"cannot connect to {endpoint.address}: {detail}"
+            # The server answering "no" (AUTH, SELECT) is not cured by retrying alone.
+            self.reporter.down(detail, heals=not isinstance(exc, CacheBackendError))
             self.ctx.send_after(self.retry_delay, Reconnect())
             self.retry_delay = min(self.RETRY_CAP, self.retry_delay * 2)
             return
         self.connections = fresh
         self.down = None
         self.retry_delay = self.RETRY_FIRST
+        self.reporter.up()
 
     async def _open(self) -> PipelinedConnection:
         endpoint = self.endpoint
@@ -193,6 +220,7 @@ class RemoteBackend(actors.Actor[CacheRequest | Reconnect]):
         connections, self.connections = self.connections, []
         self.down = error.detail
         self.retry_delay = self.RETRY_FIRST
+        self.reporter.down(error.detail)
         for connection in connections:
             await connection.aclose()
         self.ctx.send_after(0.0, Reconnect())
@@ -201,3 +229,18 @@ class RemoteBackend(actors.Actor[CacheRequest | Reconnect]):
         """Handle the :class:`Reconnect` timer (subclasses route it here from ``receive``)."""
         if self.down is not None:
             await self._connect()
+
+
+def _os_reason(error: BaseException) -> str:
+    """Why connecting failed, in the OS's words: trio's "all attempts to connect ... failed"
+    carries the reasons (each address's error) as its cause."""
+    cause = error.__cause__
+    if isinstance(cause, BaseExceptionGroup):
+        reasons = [
+            os.strerror(e.errno) if e.errno else str(e)
+            for e in cause.exceptions
+            if isinstance(e, OSError)
+        ]
+        if reasons:
+            return ", ".join(dict.fromkeys(reasons))  # "Connection refused"
+    return str(error)

@@ -12,6 +12,7 @@ from ._driver import Mode as Mode
 from ._errors import ConstraintViolation as ConstraintViolation
 from ._errors import DatabaseConnectionError as DatabaseConnectionError
 from ._errors import DatabaseError as DatabaseError
+from ._errors import DatabaseRefused as DatabaseRefused
 from ._errors import DatabaseTimeout as DatabaseTimeout
 from ._errors import ParameterError as ParameterError
 from ._errors import QueryError as QueryError

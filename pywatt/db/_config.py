@@ -14,6 +14,7 @@
                         "idle_timeout": 300, "max_lifetime": 1800,
                         "health_check_interval": 30, "transaction_timeout": 300},
         "name": "pywatt.db",               # the actor's name (several databases: several names)
+        "required": False,                 # True: a server unusable at start-up stops the module
     }
 
 Every problem is a :class:`~pywatt.ConfigError` naming the key.
@@ -52,7 +53,7 @@ _KEYS: Final = frozenset(
     {
         "type", "host", "port", "database", "username", "user", "password",
         "password_secret", "url", "path", "proxy", "pool_config", "name", "ssl_mode",
-        "extra_params", "secrets",
+        "extra_params", "secrets", "required",
     }
 )  # fmt: skip
 _POOL_KEYS: Final = {
@@ -124,11 +125,15 @@ def driver_from_url(url: str, *, name: str | None = None) -> Driver:
         require("mysql", "a MySQL/MariaDB database")
         from ._mysql import MysqlDriver
 
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            port = parts.port or 3306
+        except ValueError as exc:
+            raise ConfigError(f"database url: {exc}") from None
         return MysqlDriver(
             name=name,
             host=parts.hostname or "localhost",
-            port=parts.port or 3306,
+            port=port,
             user=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             database=parts.path.lstrip("/") or None,
@@ -164,10 +169,16 @@ def driver_from_config(config: Mapping[str, Any]) -> Driver:
         require("mysql", "a MySQL/MariaDB database")
         from ._mysql import MysqlDriver
 
+        try:
+            port = int(config.get("port", 3306))
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"database_config['port'] must be a number, not {config.get('port')!r}"
+            ) from None
         return MysqlDriver(
             name=name,
             host=config.get("host", "localhost"),
-            port=int(config.get("port", 3306)),
+            port=port,
             user=user,
             password=config.get("password"),
             database=config.get("database"),
@@ -216,8 +227,9 @@ def database_children(
     :data:`~pywatt.db.DATABASE` protocol: direct (PostgreSQL, MySQL, SQLite) or, with
     ``"proxy": True``, through the orchestrator (needs the ``pywatt.link`` actor, so only
     in a module run by an orchestrator). ``init`` names the module in logs. Does not block
-    and opens nothing: connections open when the actor starts. Raises
-    :class:`~pywatt.ConfigError` for a bad config.
+    and opens nothing: connections open when the actor starts (a server that is down makes
+    the pool answer :class:`~pywatt.db.DatabaseConnectionError` until it is back; it never
+    crashes for it). Raises :class:`~pywatt.ConfigError` for a bad config, a URL included.
 
     ``provider`` (an actor factory answering :data:`~pywatt.db.DATABASE`, such as
     ``lambda: DatabasePool(MyDriver(...), settings)``; docs/custom-providers.md) takes the
@@ -236,6 +248,9 @@ def database_children(
             )
         return [actors.ChildSpec(name, provider, protocol=DATABASE)]
     settings = pool_settings(config.get("pool_config"))
+    required = config.get("required", False)
+    if not isinstance(required, bool):
+        raise ConfigError(f"database_config['required'] must be True or False, not {required!r}")
     password_secret = config.get("password_secret")
     secrets = str(config.get("secrets", "pywatt.secrets"))
     driver: Driver
@@ -253,6 +268,8 @@ def database_children(
             settings = sqlite_settings(driver.path, settings)
 
     def factory() -> DatabasePool:
-        return DatabasePool(driver, settings, password_secret=password_secret, secrets=secrets)
+        return DatabasePool(
+            driver, settings, password_secret=password_secret, secrets=secrets, required=required
+        )
 
     return [actors.ChildSpec(name, factory, protocol=DATABASE)]

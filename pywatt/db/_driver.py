@@ -136,6 +136,8 @@ class Driver(abc.ABC):
 
     name: str
     dialect: Dialect
+    ready_verb = "connected to"
+    """How the first line says it worked (``pywatt.db: connected to postgresql at ...``)."""
 
     @abc.abstractmethod
     async def connect(self, password: str | None) -> DbConnection:

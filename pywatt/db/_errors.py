@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from .._errors import PywattError
+from .._errors import BackendUnavailable, PywattError
 
 __all__ = [
     "ConstraintViolation",
     "DatabaseConnectionError",
     "DatabaseError",
+    "DatabaseRefused",
     "DatabaseTimeout",
     "ParameterError",
     "QueryError",
@@ -45,10 +46,19 @@ class DatabaseError(PywattError):
         self.detail = message
 
 
-class DatabaseConnectionError(DatabaseError, ConnectionError):
-    """The database cannot be reached, or the connection broke during the operation."""
+class DatabaseConnectionError(DatabaseError, BackendUnavailable):
+    """The database cannot be reached, or the connection broke during the operation (a
+    :class:`ConnectionError`)."""
 
     kind = "connection"
+
+
+class DatabaseRefused(DatabaseConnectionError):
+    """The server was reached and refused the connection (a password it rejects, an unknown
+    user or database), or the database file cannot be opened: retrying alone will not help
+    until the configuration or the secret changes."""
+
+    kind = "refused"
 
 
 class QueryError(DatabaseError):
@@ -101,6 +111,7 @@ _KINDS: Final[dict[str, type[DatabaseError]]] = {
     for cls in (
         DatabaseError,
         DatabaseConnectionError,
+        DatabaseRefused,
         QueryError,
         ConstraintViolation,
         ParameterError,

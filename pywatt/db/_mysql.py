@@ -21,6 +21,7 @@ from ._errors import (
     ConstraintViolation,
     DatabaseConnectionError,
     DatabaseError,
+    DatabaseRefused,
     DatabaseTimeout,
     QueryError,
 )
@@ -32,6 +33,9 @@ __all__ = ["MysqlDriver"]
 log = logging.getLogger(__name__)
 
 _LOST: Final = frozenset({2003, 2006, 2013, 2055})
+_REFUSED: Final = frozenset({1044, 1045, 1049, 1251, 1698})
+"""Access denied (to the server, to the database), unknown database, an authentication the
+client cannot do: the server answered, and retrying alone will not help."""
 _INTERRUPTED: Final = 1317
 _IN_TRANSACTION: Final = 1  # SERVER_STATUS_IN_TRANS
 
@@ -59,6 +63,11 @@ class MysqlDriver(Driver):
         self.params.setdefault("charset", "utf8mb4")
         self.name = name or "mysql"
 
+    def describe(self) -> str:
+        params = self.params
+        where = f"{params.get('host', 'localhost')}:{params.get('port', 3306)}"
+        return f"mysql at {where}/{params.get('database') or ''}"
+
     async def connect(self, password: str | None) -> DbConnection:
         pymysql = _pymysql()
         params = dict(self.params)
@@ -69,9 +78,10 @@ class MysqlDriver(Driver):
             raw = await worker.run(lambda: pymysql.connect(autocommit=True, **params))
         except pymysql.Error as exc:
             worker.stop()
-            raise DatabaseConnectionError(
-                f"cannot connect to MySQL: {exc}", backend=self.name
-            ) from exc
+            code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+            text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+            kind = DatabaseRefused if code in _REFUSED else DatabaseConnectionError
+            raise kind(text, backend=self.name) from exc
         except BaseException:
             worker.stop()
             raise

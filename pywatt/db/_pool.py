@@ -23,6 +23,13 @@ no connection within ``acquire_timeout`` gets :class:`~pywatt.db.DatabaseTimeout
 connection can be opened at all (the server is down), every waiting request gets the
 :class:`~pywatt.db.DatabaseConnectionError` at once, so callers see errors, not hangs.
 
+The server being away is a state of the pool, not of each request (``_reach.py``): the pool
+tries its server at start (one connection, even with ``min_connections`` 0), says where it
+stands on the system's backend board (one log line per change; ``/health`` reads it), and
+while it is *down* answers every request at once with
+:class:`~pywatt.db.DatabaseConnectionError` and retries one connection in the background
+(0.1 s doubling to 5 s) until the server is back.
+
 Cancellation: a request's ``deadline`` cancels its statement (in the server too) and an
 asker that is cancelled tells :class:`~pywatt.db.Abandon`, which does the same (for a
 statement sharing a pipeline, only once every asker of that pipeline gave up: cancelling
@@ -73,6 +80,7 @@ from ._messages import (
     Query,
     Rollback,
 )
+from ._reach import Reach, Retry
 from ._serving import CLOSE_BOUND, ConnectionServing
 
 __all__ = ["DatabasePool", "PoolSettings"]
@@ -127,15 +135,17 @@ class _Tick:
     """Internal: time for the health check."""
 
 
-PoolMessage = DatabaseMessage | _Tick | SecretRotated
+PoolMessage = DatabaseMessage | _Tick | Retry | SecretRotated
 
 
-class DatabasePool(ConnectionServing, actors.Actor[PoolMessage]):
+class DatabasePool(Reach, ConnectionServing, actors.Actor[PoolMessage]):
     """The pool actor of one database (see the module docstring).
 
     ``password_secret`` names a secret (asked of ``secrets``, default ``pywatt.secrets``)
     whose value is the password: it is read at start and again whenever it rotates; the
     connections opened with the old value are closed as soon as they are free.
+    ``required``: a server that cannot be used at start-up stops the module (see
+    :func:`~pywatt.backends.check_backends`).
     """
 
     reply_errors = (DatabaseError,)
@@ -147,7 +157,9 @@ class DatabasePool(ConnectionServing, actors.Actor[PoolMessage]):
         *,
         password_secret: str | None = None,
         secrets: str = "pywatt.secrets",
+        required: bool = False,
     ) -> None:
+        super().__init__(required=required)
         self.driver = driver
         self.settings = settings or PoolSettings()
         self.password_secret = password_secret
@@ -170,6 +182,8 @@ class DatabasePool(ConnectionServing, actors.Actor[PoolMessage]):
     # -- lifecycle -------------------------------------------------------------------------
 
     async def on_start(self) -> None:
+        driver = self.driver
+        self.report(driver.describe(), self.settings.acquire_timeout, driver.ready_verb)
         self.driver.attach(self.ctx.system)
         if self.password_secret is not None:
             system = self.ctx.system
@@ -180,6 +194,8 @@ class DatabasePool(ConnectionServing, actors.Actor[PoolMessage]):
             self._password = secret.value
         self.ctx.start_task(self._expire_waiters)
         self.ctx.send_interval(self.settings.health_check_interval, _Tick())
+        if self.away():  # restarted while its server was down: try it again at once
+            self.retry(now=True)
         self._maybe_open()
 
     async def on_stop(self) -> None:
@@ -265,6 +281,9 @@ class DatabasePool(ConnectionServing, actors.Actor[PoolMessage]):
         if isinstance(message, _Tick):
             self._health_check()
             return None
+        if isinstance(message, Retry):
+            self.retry()
+            return None
         raise TypeError(f"unexpected message {message!r}")  # pragma: no cover
 
     def statistics(self) -> PoolStatistics:
@@ -311,6 +330,9 @@ class DatabasePool(ConnectionServing, actors.Actor[PoolMessage]):
             worker.jobs.append(job)
             worker.wake()
             return
+        if self.away():  # nothing to wait for: the server is down
+            job.reply.fail(self.unreachable())
+            return
         job.expires = trio.current_time() + self.settings.acquire_timeout
         self._waiters.append(job)
         self._waiters_changed.set()
@@ -351,10 +373,12 @@ class DatabasePool(ConnectionServing, actors.Actor[PoolMessage]):
 
     def _maybe_open(self) -> None:
         total = len(self._workers) + self._opening
-        if self._stopping or total >= self.settings.max_connections:
-            return
+        if self._stopping or total >= self.settings.max_connections or self.away():
+            return  # (while away, only the retry timer tries the server)
         waiting = self._waiting()
         wanted = max(self.settings.min_connections - total, waiting - self._opening)
+        if total == 0 and not self.reached():
+            wanted = max(wanted, 1)  # the first attempt, whatever min_connections says
         room = self.settings.max_connections - total
         for _ in range(max(0, min(wanted, room))):
             self._opening += 1
@@ -377,15 +401,18 @@ class DatabasePool(ConnectionServing, actors.Actor[PoolMessage]):
                     backend=self.backend,
                 )
             )
-            log.warning("%s: cannot open a connection: %s", self.backend, error)
             if not self._workers and self._opening == 0:
+                self.went_down(error)  # logged there, once per outage
                 self._fail_waiters(error)
+            else:
+                log.warning("%s: cannot open another connection: %s", self.backend, error)
             return
         except BaseException:
             self._opening -= 1
             raise
         self._opening -= 1
         self._opened += 1
+        self.came_up()
         conn.generation = generation
         if self._stale(conn):
             await self._close(conn)
@@ -398,9 +425,10 @@ class DatabasePool(ConnectionServing, actors.Actor[PoolMessage]):
 
     def _fail_waiters(self, error: DatabaseError) -> None:
         """Nothing can serve the waiting requests (no connection opens): answer them now."""
+        kind = type(error) if isinstance(error, DatabaseConnectionError) else None
         while self._waiters:
             job = self._waiters.popleft()
-            failure = DatabaseConnectionError(str(error.detail), backend=self.backend)
+            failure = (kind or DatabaseConnectionError)(str(error.detail), backend=self.backend)
             failure.__cause__ = error
             job.reply.fail(failure)
 
@@ -469,6 +497,8 @@ class DatabasePool(ConnectionServing, actors.Actor[PoolMessage]):
         self._idle.clear()
         for worker in stale:
             self._discard(worker)
+        if self.away():
+            self.retry(now=True)  # the new credentials may be what it was missing
         self._maybe_open()
 
 

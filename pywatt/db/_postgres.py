@@ -17,6 +17,8 @@ Two fast paths serve the pool actor (``_serving.py``):
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Generator, Sequence
 from typing import Any, Final
 
@@ -25,15 +27,19 @@ from psycopg import errors as e
 from psycopg import generators, pq
 from psycopg._queries import PostgresQuery
 from psycopg.adapt import Transformer
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.waiting import Ready, Wait
 
+from .._errors import ConfigError
 from ._driver import ConnState, DbConnection, Driver, Mode
 from ._errors import (
     ConstraintViolation,
     DatabaseConnectionError,
     DatabaseError,
+    DatabaseRefused,
     DatabaseTimeout,
     QueryError,
+    redact,
 )
 from ._messages import QueryResult
 from ._params import Dialect
@@ -53,9 +59,20 @@ _STATES: Final[dict[int, ConnState]] = {
 }
 
 
+_REFUSED: Final = re.compile(
+    r"authentication failed|password is required|no pg_hba\.conf entry|permission denied"
+    r'|(role|database) "[^"]*" does not exist',
+    re.IGNORECASE,
+)
+"""What the server says when it will not take the connection as configured (it answered:
+retrying alone will not help)."""
+
+
 class PostgresDriver(Driver):
     """Opens PostgreSQL connections from a libpq URL or conninfo plus keyword overrides
-    (``host``, ``port``, ``dbname``, ``user``, ``password``, ``sslmode``, ...)."""
+    (``host``, ``port``, ``dbname``, ``user``, ``password``, ``sslmode``, ...). Raises
+    :class:`~pywatt.ConfigError` for a URL or conninfo libpq cannot read, or a port that is
+    not a number."""
 
     dialect = Dialect.POSTGRESQL
 
@@ -63,6 +80,10 @@ class PostgresDriver(Driver):
         self.conninfo = conninfo
         self.params = {k: v for k, v in params.items() if v is not None}
         self.name = name or "postgresql"
+        self.where = _where(conninfo, self.params)
+
+    def describe(self) -> str:
+        return self.where
 
     async def connect(self, password: str | None) -> DbConnection:
         params = dict(self.params)
@@ -71,10 +92,38 @@ class PostgresDriver(Driver):
         try:
             raw = await TrioConnection.connect(self.conninfo, autocommit=True, **params)
         except psycopg.Error as exc:
-            raise DatabaseConnectionError(
-                f"cannot connect to PostgreSQL: {exc}", backend=self.name
-            ) from exc
+            text = _connect_failure(exc)
+            refused = _REFUSED.search(text) is not None
+            kind = DatabaseRefused if refused else DatabaseConnectionError
+            raise kind(text, backend=self.name) from exc
         return PostgresConnection(raw, self.name)
+
+
+def _where(conninfo: str, params: dict[str, Any]) -> str:
+    """``postgresql at host:port/dbname`` (libpq's defaults filled in from the
+    environment as libpq does), checking the conninfo on the way."""
+    try:
+        info = conninfo_to_dict(conninfo, **params)
+    except psycopg.Error as exc:
+        raise ConfigError(f"database url: {redact(_connect_failure(exc))}") from None
+    port = str(info.get("port") or os.environ.get("PGPORT") or 5432)
+    if not all(part.strip().isdigit() for part in port.split(",")):
+        raise ConfigError(f"database url: the port {port!r} is not a number")
+    host = info.get("host") or info.get("hostaddr") or os.environ.get("PGHOST") or "localhost"
+    user = info.get("user") or os.environ.get("PGUSER") or ""
+    dbname = info.get("dbname") or os.environ.get("PGDATABASE") or user
+    return f"postgresql at {host}:{port}/{dbname}"
+
+
+def _connect_failure(exc: psycopg.Error) -> str:
+    """libpq's message on one line, without its generic hint."""
+    lines = [
+        line.strip()
+        for line in str(exc).splitlines()
+        if line.strip() and not line.strip().startswith("Is the server running")
+    ]
+    text = " ".join(lines).removeprefix("connection failed: ")
+    return text or type(exc).__name__
 
 
 class PostgresConnection(DbConnection):

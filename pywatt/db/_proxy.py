@@ -84,6 +84,9 @@ class ProxyDriver(Driver):
     def attach(self, system: actors.ActorSystem) -> None:
         self._system = system
 
+    def describe(self) -> str:
+        return "the orchestrator's database (proxy)"
+
     def prepare(
         self, sql: str, params: Sequence[Any], allow_numbered: bool
     ) -> tuple[str, tuple[Any, ...]]:

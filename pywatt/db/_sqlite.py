@@ -21,6 +21,7 @@ from ._errors import (
     ConstraintViolation,
     DatabaseConnectionError,
     DatabaseError,
+    DatabaseRefused,
     DatabaseTimeout,
     QueryError,
 )
@@ -47,12 +48,16 @@ class SqliteDriver(Driver):
     """Opens SQLite connections on ``path`` (a file name, or ``:memory:``)."""
 
     dialect = Dialect.SQLITE
+    ready_verb = "opened"
 
     def __init__(self, path: str, *, name: str | None = None) -> None:
         if not path:
             raise ValueError("an SQLite database needs a path (or ':memory:')")
         self.path = path
         self.name = name or f"sqlite:{path}"
+
+    def describe(self) -> str:
+        return f"sqlite at {self.path}"
 
     async def connect(self, password: str | None) -> DbConnection:
         worker = WorkerThread(f"pywatt-sqlite:{self.path}")
@@ -70,7 +75,7 @@ class SqliteDriver(Driver):
             raw = await worker.run(open_connection)
         except sqlite3.Error as exc:
             worker.stop()
-            raise DatabaseConnectionError(
+            raise DatabaseRefused(  # a file that cannot be opened stays so until it changes
                 f"cannot open SQLite database {self.path!r}: {exc}", backend=self.name
             ) from exc
         except BaseException:

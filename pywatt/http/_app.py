@@ -28,6 +28,7 @@ from ._config import HttpConfig, path_matches
 from ._errors import BodyTooLarge
 from ._health import HealthTracker
 from ._metrics import CONTENT_TYPE, ActorMetrics
+from ._unavailable import HeldServerError, backend_unavailable, unavailable_body
 from ._wsgi import Receive, Scope, Send, WsgiAdapter, is_asgi
 
 log = logging.getLogger("pywatt.http")
@@ -199,19 +200,32 @@ class ServedApp:
                     raise BodyTooLarge(limit)
             return event
 
+        held = HeldServerError()  # a 500, until we know it is not for a backend outage
+
         async def tracked_send(event: dict[str, Any]) -> None:
             nonlocal response_started
             if over and not response_started:
                 return  # the app's answer to the error we raised (a 500): ours is the 413
             if event["type"] == "http.response.start":
                 response_started = True
-            await send(event)
+            if not held.hold(event):
+                await send(event)
 
         try:
             await self.inner(scope, limited_receive, tracked_send)
         except BodyTooLarge:
             if response_started:
+                await held.flush(send)
                 raise
+        except Exception as exc:
+            outage = backend_unavailable(exc)
+            if outage is None or not held.replaceable(response_started):
+                await held.flush(send)
+                raise
+            log.warning("%s %s: %s; answered 503", scope.get("method"), scope.get("path"), outage)
+            await send_json(send, 503, unavailable_body(outage))
+            return
+        await held.flush(send)
         if over and not response_started:
             await send_json(send, 413, {"error": f"request body over {limit} bytes"})
 

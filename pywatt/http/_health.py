@@ -1,15 +1,22 @@
-"""What ``/health`` reports: whether the module's supervision tree is up.
+"""What ``/health`` reports: whether the module's supervision tree is up, and whether its
+backends reach their servers.
 
 The tree is walked from the system's root supervisor through public API only
 (``Supervisor.children``, ``ActorSystem.supervisor``, the registry). Each child is an actor
 (serving when its name has a live incarnation) or a supervisor (up while it runs). A child
-that is neither is between incarnations: restarting. The module is
+that is neither is between incarnations: restarting. The backends (database, cache) are read
+from the system's :class:`~pywatt.backends.BackendBoard`. The module is
 
-* ``healthy`` when everything serves,
-* ``degraded`` when something is restarting, but nothing has been down longer than
-  ``stuck_after`` seconds,
+* ``healthy`` when everything serves and every backend is up,
+* ``degraded`` when something is restarting (but nothing has been down longer than
+  ``stuck_after`` seconds), or a backend is down or still connecting: ``reasons`` says which
+  and why (``cache: cannot reach redis at ...: Connection refused``),
 * ``unhealthy`` (HTTP 503) when an actor or supervisor has been down longer than that (stuck
-  restarting, e.g. waiting out a long backoff), or the root supervisor is gone.
+  restarting, e.g. waiting out a long backoff), the root supervisor is gone, or a backend
+  configured ``required`` is down.
+
+With backends, the body has ``backends``: each one's ``state`` (``up``, ``down``,
+``connecting``), ``target`` and, when not up, ``reason``.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import Any
 import trio
 
 import actors
+from pywatt.backends import BackendState, backend_board
 
 
 class HealthTracker:
@@ -58,9 +66,11 @@ class HealthTracker:
             if name not in down:
                 del self._down_since[name]
         stuck = sorted(name for name, seconds in down.items() if seconds >= self.stuck_after)
-        if stuck:
+        backends = backend_board(self.system).statuses()
+        away = [b for b in backends if b.state is not BackendState.UP]
+        if stuck or any(b.required and b.state is BackendState.DOWN for b in away):
             status = "unhealthy"
-        elif down:
+        elif down or away:
             status = "degraded"
         else:
             status = "healthy"
@@ -72,4 +82,8 @@ class HealthTracker:
             "restarting": sorted(down),
             "stuck": stuck,
         }
+        if backends:
+            body["backends"] = {b.name: b.as_json() for b in backends}
+        if away:
+            body["reasons"] = [b.describe() for b in away]
         return (503 if status == "unhealthy" else 200), body

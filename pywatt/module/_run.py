@@ -17,6 +17,7 @@ import actors
 from actors import ChildSpec, Restart, Strategy, SupervisorSpec
 from pywatt._errors import ConfigError, PywattError
 from pywatt._extras import require
+from pywatt.backends import BackendUnreachable, check_backends
 from pywatt.link._errors import InitBlobError
 from pywatt.link._link import StdioLink
 from pywatt.logs import configure_logging, redactor
@@ -206,7 +207,11 @@ async def serve_module(
 
 def _cannot_heal(error: BaseException) -> bool:
     """A start-up failure that restarting will not fix: bad configuration (a missing extra
-    included) or a secret the orchestrator does not have."""
+    or a malformed database URL included), a secret the orchestrator does not have, or a
+    required backend whose server refused it (credentials, an unknown database). A required
+    server that is down is not one: it may come back, and the module with it."""
+    if isinstance(error, BackendUnreachable):
+        return not error.heals
     return isinstance(error, ConfigError | SecretNotFound)
 
 
@@ -231,6 +236,8 @@ async def _start(
         values: dict[str, str] = {}
         for name in config.secrets:  # in order, before announcing (docs/protocol.md §3.3 step 3)
             values[name] = (await system.ask("pywatt.secrets", GetSecret(name))).value
+        # Each backend logs its first attempt; a required one that failed stops the start.
+        await check_backends(system)
         user_state: Any = None
         if config.state_builder is not None:
             user_state = config.state_builder(init, values)

@@ -18,11 +18,13 @@ else is the module's own answer, headers and body as the module produced them. I
 no token itself: a module protects its ``auth="jwt"`` endpoints.
 
 Three paths are the gateway's own, whatever the modules announced: ``/health`` (every
-module's state and its own ``/health`` report; 200 when all are healthy, 503 with the
-reasons otherwise), ``/metrics`` (every module's ``/metrics`` page in one, each sample
-labelled ``module="<id>"``, with ``pywatt_module_up``) and ``/metrics/<id>`` (that module's
-page as it serves it). A pywatt module is asked over IPC (it answers even without an app);
-a foreign one over the gateway's transport, and only for a path it announced.
+module's state and its own ``/health`` report; 200 ``healthy`` when all are healthy, 200
+``degraded`` with the reasons when some only are degraded (a backend down, an actor
+restarting), 503 ``unhealthy`` with the reasons otherwise), ``/metrics`` (every module's
+``/metrics`` page in one, each sample labelled ``module="<id>"``, with ``pywatt_module_up``)
+and ``/metrics/<id>`` (that module's page as it serves it). A pywatt module is asked over
+IPC (it answers even without an app); a foreign one over the gateway's transport, and only
+for a path it announced.
 
 Every request is one access-log line on the console (method, path, status, milliseconds,
 module), redacted like every console line.
@@ -429,8 +431,11 @@ class Gateway(Actor[GatewayMessage]):
             for module_id, entry in modules.items()
             if entry["status"] != "healthy"
         ]
-        if reasons:
+        statuses = {entry["status"] for entry in modules.values()}
+        if "unhealthy" in statuses:
             return _json(503, {"status": "unhealthy", "reasons": reasons, "modules": modules})
+        if reasons:  # degraded: serving, short of something
+            return _json(200, {"status": "degraded", "reasons": reasons, "modules": modules})
         return _json(200, {"status": "healthy", "modules": modules})
 
     async def _module_health(self, handle: ModuleHandle) -> dict[str, Any]:

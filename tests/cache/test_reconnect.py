@@ -3,6 +3,7 @@ reconnects by itself. Each test starts its own private server on a private port.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -15,6 +16,7 @@ import pytest
 import trio
 
 import actors
+from pywatt.backends import BackendState, BackendStatus, backend_board
 from pywatt.cache import (
     CACHE,
     CacheUnavailable,
@@ -207,3 +209,73 @@ async def test_a_silent_server_times_out_instead_of_hanging(server: PrivateServe
                 await system.ask("cache", Get("k"))
         finally:
             server.process.send_signal(18)  # SIGCONT
+
+
+async def _board_state(system: actors.ActorSystem, wanted: BackendState) -> BackendStatus:
+    board = backend_board(system)
+    with trio.fail_after(15):
+        await board.wait_until(lambda b: getattr(b.get("cache"), "state", None) is wanted)
+    status = board.get("cache")
+    assert status is not None
+    return status
+
+
+async def test_the_backend_board_says_down_once_then_back(
+    server: PrivateServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "pywatt.backends")
+    await server.wait_ready()
+    server.kill()
+    async with actors.open_actor_system() as system:
+        await system.spawn(_factory(server), name="cache", protocol=CACHE)
+        status = await _board_state(system, BackendState.DOWN)
+        where = f"127.0.0.1:{server.port}" + ("/0" if server.kind == "redis" else "")
+        assert status.target == f"{server.kind} at {where}"
+        assert status.reason == "Connection refused"
+        assert status.heals
+        server.start()
+        await server.wait_ready()
+        await _board_state(system, BackendState.UP)
+        assert await system.ask("cache", Set("k", b"v")) is None
+    lines = [r.getMessage() for r in caplog.records if r.name == "pywatt.backends"]
+    assert lines[0] == (
+        f"cache: cannot reach {server.kind} at {where}: Connection refused; will keep retrying"
+    )
+    assert lines[1].startswith(f"cache: reconnected to {server.kind} at {where} after ")
+    assert len(lines) == 2  # however many attempts it took
+
+
+async def test_a_redis_that_refuses_the_set_up_does_not_heal(tmp_path: Path) -> None:
+    redis = PrivateServer("redis", tmp_path)
+    redis.start()
+    try:
+        await redis.wait_ready()
+        url = f"redis://:not-the-password@127.0.0.1:{redis.port}/0"  # it has none
+        async with actors.open_actor_system() as system:
+            await system.spawn(lambda: RedisCache.from_url(url), name="cache", protocol=CACHE)
+            status = await _board_state(system, BackendState.DOWN)
+            assert not status.heals
+            assert "AUTH" in (status.reason or "")
+            with trio.fail_after(3), pytest.raises(CacheUnavailable):
+                await system.ask("cache", Get("k"))
+    finally:
+        redis.kill()
+
+
+async def test_a_file_cache_whose_directory_cannot_be_made_is_down_until_it_can(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the directory's parent should be")
+    directory = blocker / "cache"
+    async with actors.open_actor_system() as system:
+        for spec in cache_children({"type": "file", "directory": str(directory)}):
+            await system.start_supervisor(spec)  # type: ignore[arg-type]
+        status = await _board_state(system, BackendState.DOWN)
+        assert status.target == f"files in {directory}"
+        with trio.fail_after(3), pytest.raises(CacheUnavailable):
+            await system.ask("cache", Get("k"))
+        blocker.unlink()
+        await _board_state(system, BackendState.UP)
+        await system.ask("cache", Set("k", b"v"))
+        assert await system.ask("cache", Get("k")) == b"v"
