@@ -28,6 +28,36 @@ class AnnouncedEndpoint:
         )
 
 
+def _endpoint(entry: object, index: int) -> AnnouncedEndpoint:
+    """An ``endpoints`` entry: an :class:`AnnouncedEndpoint`, a dict of its fields (as the
+    wire's announce has them) or a bare path. Raises :class:`ConfigError`."""
+    where = f"endpoints[{index}]"
+    if isinstance(entry, AnnouncedEndpoint):
+        return entry
+    if isinstance(entry, str):
+        return AnnouncedEndpoint(entry)
+    if isinstance(entry, Mapping):
+        fields = dict(entry)
+        unknown = sorted(set(fields) - {"path", "methods", "auth"})
+        if unknown:
+            raise ConfigError(
+                f"{where}: {unknown_keys('key', unknown, ['path', 'methods', 'auth'])}"
+            )
+        path, methods = fields.get("path"), fields.get("methods", ("GET",))
+        if not isinstance(path, str):
+            raise ConfigError(f"{where}: 'path' must be a string, not {path!r}")
+        if isinstance(methods, str) or not all(isinstance(m, str) for m in methods):
+            raise ConfigError(f"{where}: 'methods' must be a list of strings, not {methods!r}")
+        auth = fields.get("auth")
+        if auth is not None and not isinstance(auth, str):
+            raise ConfigError(f"{where}: 'auth' must be a string or None, not {auth!r}")
+        return AnnouncedEndpoint(path, tuple(methods), auth)
+    raise ConfigError(
+        f"{where} must be an AnnouncedEndpoint, a dict with 'path' (and 'methods', 'auth') "
+        f"or a path string, not {type(entry).__name__}"
+    )
+
+
 StateBuilder = Callable[[InitBlob, dict[str, str]], Any | Awaitable[Any]]
 
 # Each data-layer flag and the config dict that goes with it: a flag left at None is turned
@@ -186,6 +216,10 @@ class ModuleConfig:
                 if isinstance(value, str):
                     raise ConfigError(f"{key} must be a list, not the string {value!r}")
                 kwargs[key] = tuple(value)
+        if "endpoints" in kwargs:
+            kwargs["endpoints"] = tuple(
+                _endpoint(entry, index) for index, entry in enumerate(kwargs["endpoints"])
+            )
         return cls(**kwargs)
 
     def provider_chain(self) -> list[str]:

@@ -275,11 +275,28 @@ async def test_an_actor_crashing_inside_a_module_is_restarted_while_the_module_s
         ({"service_capabilities": "crud"}, "service_capabilities must be a list"),
         ({"database_config": "sqlite"}, "database_config must be a dict"),
         ({"secrets": "API_KEY"}, "secrets must be a list"),
+        (
+            {"endpoints": [{"path": "/a", "method": ["GET"]}]},
+            r"endpoints\[0\]: unknown key 'method' \(did you mean 'methods'\?\)",
+        ),
+        ({"endpoints": [{"methods": ["GET"]}]}, r"endpoints\[0\]: 'path' must be a string"),
+        ({"endpoints": ["/a", 3]}, r"endpoints\[1\] must be an AnnouncedEndpoint, a dict"),
     ],
 )
 def test_a_bad_option_is_a_clear_error(option: dict[str, Any], message: str) -> None:
     with pytest.raises(pywatt.ConfigError, match=message):
         pywatt.ModuleConfig.from_kwargs(**option)
+
+
+def test_endpoints_may_be_dicts_or_paths_as_in_the_wire_announce() -> None:
+    config = pywatt.ModuleConfig.from_kwargs(
+        endpoints=[{"path": "/a", "methods": ["post"], "auth": "jwt"}, "/b"]
+    )
+    assert config.endpoints == (
+        pywatt.AnnouncedEndpoint("/a", ("post",), "jwt"),
+        pywatt.AnnouncedEndpoint("/b"),
+    )
+    assert [e.methods for e in config.announced()] == [["POST"], ["GET"]]
 
 
 def test_an_unknown_option_is_refused() -> None:
