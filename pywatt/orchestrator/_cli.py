@@ -28,13 +28,12 @@ from pywatt._version import __version__
 
 from ._control_client import DEFAULT_ROTATE_TIMEOUT, call_control, default_run_dir
 from ._errors import ControlError, GatewayUnavailable, ManifestError, SecretsFileError
+from ._names import DEFAULT_MANIFEST
 
 # The command line imports only argparse, json and the control client: `pywatt --help`,
 # `status` and `stop` never load trio. `run` imports the orchestrator (in ._run).
 
 __all__ = ["main", "run_standalone"]
-
-DEFAULT_MANIFEST = "pywatt.toml"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

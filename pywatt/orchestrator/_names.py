@@ -1,6 +1,11 @@
-"""Registry names of a module's actors in the embedded orchestrator."""
+"""Names: of a module's actors in the embedded orchestrator, and of the manifest file."""
 
 from __future__ import annotations
+
+from typing import Final
+
+DEFAULT_MANIFEST: Final = "pywatt.toml"
+"""The manifest ``pywatt run`` reads from the current directory when given none."""
 
 
 def supervisor_name(module_id: str) -> str:
