@@ -50,13 +50,14 @@ async def test_a_module_that_cannot_start_carries_exit_status_78_and_its_one_lin
 
 async def test_a_module_that_does_not_announce_in_time_is_stopped_and_says_so() -> None:
     with trio.fail_after(30), pytest.raises(ModuleFailedToStart) as caught:
-        async with open_module(SLOW_START, wait_announced=1.0, echo=lambda line: None):
+        # 4 s: time for its first line even on a loaded machine; it would take 60.
+        async with open_module(SLOW_START, wait_announced=4.0, echo=lambda line: None):
             pytest.fail("the module announced")
     error = caught.value
     assert error.exit_status is None  # it was still running at the deadline
     assert error.state == ModuleState.STARTING.value
     assert str(error).startswith(
-        "module 'slow_start' failed to start: it did not announce within 1 s"
+        "module 'slow_start' failed to start: it did not announce within 4 s"
     )
     assert "  | INFO warming up slowly" in str(error)
 
