@@ -17,7 +17,7 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "flask_module.py"
 async def test_flask_views_use_the_cache_and_secrets_from_their_threads() -> None:
     with trio.fail_after(60):
         async with open_module(
-            EXAMPLE, secrets={"GREETING": "hello"}, echo=lambda line: None
+            EXAMPLE, secrets={"GREETING": "hello-from-the-flask-test"}, echo=lambda line: None
         ) as module:
             gateway = module.orchestrator.orchestrator_api
             async with (
@@ -39,7 +39,7 @@ async def test_flask_views_use_the_cache_and_secrets_from_their_threads() -> Non
                 missing = await direct.get("/notes/other")
                 assert (missing.status_code, missing.json()) == (404, {"error": "no note 'other'"})
 
-                assert (await direct.get("/greeting")).json() == {"greeting": "hello"}
+                assert (await direct.get("/greeting")).json() == {"greeting": "hello-from-the-flask-test"}
                 assert (await direct.get("/whoami")).json() == {
                     "module": "flask_module",
                     "asked": 1,
