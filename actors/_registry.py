@@ -76,6 +76,11 @@ class Registry:
         """Every registered name, in registration order."""
         return list(self._cells)
 
+    def names_with(self, protocol: Protocol) -> list[str]:
+        """The registered names that carry ``protocol`` (every database, every cache, ...),
+        in registration order."""
+        return [name for name in self._cells if self._protocols.get(name) is protocol]
+
     async def wait_for(self, name: str) -> Cell:
         """Wait until ``name`` is registered and return its cell."""
         while True:

@@ -23,11 +23,11 @@ from typing import Any
 import trio
 
 import actors
+from pywatt.metrics import CONTENT_TYPE, SystemMetrics, route_of
 
 from ._config import HttpConfig, path_matches
 from ._errors import BodyTooLarge
 from ._health import HealthTracker
-from ._metrics import CONTENT_TYPE, ActorMetrics
 from ._unavailable import HeldServerError, backend_unavailable, unavailable_body
 from ._wsgi import Receive, Scope, Send, WsgiAdapter, is_asgi
 
@@ -60,7 +60,7 @@ class ServedApp:
         system: actors.ActorSystem,
         config: HttpConfig,
         module_id: str,
-        metrics: ActorMetrics | None = None,
+        metrics: SystemMetrics | None = None,
         health: HealthTracker | None = None,
     ) -> None:
         self.inner = as_asgi(app, threads=config.wsgi_threads)
@@ -122,20 +122,26 @@ class ServedApp:
             await self._route(scope, receive, counted_send)
         finally:
             if self.metrics is not None:
-                self.metrics.observe_http(transport, status[0], time.perf_counter() - began)
+                self.metrics.http.observe(
+                    transport=transport, method=scope.get("method", "GET"),
+                    route=route_of(scope, status[0]), status=status[0],
+                    seconds=time.perf_counter() - began,
+                )  # fmt: skip
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "/")
         config = self.config
         method = scope.get("method", "GET")
         if config.health is not None and path == config.health and self.health is not None:
+            scope["route"] = config.health
             code, body = self.health.report(self.module_id)
             await send_json(send, code, body, head=method == "HEAD")
             return
         if config.metrics is not None and path == config.metrics and self.metrics is not None:
             # The app's own page wins; ours answers where the app has none (its 404).
             if not await self._app_answers(scope, receive, send):
-                text = self.metrics.render().encode()
+                scope["route"] = config.metrics
+                text = await self.metrics.render()
                 await send_body(send, 200, text, CONTENT_TYPE, head=method == "HEAD")
             return
         await self._to_app(scope, receive, send)
@@ -174,7 +180,7 @@ class ServedApp:
             if too_large:
                 await send_json(send, 413, {"error": f"request body over {limit} bytes"})
                 return
-        scope = dict(scope)
+        outer, scope = scope, dict(scope)
         extensions = dict(scope.get("extensions") or {})
         extensions["pywatt"] = self._extension
         scope["extensions"] = extensions
@@ -183,7 +189,11 @@ class ServedApp:
             if claims is None:
                 return
             scope[CLAIMS_KEY] = claims
-        await self._call_limited(scope, receive, send, limit)
+        try:
+            await self._call_limited(scope, receive, send, limit)
+        finally:  # the route the app matched (Starlette's), for the metrics' route label
+            if "route" in scope:
+                outer["route"] = scope["route"]
 
     async def _call_limited(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         received = 0

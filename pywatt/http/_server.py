@@ -27,6 +27,7 @@ from hypercorn.utils import wrap_app
 
 import actors
 from pywatt.link import HttpOverStdio, SendRaw
+from pywatt.metrics import SystemMetrics
 from pywatt.wire import InitBlob, IpcHttpRequest, IpcHttpResponse, SocketAddress
 
 from ._app import ServedApp
@@ -34,7 +35,6 @@ from ._config import HttpConfig
 from ._dispatch import dispatch, stdout_wrapper
 from ._errors import AppStartupFailed
 from ._health import HealthTracker
-from ._metrics import ActorMetrics
 
 log = logging.getLogger("pywatt.http")
 
@@ -82,9 +82,9 @@ class HttpServer(actors.Actor[HttpOverStdio | ServeHttp]):
         system = self.ctx.system
         config = self.config
         metrics = None
-        if config.metrics is not None:
-            metrics = ActorMetrics(system, module_id=self.module_id)
-            metrics.install()
+        if config.metrics is not None:  # one per system: the counts survive this actor
+            metrics = SystemMetrics.of(system)
+            metrics.observe()
         health = HealthTracker(system) if config.health is not None else None
         self._metrics = metrics
         self._served = ServedApp(
@@ -110,8 +110,6 @@ class HttpServer(actors.Actor[HttpOverStdio | ServeHttp]):
         self._stop.set()
         with trio.move_on_after(self.config.graceful_timeout + 1.0):
             await self._finished.wait()
-        if self._metrics is not None:
-            self._metrics.uninstall()
 
     # -- the server ------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import trio
 import actors
 from actors import ChildSpec, Restart, Strategy, SupervisorSpec
 from pywatt._errors import ConfigError, PywattError
-from pywatt._extras import require
+from pywatt._extras import have, require
 from pywatt.backends import BackendUnreachable, check_backends
 from pywatt.link._errors import InitBlobError
 from pywatt.link._link import StdioLink
@@ -259,6 +259,10 @@ async def _start(
         if config.enable_internal_messaging:  # every endpoint main serves is registered
             await system.ask(ROUTER, EndpointsReady())
         endpoints = config.announced()
+        if have("http"):  # /metrics, wherever the module serves it, shows these too
+            from ._metrics import watch_module
+
+            watch_module(system, runtime.directory)
         if app is not None or isinstance(config.health, str) or config.metrics:
             # Serve before announcing: the orchestrator may route requests at once.
             require("http", "serving an app, /health or /metrics")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import trio
 
 import actors
+from pywatt._extras import require
 from pywatt.link._messages import RequestPort
 from pywatt.router import RemoteRef
 from pywatt.secrets._messages import (
@@ -27,6 +28,8 @@ from ._state_channels import ChannelsMixin
 from ._state_messaging import MessagingMixin
 
 if TYPE_CHECKING:
+    from pywatt.metrics import SystemMetrics
+
     from ._config import ModuleConfig
     from ._messaging import ModuleRuntime
 
@@ -75,6 +78,20 @@ class AppState(MessagingMixin, DataMixin, ChannelsMixin, Generic[S]):
     def custom(self) -> S:
         """The module's own state (``user_state``, what ``state_builder`` returned)."""
         return self.user_state
+
+    @property
+    def metrics(self) -> SystemMetrics:
+        """The module's metrics (on prometheus_client). Register your own on its registry
+        and they appear on ``/metrics`` beside pywatt's::
+
+            orders = Counter("shop_orders", "Orders taken.", registry=state.metrics.registry)
+
+        Needs the ``http`` extra (one line saying so when it is missing).
+        """
+        require("http", "state.metrics")
+        from pywatt.metrics import SystemMetrics
+
+        return SystemMetrics.of(self.system)
 
     # -- secrets ---------------------------------------------------------------------------
 

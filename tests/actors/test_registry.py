@@ -133,3 +133,13 @@ def test_an_actor_parameter_that_names_no_classes_needs_explicit_accepts() -> No
 
         class Odd(actors.Actor["NotAType"]):  # type: ignore[name-defined]
             pass
+
+
+async def test_names_with_lists_the_live_names_carrying_a_protocol() -> None:
+    async with actors.open_actor_system() as system:
+        await system.spawn(DictStore, name="kv-a", protocol=KV)
+        await system.spawn(DictStore, name="plain")
+        await system.spawn(DictStore, name="kv-b", protocol=KV)
+        assert system.registry.names_with(KV) == ["kv-a", "kv-b"]
+        await system.stop("kv-a")
+        assert system.registry.names_with(KV) == ["kv-b"]

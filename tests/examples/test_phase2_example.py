@@ -14,6 +14,8 @@ from joserfc.jwk import OctKey
 
 from pywatt.orchestrator import Manifest, ModuleSpec, open_orchestrator
 
+from ..http.prom import value
+
 EXAMPLES = Path(__file__).parents[2] / "examples"
 SECRET = "phase2-example-jwt-secret-0123456789abcdef"
 ROTATED = "phase2-example-jwt-secret-rotated-fedcba987654"
@@ -60,6 +62,11 @@ async def test_the_phase2_example_uses_every_feature(tmp_path: Path) -> None:
                 }
                 metrics = await client.get(f"http://{users.announce.listen}/metrics")  # type: ignore[union-attr]
                 assert metrics.status_code == 200
+                # The same cache series as with Redis, from the memory backend; the SQLite pool.
+                memory = {"cache": "cache", "backend": "memory"}
+                assert value(metrics.text, "pywatt_cache_hits_total", **memory) == 1
+                assert (value(metrics.text, "pywatt_cache_misses_total", **memory) or 0) >= 1
+                assert value(metrics.text, "pywatt_db_pool_in_use", database="pywatt.db") == 0
                 # The JWT key is the JWT_SECRET secret, reloaded when it rotates.
                 assert (await orch.rotate("JWT_SECRET", ROTATED)).ok
                 assert (await client.get("/users", headers=bearer("old"))).status_code == 401

@@ -7,7 +7,10 @@ import trio
 
 import actors
 from actors.testing import Crash, Crasher, Ping
-from pywatt.http import ActorMetrics, HealthTracker
+from pywatt.http import HealthTracker
+from pywatt.metrics import SystemMetrics
+
+from .prom import families, samples, value
 
 
 @attrs.frozen
@@ -35,34 +38,77 @@ async def test_the_handling_observer_sees_every_handled_message_and_can_be_remov
         assert len(seen) == 3
 
 
-async def test_metrics_render_mailboxes_latency_restarts_and_dead_letters() -> None:
+async def test_metrics_show_mailboxes_latency_restarts_and_dead_letters() -> None:
     async with actors.open_actor_system() as system:
-        metrics = ActorMetrics(system)
-        metrics.install()
+        metrics = SystemMetrics.of(system)
+        assert SystemMetrics.of(system) is metrics  # one per system
+        metrics.observe()
         worker = await system.spawn(Worker, name="worker")
         crasher = await system.spawn(Crasher, name="crasher")
         await worker.ask(Work(1))
         await crasher.tell(Crash())
         with trio.fail_after(5):
-            while metrics.restarts["crasher"] < 1:  # noqa: ASYNC110 (state of another actor)
+            while metrics.actors.restarts["crasher"] < 1:  # noqa: ASYNC110 (another actor's)
                 await trio.sleep(0.001)
             await crasher.ask(Ping())
         system.tell_nowait("nobody", Work(2))
-        metrics.observe_http("ipc", 200, 0.003)
-        text = metrics.render()
-        metrics.uninstall()
-    assert 'pywatt_actor_up{actor="worker"} 1' in text
-    assert 'pywatt_actor_mailbox_depth{actor="worker"} 0' in text
-    assert 'pywatt_actor_handling_seconds_count{actor="worker"} 1' in text
-    assert 'pywatt_actor_handling_seconds_bucket{actor="worker",le="+Inf"} 1' in text
-    assert 'pywatt_actor_restarts_total{actor="crasher"} 1' in text
-    assert 'pywatt_actor_crashes_total{actor="crasher"} 1' in text
-    assert 'pywatt_dead_letters_total{reason="no such actor"} 1' in text
-    assert 'pywatt_dead_letters_total{reason="crashed"} 1' in text
-    assert 'pywatt_http_requests_total{transport="ipc",status="2xx"} 1' in text
-    for line in text.splitlines():  # every sample line is "name{labels} number"
-        if not line.startswith("#"):
-            float(line.rsplit(" ", 1)[1])
+        metrics.http.observe(
+            transport="ipc", method="GET", route="/items/{id}", status=200, seconds=0.003
+        )
+        page = (await metrics.render()).decode()
+    assert value(page, "pywatt_actor_up", actor="worker") == 1
+    assert value(page, "pywatt_actor_mailbox_depth", actor="worker") == 0
+    assert value(page, "pywatt_actor_handling_seconds_count", actor="worker") == 1
+    assert value(page, "pywatt_actor_handling_seconds_bucket", actor="worker", le="+Inf") == 1
+    assert value(page, "pywatt_actor_restarts_total", actor="crasher") == 1
+    assert value(page, "pywatt_actor_crashes_total", actor="crasher") == 1
+    assert value(page, "pywatt_dead_letters_total", reason="no such actor") == 1
+    assert value(page, "pywatt_dead_letters_total", reason="crashed") == 1
+    http = {"transport": "ipc", "method": "GET", "route": "/items/{id}", "status": "2xx"}
+    assert value(page, "pywatt_http_requests_total", **http) == 1
+    assert value(page, "pywatt_http_request_seconds_count", transport="ipc",
+                 route="/items/{id}") == 1  # fmt: skip
+    assert families(page)["pywatt_actor_handling_seconds"] == "histogram"
+
+
+async def test_users_register_their_own_metrics_on_the_same_registry() -> None:
+    from prometheus_client import Counter
+
+    async with actors.open_actor_system() as system:
+        metrics = SystemMetrics.of(system)
+        orders = Counter("shop_orders", "Orders taken.", registry=metrics.registry)
+        orders.inc(3)
+        page = (await metrics.render()).decode()
+    assert value(page, "shop_orders_total") == 3
+    assert any(name == "pywatt_uptime_seconds" for name, _ in samples(page))
+
+
+async def test_a_watched_actor_that_does_not_answer_is_left_out_not_waited_for() -> None:
+    @attrs.frozen
+    class Figures(actors.Request[int]):
+        pass
+
+    class Slow(actors.Actor[Figures]):
+        async def receive(self, message: Figures) -> int:
+            await trio.sleep_forever()
+            raise AssertionError
+
+    from prometheus_client.core import GaugeMetricFamily
+
+    def to_families(snapshots: dict[str, int]) -> list[GaugeMetricFamily]:
+        family = GaugeMetricFamily("slow_figure", "A figure.", labels=["actor"])
+        for name, figure in snapshots.items():
+            family.add_metric([name], figure)
+        return [family]
+
+    async with actors.open_actor_system() as system:
+        await system.spawn(Slow, name="slow")
+        metrics = SystemMetrics.of(system)
+        metrics.watch("slow", Figures, to_families, name="slow")
+        with trio.fail_after(5):
+            page = (await metrics.render()).decode()
+    assert value(page, "pywatt_metrics_slow_answered", actor="slow") == 0
+    assert not any(name == "slow_figure" for name, _ in samples(page))
 
 
 async def test_health_is_degraded_while_restarting_and_unhealthy_when_stuck(

@@ -1,0 +1,51 @@
+"""A module's /metrics with real PostgreSQL and Redis behind it: every family parses with
+prometheus_client's parser, and the pool, cache, router, secrets, channels, HTTP and the
+module's own counter are all there."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import trio
+
+from pywatt.testing import open_module
+
+from .prom import families, value
+
+MODULE = Path(__file__).parent / "modules" / "metrics_mod.py"
+
+
+async def test_every_family_of_a_module_with_a_pool_and_a_cache() -> None:
+    env = {"DATABASE_URL": os.environ["DATABASE_URL"], "REDIS_URL": os.environ["REDIS_URL"]}
+    with trio.fail_after(60):
+        async with open_module(MODULE, env=env) as module:
+            base = f"http://{module.announce.listen}"
+            async with httpx.AsyncClient(timeout=10) as client:
+                for _ in range(3):
+                    reply = await client.get(f"{base}/work/a")
+                    assert reply.json() == {"rows": 1, "hit": True, "miss": True}
+                page = (await client.get(f"{base}/metrics")).text
+    kinds = families(page)
+    pool = {"database": "pywatt.db"}
+    assert value(page, "pywatt_db_pool_in_use", **pool) == 0
+    assert (value(page, "pywatt_db_pool_opened_total", **pool) or 0) >= 1
+    assert kinds["pywatt_db_pool_waiting"] == "gauge"
+    cache = {"cache": "cache", "backend": "redis"}
+    assert value(page, "pywatt_cache_hits_total", **cache) == 3
+    assert value(page, "pywatt_cache_misses_total", **cache) == 3
+    assert value(page, "pywatt_cache_sets_total", **cache) == 3
+    assert value(page, "pywatt_router_handled_total", actor="pywatt.router") == 0
+    assert value(page, "pywatt_secrets_size", actor="pywatt.secrets") is not None
+    assert value(page, "pywatt_metrics_db_answered", actor="pywatt.db") == 1
+    http = {"transport": "http", "method": "GET", "route": "/work/{kind}", "status": "2xx"}
+    assert value(page, "pywatt_http_requests_total", **http) == 3
+    assert value(page, "shop_orders_total") == 3  # the module's own, on the same page
+    assert value(page, "pywatt_actor_up", actor="pywatt.db") == 1
+    for family in (
+        "pywatt_channel_up",
+        "pywatt_channel_frames_in",
+        "pywatt_actor_handling_seconds",
+    ):
+        assert family in kinds
