@@ -7,7 +7,8 @@ extension (frame code 4); ``encode_bincode`` / ``decode_bincode`` cover the type
 gives a bincode layout. ``ModuleToOrchestrator`` and ``OrchestratorToModule`` are base classes
 usable as ``type_``: decoding dispatches on ``"op"``. Streams: ``StreamSender`` /
 ``StreamReceiver`` (credit-paced state machines) and ``encode_stream_frame`` /
-``decode_stream_frame``. Extensions: docs/protocol-extensions.md.
+``decode_stream_frame``; ``rust_chunks`` / ``RustChunkAssembler`` for the Rust SDK's
+``StreamChunk`` streams. Extensions: docs/protocol-extensions.md.
 """
 
 from ._bincode import decode_bincode as decode_bincode
@@ -72,6 +73,12 @@ from ._stream_frames import StreamFrame as StreamFrame
 from ._stream_frames import StreamOpen as StreamOpen
 from ._stream_machine import StreamState as StreamState
 from ._stream_receiver import StreamReceiver as StreamReceiver
+from ._stream_rust import RustChunkAssembler as RustChunkAssembler
+from ._stream_rust import RustChunkError as RustChunkError
+from ._stream_rust import decode_rust_chunk as decode_rust_chunk
+from ._stream_rust import encode_rust_chunk as encode_rust_chunk
+from ._stream_rust import rust_byte_sum as rust_byte_sum
+from ._stream_rust import rust_chunks as rust_chunks
 from ._stream_sender import StreamSender as StreamSender
 from ._types_common import Duration as Duration
 from ._types_common import ListenAddress as ListenAddress
