@@ -244,7 +244,7 @@ def decode_stream_frame(data: bytes | bytearray | memoryview) -> StreamFrame:
     if not isinstance(body, dict):
         raise StreamFrameError(f"expected a map, got {_kind(body)}")
     kind = body.get("stream")
-    if kind not in _KEYS:
+    if not isinstance(kind, str) or kind not in _KEYS:
         known = ", ".join(_KEYS)
         raise StreamFrameError(f"expected one of {known}, got {kind!r}", "$.stream")
     expected = _KEYS[kind]

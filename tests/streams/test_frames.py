@@ -58,6 +58,7 @@ GOOD = {"stream": "data", "id": SID.bytes, "seq": 0, "payload": b""}
         ({**GOOD, "id": b"short"}, "$.id", "16-byte bin, got 5 bytes"),
         ({**GOOD, "id": str(SID)}, "$.id", "got a string"),
         ({**GOOD, "stream": "chunk"}, "$.stream", "expected one of open, data"),
+        ({**GOOD, "stream": {}}, "$.stream", "expected one of open, data"),
         ({**GOOD, "extra": 1}, "$", "unknown key 'extra' in a data frame"),
         ({"stream": "data", "id": SID.bytes, "seq": 0}, "$", "missing key 'payload'"),
         (
