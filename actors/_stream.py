@@ -196,10 +196,12 @@ class OutboundStream(Generic[R]):
         if pipe.ended and pipe.aborted is None:
             raise trio.ClosedResourceError("this stream was ended; nothing more can be sent")
         body = bytes(data)
-        pieces = [body[i : i + pipe.chunk_size] for i in range(0, len(body), pipe.chunk_size)]
+        size = pipe.chunk_size
         try:
             await trio.lowlevel.checkpoint_if_cancelled()
-            for piece in pieces:
+            pipe.raise_if_aborted()
+            for start in range(0, len(body), size):
+                piece = body[start : start + size]  # one chunk at a time: no copy of the rest
                 pipe.raise_if_aborted()
                 while pipe.in_flight >= pipe.window:
                     await pipe.producer_lot.park()

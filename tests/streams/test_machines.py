@@ -228,3 +228,20 @@ def test_an_empty_body_completes_at_the_end_frame() -> None:
         r.receive(f)
     assert r.state is w.StreamState.COMPLETE
     assert r.next_chunk() is None
+
+
+def test_credit_goes_back_in_batches_of_half_the_window() -> None:
+    s, r = _opened(window=4)
+    for payload in (b"a", b"b", b"c", b"d"):
+        s.send(payload)
+    for f in s.frames_to_send():
+        r.receive(f)
+    assert s.credit == 0
+    assert r.next_chunk() == b"a"
+    assert r.frames_to_send() == []  # one taken: not yet worth a frame
+    assert r.next_chunk() == b"b"
+    (credit,) = r.frames_to_send()
+    assert credit == w.StreamCredit(stream_id=s.sid, credit=2, granted=2)
+    s.receive(credit)
+    assert s.credit == 2
+    assert s.in_flight == 2
