@@ -63,6 +63,7 @@ class StreamSender(StreamMachine):
 
     @property
     def sid(self) -> uuid.UUID:
+        """The stream id (a sender always has one; ``stream_id`` is typed for the receiver)."""
         assert self.stream_id is not None
         return self.stream_id
 

@@ -134,7 +134,8 @@ def test_every_run_ends_whole_or_aborted_and_never_hangs(
     if error is None:
         assert b"".join(got) == body
         assert stats.complete
-        assert reply == len(body)
+        # a consumer that returns right after the last chunk has still read the whole body
+        assert reply == len(body) or (fail == "consumer_return" and reply == -1)
     else:
         assert not stats.complete or isinstance(error, actors.ActorCrashed)
     if fail is None:
