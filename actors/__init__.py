@@ -6,6 +6,9 @@ Open a system, spawn actors under supervisors, and talk to them by name::
         ref = await system.spawn(Counter, name="counter")
         await ref.tell(Increment())
         total = await ref.ask(GetTotal())
+
+Send a long body to an actor with back-pressure: ``async with actors.open_stream(ref, offer)``
+(docs/streams.md).
 """
 
 from ._actor import Actor as Actor
@@ -45,6 +48,12 @@ from ._specs import ChildSpec as ChildSpec
 from ._specs import Restart as Restart
 from ._specs import Strategy as Strategy
 from ._specs import SupervisorSpec as SupervisorSpec
+from ._stream import InboundStream as InboundStream
+from ._stream import OutboundStream as OutboundStream
+from ._stream import StreamAborted as StreamAborted
+from ._stream import StreamAbortReason as StreamAbortReason
+from ._stream import StreamStatistics as StreamStatistics
+from ._stream import open_stream as open_stream
 from ._supervisor import Supervisor as Supervisor
 from ._system import ActorSystem as ActorSystem
 from ._system import open_actor_system as open_actor_system

@@ -5,7 +5,10 @@ frozen attrs classes (docs/protocol.md §3 to §13); ``encode_json`` / ``decode_
 with the Rust SDK's serde_json; ``encode_msgpack`` / ``decode_msgpack`` serve the MessagePack
 extension (frame code 4); ``encode_bincode`` / ``decode_bincode`` cover the types the Rust SDK
 gives a bincode layout. ``ModuleToOrchestrator`` and ``OrchestratorToModule`` are base classes
-usable as ``type_``: decoding dispatches on ``"op"``. Extensions: docs/protocol-extensions.md.
+usable as ``type_``: decoding dispatches on ``"op"``. Streams: ``StreamSender`` /
+``StreamReceiver`` (credit-paced state machines) and ``encode_stream_frame`` /
+``decode_stream_frame``; ``rust_chunks`` / ``RustChunkAssembler`` for the Rust SDK's
+``StreamChunk`` streams. Extensions: docs/protocol-extensions.md.
 """
 
 from ._bincode import decode_bincode as decode_bincode
@@ -51,6 +54,32 @@ from ._payload import encode_payload as encode_payload
 from ._payload import encode_reply_error as encode_reply_error
 from ._payload import encode_reply_ok as encode_reply_ok
 from ._payload import to_message as to_message
+from ._stream_codec import decode_stream_frame as decode_stream_frame
+from ._stream_codec import encode_stream_frame as encode_stream_frame
+from ._stream_errors import ChunkTooLarge as ChunkTooLarge
+from ._stream_errors import NoCredit as NoCredit
+from ._stream_errors import StreamError as StreamError
+from ._stream_errors import StreamFrameError as StreamFrameError
+from ._stream_errors import StreamStateError as StreamStateError
+from ._stream_errors import StreamViolation as StreamViolation
+from ._stream_frames import DEFAULT_CHUNK_SIZE as DEFAULT_CHUNK_SIZE
+from ._stream_frames import DEFAULT_WINDOW as DEFAULT_WINDOW
+from ._stream_frames import AbortCode as AbortCode
+from ._stream_frames import StreamAbort as StreamAbort
+from ._stream_frames import StreamCredit as StreamCredit
+from ._stream_frames import StreamData as StreamData
+from ._stream_frames import StreamEnd as StreamEnd
+from ._stream_frames import StreamFrame as StreamFrame
+from ._stream_frames import StreamOpen as StreamOpen
+from ._stream_machine import StreamState as StreamState
+from ._stream_receiver import StreamReceiver as StreamReceiver
+from ._stream_rust import RustChunkAssembler as RustChunkAssembler
+from ._stream_rust import RustChunkError as RustChunkError
+from ._stream_rust import decode_rust_chunk as decode_rust_chunk
+from ._stream_rust import encode_rust_chunk as encode_rust_chunk
+from ._stream_rust import rust_byte_sum as rust_byte_sum
+from ._stream_rust import rust_chunks as rust_chunks
+from ._stream_sender import StreamSender as StreamSender
 from ._types_common import Duration as Duration
 from ._types_common import ListenAddress as ListenAddress
 from ._types_common import SecurityLevel as SecurityLevel

@@ -88,6 +88,8 @@ def test_the_public_surface_is_exported_from_the_package() -> None:
         "RestartIntensityExceeded", "Restarted", "StartFailed", "Started", "Stopped",
         "Strategy", "Supervisor", "SupervisorSpec", "SystemClosed", "TaskHandle", "Timer",
         "UnacceptedMessage", "open_actor_system", "testing",
+        "InboundStream", "OutboundStream", "StreamAborted", "StreamAbortReason",
+        "StreamStatistics", "open_stream",
     }  # fmt: skip
     assert public == expected
     for name in expected - {"testing"}:

@@ -1,5 +1,6 @@
 """Fuzz targets for every decoder of pywatt.wire: whatever arrives, a decoder returns a value
-or raises its typed protocol error (``RemoteProtocolError``), never anything else.
+or raises its typed protocol error (``RemoteProtocolError``), never anything else. The
+stream state machines, fed any frames, raise only ``StreamViolation``.
 
 Inputs are raw bytes, and valid encodings of every wire type mutated structurally (a field
 dropped, a value replaced by any JSON value, a key added, an integer pushed out of range),
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from typing import Any
 
 import hypothesis.strategies as st
@@ -175,3 +177,110 @@ def test_the_line_decoder_on_any_byte_stream(chunks: list[bytes], limit: int) ->
         decoder.at_eof()
     except w.RemoteProtocolError:
         pass
+
+
+_SID = st.sampled_from([bytes(16), bytes(range(16))])
+_STREAM_FIELD = st.sampled_from(
+    [
+        "stream",
+        "id",
+        "endpoint",
+        "metadata",
+        "window",
+        "chunk_size",
+        "seq",
+        "payload",
+        "credit",
+        "granted",
+        "chunks",
+        "length",
+        "crc32",
+        "code",
+        "reason",
+    ]
+)
+_STREAM_VALUE = (
+    st.integers(-1, 2**64)
+    | st.binary(max_size=20)
+    | st.text(max_size=10)
+    | st.sampled_from(["open", "data", "credit", "end", "abort", "cancelled", None, True])
+    | st.dictionaries(st.text(max_size=3) | st.binary(max_size=3), st.integers() | st.text())
+)
+
+
+@FUZZ
+@given(
+    base=st.sampled_from(["open", "data", "credit", "end", "abort"]),
+    sid=_SID,
+    changes=st.dictionaries(_STREAM_FIELD, _STREAM_VALUE, max_size=4),
+    drop=st.lists(_STREAM_FIELD, max_size=2),
+    noise=st.binary(max_size=40),
+)
+def test_stream_frames_of_mutated_and_any_bytes(
+    base: str, sid: bytes, changes: dict[str, Any], drop: list[str], noise: bytes
+) -> None:
+    body: dict[str, Any] = {
+        "open": {"endpoint": "e", "metadata": {}, "window": 1, "chunk_size": 1},
+        "data": {"seq": 0, "payload": b""},
+        "credit": {"credit": 1, "granted": 1},
+        "end": {"chunks": 0, "length": 0, "crc32": 0},
+        "abort": {"code": "cancelled", "reason": ""},
+    }[base]
+    tree = {"stream": base, "id": sid, **body, **changes}
+    for key in drop:
+        tree.pop(key, None)
+    try:
+        data = msgpack.packb(tree, use_bin_type=True)
+    except (OverflowError, ValueError):
+        return
+    for raw in (data, data + noise, noise):
+        with contextlib.suppress(w.StreamFrameError):
+            w.decode_stream_frame(raw)
+
+
+@FUZZ
+@given(data=st.data())
+def test_stream_machines_fed_any_frames_raise_only_violations(data: st.DataObject) -> None:
+    sid = uuid.UUID(int=0)
+    frame = st.one_of(
+        st.builds(
+            w.StreamOpen,
+            stream_id=st.just(sid),
+            endpoint=st.just("e"),
+            window=st.integers(1, 12),
+            chunk_size=st.integers(1, 8),
+        ),
+        st.builds(
+            w.StreamData,
+            stream_id=st.just(sid),
+            seq=st.integers(0, 5),
+            payload=st.binary(max_size=10),
+        ),
+        st.builds(
+            w.StreamCredit,
+            stream_id=st.just(sid),
+            credit=st.integers(1, 3),
+            granted=st.integers(1, 6),
+        ),
+        st.builds(
+            w.StreamEnd,
+            stream_id=st.just(sid),
+            chunks=st.integers(0, 5),
+            length=st.integers(0, 20),
+            crc32=st.integers(0, 2**32 - 1),
+        ),
+        st.builds(w.StreamAbort, stream_id=st.just(sid), code=st.sampled_from(list(w.AbortCode))),
+    )
+    receiver = w.StreamReceiver()
+    sender = w.StreamSender("e", stream_id=sid, window=3, chunk_size=8)
+    sender.open()
+    for f in data.draw(st.lists(frame, max_size=12)):
+        with contextlib.suppress(w.StreamViolation):
+            receiver.receive(f)
+        with contextlib.suppress(w.StreamViolation):
+            sender.receive(f)
+        if data.draw(st.booleans()):
+            receiver.next_chunk()
+        if sender.credit and data.draw(st.booleans()):
+            sender.send(b"x")
+    assert receiver.max_buffered <= max(receiver.window, 1)
