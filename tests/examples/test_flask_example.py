@@ -39,7 +39,8 @@ async def test_flask_views_use_the_cache_and_secrets_from_their_threads() -> Non
                 missing = await direct.get("/notes/other")
                 assert (missing.status_code, missing.json()) == (404, {"error": "no note 'other'"})
 
-                assert (await direct.get("/greeting")).json() == {"greeting": "hello-from-the-flask-test"}
+                greeting = (await direct.get("/greeting")).json()
+                assert greeting == {"greeting": "hello-from-the-flask-test"}
                 assert (await direct.get("/whoami")).json() == {
                     "module": "flask_module",
                     "asked": 1,
