@@ -8,6 +8,7 @@ from ._families import router_families as router_families
 from ._families import secret_families as secret_families
 from ._histogram import BUCKETS as BUCKETS
 from ._http import route_of as route_of
+from ._merge import merge_pages as merge_pages
 from ._system import CONTENT_TYPE as CONTENT_TYPE
 from ._system import SystemMetrics as SystemMetrics
 
@@ -16,6 +17,7 @@ __all__ = [
     "CONTENT_TYPE",
     "SystemMetrics",
     "cache_families",
+    "merge_pages",
     "pool_families",
     "route_of",
     "router_families",

@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 import socket
 import time
 import uuid
@@ -488,33 +487,37 @@ class Gateway(Actor[GatewayMessage]):
         async with trio.open_nursery() as nursery:
             for handle in handles:
                 nursery.start_soon(fetch, handle)
-        merged = _MergedMetrics()
-        merged.family("pywatt_module_up", "gauge", "1 if the module is running (announced).")
-        for handle in handles:
-            up = int(handle.state is ModuleState.RUNNING)
-            merged.sample(
-                "pywatt_module_up", f'pywatt_module_up{{module="{_label(handle.id)}"}} {up}'
-            )
-        merged.family(
-            "pywatt_module_restarts_total", "counter", "Restarts of the module's process."
+        # prometheus_client comes with hypercorn (the http extra), as the gateway does.
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        from pywatt.metrics import merge_pages
+
+        up = GaugeMetricFamily(
+            "pywatt_module_up", "1 if the module is running (announced).", labels=["module"]
+        )
+        restarts = CounterMetricFamily(
+            "pywatt_module_restarts", "Restarts of the module's process.", labels=["module"]
         )
         for handle in handles:
-            merged.sample(
-                "pywatt_module_restarts_total",
-                f'pywatt_module_restarts_total{{module="{_label(handle.id)}"}} {handle.restarts}',
-            )
+            up.add_metric([handle.id], int(handle.state is ModuleState.RUNNING))
+            restarts.add_metric([handle.id], handle.restarts)
+        texts: dict[str, str] = {}
+        notes: list[str] = []
         for handle in handles:
             page = pages.get(handle.id)
             if isinstance(page, GatewayResponse) and page.status == 200:
-                merged.add_page(handle.id, page.body.decode("utf-8", "replace"))
+                texts[handle.id] = page.body.decode("utf-8", "replace")
             elif isinstance(page, GatewayResponse) and not (
                 page.status == 404 or _serves_no_app(page.status, _json_body(page))
             ):
-                merged.note(f"module {handle.id}: GET {METRICS_PATH} answered {page.status}")
+                notes.append(f"module {handle.id}: GET {METRICS_PATH} answered {page.status}")
             elif isinstance(page, str):
-                merged.note(f"module {handle.id}: {page}")
-        body = merged.render().encode()
-        return GatewayResponse(200, {"content-type": METRICS_CONTENT_TYPE}, body)
+                notes.append(f"module {handle.id}: {page}")
+        body, unread = merge_pages(texts, first=[up, restarts])
+        comments = "".join("# " + note.replace("\n", " ") + "\n" for note in notes + unread)
+        return GatewayResponse(
+            200, {"content-type": METRICS_CONTENT_TYPE}, body + comments.encode()
+        )
 
     async def _over_http(
         self, handle: ModuleHandle, method: str, uri: str, headers: dict[str, str], body: bytes
@@ -621,81 +624,3 @@ def _not_running(handle: ModuleHandle) -> str:
     return "could not start" + (
         f": {failure}" if failure else f" ({exit_text})" if exit_text else ""
     )
-
-
-_SAMPLE: Final = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?(\s.*)$")
-
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-class _MergedMetrics:
-    """Prometheus text pages of several modules as one: each family's HELP and TYPE once,
-    its samples together, each labelled with its module."""
-
-    def __init__(self) -> None:
-        self._headers: dict[str, list[str]] = {}
-        self._samples: dict[str, list[str]] = {}
-        self._notes: list[str] = []
-
-    def family(self, name: str, kind: str, help_text: str) -> None:
-        self._headers.setdefault(name, [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"])
-        self._samples.setdefault(name, [])
-
-    def sample(self, family: str, line: str) -> None:
-        self._headers.setdefault(family, [])
-        self._samples.setdefault(family, []).append(line)
-
-    def note(self, text: str) -> None:
-        self._notes.append("# " + text.replace("\n", " "))
-
-    def add_page(self, module_id: str, text: str) -> None:
-        label = f'module="{_label(module_id)}"'
-        current: str | None = None
-        for raw in text.splitlines():
-            line = raw.strip()
-            if not line:
-                continue
-            if line.startswith("#"):  # HELP and TYPE once per family; other comments go
-                words = line.split(None, 3)
-                if len(words) >= 3 and words[1] in ("HELP", "TYPE"):
-                    current = words[2]
-                    headers = self._headers.setdefault(current, [])
-                    self._samples.setdefault(current, [])
-                    if not any(h.split(None, 3)[1] == words[1] for h in headers):
-                        headers.append(line)
-                continue
-            match = _SAMPLE.match(line)
-            if match is None:
-                continue
-            name, labels, rest = match.groups()
-            family = current if current is not None and _belongs(name, current) else name
-            if labels is None:
-                labelled = f"{name}{{{label}}}{rest}"
-            elif re.search(r"(^|[{,\s])module\s*=", labels):
-                labelled = line  # it says which module itself
-            elif labels == "{}":
-                labelled = f"{name}{{{label}}}{rest}"
-            else:
-                labelled = f"{name}{{{label},{labels[1:]}{rest}"
-            self.sample(family, labelled)
-
-    def render(self) -> str:
-        out: list[str] = []
-        for name, headers in self._headers.items():
-            out += headers
-            out += self._samples.get(name, [])
-        out += self._notes
-        return "\n".join(out) + "\n"
-
-
-def _belongs(sample: str, family: str) -> bool:
-    return sample == family or (
-        sample.startswith(family + "_") and sample[len(family) + 1 :] in _SUFFIXES
-    )
-
-
-_SUFFIXES: Final = frozenset(
-    {"bucket", "sum", "count", "total", "created", "info", "gcount", "gsum"}
-)

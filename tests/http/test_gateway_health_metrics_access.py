@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import trio
+from prometheus_client.parser import text_string_to_metric_families
 
 from pywatt.orchestrator import (
     ConsoleLine,
@@ -22,6 +23,8 @@ from pywatt.orchestrator import (
     RestartPolicy,
     open_orchestrator,
 )
+
+from .prom import families, samples, value
 
 MODULES = Path(__file__).parent / "modules"
 PLAIN = str(MODULES / "plain_mod.py")
@@ -147,24 +150,21 @@ async def test_gateway_metrics_per_module_and_for_all_modules_in_one_page() -> N
                 combined = await client.get(f"{gateway}/metrics")
     assert (shop.status_code, shop.text) == (200, OWN_PAGE)  # the app's own page
     assert catalog.status_code == 200
-    assert 'pywatt_actor_up{actor="pywatt.http"} 1' in catalog.text
+    assert value(catalog.text, "pywatt_actor_up", actor="pywatt.http") == 1
     assert nobody.status_code == 404
     assert nobody.json() == {"error": "no module 'nobody' (modules: shop, catalog, search)"}
     page = combined.text
     assert combined.headers["content-type"].startswith("text/plain; version=0.0.4")
-    assert 'app_orders_total{module="shop"} 7' in page.splitlines()
+    assert value(page, "app_orders_total", module="shop") == 7
     for module_id in ("catalog", "search"):
-        assert f'pywatt_actor_up{{module="{module_id}",actor="pywatt.http"}} 1' in page
+        assert value(page, "pywatt_actor_up", module=module_id, actor="pywatt.http") == 1
     for module_id in ("shop", "catalog", "search"):
-        assert f'pywatt_module_up{{module="{module_id}"}} 1' in page.splitlines()
-    families: list[str] = []
-    for line in page.splitlines():
-        if line.startswith("# TYPE "):
-            families.append(line.split()[2])
-        elif not line.startswith("#"):  # every sample is labelled with its module
-            assert re.fullmatch(r'[a-zA-Z_:][\w:]*\{module="\w+"(,[^}]*)?\} \S+', line), line
-    assert len(families) == len(set(families))  # one TYPE per family, samples together
-    assert families[:2] == ["pywatt_module_up", "pywatt_module_restarts_total"]
+        assert value(page, "pywatt_module_up", module=module_id) == 1
+    # Every sample says its module; each family is there once, the gateway's first.
+    assert all(dict(labels).get("module") for (_, labels) in samples(page))
+    names = [f.name for f in text_string_to_metric_families(page)]
+    assert len(names) == len(set(names))
+    assert names[:2] == ["pywatt_module_up", "pywatt_module_restarts"]
 
 
 async def test_the_apps_own_metrics_page_wins_over_pywatts() -> None:
@@ -181,5 +181,5 @@ async def test_the_apps_own_metrics_page_wins_over_pywatts() -> None:
     assert (own.status_code, own.text) == (200, OWN_PAGE)
     assert own.headers["content-type"] == "text/plain; version=0.0.4"
     assert ours.status_code == 200
-    assert "pywatt_actor_up" in ours.text  # no page of its own: pywatt's
+    assert "pywatt_actor_up" in families(ours.text)  # no page of its own: pywatt's
     assert health.json()["status"] == "healthy"  # /health stays pywatt's
