@@ -84,8 +84,8 @@ def test_the_public_surface_is_exported_from_the_package() -> None:
         "ActorSystem", "Backoff", "ChildSpec", "Crashed", "DeadLetter", "DeadLetterReason",
         "DeadLetters", "DeferredReply", "Down", "DuplicateName", "Events", "LifecycleEvent",
         "Mailbox", "MailboxFull", "MailboxStatistics", "NoSuchActor", "OverflowPolicy",
-        "Protocol", "ProtocolMismatch", "Registry", "Request", "Restart",
-        "RestartIntensityExceeded", "Restarted", "StartFailed", "Started", "Stopped",
+        "PendingReplies", "Protocol", "ProtocolMismatch", "Registry", "ReplyTimeout", "Request",
+        "Restart", "RestartIntensityExceeded", "Restarted", "StartFailed", "Started", "Stopped",
         "Strategy", "Supervisor", "SupervisorSpec", "SystemClosed", "TaskHandle", "Timer",
         "UnacceptedMessage", "open_actor_system", "testing",
     }  # fmt: skip
