@@ -68,9 +68,11 @@ class PendingReplies(Generic[K]):
         self.pending.resolve(request_id, answer)   # False if it expired meanwhile
 
     * At its deadline an entry leaves the table and its replies fail with
-      ``timeout_error(key, seconds)``, by default :class:`~actors.ReplyTimeout`. If
-      ``expired`` is given, ``expired(key)`` is then delivered to the actor itself, like a
-      timer's message (for an actor that must act on a timeout, say send the next request).
+      ``timeout_error(key, seconds)``, by default :class:`~actors.ReplyTimeout`. Then
+      ``on_expire(key)``, if given, is called right there (for bookkeeping that must stay in
+      step with the table: it must be quick and must not block), and ``expired(key)``, if
+      given, is delivered to the actor itself like a timer's message (for an actor that must
+      act on a timeout, say send the next request; a full mailbox dead-letters it).
     * When the incarnation ends, every entry fails with the error a deferred reply gets:
       :class:`~actors.ActorStopped` after a stop, :class:`~actors.ActorCrashed` (chaining the
       cause) after a crash, so a restart never leaves anyone waiting. A table handed to a
@@ -82,17 +84,26 @@ class PendingReplies(Generic[K]):
     A reply may be any :class:`~actors.DeferredReply`, this actor's or one handed in by
     another, or None for a request of the actor's own that nobody waits on (it still
     expires). If ``timeout_error`` or ``expired`` raises, the incarnation crashes with that
-    error (the replies still get a :class:`~actors.ReplyTimeout`). None of the methods
-    blocks.
+    error (the replies still get a :class:`~actors.ReplyTimeout`); so does ``on_expire``. None
+    of the methods blocks.
     """
 
-    __slots__ = ("_closed", "_ctx", "_entries", "_expired", "_reason", "_timeout_error")
+    __slots__ = (
+        "_closed",
+        "_ctx",
+        "_entries",
+        "_expired",
+        "_on_expire",
+        "_reason",
+        "_timeout_error",
+    )
 
     def __init__(
         self,
         ctx: ActorContext,
         *,
         timeout_error: Callable[[K, float], BaseException] | None = None,
+        on_expire: Callable[[K], None] | None = None,
         expired: Callable[[K], object] | None = None,
     ) -> None:
         cell = ctx.cell
@@ -105,6 +116,7 @@ class PendingReplies(Generic[K]):
         self._ctx = ctx
         self._entries: dict[K, _Entry[K]] = {}
         self._timeout_error = timeout_error
+        self._on_expire = on_expire
         self._expired = expired
         self._closed = ctx.ended
         self._reason: BaseException | None = None
@@ -225,6 +237,8 @@ class PendingReplies(Generic[K]):
         try:
             for reply in entry.replies():
                 reply.fail(self._timeout(key, entry.seconds))
+            if self._on_expire is not None:
+                self._on_expire(key)
             if self._expired is not None:
                 ctx.cell.mailbox.offer(self._expired(key))
         except Exception as exc:  # user code on the system's timer task: the actor's crash

@@ -3,14 +3,17 @@
 The orchestrator answers registration (docs/protocol.md §10) and discovery (§11) requests
 with bare ``*_response`` ops that name no request (§16 A18), so a reply can only be matched
 to the one request outstanding. :class:`SerialRequests` is that line: the others wait in a
-queue, and the one in flight has a deadline in a :class:`~actors.PendingReplies` table, whose
-expiry fails its asker and tells the owning actor :class:`LineExpired` so that it sends the
-next. The registrar and the orchestrator-backed discovery actor each own one.
+queue, and the one in flight has a deadline in a :class:`~actors.PendingReplies` table. Its
+expiry fails the asker, frees the line at once, and tells the owning actor
+:class:`LineExpired` so that it sends the next (were that message lost to a full mailbox, the
+next request submitted or answered sends it). The registrar and the orchestrator-backed
+discovery actor each own one.
 """
 
 from __future__ import annotations
 
 import collections
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -44,8 +47,8 @@ OutgoingT = TypeVar("OutgoingT", bound=Outgoing)
 
 @attrs.frozen
 class LineExpired:
-    """Internal: the request in flight passed its deadline (its asker has the timeout error).
-    The owning actor passes it to :meth:`SerialRequests.expired`."""
+    """Internal: the request in flight passed its deadline (its asker has the timeout error)
+    and the line is free. The owning actor then calls :meth:`SerialRequests.next`."""
 
     outgoing: Outgoing = attrs.field(eq=False)
 
@@ -55,7 +58,7 @@ class SerialRequests(Generic[OutgoingT]):
 
     Made in ``on_start``: the in-flight deadline belongs to the incarnation. The actor must
     accept :class:`LineExpired`. ``timeout_error(what, seconds)`` is the asker's error at the
-    deadline.
+    deadline; a request nobody waits for (a heartbeat) that expires is a warning on ``log``.
     """
 
     def __init__(
@@ -65,14 +68,19 @@ class SerialRequests(Generic[OutgoingT]):
         *,
         deadline: float,
         timeout_error: Callable[[str, float], BaseException],
+        log: logging.Logger,
     ) -> None:
         self.ctx = ctx
+        self.log = log
         self.directory = directory
         self.deadline = deadline
         self.queue: collections.deque[OutgoingT] = collections.deque()
         self.current: OutgoingT | None = None
         self._pending = PendingReplies[Outgoing](
-            ctx, timeout_error=lambda o, s: timeout_error(o.what, s), expired=LineExpired
+            ctx,
+            timeout_error=lambda o, s: timeout_error(o.what, s),
+            on_expire=self._expire,
+            expired=LineExpired,
         )
 
     async def submit(self, outgoing: OutgoingT, *, first: bool = False) -> None:
@@ -109,17 +117,13 @@ class SerialRequests(Generic[OutgoingT]):
         current = self.current
         if current is None or not isinstance(message, current.expects):
             return None
-        if self._pending.take(current) is None:  # expired: LineExpired is on its way
-            return None
         self.current = None
+        self._pending.take(current)
         return current
 
-    async def expired(self, message: LineExpired) -> OutgoingT | None:
-        """Handle :class:`LineExpired`: the request that expired (None if stale), after the
-        next one is sent."""
-        current = self.current
-        if current is None or message.outgoing is not current:
-            return None
-        self.current = None
-        await self.next()
-        return current
+    def _expire(self, outgoing: Outgoing) -> None:
+        """The deadline of the request in flight passed (its asker has the error)."""
+        if outgoing is self.current:
+            self.current = None
+        if outgoing.reply is None:
+            self.log.warning("%s: no reply within %g s", outgoing.what, self.deadline)

@@ -85,7 +85,11 @@ class OrchestratorDiscovery(Actor[DiscoveryMessage]):
 
     async def on_start(self) -> None:
         self.line = SerialRequests[_Outgoing](
-            self.ctx, self.directory, deadline=self.deadline, timeout_error=DiscoveryTimeout
+            self.ctx,
+            self.directory,
+            deadline=self.deadline,
+            timeout_error=DiscoveryTimeout,
+            log=log,
         )
 
     async def receive(self, message: DiscoveryMessage) -> Any:
@@ -134,7 +138,7 @@ class OrchestratorDiscovery(Actor[DiscoveryMessage]):
         elif isinstance(message, UnsubscribeUpdates):
             self.subscribers.remove(message.send)
         elif isinstance(message, LineExpired):
-            await self.line.expired(message)
+            await self.line.next()
         else:
             await self._inbound(message.message)
         return None

@@ -200,7 +200,11 @@ class Registrar(actors.Actor[RegistrarMessage]):
 
     async def on_start(self) -> None:
         self.line = SerialRequests[Outgoing](
-            self.ctx, self.directory, deadline=self.deadline, timeout_error=RegistrationTimeout
+            self.ctx,
+            self.directory,
+            deadline=self.deadline,
+            timeout_error=RegistrationTimeout,
+            log=log,
         )
         if self.memory.registered is not None and self.memory.confirmed:
             self._start_beating()  # a restart: the registration goes on
@@ -237,9 +241,7 @@ class Registrar(actors.Actor[RegistrarMessage]):
             case _Beat():
                 await self._beat()
             case LineExpired():
-                expired = await self.line.expired(message)
-                if expired is not None and expired.reply is None:
-                    log.warning("%s: no reply within %g s", expired.what, self.deadline)
+                await self.line.next()
             case ChannelInbound(_, inbound):
                 await self._inbound(inbound)
         return None

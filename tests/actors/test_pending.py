@@ -146,6 +146,22 @@ async def test_an_entry_fails_with_reply_timeout_at_its_deadline_then_the_actor_
         assert expired == [(1, "a")]
 
 
+async def test_on_expire_runs_at_the_deadline_before_the_expired_message(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    seen: list[tuple[float, str]] = []
+    async with actors.open_actor_system() as system:
+        ref, expired = await _spawn(
+            system, on_expire=lambda key: seen.append((trio.current_time(), key))
+        )
+        start = trio.current_time()
+        with pytest.raises(actors.ReplyTimeout):
+            await ref.ask(Wait("a", timeout=3.0))
+        assert seen == [(start + 3.0, "a")]
+        await settle()  # the message comes after, through the mailbox
+        assert expired == [(1, "a")]
+
+
 async def test_timeout_error_makes_the_error_of_each_waiter(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
