@@ -12,6 +12,7 @@ from ._actor import Actor as Actor
 from ._actor import ActorContext as ActorContext
 from ._actor import DeferredReply as DeferredReply
 from ._actor import TaskHandle as TaskHandle
+from ._cell import ActorStatistics as ActorStatistics
 from ._deadletters import DeadLetters as DeadLetters
 from ._errors import ActorCrashed as ActorCrashed
 from ._errors import ActorError as ActorError

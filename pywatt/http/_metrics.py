@@ -105,8 +105,7 @@ class ActorMetrics:
 
     def render(self) -> str:
         """The whole page in the Prometheus text format. Does not block."""
-        registry = self.system.registry
-        names = registry.names()
+        names = self.system.registry.names()
         out: list[str] = []
 
         def family(name: str, kind: str, help_text: str) -> None:
@@ -115,9 +114,8 @@ class ActorMetrics:
 
         stats = {}
         for name in names:
-            cell = registry.lookup(name)
-            if cell is not None:
-                stats[name] = (cell.mailbox.statistics(), cell.ctx is not None)
+            actor = self.system.statistics(name)
+            stats[name] = (actor.mailbox, actor.running)
         family("pywatt_actor_up", "gauge", "1 if an incarnation of the actor is serving.")
         out += [f"pywatt_actor_up{{{_actor(n)}}} {int(up)}" for n, (_, up) in stats.items()]
         family("pywatt_actor_mailbox_depth", "gauge", "Messages waiting in the actor's mailbox.")

@@ -250,7 +250,7 @@ class StdioLink(actors.Actor[LinkMessage]):
             case InitBlob():
                 log.warning("ignored an init line after startup")
             case IpcHttpRequest():
-                if self.ctx.system.registry.lookup(HTTP) is not None:
+                if self.ctx.system.lookup(HTTP) is not None:
                     await self.ctx.system.tell(HTTP, HttpOverStdio(message))
                 else:
                     await self._refuse_http(message)
