@@ -127,6 +127,14 @@ async def _outcome(ref: actors.ActorRef[Any], message: Any, into: list[object]) 
         into.append(exc)
 
 
+async def _waiting(
+    nursery: trio.Nursery, ref: actors.ActorRef[Any], message: Any, into: list[object]
+) -> None:
+    """Ask ``message`` in the background (its outcome goes to ``into``) until it is parked."""
+    nursery.start_soon(_outcome, ref, message, into)
+    await settle()
+
+
 async def test_an_entry_fails_with_reply_timeout_at_its_deadline_then_the_actor_hears(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -169,8 +177,7 @@ async def test_timeout_error_makes_the_error_of_each_waiter(
         ref, _ = await _spawn(system, timeout_error=lambda key, s: NotAnswered(f"{key} {s:g}"))
         outcomes: list[object] = []
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_outcome, ref, Wait("k", timeout=1.0), outcomes)
-            await settle()
+            await _waiting(nursery, ref, Wait("k", timeout=1.0), outcomes)
             nursery.start_soon(_outcome, ref, Join("k"), outcomes)
         assert [str(e) for e in outcomes] == ["k 1", "k 1"]
         assert all(isinstance(e, NotAnswered) for e in outcomes)
@@ -184,10 +191,8 @@ async def test_resolve_answers_every_waiter_and_cancels_the_deadline(
         ref, expired = await _spawn(system)
         outcomes: list[object] = []
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_outcome, ref, Wait("k"), outcomes)
-            await settle()
-            nursery.start_soon(_outcome, ref, Join("k"), outcomes)
-            await settle()
+            await _waiting(nursery, ref, Wait("k"), outcomes)
+            await _waiting(nursery, ref, Join("k"), outcomes)
             assert await ref.ask(Answer("k", 42)) is True
         assert outcomes == [42, 42]
         assert await ref.ask(Join("k")) == "not pending"
@@ -212,10 +217,8 @@ async def test_fail_raises_in_every_waiter(autojump_clock: trio.testing.MockCloc
         ref, _ = await _spawn(system)
         outcomes: list[object] = []
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_outcome, ref, Wait("k"), outcomes)
-            await settle()
-            nursery.start_soon(_outcome, ref, Join("k"), outcomes)
-            await settle()
+            await _waiting(nursery, ref, Wait("k"), outcomes)
+            await _waiting(nursery, ref, Join("k"), outcomes)
             assert await ref.ask(Refuse("k")) is True
         assert [type(e) for e in outcomes] == [NotAnswered, NotAnswered]
         assert outcomes[0] is not outcomes[1]
@@ -252,8 +255,7 @@ async def test_a_crash_fails_every_entry_and_the_next_incarnation_starts_empty(
         outcomes: list[object] = []
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_outcome, ref, Wait("a"), outcomes)
-            nursery.start_soon(_outcome, ref, Wait("b"), outcomes)
-            await settle()
+            await _waiting(nursery, ref, Wait("b"), outcomes)
             await crash(system, "correlator")
         assert [type(e) for e in outcomes] == [actors.ActorCrashed, actors.ActorCrashed]
         assert all(
@@ -274,8 +276,7 @@ async def test_a_crash_in_a_handler_fails_the_entries_too(
         ref, _ = await _spawn(system)
         outcomes: list[object] = []
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_outcome, ref, Wait("a"), outcomes)
-            await settle()
+            await _waiting(nursery, ref, Wait("a"), outcomes)
             with pytest.raises(actors.ActorCrashed):
                 await ref.ask(Boom())
         assert isinstance(outcomes[0], actors.ActorCrashed)
