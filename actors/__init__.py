@@ -15,6 +15,7 @@ from ._actor import Actor as Actor
 from ._actor import ActorContext as ActorContext
 from ._actor import DeferredReply as DeferredReply
 from ._actor import TaskHandle as TaskHandle
+from ._cell import ActorStatistics as ActorStatistics
 from ._deadletters import DeadLetters as DeadLetters
 from ._errors import ActorCrashed as ActorCrashed
 from ._errors import ActorError as ActorError
@@ -23,6 +24,7 @@ from ._errors import DuplicateName as DuplicateName
 from ._errors import MailboxFull as MailboxFull
 from ._errors import NoSuchActor as NoSuchActor
 from ._errors import ProtocolMismatch as ProtocolMismatch
+from ._errors import ReplyTimeout as ReplyTimeout
 from ._errors import RestartIntensityExceeded as RestartIntensityExceeded
 from ._errors import StartFailed as StartFailed
 from ._errors import SystemClosed as SystemClosed
@@ -40,6 +42,7 @@ from ._messages import Request as Request
 from ._messages import Restarted as Restarted
 from ._messages import Started as Started
 from ._messages import Stopped as Stopped
+from ._pending import PendingReplies as PendingReplies
 from ._ref import ActorRef as ActorRef
 from ._registry import Protocol as Protocol
 from ._registry import Registry as Registry

@@ -14,6 +14,7 @@ from ._timers import Timer
 if TYPE_CHECKING:
     from ._cell import Cell
     from ._mailbox import Ask
+    from ._pending import PendingReplies
     from ._ref import ActorRef
     from ._system import ActorSystem
 
@@ -149,6 +150,7 @@ class ActorContext:
     __slots__ = (
         "_deferred",
         "_nursery",
+        "_pending",
         "_tasks",
         "_watchers",
         "_watching",
@@ -181,6 +183,7 @@ class ActorContext:
         self._nursery = nursery
         # Allocated on first use: most actors never set a timer or a monitor.
         self._deferred: set[DeferredReply] | None = None
+        self._pending: list[PendingReplies[Any]] | None = None
         self._tasks: list[trio.CancelScope] | None = None
         self._watchers: list[Cell] | None = None
         self._watching: list[ActorContext] | None = None
@@ -271,9 +274,7 @@ class ActorContext:
             try:
                 await fn(*args)
             except Exception as exc:  # reported as this incarnation's crash
-                if self.failure is None:
-                    self.failure = exc
-                self.stop()
+                self._crash(exc)
         if self._tasks is not None and scope in self._tasks:
             self._tasks.remove(scope)
 
@@ -306,6 +307,28 @@ class ActorContext:
             if target_ctx.cell.name == name:
                 target_ctx._unwatch(self)
 
+    def _crash(self, error: Exception) -> None:
+        """Crash this incarnation with ``error`` once the message in hand (if any) is done."""
+        if self.failure is None:
+            self.failure = error
+        self.stop()
+
+    def _adopt(self, table: PendingReplies[Any]) -> None:
+        """``table``'s entries fail when this incarnation ends."""
+        if self._pending is None:
+            self._pending = []
+        self._pending.append(table)
+
+    def _ended_error(self, reason: BaseException | None) -> Exception:
+        """What a request left unanswered by this incarnation fails with."""
+        from ._errors import ActorCrashed, ActorStopped
+
+        if reason is None:
+            return ActorStopped(self.cell.name, "stopped before replying")
+        crashed = ActorCrashed(self.cell.name, "a deferred request")
+        crashed.__cause__ = reason
+        return crashed
+
     def _end(self, reason: BaseException | None) -> None:
         """Cancel timers, notify watchers and drop this incarnation's own monitors."""
         from ._messages import Down
@@ -313,16 +336,12 @@ class ActorContext:
         self.ended = True  # its timers are skipped from now on
         for scope in self._tasks or ():
             scope.cancel()
+        for table in self._pending or ():
+            table._close(reason)
+        self._pending = None
         if self._deferred:
-            from ._errors import ActorCrashed, ActorStopped
-
             for handle in list(self._deferred):
-                if reason is None:
-                    handle.fail(ActorStopped(self.cell.name, "stopped before replying"))
-                else:
-                    crashed = ActorCrashed(self.cell.name, "a deferred request")
-                    crashed.__cause__ = reason
-                    handle.fail(crashed)
+                handle.fail(self._ended_error(reason))
         for watcher in self._watchers or ():
             watcher.mailbox.offer(Down(self.cell.name, self.incarnation, reason))
         self._watchers = None

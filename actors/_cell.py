@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from ._errors import UnacceptedMessage
-from ._mailbox import Mailbox
+from ._mailbox import Mailbox, MailboxStatistics
 
 if TYPE_CHECKING:
     from ._actor import ActorContext
@@ -14,8 +16,21 @@ if TYPE_CHECKING:
 _ACCEPTED: dict[tuple[type[Any], ...], set[type[Any]]] = {}
 
 
+@attrs.frozen
+class ActorStatistics:
+    """A snapshot of an actor name (``system.statistics(name)``)."""
+
+    name: str
+    running: bool
+    """An incarnation is serving (False while the actor starts, restarts or stops)."""
+    incarnation: int | None
+    """The number of the serving incarnation; None while none serves."""
+    mailbox: MailboxStatistics
+
+
 class Cell:
-    """Everything that belongs to a name rather than to one incarnation.
+    """Everything that belongs to a name rather than to one incarnation. Runtime-internal:
+    nothing outside :mod:`actors` sees a cell, only refs and statistics.
 
     The mailbox lives here, so a ref by name keeps working across restarts: messages queued
     while an actor restarts wait for the next incarnation.
@@ -43,3 +58,13 @@ class Cell:
             self._accepted_types.add(cls)
             return
         raise UnacceptedMessage(self.name, cls.__qualname__)
+
+    def statistics(self) -> ActorStatistics:
+        """A snapshot of the name: whether an incarnation serves, and its mailbox."""
+        ctx = self.ctx
+        return ActorStatistics(
+            self.name,
+            running=ctx is not None,
+            incarnation=None if ctx is None else ctx.incarnation,
+            mailbox=self.mailbox.statistics(),
+        )

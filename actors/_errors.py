@@ -36,6 +36,16 @@ class ActorStopped(ActorError):
         self.name = name
 
 
+class ReplyTimeout(ActorError, TimeoutError):
+    """A :class:`~actors.PendingReplies` entry was not answered before its deadline."""
+
+    def __init__(self, name: str, key: object, seconds: float) -> None:
+        super().__init__(f"actor {name!r} got no answer for {key!r} within {seconds:g} s")
+        self.name = name
+        self.key = key
+        self.seconds = seconds
+
+
 class MailboxFull(ActorError):
     """The mailbox is at capacity and its policy (or a ``*_nowait`` call) refuses to wait."""
 

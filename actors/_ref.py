@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import typing
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import outcome
 
 from ._errors import MailboxFull
-from ._mailbox import Ask
+from ._mailbox import Ask, MailboxStatistics
 
 if TYPE_CHECKING:
     from ._cell import Cell
@@ -20,11 +21,33 @@ M = TypeVar("M")
 R = TypeVar("R")
 
 
-class ActorRef(Generic[M]):
+class _RuntimeOnly(type):
+    """Refs are made by the runtime only, as trio makes its channel handles: calling the class
+    raises (the runtime uses :func:`make_ref`), and so does subclassing it."""
+
+    def __new__(
+        mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
+    ) -> _RuntimeOnly:
+        for base in bases:
+            if isinstance(base, _RuntimeOnly):
+                raise TypeError(f"{base.__module__}.{base.__qualname__} cannot be subclassed")
+        return super().__new__(mcls, name, bases, namespace, **kwargs)
+
+    def __call__(cls, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError(
+            f"{cls.__module__}.{cls.__qualname__} has no public constructor: "
+            "use system.ref(name), system.lookup(name) or await system.wait_for(name)"
+        )
+
+
+@typing.final
+class ActorRef(Generic[M], metaclass=_RuntimeOnly):
     """A handle to an actor *name*. It survives restarts: it always reaches the current
     incarnation, and messages sent while the actor restarts wait in its mailbox.
 
     If the name is stopped for good and later registered again, the ref follows the new actor.
+    Refs come from the system (``system.ref``, ``system.lookup``, ``system.wait_for``,
+    ``ctx.self_ref``); the class cannot be called.
     """
 
     __slots__ = ("_cell", "_registry", "name")
@@ -111,6 +134,12 @@ class ActorRef(Generic[M]):
         with contextlib.suppress(MailboxFull):
             cell.mailbox.put_nowait(Ask(message, on_result))
 
-    def statistics(self) -> Any:
+    def statistics(self) -> MailboxStatistics:
         """The mailbox statistics of the actor behind this name."""
         return self._live().mailbox.statistics()
+
+
+def make_ref(registry: Registry, cell: Cell) -> ActorRef[Any]:
+    """A ref to ``cell``'s name (the runtime's way past the closed constructor)."""
+    ref: ActorRef[Any] = type.__call__(ActorRef, registry, cell)
+    return ref

@@ -9,12 +9,13 @@ from typing import Any, TypeVar
 import trio
 
 from ._actor import Actor
+from ._cell import ActorStatistics
 from ._deadletters import DeadLetters
 from ._errors import DuplicateName, NoSuchActor, SystemClosed
 from ._events import Events
 from ._mailbox import OverflowPolicy
 from ._messages import DeadLetterReason, Request
-from ._ref import ActorRef
+from ._ref import ActorRef, make_ref
 from ._registry import Protocol, Registry
 from ._specs import ChildSpec, Restart, SupervisorSpec
 from ._supervisor import Supervisor
@@ -47,11 +48,28 @@ class ActorSystem:
         cell = self.registry.lookup(name)
         if cell is None:
             raise NoSuchActor(name)
-        return ActorRef(self.registry, cell)
+        return make_ref(self.registry, cell)
+
+    def lookup(self, name: str) -> ActorRef[Any] | None:
+        """A ref to the actor registered as ``name``, or None if there is none. Does not block.
+
+        An actor is registered from its first start until it is stopped for good, restarts
+        included: :meth:`statistics` says whether an incarnation is serving right now.
+        """
+        cell = self.registry.lookup(name)
+        return None if cell is None else make_ref(self.registry, cell)
 
     async def wait_for(self, name: str) -> ActorRef[Any]:
         """Wait until an actor is registered as ``name``; returns a ref to it."""
-        return ActorRef(self.registry, await self.registry.wait_for(name))
+        return make_ref(self.registry, await self.registry.wait_for(name))
+
+    def statistics(self, name: str) -> ActorStatistics:
+        """A snapshot of the actor registered as ``name``: whether an incarnation is serving
+        (and which), and its mailbox's statistics. Raises :class:`NoSuchActor`."""
+        cell = self.registry.lookup(name)
+        if cell is None:
+            raise NoSuchActor(name)
+        return cell.statistics()
 
     def tell_nowait(self, name: str, message: object) -> None:
         """Send a one-way message by name, without blocking.
@@ -63,7 +81,7 @@ class ActorSystem:
         if cell is None:
             self.dead_letters.record(name, message, DeadLetterReason.NO_SUCH_ACTOR)
             return
-        ActorRef[Any](self.registry, cell).tell_nowait(message)
+        make_ref(self.registry, cell).tell_nowait(message)
 
     async def tell(self, name: str, message: object) -> None:
         """Send a one-way message by name; as :meth:`tell_nowait` but waits for room."""
@@ -72,7 +90,7 @@ class ActorSystem:
             await trio.lowlevel.checkpoint()
             self.dead_letters.record(name, message, DeadLetterReason.NO_SUCH_ACTOR)
             return
-        await ActorRef[Any](self.registry, cell).tell(message)
+        await make_ref(self.registry, cell).tell(message)
 
     async def ask(self, name: str, message: Request[R]) -> R:
         """Ask by name. Raises :class:`NoSuchActor` (after dead-lettering the request) if
@@ -82,7 +100,7 @@ class ActorSystem:
             await trio.lowlevel.checkpoint()
             self.dead_letters.record(name, message, DeadLetterReason.NO_SUCH_ACTOR)
             raise NoSuchActor(name)
-        return await ActorRef[Any](self.registry, cell).ask(message)
+        return await make_ref(self.registry, cell).ask(message)
 
     def declare(self, name: str, protocol: Protocol) -> None:
         """Make ``name`` carry ``protocol``: any actor registered there must accept all of its

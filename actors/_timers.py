@@ -3,7 +3,12 @@
 Requests answered later (a secret over a pipe, a frame on a socket) each arm a deadline, so
 thousands of timers can be live at once; a trio task and cancel scope each would cost a
 scheduler pass to start and memory for as long as they sleep. Here arming is a heap push and
-cancelling marks the entry (it is skipped when it comes up).
+cancelling marks the entry (it is skipped when it comes up). Entries cancelled long before
+their deadline (a reply that came in time) are swept out once they make up half the heap, so
+the heap stays the size of what is really pending.
+
+Two kinds of entry share the heap: a :class:`Timer` (a message to the actor itself) and the
+deadline of a :class:`~actors.PendingReplies` entry. Each says what firing means.
 """
 
 from __future__ import annotations
@@ -18,44 +23,103 @@ import trio
 if TYPE_CHECKING:
     from ._actor import ActorContext
 
+SWEEP_AFTER = 256
+"""Cancelled entries tolerated in the heap before a sweep is considered (then: half of it)."""
 
-class Timer:
+
+class Scheduled:
+    """An entry of the timer heap: it belongs to one incarnation and ends with it.
+
+    Internal; subclasses implement :meth:`_fire`.
+    """
+
+    __slots__ = ("_cancelled", "ctx")
+
+    def __init__(self, ctx: ActorContext) -> None:
+        self.ctx = ctx
+        self._cancelled = False
+
+    def _discard(self) -> None:
+        """Mark the entry cancelled (once) and let the heap count it for a sweep."""
+        if not self._cancelled:
+            self._cancelled = True
+            self.ctx.system.timers.discarded()
+
+    def _fire(self, service: TimerService, deadline: float) -> None:
+        """The deadline came: act on it (called by the timer task, must not block)."""
+        raise NotImplementedError
+
+
+class Timer(Scheduled):
     """A scheduled message to an actor itself; :meth:`cancel` stops it. Ends with the actor."""
 
-    __slots__ = ("_cancelled", "ctx", "message", "period")
+    __slots__ = ("message", "period")
 
     def __init__(self, ctx: ActorContext, message: object, period: float | None) -> None:
-        self.ctx = ctx
+        super().__init__(ctx)
         self.message = message
         self.period = period
-        self._cancelled = False
 
     def cancel(self) -> None:
         """Stop the timer. Messages it already delivered stay in the mailbox."""
-        self._cancelled = True
+        self._discard()
 
     @property
     def cancelled(self) -> bool:
         return self._cancelled
+
+    def _fire(self, service: TimerService, deadline: float) -> None:
+        self.ctx.cell.mailbox.offer(self.message)
+        if self.period is None:
+            self._cancelled = True
+        else:
+            service.schedule(self, deadline + self.period)
 
 
 class TimerService:
     """The system's timers: :meth:`run` is the one task that fires them."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Timer]] = []
+        self._heap: list[tuple[float, int, Scheduled]] = []
         self._order = itertools.count()
         self._scope: trio.CancelScope | None = None
+        self._dead = 0  # cancelled entries still in the heap
 
-    def schedule(self, timer: Timer, deadline: float) -> None:
-        """Fire ``timer`` at ``deadline`` (trio clock). Does not block."""
-        heapq.heappush(self._heap, (deadline, next(self._order), timer))
+    def __len__(self) -> int:
+        """Entries in the heap, cancelled ones not yet swept included."""
+        return len(self._heap)
+
+    def schedule(self, entry: Scheduled, deadline: float) -> None:
+        """Fire ``entry`` at ``deadline`` (trio clock). Does not block."""
+        heapq.heappush(self._heap, (deadline, next(self._order), entry))
         scope = self._scope
         if scope is not None and deadline < scope.deadline:
             scope.deadline = deadline  # wake the sleeper earlier
 
+    def discarded(self) -> None:
+        """An entry still in the heap was cancelled; sweep once they are half of it."""
+        self._dead += 1
+        if self._dead > SWEEP_AFTER and 2 * self._dead > len(self._heap):
+            self._sweep()
+
+    def _sweep(self) -> None:
+        """Drop cancelled entries, and those of ended incarnations, from the heap (in place:
+        :meth:`run` holds it)."""
+        kept = []
+        for item in self._heap:
+            entry = item[2]
+            if entry._cancelled:
+                continue
+            if entry.ctx.ended:
+                entry._cancelled = True
+                continue
+            kept.append(item)
+        heapq.heapify(kept)
+        self._heap[:] = kept
+        self._dead = 0
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Fire timers as they come due, forever."""
+        """Fire entries as they come due, forever."""
         task_status.started()
         heap = self._heap
         while True:
@@ -65,15 +129,11 @@ class TimerService:
             self._scope = None
             now = trio.current_time()
             while heap and heap[0][0] <= now:
-                deadline, _, timer = heapq.heappop(heap)
-                if timer._cancelled:
+                deadline, _, entry = heapq.heappop(heap)
+                if entry._cancelled:
+                    self._dead -= 1
                     continue
-                ctx = timer.ctx
-                if ctx.ended:  # timers end with their incarnation
-                    timer._cancelled = True
+                if entry.ctx.ended:  # entries end with their incarnation
+                    entry._cancelled = True
                     continue
-                ctx.cell.mailbox.offer(timer.message)
-                if timer.period is None:
-                    timer._cancelled = True
-                else:
-                    self.schedule(timer, deadline + timer.period)
+                entry._fire(self, deadline)

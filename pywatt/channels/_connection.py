@@ -239,8 +239,8 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 )
             )
 
-        cell = self.ctx.system.registry.lookup(HTTP_ACTOR)
-        if cell is None:
+        http = self.ctx.system.lookup(HTTP_ACTOR)
+        if http is None:
             respond(503, "this module serves no HTTP app")
             return
 
@@ -250,7 +250,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
             else:
                 respond(502, "the module's HTTP server failed to answer")
 
-        ActorRef[Any](self.ctx.system.registry, cell).ask_nowait(ServeHttp(request), answered)
+        http.ask_nowait(ServeHttp(request), answered)
 
     # -- the connection --------------------------------------------------------------------
 

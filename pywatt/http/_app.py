@@ -246,7 +246,7 @@ class ServedApp:
         if token is None:
             await send_json(send, 401, {"error": "Missing Authorization header"}, bearer=True)
             return None
-        if self.system.registry.lookup(JWT_ACTOR) is None:
+        if self.system.lookup(JWT_ACTOR) is None:
             log.error("a request for a JWT-protected path, but no %s actor runs", JWT_ACTOR)
             await send_json(send, 503, {"error": "JWT validation is not available"})
             return None

@@ -48,10 +48,9 @@ class HealthTracker:
             counts["supervisors"] += 1
             for name in supervisor.children():
                 seen.add(name)
-                cell = self.system.registry.lookup(name)
-                if cell is not None:
+                if self.system.lookup(name) is not None:
                     counts["actors"] += 1
-                    if cell.ctx is None:
+                    if not self.system.statistics(name).running:
                         down[name] = now - self._down_since.setdefault(name, now)
                     continue
                 try:

@@ -156,7 +156,7 @@ def _system_of(scope: Mapping[str, Any]) -> actors.ActorSystem | None:
     if not extension:
         return None
     system = extension.get("system")
-    if system is None or system.registry.lookup(JWT_ACTOR) is None:
+    if system is None or system.lookup(JWT_ACTOR) is None:
         return None
     return system  # type: ignore[no-any-return]
 

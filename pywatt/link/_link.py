@@ -10,6 +10,7 @@ its protocol deadline (docs/architecture.md, decision 2).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import uuid
@@ -51,7 +52,6 @@ from pywatt.wire import (
 from ._errors import LinkClosed, LinkError, PortNegotiationFailed, ServiceFailed, StdioTimeout
 from ._messages import (
     CallService,
-    Expire,
     FetchRemoteSecret,
     ForwardedSecretFetch,
     HttpOverStdio,
@@ -79,8 +79,12 @@ LinkMessage = (
     | RequestPort
     | OpenService
     | CallService
-    | Expire
 )
+
+
+def _timeout(what: str) -> Callable[[str, float], StdioTimeout]:
+    """The ``timeout_error`` of a table of stdio requests (their keys are not for users)."""
+    return lambda _key, seconds: StdioTimeout(what, seconds)
 
 
 class StdioLink(actors.Actor[LinkMessage]):
@@ -113,16 +117,18 @@ class StdioLink(actors.Actor[LinkMessage]):
         self.secrets = secrets
         self.secret_deadline = secret_deadline
         self.port_deadline = port_deadline
-        # Each pending request keeps its deadline timer, cancelled when the answer comes.
-        self.pending_secrets: dict[str, tuple[list[actors.DeferredReply], actors.Timer]] = {}
-        self.pending_ports: dict[str, tuple[actors.DeferredReply, actors.Timer]] = {}
         self.service_deadline = service_deadline
-        self.pending_services: dict[str, tuple[actors.DeferredReply, actors.Timer]] = {}
-        self.pending_operations: dict[str, tuple[actors.DeferredReply, actors.Timer]] = {}
         self.closed = False
         self.malformed = 0
 
     async def on_start(self) -> None:
+        # What waits for an answer on stdin, by the key the answer carries; each entry fails
+        # with its protocol's timeout at its deadline, and with the incarnation.
+        pending = actors.PendingReplies[str]
+        self.secrets_waiting = pending(self.ctx, timeout_error=SecretTimeout)
+        self.ports = pending(self.ctx, timeout_error=_timeout("a port request"))
+        self.services = pending(self.ctx, timeout_error=_timeout("a service request"))
+        self.operations = pending(self.ctx, timeout_error=_timeout("a service operation"))
         self.ctx.start_task(self._read_stdin)
 
     # -- requests from the module ----------------------------------------------------------
@@ -143,8 +149,6 @@ class StdioLink(actors.Actor[LinkMessage]):
                 return await self._open_service(service_type, config)
             case CallService(connection_id, service_type, operation, params):
                 return await self._call_service(connection_id, service_type, operation, params)
-            case Expire(kind, key):
-                self._expire(kind, key)
         return None
 
     async def _write(self, payload: bytes) -> None:
@@ -154,20 +158,16 @@ class StdioLink(actors.Actor[LinkMessage]):
         if self.closed:
             reply.fail(SecretUnavailable(name, "stdin is closed: the orchestrator cannot answer"))
             return
-        pending = self.pending_secrets.get(name)
-        if pending is not None:  # one get_secret line serves every concurrent asker
-            pending[0].append(reply)
+        if self.secrets_waiting.join(name, reply):  # one get_secret line serves every asker
             return
-        timer = self.ctx.send_after(self.secret_deadline, Expire("secret", name))
-        self.pending_secrets[name] = ([reply], timer)
+        self.secrets_waiting.add(name, reply, timeout=self.secret_deadline)
         await self._write(encode_json(GetSecretRequest(name=name)))
 
     async def _request_port(self, specific: int | None) -> None:
         if self.closed:
             raise LinkClosed("stdin is closed: the orchestrator cannot answer")
         request_id = str(uuid.uuid4())
-        timer = self.ctx.send_after(self.port_deadline, Expire("port", request_id))
-        self.pending_ports[request_id] = (self.ctx.defer_reply(), timer)
+        self.ports.add(request_id, self.ctx.defer_reply(), timeout=self.port_deadline)
         await self._write(
             encode_json(IpcPortNegotiation(request_id=request_id, specific_port=specific))
         )
@@ -178,8 +178,7 @@ class StdioLink(actors.Actor[LinkMessage]):
             raise LinkClosed("stdin is closed: the orchestrator cannot answer")
         prefix = _SERVICE_PREFIXES.get(service_type.variant, "service_request_")
         request_id = f"{prefix}{uuid.uuid4()}"
-        timer = self.ctx.send_after(self.service_deadline, Expire("service", request_id))
-        self.pending_services[request_id] = (self.ctx.defer_reply(), timer)
+        self.services.add(request_id, self.ctx.defer_reply(), timeout=self.service_deadline)
         await self._write(
             encode_json(ServiceRequest(id=request_id, service_type=service_type, config=config))
         )
@@ -189,11 +188,10 @@ class StdioLink(actors.Actor[LinkMessage]):
     ) -> None:
         if self.closed:
             raise LinkClosed("stdin is closed: the orchestrator cannot answer")
-        if connection_id in self.pending_operations:
+        if connection_id in self.operations:
             # Results carry no id of their own (§13.2): one operation per connection.
             raise LinkError(f"an operation on service connection {connection_id!r} is in flight")
-        timer = self.ctx.send_after(self.service_deadline, Expire("operation", connection_id))
-        self.pending_operations[connection_id] = (self.ctx.defer_reply(), timer)
+        self.operations.add(connection_id, self.ctx.defer_reply(), timeout=self.service_deadline)
         operation_line = ServiceOperation(
             connection_id=connection_id,
             service_type=service_type,
@@ -201,31 +199,6 @@ class StdioLink(actors.Actor[LinkMessage]):
             params=params,
         )
         await self._write(encode_json(operation_line))
-
-    def _expire(self, kind: str, key: str) -> None:
-        if kind == "secret":
-            pending = self.pending_secrets.pop(key, None)
-            for reply in pending[0] if pending else ():
-                reply.fail(SecretTimeout(key, self.secret_deadline))
-        elif kind == "service":
-            service = self.pending_services.pop(key, None)
-            if service is not None:
-                service[0].fail(StdioTimeout("a service request", self.service_deadline))
-        elif kind == "operation":
-            operation = self.pending_operations.pop(key, None)
-            if operation is not None:
-                operation[0].fail(StdioTimeout("a service operation", self.service_deadline))
-        else:
-            port = self.pending_ports.pop(key, None)
-            if port is not None:
-                port[0].fail(StdioTimeout("a port request", self.port_deadline))
-
-    def _take_secret_waiters(self, name: str) -> list[actors.DeferredReply] | None:
-        pending = self.pending_secrets.pop(name, None)
-        if pending is None:
-            return None
-        pending[1].cancel()
-        return pending[0]
 
     # -- stdin -----------------------------------------------------------------------------
 
@@ -261,8 +234,7 @@ class StdioLink(actors.Actor[LinkMessage]):
             case SecretValueResponse():
                 await self._on_secret(message)
             case SecretError(name=name, message=text):
-                for reply in self._take_secret_waiters(name) or ():
-                    reply.fail(SecretNotFound(name, text))
+                self.secrets_waiting.fail(name, lambda: SecretNotFound(name, text))
             case RotatedNotification(keys=keys, rotation_id=rotation_id):
                 await self.ctx.system.tell(self.secrets, RotationNotice(tuple(keys), rotation_id))
             case IpcPortNegotiationResponse(request_id=request_id):
@@ -278,7 +250,7 @@ class StdioLink(actors.Actor[LinkMessage]):
             case InitBlob():
                 log.warning("ignored an init line after startup")
             case IpcHttpRequest():
-                if self.ctx.system.registry.lookup(HTTP) is not None:
+                if self.ctx.system.lookup(HTTP) is not None:
                     await self.ctx.system.tell(HTTP, HttpOverStdio(message))
                 else:
                     await self._refuse_http(message)
@@ -286,32 +258,27 @@ class StdioLink(actors.Actor[LinkMessage]):
                 log.warning("ignored %s on stdin: not handled by this module", message.OP)
 
     async def _on_secret(self, message: SecretValueResponse) -> None:
-        waiters = self._take_secret_waiters(message.name)
-        if waiters is not None:
-            for reply in waiters:
-                reply.reply(message.value)
-            if message.rotation_id is None:
-                return
+        answered = self.secrets_waiting.resolve(message.name, message.value)
+        if answered and message.rotation_id is None:
+            return
         # Unsolicited (a push) or carrying a rotation id: the secrets actor caches it.
         await self.ctx.system.tell(
             self.secrets, SecretPushed(message.name, message.value, message.rotation_id)
         )
 
     def _on_port(self, message: IpcPortNegotiationResponse, request_id: str) -> None:
-        pending = self.pending_ports.pop(request_id, None)
-        if pending is None and len(self.pending_ports) == 1:
+        ports = self.ports
+        if request_id not in ports and len(ports) == 1:
             # Rust accepts a mismatched request id (§8); so do we when only one is pending.
             log.warning("port_response with an unknown request id %r: used anyway", request_id)
-            _, pending = self.pending_ports.popitem()
-        if pending is None:
-            log.warning("ignored a port_response nobody waits for (%r)", request_id)
-            return
-        reply, timer = pending
-        timer.cancel()
+            (request_id,) = ports
         if message.success and message.port != 0:
-            reply.reply(message)
+            answered = ports.resolve(request_id, message)
         else:
-            reply.fail(PortNegotiationFailed(message.error_message or "port request refused"))
+            refusal = message.error_message or "port request refused"
+            answered = ports.fail(request_id, lambda: PortNegotiationFailed(refusal))
+        if not answered:
+            log.warning("ignored a port_response nobody waits for (%r)", request_id)
 
     async def _refuse_http(self, request: IpcHttpRequest) -> None:
         # A module that serves no app still answers: a clear 503 in the stdout wrapper of
@@ -333,51 +300,40 @@ class StdioLink(actors.Actor[LinkMessage]):
         await self.ctx.self_ref.tell(SendRaw(encode_json_value(wrapper)))
 
     def _on_service_response(self, message: ServiceResponse) -> None:
-        pending = self.pending_services.pop(message.id, None)
-        if pending is None:
-            log.warning("ignored a service_response nobody waits for (%r)", message.id)
-            return
-        reply, timer = pending
-        timer.cancel()
+        services, key = self.services, message.id
         if message.success and message.connection_id:
-            reply.reply(message.connection_id)
-        elif message.success:
-            reply.fail(ServiceFailed("a service request", "the answer has no connection_id"))
+            answered = services.resolve(key, message.connection_id)
         else:
-            reply.fail(ServiceFailed("a service request", message.error or "Unknown error"))
+            error = message.error or "Unknown error"
+            if message.success:
+                error = "the answer has no connection_id"
+            answered = services.fail(key, lambda: ServiceFailed("a service request", error))
+        if not answered:
+            log.warning("ignored a service_response nobody waits for (%r)", key)
 
     def _on_operation_result(self, message: ServiceOperationResult) -> None:
+        operations = self.operations
         key = message.params.connection_id if message.params is not None else None
-        if key is None and len(self.pending_operations) == 1:
+        if key is None and len(operations) == 1:
             # No §13.2 echo (a foreign orchestrator): usable only with one operation pending.
-            key = next(iter(self.pending_operations))
-        pending = self.pending_operations.pop(key, None) if key is not None else None
-        if pending is None:
-            log.warning("ignored a service_operation_result nobody waits for (%r)", key)
-            return
-        reply, timer = pending
-        timer.cancel()
-        if message.success:
-            reply.reply(message.result)
+            (key,) = operations
+        if key is None:
+            answered = False
+        elif message.success:
+            answered = operations.resolve(key, message.result)
         else:
-            reply.fail(ServiceFailed("a service operation", message.error or "Unknown error"))
+            error = message.error or "Unknown error"
+            answered = operations.fail(key, lambda: ServiceFailed("a service operation", error))
+        if not answered:
+            log.warning("ignored a service_operation_result nobody waits for (%r)", key)
 
     def _close(self, reason: str) -> None:
         if self.closed:
             return
         self.closed = True
-        for name, (waiters, timer) in self.pending_secrets.items():
-            timer.cancel()
-            for reply in waiters:
-                reply.fail(SecretUnavailable(name, reason))
-        self.pending_secrets.clear()
-        for reply, timer in self.pending_ports.values():
-            timer.cancel()
-            reply.fail(LinkClosed(reason))
-        self.pending_ports.clear()
-        for reply, timer in [*self.pending_services.values(), *self.pending_operations.values()]:
-            timer.cancel()
-            reply.fail(LinkClosed(reason))
-        self.pending_services.clear()
-        self.pending_operations.clear()
+        for name in self.secrets_waiting:
+            self.secrets_waiting.fail(name, functools.partial(SecretUnavailable, name, reason))
+        for table in (self.ports, self.services, self.operations):
+            for key in table:
+                table.fail(key, functools.partial(LinkClosed, reason))
         self.on_shutdown(reason)

@@ -91,14 +91,6 @@ class CallService(actors.Request[Any]):
 
 
 @attrs.frozen
-class Expire:
-    """Internal: a stdio request's deadline passed."""
-
-    kind: str
-    key: str
-
-
-@attrs.frozen
 class HttpOverStdio:
     """Told to the actor registered as ``pywatt.http`` for each ``http_request`` on stdin.
 

@@ -76,13 +76,13 @@ class ActorCollector(Collector):
         failed = CounterMetricFamily(
             "pywatt_actor_messages_failed", "Messages whose handler raised.", labels=["actor"]
         )
-        registry = self.system.registry
-        for name in registry.names():
-            cell = registry.lookup(name)
-            if cell is None:
+        for name in self.system.registry.names():
+            try:
+                actor = self.system.statistics(name)
+            except actors.NoSuchActor:  # gone between the two calls
                 continue
-            stats = cell.mailbox.statistics()
-            up.add_metric([name], int(cell.ctx is not None))
+            stats = actor.mailbox
+            up.add_metric([name], int(actor.running))
             depth.add_metric([name], stats.depth)
             capacity.add_metric([name], stats.capacity)
             processed.add_metric([name], stats.processed)

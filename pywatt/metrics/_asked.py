@@ -51,11 +51,10 @@ class AskedStats(Collector, Generic[T]):
         self.silent: list[str] = []
 
     def names(self) -> list[str]:
-        registry = self.system.registry
         if self.protocol is not None:
-            return registry.names_with(self.protocol)
+            return self.system.registry.names_with(self.protocol)
         assert self.name is not None
-        return [self.name] if registry.lookup(self.name) is not None else []
+        return [self.name] if self.system.lookup(self.name) is not None else []
 
     async def refresh(self, timeout: float) -> None:
         """Ask every actor for its figures, all at once, each within ``timeout`` seconds."""

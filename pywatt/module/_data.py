@@ -94,7 +94,7 @@ class DataMixin:
         from pywatt.db import DEFAULT_NAME, DatabaseFacade
 
         name = str((self._config.database_config or {}).get("name", DEFAULT_NAME))
-        if not self._config.database_enabled and self.system.registry.lookup(name) is None:
+        if not self._config.database_enabled and self.system.lookup(name) is None:
             raise ConfigError(
                 "this module has no database: pass enable_database, database_config or "
                 "database_provider"
@@ -117,7 +117,7 @@ class DataMixin:
     def _cache(self) -> CacheFacade:
         from pywatt.cache import CACHE_NAME, cache_facade
 
-        if not self._config.cache_enabled and self.system.registry.lookup(CACHE_NAME) is None:
+        if not self._config.cache_enabled and self.system.lookup(CACHE_NAME) is None:
             raise ConfigError(
                 "this module has no cache: pass enable_cache, cache_config or cache_provider"
             )

@@ -58,7 +58,7 @@ class CacheProxy:
         if namespace:
             name += "." + _SAFE.sub("_", namespace)
         try:
-            if self.system.registry.lookup(name) is None:
+            if self.system.lookup(name) is None:
                 if use_redis:
                     url = str(self.redis_url)
                     factory: Any = lambda: RedisCache.from_url(url, namespace=namespace)  # noqa: E731

@@ -236,7 +236,7 @@ class Gateway(Actor[GatewayMessage]):
     async def _forward(self, message: ExchangeHttp) -> None:
         module_id, request = message.module_id, message.request
         target = self.process_name(module_id)
-        if self.ctx.system.registry.lookup(target) is None:
+        if self.ctx.system.lookup(target) is None:
             raise GatewayFailure(502, f"module {module_id!r} is not running")
         key = (module_id, request.request_id)
         if key in self.pending:

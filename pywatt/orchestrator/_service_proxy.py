@@ -259,7 +259,7 @@ async def serve_service_message(
         with contextlib.suppress(ActorError):  # the module's actor is gone: nobody reads it
             await self_ref.tell(FromModule(pid, carrier))
 
-    services = system.registry.lookup(SERVICES_NAME)
+    services = system.lookup(SERVICES_NAME)
     if services is None:
         host = ServiceHost(system, process.settings.base_env, process.console)
         try:

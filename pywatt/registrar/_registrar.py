@@ -22,21 +22,14 @@ time and the rest queue; each has the 30 s deadline of §10.
 
 from __future__ import annotations
 
-import collections
 import logging
-import uuid
 from typing import Any, Final
 
 import attrs
 
 import actors
-from pywatt.channels import (
-    ChannelDirectory,
-    ChannelInbound,
-    NoChannel,
-    SendFrame,
-    encode_module_frame,
-)
+from pywatt.channels import ChannelDirectory, ChannelInbound, NoChannel
+from pywatt.channels._serial import LineExpired, Outgoing, SerialRequests
 from pywatt.link._messages import Send
 from pywatt.wire import (
     AnnounceBlob,
@@ -48,7 +41,6 @@ from pywatt.wire import (
     HeartbeatRequest,
     HeartbeatResponse,
     Message,
-    MessageMetadata,
     ModuleInfo,
     RegisteredModule,
     RegistrationRequest,
@@ -130,20 +122,6 @@ class _Beat:
     """Internal: send a registration heartbeat."""
 
 
-@attrs.frozen
-class _Expire:
-    serial: int
-
-
-@attrs.define
-class _Outgoing:
-    what: str
-    content: Any
-    as_type: Any
-    expects: type[Any]
-    reply: actors.DeferredReply | None
-
-
 RegistrarMessage = (
     Announce
     | Register
@@ -152,7 +130,7 @@ RegistrarMessage = (
     | GetRegistration
     | ChannelInbound
     | _Beat
-    | _Expire
+    | LineExpired
 )
 
 
@@ -214,9 +192,6 @@ class Registrar(actors.Actor[RegistrarMessage]):
         self.last_health: HealthStatus | None = None
         self.orchestrator_view: HealthStatus | None = None
         self.heartbeats = 0
-        self.queue: collections.deque[_Outgoing] = collections.deque()
-        self.current: _Outgoing | None = None
-        self.serial = 0
         self._beating: actors.Timer | None = None
 
     @property
@@ -224,6 +199,13 @@ class Registrar(actors.Actor[RegistrarMessage]):
         return self.memory.registered
 
     async def on_start(self) -> None:
+        self.line = SerialRequests[Outgoing](
+            self.ctx,
+            self.directory,
+            deadline=self.deadline,
+            timeout_error=RegistrationTimeout,
+            log=log,
+        )
         if self.memory.registered is not None and self.memory.confirmed:
             self._start_beating()  # a restart: the registration goes on
 
@@ -240,9 +222,9 @@ class Registrar(actors.Actor[RegistrarMessage]):
             case Register(info, capabilities):
                 self.memory.capabilities = capabilities
                 request = RegistrationRequest(module_info=info)
-                await self._submit(
-                    _Outgoing("registration", request, Message[RegistrationRequest],
-                              RegistrationResponse, self.ctx.defer_reply())
+                await self.line.submit(
+                    Outgoing("registration", request, RegistrationResponse,
+                             self.ctx.defer_reply(), Message[RegistrationRequest])
                 )  # fmt: skip
             case SetHealth(status, details):
                 self.memory.health_override = status
@@ -251,21 +233,15 @@ class Registrar(actors.Actor[RegistrarMessage]):
                 registered = self.registered
                 if registered is None:
                     return False
-                await self._submit(self._unregistration(registered, self.ctx.defer_reply()))
+                await self.line.submit(self._unregistration(registered, self.ctx.defer_reply()))
             case GetRegistration():
                 return RegistrationStatus(
                     self.registered, self.last_health, self.orchestrator_view, self.heartbeats
                 )
             case _Beat():
                 await self._beat()
-            case _Expire(serial):
-                if self.current is not None and serial == self.serial:
-                    current, self.current = self.current, None
-                    if current.reply is not None:
-                        current.reply.fail(RegistrationTimeout(current.what, self.deadline))
-                    else:
-                        log.warning("%s: no reply within %g s", current.what, self.deadline)
-                    await self._next()
+            case LineExpired():
+                await self.line.next()
             case ChannelInbound(_, inbound):
                 await self._inbound(inbound)
         return None
@@ -274,11 +250,11 @@ class Registrar(actors.Actor[RegistrarMessage]):
 
     def _unregistration(
         self, registered: RegisteredModule, reply: actors.DeferredReply | None
-    ) -> _Outgoing:
+    ) -> Outgoing:
         request = UnregistrationRequest(module_id=registered.id, token=registered.token)
-        return _Outgoing(
-            "unregistration", request, Message[UnregistrationRequest], UnregistrationResponse,
-            reply,
+        return Outgoing(
+            "unregistration", request, UnregistrationResponse, reply,
+            Message[UnregistrationRequest],
         )  # fmt: skip
 
     def _health(self) -> HealthStatus:
@@ -293,7 +269,7 @@ class Registrar(actors.Actor[RegistrarMessage]):
 
     async def _beat(self) -> None:
         registered = self.registered
-        if registered is None or any(o.expects is HeartbeatResponse for o in self.queue):
+        if registered is None or any(o.expects is HeartbeatResponse for o in self.line.queue):
             return
         health = self._health()
         self.last_health = health
@@ -303,42 +279,15 @@ class Registrar(actors.Actor[RegistrarMessage]):
             status=health,
             details=self.memory.details,
         )
-        await self._submit(
-            _Outgoing("heartbeat", request, Message[HeartbeatRequest], HeartbeatResponse, None)
+        await self.line.submit(
+            Outgoing("heartbeat", request, HeartbeatResponse, None, Message[HeartbeatRequest])
         )
-
-    @staticmethod
-    def _frame(content: Any, as_type: Any) -> bytes:
-        return encode_module_frame(
-            content, metadata=MessageMetadata(id=str(uuid.uuid4())), as_type=as_type
-        )
-
-    async def _submit(self, outgoing: _Outgoing) -> None:
-        self.queue.append(outgoing)
-        if self.current is None:
-            await self._next()
-
-    async def _next(self) -> None:
-        while self.current is None and self.queue:
-            outgoing = self.queue.popleft()
-            state = self.directory.pick()
-            if state is None:
-                if outgoing.reply is not None:
-                    outgoing.reply.fail(NoChannel(outgoing.what))
-                continue
-            self.current = outgoing
-            self.serial += 1
-            self.ctx.send_after(self.deadline, _Expire(self.serial))
-            await self.ctx.system.tell(
-                state.name, SendFrame(self._frame(outgoing.content, outgoing.as_type))
-            )
 
     async def _inbound(self, message: object) -> None:
-        current = self.current
-        if current is None or not isinstance(message, current.expects):
+        current = self.line.answered(message)
+        if current is None:
             log.warning("unexpected registration reply %r dropped", message)
             return
-        self.current = None
         reply = current.reply
         success = getattr(message, "success", False)
         error = getattr(message, "error", None)
@@ -356,9 +305,10 @@ class Registrar(actors.Actor[RegistrarMessage]):
                     token=message.module.token,
                     capabilities=capabilities,
                 )
-                self.queue.appendleft(
-                    _Outgoing("capabilities", request, Message[CapabilitiesRequest],
-                              CapabilitiesResponse, reply)
+                await self.line.submit(
+                    Outgoing("capabilities", request, CapabilitiesResponse, reply,
+                             Message[CapabilitiesRequest]),
+                    first=True,
                 )  # fmt: skip
         elif isinstance(message, CapabilitiesResponse):
             if reply is not None:
@@ -387,4 +337,4 @@ class Registrar(actors.Actor[RegistrarMessage]):
                     reply.reply(True)
                 else:
                     reply.fail(RegistrationFailed("unregistration", error))
-        await self._next()
+        await self.line.next()

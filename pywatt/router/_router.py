@@ -56,16 +56,22 @@ running get a ``RequestInterrupted`` error reply.
 from __future__ import annotations
 
 import collections
-import heapq
 import inspect
 import logging
 import uuid
 from typing import Any, Final
 
 import attrs
-import trio
 
-from actors import Actor, ActorCrashed, ActorError, ActorRef, ChildSpec, DeferredReply
+from actors import (
+    Actor,
+    ActorCrashed,
+    ActorError,
+    ActorRef,
+    ChildSpec,
+    DeferredReply,
+    PendingReplies,
+)
 from pywatt.channels import (
     ChannelDirectory,
     ChannelInbound,
@@ -131,6 +137,17 @@ LOCAL_CHANNEL: Final = "pywatt.router.local"
 """The channel name of a request a module sent to itself: served and answered in-process."""
 
 
+@attrs.frozen
+class _Request:
+    """What a request in flight was: for decoding its reply and naming it in errors."""
+
+    target: str
+    endpoint: str
+    response_type: Any
+    channel: str
+    timeout: float
+
+
 RouterMessage = (
     SendMessage
     | SendRequest
@@ -143,17 +160,6 @@ RouterMessage = (
     | Unpark
     | HandlerReply
 )
-
-
-@attrs.define
-class _Pending:
-    reply: DeferredReply
-    target: str
-    endpoint: str
-    response_type: Any
-    channel: str
-    deadline: float
-    timeout: float
 
 
 def router_spec(
@@ -212,18 +218,20 @@ class Router(Actor[RouterMessage]):
         self.endpoints = endpoints if endpoints is not None else Endpoints()
         self.default_timeout = default_timeout
         self.max_in_flight = max_in_flight
-        self.pending: dict[uuid.UUID, _Pending] = {}
+        # A request in flight is in both, together: ``requests`` says what it was, ``replies``
+        # who waits until when (a timeout takes it out of ``requests`` by ``_expired``).
+        self.requests: dict[uuid.UUID, _Request] = {}
         self.parked: collections.deque[tuple[SendRequest, DeferredReply]] = collections.deque()
         # Requests whose handler runs as a task of this incarnation: (source, request_id) ->
         # the channel it came on. Whoever takes an entry out writes that request's one reply.
         self.serving: dict[tuple[str, uuid.UUID], str] = {}
         self.counts: collections.Counter[str] = collections.Counter()
-        self._deadlines: list[tuple[float, uuid.UUID]] = []
-        self._deadline_moved = trio.Event()
         self._refs: dict[str, ActorRef[Any]] = {}
 
     async def on_start(self) -> None:
-        self.ctx.start_task(self._expire_loop)
+        self.replies = PendingReplies[uuid.UUID](
+            self.ctx, timeout_error=self._timeout_error, on_expire=self._expired
+        )
 
     async def on_stop(self) -> None:
         # Handler tasks end with this incarnation (a crash or a stop): their callers hear it
@@ -256,7 +264,7 @@ class Router(Actor[RouterMessage]):
             return None
         if isinstance(message, SendRequest):
             reply = self.ctx.defer_reply()
-            if len(self.pending) >= self.max_in_flight:
+            if len(self.replies) >= self.max_in_flight:
                 self.parked.append((message, reply))
             else:
                 await self._send_request(message, reply)
@@ -288,7 +296,7 @@ class Router(Actor[RouterMessage]):
     def _statistics(self) -> RouterStatistics:
         c = self.counts
         return RouterStatistics(
-            in_flight=len(self.pending),
+            in_flight=len(self.replies),
             parked=len(self.parked),
             sent=c["sent"],
             notifications=c["notifications"],
@@ -373,27 +381,16 @@ class Router(Actor[RouterMessage]):
             reply.fail(exc)
             return
         timeout = self.default_timeout if message.timeout is None else message.timeout
-        deadline = trio.current_time() + timeout
-        self.pending[request_id] = _Pending(
-            reply, message.target, message.endpoint, message.response_type, channel,
-            deadline, timeout,
-        )  # fmt: skip
-        heap = self._deadlines
-        if not heap or deadline < heap[0][0]:
-            self._deadline_moved.set()
-        heapq.heappush(heap, (deadline, request_id))
-        if len(heap) > 2 * len(self.pending) + 256:
-            # Answered requests leave their deadline behind until it comes up; drop them
-            # now and then so the heap stays the size of what is pending.
-            heap[:] = [(p.deadline, rid) for rid, p in self.pending.items()]
-            heapq.heapify(heap)
-            self._deadline_moved.set()
+        self.requests[request_id] = _Request(
+            message.target, message.endpoint, message.response_type, channel, timeout
+        )
+        self.replies.add(request_id, reply, timeout=timeout)
         self.counts["sent"] += 1
         if local:
             await self._serve_request(LOCAL_CHANNEL, self._local(request_id, payload))
 
     async def _unpark(self) -> None:
-        while self.parked and len(self.pending) < self.max_in_flight:
+        while self.parked and len(self.replies) < self.max_in_flight:
             message, reply = self.parked.popleft()
             if reply.pending:
                 await self._send_request(message, reply)
@@ -405,76 +402,62 @@ class Router(Actor[RouterMessage]):
     # -- outcomes --------------------------------------------------------------------------
 
     def _on_reply(self, source: str, request_id: uuid.UUID, payload: EncodedMessage) -> bool:
-        pending = self.pending.pop(request_id, None)
-        if pending is None:
+        request = self.requests.pop(request_id, None)
+        if request is None:
             self.counts["late_replies"] += 1
             log.info("dropped a late or unknown reply from %s (request %s)", source, request_id)
             return False
         self._finished()
         try:
-            result = decode_reply(payload.data, pending.response_type)
+            result = decode_reply(payload.data, request.response_type)
         except Exception as exc:  # a reply that cannot be read as the asked
             # type (or a type the converter cannot build) is that request's outcome, never a
             # crash of the router that every other request depends on.
             self.counts["malformed"] += 1
-            pending.reply.fail(BadReply(pending.target, pending.endpoint, request_id, str(exc)))
-            return True
+            error = BadReply(request.target, request.endpoint, request_id, str(exc))
+            return self.replies.fail(request_id, error)
         if isinstance(result, ReplyError):
             self.counts["remote_errors"] += 1
-            pending.reply.fail(
+            return self.replies.fail(
+                request_id,
                 RemoteError.from_reply(
                     result.error_type,
                     result.message,
                     result.module,
                     result.request_id,
-                    endpoint=pending.endpoint,
-                )
+                    endpoint=request.endpoint,
+                ),
             )
-        else:
-            self.counts["replies"] += 1
-            pending.reply.reply(result)
-        return True
+        self.counts["replies"] += 1
+        return self.replies.resolve(request_id, result)
 
     def _on_connection_lost(self, message: ConnectionLost) -> None:
-        for request_id, pending in list(self.pending.items()):
-            if pending.channel == message.channel:
-                del self.pending[request_id]
+        for request_id, request in list(self.requests.items()):
+            if request.channel == message.channel:
+                del self.requests[request_id]
                 self.counts["interrupted"] += 1
-                pending.reply.fail(
-                    RequestInterrupted(pending.target, pending.endpoint, request_id, message.reason)
-                )
+                reason = message.reason
+                error = RequestInterrupted(request.target, request.endpoint, request_id, reason)
+                self.replies.fail(request_id, error)
         self._refs.pop(message.channel, None)
 
-    async def _expire_loop(self) -> None:
-        heap = self._deadlines
-        while True:
-            if not heap:
-                self._deadline_moved = trio.Event()
-                await self._deadline_moved.wait()
-                continue
-            deadline, request_id = heap[0]
-            pending = self.pending.get(request_id)
-            if pending is None or pending.deadline != deadline:
-                heapq.heappop(heap)
-                continue
-            if trio.current_time() < deadline:
-                self._deadline_moved = trio.Event()
-                with trio.move_on_at(deadline):
-                    await self._deadline_moved.wait()
-                continue
-            heapq.heappop(heap)
-            del self.pending[request_id]
-            self.counts["timeouts"] += 1
-            pending.reply.fail(
-                RequestTimeout(pending.target, pending.endpoint, request_id, pending.timeout)
-            )
-            self._finished()
+    def _timeout_error(self, request_id: uuid.UUID, seconds: float) -> RequestTimeout:
+        """The asker's error when request ``request_id`` passes its deadline."""
+        request = self.requests[request_id]
+        return RequestTimeout(request.target, request.endpoint, request_id, request.timeout)
+
+    def _expired(self, request_id: uuid.UUID) -> None:
+        """Request ``request_id`` timed out (its asker has the error): forget it, and let a
+        parked request have its slot."""
+        del self.requests[request_id]
+        self.counts["timeouts"] += 1
+        self._finished()
 
     # -- serving ---------------------------------------------------------------------------
 
     async def _on_routed(self, channel: str, message: RoutedModuleMessage) -> None:
-        pending = self.pending.get(message.original_request_id)
-        if pending is not None and pending.target == message.source_module_id:
+        request = self.requests.get(message.original_request_id)
+        if request is not None and request.target == message.source_module_id:
             # An orchestrator that forwards replies as routed_module_message (decision 7).
             self._on_reply(message.source_module_id, message.original_request_id, message.payload)
             return

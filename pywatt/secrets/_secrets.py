@@ -178,13 +178,11 @@ class SecretsActor(actors.Actor[SecretsMessage]):
             elif isinstance(error, Exception):
                 self._fetched(name, None, "", error)
 
-        cell = self.ctx.system.registry.lookup(provider)
-        if cell is None:
+        ref = self.ctx.system.lookup(provider)
+        if ref is None:
             self._ask_provider(name, chain, index + 1, actors.NoSuchActor(provider))
             return
-        actors.ActorRef[Any](self.ctx.system.registry, cell).ask_nowait(
-            ProvideSecret(name), answered
-        )
+        ref.ask_nowait(ProvideSecret(name), answered)
 
     def _fetched(self, name: str, value: str | None, source: str, error: Exception | None) -> None:
         waiters = self.inflight.pop(name, [])

@@ -1134,9 +1134,7 @@ class SupervisionMachine(RuleBasedStateMachine):
                 refs_found[name] = True
         statistics = {}
         for name in system.registry.names():
-            cell = system.registry.lookup(name)
-            assert cell is not None
-            statistics[name] = cell.mailbox.statistics()
+            statistics[name] = system.statistics(name).mailbox
         return Observation(
             now=trio.current_time(),
             log=list(self.recorder.log),

@@ -80,12 +80,13 @@ def test_the_public_surface_is_exported_from_the_package() -> None:
     # distribution that registers a pytest plugin, as pywatt does: not names of ours)
     public = {name for name in dir(actors) if name.isidentifier() and not name.startswith("_")}
     expected = {
-        "Actor", "ActorContext", "ActorCrashed", "ActorError", "ActorRef", "ActorStopped",
-        "ActorSystem", "Backoff", "ChildSpec", "Crashed", "DeadLetter", "DeadLetterReason",
-        "DeadLetters", "DeferredReply", "Down", "DuplicateName", "Events", "LifecycleEvent",
+        "Actor", "ActorContext", "ActorCrashed", "ActorError", "ActorRef", "ActorStatistics",
+        "ActorStopped", "ActorSystem", "Backoff", "ChildSpec", "Crashed", "DeadLetter",
+        "DeadLetterReason", "DeadLetters", "DeferredReply", "Down", "DuplicateName", "Events",
+        "LifecycleEvent",
         "Mailbox", "MailboxFull", "MailboxStatistics", "NoSuchActor", "OverflowPolicy",
-        "Protocol", "ProtocolMismatch", "Registry", "Request", "Restart",
-        "RestartIntensityExceeded", "Restarted", "StartFailed", "Started", "Stopped",
+        "PendingReplies", "Protocol", "ProtocolMismatch", "Registry", "ReplyTimeout", "Request",
+        "Restart", "RestartIntensityExceeded", "Restarted", "StartFailed", "Started", "Stopped",
         "Strategy", "Supervisor", "SupervisorSpec", "SystemClosed", "TaskHandle", "Timer",
         "UnacceptedMessage", "open_actor_system", "testing",
         "InboundStream", "OutboundStream", "StreamAborted", "StreamAbortReason",
@@ -111,3 +112,46 @@ async def test_crash_injects_a_fault_into_any_actor_and_the_next_incarnation_ser
         assert isinstance(event.error, actors.testing.CrashCommand)
         with pytest.raises(actors.NoSuchActor):
             await actors.testing.crash(system, "nobody")
+
+
+async def test_lookup_gives_a_ref_or_none_and_statistics_say_whether_it_serves(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    spec = actors.SupervisorSpec(
+        "root", backoff=actors.Backoff(first=1.0, base=1.0, jitter=0.0), max_restarts=None
+    )
+    async with actors.open_actor_system(spec) as system:
+        assert system.lookup("c") is None
+        with pytest.raises(actors.NoSuchActor):
+            system.statistics("c")
+        await system.spawn(Crasher, name="c")
+        ref = system.lookup("c")
+        assert ref is not None
+        assert await ref.ask(Ping()) == 1
+        stats = system.statistics("c")
+        assert (stats.name, stats.running, stats.incarnation) == ("c", True, 1)
+        assert (stats.mailbox.processed, stats.mailbox.capacity) == (1, 1024)
+        await ref.tell(Crash())
+        await trio.testing.wait_all_tasks_blocked()
+        stats = system.statistics("c")  # restarting: still registered, not serving
+        assert (stats.running, stats.incarnation) == (False, None)
+        assert system.lookup("c") is not None
+        await advance(autojump_clock, 1.0)
+        assert system.statistics("c").incarnation == 2
+        await system.stop("c")
+        assert system.lookup("c") is None
+
+
+async def test_refs_come_from_the_system_only() -> None:
+    async with actors.open_actor_system() as system:
+        ref = await system.spawn(Crasher, name="c")
+        with pytest.raises(TypeError, match="no public constructor"):
+            actors.ActorRef(system.registry, ref._cell)
+        with pytest.raises(TypeError, match="no public constructor"):
+            actors.ActorRef[Crash](system.registry, ref._cell)
+        with pytest.raises(TypeError):
+
+            class Sub(actors.ActorRef[Crash]):  # type: ignore[misc]
+                pass
+
+        assert getattr(actors.ActorRef, "__final__", False)

@@ -102,6 +102,39 @@ async def test_timers_are_cancelled_with_their_actor(
         assert len(log.messages) == 2  # nothing after the crash
 
 
+@attrs.frozen
+class ArmMany(actors.Request[int]):
+    """Arm ``count`` far timers and cancel them, then one near one; answered with the heap size."""
+
+    count: int
+
+
+class Churner(actors.Actor[ArmMany | Tick]):
+    def __init__(self, ticks: list[float]) -> None:
+        self.ticks = ticks
+
+    async def receive(self, message: ArmMany | Tick) -> int | None:
+        if isinstance(message, Tick):
+            self.ticks.append(trio.current_time())
+            return None
+        for _ in range(message.count):
+            self.ctx.send_after(3600.0, Tick()).cancel()
+        self.ctx.send_interval(1.0, Tick())
+        return len(self.ctx.system.timers)
+
+
+async def test_cancelled_timers_are_swept_from_the_heap_and_live_ones_still_fire(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    ticks: list[float] = []
+    async with actors.open_actor_system() as system:
+        ref = await system.spawn(lambda: Churner(ticks), name="churner")
+        start = trio.current_time()
+        assert await ref.ask(ArmMany(10_000)) <= 2 * 256 + 2
+        await trio.sleep(3.5)
+        assert [t - start for t in ticks] == [1.0, 2.0, 3.0]
+
+
 async def test_monitor_delivers_down_with_the_crash_reason() -> None:
     async with actors.open_actor_system() as system:
         ref, log = await _clockwork(system)

@@ -221,6 +221,29 @@ async def test_requests_beyond_the_bound_wait_for_a_free_slot() -> None:
     assert sorted(answers) == [0, 1, 2]
 
 
+async def test_a_timeout_frees_its_slot_for_a_parked_request() -> None:
+    async with rig(max_in_flight=1) as r, trio.open_nursery() as nursery:
+        outcomes: list[object] = []
+
+        async def ask(n: int, timeout: float) -> None:
+            try:
+                outcomes.append(await r.ask(SendRequest("billing", "echo", n, timeout=timeout)))
+            except RequestTimeout as exc:
+                outcomes.append(exc)
+
+        nursery.start_soon(ask, 0, 0.05)
+        await r.frames.receive()
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.start_soon(ask, 1, 30.0)
+        second = await r.frames.receive()  # sent once the first one timed out
+        assert isinstance(outcomes[0], RequestTimeout)
+        await r.inbound(_reply(second, encode_reply_ok(1)))
+        await trio.testing.wait_all_tasks_blocked()
+        stats = await r.stats()
+        assert (stats.timeouts, stats.replies, stats.in_flight, stats.parked) == (1, 1, 0, 0)
+    assert outcomes[1] == 1
+
+
 async def test_no_channel_fails_at_once() -> None:
     async with rig() as r:
         r.state.set_status(ConnectionStatus.DISCONNECTED)

@@ -188,8 +188,11 @@ class Saboteur(actors.Actor[Sabotage]):
             return
         with trio.move_on_after(30):
             while done < message.times:
-                cell = system.registry.lookup(message.actor)
-                if cell is None or cell.ctx is None:  # between incarnations: wait for the next
+                try:
+                    serving = system.statistics(message.actor).running
+                except actors.NoSuchActor:
+                    serving = False
+                if not serving:  # between incarnations: wait for the next
                     await trio.sleep(0.001)
                     continue
                 log.info("sabotage crashing %s", message.actor)
