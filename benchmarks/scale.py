@@ -46,8 +46,9 @@
   ``benchmarks.channels`` (module ``ping`` asks ``pong:echo`` with 16 requests in flight,
   :class:`benchmarks.channels.RoutedFixture`) with 0, 8 and 48 idle modules beside them:
   cases ``routed_request_<N>_modules`` for N = 2, 10 and 50 modules in all, one N after the
-  other (the fixture of one N is closed before the next starts). ``routed_slowdown_<N>_
-  modules_pct`` is how much slower the rate is than with 2 modules (negative: faster).
+  other (the fixture of one N is closed before the next starts).
+  ``routed_slowdown_<N>_modules_pct`` is how much slower the rate is than with 2 modules
+  (negative: faster); on a loaded machine it is mostly noise (docs/performance.md).
 
 ``meta`` holds ``/proc/loadavg`` before and after: on a loaded machine (the usual case for
 these runs) the CPU percentages and rates are noisy, the memory figures much less so.
