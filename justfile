@@ -107,9 +107,11 @@ demo: setup
     bash examples/demo.sh
     bash examples/demo_http.sh
 
+# (benchmarks/table.py is not a benchmark: `python -m benchmarks.table --write` updates
+# docs/performance.md from the results.)
 # Run every benchmark (--quick for a short run); results in benchmarks/results/.
 bench *ARGS: setup
-    bash .ci/with-services.sh bash -c 'for b in benchmarks/[a-z]*.py; do {{bin}}/python -m "benchmarks.$(basename "$b" .py)" "$@"; done' bench {{ARGS}}
+    bash .ci/with-services.sh bash -c 'for b in benchmarks/[a-z]*.py; do n=$(basename "$b" .py); [ "$n" = table ] || {{bin}}/python -m "benchmarks.$n" "$@"; done' bench {{ARGS}}
 
 # Format the code in place.
 fmt: setup

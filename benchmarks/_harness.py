@@ -390,14 +390,26 @@ def parse_args(argv: Sequence[str] | None = None, *, name: str = "") -> argparse
     return parser.parse_args(argv)
 
 
-def main(name: str, define: Callable[[Bench], None], argv: Sequence[str] | None = None) -> int:
-    """Parse the command line, declare, run, print the table and write the JSON file."""
+def main(
+    name: str,
+    define: Callable[[Bench], None],
+    argv: Sequence[str] | None = None,
+    *,
+    finish: Callable[[Bench], None] | None = None,
+) -> int:
+    """Parse the command line, declare, run, print the table and write the JSON file.
+
+    ``finish(bench)``, if given, runs after the cases and metrics and before the table is
+    printed and the file written (to add to ``bench.meta`` what is known only then).
+    """
     args = parse_args(argv, name=name)
     bench = Bench(name, quick=args.quick, out_dir=args.out)
     define(bench)
     started = time.perf_counter()
     bench.run(log=lambda line: print(line, file=sys.stderr, flush=True))
     elapsed = time.perf_counter() - started
+    if finish is not None:
+        finish(bench)
     print(bench.table())
     path = bench.write()
     missed = bench.missed()

@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -155,9 +156,15 @@ def one_way_bare(kind: ChannelType) -> Any:
 
 
 class RoutedFixture:
-    """The orchestrator and its two modules, kept running across repetitions in a thread."""
+    """The orchestrator and its two modules, kept running across repetitions in a thread.
 
-    def __init__(self) -> None:
+    ``idle`` adds modules that take no part (benchmarks/scale.py runs the same routed
+    requests beside more and more idle modules); every one has announced and opened its
+    channels before the first run.
+    """
+
+    def __init__(self, idle: Sequence[ModuleSpec] = ()) -> None:
+        self.idle = tuple(idle)
         self.token: trio.lowlevel.TrioToken | None = None
         self.orch: Any = None
         self.ready = threading.Event()
@@ -175,9 +182,13 @@ class RoutedFixture:
             self.ready.set()
 
     async def _main(self) -> None:
-        specs = [ModuleSpec.from_command("pong", PEER), ModuleSpec.from_command("ping", PEER)]
+        specs = [
+            ModuleSpec.from_command("pong", PEER),
+            ModuleSpec.from_command("ping", PEER),
+            *self.idle,
+        ]
         async with open_orchestrator(Manifest(modules=specs), on_output=lambda line: None) as orch:
-            for module in ("pong", "ping"):
+            for module in (spec.id for spec in specs):
                 with trio.fail_after(30):
                     await orch.module(module).wait_announced()
                     await orch.wait_channels(module, 2)
@@ -189,7 +200,7 @@ class RoutedFixture:
 
     def start(self) -> None:
         self.thread.start()
-        self.ready.wait(60)
+        self.ready.wait(60 + 2 * len(self.idle))  # 50 processes start slowly on 2 cores
         if self.error is not None or self.token is None:
             raise RuntimeError(f"the routed benchmark's modules did not start: {self.error!r}")
 

@@ -332,6 +332,24 @@ def test_main_parses_quick_and_out_and_writes(
     assert modes == [True, True]
 
 
+def test_main_runs_finish_after_the_run_and_before_the_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Settings, "for_mode", lambda *, quick: Settings(3, 0.01, 0.0))
+    seen: list[bool] = []
+
+    def define(bench: Bench) -> None:
+        bench.case("c", unit="op/s").add("ours", _fast)
+
+    def finish(bench: Bench) -> None:
+        seen.append(bench.cases["c"].summary("ours").median > 0)
+        bench.meta["after"] = "known only now"
+
+    assert _harness.main("fin", define, ["--out", str(tmp_path)], finish=finish) == 0
+    assert seen == [True]
+    assert json.loads((tmp_path / "fin.json").read_text())["meta"]["after"] == "known only now"
+
+
 def test_default_out_dir_is_benchmarks_results() -> None:
     assert _harness.parse_args([]).out == RESULTS
     assert _harness.parse_args([]).quick is False
