@@ -1,0 +1,231 @@
+"""The cache of verified tokens in the validator: hits, the time window, keys, the bound."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from pywatt.jwt import (
+    BadSignature,
+    InvalidClaim,
+    JwtConfig,
+    JwtConfigError,
+    KeyRing,
+    MalformedToken,
+    TokenExpired,
+    TokenNotYetValid,
+    TokenValidator,
+    UnknownKey,
+    parse_keys,
+)
+from pywatt.jwt._cache import TokenCache, token_digest
+
+from .tokens import AUDIENCE, HS_SECRET, ISSUER, NOW, b64, claims, jwks, mint, oct_key, rsa_key
+
+HS = oct_key(kid="hs-1")
+FORGER = oct_key("a-different-secret-a-different-secret-0", kid="hs-1")
+
+
+class Clock:
+    """A clock the test moves by hand (Unix seconds)."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def validator(clock: Clock, **options: Any) -> TokenValidator:
+    config = JwtConfig(
+        key_secrets="JWT_KEYS",
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        leeway=options.pop("leeway", 30),
+        cache_size=options.pop("cache_size", 100),
+        **options,
+    )
+    keys = parse_keys(json.dumps(HS.as_dict(private=True)), source="test")
+    return TokenValidator(config, KeyRing.of(keys), now=clock)
+
+
+def cache_of(v: TokenValidator) -> TokenCache:
+    assert v.cache is not None
+    return v.cache
+
+
+def test_a_repeated_token_is_answered_from_the_cache_with_the_same_claims() -> None:
+    v = validator(Clock())
+    token = mint(HS, "HS256", claims(roles=["reader"], team="red"), kid="hs-1")
+    first = v.validate(token)
+    second = v.validate(token)
+    assert cache_of(v).hits == 1
+    assert second == first == claims(roles=["reader"], team="red")
+    # Each caller owns its claims: changing one answer changes neither the cache nor others.
+    second["roles"].append("admin")
+    second["sub"] = "mallory"
+    third = v.validate(token)
+    assert third == first
+    assert third is not second
+    assert third["roles"] is not second["roles"]
+
+
+def test_flat_claims_are_copied_too() -> None:
+    v = validator(Clock())
+    token = mint(HS, "HS256", claims(), kid="hs-1")
+    v.validate(token)
+    answer = v.validate(token)
+    answer["sub"] = "mallory"
+    assert v.validate(token)["sub"] == "user-42"
+    assert cache_of(v).hits == 2
+
+
+def test_the_cache_keys_are_digests_never_the_token() -> None:
+    v = validator(Clock())
+    token = mint(HS, "HS256", claims(), kid="hs-1")
+    v.validate(token)
+    assert list(cache_of(v)._entries) == [token_digest(token)]
+    assert token.encode() not in cache_of(v)._entries
+
+
+@pytest.mark.parametrize("leeway", [0, 30])
+def test_a_token_that_expired_since_it_was_cached_is_refused(leeway: int) -> None:
+    clock = Clock()
+    v = validator(clock, leeway=leeway)
+    token = mint(HS, "HS256", claims(exp=NOW + 5), kid="hs-1")
+    v.validate(token)
+    assert v.validate(token)["exp"] == NOW + 5
+    assert cache_of(v).hits == 1
+    # At exp the entry is past its window: the full check judges, with the leeway.
+    clock.now = NOW + 5
+    if leeway:
+        assert v.validate(token)["exp"] == NOW + 5
+        assert len(cache_of(v)) == 0  # within the leeway, but never cached past exp
+        clock.now = NOW + 5 + leeway
+    with pytest.raises(TokenExpired):
+        v.validate(token)
+    assert len(cache_of(v)) == 0
+
+
+def test_a_cached_token_is_refused_when_the_clock_goes_back_before_its_nbf() -> None:
+    clock = Clock()
+    v = validator(clock, leeway=0)
+    token = mint(HS, "HS256", claims(nbf=NOW, iat=NOW), kid="hs-1")
+    v.validate(token)
+    clock.now = NOW - 1
+    with pytest.raises(TokenNotYetValid):
+        v.validate(token)
+
+
+def test_new_keys_empty_the_cache_and_a_cached_token_of_the_old_key_is_refused() -> None:
+    v = validator(Clock())
+    token = mint(HS, "HS256", claims(), kid="hs-1")
+    v.validate(token)
+    v.validate(token)
+    assert len(cache_of(v)) == 1
+    generation = cache_of(v).generation
+    # The same kid, another secret: only emptying the cache refuses the cached token.
+    v.keys = KeyRing.of(parse_keys(json.dumps(FORGER.as_dict(private=True)), source="new"))
+    assert len(cache_of(v)) == 0
+    assert cache_of(v).generation == generation + 1
+    with pytest.raises(BadSignature):
+        v.validate(token)
+    v.keys = KeyRing.of(parse_keys(jwks(rsa_key("rsa-1")), source="newer"))
+    with pytest.raises(UnknownKey):
+        v.validate(token)
+
+
+def test_a_result_verified_before_a_key_change_is_not_kept_after_it() -> None:
+    v = validator(Clock())
+    token = mint(HS, "HS256", claims(), kid="hs-1")
+    v.validate(token)
+    cache = cache_of(v)
+    entry = cache.get(token_digest(token))
+    assert entry is not None
+    # A validation reads the generation, verifies with the old keys, then the keys change
+    # (another thread) before it puts its result: the result is dropped.
+    generation = cache.generation
+    v.keys = KeyRing.of(parse_keys(json.dumps(FORGER.as_dict(private=True)), source="new"))
+    cache.put(token_digest(token), entry, generation)
+    assert len(cache) == 0
+    cache.put(token_digest(token), entry, cache.generation)
+    assert len(cache) == 1
+
+
+def test_a_forged_token_with_the_same_claims_is_refused_after_the_real_one_is_cached() -> None:
+    v = validator(Clock())
+    payload = claims()
+    real = mint(HS, "HS256", payload, kid="hs-1")
+    v.validate(real)
+    forged = mint(FORGER, "HS256", payload, kid="hs-1")
+    assert forged.rsplit(".", 1)[0] == real.rsplit(".", 1)[0]
+    head, _, signature = real.split(".")
+    tampered = f"{head}.{b64(json.dumps({**payload, 'sub': 'root'}).encode())}.{signature}"
+    for bad in (forged, forged, tampered, tampered):
+        with pytest.raises(BadSignature):
+            v.validate(bad)
+    assert len(cache_of(v)) == 1
+
+
+def test_refusals_are_never_cached() -> None:
+    clock = Clock()
+    v = validator(clock, leeway=0)
+    refused = {
+        mint(HS, "HS256", claims(nbf=NOW + 10), kid="hs-1"): TokenNotYetValid,
+        mint(HS, "HS256", claims(aud="someone-else"), kid="hs-1"): InvalidClaim,
+        mint(HS, "HS256", claims(iss="https://evil.example"), kid="hs-1"): InvalidClaim,
+        mint(HS, "HS256", claims(exp=NOW - 1), kid="hs-1"): TokenExpired,
+        mint(HS, "HS256", claims(), kid="hs-1")[:-2]: BadSignature,
+        "not.a-token": MalformedToken,
+    }
+    for _ in range(2):
+        for token, error in refused.items():
+            with pytest.raises(error):
+                v.validate(token)
+    assert len(cache_of(v)) == 0
+    assert cache_of(v).hits == 0
+    # Not a cached refusal: once its nbf is reached the same token is accepted.
+    clock.now = NOW + 10
+    assert v.validate(next(iter(refused)))["nbf"] == NOW + 10
+
+
+def test_a_token_without_exp_is_validated_each_time_and_not_cached() -> None:
+    config = JwtConfig(secret_key=HS_SECRET, required_claims=())
+    v = TokenValidator(config, KeyRing.of(parse_keys(HS_SECRET, source="s")), now=Clock())
+    token = mint(oct_key(), "HS256", {"sub": "forever"})
+    assert v.validate(token) == v.validate(token) == {"sub": "forever"}
+    assert len(cache_of(v)) == 0
+
+
+def test_the_cache_holds_at_most_its_size_and_evicts_the_least_recently_used() -> None:
+    v = validator(Clock(), cache_size=3)
+    tokens = [mint(HS, "HS256", claims(sub=f"user-{i}"), kid="hs-1") for i in range(10)]
+    for token in tokens:
+        v.validate(token)
+        assert len(cache_of(v)) <= 3
+    assert len(cache_of(v)) == 3
+    kept = set(cache_of(v)._entries)
+    assert kept == {token_digest(t) for t in tokens[-3:]}
+    v.validate(tokens[7])  # now the most recently used: tokens[8] goes next
+    v.validate(tokens[0])
+    assert set(cache_of(v)._entries) == {token_digest(t) for t in (tokens[9], tokens[7], tokens[0])}
+
+
+def test_a_cache_size_of_zero_turns_the_cache_off() -> None:
+    v = validator(Clock(), cache_size=0)
+    token = mint(HS, "HS256", claims(), kid="hs-1")
+    assert v.cache is None
+    assert v.validate(token) == v.validate(token)
+
+
+@pytest.mark.parametrize("size", [-1, 1.5, True, "100"])
+def test_a_bad_cache_size_is_a_config_error(size: Any) -> None:
+    with pytest.raises(JwtConfigError, match="cache_size"):
+        JwtConfig(secret_key=HS_SECRET, cache_size=size)
+
+
+def test_the_seed_dict_takes_cache_size() -> None:
+    assert JwtConfig.from_value({"secret_key": HS_SECRET, "cache_size": 5}).cache_size == 5
+    assert JwtConfig(secret_key=HS_SECRET).cache_size == 10_000
