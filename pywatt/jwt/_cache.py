@@ -1,6 +1,6 @@
 """A bounded cache of verified tokens: a repeated token costs a hash and a dict lookup.
 
-Keys are the BLAKE2b digest of the raw token (the token itself is never kept). An entry
+Keys are the SHA-256 digest of the raw token (the token itself is never kept). An entry
 holds the claims of a token that passed *every* check, and answers only while its time
 window still holds: before ``exp`` (the token's own, never ``exp`` + leeway) and, for
 ``nbf`` / ``iat``, exactly as the full check would judge them now. Outside that window the
@@ -8,8 +8,14 @@ caller validates in full (which applies the leeway and says why it refuses), so 
 never accepts what a full validation would refuse. Refusals are never cached.
 
 Entries are least-recently-used evicted beyond ``size``; :meth:`TokenCache.clear` drops all
-of them and starts a new generation, so a validation that began before a key change cannot
-put its result in after it. Thread-safe (the WSGI middleware validates from many threads).
+of them and starts a new generation, and an entry answers only in the generation it was
+verified in, so a validation that began before a key change is never answered after it.
+Thread-safe without a lock (the WSGI middleware validates from many threads): each step is
+one operation on the ``OrderedDict``, atomic under the GIL.
+
+Every miss pays for a digest, a lookup and a put, so the miss path is kept lean: an entry
+stores the payload bytes, and the first hit parses them; claims without lists or objects
+are then kept as a dict, copied on later hits. Either way each caller gets a new dict.
 """
 
 from __future__ import annotations
@@ -17,73 +23,52 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import threading
 from collections import OrderedDict
-from typing import Any, Final, TypeGuard
+from collections.abc import Callable
+from typing import Any, Final
 
-_SCALARS: Final = (str, int, float, bool, type(None))
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+"""The types of JSON values that are immutable (``json.loads`` makes exactly these)."""
+
+Entry = tuple[bytes | dict[str, Any], int | float, int | float | None, int]
+"""One verified token: the payload (or, once seen flat, its claims as a private dict),
+``exp``, the later of ``nbf`` and ``iat`` (or None), and the generation it was verified in.
+A plain tuple: making one is part of every miss."""
 
 
 def token_digest(token: str) -> bytes:
-    """The cache key of ``token``: a 32-byte BLAKE2b digest (``surrogatepass`` so any str
-    hashes; such a token never verifies, but must not raise here)."""
-    return hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=32).digest()
+    """The cache key of ``token``: its SHA-256 digest (``surrogatepass`` so any str hashes;
+    such a token never verifies, but must not raise here)."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
 
-def _numeric(value: object) -> TypeGuard[int | float]:
-    """A NumericDate as joserfc accepts one: an int or a finite float, never a bool."""
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+def _time(value: object) -> int | float | None:
+    """A NumericDate as joserfc accepts one (an int or a finite float, never a bool)."""
+    if type(value) is int:
+        return value
+    if type(value) is float and math.isfinite(value):
+        return value
+    return None
 
 
-class Entry:
-    """The claims of one verified token and the window in which they may be answered."""
-
-    __slots__ = ("_data", "expires", "starts")
-
-    def __init__(self, data: dict[str, Any] | bytes, expires: float, starts: float | None):
-        self._data = data
-        self.expires = expires
-        self.starts = starts
-
-    @classmethod
-    def of(cls, claims: dict[str, Any], payload: bytes) -> Entry | None:
-        """An entry for verified ``claims`` (parsed from ``payload``), or None when the token
-        has no usable ``exp`` (it would never expire here: not cached)."""
-        expires = claims.get("exp")
-        if not _numeric(expires):
-            return None
-        times = [claims[name] for name in ("nbf", "iat") if _numeric(claims.get(name))]
-        # Flat claims (no lists or objects) are kept as a dict and copied shallowly on a hit;
-        # the others as the payload, parsed again on a hit: either way a fresh object.
-        flat = all(isinstance(value, _SCALARS) for value in claims.values())
-        data: dict[str, Any] | bytes = dict(claims) if flat else payload
-        return cls(data, expires, max(times) if times else None)
-
-    def claims_at(self, now: float, leeway: int) -> dict[str, Any] | None:
-        """A fresh copy of the claims if the window holds at ``now``, else None.
-
-        ``now < exp`` implies the full check's ``exp > int(now) - leeway``; ``starts <=
-        int(now) + leeway`` is the full check's own test of ``nbf`` and ``iat``.
-        """
-        if not now < self.expires:
-            return None
-        starts = self.starts
-        if starts is not None and starts > int(now) + leeway:
-            return None  # the clock went back: let the full check judge it
-        data = self._data
-        if isinstance(data, dict):
-            return data.copy()
-        try:
-            claims: dict[str, Any] = json.loads(data)
-        except RecursionError:
-            return None  # parsed once at a shallower stack: validate in full instead
-        return claims
+def entry_of(claims: dict[str, Any], payload: bytes, generation: int) -> Entry | None:
+    """An entry for verified ``claims`` (parsed from ``payload``), or None when the token
+    has no usable ``exp`` (it would never expire here: not cached)."""
+    expires = _time(claims.get("exp"))
+    if expires is None:
+        return None
+    starts = _time(claims.get("nbf"))
+    iat = _time(claims.get("iat"))
+    if iat is not None and (starts is None or iat > starts):
+        starts = iat
+    return (payload, expires, starts, generation)
 
 
 class TokenCache:
-    """Verified tokens by digest, at most ``size`` of them (see the module docstring)."""
+    """Verified tokens by digest, at most ``size`` of them (see the module docstring).
+
+    ``hits`` and ``misses`` are statistics (approximate when threads race).
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -91,41 +76,58 @@ class TokenCache:
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[bytes, Entry] = OrderedDict()
-        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, digest: bytes) -> Entry | None:
-        """The entry of ``digest`` (now the most recently used), or None."""
-        with self._lock:
-            entry = self._entries.get(digest)
-            if entry is None:
-                self.misses += 1
-                return None
-            self._entries.move_to_end(digest)
-            self.hits += 1
-            return entry
+    def answer(self, digest: bytes, now: Callable[[], float], leeway: int) -> dict[str, Any] | None:
+        """New claims of the token of ``digest`` if it is cached in this generation and its
+        window holds at ``now()``; otherwise None (the caller validates in full).
 
-    def put(self, digest: bytes, entry: Entry, generation: int) -> None:
-        """Keep ``entry`` unless the cache was cleared since ``generation`` was read."""
-        with self._lock:
-            if generation != self.generation:
-                return
-            entries = self._entries
-            entries[digest] = entry
+        ``now < exp`` implies the full check's ``exp > int(now) - leeway``; ``starts <=
+        int(now) + leeway`` is the full check's own test of ``nbf`` and ``iat``.
+        """
+        entries = self._entries
+        entry = entries.get(digest)
+        if entry is None or entry[3] != self.generation:
+            self.misses += 1
+            return None
+        data, expires, starts, generation = entry
+        moment = now()
+        if not moment < expires or (starts is not None and starts > int(moment) + leeway):
+            # Expired, or the clock went back before nbf/iat: the full check judges it.
+            if entries.get(digest) is entry:
+                entries.pop(digest, None)
+            self.misses += 1
+            return None
+        try:  # noqa: SIM105 (contextlib.suppress costs more than the lookup)
             entries.move_to_end(digest)
-            if len(entries) > self.size:
-                entries.popitem(last=False)
+        except KeyError:  # dropped by another thread meanwhile
+            pass
+        self.hits += 1
+        if isinstance(data, dict):
+            return data.copy()
+        try:
+            claims: dict[str, Any] = json.loads(data)
+        except RecursionError:
+            return None  # parsed once at a shallower stack: validate in full instead
+        flat = all(type(value) in _SCALARS for value in claims.values())
+        if flat and entries.get(digest) is entry:
+            # Keep a private dict for the next hits (a copy is cheaper than a parse).
+            entries[digest] = (claims.copy(), expires, starts, generation)
+        return claims
 
-    def discard(self, digest: bytes, entry: Entry) -> None:
-        """Drop ``digest`` if it still maps to ``entry`` (its window no longer holds)."""
-        with self._lock:
-            if self._entries.get(digest) is entry:
-                del self._entries[digest]
+    def put(self, digest: bytes, entry: Entry) -> None:
+        """Keep ``entry``, evicting the least recently used beyond ``size``."""
+        entries = self._entries
+        entries[digest] = entry
+        if len(entries) > self.size:
+            try:  # noqa: SIM105 (as above: every miss comes here)
+                entries.popitem(last=False)
+            except KeyError:  # emptied by another thread meanwhile
+                pass
 
     def clear(self) -> None:
-        """Drop every entry and start a new generation (the keys changed)."""
-        with self._lock:
-            self._entries.clear()
-            self.generation += 1
+        """Start a new generation and drop every entry (the keys changed)."""
+        self.generation += 1
+        self._entries.clear()

@@ -33,7 +33,7 @@ from joserfc.errors import (
 )
 from joserfc.jws import CompactSignature, JWSRegistry
 
-from ._cache import Entry, TokenCache, token_digest
+from ._cache import TokenCache, entry_of, token_digest
 from ._config import JwtConfig
 from ._errors import (
     AlgorithmNotAllowed,
@@ -106,17 +106,14 @@ class TokenValidator:
         if cache is None:
             return self._verify(token)[0]
         digest = token_digest(token)
-        entry = cache.get(digest)
-        if entry is not None:
-            claims = entry.claims_at(self._now(), self._leeway)
-            if claims is not None:
-                return claims
-            cache.discard(digest, entry)  # past its window: judged in full below
+        claims = cache.answer(digest, self._now, self._leeway)
+        if claims is not None:
+            return claims
         generation = cache.generation  # read before the keys: a rotation after it wins
         claims, payload = self._verify(token)
-        entry = Entry.of(claims, payload)
-        if entry is not None and self._now() < entry.expires:
-            cache.put(digest, entry, generation)
+        entry = entry_of(claims, payload, generation)
+        if entry is not None and self._now() < entry[1]:
+            cache.put(digest, entry)
         return claims
 
     def _verify(self, token: str) -> tuple[dict[str, Any], bytes]:

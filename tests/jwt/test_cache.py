@@ -20,7 +20,7 @@ from pywatt.jwt import (
     UnknownKey,
     parse_keys,
 )
-from pywatt.jwt._cache import TokenCache, token_digest
+from pywatt.jwt._cache import TokenCache, entry_of, token_digest
 
 from .tokens import AUDIENCE, HS_SECRET, ISSUER, NOW, b64, claims, jwks, mint, oct_key, rsa_key
 
@@ -137,21 +137,22 @@ def test_new_keys_empty_the_cache_and_a_cached_token_of_the_old_key_is_refused()
         v.validate(token)
 
 
-def test_a_result_verified_before_a_key_change_is_not_kept_after_it() -> None:
-    v = validator(Clock())
+def test_a_result_verified_before_a_key_change_is_never_answered_after_it() -> None:
+    clock = Clock()
+    v = validator(clock)
     token = mint(HS, "HS256", claims(), kid="hs-1")
-    v.validate(token)
-    cache = cache_of(v)
-    entry = cache.get(token_digest(token))
+    generation = cache_of(v).generation
+    got = v.validate(token)
+    entry = entry_of(got, json.dumps(got).encode(), generation)
     assert entry is not None
-    # A validation reads the generation, verifies with the old keys, then the keys change
-    # (another thread) before it puts its result: the result is dropped.
-    generation = cache.generation
+    # A validation verified with the old keys, then the keys change (another thread)
+    # before it puts its result: the result is kept, but never answered.
     v.keys = KeyRing.of(parse_keys(json.dumps(FORGER.as_dict(private=True)), source="new"))
-    cache.put(token_digest(token), entry, generation)
-    assert len(cache) == 0
-    cache.put(token_digest(token), entry, cache.generation)
-    assert len(cache) == 1
+    cache_of(v).put(token_digest(token), entry)
+    assert len(cache_of(v)) == 1
+    assert cache_of(v).answer(token_digest(token), clock, 30) is None
+    with pytest.raises(BadSignature):
+        v.validate(token)
 
 
 def test_a_forged_token_with_the_same_claims_is_refused_after_the_real_one_is_cached() -> None:
