@@ -32,8 +32,9 @@ _SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 
 Entry = tuple[bytes | dict[str, Any], int | float, int | float | None, int]
 """One verified token: the payload (or, once seen flat, its claims as a private dict),
-``exp``, the later of ``nbf`` and ``iat`` (or None), and the generation it was verified in.
-A plain tuple: making one is part of every miss."""
+``exp``, the later of ``nbf`` and ``iat`` (or None; read from the payload while the entry
+holds one), and the generation it was verified in. A plain tuple: making one is part of
+every miss."""
 
 
 def token_digest(token: str) -> bytes:
@@ -51,17 +52,22 @@ def _time(value: object) -> int | float | None:
     return None
 
 
+def _starts(claims: dict[str, Any]) -> int | float | None:
+    """The later of ``nbf`` and ``iat`` (None without either)."""
+    nbf, iat = _time(claims.get("nbf")), _time(claims.get("iat"))
+    if iat is not None and (nbf is None or iat > nbf):
+        return iat
+    return nbf
+
+
 def entry_of(claims: dict[str, Any], payload: bytes, generation: int) -> Entry | None:
     """An entry for verified ``claims`` (parsed from ``payload``), or None when the token
-    has no usable ``exp`` (it would never expire here: not cached)."""
+    has no usable ``exp`` (it would never expire here: not cached). Only ``exp`` is read
+    now: the rest waits for a first hit, which most tokens of a fresh stream never get."""
     expires = _time(claims.get("exp"))
     if expires is None:
         return None
-    starts = _time(claims.get("nbf"))
-    iat = _time(claims.get("iat"))
-    if iat is not None and (starts is None or iat > starts):
-        starts = iat
-    return (payload, expires, starts, generation)
+    return (payload, expires, None, generation)
 
 
 class TokenCache:
@@ -94,28 +100,40 @@ class TokenCache:
             return None
         data, expires, starts, generation = entry
         moment = now()
-        if not moment < expires or (starts is not None and starts > int(moment) + leeway):
-            # Expired, or the clock went back before nbf/iat: the full check judges it.
-            if entries.get(digest) is entry:
-                entries.pop(digest, None)
-            self.misses += 1
+        if not moment < expires:
+            self._drop(digest, entry)
             return None
+        if isinstance(data, dict):
+            claims = data.copy()
+        else:
+            try:
+                claims = json.loads(data)
+            except RecursionError:
+                return None  # parsed once at a shallower stack: validate in full instead
+            starts = _starts(claims)
+        if starts is not None and starts > int(moment) + leeway:
+            self._drop(digest, entry)  # the clock went back
+            return None
+        if (
+            not isinstance(data, dict)
+            and all(type(value) in _SCALARS for value in claims.values())
+            and entries.get(digest) is entry
+        ):
+            # Flat: kept as a private dict from now on (a copy is cheaper than a parse).
+            entries[digest] = (claims.copy(), expires, starts, generation)
         try:  # noqa: SIM105 (contextlib.suppress costs more than the lookup)
             entries.move_to_end(digest)
         except KeyError:  # dropped by another thread meanwhile
             pass
         self.hits += 1
-        if isinstance(data, dict):
-            return data.copy()
-        try:
-            claims: dict[str, Any] = json.loads(data)
-        except RecursionError:
-            return None  # parsed once at a shallower stack: validate in full instead
-        flat = all(type(value) in _SCALARS for value in claims.values())
-        if flat and entries.get(digest) is entry:
-            # Keep a private dict for the next hits (a copy is cheaper than a parse).
-            entries[digest] = (claims.copy(), expires, starts, generation)
         return claims
+
+    def _drop(self, digest: bytes, entry: Entry) -> None:
+        """``entry`` is past its window: forget it; the full check judges the token."""
+        entries = self._entries
+        if entries.get(digest) is entry:
+            entries.pop(digest, None)
+        self.misses += 1
 
     def put(self, digest: bytes, entry: Entry) -> None:
         """Keep ``entry``, evicting the least recently used beyond ``size``."""

@@ -109,12 +109,18 @@ def test_a_token_that_expired_since_it_was_cached_is_refused(leeway: int) -> Non
     assert len(cache_of(v)) == 0
 
 
-def test_a_cached_token_is_refused_when_the_clock_goes_back_before_its_nbf() -> None:
-    clock = Clock()
+@pytest.mark.parametrize(("nbf", "back_to"), [(NOW, NOW - 1), (NOW + 0.25, NOW + 0.5)])
+def test_a_cached_token_is_refused_when_the_clock_goes_back_before_its_nbf(
+    nbf: float, back_to: float
+) -> None:
+    # The full check compares nbf with int(now) + leeway: NOW + 0.25 > int(NOW + 0.5).
+    clock = Clock(NOW + 5)
     v = validator(clock, leeway=0)
-    token = mint(HS, "HS256", claims(nbf=NOW, iat=NOW), kid="hs-1")
+    token = mint(HS, "HS256", claims(nbf=nbf, iat=NOW - 10), kid="hs-1")
     v.validate(token)
-    clock.now = NOW - 1
+    v.validate(token)
+    assert cache_of(v).hits == 1
+    clock.now = back_to
     with pytest.raises(TokenNotYetValid):
         v.validate(token)
 
