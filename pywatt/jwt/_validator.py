@@ -82,9 +82,7 @@ class TokenValidator:
             options["iss"] = {"essential": True, "value": config.issuer}
         if config.audience:
             options["aud"] = {"essential": True, "values": list(config.audience)}
-        self._claims = jwt.JWTClaimsRegistry(
-            now=lambda: int(self._now()), leeway=self._leeway, **options
-        )
+        self._claims = jwt.JWTClaimsRegistry(now=lambda: int(now()), leeway=self._leeway, **options)
 
     @property
     def keys(self) -> KeyRing:
@@ -167,7 +165,7 @@ class TokenValidator:
 
     def _select(self, kid: object, alg: str) -> BoundKey:
         keys = self._keys
-        if not len(keys):
+        if not keys.by_kid and not keys.anonymous:  # not len(keys): a sum over a generator
             raise ValidatorUnavailable("no verification key is loaded")
         if kid is not None:
             if not isinstance(kid, str):
