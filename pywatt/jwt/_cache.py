@@ -60,16 +60,6 @@ def _starts(claims: dict[str, Any]) -> int | float | None:
     return nbf
 
 
-def entry_of(claims: dict[str, Any], payload: bytes, generation: int) -> Entry | None:
-    """An entry for verified ``claims`` (parsed from ``payload``), or None when the token
-    has no usable ``exp`` (it would never expire here: not cached). Only ``exp`` is read
-    now: the rest waits for a first hit, which most tokens of a fresh stream never get."""
-    expires = _time(claims.get("exp"))
-    if expires is None:
-        return None
-    return (payload, expires, None, generation)
-
-
 class TokenCache:
     """Verified tokens by digest, at most ``size`` of them (see the module docstring).
 
@@ -135,10 +125,26 @@ class TokenCache:
             entries.pop(digest, None)
         self.misses += 1
 
-    def put(self, digest: bytes, entry: Entry) -> None:
-        """Keep ``entry``, evicting the least recently used beyond ``size``."""
+    def remember(
+        self,
+        digest: bytes,
+        claims: dict[str, Any],
+        payload: bytes,
+        generation: int,
+        now: Callable[[], float],
+    ) -> None:
+        """Keep verified ``claims`` (parsed from ``payload``, verified in ``generation``)
+        until their ``exp``, evicting the least recently used beyond ``size``. A token
+        without a usable ``exp``, or past it (accepted within the leeway), is not kept.
+
+        Every miss comes here, so only ``exp`` is read now: ``nbf``/``iat`` wait for a
+        first hit, which parses the payload anyway.
+        """
+        expires = _time(claims.get("exp"))
+        if expires is None or not now() < expires:
+            return
         entries = self._entries
-        entries[digest] = entry
+        entries[digest] = (payload, expires, None, generation)
         if len(entries) > self.size:
             try:  # noqa: SIM105 (as above: every miss comes here)
                 entries.popitem(last=False)

@@ -33,7 +33,7 @@ from joserfc.errors import (
 )
 from joserfc.jws import CompactSignature, JWSRegistry
 
-from ._cache import TokenCache, entry_of, token_digest
+from ._cache import TokenCache, token_digest
 from ._config import JwtConfig
 from ._errors import (
     AlgorithmNotAllowed,
@@ -105,13 +105,10 @@ class TokenValidator:
             return self._verify(token)[0]
         digest = token_digest(token)
         claims = cache.answer(digest, self._now, self._leeway)
-        if claims is not None:
-            return claims
-        generation = cache.generation  # read before the keys: a rotation after it wins
-        claims, payload = self._verify(token)
-        entry = entry_of(claims, payload, generation)
-        if entry is not None and self._now() < entry[1]:
-            cache.put(digest, entry)
+        if claims is None:
+            generation = cache.generation  # read before the keys: a rotation after it wins
+            claims, payload = self._verify(token)
+            cache.remember(digest, claims, payload, generation, self._now)
         return claims
 
     def _verify(self, token: str) -> tuple[dict[str, Any], bytes]:

@@ -20,7 +20,7 @@ from pywatt.jwt import (
     UnknownKey,
     parse_keys,
 )
-from pywatt.jwt._cache import TokenCache, entry_of, token_digest
+from pywatt.jwt._cache import TokenCache, token_digest
 
 from .tokens import AUDIENCE, HS_SECRET, ISSUER, NOW, b64, claims, jwks, mint, oct_key, rsa_key
 
@@ -147,16 +147,15 @@ def test_a_result_verified_before_a_key_change_is_never_answered_after_it() -> N
     clock = Clock()
     v = validator(clock)
     token = mint(HS, "HS256", claims(), kid="hs-1")
-    generation = cache_of(v).generation
+    cache = cache_of(v)
+    generation = cache.generation
     got = v.validate(token)
-    entry = entry_of(got, json.dumps(got).encode(), generation)
-    assert entry is not None
     # A validation verified with the old keys, then the keys change (another thread)
-    # before it puts its result: the result is kept, but never answered.
+    # before it keeps its result: the result is kept, but never answered.
     v.keys = KeyRing.of(parse_keys(json.dumps(FORGER.as_dict(private=True)), source="new"))
-    cache_of(v).put(token_digest(token), entry)
-    assert len(cache_of(v)) == 1
-    assert cache_of(v).answer(token_digest(token), clock, 30) is None
+    cache.remember(token_digest(token), got, json.dumps(got).encode(), generation, clock)
+    assert len(cache) == 1
+    assert cache.answer(token_digest(token), clock, 30) is None
     with pytest.raises(BadSignature):
         v.validate(token)
 
