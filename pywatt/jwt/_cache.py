@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Final
@@ -109,8 +110,10 @@ class TokenCache:
             and all(type(value) in _SCALARS for value in claims.values())
             and entries.get(digest) is entry
         ):
-            # Flat: kept as a private dict from now on (a copy is cheaper than a parse).
-            entries[digest] = (claims.copy(), expires, starts, generation)
+            # Flat: kept as a private dict from now on (a copy is cheaper than a parse), its
+            # claim names shared with every other entry's ("sub", "exp", ...).
+            private = {sys.intern(name): value for name, value in claims.items()}
+            entries[digest] = (private, expires, starts, generation)
         try:  # noqa: SIM105 (contextlib.suppress costs more than the lookup)
             entries.move_to_end(digest)
         except KeyError:  # dropped by another thread meanwhile
