@@ -1,21 +1,27 @@
 """A bounded cache of verified tokens: a repeated token costs a hash and a dict lookup.
 
-Keys are the SHA-256 digest of the raw token (the token itself is never kept). An entry
-holds the claims of a token that passed *every* check, and answers only while its time
-window still holds: before ``exp`` (the token's own, never ``exp`` + leeway) and, for
+An entry holds the claims of a token that passed *every* check, and answers only while its
+time window still holds: before ``exp`` (the token's own, never ``exp`` + leeway) and, for
 ``nbf`` / ``iat``, exactly as the full check would judge them now. Outside that window the
 caller validates in full (which applies the leeway and says why it refuses), so a cache hit
 never accepts what a full validation would refuse. Refusals are never cached.
+
+Keys: entries are found by the token's ``hash()`` and each holds its token's SHA-256
+digest, compared on every hit, so two tokens with one ``hash()`` never answer for each
+other; the token itself is never kept. A token is kept from its second validation on: a
+table of the ``hash()`` values last seen (the "doorkeeper") lets a token seen once pass
+without a digest or an entry, so a stream of one-off tokens costs next to nothing and does
+not evict the tokens that come back.
 
 Entries are least-recently-used evicted beyond ``size``; :meth:`TokenCache.clear` drops all
 of them and starts a new generation, and an entry answers only in the generation it was
 verified in, so a validation that began before a key change is never answered after it.
 Thread-safe without a lock (the WSGI middleware validates from many threads): each step is
-one operation on the ``OrderedDict``, atomic under the GIL.
+one operation on the ``OrderedDict`` or the table, atomic under the GIL.
 
-Every miss pays for a digest, a lookup and a put, so the miss path is kept lean: an entry
-stores the payload bytes, and the first hit parses them; claims without lists or objects
-are then kept as a dict, copied on later hits. Either way each caller gets a new dict.
+An entry stores the payload bytes, and the first hit parses them; claims without lists or
+objects are then kept as a dict, copied on later hits. Either way each caller gets a new
+dict.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import hashlib
 import json
 import math
 import sys
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Final
@@ -31,11 +38,10 @@ from typing import Any, Final
 _SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 """The types of JSON values that are immutable (``json.loads`` makes exactly these)."""
 
-Entry = tuple[bytes | dict[str, Any], int | float, int | float | None, int]
-"""One verified token: the payload (or, once seen flat, its claims as a private dict),
-``exp``, the later of ``nbf`` and ``iat`` (or None; read from the payload while the entry
-holds one), and the generation it was verified in. A plain tuple: making one is part of
-every miss."""
+Entry = tuple[bytes, bytes | dict[str, Any], int | float, int | float | None, int]
+"""One verified token: its SHA-256 digest, the payload (or, once seen flat, its claims as a
+private dict), ``exp``, the later of ``nbf`` and ``iat`` (or None; read from the payload
+while the entry holds one), and the generation it was verified in."""
 
 
 def token_digest(token: str) -> bytes:
@@ -62,7 +68,7 @@ def _starts(claims: dict[str, Any]) -> int | float | None:
 
 
 class TokenCache:
-    """Verified tokens by digest, at most ``size`` of them (see the module docstring).
+    """Verified tokens, at most ``size`` of them (see the module docstring).
 
     ``hits`` and ``misses`` are statistics (approximate when threads race).
     """
@@ -72,27 +78,31 @@ class TokenCache:
         self.generation = 0
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[bytes, Entry] = OrderedDict()
+        self._entries: OrderedDict[int, Entry] = OrderedDict()
+        slots = 1 << max(4, (2 * size - 1).bit_length())  # a power of two >= 2 * size
+        self._seen = array("q", bytes(8 * slots))
+        self._mask = slots - 1
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def answer(self, digest: bytes, now: Callable[[], float], leeway: int) -> dict[str, Any] | None:
-        """New claims of the token of ``digest`` if it is cached in this generation and its
-        window holds at ``now()``; otherwise None (the caller validates in full).
+    def answer(self, token: str, now: Callable[[], float], leeway: int) -> dict[str, Any] | None:
+        """New claims of ``token`` if it is cached in this generation and its window holds
+        at ``now()``; otherwise None (the caller validates in full).
 
         ``now < exp`` implies the full check's ``exp > int(now) - leeway``; ``starts <=
         int(now) + leeway`` is the full check's own test of ``nbf`` and ``iat``.
         """
+        key = hash(token)
         entries = self._entries
-        entry = entries.get(digest)
-        if entry is None or entry[3] != self.generation:
+        entry = entries.get(key)
+        if entry is None or entry[4] != self.generation or entry[0] != token_digest(token):
             self.misses += 1
             return None
-        data, expires, starts, generation = entry
+        _, data, expires, starts, generation = entry
         moment = now()
         if not moment < expires:
-            self._drop(digest, entry)
+            self._drop(key, entry)
             return None
         if isinstance(data, dict):
             claims = data.copy()
@@ -103,51 +113,57 @@ class TokenCache:
                 return None  # parsed once at a shallower stack: validate in full instead
             starts = _starts(claims)
         if starts is not None and starts > int(moment) + leeway:
-            self._drop(digest, entry)  # the clock went back
+            self._drop(key, entry)  # the clock went back
             return None
         if (
             not isinstance(data, dict)
             and all(type(value) in _SCALARS for value in claims.values())
-            and entries.get(digest) is entry
+            and entries.get(key) is entry
         ):
             # Flat: kept as a private dict from now on (a copy is cheaper than a parse), its
             # claim names shared with every other entry's ("sub", "exp", ...).
             private = {sys.intern(name): value for name, value in claims.items()}
-            entries[digest] = (private, expires, starts, generation)
+            entries[key] = (entry[0], private, expires, starts, generation)
         try:  # noqa: SIM105 (contextlib.suppress costs more than the lookup)
-            entries.move_to_end(digest)
+            entries.move_to_end(key)
         except KeyError:  # dropped by another thread meanwhile
             pass
         self.hits += 1
         return claims
 
-    def _drop(self, digest: bytes, entry: Entry) -> None:
+    def _drop(self, key: int, entry: Entry) -> None:
         """``entry`` is past its window: forget it; the full check judges the token."""
         entries = self._entries
-        if entries.get(digest) is entry:
-            entries.pop(digest, None)
+        if entries.get(key) is entry:
+            entries.pop(key, None)
         self.misses += 1
 
     def remember(
         self,
-        digest: bytes,
+        token: str,
         claims: dict[str, Any],
         payload: bytes,
         generation: int,
         now: Callable[[], float],
     ) -> None:
-        """Keep verified ``claims`` (parsed from ``payload``, verified in ``generation``)
-        until their ``exp``, evicting the least recently used beyond ``size``. A token
-        without a usable ``exp``, or past it (accepted within the leeway), is not kept.
+        """Keep ``token``'s verified ``claims`` (parsed from ``payload``, verified in
+        ``generation``) until their ``exp`` if it was seen before, evicting the least
+        recently used beyond ``size``; otherwise only note that it was seen. A token without
+        a usable ``exp``, or past it (accepted within the leeway), is not kept.
 
         Every miss comes here, so only ``exp`` is read now: ``nbf``/``iat`` wait for a
         first hit, which parses the payload anyway.
         """
+        key = hash(token)
+        slot = key & self._mask
+        if self._seen[slot] != key:
+            self._seen[slot] = key  # the first time (or the slot was taken): note it only
+            return
         expires = _time(claims.get("exp"))
         if expires is None or not now() < expires:
             return
         entries = self._entries
-        entries[digest] = (payload, expires, None, generation)
+        entries[key] = (token_digest(token), payload, expires, None, generation)
         if len(entries) > self.size:
             try:  # noqa: SIM105 (as above: every miss comes here)
                 entries.popitem(last=False)

@@ -10,9 +10,9 @@ swaps its key ring on rotation; the standalone middleware owns one too. The orde
 4. joserfc verifies the signature with that key and that algorithm only;
 5. claims: required ones present, ``exp``/``nbf``/``iat`` with leeway, ``iss``, ``aud``.
 
-A token that passed all of that is kept in a :class:`TokenCache` (``JwtConfig.cache_size``
-of them; see ``_cache.py``) until its ``exp``: validating it again is a hash and a lookup.
-Replacing :attr:`TokenValidator.keys` empties the cache.
+A token that passed all of that (from its second time on) is kept in a :class:`TokenCache`
+(``JwtConfig.cache_size`` of them; see ``_cache.py``) until its ``exp``: validating it
+again is a hash and a lookup. Replacing :attr:`TokenValidator.keys` empties the cache.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from joserfc.errors import (
 )
 from joserfc.jws import CompactSignature, JWSRegistry
 
-from ._cache import TokenCache, token_digest
+from ._cache import TokenCache
 from ._config import JwtConfig
 from ._errors import (
     AlgorithmNotAllowed,
@@ -103,12 +103,11 @@ class TokenValidator:
         cache = self.cache
         if cache is None:
             return self._verify(token)[0]
-        digest = token_digest(token)
-        claims = cache.answer(digest, self._now, self._leeway)
+        claims = cache.answer(token, self._now, self._leeway)
         if claims is None:
             generation = cache.generation  # read before the keys: a rotation after it wins
             claims, payload = self._verify(token)
-            cache.remember(digest, claims, payload, generation, self._now)
+            cache.remember(token, claims, payload, generation, self._now)
         return claims
 
     def _verify(self, token: str) -> tuple[dict[str, Any], bytes]:

@@ -33,7 +33,7 @@ ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
 def tokens(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     """Mostly tokens that are valid for a while (so the cache answers), else anything;
     with the claims they were made of (whose times the clock then jumps near)."""
-    valid = draw(st.integers(0, 3)) > 0
+    valid = draw(st.integers(0, 3)) < 3  # 0, the simplest, is valid
     payload: dict[str, Any] = {"sub": draw(st.sampled_from(["a", "b"])), "iss": ISSUER}
     payload["aud"] = (
         draw(st.sampled_from([AUDIENCE, ["x", AUDIENCE]]))
@@ -76,14 +76,15 @@ def outcome(validator: TokenValidator, token: str) -> tuple[Any, ...]:
         return (type(exc).__name__, exc.reason)
 
 
-# An operation: (kind, index, anchor, leeways, seconds); kind 0 (one time in eight) rotates
+# An operation: (kind, index, anchor, leeways, seconds); kind 11 (one time in twelve) rotates
 # to ring ``index % 2``, any other validates the pool's token ``index`` with the clock at
 # the anchor (NOW, or that token's exp, nbf or iat: where the boundaries are) plus
 # ``leeways`` times the leeway plus ``seconds``.
 operations = st.tuples(
-    st.integers(0, 7),
-    st.integers(0, 3),
-    st.sampled_from(["now", "exp", "nbf", "iat"]),
+    st.integers(0, 11),
+    st.sampled_from([0, 0, 0, 1, 2, 3]),  # mostly the first token: a token is kept at its
+    # second validation and answered from the third on
+    st.sampled_from(["now", "now", "exp", "nbf", "iat"]),
     st.integers(-1, 1),
     st.one_of(st.sampled_from([-1.0, -0.5, 0.0, 0.5, 0.999]), st.floats(-40, 40)),
 )
@@ -92,7 +93,7 @@ operations = st.tuples(
 @settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(
     pool=st.lists(tokens(), min_size=1, max_size=4),
-    ops=st.lists(operations, min_size=4, max_size=30),
+    ops=st.lists(operations, min_size=6, max_size=40),
     leeway=st.sampled_from([0, 5, 30]),
     required=st.sampled_from([(), ("exp",)]),
     size=st.sampled_from([1, 2, 100]),
@@ -112,7 +113,7 @@ def test_cache_on_and_off_give_the_same_answers(
     assert cached.cache is not None
     assert plain.cache is None
     for kind, index, anchor, leeways, seconds in ops:
-        if kind == 0:
+        if kind == 11:
             cached.keys = plain.keys = RINGS[index % 2]
             continue
         token, payload = pool[index % len(pool)]
