@@ -69,6 +69,8 @@ class JwtConfig:
       validated by the orchestrator's JWT service, docs/protocol.md §13; ``proxy_config`` is sent
       as its ``{"config": {...}}``).
     * ``max_token_size``: longer tokens are refused unread.
+    * ``cache_size``: how many verified tokens are remembered until their ``exp`` (LRU; 0
+      turns the cache off). Local validation only; see docs/http-and-jwt.md.
     """
 
     algorithms: tuple[str, ...] = attrs.field(converter=_algorithms)
@@ -84,6 +86,7 @@ class JwtConfig:
     validation: Literal["local", "proxy"]
     proxy_config: Mapping[str, str]
     max_token_size: int
+    cache_size: int
 
     def __init__(
         self,
@@ -102,6 +105,7 @@ class JwtConfig:
         validation: Literal["local", "proxy"] = "local",
         proxy_config: Mapping[str, str] | None = None,
         max_token_size: int = 8192,
+        cache_size: int = 10_000,
         verify_exp: bool = True,
         verify_aud: bool | None = None,
         verify_iss: bool | None = None,
@@ -125,6 +129,7 @@ class JwtConfig:
             validation=validation,
             proxy_config=dict(proxy_config or {}),
             max_token_size=max_token_size,
+            cache_size=cache_size,
         )
 
     def __attrs_post_init__(self) -> None:
@@ -138,6 +143,14 @@ class JwtConfig:
             raise JwtConfigError(
                 "no key: give key_secrets (names of secrets holding keys), secret_key or "
                 "public_key, or use validation='proxy'"
+            )
+        if (
+            isinstance(self.cache_size, bool)
+            or not isinstance(self.cache_size, int)
+            or self.cache_size < 0
+        ):
+            raise JwtConfigError(
+                f"cache_size must be a whole number >= 0 (0: no cache), not {self.cache_size!r}"
             )
         if self.claims_type is not None and not attrs.has(self.claims_type):
             raise JwtConfigError("claims_type must be an attrs class")

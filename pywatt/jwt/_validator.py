@@ -9,6 +9,10 @@ swaps its key ring on rotation; the standalone middleware owns one too. The orde
    the key's own algorithm must equal ``alg`` (no algorithm confusion);
 4. joserfc verifies the signature with that key and that algorithm only;
 5. claims: required ones present, ``exp``/``nbf``/``iat`` with leeway, ``iss``, ``aud``.
+
+A token that passed all of that (from its second time on) is kept in a :class:`TokenCache`
+(``JwtConfig.cache_size`` of them; see ``_cache.py``) until its ``exp``: validating it
+again is a hash and a lookup. Replacing :attr:`TokenValidator.keys` empties the cache.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from joserfc.errors import (
 )
 from joserfc.jws import CompactSignature, JWSRegistry
 
+from ._cache import TokenCache
 from ._config import JwtConfig
 from ._errors import (
     AlgorithmNotAllowed,
@@ -56,7 +61,7 @@ class TokenValidator:
     ``now`` returns the current Unix time (tests pass a fixed clock). ``validate`` returns
     the claims as a dict, or raises a :class:`JwtError` subclass saying why (never quoting
     the token). Thread-safe for concurrent ``validate`` calls; ``keys`` may be swapped at
-    any time.
+    any time, which drops every cached token (``cache`` is None when ``cache_size`` is 0).
     """
 
     def __init__(
@@ -67,22 +72,46 @@ class TokenValidator:
         now: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
-        self.keys = keys or KeyRing.of(())
+        self.cache = TokenCache(config.cache_size) if config.cache_size else None
+        self._keys = keys or KeyRing.of(())
         self.allowed = frozenset(config.algorithms)
         self._now = now
+        self._leeway = math.ceil(config.leeway)
         options: dict[str, Any] = {name: {"essential": True} for name in config.required_claims}
         if config.issuer is not None:
             options["iss"] = {"essential": True, "value": config.issuer}
         if config.audience:
             options["aud"] = {"essential": True, "values": list(config.audience)}
-        self._claims = jwt.JWTClaimsRegistry(
-            now=lambda: int(self._now()), leeway=math.ceil(config.leeway), **options
-        )
+        self._claims = jwt.JWTClaimsRegistry(now=lambda: int(now()), leeway=self._leeway, **options)
+
+    @property
+    def keys(self) -> KeyRing:
+        """The verification keys. Setting them empties the cache of verified tokens."""
+        return self._keys
+
+    @keys.setter
+    def keys(self, keys: KeyRing) -> None:
+        self._keys = keys
+        if self.cache is not None:
+            self.cache.clear()
 
     def validate(self, token: str) -> dict[str, Any]:
-        """The verified claims of ``token``. Raises :class:`JwtError` (a subclass)."""
+        """The verified claims of ``token`` (a dict of the caller's own). Raises
+        :class:`JwtError` (a subclass)."""
         if len(token) > self.config.max_token_size:
             raise MalformedToken(f"token longer than {self.config.max_token_size} bytes")
+        cache = self.cache
+        if cache is None:
+            return self._verify(token)[0]
+        claims = cache.answer(token, self._now, self._leeway)
+        if claims is None:
+            generation = cache.generation  # read before the keys: a rotation after it wins
+            claims, payload = self._verify(token)
+            cache.remember(token, claims, payload, generation, self._now)
+        return claims
+
+    def _verify(self, token: str) -> tuple[dict[str, Any], bytes]:
+        """Every check of the module docstring: the claims and the payload they came from."""
         compact = _extract(token)
         header = compact.headers()
         alg = header.get("alg")
@@ -128,11 +157,11 @@ class TokenValidator:
             raise InvalidClaim(f"invalid claim {exc.claim!r}") from None
         except ClaimError as exc:
             raise InvalidClaim(f"invalid claim {exc.claim!r}") from None
-        return claims
+        return claims, compact.payload
 
     def _select(self, kid: object, alg: str) -> BoundKey:
-        keys = self.keys
-        if not len(keys):
+        keys = self._keys
+        if not keys.by_kid and not keys.anonymous:  # not len(keys): a sum over a generator
             raise ValidatorUnavailable("no verification key is loaded")
         if kid is not None:
             if not isinstance(kid, str):

@@ -92,6 +92,7 @@ def config_from_request(options: Any) -> JwtConfig:
             required_claims=_split(inner.get("required_claims") or "exp"),
             leeway=leeway,
             key_id=inner.get("key_id") or None,
+            cache_size=0,  # a validator per operation (keys re-read each time): nothing to keep
         )
     except JwtConfigError as exc:
         raise ServiceError(f"invalid Jwt config: {exc}") from None
