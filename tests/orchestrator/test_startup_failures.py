@@ -113,8 +113,10 @@ async def test_a_module_still_crashing_when_for_elapses_fails_the_run() -> None:
     assert "Traceback" not in out
 
 
-async def test_a_module_crashing_when_the_run_is_stopped_fails_the_run() -> None:
-    env = {**os.environ, "CANNOT_START": "crash"}
+async def _signal_run(how: str, wait_for: bytes, signum: signal.Signals) -> tuple[int, str]:
+    """``pywatt run`` of the module, sent ``signum`` once ``wait_for`` is in its output;
+    its exit status and everything it printed."""
+    env = {**os.environ, "CANNOT_START": how}
     with trio.fail_after(30):
         process = await trio.lowlevel.open_process(
             [sys.executable, "-m", "pywatt", "run", MODULE, "--no-control"],
@@ -124,33 +126,24 @@ async def test_a_module_crashing_when_the_run_is_stopped_fails_the_run() -> None
         out = b""
         async for chunk in process.stdout:
             out += chunk
-            if b"restarting cannot_start in" in out:  # it crashed: now stop the run
+            if wait_for in out:
                 break
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signum)
         async for chunk in process.stdout:
             out += chunk
-        assert await process.wait() == 1, out.decode()
-    assert out.decode().rstrip().endswith("pywatt: error: these modules failed: cannot_start")
+        return await process.wait(), out.decode()
+
+
+async def test_a_module_crashing_when_the_run_is_stopped_fails_the_run() -> None:
+    # Stopped once it has crashed (SIGTERM: a normal stop, so only the crash can fail it).
+    status, text = await _signal_run("crash", b"restarting cannot_start in", signal.SIGTERM)
+    assert status == 1, text
+    assert text.rstrip().endswith("pywatt: error: these modules failed: cannot_start")
 
 
 async def test_ctrl_c_during_start_up_stops_at_once_with_130() -> None:
-    env = {**os.environ, "CANNOT_START": "loading"}
-    with trio.fail_after(30):
-        process = await trio.lowlevel.open_process(
-            [sys.executable, "-m", "pywatt", "run", MODULE, "--no-control"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
-        assert process.stdout is not None
-        out = b""
-        async for chunk in process.stdout:
-            out += chunk
-            if b"cannot_start started (pid" in out:
-                break
-        process.send_signal(signal.SIGINT)
-        async for chunk in process.stdout:
-            out += chunk
-        assert await process.wait() == 130, out.decode()
-    text = out.decode()
+    status, text = await _signal_run("loading", b"cannot_start started (pid", signal.SIGINT)
+    assert status == 130, text
     pid = int(text.split("cannot_start started (pid ", 1)[1].split(")", 1)[0])
     assert "cannot_start stopped (was killed by signal 15 (SIGTERM))" in text
     assert "did not exit within" not in text  # no grace spent on a module still loading
