@@ -259,10 +259,6 @@ async def _start(
         if config.enable_internal_messaging:  # every endpoint main serves is registered
             await system.ask(ROUTER, EndpointsReady())
         endpoints = config.announced()
-        if have("http"):  # /metrics, wherever the module serves it, shows these too
-            from ._metrics import watch_module
-
-            watch_module(system, runtime.directory)
         if app is not None or isinstance(config.health, str) or config.metrics:
             # Serve before announcing: the orchestrator may route requests at once.
             require("http", "serving an app, /health or /metrics")
@@ -273,6 +269,12 @@ async def _start(
             for child in children:
                 await system.supervisor("pywatt.services").start_child(child)
             endpoints += builtin_endpoints(http_config, endpoints)
+        if have("http") and system.lookup("pywatt.http") is not None:
+            # It serves HTTP (here, or by serve_app in main): its /metrics shows these too.
+            # Only then: prometheus_client costs ~70 ms of start-up to import.
+            from ._metrics import watch_module
+
+            watch_module(system, runtime.directory)
         await system.ask("pywatt.registrar", Announce(_listen_text(init), endpoints))
         log.info("module %s announced %d endpoint(s)", init.module_id, len(endpoints))
         if config.enable_module_registration:
