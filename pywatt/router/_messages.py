@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import attrs
 
@@ -58,6 +58,10 @@ class SendMessage(Request[None]):
     target: str
     endpoint: str
     payload: Any
+    trace: dict[str, str] | None = None
+    """The W3C trace context of the caller's span (``pywatt.tracing.client_span``)."""
+
+    trace_ask: ClassVar[bool] = False  # the caller's span covers it: no ask span
 
 
 @attrs.frozen
@@ -74,6 +78,10 @@ class SendRequest(Request[Any]):
     payload: Any
     response_type: Any = Any
     timeout: float | None = None
+    trace: dict[str, str] | None = None
+    """The W3C trace context of the caller's span (``pywatt.tracing.client_span``)."""
+
+    trace_ask: ClassVar[bool] = False  # the caller's span covers it: no ask span
 
 
 @attrs.frozen

@@ -80,6 +80,7 @@ from pywatt.channels import (
     SendFrame,
     route_frame,
 )
+from pywatt.tracing import Span, activated, end_span, server_span, trace_carrier
 from pywatt.wire import (
     READY_ENDPOINT,
     REPLY_ENDPOINT,
@@ -348,7 +349,9 @@ class Router(Actor[RouterMessage]):
             raise MessageTooLarge(target, endpoint, exc.size, exc.limit) from exc
 
     async def _send_notification(self, message: SendMessage) -> None:
-        payload = request_payload(message.payload, message.endpoint, NOTIFY_MARKER_VALUE)
+        payload = request_payload(
+            message.payload, message.endpoint, NOTIFY_MARKER_VALUE, message.trace
+        )
         if message.target == self.module_id:  # to itself: served here, never on the wire
             self.counts["notifications"] += 1
             await self._serve_request(LOCAL_CHANNEL, self._local(uuid.uuid4(), payload))
@@ -369,7 +372,9 @@ class Router(Actor[RouterMessage]):
         request_id = uuid.uuid4()
         local = message.target == self.module_id
         try:
-            payload = request_payload(message.payload, message.endpoint, REPLY_MARKER_VALUE)
+            payload = request_payload(
+                message.payload, message.endpoint, REPLY_MARKER_VALUE, message.trace
+            )
             if local:  # to itself: served here once it is pending, never on the wire
                 channel = LOCAL_CHANNEL
             else:
@@ -468,8 +473,9 @@ class Router(Actor[RouterMessage]):
         fast = read_request(message.payload)  # the form pywatt writes, read fast
         endpoint: str | None
         marker: object
+        carrier: dict[str, str] | None
         if fast is not None:
-            content, endpoint, marker = fast
+            content, endpoint, marker, carrier = fast
         else:
             try:
                 envelope = decode_payload_message(message.payload, Any)
@@ -486,6 +492,7 @@ class Router(Actor[RouterMessage]):
             content = envelope.content
             marker = (meta.properties or {}).get(REPLY_MARKER_PROPERTY)
             endpoint = meta.destination
+            carrier = trace_carrier(meta.properties)
         source, request_id = message.source_module_id, message.original_request_id
         entry = self.endpoints.find(endpoint, source)
         if entry is None and endpoint == READY_ENDPOINT:  # a readiness probe: we are here
@@ -516,25 +523,36 @@ class Router(Actor[RouterMessage]):
                 )
             return
         handler = entry.handler
+        span = server_span(
+            carrier,
+            source,
+            endpoint,
+            actor=handler if isinstance(handler, str) else None,
+            notify=marker == NOTIFY_MARKER_VALUE,
+        )
         if isinstance(handler, str):
             self._track(source, request_id, marker, channel)
-            self.ctx.start_task(self._serve, entry, content, message, marker)
+            with activated(span):  # the task starts in the span's context
+                self.ctx.start_task(self._serve, entry, content, message, marker, span)
             return
         # A function runs here: it cannot wait, so a task would only add a hand-off.
         try:
-            request = (
-                content
-                if entry.request_type is Any
-                else decode_payload(message.payload, entry.request_type)
-            )
-            result = handler(request)
+            with activated(span):
+                request = (
+                    content
+                    if entry.request_type is Any
+                    else decode_payload(message.payload, entry.request_type)
+                )
+                result = handler(request)
+                if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
+                    self._track(source, request_id, marker, channel)
+                    self.ctx.start_task(self._finish, result, message, marker, span)
+                    return
         except Exception as exc:
+            end_span(span, exc)
             data = self._error_data(exc, source, request_id)
         else:
-            if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
-                self._track(source, request_id, marker, channel)
-                self.ctx.start_task(self._finish, result, message, marker)
-                return
+            end_span(span)
             data = self._ok_data(result, marker, source, request_id)
         if marker != NOTIFY_MARKER_VALUE:
             await self._write_reply(HandlerReply(source, request_id, data, channel))
@@ -580,19 +598,28 @@ class Router(Actor[RouterMessage]):
             )
         )
 
-    async def _finish(self, awaitable: Any, message: RoutedModuleMessage, marker: object) -> None:
+    async def _finish(
+        self, awaitable: Any, message: RoutedModuleMessage, marker: object, span: Span | None
+    ) -> None:
         """Await an async handler's result and write its reply (a task of the router)."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
             result = await awaitable
         except Exception as exc:
+            end_span(span, exc)
             data = self._error_data(exc, source, request_id)
         else:
+            end_span(span)
             data = self._ok_data(result, marker, source, request_id)
         await self._reply_once(source, request_id, data)
 
     async def _serve(
-        self, entry: Handler, content: Any, message: RoutedModuleMessage, marker: object
+        self,
+        entry: Handler,
+        content: Any,
+        message: RoutedModuleMessage,
+        marker: object,
+        span: Span | None,
     ) -> None:
         """Ask (or tell) the actor named by ``entry`` and write its reply (a task)."""
         source, request_id = message.source_module_id, message.original_request_id
@@ -605,8 +632,10 @@ class Router(Actor[RouterMessage]):
             assert isinstance(entry.handler, str)
             result: Any = await self._ask_actor(entry.handler, request)
         except Exception as exc:
+            end_span(span, exc)
             data = self._error_data(exc, source, request_id)
         else:
+            end_span(span)
             data = self._ok_data(result, marker, source, request_id)
         await self._reply_once(source, request_id, data)
 
