@@ -17,10 +17,13 @@ from ._propagation import inject as inject
 from ._setup import setup_tracing as setup_tracing
 from ._setup import shutdown_tracing as shutdown_tracing
 from ._spans import activated as activated
+from ._spans import asgi_server_span as asgi_server_span
 from ._spans import cache_span as cache_span
 from ._spans import client_span as client_span
 from ._spans import db_span as db_span
+from ._spans import end_http_span as end_http_span
 from ._spans import end_span as end_span
+from ._spans import gateway_span as gateway_span
 from ._spans import http_server_span as http_server_span
 from ._spans import jwt_span as jwt_span
 from ._spans import server_span as server_span
@@ -34,12 +37,15 @@ __all__ = [
     "Span",
     "TracingUnavailable",
     "activated",
+    "asgi_server_span",
     "cache_span",
     "client_span",
     "db_span",
     "enabled",
+    "end_http_span",
     "end_span",
     "extract",
+    "gateway_span",
     "http_server_span",
     "inject",
     "jwt_span",

@@ -25,7 +25,10 @@ log = logging.getLogger("pywatt.tracing")
 def setup_tracing(service: str, *, module_id: str | None = None) -> bool:
     """Set up tracing for this process as the environment says; returns whether it is on.
 
-    A provider set already (by user code) is kept. Raises :class:`TracingUnavailable` when
+    ``module_id``: this process is that module; its spans carry it, and its service name
+    is the module id (``OTEL_SERVICE_NAME``, which every module would inherit from the
+    orchestrator, names only a process that is no module). A provider set already (by user
+    code) is kept. Raises :class:`TracingUnavailable` when
     ``OTEL_TRACES_EXPORTER`` asks for exporters but the SDK is not installed
     (``pip install 'pywatt[tracing]'``) or names an exporter pywatt does not know."""
     set_module_id(module_id)
@@ -69,7 +72,8 @@ def setup_tracing(service: str, *, module_id: str | None = None) -> bool:
             raise TracingUnavailable(
                 f"OTEL_TRACES_EXPORTER names {name!r}; pywatt knows otlp, console and none"
             )
-    resource = Resource.create({SERVICE_NAME: os.environ.get("OTEL_SERVICE_NAME") or service})
+    name = service if module_id is not None else os.environ.get("OTEL_SERVICE_NAME") or service
+    resource = Resource.create({SERVICE_NAME: name})
     provider = TracerProvider(resource=resource)
     for exporter in exporters:
         provider.add_span_processor(BatchSpanProcessor(exporter))

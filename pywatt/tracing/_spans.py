@@ -16,10 +16,13 @@ from ._switch import STATE
 
 __all__ = [
     "activated",
+    "asgi_server_span",
     "cache_span",
     "client_span",
     "db_span",
+    "end_http_span",
     "end_span",
+    "gateway_span",
     "http_server_span",
     "jwt_span",
     "server_span",
@@ -191,3 +194,40 @@ def trace_carrier(properties: Mapping[str, Any] | None) -> dict[str, str] | None
 
 
 _FIELDS = ("traceparent", "tracestate", "baggage")
+
+
+def asgi_server_span(scope: Mapping[str, Any]) -> Span | None:
+    """:func:`http_server_span` for an ASGI HTTP scope (its headers carry the context)."""
+    if STATE.tracer is None:
+        return None
+    headers = {
+        bytes(name).decode("latin-1").lower(): bytes(value).decode("latin-1")
+        for name, value in scope.get("headers") or ()
+    }
+    method = str(scope.get("method", "GET"))
+    return http_server_span(headers, method, str(scope.get("path", "/")))
+
+
+def end_http_span(span_: Span | None, method: str, route: str | None, status: int) -> None:
+    """Name an HTTP server span by its route template (``GET /orders/{id}``), record the
+    status (5xx is an error, as the conventions say for a server) and end it."""
+    if span_ is None:
+        return
+    if route:
+        span_.update_name(f"{method} {route}")
+        span_.set_attribute(n.HTTP_ROUTE, route)
+    span_.set_attribute(n.HTTP_STATUS, status)
+    if status >= 500:
+        span_.set_status(Status(StatusCode.ERROR))
+    span_.end()
+
+
+def gateway_span(headers: Mapping[str, str], method: str, path: str, module: str) -> Span | None:
+    """The gateway's hop to ``module``: an HTTP server span, child of the client's
+    ``traceparent`` (a new trace without one). None while off."""
+    if STATE.tracer is None:
+        return None
+    span_ = http_server_span(headers, method, path, name=f"{method} {module}")
+    if span_ is not None:
+        span_.set_attribute("pywatt.target.module.id", module)
+    return span_
