@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Final
 import attrs
 
 from actors import Protocol, Request
+from pywatt.metrics import HistogramSnapshot
 
 __all__ = [
     "ROUTER",
@@ -140,6 +141,8 @@ class RouterStatistics:
     """The endpoints this module serves."""
     held: int = 0
     """Requests waiting for the module's setup to register their endpoint."""
+    latency: HistogramSnapshot = attrs.Factory(HistogramSnapshot)
+    """Seconds from sending a request to its reply (an error reply included; not timeouts)."""
 
 
 @attrs.frozen

@@ -58,6 +58,7 @@ from __future__ import annotations
 import collections
 import inspect
 import logging
+import time
 import uuid
 from typing import Any, Final
 
@@ -80,6 +81,7 @@ from pywatt.channels import (
     SendFrame,
     route_frame,
 )
+from pywatt.metrics import Histogram
 from pywatt.tracing import Span, activated, end_span, server_span, trace_carrier
 from pywatt.wire import (
     READY_ENDPOINT,
@@ -147,6 +149,8 @@ class _Request:
     response_type: Any
     channel: str
     timeout: float
+    sent: float
+    """``time.perf_counter()`` when it was sent, for the latency histogram."""
 
 
 RouterMessage = (
@@ -227,6 +231,7 @@ class Router(Actor[RouterMessage]):
         # the channel it came on. Whoever takes an entry out writes that request's one reply.
         self.serving: dict[tuple[str, uuid.UUID], str] = {}
         self.counts: collections.Counter[str] = collections.Counter()
+        self.latency = Histogram()
         self._refs: dict[str, ActorRef[Any]] = {}
 
     async def on_start(self) -> None:
@@ -313,6 +318,7 @@ class Router(Actor[RouterMessage]):
             too_large=c["too_large"],
             endpoints=self.endpoints.names(),
             held=self.endpoints.held,
+            latency=self.latency.snapshot(),
         )
 
     # -- sending ---------------------------------------------------------------------------
@@ -387,7 +393,12 @@ class Router(Actor[RouterMessage]):
             return
         timeout = self.default_timeout if message.timeout is None else message.timeout
         self.requests[request_id] = _Request(
-            message.target, message.endpoint, message.response_type, channel, timeout
+            message.target,
+            message.endpoint,
+            message.response_type,
+            channel,
+            timeout,
+            time.perf_counter(),
         )
         self.replies.add(request_id, reply, timeout=timeout)
         self.counts["sent"] += 1
@@ -412,6 +423,7 @@ class Router(Actor[RouterMessage]):
             self.counts["late_replies"] += 1
             log.info("dropped a late or unknown reply from %s (request %s)", source, request_id)
             return False
+        self.latency.observe(time.perf_counter() - request.sent)
         self._finished()
         try:
             result = decode_reply(payload.data, request.response_type)
