@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Final
 
 import attrs
@@ -39,6 +39,7 @@ import trio
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 import actors
@@ -54,7 +55,9 @@ SCRAPE_MS_TARGET: Final = 50.0
 API_ONLY_TARGET: Final = 0.95
 SDK_TARGET: Final = 0.6
 BATCH: Final = 200
-MODES: Final = ("untraced", "api_only", "sdk_batch")
+MODES: Final = ("untraced", "api_only", "sdk_batch", "sdk_sampled")
+SAMPLED: Final = 0.1
+"""``sdk_sampled``: the share of traces kept (``parentbased_traceidratio``), for reference."""
 
 
 @attrs.frozen
@@ -157,16 +160,37 @@ def _tracing(mode: str) -> Iterator[None]:
             yield
         return
     exporter = _Dropped()
-    provider = TracerProvider()
+    sampled = mode == "sdk_sampled"
+    sampler = ParentBased(TraceIdRatioBased(SAMPLED)) if sampled else None
+    provider = TracerProvider(sampler=sampler)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     assert pywatt.tracing.refresh(provider)
+    tracer = provider.get_tracer("bench")
     try:
-        with provider.get_tracer("bench").start_as_current_span("request"):
-            yield
+        if sampled:  # a new trace (sampled or not, as the ratio falls) every 200 operations
+            _SAMPLED_TRACER[0] = tracer
+            try:
+                yield
+            finally:
+                _SAMPLED_TRACER[0] = None
+        else:
+            with tracer.start_as_current_span("request"):
+                yield
     finally:
         assert not pywatt.tracing.refresh()
         provider.shutdown()
-        assert exporter.spans > 0  # the spans were made and exported
+        assert sampled or exporter.spans > 0  # the spans were made and exported
+
+
+def _root() -> AbstractContextManager[Any]:
+    """In ``sdk_sampled`` mode, a new trace around a batch (kept or not as the sampler
+    decides); elsewhere nothing (the mode's one span, if any, is current already)."""
+    if _SAMPLED_TRACER[0] is None:
+        return nullcontext()
+    return _SAMPLED_TRACER[0].start_as_current_span("request")
+
+
+_SAMPLED_TRACER: list[trace.Tracer | None] = [None]
 
 
 @attrs.frozen
@@ -185,8 +209,9 @@ def _asks(mode: str) -> Any:
             ref = await system.spawn(Doubler, name="doubler")
 
             async def batch() -> float:
-                for n in range(BATCH):
-                    await ref.ask(Double(n))
+                with _root():
+                    for n in range(BATCH):
+                        await ref.ask(Double(n))
                 return float(BATCH)
 
             with _tracing(mode):
@@ -203,10 +228,11 @@ def _requests(mode: str) -> Any:
             router = system.ref(ROUTER)
 
             async def batch() -> float:
-                for n in range(BATCH):
-                    # what state.send_request("me:echo", n) does
-                    with pywatt.tracing.client_span("me", "echo") as carrier:
-                        await router.ask(SendRequest("me", "echo", n, Any, None, carrier))
+                with _root():
+                    for n in range(BATCH):
+                        # what state.send_request("me:echo", n) does
+                        with pywatt.tracing.client_span("me", "echo") as carrier:
+                            await router.ask(SendRequest("me", "echo", n, Any, None, carrier))
                 return float(BATCH)
 
             with _tracing(mode):
@@ -231,11 +257,14 @@ def define(bench: Bench) -> None:
         "api_only": "the OpenTelemetry API's proxy provider (no SDK), inside an API span",
         "sdk_batch": "SDK TracerProvider, BatchSpanProcessor, an exporter that drops spans; "
         "inside a sampled span: one child span per ask",
+        "sdk_sampled": f"as sdk_batch, a new trace per {BATCH} asks, {SAMPLED:.0%} of traces "
+        "kept (parentbased_traceidratio); no target",
     }
     bench.meta["traced_request"] = {
         "untraced": "a request to the module's own endpoint through the router",
         "api_only": "the same inside an API span without an SDK",
         "sdk_batch": "the same under the SDK: a client span and a server span per request",
+        "sdk_sampled": f"as sdk_batch, a new trace per {BATCH} requests, {SAMPLED:.0%} kept",
     }
     case = bench.case("metrics_scrape", unit="scrapes/s")
     case.add("pywatt", _pywatt)

@@ -57,7 +57,9 @@ class _AskTracer:
         parent = _get_current_span()
         if not parent.get_span_context().is_valid:
             return _NOTHING  # no trace to continue: asks outside a trace make no spans
-        if not getattr(message, "trace_ask", True):  # a message whose sender spans it
+        if not parent.is_recording() or not getattr(message, "trace_ask", True):
+            # a trace not sampled (no spans in it, its context still carried), or a message
+            # whose sender spans it
             return nullcontext(otel_context.get_current())
         kind = type(message).__name__
         attributes: dict[str, Any] = {n.ACTOR: actor, n.MESSAGE: kind}

@@ -33,6 +33,13 @@ __all__ = [
 _NOTHING: AbstractContextManager[Any] = nullcontext()
 
 
+def _unsampled() -> bool:
+    """Inside a trace that is not sampled: pywatt makes no spans there (the SDK would make
+    non-recording ones, at most of the cost of real ones), only carries the context on."""
+    current = trace.get_current_span()
+    return current.get_span_context().is_valid and not current.is_recording()
+
+
 def _attributes(extra: Mapping[str, Any]) -> dict[str, Any]:
     attributes = dict(extra)
     if STATE.module_id is not None:
@@ -43,9 +50,10 @@ def _attributes(extra: Mapping[str, Any]) -> dict[str, Any]:
 def span(
     name: str, attributes: Mapping[str, Any], kind: SpanKind = SpanKind.INTERNAL
 ) -> AbstractContextManager[Span | None]:
-    """A current span around a block (the block sees ``None`` while tracing is off)."""
+    """A current span around a block (the block sees ``None`` while tracing is off, and
+    inside a trace that is not sampled)."""
     tracer = STATE.tracer
-    if tracer is None:
+    if tracer is None or _unsampled():
         return _NOTHING
     return tracer.start_as_current_span(name, kind=kind, attributes=_attributes(attributes))
 
@@ -58,6 +66,8 @@ def client_span(
     tracer = STATE.tracer
     if tracer is None:
         return _NOTHING
+    if _unsampled():  # no span; the context (not sampled) still goes along
+        return nullcontext(inject())
     return _client(tracer, target, endpoint, notify)
 
 

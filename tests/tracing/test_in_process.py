@@ -116,3 +116,26 @@ async def test_a_request_to_itself_is_a_client_span_and_a_server_span_with_the_a
         assert server.attributes is not None
         assert server.attributes["rpc.method"] == "double"
         assert server.attributes["rpc.system"] == "pywatt"
+
+
+async def test_inside_a_trace_not_sampled_no_spans_are_made_and_the_context_goes_on(
+    spans: Spans,
+) -> None:
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    unsampled = NonRecordingSpan(
+        SpanContext(0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7, False, TraceFlags(0))
+    )
+    async with actors.open_actor_system() as system:
+        await system.spawn(Doubler, name="doubler")
+        await system.spawn(Quadrupler, name="quadrupler")
+        with trace.use_span(unsampled):
+            assert await system.ask("quadrupler", Quadruple(1)) == 4
+            with pywatt.tracing.client_span("b", "e") as carrier:
+                assert carrier == {
+                    "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+                }
+            with pywatt.tracing.db_span("pywatt.db", "SELECT 1") as span:
+                assert span is None
+    assert spans.finished() == []
