@@ -54,17 +54,21 @@ def request_payload(
     destination=endpoint, properties={"pywatt_reply": marker, **trace}))``, ``trace`` being
     the W3C trace context fields (or None). Raises ``EncodeError``."""
     try:
-        properties = {REPLY_MARKER_PROPERTY: marker}
-        if trace:
-            properties.update(trace)
+        if trace:  # the keys sorted, as serde_json writes a map
+            properties = {REPLY_MARKER_PROPERTY: marker, **trace}
+            fields = b",".join(
+                encode_basestring(key).encode() + b":" + encode_basestring(text).encode()
+                for key, text in sorted(properties.items())
+            )
+        else:
+            fields = (
+                b'"' + REPLY_MARKER_PROPERTY.encode() + b'":' + encode_basestring(marker).encode()
+            )
         meta = (
             b',"metadata":{"destination":'
             + encode_basestring(endpoint).encode()
             + b',"properties":{'
-            + b",".join(
-                encode_basestring(key).encode() + b":" + encode_basestring(value).encode()
-                for key, value in sorted(properties.items())
-            )
+            + fields
             + b"}}}"
         )
     except UnicodeEncodeError:

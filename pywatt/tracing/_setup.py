@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Final
 
 from opentelemetry import trace
 
@@ -82,9 +83,15 @@ def setup_tracing(service: str, *, module_id: str | None = None) -> bool:
     return refresh()
 
 
-def shutdown_tracing() -> None:
-    """Flush and stop the SDK's span processors (a no-op without an SDK provider)."""
+FLUSH_TIMEOUT: Final = 2.0
+"""Seconds a stopping process gives its batched spans to leave (a collector that is down
+must not hold up a module's shutdown)."""
+
+
+def shutdown_tracing(timeout: float = FLUSH_TIMEOUT) -> None:
+    """Send the spans still batched, waiting at most ``timeout`` seconds (nothing without an
+    SDK provider). The SDK's own exit handler stops the provider when the process ends."""
     provider = trace.get_tracer_provider()
-    shutdown = getattr(provider, "shutdown", None)
-    if callable(shutdown):
-        shutdown()
+    flush = getattr(provider, "force_flush", None)
+    if callable(flush):
+        flush(int(timeout * 1000))
