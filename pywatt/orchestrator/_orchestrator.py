@@ -43,39 +43,54 @@ from actors import (
 from pywatt._extras import have
 from pywatt.wire import OrchestratorDeclaration, ServiceProviderInfo
 
-from ._console import Console, ConsoleLine, Verbosity
-from ._dotenv import load_env_file
 from ._errors import ModuleExited, ModuleNotRunning, NoSuchModule
-from ._gateway import GATEWAY_NAME, Gateway, Transport
-from ._handle import ModuleHandle, ModuleState, ModuleStatus
-from ._hub import (
+from .config import Manifest, process_name, supervisor_name
+from .console import Console, ConsoleLine, Verbosity
+from .gateway import GATEWAY_NAME, Gateway, Transport
+from .hub import (
     HUB_NAME,
     CallModule,
+    ChannelSettings,
     ConnectionInfo,
     GetConnections,
     GetHubStatistics,
     GetProviders,
     GetRegistration,
+    HubState,
     HubStatistics,
     KillHub,
+    KillListener,
+    ModuleEndpoints,
     RegistrationRecord,
+    exposure_lines,
+    hub_spec,
+    listener_name,
+    listeners_spec,
+    module_endpoints,
+    server_context,
 )
-from ._hub_state import HubState
-from ._listener import ChannelSettings, KillListener, ModuleEndpoints, listener_name
-from ._manifest import Manifest
-from ._names import process_name, supervisor_name
-from ._ports import PORTS_NAME, PortRegistry, api_url, format_address, reserve_api_socket
-from ._process import NotifyRotated, ProcessSettings
-from ._store import (
+from .processes import (
+    PORTS_NAME,
+    ModuleHandle,
+    ModuleState,
+    ModuleStatus,
+    NotifyRotated,
+    PortRegistry,
+    ProcessSettings,
+    api_url,
+    format_address,
+    module_supervisor_spec,
+    reserve_api_socket,
+)
+from .secrets import (
     STORE_NAME,
     ReloadSecretsFile,
     RotateSecrets,
     Rotation,
     RotationResult,
     SecretStore,
+    load_env_file,
 )
-from ._supervision import module_supervisor_spec
-from ._wiring import exposure_lines, hub_spec, listeners_spec, module_endpoints, server_context
 
 __all__ = ["Orchestrator", "open_orchestrator"]
 

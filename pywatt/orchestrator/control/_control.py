@@ -25,6 +25,8 @@ import trio
 
 from pywatt.wire import LineDecoder, NeedData, RemoteProtocolError, encode_line
 
+from .._errors import ControlError, OrchestratorError
+from ..config import ensure_run_dir
 from ._control_client import (
     DEFAULT_ROTATE_TIMEOUT,
     MAX_LINE,
@@ -32,11 +34,9 @@ from ._control_client import (
     control_path,
     default_run_dir,
 )
-from ._errors import ControlError, OrchestratorError
-from ._run_dir import ensure_run_dir
 
 if TYPE_CHECKING:
-    from ._orchestrator import Orchestrator
+    from .._orchestrator import Orchestrator
 
 __all__ = [
     "DEFAULT_ROTATE_TIMEOUT",

@@ -13,14 +13,18 @@ from typing import Any
 import attrs
 import trio
 
-from ._console import Console, LogFormat, Verbosity, default_log_format, stream_sink
-from ._control import DEFAULT_ROTATE_TIMEOUT, default_run_dir, prepare_control, serve_control
-from ._errors import ControlError, ManifestError, OrchestratorError, SecretsFileError
-from ._handle import ModuleHandle, ModuleState
-from ._manifest import Manifest, load_manifest, module_from_file, parse_secret_assignment
-from ._names import DEFAULT_MANIFEST
-from ._orchestrator import Orchestrator, open_orchestrator
-from ._ports import reserve_api_socket
+from .._errors import ControlError, ManifestError, OrchestratorError, SecretsFileError
+from .._orchestrator import Orchestrator, open_orchestrator
+from ..config import (
+    DEFAULT_MANIFEST,
+    Manifest,
+    load_manifest,
+    module_from_file,
+    parse_secret_assignment,
+)
+from ..console import Console, LogFormat, Verbosity, default_log_format, stream_sink
+from ..control import DEFAULT_ROTATE_TIMEOUT, default_run_dir, prepare_control, serve_control
+from ..processes import ModuleHandle, ModuleState, reserve_api_socket
 
 __all__ = ["manifest_from_args", "run"]
 

@@ -35,9 +35,9 @@ from pywatt.jwt import JwtConfig, JwtConfigError, JwtError, KeyRing, TokenValida
 from pywatt.jwt._keys import BoundKey
 from pywatt.wire import ServiceOperation, ServiceRequest
 
-from ._errors import SecretNotFound
-from ._service_proxy import ServiceError, ServiceHost
-from ._store import STORE_NAME, FetchSecret
+from .._errors import SecretNotFound
+from ..secrets import STORE_NAME, FetchSecret
+from ._host import ServiceError, ServiceHost
 
 __all__ = ["handle_jwt"]
 

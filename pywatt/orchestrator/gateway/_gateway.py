@@ -48,10 +48,10 @@ from actors import Actor, ActorError, Crashed, DeferredReply, LifecycleEvent, Re
 from pywatt._extras import have
 from pywatt.wire import AnnounceBlob, IpcHttpRequest, RemoteProtocolError, decode_json_value
 
-from ._console import Console
-from ._errors import describe_exit
-from ._handle import ModuleHandle, ModuleState
-from ._manifest import ModuleKind
+from .._errors import describe_exit
+from ..config import ModuleKind
+from ..console import Console
+from ..processes import ModuleHandle, ModuleState
 
 __all__ = [
     "GATEWAY_NAME",
