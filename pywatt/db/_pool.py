@@ -55,7 +55,7 @@ import attrs
 import trio
 
 import actors
-from pywatt.secrets._messages import GetSecret, SecretRotated, Subscribe, Unsubscribe
+from pywatt.secrets import GetSecret, SecretRotated, Subscribe, Unsubscribe
 
 from ._driver import DbConnection, Driver, Mode
 from ._errors import (

@@ -18,16 +18,22 @@ from actors import ChildSpec, Restart, Strategy, SupervisorSpec
 from pywatt._errors import ConfigError, PywattError
 from pywatt._extras import have, require
 from pywatt.backends import BackendUnreachable, check_backends
-from pywatt.link._errors import InitBlobError
-from pywatt.link._link import StdioLink
+from pywatt.link import InitBlobError, StdioLink
 from pywatt.logs import configure_logging, redactor
 from pywatt.registrar import Announce, Register, Unregister
 from pywatt.router import ROUTER, EndpointsReady, GetRouterStatistics
-from pywatt.secrets._errors import SecretError, SecretNotFound
-from pywatt.secrets._messages import PROVIDER, SECRETS, GetSecret
-from pywatt.secrets._orchestrator_provider import OrchestratorProvider
-from pywatt.secrets._providers import EnvProvider, MemoryProvider
-from pywatt.secrets._secrets import SecretsActor, SecretsKept
+from pywatt.secrets import (
+    PROVIDER,
+    SECRETS,
+    EnvProvider,
+    GetSecret,
+    MemoryProvider,
+    OrchestratorProvider,
+    SecretError,
+    SecretNotFound,
+    SecretsActor,
+    SecretsKept,
+)
 from pywatt.wire import EXIT_CANNOT_START, InitBlob, LineDecoder, SocketAddress
 
 from ._config import ModuleConfig, secrets_from_env

@@ -46,7 +46,13 @@ import trio
 
 from actors import Actor, ActorError, Crashed, DeferredReply, LifecycleEvent, Request, Stopped
 from pywatt._extras import have
-from pywatt.wire import AnnounceBlob, IpcHttpRequest, RemoteProtocolError, decode_json_value
+from pywatt.wire import (
+    AnnounceBlob,
+    IpcHttpRequest,
+    RemoteProtocolError,
+    decode_json_value,
+    path_matches,
+)
 
 from .._errors import describe_exit
 from ..config import ModuleKind
@@ -138,8 +144,6 @@ def find_route(
 ) -> tuple[ModuleHandle | None, list[str]]:
     """The running module that serves ``method path``, or ``(None, methods)`` where
     ``methods`` are those announced for the path by someone (empty: nobody has it)."""
-    from pywatt.http import path_matches
-
     allowed: list[str] = []
     for handle in handles:
         announce: AnnounceBlob | None = handle.announce

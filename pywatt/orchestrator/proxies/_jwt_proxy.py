@@ -31,8 +31,15 @@ import attrs
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from pywatt.jwt import JwtConfig, JwtConfigError, JwtError, KeyRing, TokenValidator, parse_keys
-from pywatt.jwt._keys import BoundKey
+from pywatt.jwt import (
+    BoundKey,
+    JwtConfig,
+    JwtConfigError,
+    JwtError,
+    KeyRing,
+    TokenValidator,
+    parse_keys,
+)
 from pywatt.wire import ServiceOperation, ServiceRequest
 
 from .._errors import SecretNotFound
