@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import trio
 
@@ -372,15 +372,25 @@ def run_module(main: Main | None = None, **options: Any) -> int:
         return EXIT_CANNOT_START
     result = trio.run(_serve_process, config, main)
     if isinstance(result, _Standalone):
-        from pywatt.orchestrator import run_standalone
-
         path = os.path.abspath(getattr(sys.modules["__main__"], "__file__", "") or sys.argv[0])
         print(
             f"pywatt: no orchestrator on stdin; starting the embedded orchestrator for {path}",
             file=sys.stderr,
         )
-        return run_standalone(path)
+        _become_the_orchestrator(path)
     return result
+
+
+def _become_the_orchestrator(path: str) -> NoReturn:
+    """Replace this process with ``python -m pywatt run PATH ARGS...``: the embedded
+    orchestrator, which then runs this file as its one module (id: the file stem).
+
+    The module runtime sits below the orchestrator (docs/architecture.md, "Layers"): it
+    hands the process over to the ``pywatt`` command instead of importing the orchestrator.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "pywatt", "run", path, *sys.argv[1:]])
 
 
 def _file_stem() -> str:

@@ -44,9 +44,9 @@ from pywatt._extras import have
 from pywatt.wire import OrchestratorDeclaration, ServiceProviderInfo
 
 from ._errors import ModuleExited, ModuleNotRunning, NoSuchModule
-from .config import Manifest, process_name, supervisor_name
+from .config import GATEWAY_NAME, Manifest, process_name, supervisor_name
 from .console import Console, ConsoleLine, Verbosity
-from .gateway import GATEWAY_NAME, Gateway, Transport
+from .gateway import Gateway, Transport
 from .hub import (
     HUB_NAME,
     CallModule,

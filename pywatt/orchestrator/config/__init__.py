@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ._manifest import module_from_file as module_from_file
     from ._manifest import parse_secret_assignment as parse_secret_assignment
     from ._names import DEFAULT_MANIFEST as DEFAULT_MANIFEST
+    from ._names import GATEWAY_NAME as GATEWAY_NAME
     from ._names import process_name as process_name
     from ._names import supervisor_name as supervisor_name
     from ._run_dir import ensure_run_dir as ensure_run_dir
@@ -33,7 +34,7 @@ __getattr__, __dir__, __all__ = attach(
             "module_from_file",
             "parse_secret_assignment",
         ],
-        "._names": ["DEFAULT_MANIFEST", "process_name", "supervisor_name"],
+        "._names": ["DEFAULT_MANIFEST", "GATEWAY_NAME", "process_name", "supervisor_name"],
         "._run_dir": ["ensure_run_dir"],
     },
 )

@@ -55,9 +55,9 @@ from pywatt.wire import (
 )
 
 from .._errors import describe_exit
-from ..config import ModuleKind
+from ..config import GATEWAY_NAME, ModuleKind
 from ..console import Console
-from ..processes import ModuleHandle, ModuleState
+from ..processes import ForwardHttp, HttpWrapperLine, ModuleHandle, ModuleState
 
 __all__ = [
     "GATEWAY_NAME",
@@ -69,7 +69,6 @@ __all__ = [
     "find_route",
 ]
 
-GATEWAY_NAME: Final = "pywatt.gateway"
 HEALTH_PATH: Final = "/health"
 METRICS_PATH: Final = "/metrics"
 PROBE_TIMEOUT: Final = 5.0
@@ -85,21 +84,6 @@ _HOP_BY_HOP: Final = frozenset(
 log = logging.getLogger("pywatt.orchestrator.gateway")
 
 Transport = Literal["ipc", "http"]
-
-
-@attrs.frozen
-class ForwardHttp:
-    """Told to a module's process actor: write this ``http_request`` on the module's stdin."""
-
-    request: IpcHttpRequest
-
-
-@attrs.frozen
-class HttpWrapperLine:
-    """Told to the gateway by a process actor: a §9.2 wrapper line the module wrote."""
-
-    module_id: str
-    line: bytes
 
 
 @attrs.frozen

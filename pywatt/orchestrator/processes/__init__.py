@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     from ._handle import ModuleState as ModuleState
     from ._handle import ModuleStatus as ModuleStatus
     from ._handle import TrafficRecord as TrafficRecord
+    from ._http import ForwardHttp as ForwardHttp
+    from ._http import HttpWrapperLine as HttpWrapperLine
     from ._ports import PORTS_NAME as PORTS_NAME
     from ._ports import PortRegistry as PortRegistry
     from ._ports import api_url as api_url
@@ -25,6 +27,7 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._handle": ["ModuleHandle", "ModuleState", "ModuleStatus", "TrafficRecord"],
+        "._http": ["ForwardHttp", "HttpWrapperLine"],
         "._ports": [
             "PORTS_NAME",
             "PortRegistry",

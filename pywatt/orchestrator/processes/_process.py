@@ -67,13 +67,13 @@ from pywatt.wire import (
 )
 
 from .._errors import ModuleExited, PortUnavailable, SecretNotFound, describe_exit
-from ..config import ModuleKind, TlsFiles, supervisor_name
+from ..config import GATEWAY_NAME, ModuleKind, TlsFiles, supervisor_name
 from ..console import CANNOT_HEAL_EXCEPTIONS, Console, FoldedTraceback, TracebackFolder
-from ..gateway import GATEWAY_NAME, ForwardHttp, HttpWrapperLine
 from ..hub import HUB_NAME, ModuleAnnounced, ModuleEnded, ModuleEndpoints
 from ..proxies import Serve, ServiceAnswer, answer_detail, request_service
 from ..secrets import STORE_NAME, FetchSecret, ModuleGone, RotationAcked
 from ._handle import ModuleHandle, ModuleState
+from ._http import ForwardHttp, HttpWrapperLine
 from ._pipes import read_lines
 from ._ports import PORTS_NAME, ReleasePorts, ReservePort
 
