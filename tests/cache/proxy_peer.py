@@ -17,7 +17,7 @@ import actors
 from pywatt.cache import ProxyCache
 from pywatt.cache._proxy import proxy_config
 from pywatt.link import StdioLink
-from pywatt.orchestrator.proxies._cache_proxy import CacheProxy, handle_cache
+from pywatt.orchestrator.proxies import CacheProxy, handle_cache
 from pywatt.wire import (
     NEED_DATA,
     LineDecoder,

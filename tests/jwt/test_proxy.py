@@ -30,8 +30,7 @@ from pywatt.jwt import (
 )
 from pywatt.link import CallService, OpenService, ServiceFailed
 from pywatt.orchestrator import Console
-from pywatt.orchestrator.proxies import ServiceError, ServiceHost
-from pywatt.orchestrator.proxies._jwt_proxy import handle_jwt
+from pywatt.orchestrator.proxies import ServiceError, ServiceHost, handle_jwt
 from pywatt.orchestrator.secrets import STORE_NAME, SecretStore
 from pywatt.testing import open_module
 from pywatt.wire import ServiceOperation, ServiceRequest, ServiceType

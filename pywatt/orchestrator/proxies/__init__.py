@@ -7,9 +7,13 @@ from typing import TYPE_CHECKING
 from pywatt._lazy import attach
 
 if TYPE_CHECKING:
+    from ._cache_proxy import CacheProxy as CacheProxy
+    from ._cache_proxy import handle_cache as handle_cache
+    from ._database_proxy import handle_database as handle_database
     from ._host import ServiceError as ServiceError
     from ._host import ServiceHandler as ServiceHandler
     from ._host import ServiceHost as ServiceHost
+    from ._jwt_proxy import handle_jwt as handle_jwt
     from ._service_proxy import SERVICES_NAME as SERVICES_NAME
     from ._service_proxy import Serve as Serve
     from ._service_proxy import ServiceAnswer as ServiceAnswer
@@ -21,6 +25,9 @@ if TYPE_CHECKING:
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
+        "._cache_proxy": ["CacheProxy", "handle_cache"],
+        "._database_proxy": ["handle_database"],
+        "._jwt_proxy": ["handle_jwt"],
         "._host": ["ServiceError", "ServiceHandler", "ServiceHost"],
         "._service_proxy": [
             "SERVICES_NAME",
