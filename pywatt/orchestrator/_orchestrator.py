@@ -28,7 +28,6 @@ from typing import Any
 
 import trio
 
-import pywatt
 from actors import (
     Actor,
     ActorError,
@@ -41,6 +40,7 @@ from actors import (
     open_actor_system,
 )
 from pywatt._extras import have
+from pywatt._version import __version__
 from pywatt.wire import OrchestratorDeclaration, ServiceProviderInfo
 
 from ._errors import ModuleExited, ModuleNotRunning, NoSuchModule
@@ -402,7 +402,7 @@ async def open_orchestrator(
         endpoints = {spec.id: module_endpoints(spec) for spec in manifest.modules}
         console.redact.register(*(ep.token for ep in endpoints.values()))
         declaration = OrchestratorDeclaration(
-            version=pywatt.__version__, heartbeat_interval=manifest.heartbeat_interval
+            version=__version__, heartbeat_interval=manifest.heartbeat_interval
         )
         settings = ProcessSettings(
             orchestrator_api=api,
