@@ -1,7 +1,7 @@
 """The embedded orchestrator: the public Python API (:func:`open_orchestrator`).
 
 It is itself an actor system: a secret store actor, a port registry actor, and per module a
-supervisor (its restart policy) over a module-process actor (see ``_supervision``). This
+supervisor (its restart policy) over a module-process actor (see ``processes._supervision``). This
 module wires them together and offers the facade users, tests and the CLI hold::
 
     async with open_orchestrator(manifest) as orch:

@@ -143,7 +143,7 @@ def _crashing(handle: ModuleHandle) -> bool:
 
 
 def _control_dir(run_dir: str | None, console: Console) -> str | None:
-    """The run directory for the control socket, created or checked (see ``_run_dir``) and
+    """The run directory for the control socket, created or checked (see ``config._run_dir``) and
     free of a live orchestrator.
 
     A refused ``--run-dir`` raises :class:`ControlError` (one line, exit status 1); a refused
