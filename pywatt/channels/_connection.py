@@ -61,6 +61,7 @@ from ._frames import (
     heartbeat_ack_frame,
 )
 from ._outbox import Outbox
+from ._serve_http import HTTP_ACTOR, ServeHttp
 
 __all__ = [
     "ChannelConnection",
@@ -224,7 +225,6 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         """HTTP over a channel (§9.3): through the module's app when it serves one (the
         answer goes back Message-wrapped on this connection), else a clear 503 — never the
         Rust SDK's canned stub. The read loop does not wait for the app."""
-        from pywatt.http import HTTP_ACTOR, ServeHttp
 
         def respond(status: int, message: str) -> None:
             body = json.dumps({"status": "error", "data": None, "message": message}).encode()

@@ -56,7 +56,7 @@ import trio
 
 import actors
 from pywatt.metrics import Histogram
-from pywatt.secrets._messages import GetSecret, SecretRotated, Subscribe, Unsubscribe
+from pywatt.secrets import GetSecret, SecretRotated, Subscribe, Unsubscribe
 
 from ._driver import DbConnection, Driver, Mode
 from ._errors import (

@@ -25,8 +25,9 @@ import trio
 import actors
 from pywatt.metrics import CONTENT_TYPE, SystemMetrics, route_of
 from pywatt.tracing import activated, asgi_server_span, end_http_span, jwt_span
+from pywatt.wire import path_matches
 
-from ._config import HttpConfig, path_matches
+from ._config import HttpConfig
 from ._errors import BodyTooLarge
 from ._health import HealthTracker
 from ._unavailable import HeldServerError, backend_unavailable, unavailable_body

@@ -26,9 +26,9 @@ from typing import Any
 
 from pywatt._version import __version__
 
-from ._control_client import DEFAULT_ROTATE_TIMEOUT, call_control, default_run_dir
-from ._errors import ControlError, GatewayUnavailable, ManifestError, SecretsFileError
-from ._names import DEFAULT_MANIFEST
+from .._errors import ControlError, GatewayUnavailable, ManifestError, SecretsFileError
+from ..config import DEFAULT_MANIFEST
+from ..control import DEFAULT_ROTATE_TIMEOUT, call_control, default_run_dir
 
 # The command line imports only argparse, json and the control client: `pywatt --help`,
 # `status` and `stop` never load trio. `run` imports the orchestrator (in ._run).

@@ -32,7 +32,7 @@ from typing import Any, Final
 import attrs
 import trio
 
-from actors import Actor, ActorRef, Request, Restart
+from actors import Actor, ActorError, ActorRef, Request, Restart
 from pywatt.wire import (
     DEFAULT_MAX_LINE,
     ENV_TLS_CA,
@@ -66,19 +66,16 @@ from pywatt.wire import (
     encode_line,
 )
 
-from ._console import Console
-from ._errors import ModuleExited, PortUnavailable, SecretNotFound, describe_exit
-from ._gateway import GATEWAY_NAME, ForwardHttp, HttpWrapperLine
+from .._errors import ModuleExited, PortUnavailable, SecretNotFound, describe_exit
+from ..config import GATEWAY_NAME, ModuleKind, TlsFiles, supervisor_name
+from ..console import CANNOT_HEAL_EXCEPTIONS, Console, FoldedTraceback, TracebackFolder
+from ..hub import HUB_NAME, ModuleAnnounced, ModuleEnded, ModuleEndpoints
+from ..proxies import Serve, ServiceAnswer, answer_detail, request_service
+from ..secrets import STORE_NAME, FetchSecret, ModuleGone, RotationAcked
 from ._handle import ModuleHandle, ModuleState
-from ._hub import HUB_NAME, ModuleAnnounced, ModuleEnded
-from ._listener import ModuleEndpoints
-from ._manifest import ModuleKind, TlsFiles
-from ._names import supervisor_name
+from ._http import ForwardHttp, HttpWrapperLine
 from ._pipes import read_lines
 from ._ports import PORTS_NAME, ReleasePorts, ReservePort
-from ._service_proxy import serve_service_message
-from ._store import STORE_NAME, FetchSecret, ModuleGone, RotationAcked
-from ._tracebacks import CANNOT_HEAL_EXCEPTIONS, FoldedTraceback, TracebackFolder
 
 __all__ = ["FromModule", "ModuleProcess", "NotifyRotated", "ProcessEnded", "ProcessSettings"]
 
@@ -365,8 +362,9 @@ class ModuleProcess(Actor[ProcessMessage]):
             await self._answer_port(message)
         elif isinstance(message, ServiceRequest | ServiceOperation):
             # Served asynchronously by the services actor; the answer comes back here to be
-            # written (see _service_proxy), so a slow query never blocks this mailbox.
-            await serve_service_message(self, message)
+            # written (see pywatt.orchestrator.proxies), so a slow query never blocks this
+            # mailbox.
+            await self._serve_service(message)
         elif isinstance(message, HeartbeatAck):
             pass
         else:
@@ -375,6 +373,24 @@ class ModuleProcess(Actor[ProcessMessage]):
                 "does not handle there; ignored",
                 spec.id,
             )
+
+    async def _serve_service(self, message: ServiceRequest | ServiceOperation) -> None:
+        """Write an answer that came back, or hand a new line to the services actor."""
+        if isinstance(message, ServiceAnswer):
+            await self._send(message.answer, answer_detail(message.answer))
+            return
+        proc = self._process
+        if proc is None:
+            return
+        pid = proc.pid
+        self_ref: ActorRef[Any] = self.ctx.self_ref
+
+        async def deliver(answer: OrchestratorToModule) -> None:
+            with contextlib.suppress(ActorError):  # the module's actor is gone: nobody reads it
+                await self_ref.tell(FromModule(pid, ServiceAnswer.carrying(message, answer)))
+
+        served = Serve(self.spec.id, pid, message, deliver)
+        await request_service(self.ctx.system, self.settings.base_env, self.console, served)
 
     async def _answer_secret(self, name: str) -> None:
         spec = self.spec

@@ -18,8 +18,8 @@ import trio
 
 from pywatt.wire import AnnounceBlob, InitBlob
 
-from ._errors import ModuleNotRunning
-from ._manifest import ModuleSpec
+from .._errors import ModuleNotRunning
+from ..config import ModuleSpec
 
 __all__ = ["ModuleHandle", "ModuleState", "ModuleStatus", "TrafficRecord"]
 

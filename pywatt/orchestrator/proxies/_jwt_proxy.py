@@ -31,13 +31,20 @@ import attrs
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from pywatt.jwt import JwtConfig, JwtConfigError, JwtError, KeyRing, TokenValidator, parse_keys
-from pywatt.jwt._keys import BoundKey
+from pywatt.jwt import (
+    BoundKey,
+    JwtConfig,
+    JwtConfigError,
+    JwtError,
+    KeyRing,
+    TokenValidator,
+    parse_keys,
+)
 from pywatt.wire import ServiceOperation, ServiceRequest
 
-from ._errors import SecretNotFound
-from ._service_proxy import ServiceError, ServiceHost
-from ._store import STORE_NAME, FetchSecret
+from .._errors import SecretNotFound
+from ..secrets import STORE_NAME, FetchSecret
+from ._host import ServiceError, ServiceHost
 
 __all__ = ["handle_jwt"]
 

@@ -1,7 +1,7 @@
 """Service proxies of the embedded orchestrator (docs/protocol.md §13): a dispatcher by
 ``service_type`` that answers ``service_request`` / ``service_operation`` asynchronously.
 
-The module-process actor hands every such line to :func:`serve_service_message` and goes on
+The module-process actor hands every such line to :func:`request_service` and goes on
 with its mailbox at once. The line is served by the ``pywatt.orchestrator.services`` actor
 (started on first use) in a task of its own, so a slow query never blocks the module's
 other traffic (secrets, rotation acks, heartbeats). The answer comes back to the process
@@ -28,21 +28,21 @@ Handlers, one per service type, share one signature::
   ``host.on_module_gone(module_id, cleanup)`` registers an async cleanup run once when that
   module's process ends (its connections close, its transactions roll back).
 
-Database: :func:`pywatt.db._proxy_server.handle_database`. Cache: ``handle_cache`` in
-``_cache_proxy``. Jwt and custom services: a clear "not available" error.
+Database: ``handle_database`` in ``_database_proxy``. Cache: ``handle_cache`` in
+``_cache_proxy``. Jwt: ``handle_jwt`` in ``_jwt_proxy``. Custom services: a clear "not
+available" error.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import attrs
 import trio
 
-from actors import Actor, ActorError, ActorRef, Down, DuplicateName
+from actors import Actor, ActorError, Down, DuplicateName
 from pywatt._errors import PywattError
 from pywatt.wire import (
     OrchestratorToModule,
@@ -53,10 +53,8 @@ from pywatt.wire import (
     ServiceType,
 )
 
-from ._console import Console
-
-if TYPE_CHECKING:
-    from ._process import ModuleProcess
+from ..console import Console
+from ._host import ServiceError, ServiceHandler, ServiceHost
 
 __all__ = [
     "SERVICES_NAME",
@@ -65,61 +63,21 @@ __all__ = [
     "ServiceHandler",
     "ServiceHost",
     "ServiceProxy",
-    "serve_service_message",
+    "answer_detail",
+    "request_service",
 ]
 
 log = logging.getLogger(__name__)
 
 SERVICES_NAME: Final = "pywatt.orchestrator.services"
 NOT_AVAILABLE: Final = "not available yet in the embedded orchestrator"
-CLEANUP_BOUND: Final = 10.0
-_AT_STOP: Final = ""  # no module id is empty
 
 Cleanup = Callable[[], Awaitable[None]]
 
 
-class ServiceError(PywattError):
-    """A service request or operation failed; the text goes to the module as ``error``."""
-
-
-@attrs.define(eq=False)
-class ServiceHost:
-    """What the embedded orchestrator gives service handlers (see the module docstring).
-
-    ``system`` is the orchestrator's actor system (handlers may spawn their backends under
-    it), ``environment`` the orchestrator's environment (e.g. ``DATABASE_URL``),
-    ``console`` its console, ``state`` a dict for the handlers' own state.
-    """
-
-    system: Any
-    environment: Mapping[str, str]
-    console: Console
-    state: dict[str, Any] = attrs.Factory(dict)
-    _cleanups: dict[str, list[Cleanup]] = attrs.Factory(dict)
-
-    def on_module_gone(self, module_id: str, cleanup: Cleanup) -> None:
-        """Run ``cleanup()`` once when ``module_id``'s process ends (or the orchestrator
-        stops). Does not block."""
-        self._cleanups.setdefault(module_id, []).append(cleanup)
-
-    def at_stop(self, cleanup: Cleanup) -> None:
-        """Run ``cleanup()`` once when the services actor stops (the orchestrator ends)."""
-        self._cleanups.setdefault(_AT_STOP, []).append(cleanup)
-
-    async def module_gone(self, module_id: str) -> None:
-        """Run (and forget) ``module_id``'s cleanups, each bounded in time."""
-        for cleanup in self._cleanups.pop(module_id, []):
-            with trio.move_on_after(CLEANUP_BOUND):
-                await cleanup()
-
-
-ServiceHandler = Callable[[ServiceHost, str, ServiceRequest | ServiceOperation], Awaitable[Any]]
-"""The signature every service handler has (see the module docstring)."""
-
-
 def _handler(service_type: ServiceType) -> ServiceHandler | None:
     if service_type == ServiceType.DATABASE:
-        from pywatt.db._proxy_server import handle_database
+        from ._database_proxy import handle_database
 
         return handle_database
     if service_type == ServiceType.CACHE:
@@ -184,6 +142,19 @@ class ServiceAnswer(ServiceOperation):
 
     answer: OrchestratorToModule
 
+    @classmethod
+    def carrying(
+        cls, message: ServiceRequest | ServiceOperation, answer: OrchestratorToModule
+    ) -> ServiceAnswer:
+        """The carrier of ``answer`` to ``message``."""
+        return cls(
+            connection_id="",
+            service_type=message.service_type,
+            operation="(answer)",
+            params=None,
+            answer=answer,
+        )
+
 
 @attrs.frozen
 class Serve:
@@ -212,7 +183,7 @@ class ServiceProxy(Actor[Serve | Down]):
             return
         if self.watched.get(message.module_id) != message.pid:
             self.watched[message.module_id] = message.pid
-            from ._names import process_name
+            from ..config import process_name
 
             name = process_name(message.module_id)
             self.names[name] = message.module_id
@@ -224,53 +195,39 @@ class ServiceProxy(Actor[Serve | Down]):
         await serve.deliver(answer)
 
     async def on_stop(self) -> None:
-        for module_id in sorted(self.host._cleanups, key=lambda m: m == _AT_STOP):
-            await self.host.module_gone(module_id)
+        await self.host.all_gone()
 
 
-async def serve_service_message(
-    process: ModuleProcess, message: ServiceRequest | ServiceOperation
+async def request_service(
+    system: Any,
+    environment: Mapping[str, str],
+    console: Console,
+    served: Serve,
 ) -> None:
-    """The module-process actor's service branch: write an answer that came back, or hand
-    a new line to the services actor (started on first use). Returns at once."""
-    if isinstance(message, ServiceAnswer):
-        answer = message.answer
-        detail = answer.id if isinstance(answer, ServiceResponse) else _operation(answer)
-        await process._send(answer, detail)
-        return
-    proc = process._process
-    if proc is None:
-        return
-    pid = proc.pid
-    module_id = process.spec.id
-    system = process.ctx.system
-    self_ref: ActorRef[Any] = process.ctx.self_ref
-
-    async def deliver(answer: OrchestratorToModule) -> None:
-        from ._process import FromModule
-
-        carrier = ServiceAnswer(
-            connection_id="",
-            service_type=message.service_type,
-            operation="(answer)",
-            params=None,
-            answer=answer,
-        )
-        with contextlib.suppress(ActorError):  # the module's actor is gone: nobody reads it
-            await self_ref.tell(FromModule(pid, carrier))
-
-    services = system.lookup(SERVICES_NAME)
-    if services is None:
-        host = ServiceHost(system, process.settings.base_env, process.console)
+    """Hand one service line to the services actor (started on first use, with a
+    :class:`ServiceHost` over ``system``, ``environment`` and ``console``); the answer goes
+    to ``served.deliver``. Returns at once."""
+    if system.lookup(SERVICES_NAME) is None:
+        host = ServiceHost(system, environment, console)
         try:
             await system.spawn(lambda: ServiceProxy(host), name=SERVICES_NAME)
         except DuplicateName:
             pass  # another module's actor started it meanwhile
         except ActorError as exc:  # the orchestrator is shutting down
             log.debug("service proxy not started: %s", exc)
-            await deliver(await _refused(message, f"the orchestrator is stopping ({exc})"))
+            error = f"the orchestrator is stopping ({exc})"
+            await served.deliver(await _refused(served.message, error))
             return
-    await system.tell(SERVICES_NAME, Serve(module_id, pid, message, deliver))
+    await system.tell(SERVICES_NAME, served)
+
+
+def answer_detail(answer: OrchestratorToModule) -> str:
+    """What names ``answer`` in the module's traffic record: its connection id or operation."""
+    if isinstance(answer, ServiceResponse):
+        return answer.id
+    if isinstance(answer, ServiceOperationResult) and answer.params is not None:
+        return answer.params.operation
+    return ""
 
 
 async def _refused(
@@ -282,9 +239,3 @@ async def _refused(
             id=message.id, service_type=message.service_type, success=False, error=error
         )
     return ServiceOperationResult(success=False, error=error, params=message)
-
-
-def _operation(answer: OrchestratorToModule) -> str:
-    if isinstance(answer, ServiceOperationResult) and answer.params is not None:
-        return answer.params.operation
-    return ""

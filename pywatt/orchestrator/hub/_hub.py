@@ -78,9 +78,9 @@ from pywatt.wire import (
     encode_reply_ok,
 )
 
+from .._errors import ModuleCallFailed
+from ..console import Console
 from ._connection import ServerConnection, encode_bare
-from ._console import Console
-from ._errors import ModuleCallFailed
 from ._hub_state import HubState, ReadyWaiter, RegistrationRecord, Route
 from ._tokens import same_token
 

@@ -17,7 +17,7 @@ import attrs
 
 from actors import Actor, Request
 
-from ._errors import GatewayUnavailable, PortUnavailable
+from .._errors import GatewayUnavailable, PortUnavailable
 
 __all__ = [
     "PortRegistry",

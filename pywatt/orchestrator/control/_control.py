@@ -2,7 +2,7 @@
 
 A Unix stream socket ``control.sock`` in the run directory (``--run-dir``, else
 ``$PYWATT_RUN_DIR``, else ``$XDG_RUNTIME_DIR/pywatt``, else ``/tmp/pywatt-<uid>``), which must
-be private (mode 0700) because rotation values travel through it; ``_run_dir`` creates it
+be private (mode 0700) because rotation values travel through it; ``config._run_dir`` creates it
 without following links. One request per connection: a JSON object on one line
 (``{"command":"rotate","name":...,"value":...}``), one JSON line back (``{"ok":true,...}`` or
 ``{"ok":false,"error":"..."}``). This is pywatt's own local control protocol, not the module
@@ -25,6 +25,8 @@ import trio
 
 from pywatt.wire import LineDecoder, NeedData, RemoteProtocolError, encode_line
 
+from .._errors import ControlError, OrchestratorError
+from ..config import ensure_run_dir
 from ._control_client import (
     DEFAULT_ROTATE_TIMEOUT,
     MAX_LINE,
@@ -32,11 +34,9 @@ from ._control_client import (
     control_path,
     default_run_dir,
 )
-from ._errors import ControlError, OrchestratorError
-from ._run_dir import ensure_run_dir
 
 if TYPE_CHECKING:
-    from ._orchestrator import Orchestrator
+    from .._orchestrator import Orchestrator
 
 __all__ = [
     "DEFAULT_ROTATE_TIMEOUT",
@@ -89,7 +89,7 @@ async def serve_control(
 
 def prepare_control(run_dir: str) -> str:
     """Make ``run_dir`` ready for a control socket and return the socket's path: create or
-    check the directory (see ``_run_dir``) and remove a stale socket. Does not block beyond a
+    check the directory (see ``config._run_dir``) and remove a stale socket. Does not block beyond a
     few file-system calls and one local connect. Raises :class:`ControlError` (one line) if
     the directory is unsafe or a live orchestrator already answers there."""
     ensure_run_dir(run_dir)

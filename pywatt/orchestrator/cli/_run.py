@@ -16,14 +16,18 @@ import trio
 
 from pywatt.tracing import TracingUnavailable, setup_tracing, shutdown_tracing
 
-from ._console import Console, LogFormat, Verbosity, default_log_format, stream_sink
-from ._control import DEFAULT_ROTATE_TIMEOUT, default_run_dir, prepare_control, serve_control
-from ._errors import ControlError, ManifestError, OrchestratorError, SecretsFileError
-from ._handle import ModuleHandle, ModuleState
-from ._manifest import Manifest, load_manifest, module_from_file, parse_secret_assignment
-from ._names import DEFAULT_MANIFEST
-from ._orchestrator import Orchestrator, open_orchestrator
-from ._ports import reserve_api_socket
+from .._errors import ControlError, ManifestError, OrchestratorError, SecretsFileError
+from .._orchestrator import Orchestrator, open_orchestrator
+from ..config import (
+    DEFAULT_MANIFEST,
+    Manifest,
+    load_manifest,
+    module_from_file,
+    parse_secret_assignment,
+)
+from ..console import Console, LogFormat, Verbosity, default_log_format, stream_sink
+from ..control import DEFAULT_ROTATE_TIMEOUT, default_run_dir, prepare_control, serve_control
+from ..processes import ModuleHandle, ModuleState, reserve_api_socket
 
 __all__ = ["manifest_from_args", "run"]
 
@@ -150,7 +154,7 @@ def _crashing(handle: ModuleHandle) -> bool:
 
 
 def _control_dir(run_dir: str | None, console: Console) -> str | None:
-    """The run directory for the control socket, created or checked (see ``_run_dir``) and
+    """The run directory for the control socket, created or checked (see ``config._run_dir``) and
     free of a live orchestrator.
 
     A refused ``--run-dir`` raises :class:`ControlError` (one line, exit status 1); a refused

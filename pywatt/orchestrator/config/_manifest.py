@@ -52,7 +52,7 @@ from actors import Backoff, Restart
 from pywatt._suggest import did_you_mean
 from pywatt.wire import SecurityLevel
 
-from ._errors import ManifestError
+from .._errors import ManifestError
 
 __all__ = [
     "DEFAULT_BACKOFF",

@@ -2,7 +2,7 @@
 ``rotate`` / ``reload`` start in the time of a plain Python process.
 
 One request per connection: a JSON object on one line, one JSON line back (``{"ok":true,
-...}`` or ``{"ok":false,"error":"..."}``). See :mod:`pywatt.orchestrator._control` for the
+...}`` or ``{"ok":false,"error":"..."}``). See ``_control`` for the
 server.
 """
 
@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ._errors import ControlError
+from .._errors import ControlError
 
 SOCKET_NAME: Final = "control.sock"
 MAX_LINE: Final = 1024 * 1024

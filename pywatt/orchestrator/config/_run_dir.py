@@ -23,7 +23,7 @@ import contextlib
 import os
 import stat
 
-from ._errors import ControlError
+from .._errors import ControlError
 
 __all__ = ["ensure_run_dir"]
 

@@ -44,8 +44,8 @@ from pywatt.wire import (
     SecurityLevel,
 )
 
+from ..console import Console
 from ._connection import ServerConnection, decode_module_frame, encode_bare
-from ._console import Console
 from ._first_frame import FirstFrameRefused, admit_first_frame
 from ._hub import HUB_NAME, Closed, FromConnection, Opened
 

@@ -47,12 +47,18 @@ import trio
 from actors import Actor, ActorError, Crashed, DeferredReply, LifecycleEvent, Request, Stopped
 from pywatt._extras import have
 from pywatt.tracing import activated, end_http_span, gateway_span, inject
-from pywatt.wire import AnnounceBlob, IpcHttpRequest, RemoteProtocolError, decode_json_value
+from pywatt.wire import (
+    AnnounceBlob,
+    IpcHttpRequest,
+    RemoteProtocolError,
+    decode_json_value,
+    path_matches,
+)
 
-from ._console import Console
-from ._errors import describe_exit
-from ._handle import ModuleHandle, ModuleState
-from ._manifest import ModuleKind
+from .._errors import describe_exit
+from ..config import GATEWAY_NAME, ModuleKind
+from ..console import Console
+from ..processes import ForwardHttp, HttpWrapperLine, ModuleHandle, ModuleState
 
 __all__ = [
     "GATEWAY_NAME",
@@ -64,7 +70,6 @@ __all__ = [
     "find_route",
 ]
 
-GATEWAY_NAME: Final = "pywatt.gateway"
 HEALTH_PATH: Final = "/health"
 METRICS_PATH: Final = "/metrics"
 PROBE_TIMEOUT: Final = 5.0
@@ -80,21 +85,6 @@ _HOP_BY_HOP: Final = frozenset(
 log = logging.getLogger("pywatt.orchestrator.gateway")
 
 Transport = Literal["ipc", "http"]
-
-
-@attrs.frozen
-class ForwardHttp:
-    """Told to a module's process actor: write this ``http_request`` on the module's stdin."""
-
-    request: IpcHttpRequest
-
-
-@attrs.frozen
-class HttpWrapperLine:
-    """Told to the gateway by a process actor: a §9.2 wrapper line the module wrote."""
-
-    module_id: str
-    line: bytes
 
 
 @attrs.frozen
@@ -139,8 +129,6 @@ def find_route(
 ) -> tuple[ModuleHandle | None, list[str]]:
     """The running module that serves ``method path``, or ``(None, methods)`` where
     ``methods`` are those announced for the path by someone (empty: nobody has it)."""
-    from pywatt.http import path_matches
-
     allowed: list[str] = []
     for handle in handles:
         announce: AnnounceBlob | None = handle.announce

@@ -18,10 +18,10 @@ import attrs
 
 from actors import Actor, ChildSpec, Restart, Strategy, SupervisorSpec
 
-from ._console import Console
-from ._errors import describe_exit
+from .._errors import describe_exit
+from ..config import process_name, supervisor_name
+from ..console import Console
 from ._handle import ModuleHandle, ModuleState
-from ._names import process_name, supervisor_name
 from ._ports import PORTS_NAME, ReleasePorts
 from ._process import ModuleProcess, ProcessSettings
 

@@ -21,7 +21,7 @@ from typing import Final
 from dotenv.parser import Binding, parse_stream
 from dotenv.variables import parse_variables
 
-from ._errors import SecretsFileError
+from .._errors import SecretsFileError
 
 __all__ = ["load_env_file", "parse_env_text"]
 

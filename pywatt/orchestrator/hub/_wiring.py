@@ -10,11 +10,11 @@ from typing import Final
 from actors import Backoff, ChildSpec, Strategy, SupervisorSpec
 from pywatt.wire import SecurityLevel
 
-from ._console import Console
+from ..config import ModuleKind, ModuleSpec, TlsFiles
+from ..console import Console
 from ._hub import HUB_NAME, Hub
 from ._hub_state import HubState
 from ._listener import ChannelSettings, ModuleEndpoints, ModuleListener, listener_name
-from ._manifest import ModuleKind, ModuleSpec, TlsFiles
 
 __all__ = [
     "HUBS",

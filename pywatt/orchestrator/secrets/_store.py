@@ -27,8 +27,8 @@ import trio
 from actors import Actor, Request
 from pywatt.logs import Redactor, redactor
 
+from .._errors import SecretNotFound, SecretsFileError
 from ._dotenv import load_env_file
-from ._errors import SecretNotFound, SecretsFileError
 
 __all__ = [
     "FetchSecret",

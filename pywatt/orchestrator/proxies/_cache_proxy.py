@@ -20,9 +20,15 @@ import uuid
 from typing import Any
 
 import actors
-from pywatt.cache import CACHE, MemoryCache, RedisCache
-from pywatt.cache._errors import CacheError
-from pywatt.cache._proxy_ops import error_text, from_operation, to_result
+from pywatt.cache import (
+    CACHE,
+    CacheError,
+    MemoryCache,
+    RedisCache,
+    error_text,
+    from_operation,
+    to_result,
+)
 from pywatt.wire import (
     ServiceOperation,
     ServiceOperationResult,

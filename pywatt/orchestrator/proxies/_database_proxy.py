@@ -27,12 +27,27 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import attrs
 import trio
 
 from actors import DuplicateName
+from pywatt.db import (
+    DATABASE,
+    Begin,
+    Commit,
+    DatabaseError,
+    DatabasePool,
+    Execute,
+    FetchOne,
+    Ping,
+    PoolSettings,
+    Query,
+    Rollback,
+    driver_from_url,
+    redact,
+)
 from pywatt.wire import (
     DatabaseConfig,
     DecodeError,
@@ -42,13 +57,7 @@ from pywatt.wire import (
     encode_json_value,
 )
 
-from ._config import driver_from_url
-from ._errors import DatabaseError, redact
-from ._messages import DATABASE, Begin, Commit, Execute, FetchOne, Ping, Query, Rollback
-from ._pool import DatabasePool, PoolSettings
-
-if TYPE_CHECKING:
-    from pywatt.orchestrator._service_proxy import ServiceHost
+from ._host import ServiceError, ServiceHost
 
 __all__ = ["ORCHESTRATOR_DATABASE", "handle_database"]
 
@@ -73,8 +82,6 @@ class _Served:
 
 
 def _error(kind: str, text: str) -> Exception:
-    from pywatt.orchestrator._service_proxy import ServiceError
-
     return ServiceError(f"{kind}: {text}")
 
 
@@ -109,7 +116,7 @@ async def handle_database(
     host: ServiceHost, module_id: str, message: ServiceRequest | ServiceOperation
 ) -> Any:
     """The Database handler of the orchestrator's service proxy (see the module docstring
-    and ``pywatt.orchestrator._service_proxy`` for the contract). Blocks until the
+    and ``pywatt.orchestrator.proxies`` for the contract). Blocks until the
     operation is done; raises ``ServiceError`` with ``"<kind>: <message>"``."""
     served = await _served(host)
     if isinstance(message, ServiceRequest):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
+GATEWAY_NAME: Final = "pywatt.gateway"
+"""The registry name of the HTTP gateway actor."""
+
 DEFAULT_MANIFEST: Final = "pywatt.toml"
 """The manifest ``pywatt run`` reads from the current directory when given none."""
 
