@@ -30,6 +30,7 @@ from ._errors import StartFailed as StartFailed
 from ._errors import SystemClosed as SystemClosed
 from ._errors import UnacceptedMessage as UnacceptedMessage
 from ._events import Events as Events
+from ._events import EventSubscription as EventSubscription
 from ._mailbox import Mailbox as Mailbox
 from ._mailbox import MailboxStatistics as MailboxStatistics
 from ._mailbox import OverflowPolicy as OverflowPolicy
@@ -37,6 +38,8 @@ from ._messages import Crashed as Crashed
 from ._messages import DeadLetter as DeadLetter
 from ._messages import DeadLetterReason as DeadLetterReason
 from ._messages import Down as Down
+from ._messages import Event as Event
+from ._messages import GaveUp as GaveUp
 from ._messages import LifecycleEvent as LifecycleEvent
 from ._messages import Request as Request
 from ._messages import Restarted as Restarted
@@ -61,3 +64,6 @@ from ._supervisor import Supervisor as Supervisor
 from ._system import ActorSystem as ActorSystem
 from ._system import open_actor_system as open_actor_system
 from ._timers import Timer as Timer
+from ._tree import NodeKind as NodeKind
+from ._tree import NodeState as NodeState
+from ._tree import TreeNode as TreeNode

@@ -315,7 +315,7 @@ async def _unregister(system: actors.ActorSystem, config: ModuleConfig) -> None:
         await system.ask("pywatt.registrar", Unregister())
 
 
-def _log_lifecycle(event: actors.LifecycleEvent) -> None:
+def _log_lifecycle(event: actors.Event) -> None:
     """Actor crashes and restarts go to the module's log (redacted like every line)."""
     match event:
         case actors.Crashed(name, incarnation, error):

@@ -34,7 +34,7 @@ from actors import (
     ActorError,
     ActorSystem,
     Crashed,
-    LifecycleEvent,
+    Event,
     NoSuchActor,
     Restarted,
     StartFailed,
@@ -328,8 +328,8 @@ class Orchestrator:
 
     # -- events from the runtime -----------------------------------------------------------
 
-    def _on_event(self, event: LifecycleEvent) -> None:
-        handle = self._by_process.get(event.name)
+    def _on_event(self, event: Event) -> None:
+        handle = self._by_process.get(event.name) if isinstance(event, Restarted) else None
         if isinstance(event, Restarted) and handle is not None:
             handle.restarts += 1
             handle._set(state=ModuleState.RESTARTING)
