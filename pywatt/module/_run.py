@@ -32,6 +32,7 @@ from pywatt.wire import EXIT_CANNOT_START, InitBlob, LineDecoder, SocketAddress
 
 from ._config import ModuleConfig, secrets_from_env
 from ._data import data_specs
+from ._forward import forwarder_specs
 from ._http import builtin_endpoints, not_found_app
 from ._init_wait import init_deadline, wait_init_blob
 from ._messaging import (
@@ -131,6 +132,7 @@ def build_tree(
                 max_restarts=10,
                 shutdown=grace,
             ),
+            *forwarder_specs(init, grace),  # last: its restarts restart nothing else
         ],
         strategy=Strategy.REST_FOR_ONE,
         max_restarts=5,
