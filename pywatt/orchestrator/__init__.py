@@ -14,7 +14,8 @@ Python API::
         await orch.rotate("API_KEY", "n3w")
 
 Command line: ``pywatt run [FILES...] [--manifest pywatt.toml] ...``, ``pywatt rotate NAME
-VALUE``, ``pywatt status``, ``pywatt stop`` (see ``pywatt --help``).
+VALUE``, ``pywatt status [--tree]``, ``pywatt events``, ``pywatt top``, ``pywatt stop`` (see
+``pywatt --help``).
 """
 
 from typing import TYPE_CHECKING
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from ._manifest import TlsFiles as TlsFiles
     from ._manifest import load_manifest as load_manifest
     from ._manifest import module_from_file as module_from_file
+    from ._observe import TreeUnavailable as TreeUnavailable
     from ._orchestrator import Orchestrator as Orchestrator
     from ._orchestrator import open_orchestrator as open_orchestrator
     from ._store import RotationOutcome as RotationOutcome
@@ -106,6 +108,7 @@ __getattr__, __dir__, __all__ = attach(
             "load_manifest",
             "module_from_file",
         ],
+        "._observe": ["TreeUnavailable"],
         "._orchestrator": ["Orchestrator", "open_orchestrator"],
         "._store": ["RotationOutcome", "RotationResult"],
     },

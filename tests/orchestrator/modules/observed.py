@@ -1,8 +1,11 @@
 """A pywatt module for the observability tests: one actor of its own, ``<id>.worker``, that
-ticks to itself (so it handles messages at a steady rate) and crashes on SIGUSR1."""
+ticks to itself (so it handles messages at a steady rate) and crashes on SIGUSR1. With
+``OBSERVED_SECRET`` set it fetches that secret at start. SIGUSR2 crashes the module's event
+forwarder."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from typing import Any
@@ -11,6 +14,7 @@ import attrs
 import trio
 
 import actors
+import actors.testing
 from pywatt import AppState, run_module
 
 
@@ -38,9 +42,12 @@ class Worker(actors.Actor[Tick | Crash]):
 
 
 async def crash_on_signal(state: AppState[Any], name: str) -> None:
-    with trio.open_signal_receiver(signal.SIGUSR1) as signals:
-        async for _ in signals:
-            state.system.tell_nowait(name, Crash())
+    with trio.open_signal_receiver(signal.SIGUSR1, signal.SIGUSR2) as signals:
+        async for signum in signals:
+            if signum == signal.SIGUSR1:
+                state.system.tell_nowait(name, Crash())
+            else:  # the event forwarder itself
+                await actors.testing.crash(state.system, "pywatt.events")
 
 
 async def main(state: AppState[Any]) -> None:
@@ -62,4 +69,5 @@ class _Signals(actors.Actor[None]):
 
 
 if __name__ == "__main__":
-    sys.exit(run_module(main))
+    wanted = os.environ.get("OBSERVED_SECRET")  # fetched at start, so rotations reach it
+    sys.exit(run_module(main, secrets=[wanted] if wanted else []))
