@@ -13,7 +13,7 @@ from typing import ClassVar, Final
 import attrs
 
 from ._unions import ModuleToOrchestrator, OrchestratorToModule
-from ._values import JsonValue
+from ._values import JsonValue, UInt32
 
 __all__ = ["ENV_EVENTS", "ModuleEvents", "ModuleTree", "TreeRequest"]
 
@@ -60,4 +60,4 @@ class ModuleEvents(ModuleToOrchestrator):
     OP: ClassVar[str] = "events"
 
     events: list[JsonValue]
-    dropped: int = 0
+    dropped: UInt32 = 0
