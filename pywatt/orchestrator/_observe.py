@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -91,7 +92,7 @@ def publish_module_events(events: actors.Events, module_id: str, line: ModuleEve
         events.emit(ModuleEvent(module_id, event))
 
 
-def state_reporter(events: actors.Events) -> Any:
+def state_reporter(events: actors.Events) -> Callable[[ModuleHandle, ModuleState], None]:
     """The ``ModuleHandle._on_state`` hook: a :class:`ModuleStateChanged` per change."""
 
     def report(handle: ModuleHandle, previous: ModuleState) -> None:
