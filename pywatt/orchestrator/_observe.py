@@ -98,9 +98,16 @@ def state_reporter(events: actors.Events) -> Callable[[ModuleHandle, ModuleState
     def report(handle: ModuleHandle, previous: ModuleState) -> None:
         state = handle.state
         reason: str | None = None
-        if state in (ModuleState.CRASHED, ModuleState.EXITED) and handle.last_exit is not None:
-            reason = describe_exit(handle.last_exit)
-        elif state in (ModuleState.GAVE_UP, ModuleState.FAILED) and handle.failure is not None:
+        last = describe_exit(handle.last_exit) if handle.last_exit is not None else None
+        if state in (ModuleState.CRASHED, ModuleState.EXITED):
+            reason = last
+        elif state is ModuleState.GAVE_UP:
+            policy = handle.spec.restart
+            reason = (
+                f"more than {policy.max_restarts} restarts within {policy.within:g} s"
+                f" (last: {last or 'did not start'})"
+            )
+        elif state is ModuleState.FAILED and handle.failure is not None:
             reason = str(handle.failure)
         events.emit(
             ModuleStateChanged(handle.id, state.value, previous.value, handle.incarnation, reason)

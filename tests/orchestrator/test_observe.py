@@ -9,8 +9,9 @@ from pathlib import Path
 import trio
 
 import actors
+from actors import Backoff
 from pywatt.observe import ChannelChanged, ModuleEvent, ModuleStateChanged, SecretsRotated
-from pywatt.orchestrator import ModuleKind, ModuleSpec, TreeUnavailable
+from pywatt.orchestrator import ModuleKind, ModuleSpec, RestartPolicy, TreeUnavailable
 
 from .helpers import raw, running
 
@@ -148,3 +149,30 @@ async def test_the_event_forwarder_crashes_and_events_keep_coming() -> None:
                     ):
                         break
             assert alpha.state.value == "running"
+
+
+async def test_a_module_that_gives_up_is_an_orchestrator_event_with_its_reason() -> None:
+    policy = RestartPolicy(
+        max_restarts=1,
+        within=30.0,
+        backoff=Backoff(first=0.02, base=0.02, multiplier=1.0, cap=0.05, jitter=0.0),
+    )
+    with trio.fail_after(30):
+        async with running(raw("doomed", "--crash-always", restart=policy)) as run:
+            async with run.orch.events() as events:
+                states: list[ModuleStateChanged] = []
+                gave_up: list[actors.GaveUp] = []
+                async for event in events:
+                    if isinstance(event, ModuleStateChanged) and event.module == "doomed":
+                        states.append(event)
+                        if event.state == "gave up":
+                            break
+                    if isinstance(event, actors.GaveUp):
+                        gave_up.append(event)
+                    if run.orch.module("doomed").state.final and not states:
+                        raise AssertionError("it gave up before the stream opened")
+            assert "crashed" in [s.state for s in states]
+            assert states[-1].reason == (
+                "more than 1 restarts within 30 s (last: exited with code 3)"
+            )
+            assert [g.name for g in gave_up] == ["pywatt.module.doomed"]
