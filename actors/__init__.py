@@ -30,6 +30,7 @@ from ._errors import StartFailed as StartFailed
 from ._errors import SystemClosed as SystemClosed
 from ._errors import UnacceptedMessage as UnacceptedMessage
 from ._events import Events as Events
+from ._events import EventSubscription as EventSubscription
 from ._mailbox import Mailbox as Mailbox
 from ._mailbox import MailboxStatistics as MailboxStatistics
 from ._mailbox import OverflowPolicy as OverflowPolicy
@@ -37,6 +38,8 @@ from ._messages import Crashed as Crashed
 from ._messages import DeadLetter as DeadLetter
 from ._messages import DeadLetterReason as DeadLetterReason
 from ._messages import Down as Down
+from ._messages import Event as Event
+from ._messages import GaveUp as GaveUp
 from ._messages import LifecycleEvent as LifecycleEvent
 from ._messages import Request as Request
 from ._messages import Restarted as Restarted
@@ -64,3 +67,6 @@ from ._timers import Timer as Timer
 from ._tracing import AskTracer as AskTracer
 from ._tracing import ask_tracer as ask_tracer
 from ._tracing import set_ask_tracer as set_ask_tracer
+from ._tree import NodeKind as NodeKind
+from ._tree import NodeState as NodeState
+from ._tree import TreeNode as TreeNode

@@ -63,6 +63,10 @@ class MailboxStatistics:
     """Messages whose handler raised (a reply error, or a crash)."""
     waiting_senders: int
     closed: bool
+    timed: int = 0
+    """Messages whose handling was timed: one in 16 (``actors._serve.SAMPLE_EVERY``)."""
+    timed_seconds: float = 0.0
+    """Their handling time, summed: ``timed_seconds / timed`` is the mean handling time."""
 
 
 _PENDING, _CANCELLED, _DONE = 0, 1, 2
@@ -165,6 +169,8 @@ class Mailbox:
         "name",
         "policy",
         "processed",
+        "timed",
+        "timed_seconds",
     )
 
     def __init__(
@@ -185,6 +191,8 @@ class Mailbox:
         self._senders: collections.deque[_Waiter] | None = None
         self.processed = 0
         self.failed = 0
+        self.timed = 0
+        self.timed_seconds = 0.0
         self.closed = False
         # One abort function for every wait of the receiver (allocated once, not per wait).
         self.abort_receive = self._abort_receive
@@ -383,4 +391,6 @@ class Mailbox:
             failed=self.failed,
             waiting_senders=len(self._senders or ()),
             closed=self.closed,
+            timed=self.timed,
+            timed_seconds=self.timed_seconds,
         )

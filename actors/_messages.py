@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import time
 from typing import Generic, TypeVar
 
 import attrs
@@ -59,7 +60,18 @@ class Down:
 
 
 @attrs.frozen
-class Started:
+class Event:
+    """Base of everything published on ``system.events``: the runtime's lifecycle events and
+    any event an application defines (subclass it with ``@attrs.frozen``).
+
+    ``at`` is the wall-clock time it was made (``time.time()``); it takes no part in equality.
+    """
+
+    at: float = attrs.field(factory=time.time, eq=False, kw_only=True, repr=False)
+
+
+@attrs.frozen
+class Started(Event):
     """Lifecycle event: an incarnation finished ``on_start`` and is serving."""
 
     name: str
@@ -67,7 +79,7 @@ class Started:
 
 
 @attrs.frozen
-class Stopped:
+class Stopped(Event):
     """Lifecycle event: an incarnation ended without crashing."""
 
     name: str
@@ -75,7 +87,7 @@ class Stopped:
 
 
 @attrs.frozen
-class Crashed:
+class Crashed(Event):
     """Lifecycle event: an incarnation ended by raising ``error``."""
 
     name: str
@@ -84,7 +96,7 @@ class Crashed:
 
 
 @attrs.frozen
-class Restarted:
+class Restarted(Event):
     """Lifecycle event: the supervisor scheduled a new incarnation after ``delay`` seconds."""
 
     name: str
@@ -92,5 +104,15 @@ class Restarted:
     delay: float
 
 
-LifecycleEvent = Started | Stopped | Crashed | Restarted
+@attrs.frozen
+class GaveUp(Event):
+    """Lifecycle event: supervisor ``name`` exceeded its restart intensity, stopped its
+    children and failed to its parent (``error`` is the
+    :class:`~actors.RestartIntensityExceeded`, chaining the last child failure)."""
+
+    name: str
+    error: BaseException
+
+
+LifecycleEvent = Started | Stopped | Crashed | Restarted | GaveUp
 """Every lifecycle event the system publishes."""

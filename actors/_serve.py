@@ -17,6 +17,10 @@ from ._tracing import HOOK
 BATCH = 128
 """Messages handled back to back before the loop yields to other tasks (fairness)."""
 
+SAMPLE_EVERY = 16
+"""One message in this many has its handling time measured (``MailboxStatistics.timed``):
+enough for a mean latency in ``system.tree()``, at a sixteenth of the cost of timing each."""
+
 
 async def serve(ctx: ActorContext) -> None:
     """Handle messages until a stop is requested or the mailbox closes.
@@ -34,6 +38,7 @@ async def serve(ctx: ActorContext) -> None:
     task = current_task()
     system = ctx.system
     clock = time.perf_counter
+    sample = 1  # the first message is timed, then one in SAMPLE_EVERY
     while not ctx.stopping:
         # Read once per wake-up, not per message: None (the default) costs one test below.
         observer = system._handling_observer
@@ -54,7 +59,8 @@ async def serve(ctx: ActorContext) -> None:
                 if not item.pending:  # the asker was cancelled while it was queued
                     dead_letters.record(name, item.message, DeadLetterReason.CANCELLED)
                     continue
-                started = clock() if observer is not None else 0.0
+                sample -= 1
+                started = clock() if observer is not None or not sample else 0.0
                 ctx.in_hand = item
                 try:
                     if item.trace is None:
@@ -68,15 +74,22 @@ async def serve(ctx: ActorContext) -> None:
                     if ctx.in_hand is item:  # else the handler deferred its reply
                         item.reply(result)
             else:
-                started = clock() if observer is not None else 0.0
+                sample -= 1
+                started = clock() if observer is not None or not sample else 0.0
                 ctx.in_hand = item
                 try:
                     await receive(item)
                 except reply_errors:
                     mailbox.failed += 1
                     dead_letters.record(name, item, DeadLetterReason.FAILED)
-            if observer is not None:
-                observer(name, clock() - started)
+            if started:
+                elapsed = clock() - started
+                if not sample:  # one message in SAMPLE_EVERY is timed for system.tree()
+                    sample = SAMPLE_EVERY
+                    mailbox.timed += 1
+                    mailbox.timed_seconds += elapsed
+                if observer is not None:
+                    observer(name, elapsed)
             ctx.in_hand = None
             mailbox.processed += 1
             if ctx.stopping:

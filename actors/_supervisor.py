@@ -13,7 +13,7 @@ from ._actor import Actor, ActorContext
 from ._cell import Cell
 from ._errors import ActorCrashed, ActorStopped, RestartIntensityExceeded, StartFailed
 from ._mailbox import Ask, Mailbox
-from ._messages import Crashed, DeadLetterReason, Restarted, Started, Stopped
+from ._messages import Crashed, DeadLetterReason, GaveUp, Restarted, Started, Stopped
 from ._serve import serve
 from ._specs import ChildSpec, Restart, Strategy, SupervisorSpec
 
@@ -33,6 +33,7 @@ class _Child:
         "incarnation",
         "pending",
         "restart_at",
+        "restarts",
         "roster",
         "running",
         "scope",
@@ -50,6 +51,8 @@ class _Child:
         :class:`Supervisor`); None for an actor."""
         self.first_actor: Actor[Any] | None = None
         self.incarnation = 0
+        self.restarts = 0
+        """Restarts scheduled for it so far (:meth:`ActorSystem.tree` shows them)."""
         self.consecutive = 0
         self.running = False
         self.pending = False
@@ -185,6 +188,8 @@ class Supervisor:
                 failure = exc
             finally:
                 self._stopping = True
+                if isinstance(failure, RestartIntensityExceeded):
+                    self.system.events.emit(GaveUp(self.name, failure))
                 if failure is not None or not _being_cancelled():
                     with trio.CancelScope(shield=failure is not None):
                         await self._stop_all()
@@ -272,6 +277,7 @@ class Supervisor:
                 continue
             member.pending = True
             member.restart_at = now + delay
+            member.restarts += 1
             self.system.events.emit(Restarted(member.name, member.incarnation + 1, delay))
 
     def _count_restart(self, now: float, error: BaseException | None) -> None:

@@ -20,6 +20,7 @@ from ._registry import Protocol, Registry
 from ._specs import ChildSpec, Restart, SupervisorSpec
 from ._supervisor import Supervisor
 from ._timers import TimerService
+from ._tree import TreeNode, take_tree
 
 R = TypeVar("R")
 
@@ -70,6 +71,13 @@ class ActorSystem:
         if cell is None:
             raise NoSuchActor(name)
         return cell.statistics()
+
+    def tree(self) -> TreeNode:
+        """A snapshot of the live supervision tree, from the root supervisor down: each
+        actor and supervisor with its kind, state, incarnation, restarts, restart type,
+        strategy (supervisors) and mailbox statistics (actors). Does not block; costs a walk
+        over the supervisors' records, no message to any actor."""
+        return take_tree(self)
 
     def tell_nowait(self, name: str, message: object) -> None:
         """Send a one-way message by name, without blocking.

@@ -14,7 +14,7 @@ import trio.testing
 
 from ._actor import Actor
 from ._errors import NoSuchActor
-from ._messages import Crashed, LifecycleEvent, Request
+from ._messages import Crashed, Event, Request
 from ._ref import ActorRef
 from ._system import ActorSystem
 
@@ -155,7 +155,7 @@ async def crash(system: ActorSystem, name: str, error: Exception | None = None) 
     failure = error if error is not None else CrashCommand(f"{name} crashed on command")
     ended = trio.Event()
 
-    def watch(event: LifecycleEvent) -> None:
+    def watch(event: Event) -> None:
         if isinstance(event, Crashed) and (event.name, event.incarnation) == (name, incarnation):
             ended.set()
 

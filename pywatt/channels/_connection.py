@@ -32,6 +32,7 @@ import outcome
 import trio
 
 from actors import Actor, ActorRef
+from pywatt.observe import ChannelChanged
 from pywatt.wire import (
     ChannelType,
     DecodeError,
@@ -198,6 +199,11 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
             reason = f"{type(error).__name__}: {error}"
             self.state.set_status(ConnectionStatus.DISCONNECTED, reason)
             log.warning("channel %s lost: %s", self.name, reason)
+        if stream is not None:  # it was connected: say that it no longer is
+            lost = reason != "closed"
+            self.ctx.system.events.emit(
+                ChannelChanged(self.name, "lost" if lost else "closed", reason if lost else None)
+            )
         self.directory.notify()
         await self.ctx.system.tell(ROUTER, ConnectionLost(self.name, reason))
 
@@ -277,6 +283,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         self.state.set_status(ConnectionStatus.CONNECTED)
         self.directory.notify()
         log.info("channel %s connected to %s", self.name, config.address)
+        self.ctx.system.events.emit(ChannelChanged(self.name, "open"))
         if config.heartbeat_interval is not None:
             self.ctx.send_interval(config.heartbeat_interval, CheckLiveness())
         self.ctx.start_task(self._write_loop, stream)

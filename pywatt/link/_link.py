@@ -20,6 +20,7 @@ from typing import Any
 import trio
 
 import actors
+from pywatt.observe import tree_to_json
 from pywatt.secrets import (
     AckRotation,
     ForwardedSecretFetch,
@@ -39,6 +40,7 @@ from pywatt.wire import (
     IpcPortNegotiation,
     IpcPortNegotiationResponse,
     LineDecoder,
+    ModuleTree,
     OrchestratorToModule,
     RemoteProtocolError,
     RotatedNotification,
@@ -50,6 +52,7 @@ from pywatt.wire import (
     ServiceResponse,
     ServiceType,
     Shutdown,
+    TreeRequest,
     decode_json,
     encode_json,
     encode_json_value,
@@ -256,6 +259,9 @@ class StdioLink(actors.Actor[LinkMessage]):
                 self._close("the orchestrator asked the module to shut down")
             case Heartbeat():
                 pass  # heartbeats on stdin are not acknowledged (docs/protocol.md §16 A25)
+            case TreeRequest(request_id=request_id):  # extension: answered from a snapshot
+                tree = tree_to_json(self.ctx.system.tree())
+                await self._write(encode_json(ModuleTree(request_id=request_id, tree=tree)))
             case InitBlob():
                 log.warning("ignored an init line after startup")
             case IpcHttpRequest():

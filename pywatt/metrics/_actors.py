@@ -50,7 +50,7 @@ class ActorCollector(Collector):
             histogram = self.latency[name] = Histogram()
         histogram.observe(seconds)
 
-    def _on_event(self, event: actors.LifecycleEvent) -> None:
+    def _on_event(self, event: actors.Event) -> None:
         match event:
             case actors.Restarted(name=name):
                 self.restarts[name] += 1

@@ -40,6 +40,7 @@ from pywatt.wire import EXIT_CANNOT_START, InitBlob, LineDecoder, SocketAddress
 
 from ._config import ModuleConfig, secrets_from_env
 from ._data import data_specs
+from ._forward import forwarder_specs
 from ._http import builtin_endpoints, not_found_app
 from ._init_wait import init_deadline, wait_init_blob
 from ._messaging import (
@@ -139,6 +140,7 @@ def build_tree(
                 max_restarts=10,
                 shutdown=grace,
             ),
+            *forwarder_specs(init, grace),  # last: its restarts restart nothing else
         ],
         strategy=Strategy.REST_FOR_ONE,
         max_restarts=5,
@@ -327,7 +329,7 @@ async def _unregister(system: actors.ActorSystem, config: ModuleConfig) -> None:
         await system.ask("pywatt.registrar", Unregister())
 
 
-def _log_lifecycle(event: actors.LifecycleEvent) -> None:
+def _log_lifecycle(event: actors.Event) -> None:
     """Actor crashes and restarts go to the module's log (redacted like every line)."""
     match event:
         case actors.Crashed(name, incarnation, error):

@@ -14,7 +14,8 @@ Python API::
         await orch.rotate("API_KEY", "n3w")
 
 Command line: ``pywatt run [FILES...] [--manifest pywatt.toml] ...``, ``pywatt rotate NAME
-VALUE``, ``pywatt status``, ``pywatt stop`` (see ``pywatt --help``).
+VALUE``, ``pywatt status [--tree]``, ``pywatt events``, ``pywatt top``, ``pywatt stop`` (see
+``pywatt --help``).
 """
 
 from typing import TYPE_CHECKING
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from .processes import ModuleState as ModuleState
     from .processes import ModuleStatus as ModuleStatus
     from .processes import TrafficRecord as TrafficRecord
+    from .processes import TreeUnavailable as TreeUnavailable
     from .secrets import RotationOutcome as RotationOutcome
     from .secrets import RotationResult as RotationResult
     from .secrets import load_env_file as load_env_file
@@ -112,6 +114,7 @@ __getattr__, __dir__, __all__ = attach(
             "load_manifest",
             "module_from_file",
         ],
+        "._observe": ["TreeUnavailable"],
         "._orchestrator": ["Orchestrator", "open_orchestrator"],
     },
 )

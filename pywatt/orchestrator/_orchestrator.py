@@ -33,15 +33,18 @@ from actors import (
     ActorError,
     ActorSystem,
     Crashed,
-    LifecycleEvent,
+    Event,
+    EventSubscription,
     NoSuchActor,
     Restarted,
     StartFailed,
+    TreeNode,
     open_actor_system,
 )
 from pywatt._extras import have
 from pywatt._version import __version__
-from pywatt.wire import OrchestratorDeclaration, ServiceProviderInfo
+from pywatt.observe import SecretsRotated
+from pywatt.wire import ENV_EVENTS, OrchestratorDeclaration, ServiceProviderInfo
 
 from ._errors import ModuleExited, ModuleNotRunning, NoSuchModule
 from .config import GATEWAY_NAME, Manifest, process_name, supervisor_name
@@ -71,16 +74,19 @@ from .hub import (
 )
 from .processes import (
     PORTS_NAME,
+    GetModuleTree,
     ModuleHandle,
     ModuleState,
     ModuleStatus,
     NotifyRotated,
     PortRegistry,
     ProcessSettings,
+    TreeUnavailable,
     api_url,
     format_address,
     module_supervisor_spec,
     reserve_api_socket,
+    state_reporter,
 )
 from .secrets import (
     STORE_NAME,
@@ -164,8 +170,10 @@ class Orchestrator:
         self._shutdown = trio.Event()
         self.shutdown_reason: str | None = None
         """Why :meth:`request_shutdown` was called, if it was."""
+        report_state = state_reporter(system.events)
         for handle in handles.values():
             handle._on_change = self._on_change
+            handle._on_state = report_state
         system.events.subscribe(self._on_event)
 
     # -- looking at modules ----------------------------------------------------------------
@@ -194,6 +202,36 @@ class Orchestrator:
         """Block until every module is in a final state (stopped, exited, gave up, failed)."""
         while not all(h.state.final for h in self._handles.values()):
             await self._changed.wait()
+
+    # -- trees and events (docs/observability.md) ------------------------------------------
+
+    async def tree(self, module_id: str) -> TreeNode:
+        """Module ``module_id``'s live supervision tree, asked of the module over its stdio.
+
+        Blocks until it answers (at most 5 s). Raises :class:`NoSuchModule`, and
+        :class:`TreeUnavailable` for a foreign module (``not supported by this module``), one
+        that is not running, or one that did not answer in time.
+        """
+        handle = self.module(module_id)
+        try:
+            tree: TreeNode = await self._system.ask(process_name(module_id), GetModuleTree())
+        except (NoSuchActor, ActorError) as exc:
+            if isinstance(exc, TreeUnavailable):
+                raise
+            raise TreeUnavailable(module_id, f"not running ({handle.state.value})") from None
+        return tree
+
+    def own_tree(self) -> TreeNode:
+        """The orchestrator's own supervision tree (hub, listeners, store, modules' process
+        actors, ...). Does not block."""
+        return self._system.tree()
+
+    def events(self, *, buffer: int = 256) -> EventSubscription:
+        """A bounded stream of the orchestrator's events, to enter with ``async with``: its
+        actors' lifecycle, module state changes, rotations, channel changes, and every event
+        the modules forward (as ``ModuleEvent``). A reader that falls ``buffer`` events
+        behind loses the oldest (counted in ``dropped``); it never slows anything down."""
+        return self._system.events.subscribe(buffer=buffer)
 
     # -- channels, routing, discovery -----------------------------------------------------
 
@@ -293,6 +331,13 @@ class Orchestrator:
                     process_name(module_id), NotifyRotated(rotation.rotation_id, module_keys)
                 )
         result = await rotation.wait()
+        self._system.events.emit(
+            SecretsRotated(
+                tuple(rotation.keys),
+                result.rotation_id,
+                {m: o.status for m, o in result.outcomes.items()},
+            )
+        )
         if result.outcomes:
             summary = ", ".join(f"{m}: {o.status}" for m, o in result.outcomes.items())
             self.console.info(f"rotation {result.rotation_id} complete ({summary})")
@@ -343,8 +388,8 @@ class Orchestrator:
 
     # -- events from the runtime -----------------------------------------------------------
 
-    def _on_event(self, event: LifecycleEvent) -> None:
-        handle = self._by_process.get(event.name)
+    def _on_event(self, event: Event) -> None:
+        handle = self._by_process.get(event.name) if isinstance(event, Restarted) else None
         if isinstance(event, Restarted) and handle is not None:
             handle.restarts += 1
             handle._set(state=ModuleState.RESTARTING)
@@ -406,7 +451,7 @@ async def open_orchestrator(
         )
         settings = ProcessSettings(
             orchestrator_api=api,
-            declaration_env=declaration.to_env(),
+            declaration_env={**declaration.to_env(), ENV_EVENTS: "1"},
             grace=manifest.grace,
             term_grace=manifest.term_grace,
             console=console,

@@ -12,6 +12,7 @@ import trio
 
 import actors
 from pywatt.logs import redactor
+from pywatt.observe import SecretsRotated
 from pywatt.wire import RotationAckRequest
 
 from ._cache import SecretCache
@@ -250,6 +251,7 @@ class SecretsActor(actors.Actor[SecretsMessage]):
 
     def _rotate(self, keys: tuple[str, ...], rotation_id: str) -> None:
         self.rotation_count += 1
+        self.ctx.system.events.emit(SecretsRotated(tuple(keys), rotation_id))
         for key in keys:
             self.cache.discard(key)
         if not self.refetch_on_rotation:  # the next use fetches them; acknowledge now

@@ -120,6 +120,10 @@ from ._types_message import EncodedMessage as EncodedMessage
 from ._types_message import EncodingFormat as EncodingFormat
 from ._types_message import Message as Message
 from ._types_message import MessageMetadata as MessageMetadata
+from ._types_observe import ENV_EVENTS as ENV_EVENTS
+from ._types_observe import ModuleEvents as ModuleEvents
+from ._types_observe import ModuleTree as ModuleTree
+from ._types_observe import TreeRequest as TreeRequest
 from ._types_ops import AnnounceBlob as AnnounceBlob
 from ._types_ops import DiscoverServiceProvidersRequest as DiscoverServiceProvidersRequest
 from ._types_ops import DiscoverServiceProvidersResponse as DiscoverServiceProvidersResponse

@@ -92,6 +92,7 @@ def test_the_public_surface_is_exported_from_the_package() -> None:
         "InboundStream", "OutboundStream", "StreamAborted", "StreamAbortReason",
         "StreamStatistics", "open_stream",
         "AskTracer", "ask_tracer", "set_ask_tracer",
+        "Event", "EventSubscription", "GaveUp", "NodeKind", "NodeState", "TreeNode",
     }  # fmt: skip
     assert public == expected
     for name in expected - {"testing"}:

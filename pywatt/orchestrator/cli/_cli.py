@@ -1,5 +1,5 @@
 """The ``pywatt`` command: ``run`` the embedded orchestrator, and ``rotate`` / ``reload`` /
-``status`` / ``stop`` a running one over its control socket.
+``status`` / ``events`` / ``top`` / ``stop`` a running one over its control socket.
 
 ``pywatt run a.py b.py`` needs no manifest (ids are the file stems); ``--manifest
 pywatt.toml`` (or a ``pywatt.toml`` in the current directory) describes more. While it runs:
@@ -29,6 +29,7 @@ from pywatt._version import __version__
 from .._errors import ControlError, GatewayUnavailable, ManifestError, SecretsFileError
 from ..config import DEFAULT_MANIFEST
 from ..control import DEFAULT_ROTATE_TIMEOUT, call_control, default_run_dir
+from ._cli_observe import format_trees, print_events, run_top
 
 # The command line imports only argparse, json and the control client: `pywatt --help`,
 # `status` and `stop` never load trio. `run` imports the orchestrator (in ._run).
@@ -134,8 +135,33 @@ def _parser() -> argparse.ArgumentParser:
     reload.add_argument("--timeout", type=float, default=DEFAULT_ROTATE_TIMEOUT)
     status = commands.add_parser("status", help="show the running modules")
     status.add_argument("--json", action="store_true", help="print the raw JSON reply")
+    status.add_argument(
+        "--tree",
+        action="store_true",
+        help="also show each module's supervision tree (asked of the module) and the "
+        "orchestrator's own",
+    )
+    events = commands.add_parser(
+        "events",
+        help="print the events of the orchestrator and its modules live (Ctrl-C stops)",
+        description="Lifecycle events (started, crashed, restarted, gave up), secret "
+        "rotations, channel changes and module state changes, from the orchestrator and "
+        "every module, as they happen.",
+    )
+    events.add_argument("--json", action="store_true", help="one JSON object per line")
+    top = commands.add_parser(
+        "top",
+        help="a live view of every module's supervision tree (Ctrl-C quits)",
+        description="Every module and its supervision tree with per-actor state, "
+        "incarnation, restarts, mailbox depth, messages per second and mean handling "
+        "latency (sampled), redrawn every --interval seconds. Plain text: works over SSH.",
+    )
+    top.add_argument("--once", action="store_true", help="print one frame and exit (scripts)")
+    top.add_argument(
+        "--interval", type=float, default=1.0, metavar="SECONDS", help="refresh period (1)"
+    )
     commands.add_parser("stop", help="shut a running orchestrator down")
-    for sub in (rotate, reload, status, commands.choices["stop"]):
+    for sub in (rotate, reload, status, events, top, commands.choices["stop"]):
         sub.add_argument("--run-dir", help="where the control socket is (default: see run)")
     return parser
 
@@ -203,9 +229,20 @@ def _client(args: argparse.Namespace) -> int:
         print("pywatt: shutdown requested")
         return 0
     if args.command == "status":
-        reply = call_control(run_dir, {"command": "status"})
-        print(json.dumps(reply, indent=2) if args.json else _format_status(reply))
+        reply = call_control(run_dir, {"command": "tree" if args.tree else "status"})
+        if args.json:
+            print(json.dumps(reply, indent=2))
+        else:
+            print(_format_status(reply))
+            if args.tree:
+                print("\n" + format_trees(reply))
         return 0
+    if args.command == "events":
+        return print_events(run_dir, as_json=args.json)
+    if args.command == "top":
+        if args.interval <= 0:
+            raise ControlError(f"--interval must be positive, not {args.interval:g}")
+        return run_top(run_dir, interval=args.interval, once=args.once)
     if args.command == "reload":
         reply = call_control(run_dir, {"command": "reload", "timeout": args.timeout})
         print(_format_rotation(reply, "secrets file re-read"))

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from ._control_client import call_control as call_control
     from ._control_client import control_path as control_path
     from ._control_client import default_run_dir as default_run_dir
+    from ._control_client import stream_control as stream_control
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
@@ -22,6 +23,7 @@ __getattr__, __dir__, __all__ = attach(
             "call_control",
             "control_path",
             "default_run_dir",
+            "stream_control",
         ],
     },
 )

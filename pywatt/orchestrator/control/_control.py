@@ -34,6 +34,7 @@ from ._control_client import (
     control_path,
     default_run_dir,
 )
+from ._observe import stream_events, tree_reply
 
 if TYPE_CHECKING:
     from .._orchestrator import Orchestrator
@@ -129,6 +130,9 @@ async def _serve_one(orch: Orchestrator, stream: trio.SocketStream) -> None:
             request = json.loads(raw)
             if not isinstance(request, dict):
                 raise ControlError("a request must be a JSON object")
+            if request.get("command") == "events":  # a stream of lines, not one reply
+                await stream_events(orch, stream)
+                return
             reply = await _execute(orch, request)
         except (ControlError, OrchestratorError, ValueError, RemoteProtocolError) as exc:
             reply = {"ok": False, "error": str(exc)}
@@ -148,6 +152,8 @@ async def _execute(orch: Orchestrator, request: dict[str, Any]) -> dict[str, Any
             "orchestrator_api": orch.orchestrator_api,
             "modules": [attrs.asdict(s) for s in orch.status()],
         }
+    if command == "tree":
+        return await tree_reply(orch)
     if command == "stop":
         orch.request_shutdown("stop requested over the control socket; shutting down")
         return {"ok": True}
@@ -173,7 +179,9 @@ async def _execute(orch: Orchestrator, request: dict[str, Any]) -> dict[str, Any
             "keys": list(result.keys),
             "outcomes": {m: attrs.asdict(o) for m, o in result.outcomes.items()},
         }
-    raise ControlError(f"unknown command {command!r} (expected status, rotate, reload or stop)")
+    raise ControlError(
+        f"unknown command {command!r} (expected status, tree, events, rotate, reload or stop)"
+    )
 
 
 async def _read_line(stream: trio.abc.ReceiveStream) -> bytes:

@@ -12,7 +12,7 @@ import json
 import os
 import socket
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from .._errors import ControlError
@@ -77,3 +77,48 @@ def call_control(run_dir: str, request: Mapping[str, Any]) -> dict[str, Any]:
     if not reply.get("ok"):
         raise ControlError(str(reply.get("error", "the orchestrator refused the command")))
     return reply
+
+
+def stream_control(run_dir: str, request: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Send a streaming control request (``events``) and yield each JSON line of the answer,
+    blocking between them, until the orchestrator closes the connection. Raises
+    :class:`ControlError` as :func:`call_control` does, and if a line is not a JSON object."""
+    path = control_path(run_dir)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(_REPLY_MARGIN)
+        try:
+            sock.connect(path)
+            sock.sendall(json.dumps(dict(request)).encode() + b"\n")
+        except OSError as exc:
+            raise ControlError(
+                f"no orchestrator is listening on {path} ({exc.strerror or exc}); start one "
+                "with `pywatt run`, or point at it with --run-dir or PYWATT_RUN_DIR"
+            ) from exc
+        with sock.makefile("rb") as reader:
+            first = True
+            while True:
+                try:
+                    raw = reader.readline(MAX_LINE + 1)
+                except TimeoutError as exc:  # only the first line has a deadline
+                    raise ControlError(
+                        f"the orchestrator on {path} did not reply within {_REPLY_MARGIN:g} s"
+                    ) from exc
+                except OSError as exc:
+                    raise ControlError(f"the connection to {path} broke: {exc}") from exc
+                if not raw:
+                    return
+                try:
+                    line = json.loads(raw)
+                except ValueError as exc:
+                    raise ControlError(
+                        f"the orchestrator on {path} sent a bad line: {exc}"
+                    ) from exc
+                if not isinstance(line, dict):
+                    raise ControlError(f"the orchestrator on {path} sent a non-object line")
+                if first:
+                    first = False
+                    if not line.get("ok"):
+                        raise ControlError(str(line.get("error", "the orchestrator refused")))
+                    sock.settimeout(None)  # events come when they come
+                    continue
+                yield line

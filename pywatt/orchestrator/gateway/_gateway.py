@@ -44,7 +44,7 @@ from typing import Any, Final, Literal
 import attrs
 import trio
 
-from actors import Actor, ActorError, Crashed, DeferredReply, LifecycleEvent, Request, Stopped
+from actors import Actor, ActorError, Crashed, DeferredReply, Event, Request, Stopped
 from pywatt._extras import have
 from pywatt.tracing import activated, end_http_span, gateway_span, inject
 from pywatt.wire import (
@@ -199,7 +199,7 @@ class Gateway(Actor[GatewayMessage]):
             with trio.move_on_after(1.0):
                 await client.aclose()
 
-    def _on_event(self, event: LifecycleEvent) -> None:
+    def _on_event(self, event: Event) -> None:
         if isinstance(event, Crashed | Stopped):
             module_id = self._by_process.get(event.name)
             if module_id is not None:

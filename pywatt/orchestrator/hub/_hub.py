@@ -40,6 +40,7 @@ import trio
 
 from actors import Actor, DeferredReply, Request
 from pywatt.channels import RawRoute, payload_json, routed_message_frame, routed_response_frame
+from pywatt.observe import ChannelChanged
 from pywatt.wire import (
     READY_ENDPOINT,
     REPLY_ENDPOINT,
@@ -321,6 +322,7 @@ class Hub(Actor[HubMessage]):
         had = bool(self.conns.get(conn.module_id))
         self.conns[conn.module_id].append(conn)
         self.console.debug(f"channel {conn.label} open", conn.module_id)
+        self.ctx.system.events.emit(ChannelChanged(conn.label, "open", module=conn.module_id))
         if not had:
             self._set_health(conn.module_id, healthy=True)
         self._release_ready(conn.module_id)
@@ -331,6 +333,9 @@ class Hub(Actor[HubMessage]):
             live.remove(conn)
         self.console.debug(
             f"channel {conn.label} closed: {conn.close_reason or 'closed'}", conn.module_id
+        )
+        self.ctx.system.events.emit(
+            ChannelChanged(conn.label, "closed", conn.close_reason, module=conn.module_id)
         )
         if self._last_used.get(conn.module_id) is conn:
             del self._last_used[conn.module_id]

@@ -12,6 +12,14 @@ if TYPE_CHECKING:
     from ._handle import TrafficRecord as TrafficRecord
     from ._http import ForwardHttp as ForwardHttp
     from ._http import HttpWrapperLine as HttpWrapperLine
+    from ._observe import EVENTS_BUFFER as EVENTS_BUFFER
+    from ._observe import ORCHESTRATOR_SOURCE as ORCHESTRATOR_SOURCE
+    from ._observe import TREE_DEADLINE as TREE_DEADLINE
+    from ._observe import GetModuleTree as GetModuleTree
+    from ._observe import TreeUnavailable as TreeUnavailable
+    from ._observe import event_line as event_line
+    from ._observe import publish_module_events as publish_module_events
+    from ._observe import state_reporter as state_reporter
     from ._ports import PORTS_NAME as PORTS_NAME
     from ._ports import PortRegistry as PortRegistry
     from ._ports import api_url as api_url
@@ -28,6 +36,16 @@ __getattr__, __dir__, __all__ = attach(
     {
         "._handle": ["ModuleHandle", "ModuleState", "ModuleStatus", "TrafficRecord"],
         "._http": ["ForwardHttp", "HttpWrapperLine"],
+        "._observe": [
+            "EVENTS_BUFFER",
+            "ORCHESTRATOR_SOURCE",
+            "TREE_DEADLINE",
+            "GetModuleTree",
+            "TreeUnavailable",
+            "event_line",
+            "publish_module_events",
+            "state_reporter",
+        ],
         "._ports": [
             "PORTS_NAME",
             "PortRegistry",

@@ -112,6 +112,8 @@ class ModuleHandle:
         """The last 1,000 protocol messages on its stdio (no secret values)."""
         self._changed = trio.Event()
         self._on_change: Callable[[], None] | None = None
+        self._on_state: Callable[[ModuleHandle, ModuleState], None] | None = None
+        """Called with the handle and its previous state when its state changed."""
 
     @property
     def id(self) -> str:
@@ -189,8 +191,11 @@ class ModuleHandle:
             self._on_change()
 
     def _set(self, **changes: object) -> None:
+        previous = self.state
         for name, value in changes.items():
             setattr(self, name, value)
+        if self.state is not previous and self._on_state is not None:
+            self._on_state(self, previous)
         self._changed_now()
 
     def _record_stderr(self, line: str) -> None:

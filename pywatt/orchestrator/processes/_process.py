@@ -26,13 +26,15 @@ import os
 import shlex
 import signal
 import subprocess
+import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
 import attrs
 import trio
 
-from actors import Actor, ActorError, ActorRef, Request, Restart
+from actors import Actor, ActorError, ActorRef, PendingReplies, Request, Restart
+from pywatt.observe import tree_from_json
 from pywatt.wire import (
     DEFAULT_MAX_LINE,
     ENV_TLS_CA,
@@ -47,7 +49,9 @@ from pywatt.wire import (
     IpcChannelConfig,
     IpcPortNegotiation,
     IpcPortNegotiationResponse,
+    ModuleEvents,
     ModuleToOrchestrator,
+    ModuleTree,
     OrchestratorToModule,
     RemoteProtocolError,
     RotatedNotification,
@@ -60,6 +64,7 @@ from pywatt.wire import (
     Shutdown,
     SocketAddress,
     TcpChannelConfig,
+    TreeRequest,
     decode_json,
     decode_json_value,
     encode_json,
@@ -74,6 +79,7 @@ from ..proxies import Serve, ServiceAnswer, answer_detail, request_service
 from ..secrets import STORE_NAME, FetchSecret, ModuleGone, RotationAcked
 from ._handle import ModuleHandle, ModuleState
 from ._http import ForwardHttp, HttpWrapperLine
+from ._observe import GetModuleTree, TreeUnavailable, publish_module_events
 from ._pipes import read_lines
 from ._ports import PORTS_NAME, ReleasePorts, ReservePort
 
@@ -124,11 +130,13 @@ class NotifyRotated(Request[bool]):
     keys: tuple[str, ...]
 
 
-ProcessMessage = FromModule | ProcessEnded | NotifyRotated | ForwardHttp
+ProcessMessage = FromModule | ProcessEnded | NotifyRotated | ForwardHttp | GetModuleTree
 
 
 class ModuleProcess(Actor[ProcessMessage]):
     """Runs one module process per incarnation (see the module docstring)."""
+
+    reply_errors = (TreeUnavailable,)
 
     def __init__(self, handle: ModuleHandle, settings: ProcessSettings) -> None:
         self.handle = handle
@@ -147,6 +155,10 @@ class ModuleProcess(Actor[ProcessMessage]):
 
     async def on_start(self) -> None:
         spec, handle = self.spec, self.handle
+        # Tree requests waiting for the module's answer (GetModuleTree), by request id.
+        self._trees = PendingReplies[uuid.UUID](
+            self.ctx, timeout_error=lambda _, s: TreeUnavailable(spec.id, f"no answer in {s:g} s")
+        )
         self._self: ActorRef[Any] = self.ctx.self_ref
         self._store: ActorRef[Any] = self.ctx.system.ref(STORE_NAME)
         self._ports: ActorRef[Any] = self.ctx.system.ref(PORTS_NAME)
@@ -295,6 +307,9 @@ class ModuleProcess(Actor[ProcessMessage]):
                 return False
             request = message.request
             return await self._send(request, f"{request.method} {request.request_id}")
+        if isinstance(message, GetModuleTree):
+            await self._ask_tree(message.timeout)
+            return None
         if process is None or message.pid != process.pid:
             return None  # from an earlier process of this module
         if isinstance(message, ProcessEnded):
@@ -367,6 +382,16 @@ class ModuleProcess(Actor[ProcessMessage]):
             await self._serve_service(message)
         elif isinstance(message, HeartbeatAck):
             pass
+        elif isinstance(message, ModuleTree):
+            try:
+                tree = tree_from_json(message.tree)
+            except ValueError as exc:
+                error = TreeUnavailable(spec.id, f"it sent a bad tree: {exc}")
+                self._trees.fail(message.request_id, error)
+            else:
+                self._trees.resolve(message.request_id, tree)
+        elif isinstance(message, ModuleEvents):
+            publish_module_events(self.ctx.system.events, spec.id, message)
         else:
             self.console.warning(
                 f"{spec.id} sent {message.OP!r} on stdout, which the embedded orchestrator "
@@ -391,6 +416,18 @@ class ModuleProcess(Actor[ProcessMessage]):
 
         served = Serve(self.spec.id, pid, message, deliver)
         await request_service(self.ctx.system, self.settings.base_env, self.console, served)
+
+    async def _ask_tree(self, timeout: float) -> None:
+        """Send ``tree_request``; the module's ``tree`` line answers the deferred reply."""
+        process = self._process
+        if self.spec.kind is not ModuleKind.PYWATT:
+            raise TreeUnavailable(self.spec.id, "not supported by this module")
+        if process is None or process.returncode is not None:
+            raise TreeUnavailable(self.spec.id, f"not running ({self.handle.state.value})")
+        request_id = uuid.uuid4()
+        self._trees.add(request_id, self.ctx.defer_reply(), timeout=timeout)
+        if not await self._send(TreeRequest(request_id=request_id), str(request_id)):
+            self._trees.fail(request_id, TreeUnavailable(self.spec.id, "its stdin is closed"))
 
     async def _answer_secret(self, name: str) -> None:
         spec = self.spec

@@ -1,0 +1,77 @@
+"""The control commands ``tree`` and ``events`` (``pywatt status --tree``, ``pywatt events``,
+``pywatt top``): the orchestrator's and its modules' trees in one reply, and its event stream
+as JSON lines."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+
+from pywatt.observe import EventsDropped, tree_to_json
+from pywatt.wire import encode_line
+
+from ..processes import EVENTS_BUFFER, TreeUnavailable, event_line
+
+if TYPE_CHECKING:
+    from .._orchestrator import Orchestrator
+
+__all__ = ["stream_events", "tree_reply"]
+
+
+async def tree_reply(orch: Orchestrator) -> dict[str, Any]:
+    """The control reply of ``tree``: the orchestrator's own tree, and each module's (or why
+    there is none), asked of all modules at once."""
+    modules: dict[str, dict[str, Any]] = {}
+
+    async def one(module_id: str) -> None:
+        try:
+            modules[module_id] = {"tree": tree_to_json(await orch.tree(module_id))}
+        except TreeUnavailable as exc:
+            modules[module_id] = {"error": exc.reason}
+
+    async with trio.open_nursery() as nursery:
+        for handle in orch.modules:
+            nursery.start_soon(one, handle.id)
+    return {
+        "ok": True,
+        "pid": os.getpid(),
+        "orchestrator_api": orch.orchestrator_api,
+        "orchestrator": tree_to_json(orch.own_tree()),
+        "modules": [{**attrs.asdict(status), **modules[status.id]} for status in orch.status()],
+    }
+
+
+async def stream_events(orch: Orchestrator, stream: trio.abc.Stream) -> None:
+    """Serve ``events``: ``{"ok":true}``, then one JSON line per event until the client goes.
+
+    A client that reads slowly loses the oldest events (counted in an ``events_dropped``
+    line), never slows the orchestrator."""
+    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+        async with orch.events(buffer=EVENTS_BUFFER) as events, trio.open_nursery() as nursery:
+            await stream.send_all(encode_line(b'{"ok":true}'))
+
+            async def watch_close() -> None:  # the client closing ends the stream
+                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                    while await stream.receive_some(1024):
+                        pass
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(watch_close)
+            reported = 0
+            async for event in events:
+                if events.dropped != reported:
+                    gap = EventsDropped(events.dropped - reported)
+                    reported = events.dropped
+                    await stream.send_all(_encode(event_line(gap)))
+                data = event_line(event)
+                if data is not None:
+                    await stream.send_all(_encode(data))
+
+
+def _encode(data: dict[str, Any] | None) -> bytes:
+    return encode_line(json.dumps(data, separators=(",", ":")).encode())
