@@ -7,7 +7,6 @@ import uuid
 
 import attrs
 import pytest
-from pywatt.orchestrator.processes import event_line, publish_module_events
 
 import actors
 import pywatt.wire as w
@@ -25,6 +24,7 @@ from pywatt.observe import (
     event_to_json,
     tree_from_json,
 )
+from pywatt.orchestrator.processes import event_line, publish_module_events
 
 REQUEST_ID = uuid.UUID("a1a2a3a4-b1b2-c1c2-d1d2-d3d4d5d6d7d8")
 
