@@ -12,9 +12,16 @@ from pywatt._lazy import attach
 
 if TYPE_CHECKING:
     from ._codec import Codec as Codec
+    from ._config import CacheSettings as CacheSettings
+    from ._config import FileSettings as FileSettings
+    from ._config import MemcachedSettings as MemcachedSettings
+    from ._config import MemorySettings as MemorySettings
+    from ._config import ProxySettings as ProxySettings
+    from ._config import RedisSettings as RedisSettings
     from ._config import backend_factory as backend_factory
     from ._config import cache_children as cache_children
     from ._config import cache_facade as cache_facade
+    from ._config import cache_settings as cache_settings
     from ._errors import CacheBackendError as CacheBackendError
     from ._errors import CacheConfigError as CacheConfigError
     from ._errors import CacheError as CacheError
@@ -59,7 +66,18 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._codec": ["Codec"],
-        "._config": ["backend_factory", "cache_children", "cache_facade"],
+        "._config": [
+            "CacheSettings",
+            "FileSettings",
+            "MemcachedSettings",
+            "MemorySettings",
+            "ProxySettings",
+            "RedisSettings",
+            "backend_factory",
+            "cache_children",
+            "cache_facade",
+            "cache_settings",
+        ],
         "._errors": [
             "CacheBackendError",
             "CacheConfigError",
