@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ._errors import BodyTooLarge as BodyTooLarge
     from ._errors import HttpError as HttpError
     from ._health import HealthTracker as HealthTracker
+    from ._lifespan import answer_lifespan as answer_lifespan
     from ._server import HTTP_ACTOR as HTTP_ACTOR
     from ._server import HttpServer as HttpServer
     from ._server import ServeHttp as ServeHttp
@@ -41,6 +42,7 @@ __getattr__, __dir__, __all__ = attach(
         "._dispatch": ["build_scope", "dispatch", "stdout_wrapper"],
         "._errors": ["AppStartupFailed", "BadHttpRequest", "BodyTooLarge", "HttpError"],
         "._health": ["HealthTracker"],
+        "._lifespan": ["answer_lifespan"],
         "._server": ["HTTP_ACTOR", "HttpServer", "ServeHttp"],
         "._wsgi": ["WsgiAdapter"],
     },

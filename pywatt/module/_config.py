@@ -11,6 +11,8 @@ from pywatt._errors import ConfigError
 from pywatt._suggest import unknown_keys
 from pywatt.wire import EndpointAnnounce, InitBlob
 
+from ._settings import discovery_settings, messaging_settings, registration_settings
+
 
 @attrs.frozen
 class AnnouncedEndpoint:
@@ -220,7 +222,12 @@ class ModuleConfig:
             kwargs["endpoints"] = tuple(
                 _endpoint(entry, index) for index, entry in enumerate(kwargs["endpoints"])
             )
-        return cls(**kwargs)
+        config = cls(**kwargs)
+        # Read once here, so that a mistake is said before anything starts.
+        messaging_settings(config.messaging_config)
+        registration_settings(config.registration_config)
+        discovery_settings(config.service_discovery_config)
+        return config
 
     def provider_chain(self) -> list[str]:
         """Actor names of the secret providers, in order (factories get ``custom-<n>`` names)."""
