@@ -191,7 +191,8 @@ class LineDecoder(ReceiveBuffer):
         return self._max
 
     def _check_usable(self) -> None:
-        super()._check_usable()
+        if self._error is not None:  # the buffer's own check, inlined: it runs per chunk
+            self._raise_broken()
         if self._ended:
             raise LocalProtocolError("the line stream has already ended (at_eof() was called)")
 
