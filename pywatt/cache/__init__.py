@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from ._policies import EvictionPolicy as EvictionPolicy
     from ._proxy import ProxyCache as ProxyCache
     from ._redis import RedisCache as RedisCache
+    from ._redis_client import RedisConnection as RedisConnection
+    from ._redis_client import open_redis as open_redis
     from ._remote import Endpoint as Endpoint
     from ._stats import StatsRecorder as StatsRecorder
 
@@ -116,6 +118,7 @@ __getattr__, __dir__, __all__ = attach(
         "._policies": ["EvictionPolicy"],
         "._proxy": ["ProxyCache"],
         "._redis": ["RedisCache"],
+        "._redis_client": ["RedisConnection", "open_redis"],
         "._remote": ["Endpoint"],
         "._stats": ["StatsRecorder"],
     },
