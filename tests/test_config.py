@@ -25,6 +25,7 @@ from pywatt.cache import (
     RedisSettings,
     cache_settings,
 )
+from pywatt.channels import ChannelOptions
 from pywatt.db import DatabaseSettings, PoolSettings, database_settings
 from pywatt.module import (
     DiscoverySettings,
@@ -106,8 +107,12 @@ def test_discovery_settings_round_trip_through_their_backend_tag(value: Any) -> 
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.one_of(_instances(MessagingSettings), _instances(RegistrationSettings)))
-def test_messaging_and_registration_settings_round_trip(value: Any) -> None:
+@given(
+    st.one_of(
+        _instances(MessagingSettings), _instances(RegistrationSettings), _instances(ChannelOptions)
+    )
+)
+def test_messaging_registration_and_channel_settings_round_trip(value: Any) -> None:
     again = structure_config(unstructure_config(value), type(value), root="x")
     assert again == value
 

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import attrs
 
-from pywatt._suggest import unknown_keys
+from pywatt._config import aliases, structure_config
 from pywatt.wire import (
     DEFAULT_MAX_FRAME_SIZE,
     ChannelPreferences,
@@ -28,31 +28,50 @@ from pywatt.wire import (
 from ._errors import ChannelConfigError
 from ._policy import ReconnectPolicy, default_policy, is_local_address, policy_from_dict
 
-__all__ = ["ChannelConfig", "TlsSettings", "channel_configs", "preferences_from_dict"]
+__all__ = [
+    "ChannelConfig",
+    "ChannelOptions",
+    "TlsSettings",
+    "channel_configs",
+    "channel_options",
+    "preferences_from_dict",
+]
 
 log = logging.getLogger("pywatt.channels")
 
 DEFAULT_CONNECT_TIMEOUT: Final = 30.0
-_CHANNEL_KEYS: Final = frozenset(
-    {
-        "host",
-        "port",
-        "address",
-        "socket_path",
-        "tls_enabled",
-        "required",
-        "reconnect",
-        "pool_size",
-        "connect_timeout",
-        "max_frame_size",
-        "heartbeat_interval",
-        "ca_file",
-        "cert_file",
-        "key_file",
-        "verify",
-        "server_hostname",
-    }
-)
+
+
+@attrs.frozen(kw_only=True)
+class ChannelOptions:
+    """A ``tcp_config`` / ``ipc_config`` dict read as data (the seed's ``timeout`` and
+    ``enable_tls`` are other names of ``connect_timeout`` and ``tls_enabled``)."""
+
+    host: str | None = None
+    port: int | None = None
+    address: str | None = None
+    socket_path: str | None = None
+    tls_enabled: bool = attrs.field(default=False, metadata=aliases("enable_tls"))
+    required: bool = False
+    reconnect: dict[str, Any] | None = None
+    pool_size: int | None = None
+    connect_timeout: float | None = attrs.field(default=None, metadata=aliases("timeout"))
+    max_frame_size: int | None = None
+    heartbeat_interval: float | None = None
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    verify: bool = True
+    server_hostname: str | None = None
+
+
+def channel_options(data: Mapping[str, Any] | None, where: str) -> ChannelOptions:
+    """``data`` (``where``: ``tcp_config`` or ``ipc_config``) as :class:`ChannelOptions`.
+    Raises :class:`ChannelConfigError` naming the key."""
+    options: ChannelOptions = structure_config(
+        data or {}, ChannelOptions, root=where, error=ChannelConfigError
+    )
+    return options
 
 
 @attrs.frozen(kw_only=True)
@@ -132,29 +151,14 @@ class ChannelConfig:
         return host.strip("[]"), int(port)
 
 
-_ALIASES: Final = {"timeout": "connect_timeout", "enable_tls": "tls_enabled"}
-"""The seed's spellings in ``tcp_config`` / ``ipc_config`` and the keys they stand for."""
-
-
-def _check_keys(data: dict[str, Any], where: str) -> None:
-    """Rename the seed's aliases in place, then refuse unknown keys."""
-    for alias, key in _ALIASES.items():
-        if alias in data:
-            if key in data:
-                raise ChannelConfigError(f"{where}: give {key!r} or {alias!r}, not both")
-            data[key] = data.pop(alias)
-    unknown = sorted(set(data) - _CHANNEL_KEYS)
-    if unknown:
-        raise ChannelConfigError(f"{where}: {unknown_keys('key', unknown, _CHANNEL_KEYS)}")
-
-
-def _common(data: Mapping[str, Any], kind: ChannelType, address: str) -> dict[str, Any]:
+def _common(options: ChannelOptions, kind: ChannelType, address: str) -> dict[str, Any]:
     local = is_local_address(address, unix_socket=kind is ChannelType.IPC)
-    options: dict[str, Any] = {"policy": policy_from_dict(data.get("reconnect"), local=local)}
+    common: dict[str, Any] = {"policy": policy_from_dict(options.reconnect, local=local)}
     for key in ("pool_size", "connect_timeout", "max_frame_size"):
-        if key in data:
-            options[key] = data[key]
-    return options
+        value = getattr(options, key)
+        if value is not None:
+            common[key] = value
+    return common
 
 
 def channel_configs(
@@ -172,10 +176,8 @@ def channel_configs(
     Raises :class:`ChannelConfigError` for a bad dict or a channel asked for without an
     address.
     """
-    tcp_data = dict(tcp_config or {})
-    ipc_data = dict(ipc_config or {})
-    _check_keys(tcp_data, "tcp_config")
-    _check_keys(ipc_data, "ipc_config")
+    tcp = channel_options(tcp_config, "tcp_config")
+    ipc = channel_options(ipc_config, "ipc_config")
     declared = OrchestratorDeclaration.from_env(init.env)
     interval = declared.heartbeat_interval if declared is not None else None
     token = init.auth_token if init.security_level is not SecurityLevel.NONE else None
@@ -186,8 +188,7 @@ def channel_configs(
     if enable_tcp is not False:
         offered = init.tcp_channel
         address: str | None = None
-        tls_enabled = bool(tcp_data.get("tls_enabled", False))
-        required = bool(tcp_data.get("required", False))
+        tls_enabled, required = tcp.tls_enabled, tcp.required
         if offered is not None:
             address = str(offered.address)
             if tls_enabled and not offered.tls_enabled:
@@ -198,9 +199,9 @@ def channel_configs(
                 )
             tls_enabled, required = offered.tls_enabled, offered.required
         elif enable_tcp:
-            address = tcp_data.get("address")
-            if address is None and "port" in tcp_data:
-                address = f"{tcp_data.get('host', '127.0.0.1')}:{tcp_data['port']}"
+            address = tcp.address
+            if address is None and tcp.port is not None:
+                address = f"{tcp.host or '127.0.0.1'}:{tcp.port}"
             if address is None:
                 raise ChannelConfigError(
                     "enable_tcp=True but the InitBlob offers no tcp_channel and tcp_config "
@@ -211,11 +212,11 @@ def channel_configs(
             if tls_enabled:
                 files = declared or OrchestratorDeclaration(version="")
                 tls = TlsSettings(
-                    ca_file=files.tls_ca or tcp_data.get("ca_file"),
-                    cert_file=files.tls_cert or tcp_data.get("cert_file"),
-                    key_file=files.tls_key or tcp_data.get("key_file"),
-                    verify=bool(tcp_data.get("verify", True)),
-                    server_hostname=tcp_data.get("server_hostname"),
+                    ca_file=files.tls_ca or tcp.ca_file,
+                    cert_file=files.tls_cert or tcp.cert_file,
+                    key_file=files.tls_key or tcp.key_file,
+                    verify=tcp.verify,
+                    server_hostname=tcp.server_hostname,
                 )
             configs.append(
                 ChannelConfig(
@@ -223,18 +224,18 @@ def channel_configs(
                     address=address,
                     required=required,
                     tls=tls,
-                    heartbeat_interval=tcp_data.get("heartbeat_interval", interval),
+                    heartbeat_interval=tcp.heartbeat_interval or interval,
                     declaration=declaration,
-                    **_common(tcp_data, ChannelType.TCP, address),
+                    **_common(tcp, ChannelType.TCP, address),
                 )
             )
     if enable_ipc is not False:
         path: str | None = None
-        required = bool(ipc_data.get("required", False))
+        required = ipc.required
         if init.ipc_channel is not None:
             path, required = init.ipc_channel.socket_path, init.ipc_channel.required
         elif enable_ipc:
-            path = ipc_data.get("socket_path")
+            path = ipc.socket_path
             if path is None:
                 raise ChannelConfigError(
                     "enable_ipc=True but the InitBlob offers no ipc_channel and ipc_config "
@@ -246,9 +247,9 @@ def channel_configs(
                     kind=ChannelType.IPC,
                     address=path,
                     required=required,
-                    heartbeat_interval=ipc_data.get("heartbeat_interval", interval),
+                    heartbeat_interval=ipc.heartbeat_interval or interval,
                     declaration=declaration,
-                    **_common(ipc_data, ChannelType.IPC, path),
+                    **_common(ipc, ChannelType.IPC, path),
                 )
             )
     return configs
