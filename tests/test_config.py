@@ -25,7 +25,14 @@ from pywatt.cache import (
     RedisSettings,
     cache_settings,
 )
-from pywatt.channels import ChannelOptions
+from pywatt.channels import (
+    ChannelOptions,
+    ExponentialBackoff,
+    FixedInterval,
+    NoReconnect,
+    ReconnectPolicy,
+    policy_from_dict,
+)
 from pywatt.db import DatabaseSettings, PoolSettings, database_settings
 from pywatt.module import (
     DiscoverySettings,
@@ -115,6 +122,27 @@ def test_discovery_settings_round_trip_through_their_backend_tag(value: Any) -> 
 def test_messaging_registration_and_channel_settings_round_trip(value: Any) -> None:
     again = structure_config(unstructure_config(value), type(value), root="x")
     assert again == value
+
+
+_policies = st.one_of(
+    _instances(NoReconnect),
+    _instances(FixedInterval),
+    st.builds(
+        ExponentialBackoff,
+        initial_delay=_seconds,
+        max_delay=_seconds,
+        multiplier=_seconds,
+        jitter=st.floats(0, 1),
+        max_attempts=st.none() | st.integers(1, 100),
+        reset_after=_seconds,
+    ),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_policies)
+def test_reconnect_policies_round_trip_through_their_type_tag(value: Any) -> None:
+    assert policy_from_dict(unstructure_config(value, ReconnectPolicy)) == value
 
 
 @pytest.mark.parametrize(

@@ -153,7 +153,9 @@ class ChannelConfig:
 
 def _common(options: ChannelOptions, kind: ChannelType, address: str) -> dict[str, Any]:
     local = is_local_address(address, unix_socket=kind is ChannelType.IPC)
-    common: dict[str, Any] = {"policy": policy_from_dict(options.reconnect, local=local)}
+    where = f"{'tcp' if kind is ChannelType.TCP else 'ipc'}_config['reconnect']"
+    policy = policy_from_dict(options.reconnect, local=local, where=where)
+    common: dict[str, Any] = {"policy": policy}
     for key in ("pool_size", "connect_timeout", "max_frame_size"):
         value = getattr(options, key)
         if value is not None:
