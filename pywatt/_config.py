@@ -125,8 +125,9 @@ def _enum_hook(cls: type[enum.Enum]) -> Callable[[object, object], enum.Enum]:
         for member in cls:
             if text in (str(member.value).lower(), member.name.lower()):
                 return member
-        names = ", ".join(str(member.value) for member in cls)
-        raise Invalid(f"must be one of {names}, not {_shown(value)}{did_you_mean(text, names)}")
+        values = [str(member.value) for member in cls]
+        hint = did_you_mean(text, [v.lower() for v in values])
+        raise Invalid(f"must be one of {', '.join(values)}, not {_shown(value)}{hint}")
 
     return hook
 

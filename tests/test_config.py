@@ -211,3 +211,21 @@ def test_an_unknown_key_without_a_close_match_lists_the_allowed_keys() -> None:
     assert str(caught.value) == (
         "service_discovery_config for redis: unknown key 'zzz'; known: backend, prefix, ttl, url"
     )
+
+
+def test_an_enum_without_a_parser_names_its_values_and_the_closest() -> None:
+    @attrs.frozen(kw_only=True)
+    class Shaped:
+        kind: _Colour
+
+    with pytest.raises(ConfigError) as caught:
+        structure_config({"kind": "gren"}, Shaped, root="shape")
+    assert str(caught.value) == (
+        "shape['kind'] must be one of red, green, not 'gren' (did you mean 'green'?)"
+    )
+    assert structure_config({"kind": "GREEN"}, Shaped, root="shape") == Shaped(kind=_Colour.GREEN)
+
+
+class _Colour(enum.Enum):
+    RED = "red"
+    GREEN = "green"
