@@ -72,7 +72,7 @@ def _values(kind: Any) -> st.SearchStrategy[Any]:
         return st.sampled_from(list(kind))
     simple: dict[Any, st.SearchStrategy[Any]] = {
         bool: st.booleans(),
-        int: st.integers(0, 2**40),
+        int: st.integers(1, 2**40),
         float: _seconds,
         str: _text,
     }
