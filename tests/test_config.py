@@ -32,6 +32,7 @@ from pywatt.channels import (
     NoReconnect,
     ReconnectPolicy,
     policy_from_dict,
+    preferences_from_dict,
 )
 from pywatt.db import DatabaseSettings, PoolSettings, database_settings
 from pywatt.module import (
@@ -42,6 +43,7 @@ from pywatt.module import (
     RegistrationSettings,
     discovery_settings,
 )
+from pywatt.wire import ChannelPreferences
 
 _text = st.text(max_size=12)
 _seconds = st.floats(min_value=0.001, max_value=1e6, allow_nan=False, allow_infinity=False)
@@ -229,3 +231,15 @@ def test_an_enum_without_a_parser_names_its_values_and_the_closest() -> None:
 class _Colour(enum.Enum):
     RED = "red"
     GREEN = "green"
+
+
+def test_channel_preferences_are_a_preset_or_five_flags() -> None:
+    assert preferences_from_dict({"preset": "ipc_only"}) == ChannelPreferences.ipc_only()
+    assert preferences_from_dict({"use_tcp": False}) == ChannelPreferences(use_tcp=False)
+    with pytest.raises(ConfigError) as caught:
+        preferences_from_dict({"use_tpc": False})
+    assert (
+        str(caught.value) == "channel_preferences: unknown key 'use_tpc' (did you mean 'use_tcp'?)"
+    )
+    with pytest.raises(ConfigError, match=r"not 'tcp_onyl' \(did you mean 'tcp_only'\?\)"):
+        preferences_from_dict({"preset": "tcp_onyl"})

@@ -15,6 +15,7 @@ from typing import Any, Final
 import attrs
 
 from pywatt._config import aliases, structure_config
+from pywatt._suggest import did_you_mean
 from pywatt.wire import (
     DEFAULT_MAX_FRAME_SIZE,
     ChannelPreferences,
@@ -257,28 +258,25 @@ def channel_configs(
     return configs
 
 
+_PRESETS: Final = ("tcp_only", "ipc_only", "prefer_ipc", "prefer_tcp")
+
+
 def preferences_from_dict(data: Mapping[str, Any] | None) -> ChannelPreferences:
     """Channel preferences (§6.3) from a dict: a preset name under ``"preset"``
-    (``tcp_only``, ``ipc_only``, ``prefer_ipc``, ``prefer_tcp``) or the five booleans."""
+    (``tcp_only``, ``ipc_only``, ``prefer_ipc``, ``prefer_tcp``) or the five booleans, read
+    by the one config converter. Raises :class:`ChannelConfigError` naming the key."""
     if not data:
         return ChannelPreferences()
-    options = dict(data)
-    preset = options.pop("preset", None)
-    presets = {
-        "tcp_only": (True, False, False, True, False),
-        "ipc_only": (False, True, True, False, False),
-        "prefer_ipc": (True, True, True, False, True),
-        "prefer_tcp": (True, True, False, True, True),
-    }
-    if preset is not None:
-        if preset not in presets or options:
+    if "preset" in data:
+        preset = data["preset"]
+        if preset not in _PRESETS or len(data) > 1:
             raise ChannelConfigError(
-                f"channel preferences: preset must be one of {sorted(presets)} and alone"
+                f"channel_preferences: preset must be one of {', '.join(_PRESETS)} and alone, "
+                f"not {preset!r}{did_you_mean(str(preset), _PRESETS)}"
             )
-        keys = ("use_tcp", "use_ipc", "prefer_ipc_for_local", "prefer_tcp_for_remote",
-                "enable_fallback")  # fmt: skip
-        return ChannelPreferences(**dict(zip(keys, presets[preset], strict=True)))
-    try:
-        return ChannelPreferences(**{k: bool(v) for k, v in options.items()})
-    except TypeError as exc:
-        raise ChannelConfigError(f"channel preferences: {exc}") from None
+        made: ChannelPreferences = getattr(ChannelPreferences, preset)()
+        return made
+    preferences: ChannelPreferences = structure_config(
+        data, ChannelPreferences, root="channel_preferences", error=ChannelConfigError
+    )
+    return preferences
