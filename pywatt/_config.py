@@ -25,6 +25,12 @@ from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
+from cattrs.cols import (
+    homogenous_tuple_structure_factory,
+    is_mutable_sequence,
+    is_sequence,
+    list_structure_factory,
+)
 from cattrs.errors import AttributeValidationNote, ForbiddenExtraKeysError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn
 
@@ -168,6 +174,25 @@ def _make_converter() -> cattrs.Converter:
         return hook
 
     converter.register_structure_hook_factory(attrs.has, attrs_hook)
+
+    def sequence_hook(kind: Any) -> Callable[[object, object], Any]:
+        """A list for ``list[T]``, a tuple for the other sequences; a string is not a list
+        of its letters."""
+        if is_mutable_sequence(kind):
+            inner = list_structure_factory(kind, converter)
+        else:
+            inner = homogenous_tuple_structure_factory(kind, converter)
+
+        def hook(value: object, _: object) -> Any:
+            if isinstance(value, str | bytes | Mapping):
+                raise Invalid(f"must be a list, not {_shown(value)}")
+            return inner(value, kind)
+
+        return hook
+
+    converter.register_structure_hook_factory(
+        lambda t: is_sequence(t) and t not in (str, bytes), sequence_hook
+    )
     return converter
 
 

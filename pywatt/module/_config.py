@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from pywatt._config import structure_config
 from pywatt._errors import ConfigError
 from pywatt._suggest import unknown_keys
 from pywatt.wire import EndpointAnnounce, InitBlob
@@ -39,21 +40,8 @@ def _endpoint(entry: object, index: int) -> AnnouncedEndpoint:
     if isinstance(entry, str):
         return AnnouncedEndpoint(entry)
     if isinstance(entry, Mapping):
-        fields = dict(entry)
-        unknown = sorted(set(fields) - {"path", "methods", "auth"})
-        if unknown:
-            raise ConfigError(
-                f"{where}: {unknown_keys('key', unknown, ['path', 'methods', 'auth'])}"
-            )
-        path, methods = fields.get("path"), fields.get("methods", ("GET",))
-        if not isinstance(path, str):
-            raise ConfigError(f"{where}: 'path' must be a string, not {path!r}")
-        if isinstance(methods, str) or not all(isinstance(m, str) for m in methods):
-            raise ConfigError(f"{where}: 'methods' must be a list of strings, not {methods!r}")
-        auth = fields.get("auth")
-        if auth is not None and not isinstance(auth, str):
-            raise ConfigError(f"{where}: 'auth' must be a string or None, not {auth!r}")
-        return AnnouncedEndpoint(path, tuple(methods), auth)
+        endpoint: AnnouncedEndpoint = structure_config(entry, AnnouncedEndpoint, root=where)
+        return endpoint
     raise ConfigError(
         f"{where} must be an AnnouncedEndpoint, a dict with 'path' (and 'methods', 'auth') "
         f"or a path string, not {type(entry).__name__}"
