@@ -38,6 +38,7 @@ from pywatt.db import DatabaseSettings, PoolSettings, database_settings
 from pywatt.module import (
     DiscoverySettings,
     MessagingSettings,
+    ModuleConfig,
     OrchestratorDiscoverySettings,
     RedisDiscoverySettings,
     RegistrationSettings,
@@ -243,3 +244,22 @@ def test_channel_preferences_are_a_preset_or_five_flags() -> None:
     )
     with pytest.raises(ConfigError, match=r"not 'tcp_onyl' \(did you mean 'tcp_only'\?\)"):
         preferences_from_dict({"preset": "tcp_onyl"})
+
+
+@pytest.mark.parametrize(
+    ("entry", "line"),
+    [
+        ({"path": "/a", "methods": "GET"}, "endpoints[0]['methods'] must be a list, not 'GET'"),
+        (
+            {"path": "/a", "methods": ["GET", 1]},
+            "endpoints[0]['methods'][1] must be a string, not 1",
+        ),
+        ({"pth": "/a"}, "endpoints[0]: unknown key 'pth' (did you mean 'path'?)"),
+    ],
+)
+def test_an_endpoint_dict_is_read_strictly(entry: dict[str, Any], line: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        ModuleConfig.from_kwargs(endpoints=[entry])
+    assert str(caught.value) == line
+    good = ModuleConfig.from_kwargs(endpoints=[{"path": "/a", "methods": ["post"], "auth": "jwt"}])
+    assert good.announced()[0].methods == ["POST"]
