@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import deque
 from typing import ClassVar, Final, NoReturn
 
-from ._errors import RemoteProtocolError
+from ._errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = ["ReceiveBuffer"]
 
@@ -29,10 +29,12 @@ class ReceiveBuffer:
     locals) and call :meth:`_next_chunk` to move on to the next fed chunk.
     """
 
-    __slots__ = ("_base", "_buf", "_error", "_pending", "_pending_size", "_pos")
+    __slots__ = ("_base", "_buf", "_ended", "_error", "_pending", "_pending_size", "_pos")
 
     _what: ClassVar[str] = "decoder"
     """How errors name the decoder (``"frame decoder"``)."""
+    _stream: ClassVar[str] = "stream"
+    """How errors name what it reads (``"line stream"``)."""
 
     def __init__(self) -> None:
         self._buf = b""  # the chunk being read ...
@@ -41,6 +43,7 @@ class ReceiveBuffer:
         self._pending: deque[bytes] = deque()  # chunks fed after self._buf, untouched
         self._pending_size = 0
         self._error: RemoteProtocolError | None = None
+        self._ended = False  # set by a decoder's at_eof() that takes no more bytes
 
     @property
     def buffered(self) -> int:
@@ -55,10 +58,11 @@ class ReceiveBuffer:
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Add bytes received from the peer. Does not block; never parses.
 
-        Raises :class:`RemoteProtocolError` if the decoder is broken (and what
-        :meth:`_check_usable` raises).
+        Raises :class:`RemoteProtocolError` if the decoder is broken, and
+        :class:`LocalProtocolError` after an ``at_eof()`` that ended the stream.
         """
-        self._check_usable()
+        if self._error is not None or self._ended:  # one test per chunk on the fast path
+            self._check_usable()
         # Keep bytes as they are; copy anything else that has the buffer protocol (the caller
         # may reuse a bytearray). memoryview() refuses what is not bytes-like, such as an int.
         chunk = data if type(data) is bytes else bytes(memoryview(data))
@@ -95,6 +99,8 @@ class ReceiveBuffer:
     def _check_usable(self) -> None:
         if self._error is not None:
             self._raise_broken()
+        if self._ended:
+            raise LocalProtocolError(f"the {self._stream} has already ended (at_eof() was called)")
 
     def _fail(self, error: RemoteProtocolError) -> RemoteProtocolError:
         """Drop every buffered byte and stay broken with ``error`` (returned, to raise)."""

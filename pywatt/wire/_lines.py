@@ -67,8 +67,9 @@ class LineDecoder(ReceiveBuffer):
     broken: every later call raises a :class:`RemoteProtocolError`.
     """
 
-    __slots__ = ("_ended", "_first_max", "_lines", "_max", "_partial", "_parts")
+    __slots__ = ("_first_max", "_lines", "_max", "_partial", "_parts")
     _what = "line decoder"
+    _stream = "line stream"
 
     def __init__(
         self,
@@ -88,7 +89,6 @@ class LineDecoder(ReceiveBuffer):
         self._parts: list[bytes] = []  # the current line's bytes from earlier chunks (no \n)
         self._partial = 0  # their total length
         self._lines = 0  # lines returned so far
-        self._ended = False
 
     @property
     def lines_read(self) -> int:
@@ -182,19 +182,17 @@ class LineDecoder(ReceiveBuffer):
                         LineTooLong(self._partial, limit, self._lines + 1, complete=False)
                     )
                 parts.append(buf[pos:] if pos else buf)
-            if not self._next_chunk():
+            if not self._pending:  # the usual case, kept free of a call: nothing more fed
+                self._base += len(buf)
+                self._buf = b""
+                self._pos = 0
                 return NEED_DATA
+            self._next_chunk()
 
     def _limit(self) -> int:
         if self._lines == 0 and self._first_max is not None:
             return self._first_max
         return self._max
-
-    def _check_usable(self) -> None:
-        if self._error is not None:  # the buffer's own check, inlined: it runs per chunk
-            self._raise_broken()
-        if self._ended:
-            raise LocalProtocolError("the line stream has already ended (at_eof() was called)")
 
     def _fail(self, error: RemoteProtocolError) -> RemoteProtocolError:
         self._parts.clear()
