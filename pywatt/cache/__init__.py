@@ -12,9 +12,16 @@ from pywatt._lazy import attach
 
 if TYPE_CHECKING:
     from ._codec import Codec as Codec
+    from ._config import CacheSettings as CacheSettings
+    from ._config import FileSettings as FileSettings
+    from ._config import MemcachedSettings as MemcachedSettings
+    from ._config import MemorySettings as MemorySettings
+    from ._config import ProxySettings as ProxySettings
+    from ._config import RedisSettings as RedisSettings
     from ._config import backend_factory as backend_factory
     from ._config import cache_children as cache_children
     from ._config import cache_facade as cache_facade
+    from ._config import cache_settings as cache_settings
     from ._errors import CacheBackendError as CacheBackendError
     from ._errors import CacheConfigError as CacheConfigError
     from ._errors import CacheError as CacheError
@@ -55,6 +62,8 @@ if TYPE_CHECKING:
     from ._proxy_ops import from_operation as from_operation
     from ._proxy_ops import to_result as to_result
     from ._redis import RedisCache as RedisCache
+    from ._redis_client import RedisConnection as RedisConnection
+    from ._redis_client import open_redis as open_redis
     from ._remote import Endpoint as Endpoint
     from ._stats import StatsRecorder as StatsRecorder
 
@@ -62,7 +71,18 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "._codec": ["Codec"],
-        "._config": ["backend_factory", "cache_children", "cache_facade"],
+        "._config": [
+            "CacheSettings",
+            "FileSettings",
+            "MemcachedSettings",
+            "MemorySettings",
+            "ProxySettings",
+            "RedisSettings",
+            "backend_factory",
+            "cache_children",
+            "cache_facade",
+            "cache_settings",
+        ],
         "._errors": [
             "CacheBackendError",
             "CacheConfigError",
@@ -102,6 +122,7 @@ __getattr__, __dir__, __all__ = attach(
         "._proxy": ["ProxyCache"],
         "._redis": ["RedisCache"],
         "._proxy_ops": ["error_text", "from_operation", "to_result"],
+        "._redis_client": ["RedisConnection", "open_redis"],
         "._remote": ["Endpoint"],
         "._stats": ["StatsRecorder"],
     },

@@ -21,11 +21,13 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+import attrs
+
 import actors
 from actors import Backoff, ChildSpec, SupervisorSpec
+from pywatt._config import aliases, register_tagged_union, structure_config
 from pywatt._extras import require
-from pywatt._suggest import unknown_keys
-from pywatt.wire import CacheType, InitBlob
+from pywatt.wire import InitBlob
 
 from ._codec import Codec
 from ._errors import CacheConfigError
@@ -39,64 +41,100 @@ from ._remote import Endpoint
 
 SUPERVISOR: Final = "pywatt.cache.supervisor"
 
-_TYPES: Final = {
-    "memory": "memory",
-    "in_memory": "memory",
-    "inmemory": "memory",
-    "redis": "redis",
-    "memcached": "memcached",
-    "file": "file",
-    "proxy": "proxy",
-    "orchestrator": "proxy",
-}
-_COMMON: Final = {"type", "namespace", "default_ttl", "codec", "required"}
-_KEYS: Final = {
-    "memory": {"policy", "max_entries", "max_size", "max_bytes", "max_size_bytes", "seed"},
-    "redis": {
-        "url", "host", "port", "username", "password", "database", "db", "tls", "connections",
-        "connection_timeout", "operation_timeout",
+
+@attrs.frozen(kw_only=True)
+class _Common:
+    namespace: str = ""
+    default_ttl: float | None = None
+    codec: Codec = Codec.JSON
+    required: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class MemorySettings(_Common):
+    """``{"type": "memory"}``: the in-process cache (``max_size``: the seed's ``max_entries``)."""
+
+    policy: EvictionPolicy = EvictionPolicy.LRU
+    max_entries: int | None = attrs.field(default=None, metadata=aliases("max_size"))
+    max_bytes: int | None = attrs.field(default=None, metadata=aliases("max_size_bytes"))
+    seed: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RedisSettings(_Common):
+    """``{"type": "redis"}``: ``url`` or ``host`` (neither: ``REDIS_URL``); the other keys
+    override what the URL says."""
+
+    url: str | None = None
+    host: str | None = None
+    port: int | None = None
+    username: str | None = None
+    password: str | None = None
+    database: int | None = attrs.field(default=None, metadata=aliases("db"))
+    tls: bool | None = None
+    connections: int = 1
+    connection_timeout: float | None = None
+    operation_timeout: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class MemcachedSettings(_Common):
+    """``{"type": "memcached"}``: ``host`` and ``port``, or ``address`` (neither:
+    ``MEMCACHED_ADDR``)."""
+
+    host: str | None = None
+    port: int = 11211
+    address: str | None = None
+    connections: int = 1
+    item_limit: int = 1024 * 1024
+    connection_timeout: float | None = None
+    operation_timeout: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class FileSettings(_Common):
+    """``{"type": "file"}``: one file per key under ``directory``."""
+
+    directory: str = attrs.field(metadata=aliases("file_path"))
+    fsync: bool = False
+    sweep_interval: float = 60.0
+
+
+@attrs.frozen(kw_only=True)
+class ProxySettings(_Common):
+    """``{"type": "proxy"}``: the orchestrator's cache over the link (``backend``: what the
+    orchestrator serves it from, ``memory`` or ``redis``)."""
+
+    backend: str = "memory"
+    policy: str = "LRU"
+    max_size_bytes: int | None = None
+    operation_timeout: float = 30.0
+
+
+CacheSettings = MemorySettings | RedisSettings | MemcachedSettings | FileSettings | ProxySettings
+"""A ``cache_config`` read as data: one class per ``type``."""
+
+register_tagged_union(
+    CacheSettings,
+    {
+        "memory": MemorySettings,
+        "redis": RedisSettings,
+        "memcached": MemcachedSettings,
+        "file": FileSettings,
+        "proxy": ProxySettings,
     },
-    "memcached": {
-        "host", "port", "address", "connections", "item_limit", "connection_timeout",
-        "operation_timeout",
-    },
-    "file": {"directory", "file_path", "fsync", "sweep_interval"},
-    "proxy": {"backend", "policy", "max_size_bytes", "operation_timeout"},
-}  # fmt: skip
+    spellings={"in_memory": "memory", "inmemory": "memory", "orchestrator": "proxy"},
+    default="memory",
+)
 
 
-def cache_type(config: Mapping[str, Any]) -> str:
-    """The backend named by ``config["type"]`` (``memory`` when absent): ``memory``,
-    ``redis``, ``memcached``, ``file`` or ``proxy``. Raises :class:`CacheConfigError`."""
-    raw = config.get("type", "memory")
-    text = raw.value if isinstance(raw, CacheType) else str(getattr(raw, "value", raw))
-    kind = _TYPES.get(text.lower().replace("-", "_"))
-    if kind is None:
-        names = ", ".join(sorted(set(_TYPES.values())))
-        raise CacheConfigError(f"cache_config type {raw!r} is not one of {names}")
-    return kind
-
-
-def check_config(config: Mapping[str, Any]) -> str:
-    """Validate the keys of ``config``; returns its backend. Raises :class:`CacheConfigError`
-    naming unknown keys."""
-    kind = cache_type(config)
-    unknown = sorted(set(config) - _COMMON - _KEYS[kind])
-    if unknown:
-        raise CacheConfigError(
-            f"cache_config for {kind}: {unknown_keys('key', unknown, _COMMON | _KEYS[kind])}"
-        )
-    return kind
-
-
-def _number(config: Mapping[str, Any], *names: str, default: Any = None) -> Any:
-    for name in names:
-        if config.get(name) is not None:
-            value = config[name]
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise CacheConfigError(f"cache_config {name} must be a number, not {value!r}")
-            return value
-    return default
+def cache_settings(config: Mapping[str, Any] | CacheSettings) -> CacheSettings:
+    """``config`` (a module's ``cache_config``) as one of the settings classes, by its
+    ``type`` (``memory`` when absent). Raises :class:`CacheConfigError` naming the key."""
+    settings: CacheSettings = structure_config(
+        config, CacheSettings, root="cache_config", error=CacheConfigError
+    )
+    return settings
 
 
 def _env(init: InitBlob | None, name: str) -> str | None:
@@ -105,8 +143,16 @@ def _env(init: InitBlob | None, name: str) -> str | None:
     return os.environ.get(name) or None
 
 
+def _timeouts(settings: RedisSettings | MemcachedSettings) -> dict[str, float]:
+    timeouts = {
+        "connect_timeout": settings.connection_timeout,
+        "operation_timeout": settings.operation_timeout,
+    }
+    return {name: value for name, value in timeouts.items() if value is not None}
+
+
 def backend_factory(
-    config: Mapping[str, Any], init: InitBlob | None = None
+    config: Mapping[str, Any] | CacheSettings, init: InitBlob | None = None
 ) -> Callable[[], actors.Actor[Any]]:
     """A factory of the backend actor ``config`` describes (a fresh actor per incarnation).
 
@@ -114,91 +160,79 @@ def backend_factory(
     environment); Memcached without ``host``/``address`` uses ``MEMCACHED_ADDR``. Raises
     :class:`CacheConfigError` for a bad or incomplete config.
     """
-    kind = check_config(config)
-    namespace = str(config.get("namespace") or "")
-    required = config.get("required", False)
-    if not isinstance(required, bool):
-        raise CacheConfigError(f"cache_config required must be True or False, not {required!r}")
-    timeouts: dict[str, float] = {}
-    for option, names in (
-        ("connect_timeout", ("connection_timeout", "connection_timeout_seconds")),
-        ("operation_timeout", ("operation_timeout", "operation_timeout_seconds")),
-    ):
-        value = _number(config, *names)
-        if value is not None:
-            timeouts[option] = float(value)
-    if kind == "memory":
-        try:
-            policy = EvictionPolicy.parse(config.get("policy", EvictionPolicy.LRU))
-        except ValueError as exc:
-            raise CacheConfigError(f"cache_config policy: {exc}") from None
-        max_entries = _number(config, "max_entries", "max_size")  # the reference SDK's name
-        max_bytes = _number(config, "max_bytes", "max_size_bytes")
-        seed = config.get("seed")
+    settings = cache_settings(config)
+    required = settings.required
+    if isinstance(settings, MemorySettings):
+        memory = settings
         return lambda: MemoryCache(
-            policy=policy, max_entries=max_entries, max_bytes=max_bytes, seed=seed
+            policy=memory.policy,
+            max_entries=memory.max_entries,
+            max_bytes=memory.max_bytes,
+            seed=memory.seed,
         )
-    if kind == "redis":
+    if isinstance(settings, RedisSettings):
         require("redis", "cache_config type 'redis'")
         from ._redis import RedisCache
 
-        url = config.get("url")
-        if url is None and config.get("host") is None:
+        url = settings.url
+        if url is None and settings.host is None:
             url = _env(init, "REDIS_URL")
         if url is not None:
-            parts = parse_redis_url(str(url))
+            parts = parse_redis_url(url)
         else:
-            parts = {"host": str(config["host"]), "port": 6379, "tls": False,
+            parts = {"host": settings.host, "port": 6379, "tls": False,
                      "username": None, "password": None, "db": 0}  # fmt: skip
-        parts["port"] = int(_number(config, "port", default=parts["port"]))
-        parts["tls"] = bool(config.get("tls", parts["tls"]))
-        endpoint = Endpoint(host=parts["host"], port=parts["port"], tls=parts["tls"], **timeouts)
-        username = config.get("username", parts["username"])
-        password = config.get("password", parts["password"])
-        db = int(_number(config, "database", "db", default=parts["db"]))
-        connections = int(_number(config, "connections", default=1))
+        endpoint = Endpoint(
+            host=parts["host"],
+            port=settings.port if settings.port is not None else parts["port"],
+            tls=settings.tls if settings.tls is not None else parts["tls"],
+            **_timeouts(settings),
+        )
+        username = settings.username if settings.username is not None else parts["username"]
+        password = settings.password if settings.password is not None else parts["password"]
+        db = settings.database if settings.database is not None else parts["db"]
+        redis = settings
         return lambda: RedisCache(
             endpoint,
             username=username,
             password=password,
             db=db,
-            namespace=namespace,
-            connections=connections,
+            namespace=redis.namespace,
+            connections=redis.connections,
             required=required,
         )
-    if kind == "memcached":
+    if isinstance(settings, MemcachedSettings):
         require("memcached", "cache_config type 'memcached'")
         from ._memcached import MemcachedCache
 
-        address = config.get("address")
-        if address is None and config.get("host") is not None:
-            address = f"{config['host']}:{int(_number(config, 'port', default=11211))}"
+        address = settings.address
+        if address is None and settings.host is not None:
+            address = f"{settings.host}:{settings.port}"
         address = address or _env(init, "MEMCACHED_ADDR")
         if address is None:
             raise CacheConfigError("cache_config for memcached needs host (or MEMCACHED_ADDR)")
-        item_limit = int(_number(config, "item_limit", default=1024 * 1024))
-        connections = int(_number(config, "connections", default=1))
-        options: dict[str, Any] = {"namespace": namespace, "item_limit": item_limit,
-                                   "connections": connections, "required": required}  # fmt: skip
-        MemcachedCache.from_address(str(address), **options, **timeouts)  # checks the address
-        return lambda: MemcachedCache.from_address(str(address), **options, **timeouts)
-    if kind == "file":
-        directory = config.get("directory") or config.get("file_path")
-        if not directory:
-            raise CacheConfigError("cache_config for file needs directory")
-        fsync = bool(config.get("fsync", False))
-        sweep = _number(config, "sweep_interval", default=60.0)
+        options: dict[str, Any] = {
+            "namespace": settings.namespace,
+            "item_limit": settings.item_limit,
+            "connections": settings.connections,
+            "required": required,
+            **_timeouts(settings),
+        }
+        MemcachedCache.from_address(address, **options)  # checks the address
+        return lambda: MemcachedCache.from_address(address, **options)
+    if isinstance(settings, FileSettings):
+        file = settings
         return lambda: FileCache(
-            str(directory),
-            namespace=namespace,
-            fsync=fsync,
-            sweep_interval=sweep,
+            file.directory,
+            namespace=file.namespace,
+            fsync=file.fsync,
+            sweep_interval=file.sweep_interval,
             required=required,
         )
     from ._proxy import ProxyCache, proxy_config
 
-    wire_config = proxy_config(config)
-    timeout = float(_number(config, "operation_timeout", default=30.0))
+    wire_config = proxy_config(settings)
+    timeout = settings.operation_timeout
     return lambda: ProxyCache(wire_config, operation_timeout=timeout, required=required)
 
 
@@ -246,10 +280,5 @@ def cache_children(
 def cache_facade(system: actors.ActorSystem, config: Mapping[str, Any]) -> CacheFacade:
     """The ``state.cache`` for ``config``: its ``codec`` (``json`` or ``msgpack``) and its
     ``default_ttl`` (seconds, None for no expiry). Raises :class:`CacheConfigError`."""
-    check_config(config)
-    try:
-        codec = Codec.parse(config.get("codec", Codec.JSON))
-    except ValueError as exc:
-        raise CacheConfigError(f"cache_config codec: {exc}") from None
-    ttl = _number(config, "default_ttl")
-    return CacheFacade(system, CACHE_NAME, codec=codec, default_ttl=ttl)
+    settings = cache_settings(config)
+    return CacheFacade(system, CACHE_NAME, codec=settings.codec, default_ttl=settings.default_ttl)

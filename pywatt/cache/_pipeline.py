@@ -110,8 +110,12 @@ class PipelinedConnection:
         backend: str,
         address: str,
         operation_timeout: float,
+        on_push: Callable[[Any], None] | None = None,
     ) -> None:
         self.stream = stream
+        self.on_push = on_push
+        """Takes the replies that arrive when no request waits (Redis pub/sub messages on a
+        subscribed connection); without it such a reply breaks the connection."""
         self.parser = parser
         self.backend = backend
         self.address = address
@@ -230,5 +234,7 @@ class PipelinedConnection:
                     pending.popleft()
                     request.finish()
             else:
-                if parser.next_reply(None) is not NEED_DATA:
-                    raise CacheProtocolError(f"{self.address} sent a reply nobody asked for")
+                while (pushed := parser.next_reply(None)) is not NEED_DATA:
+                    if self.on_push is None:
+                        raise CacheProtocolError(f"{self.address} sent a reply nobody asked for")
+                    self.on_push(pushed)

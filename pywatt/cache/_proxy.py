@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import actors
 from pywatt.backends import BackendReporter
@@ -35,33 +35,41 @@ from ._proxy_ops import error_from_text, from_result, to_operation
 from ._remote import RETRY_CAP, RETRY_FIRST, Reconnect
 from ._stats import StatsRecorder
 
+if TYPE_CHECKING:
+    from ._config import ProxySettings
+
 LINK: Final = "pywatt.link"
 
 
-def proxy_config(config: Mapping[str, Any]) -> CacheConfig:
+def proxy_config(config: Mapping[str, Any] | ProxySettings) -> CacheConfig:
     """The wire ``CacheConfig`` sent in ``service_request`` for a ``proxy`` cache_config:
     ``backend`` (``memory`` or ``redis``: what the orchestrator should serve from),
     ``namespace``, ``policy``, ``max_size_bytes``, ``default_ttl`` (seconds). Raises
     :class:`CacheConfigError`."""
-    backend = str(config.get("backend", "memory")).lower()
+    from ._config import ProxySettings, cache_settings
+
+    settings = config if isinstance(config, ProxySettings) else cache_settings(config)
+    if not isinstance(settings, ProxySettings):
+        raise CacheConfigError("proxy_config needs a cache_config of type 'proxy'")
+    backend = settings.backend.lower()
     kinds = {"memory": CacheType.IN_MEMORY, "in_memory": CacheType.IN_MEMORY,
              "redis": CacheType.REDIS}  # fmt: skip
     if backend not in kinds:
         raise CacheConfigError(f"cache_config backend for proxy is memory or redis, not {backend}")
     try:
-        policy = CachePolicy(str(config.get("policy", "LRU")).upper().replace("NONE", "None"))
+        policy = CachePolicy(settings.policy.upper().replace("NONE", "None"))
     except ValueError:
-        raise CacheConfigError(f"cache_config policy {config.get('policy')!r} is unknown") from None
-    ttl = config.get("default_ttl")
+        raise CacheConfigError(f"cache_config policy {settings.policy!r} is unknown") from None
+    ttl = settings.default_ttl
     return CacheConfig(
         cache_type=kinds[backend],
         policy=policy,
-        max_size_bytes=config.get("max_size_bytes"),
+        max_size_bytes=settings.max_size_bytes,
         default_ttl_seconds=int(ttl) if ttl else 0,
         hosts=[],
         connection_timeout_seconds=5,
-        operation_timeout_seconds=int(config.get("operation_timeout", 30)),
-        namespace=config.get("namespace") or None,
+        operation_timeout_seconds=int(settings.operation_timeout),
+        namespace=settings.namespace or None,
         tls_enabled=False,
         pool=PoolConfig(),
         extra_params={},

@@ -14,8 +14,10 @@ byte-exact with ``pywatt.wire`` (anything not in the canonical form is left to i
 """
 
 from ._config import ChannelConfig as ChannelConfig
+from ._config import ChannelOptions as ChannelOptions
 from ._config import TlsSettings as TlsSettings
 from ._config import channel_configs as channel_configs
+from ._config import channel_options as channel_options
 from ._config import preferences_from_dict as preferences_from_dict
 from ._connection import ChannelConnection as ChannelConnection
 from ._connection import ChannelInbound as ChannelInbound

@@ -14,7 +14,8 @@ from typing import Any, Final
 
 import attrs
 
-from pywatt._suggest import unknown_keys
+from pywatt._config import aliases, structure_config
+from pywatt._suggest import did_you_mean
 from pywatt.wire import (
     DEFAULT_MAX_FRAME_SIZE,
     ChannelPreferences,
@@ -28,31 +29,50 @@ from pywatt.wire import (
 from ._errors import ChannelConfigError
 from ._policy import ReconnectPolicy, default_policy, is_local_address, policy_from_dict
 
-__all__ = ["ChannelConfig", "TlsSettings", "channel_configs", "preferences_from_dict"]
+__all__ = [
+    "ChannelConfig",
+    "ChannelOptions",
+    "TlsSettings",
+    "channel_configs",
+    "channel_options",
+    "preferences_from_dict",
+]
 
 log = logging.getLogger("pywatt.channels")
 
 DEFAULT_CONNECT_TIMEOUT: Final = 30.0
-_CHANNEL_KEYS: Final = frozenset(
-    {
-        "host",
-        "port",
-        "address",
-        "socket_path",
-        "tls_enabled",
-        "required",
-        "reconnect",
-        "pool_size",
-        "connect_timeout",
-        "max_frame_size",
-        "heartbeat_interval",
-        "ca_file",
-        "cert_file",
-        "key_file",
-        "verify",
-        "server_hostname",
-    }
-)
+
+
+@attrs.frozen(kw_only=True)
+class ChannelOptions:
+    """A ``tcp_config`` / ``ipc_config`` dict read as data (the seed's ``timeout`` and
+    ``enable_tls`` are other names of ``connect_timeout`` and ``tls_enabled``)."""
+
+    host: str | None = None
+    port: int | None = None
+    address: str | None = None
+    socket_path: str | None = None
+    tls_enabled: bool = attrs.field(default=False, metadata=aliases("enable_tls"))
+    required: bool = False
+    reconnect: dict[str, Any] | None = None
+    pool_size: int | None = None
+    connect_timeout: float | None = attrs.field(default=None, metadata=aliases("timeout"))
+    max_frame_size: int | None = None
+    heartbeat_interval: float | None = None
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    verify: bool = True
+    server_hostname: str | None = None
+
+
+def channel_options(data: Mapping[str, Any] | None, where: str) -> ChannelOptions:
+    """``data`` (``where``: ``tcp_config`` or ``ipc_config``) as :class:`ChannelOptions`.
+    Raises :class:`ChannelConfigError` naming the key."""
+    options: ChannelOptions = structure_config(
+        data or {}, ChannelOptions, root=where, error=ChannelConfigError
+    )
+    return options
 
 
 @attrs.frozen(kw_only=True)
@@ -132,29 +152,16 @@ class ChannelConfig:
         return host.strip("[]"), int(port)
 
 
-_ALIASES: Final = {"timeout": "connect_timeout", "enable_tls": "tls_enabled"}
-"""The seed's spellings in ``tcp_config`` / ``ipc_config`` and the keys they stand for."""
-
-
-def _check_keys(data: dict[str, Any], where: str) -> None:
-    """Rename the seed's aliases in place, then refuse unknown keys."""
-    for alias, key in _ALIASES.items():
-        if alias in data:
-            if key in data:
-                raise ChannelConfigError(f"{where}: give {key!r} or {alias!r}, not both")
-            data[key] = data.pop(alias)
-    unknown = sorted(set(data) - _CHANNEL_KEYS)
-    if unknown:
-        raise ChannelConfigError(f"{where}: {unknown_keys('key', unknown, _CHANNEL_KEYS)}")
-
-
-def _common(data: Mapping[str, Any], kind: ChannelType, address: str) -> dict[str, Any]:
+def _common(options: ChannelOptions, kind: ChannelType, address: str) -> dict[str, Any]:
     local = is_local_address(address, unix_socket=kind is ChannelType.IPC)
-    options: dict[str, Any] = {"policy": policy_from_dict(data.get("reconnect"), local=local)}
+    where = f"{'tcp' if kind is ChannelType.TCP else 'ipc'}_config['reconnect']"
+    policy = policy_from_dict(options.reconnect, local=local, where=where)
+    common: dict[str, Any] = {"policy": policy}
     for key in ("pool_size", "connect_timeout", "max_frame_size"):
-        if key in data:
-            options[key] = data[key]
-    return options
+        value = getattr(options, key)
+        if value is not None:
+            common[key] = value
+    return common
 
 
 def channel_configs(
@@ -172,10 +179,8 @@ def channel_configs(
     Raises :class:`ChannelConfigError` for a bad dict or a channel asked for without an
     address.
     """
-    tcp_data = dict(tcp_config or {})
-    ipc_data = dict(ipc_config or {})
-    _check_keys(tcp_data, "tcp_config")
-    _check_keys(ipc_data, "ipc_config")
+    tcp = channel_options(tcp_config, "tcp_config")
+    ipc = channel_options(ipc_config, "ipc_config")
     declared = OrchestratorDeclaration.from_env(init.env)
     interval = declared.heartbeat_interval if declared is not None else None
     token = init.auth_token if init.security_level is not SecurityLevel.NONE else None
@@ -186,8 +191,7 @@ def channel_configs(
     if enable_tcp is not False:
         offered = init.tcp_channel
         address: str | None = None
-        tls_enabled = bool(tcp_data.get("tls_enabled", False))
-        required = bool(tcp_data.get("required", False))
+        tls_enabled, required = tcp.tls_enabled, tcp.required
         if offered is not None:
             address = str(offered.address)
             if tls_enabled and not offered.tls_enabled:
@@ -198,9 +202,9 @@ def channel_configs(
                 )
             tls_enabled, required = offered.tls_enabled, offered.required
         elif enable_tcp:
-            address = tcp_data.get("address")
-            if address is None and "port" in tcp_data:
-                address = f"{tcp_data.get('host', '127.0.0.1')}:{tcp_data['port']}"
+            address = tcp.address
+            if address is None and tcp.port is not None:
+                address = f"{tcp.host or '127.0.0.1'}:{tcp.port}"
             if address is None:
                 raise ChannelConfigError(
                     "enable_tcp=True but the InitBlob offers no tcp_channel and tcp_config "
@@ -211,11 +215,11 @@ def channel_configs(
             if tls_enabled:
                 files = declared or OrchestratorDeclaration(version="")
                 tls = TlsSettings(
-                    ca_file=files.tls_ca or tcp_data.get("ca_file"),
-                    cert_file=files.tls_cert or tcp_data.get("cert_file"),
-                    key_file=files.tls_key or tcp_data.get("key_file"),
-                    verify=bool(tcp_data.get("verify", True)),
-                    server_hostname=tcp_data.get("server_hostname"),
+                    ca_file=files.tls_ca or tcp.ca_file,
+                    cert_file=files.tls_cert or tcp.cert_file,
+                    key_file=files.tls_key or tcp.key_file,
+                    verify=tcp.verify,
+                    server_hostname=tcp.server_hostname,
                 )
             configs.append(
                 ChannelConfig(
@@ -223,18 +227,18 @@ def channel_configs(
                     address=address,
                     required=required,
                     tls=tls,
-                    heartbeat_interval=tcp_data.get("heartbeat_interval", interval),
+                    heartbeat_interval=tcp.heartbeat_interval or interval,
                     declaration=declaration,
-                    **_common(tcp_data, ChannelType.TCP, address),
+                    **_common(tcp, ChannelType.TCP, address),
                 )
             )
     if enable_ipc is not False:
         path: str | None = None
-        required = bool(ipc_data.get("required", False))
+        required = ipc.required
         if init.ipc_channel is not None:
             path, required = init.ipc_channel.socket_path, init.ipc_channel.required
         elif enable_ipc:
-            path = ipc_data.get("socket_path")
+            path = ipc.socket_path
             if path is None:
                 raise ChannelConfigError(
                     "enable_ipc=True but the InitBlob offers no ipc_channel and ipc_config "
@@ -246,36 +250,33 @@ def channel_configs(
                     kind=ChannelType.IPC,
                     address=path,
                     required=required,
-                    heartbeat_interval=ipc_data.get("heartbeat_interval", interval),
+                    heartbeat_interval=ipc.heartbeat_interval or interval,
                     declaration=declaration,
-                    **_common(ipc_data, ChannelType.IPC, path),
+                    **_common(ipc, ChannelType.IPC, path),
                 )
             )
     return configs
 
 
+_PRESETS: Final = ("tcp_only", "ipc_only", "prefer_ipc", "prefer_tcp")
+
+
 def preferences_from_dict(data: Mapping[str, Any] | None) -> ChannelPreferences:
     """Channel preferences (§6.3) from a dict: a preset name under ``"preset"``
-    (``tcp_only``, ``ipc_only``, ``prefer_ipc``, ``prefer_tcp``) or the five booleans."""
+    (``tcp_only``, ``ipc_only``, ``prefer_ipc``, ``prefer_tcp``) or the five booleans, read
+    by the one config converter. Raises :class:`ChannelConfigError` naming the key."""
     if not data:
         return ChannelPreferences()
-    options = dict(data)
-    preset = options.pop("preset", None)
-    presets = {
-        "tcp_only": (True, False, False, True, False),
-        "ipc_only": (False, True, True, False, False),
-        "prefer_ipc": (True, True, True, False, True),
-        "prefer_tcp": (True, True, False, True, True),
-    }
-    if preset is not None:
-        if preset not in presets or options:
+    if "preset" in data:
+        preset = data["preset"]
+        if preset not in _PRESETS or len(data) > 1:
             raise ChannelConfigError(
-                f"channel preferences: preset must be one of {sorted(presets)} and alone"
+                f"channel_preferences: preset must be one of {', '.join(_PRESETS)} and alone, "
+                f"not {preset!r}{did_you_mean(str(preset), _PRESETS)}"
             )
-        keys = ("use_tcp", "use_ipc", "prefer_ipc_for_local", "prefer_tcp_for_remote",
-                "enable_fallback")  # fmt: skip
-        return ChannelPreferences(**dict(zip(keys, presets[preset], strict=True)))
-    try:
-        return ChannelPreferences(**{k: bool(v) for k, v in options.items()})
-    except TypeError as exc:
-        raise ChannelConfigError(f"channel preferences: {exc}") from None
+        made: ChannelPreferences = getattr(ChannelPreferences, preset)()
+        return made
+    preferences: ChannelPreferences = structure_config(
+        data, ChannelPreferences, root="channel_preferences", error=ChannelConfigError
+    )
+    return preferences

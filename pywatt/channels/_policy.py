@@ -33,6 +33,7 @@ from typing import Any, Final
 import attrs
 
 from actors import Backoff
+from pywatt._config import aliases, register_tagged_union, structure_config
 
 from ._errors import ChannelConfigError
 
@@ -93,7 +94,7 @@ class NoReconnect:
 class FixedInterval:
     """``delay`` seconds between attempts; ``max_attempts`` attempts (None: unlimited)."""
 
-    delay_s: float = attrs.field(default=1.0, validator=_positive)
+    delay_s: float = attrs.field(default=1.0, validator=_positive, metadata=aliases("delay"))
     max_attempts: int | None = attrs.field(default=None, validator=_attempts)
     reset_after: float = attrs.field(default=10.0, validator=_positive)
 
@@ -142,6 +143,18 @@ class ExponentialBackoff:
 
 ReconnectPolicy = NoReconnect | FixedInterval | ExponentialBackoff
 
+register_tagged_union(
+    ReconnectPolicy,
+    {"none": NoReconnect, "fixed": FixedInterval, "exponential": ExponentialBackoff},
+    spellings={
+        "fixedinterval": "fixed",
+        "fixed_interval": "fixed",
+        "exponentialbackoff": "exponential",
+        "exponential_backoff": "exponential",
+    },
+    default="exponential",
+)
+
 
 def is_local_address(address: str, *, unix_socket: bool) -> bool:
     """Whether a channel address is on this host: a Unix socket, or a TCP ``host:port`` whose
@@ -178,34 +191,24 @@ def _supervision(
     return Supervision(max_attempts - 1, max(window, policy.reset_after), backoff)
 
 
-def policy_from_dict(data: Mapping[str, Any] | None, *, local: bool = False) -> ReconnectPolicy:
+def policy_from_dict(
+    data: Mapping[str, Any] | None, *, local: bool = False, where: str = "reconnect policy"
+) -> ReconnectPolicy:
     """A policy from a config dict: ``{"type": "none" | "fixed" | "exponential", ...}``
-    (the seed's names ``FixedInterval`` and ``ExponentialBackoff`` also work).
+    (the seed's names ``FixedInterval`` and ``ExponentialBackoff`` also work), read by the
+    one config converter.
 
     Keys: ``delay`` and ``max_attempts`` (fixed); ``initial_delay``, ``max_delay``,
     ``multiplier``, ``jitter``, ``max_attempts`` (exponential); ``reset_after`` (all). Missing
     or None: :func:`default_policy`. An exponential policy without ``max_delay`` toward a
     ``local`` orchestrator is capped at :data:`LOCAL_MAX_DELAY`, else at 30 s. Raises
-    :class:`ChannelConfigError` naming the bad key.
+    :class:`ChannelConfigError` naming the bad key (``where`` names the dict).
     """
     if data is None:
         return default_policy(local=local)
-    options = dict(data)
-    kind = str(options.pop("type", "exponential")).lower().replace("_", "")
-    kind = {"fixedinterval": "fixed", "exponentialbackoff": "exponential"}.get(kind, kind)
-    try:
-        if kind == "none":
-            return NoReconnect(**options)
-        if kind == "fixed":
-            if "delay" in options:
-                options["delay_s"] = options.pop("delay")
-            return FixedInterval(**options)
-        if kind == "exponential":
-            if local:
-                options.setdefault("max_delay", LOCAL_MAX_DELAY)
-            return ExponentialBackoff(**options)
-    except TypeError as exc:
-        raise ChannelConfigError(f"reconnect policy {kind!r}: {exc}") from None
-    raise ChannelConfigError(
-        f"reconnect policy type must be 'none', 'fixed' or 'exponential', not {kind!r}"
+    policy: ReconnectPolicy = structure_config(
+        data, ReconnectPolicy, root=where, error=ChannelConfigError
     )
+    if isinstance(policy, ExponentialBackoff) and local and "max_delay" not in data:
+        policy = attrs.evolve(policy, max_delay=LOCAL_MAX_DELAY)
+    return policy

@@ -1,7 +1,10 @@
 """Databases as actors: one protocol, pool actors for PostgreSQL, SQLite and MySQL, and a
 proxy through the orchestrator. See docs/databases.md."""
 
+from ._config import DatabaseKind as DatabaseKind
+from ._config import DatabaseSettings as DatabaseSettings
 from ._config import database_children as database_children
+from ._config import database_settings as database_settings
 from ._config import driver_from_config as driver_from_config
 from ._config import driver_from_url as driver_from_url
 from ._config import pool_settings as pool_settings

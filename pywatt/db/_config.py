@@ -27,10 +27,13 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+import attrs
+
 import actors
+from pywatt._config import aliases, structure_config
 from pywatt._errors import ConfigError
 from pywatt._extras import require
-from pywatt._suggest import unknown_keys
+from pywatt._suggest import did_you_mean
 from pywatt.wire import DatabaseConfig, DatabaseType, InitBlob, PoolConfig, encode_json
 
 from ._driver import Driver
@@ -38,9 +41,17 @@ from ._facade import DEFAULT_NAME
 from ._messages import DATABASE
 from ._pool import DatabasePool, PoolSettings
 
-__all__ = ["database_children", "driver_from_config", "driver_from_url", "pool_settings"]
+__all__ = [
+    "DatabaseKind",
+    "DatabaseSettings",
+    "database_children",
+    "database_settings",
+    "driver_from_config",
+    "driver_from_url",
+    "pool_settings",
+]
 
-_TYPES: Final = {
+_SPELLINGS: Final = {
     "postgresql": "postgresql",
     "postgres": "postgresql",
     "pg": "postgresql",
@@ -49,55 +60,70 @@ _TYPES: Final = {
     "sqlite": "sqlite",
     "sqlite3": "sqlite",
 }
-_KEYS: Final = frozenset(
-    {
-        "type", "host", "port", "database", "username", "user", "password",
-        "password_secret", "url", "path", "proxy", "pool_config", "name", "ssl_mode",
-        "extra_params", "secrets", "required",
-    }
-)  # fmt: skip
-_POOL_KEYS: Final = {
-    "min_connections": "min_connections",
-    "max_connections": "max_connections",
-    "acquire_timeout": "acquire_timeout",
-    "acquire_timeout_seconds": "acquire_timeout",
-    "idle_timeout": "idle_timeout",
-    "idle_timeout_seconds": "idle_timeout",
-    "max_lifetime": "max_lifetime",
-    "max_lifetime_seconds": "max_lifetime",
-    "health_check_interval": "health_check_interval",
-    "transaction_timeout": "transaction_timeout",
-}
 
 
-def _kind(value: object) -> str:
-    raw = value.value if isinstance(value, enum.Enum) else value
-    if isinstance(value, enum.Enum) and str(raw).lower() not in _TYPES:
-        raw = value.name
-    kind = _TYPES.get(str(raw).lower()) if raw is not None else None
-    if kind is None:
-        raise ConfigError(
-            f"database_config['type']: unknown database type {value!r}; "
-            "use postgresql, mysql or sqlite"
+class DatabaseKind(enum.Enum):
+    """The database a ``database_config`` describes (its ``type``)."""
+
+    POSTGRESQL = "postgresql"
+    MYSQL = "mysql"
+    SQLITE = "sqlite"
+
+    @classmethod
+    def parse(cls, value: object) -> DatabaseKind:
+        """From a name (``postgres``, ``pg``, ``mariadb``, ``sqlite3`` ... too), this enum
+        or the wire's :class:`~pywatt.wire.DatabaseType`. Raises ValueError."""
+        if isinstance(value, DatabaseKind):
+            return value
+        spellings = [value]
+        if isinstance(value, enum.Enum):
+            spellings = [value.value, value.name]
+        for spelling in spellings:
+            kind = _SPELLINGS.get(str(spelling).lower())
+            if kind is not None:
+                return cls(kind)
+        raise ValueError(
+            f"unknown database type {value!r}; use postgresql, mysql or sqlite"
+            + did_you_mean(str(spellings[0]).lower(), _SPELLINGS)
         )
-    return kind
+
+
+@attrs.frozen(kw_only=True)
+class DatabaseSettings:
+    """A ``database_config`` read as data (the keys are those of the module docstring)."""
+
+    type: DatabaseKind = DatabaseKind.SQLITE
+    url: str | None = None
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    username: str | None = attrs.field(default=None, metadata=aliases("user"))
+    password: str | None = None
+    password_secret: str | None = None
+    path: str | None = None
+    ssl_mode: str | None = None
+    extra_params: dict[str, str] = attrs.Factory(dict)
+    proxy: bool = False
+    pool_config: PoolSettings = attrs.Factory(PoolSettings)
+    name: str = DEFAULT_NAME
+    secrets: str = "pywatt.secrets"
+    required: bool = False
+
+
+def database_settings(config: Mapping[str, Any] | DatabaseSettings) -> DatabaseSettings:
+    """``config`` (a module's ``database_config``) as :class:`DatabaseSettings`. Raises
+    :class:`~pywatt.ConfigError` naming the key."""
+    settings: DatabaseSettings = structure_config(config, DatabaseSettings, root="database_config")
+    return settings
 
 
 def pool_settings(pool: Mapping[str, Any] | None) -> PoolSettings:
     """:class:`PoolSettings` from ``pool_config`` (seed names and the wire's
     ``*_seconds`` names both work)."""
-    values: dict[str, Any] = {}
-    for key, value in (pool or {}).items():
-        field = _POOL_KEYS.get(key)
-        if field is None:
-            raise ConfigError(
-                f"database_config['pool_config']: {unknown_keys('key', [key], _POOL_KEYS)}"
-            )
-        values[field] = value
-    try:
-        return PoolSettings(**values)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"database_config['pool_config']: {exc}") from exc
+    settings: PoolSettings = structure_config(
+        pool or {}, PoolSettings, root="database_config['pool_config']"
+    )
+    return settings
 
 
 def driver_from_url(url: str, *, name: str | None = None) -> Driver:
@@ -108,7 +134,7 @@ def driver_from_url(url: str, *, name: str | None = None) -> Driver:
         raise ConfigError(
             f"database url {url!r} has no scheme (postgresql://, mysql://, sqlite://)"
         )
-    kind = _TYPES.get(scheme.split("+")[0].lower())
+    kind = _SPELLINGS.get(scheme.split("+")[0].lower())
     if kind == "postgresql":
         require("postgres", "a PostgreSQL database")
         from ._postgres import PostgresDriver
@@ -141,76 +167,66 @@ def driver_from_url(url: str, *, name: str | None = None) -> Driver:
     raise ConfigError(f"database url {url!r}: unknown scheme {scheme!r}")
 
 
-def driver_from_config(config: Mapping[str, Any]) -> Driver:
+def driver_from_config(config: Mapping[str, Any] | DatabaseSettings) -> Driver:
     """The direct (non-proxy) driver that ``config`` describes. Raises ConfigError."""
-    unknown = set(config) - _KEYS
-    if unknown:
-        raise ConfigError(f"database_config: {unknown_keys('key', unknown, _KEYS)}")
-    name = config.get("name", DEFAULT_NAME)
-    url = config.get("url")
-    if url:
-        return driver_from_url(str(url), name=name)
-    kind = _kind(config.get("type", "sqlite"))
-    user = config.get("username", config.get("user"))
-    if kind == "postgresql":
+    settings = database_settings(config)
+    name = settings.name
+    if settings.url:
+        return driver_from_url(settings.url, name=name)
+    if settings.type is DatabaseKind.POSTGRESQL:
         require("postgres", "a PostgreSQL database")
         from ._postgres import PostgresDriver
 
         return PostgresDriver(
             name=name,
-            host=config.get("host"),
-            port=config.get("port"),
-            dbname=config.get("database"),
-            user=user,
-            password=config.get("password"),
-            sslmode=config.get("ssl_mode"),
+            host=settings.host,
+            port=settings.port,
+            dbname=settings.database,
+            user=settings.username,
+            password=settings.password,
+            sslmode=settings.ssl_mode,
         )
-    if kind == "mysql":
+    if settings.type is DatabaseKind.MYSQL:
         require("mysql", "a MySQL/MariaDB database")
         from ._mysql import MysqlDriver
 
-        try:
-            port = int(config.get("port", 3306))
-        except (TypeError, ValueError):
-            raise ConfigError(
-                f"database_config['port'] must be a number, not {config.get('port')!r}"
-            ) from None
         return MysqlDriver(
             name=name,
-            host=config.get("host", "localhost"),
-            port=port,
-            user=user,
-            password=config.get("password"),
-            database=config.get("database"),
+            host=settings.host or "localhost",
+            port=settings.port or 3306,
+            user=settings.username,
+            password=settings.password,
+            database=settings.database,
         )
     from ._sqlite import SqliteDriver
 
-    return SqliteDriver(str(config.get("path") or config.get("database") or ":memory:"), name=name)
+    return SqliteDriver(settings.path or settings.database or ":memory:", name=name)
 
 
-def proxy_config(config: Mapping[str, Any]) -> DatabaseConfig:
+def proxy_config(config: Mapping[str, Any] | DatabaseSettings) -> DatabaseConfig:
     """The wire ``DatabaseConfig`` sent in ``service_request`` for a proxied database."""
-    pool = config.get("pool_config") or {}
-    settings = pool_settings(pool)
-    kind = _kind(config.get("type", "sqlite"))
+    settings = database_settings(config)
+    pool = settings.pool_config
+    wire_types = {
+        DatabaseKind.POSTGRESQL: DatabaseType.POSTGRES,
+        DatabaseKind.MYSQL: DatabaseType.MYSQL,
+    }
     return DatabaseConfig(
-        db_type={"postgresql": DatabaseType.POSTGRES, "mysql": DatabaseType.MYSQL}.get(
-            kind, DatabaseType.SQLITE
-        ),
-        host=config.get("host"),
-        port=config.get("port"),
-        database=str(config.get("database") or config.get("path") or ""),
-        username=config.get("username", config.get("user")),
-        password=config.get("password"),
-        ssl_mode=config.get("ssl_mode"),
+        db_type=wire_types.get(settings.type, DatabaseType.SQLITE),
+        host=settings.host,
+        port=settings.port,
+        database=settings.database or settings.path or "",
+        username=settings.username,
+        password=settings.password,
+        ssl_mode=settings.ssl_mode,
         pool=PoolConfig(
-            max_connections=settings.max_connections,
-            min_connections=settings.min_connections,
-            idle_timeout_seconds=int(settings.idle_timeout),
-            max_lifetime_seconds=int(settings.max_lifetime),
-            acquire_timeout_seconds=int(settings.acquire_timeout),
+            max_connections=pool.max_connections,
+            min_connections=pool.min_connections,
+            idle_timeout_seconds=int(pool.idle_timeout),
+            max_lifetime_seconds=int(pool.max_lifetime),
+            acquire_timeout_seconds=int(pool.acquire_timeout),
         ),
-        extra_params=dict(config.get("extra_params") or {}),
+        extra_params=dict(settings.extra_params),
     )
 
 
@@ -236,40 +252,41 @@ def database_children(
     built-in pool's place under that name; ``config`` may then hold only ``name`` (a key
     describing a database would be ignored, so it is a :class:`~pywatt.ConfigError`).
     """
-    if not isinstance(config, Mapping):
+    if not isinstance(config, Mapping | DatabaseSettings):
         raise ConfigError(f"database_config must be a dict, not {type(config).__name__}")
-    name = str(config.get("name", DEFAULT_NAME))
     if provider is not None:
-        described = sorted(set(config) - {"name"})
+        described = sorted(set(config) - {"name"}) if isinstance(config, Mapping) else []
         if described:
             raise ConfigError(
                 "database_config cannot describe a database when database_provider is given: "
                 f"it takes only name (not {', '.join(described)})"
             )
+        name = database_settings(config).name
         return [actors.ChildSpec(name, provider, protocol=DATABASE)]
-    settings = pool_settings(config.get("pool_config"))
-    required = config.get("required", False)
-    if not isinstance(required, bool):
-        raise ConfigError(f"database_config['required'] must be True or False, not {required!r}")
-    password_secret = config.get("password_secret")
-    secrets = str(config.get("secrets", "pywatt.secrets"))
+    settings = database_settings(config)
+    name = settings.name
+    pool = settings.pool_config
     driver: Driver
-    if config.get("proxy"):
+    if settings.proxy:
         from ._proxy import ProxyDriver
 
         module = init.module_id if init is not None else "module"
-        wire = proxy_config(config)
+        wire = proxy_config(settings)
         driver = ProxyDriver(json.loads(encode_json(wire)), name=f"{name} (proxy for {module})")
     else:
-        driver = driver_from_config(config)
+        driver = driver_from_config(settings)
         from ._sqlite import SqliteDriver, sqlite_settings
 
         if isinstance(driver, SqliteDriver):
-            settings = sqlite_settings(driver.path, settings)
+            pool = sqlite_settings(driver.path, pool)
 
     def factory() -> DatabasePool:
         return DatabasePool(
-            driver, settings, password_secret=password_secret, secrets=secrets, required=required
+            driver,
+            pool,
+            password_secret=settings.password_secret,
+            secrets=settings.secrets,
+            required=settings.required,
         )
 
     return [actors.ChildSpec(name, factory, protocol=DATABASE)]

@@ -55,6 +55,7 @@ import attrs
 import trio
 
 import actors
+from pywatt._config import aliases
 from pywatt.metrics import Histogram
 from pywatt.secrets import GetSecret, SecretRotated, Subscribe, Unsubscribe
 
@@ -115,9 +116,15 @@ class PoolSettings:
 
     min_connections: int = 1
     max_connections: int = 10
-    acquire_timeout: float = attrs.field(default=30.0, validator=_positive)
-    idle_timeout: float = attrs.field(default=300.0, validator=_positive)
-    max_lifetime: float = attrs.field(default=1800.0, validator=_positive)
+    acquire_timeout: float = attrs.field(
+        metadata=aliases("acquire_timeout_seconds"), default=30.0, validator=_positive
+    )
+    idle_timeout: float = attrs.field(
+        metadata=aliases("idle_timeout_seconds"), default=300.0, validator=_positive
+    )
+    max_lifetime: float = attrs.field(
+        metadata=aliases("max_lifetime_seconds"), default=1800.0, validator=_positive
+    )
     health_check_interval: float = attrs.field(default=30.0, validator=_positive)
     transaction_timeout: float | None = attrs.field(default=300.0, validator=_positive)
 

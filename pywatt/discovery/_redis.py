@@ -30,6 +30,7 @@ from typing import Any, Final
 import attrs
 
 from actors import Actor
+from pywatt.cache import CacheError, RedisConnection, open_redis
 from pywatt.wire import (
     DecodeError,
     DiscoveryEvent,
@@ -48,7 +49,6 @@ from ._messages import (
     UnregisterProvider,
     UnsubscribeUpdates,
 )
-from ._resp import RespConnection, open_resp
 from ._subscribers import Subscribers
 from ._types import matches, service_key
 
@@ -126,7 +126,7 @@ class RedisDiscovery(Actor[RedisDiscoveryMessage]):
         # hearing updates after a restart (docs/architecture.md, decision 11).
         self.subscribers = subscribers if subscribers is not None else Subscribers()
         self.mine = registered if registered is not None else {}
-        self.redis: RespConnection | None = None
+        self.redis: RedisConnection | None = None
 
     @property
     def channel(self) -> str:
@@ -149,11 +149,22 @@ class RedisDiscovery(Actor[RedisDiscoveryMessage]):
             c if c.isalnum() or c in "-_.:" else "_" for c in self.module_id
         )
 
+    async def _open(self) -> RedisConnection:
+        try:
+            return await open_redis(self.url, self.ctx.start_task, name=self.client_name)
+        except CacheError as exc:
+            raise RegistryUnavailable(f"cannot use the Redis registry: {exc}") from exc
+
     async def on_start(self) -> None:
-        self.redis = await open_resp(self.url, name=self.client_name)
-        listener = await open_resp(self.url, name=self.client_name)
+        # Each connection's reader runs as a task of this incarnation: a connection that
+        # breaks crashes it, and the supervisor connects again.
+        self.redis = await self._open()
+        listener = await self._open()
         try:
             await listener.subscribe(self.channel)  # before serving: no update is missed
+        except CacheError as exc:
+            await listener.aclose()
+            raise RegistryUnavailable(f"cannot subscribe to {self.channel}: {exc}") from exc
         except BaseException:
             await listener.aclose()
             raise
@@ -176,7 +187,7 @@ class RedisDiscovery(Actor[RedisDiscoveryMessage]):
         finally:
             await redis.aclose()
 
-    async def _listen(self, listener: RespConnection) -> None:
+    async def _listen(self, listener: RedisConnection) -> None:
         try:
             async for data in listener.messages():
                 try:
@@ -228,7 +239,10 @@ class RedisDiscovery(Actor[RedisDiscoveryMessage]):
 
     async def _command(self, *args: str | bytes | int) -> Any:
         assert self.redis is not None
-        return await self.redis.command(*args)
+        try:
+            return await self.redis.command(*args)
+        except CacheError as exc:
+            raise RegistryUnavailable(str(exc)) from exc
 
     async def _put(self, record: ServiceProviderInfo) -> bool:
         """Lease first, then the record, so that a sweep never sees the record unleased.

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ._errors import BodyTooLarge as BodyTooLarge
     from ._errors import HttpError as HttpError
     from ._health import HealthTracker as HealthTracker
+    from ._lifespan import answer_lifespan as answer_lifespan
     from ._server import HttpServer as HttpServer
     from ._wsgi import WsgiAdapter as WsgiAdapter
     from ._wsgi import is_asgi as is_asgi
@@ -45,6 +46,7 @@ __getattr__, __dir__, __all__ = attach(
         "._dispatch": ["build_scope", "dispatch", "stdout_wrapper"],
         "._errors": ["AppStartupFailed", "BadHttpRequest", "BodyTooLarge", "HttpError"],
         "._health": ["HealthTracker"],
+        "._lifespan": ["answer_lifespan"],
         "._server": ["HttpServer"],
         "._wsgi": ["WsgiAdapter", "is_asgi"],
     },

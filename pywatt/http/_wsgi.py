@@ -23,6 +23,8 @@ from typing import Any
 
 import trio
 
+from ._lifespan import answer_lifespan
+
 log = logging.getLogger("pywatt.http.wsgi")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -54,13 +56,8 @@ class WsgiAdapter:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "lifespan":
-            while True:
-                event = await receive()
-                if event["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif event["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
+            return
         if kind != "http":
             await send({"type": "websocket.close", "code": 1000})
             return

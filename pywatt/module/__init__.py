@@ -7,4 +7,12 @@ from ._decorator import pywatt_module as pywatt_module
 from ._run import build_tree as build_tree
 from ._run import run_module as run_module
 from ._run import serve_module as serve_module
+from ._settings import DiscoverySettings as DiscoverySettings
+from ._settings import MessagingSettings as MessagingSettings
+from ._settings import OrchestratorDiscoverySettings as OrchestratorDiscoverySettings
+from ._settings import RedisDiscoverySettings as RedisDiscoverySettings
+from ._settings import RegistrationSettings as RegistrationSettings
+from ._settings import discovery_settings as discovery_settings
+from ._settings import messaging_settings as messaging_settings
+from ._settings import registration_settings as registration_settings
 from ._state import AppState as AppState

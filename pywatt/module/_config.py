@@ -7,9 +7,12 @@ from typing import Any
 
 import attrs
 
+from pywatt._config import structure_config
 from pywatt._errors import ConfigError
 from pywatt._suggest import unknown_keys
 from pywatt.wire import EndpointAnnounce, InitBlob
+
+from ._settings import discovery_settings, messaging_settings, registration_settings
 
 
 @attrs.frozen
@@ -37,21 +40,8 @@ def _endpoint(entry: object, index: int) -> AnnouncedEndpoint:
     if isinstance(entry, str):
         return AnnouncedEndpoint(entry)
     if isinstance(entry, Mapping):
-        fields = dict(entry)
-        unknown = sorted(set(fields) - {"path", "methods", "auth"})
-        if unknown:
-            raise ConfigError(
-                f"{where}: {unknown_keys('key', unknown, ['path', 'methods', 'auth'])}"
-            )
-        path, methods = fields.get("path"), fields.get("methods", ("GET",))
-        if not isinstance(path, str):
-            raise ConfigError(f"{where}: 'path' must be a string, not {path!r}")
-        if isinstance(methods, str) or not all(isinstance(m, str) for m in methods):
-            raise ConfigError(f"{where}: 'methods' must be a list of strings, not {methods!r}")
-        auth = fields.get("auth")
-        if auth is not None and not isinstance(auth, str):
-            raise ConfigError(f"{where}: 'auth' must be a string or None, not {auth!r}")
-        return AnnouncedEndpoint(path, tuple(methods), auth)
+        endpoint: AnnouncedEndpoint = structure_config(entry, AnnouncedEndpoint, root=where)
+        return endpoint
     raise ConfigError(
         f"{where} must be an AnnouncedEndpoint, a dict with 'path' (and 'methods', 'auth') "
         f"or a path string, not {type(entry).__name__}"
@@ -220,7 +210,12 @@ class ModuleConfig:
             kwargs["endpoints"] = tuple(
                 _endpoint(entry, index) for index, entry in enumerate(kwargs["endpoints"])
             )
-        return cls(**kwargs)
+        config = cls(**kwargs)
+        # Read once here, so that a mistake is said before anything starts.
+        messaging_settings(config.messaging_config)
+        registration_settings(config.registration_config)
+        discovery_settings(config.service_discovery_config)
+        return config
 
     def provider_chain(self) -> list[str]:
         """Actor names of the secret providers, in order (factories get ``custom-<n>`` names)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from pywatt.http import answer_lifespan
 from pywatt.wire import EndpointAnnounce
 
 if TYPE_CHECKING:
@@ -19,13 +20,8 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 async def not_found_app(scope: Scope, receive: Receive, send: Send) -> None:
     """The ASGI app of a module that returned none: every path but the built-ins is a 404."""
     if scope["type"] == "lifespan":
-        while True:
-            event = await receive()
-            if event["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif event["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await answer_lifespan(receive, send)
+        return
     body = b'{"status":"error","data":null,"message":"not found"}'
     await send(
         {

@@ -9,7 +9,6 @@ the channel directory and the way a required channel that gave up takes the modu
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -17,11 +16,9 @@ import attrs
 import trio
 
 from actors import ChildSpec, SupervisorSpec
-from pywatt._errors import ConfigError
 from pywatt._extras import require
 from pywatt._version import __version__
 from pywatt.channels import (
-    ChannelConfigError,
     ChannelDirectory,
     ConnectionStatus,
     channel_configs,
@@ -34,6 +31,12 @@ from pywatt.router import ROUTER, router_spec
 from pywatt.wire import InitBlob, ModuleInfo, OrchestratorDeclaration
 
 from ._config import ModuleConfig
+from ._settings import (
+    RedisDiscoverySettings,
+    discovery_settings,
+    messaging_settings,
+    registration_settings,
+)
 
 __all__ = ["ModuleRuntime", "communication_specs", "module_info", "wait_channels"]
 
@@ -85,64 +88,46 @@ def communication_specs(
         shutdown=grace,
         services=frozenset(services_run),
     )
-    registration = dict(config.registration_config or {})
-    interval = float(registration.get("heartbeat_interval", 30.0))
+    registration = registration_settings(config.registration_config)
+    messaging = messaging_settings(config.messaging_config)
+    discovery = discovery_settings(config.service_discovery_config)
     directory = runtime.directory
     # One memory for the name: a restarted registrar goes on with the same registration.
-    registrar = registrar_spec(directory, heartbeat_interval=interval, shutdown=grace)
+    registrar = registrar_spec(
+        directory, heartbeat_interval=registration.heartbeat_interval, shutdown=grace
+    )
     services: list[ChildSpec] = []
     if config.enable_internal_messaging:
-        messaging = dict(config.messaging_config or {})
-        try:
-            timeout = float(messaging.get("default_timeout", 30.0))
-            in_flight = int(messaging.get("max_in_flight", 1024))
-            # One endpoint table for the name: a restarted router serves what state.serve() set.
-            router = router_spec(
-                init.module_id,
-                directory,
-                default_timeout=timeout,
-                max_in_flight=in_flight,
-                shutdown=grace,
-                # A restarted module's channel is up before main has served anything: hold
-                # requests for its endpoints until main is done (_run.py says when).
-                hold_until_ready=True,
-            )
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"messaging_config: {exc}") from None
+        # One endpoint table for the name: a restarted router serves what state.serve() set.
+        router = router_spec(
+            init.module_id,
+            directory,
+            default_timeout=messaging.default_timeout,
+            max_in_flight=messaging.max_in_flight,
+            shutdown=grace,
+            # A restarted module's channel is up before main has served anything: hold
+            # requests for its endpoints until main is done (_run.py says when).
+            hold_until_ready=True,
+        )
         services.append(router)
     if config.enable_service_discovery:
-        discovery = dict(config.service_discovery_config or {})
-        backend = discovery.get("backend", "orchestrator")
         factory: Callable[[], Any]
         subscribers = Subscribers()  # kept with the name, across restarts
-        if backend == "orchestrator":
-            declared = OrchestratorDeclaration.from_env(init.env) is not None
-            factory = lambda: OrchestratorDiscovery(  # noqa: E731
-                directory, pywatt_orchestrator=declared, subscribers=subscribers
-            )
-        elif backend == "redis":
-            url = discovery.get("url")
-            if not isinstance(url, str):
-                raise ChannelConfigError("service_discovery_config: the redis backend needs 'url'")
-            prefix = str(discovery.get("prefix", "pywatt:discovery"))
+        if isinstance(discovery, RedisDiscoverySettings):
             require("redis", "service_discovery_config backend 'redis'")
             from pywatt.discovery import RedisDiscovery
 
+            redis = discovery
             options: dict[str, Any] = {"registered": {}}  # kept with the name, across restarts
-            if "ttl" in discovery:
-                ttl = float(discovery["ttl"])
-                if not (math.isfinite(ttl) and ttl > 0):
-                    raise ChannelConfigError(
-                        f"service_discovery_config: ttl must be a positive number, not {ttl}"
-                    )
-                options["ttl"] = ttl
+            if redis.ttl is not None:
+                options["ttl"] = redis.ttl
             factory = lambda: RedisDiscovery(  # noqa: E731
-                url, init.module_id, prefix=prefix, subscribers=subscribers, **options
+                redis.url, init.module_id, prefix=redis.prefix, subscribers=subscribers, **options
             )
         else:
-            raise ChannelConfigError(
-                f"service_discovery_config: backend must be 'orchestrator' or 'redis', "
-                f"not {backend!r}"
+            declared = OrchestratorDeclaration.from_env(init.env) is not None
+            factory = lambda: OrchestratorDiscovery(  # noqa: E731
+                directory, pywatt_orchestrator=declared, subscribers=subscribers
             )
         services.append(ChildSpec(DISCOVERY, factory, protocol=DISCOVERY_PROTOCOL, shutdown=grace))
     return channels, registrar, services
@@ -150,12 +135,12 @@ def communication_specs(
 
 def module_info(config: ModuleConfig, init: InitBlob) -> ModuleInfo:
     """The ``ModuleInfo`` a module registers with (``registration_config`` may name it)."""
-    registration = dict(config.registration_config or {})
-    metadata = registration.get("metadata")
+    registration = registration_settings(config.registration_config)
+    metadata = registration.metadata
     return ModuleInfo(
-        name=str(registration.get("name", init.module_id)),
-        version=str(registration.get("version", config.version or "0.0.0")),
-        description=str(registration.get("description", f"pywatt module {init.module_id}")),
+        name=registration.name or init.module_id,
+        version=registration.version or config.version or "0.0.0",
+        description=registration.description or f"pywatt module {init.module_id}",
         metadata={str(k): str(v) for k, v in metadata.items()} if metadata else None,
     )
 

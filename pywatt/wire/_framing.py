@@ -18,19 +18,18 @@ from __future__ import annotations
 
 import enum
 import struct
-from collections import deque
 from collections.abc import Iterator
-from typing import Final, NoReturn
+from typing import Final
 
 import attrs
 
+from ._buffer import ReceiveBuffer
 from ._errors import (
     FrameTooLarge,
     IncompleteFrame,
     InvalidFormatCode,
     LocalProtocolError,
     PayloadTooLarge,
-    RemoteProtocolError,
     UnsendableFormat,
 )
 
@@ -44,7 +43,6 @@ MAX_WIRE_PAYLOAD: Final = 0xFFFF_FFFF
 """The largest payload the u32 length field can describe."""
 
 _HEADER: Final = struct.Struct(">IB")
-_COALESCE: Final = 4096  # pending chunks smaller than this are merged as they arrive
 _SMALL_SPAN: Final = 16 * 1024  # below this, copying a spanning payload twice beats memoryviews
 _unpack_header: Final = _HEADER.unpack_from
 
@@ -131,7 +129,7 @@ def encode_frame(
     return _HEADER.pack(size, format) + payload
 
 
-class FrameDecoder:
+class FrameDecoder(ReceiveBuffer):
     """Turns a byte stream into :class:`Frame` objects; does no I/O.
 
     Feed it bytes as they arrive with :meth:`feed`, then call :meth:`next_frame` until it
@@ -144,70 +142,21 @@ class FrameDecoder:
     in an error state: every later call raises, because the stream cannot be re-synchronised.
     """
 
-    __slots__ = (
-        "_base",
-        "_buf",
-        "_error",
-        "_max",
-        "_pending",
-        "_pending_size",
-        "_pos",
-    )
+    __slots__ = ("_max",)
+    _what = "frame decoder"
 
     def __init__(self, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:
         if isinstance(max_frame_size, bool) or not isinstance(max_frame_size, int):
             raise TypeError(f"max_frame_size must be an int, not {max_frame_size!r}")
         if max_frame_size < 0:
             raise ValueError(f"max_frame_size must be >= 0, not {max_frame_size}")
+        super().__init__()
         self._max = max_frame_size
-        self._buf = b""  # the chunk being consumed ...
-        self._pos = 0  # ... from this offset
-        self._base = 0  # stream offset of self._buf[0], for error messages
-        self._pending: deque[bytes] = deque()  # chunks fed after self._buf, untouched
-        self._pending_size = 0
-        self._error: RemoteProtocolError | None = None
 
     @property
     def max_frame_size(self) -> int:
         """The largest payload accepted, in bytes."""
         return self._max
-
-    @property
-    def buffered(self) -> int:
-        """Bytes fed but not yet returned as part of a frame."""
-        return len(self._buf) - self._pos + self._pending_size
-
-    @property
-    def broken(self) -> bool:
-        """True once the decoder has raised a :class:`RemoteProtocolError`."""
-        return self._error is not None
-
-    def feed(self, data: bytes | bytearray | memoryview) -> None:
-        """Add bytes received from the peer. Does not block; never parses.
-
-        Raises :class:`RemoteProtocolError` if the decoder is already broken.
-        """
-        if self._error is not None:
-            self._raise_broken()
-        # Keep bytes as they are; copy anything else that has the buffer protocol (the caller
-        # may reuse a bytearray). memoryview() refuses what is not bytes-like, such as an int.
-        chunk = data if type(data) is bytes else bytes(memoryview(data))
-        if not chunk:
-            return
-        pending = self._pending
-        if not pending:
-            if self._pos == len(self._buf):
-                self._base += self._pos
-                self._buf = chunk
-                self._pos = 0
-                return
-        elif len(chunk) < _COALESCE and len(pending[-1]) < _COALESCE:
-            # A peer trickling tiny chunks must not cost ~40 bytes of object per byte.
-            pending[-1] += chunk
-            self._pending_size += len(chunk)
-            return
-        pending.append(chunk)
-        self._pending_size += len(chunk)
 
     def next_frame(self) -> Frame | NeedData:
         """Return the next complete frame, or :data:`NEED_DATA`. Does not block.
@@ -376,17 +325,3 @@ class FrameDecoder:
         self._buf = chunk
         self._pos = need
         return b"".join(parts)
-
-    def _fail(self, error: RemoteProtocolError) -> RemoteProtocolError:
-        self._error = error
-        self._buf = b""
-        self._pos = 0
-        self._pending.clear()
-        self._pending_size = 0
-        return error
-
-    def _raise_broken(self) -> NoReturn:
-        assert self._error is not None
-        raise RemoteProtocolError(
-            f"the frame decoder is broken by an earlier error: {self._error}"
-        ) from self._error

@@ -18,9 +18,9 @@ that ends before the first line (the InitBlob) is complete is an error, as in Ru
 
 from __future__ import annotations
 
-from collections import deque
-from typing import Final, NoReturn
+from typing import Final
 
+from ._buffer import ReceiveBuffer
 from ._errors import (
     IncompleteLine,
     InvalidLinePayload,
@@ -36,8 +36,6 @@ DEFAULT_MAX_LINE: Final = 16 * 1024 * 1024
 
 DEFAULT_FIRST_LINE_MAX: Final = 1024 * 1024
 """Default limit on the first line, the InitBlob (docs/protocol.md §3.2), in bytes."""
-
-_COALESCE: Final = 4096  # pending chunks smaller than this are merged as they arrive
 
 
 def encode_line(payload: bytes, *, max_line: int = DEFAULT_MAX_LINE) -> bytes:
@@ -57,7 +55,7 @@ def encode_line(payload: bytes, *, max_line: int = DEFAULT_MAX_LINE) -> bytes:
     return payload + b"\n"
 
 
-class LineDecoder:
+class LineDecoder(ReceiveBuffer):
     """Turns a byte stream into lines (without their ``\\n``); does no I/O.
 
     Feed bytes with :meth:`feed`, call :meth:`next_line` until it returns
@@ -69,19 +67,9 @@ class LineDecoder:
     broken: every later call raises a :class:`RemoteProtocolError`.
     """
 
-    __slots__ = (
-        "_buf",
-        "_ended",
-        "_error",
-        "_first_max",
-        "_lines",
-        "_max",
-        "_partial",
-        "_parts",
-        "_pending",
-        "_pending_size",
-        "_pos",
-    )
+    __slots__ = ("_first_max", "_lines", "_max", "_partial", "_parts")
+    _what = "line decoder"
+    _stream = "line stream"
 
     def __init__(
         self,
@@ -95,17 +83,12 @@ class LineDecoder:
                 raise TypeError(f"{name} must be an int, not {value!r}")
             if value < 0:
                 raise ValueError(f"{name} must be >= 0, not {value}")
+        super().__init__()
         self._max = max_line
         self._first_max = first_line_max
-        self._buf = b""  # the chunk being scanned ...
-        self._pos = 0  # ... from here; nothing before it is unread
         self._parts: list[bytes] = []  # the current line's bytes from earlier chunks (no \n)
         self._partial = 0  # their total length
-        self._pending: deque[bytes] = deque()  # chunks fed after self._buf, not yet scanned
-        self._pending_size = 0
         self._lines = 0  # lines returned so far
-        self._ended = False
-        self._error: RemoteProtocolError | None = None
 
     @property
     def lines_read(self) -> int:
@@ -116,36 +99,6 @@ class LineDecoder:
     def buffered(self) -> int:
         """Bytes fed but not yet returned as part of a line."""
         return self._partial + len(self._buf) - self._pos + self._pending_size
-
-    @property
-    def broken(self) -> bool:
-        """True once the decoder has raised a :class:`RemoteProtocolError`."""
-        return self._error is not None
-
-    def feed(self, data: bytes | bytearray | memoryview) -> None:
-        """Add bytes received from the peer. Does not block; never parses.
-
-        Raises :class:`RemoteProtocolError` if the decoder is broken, and
-        :class:`LocalProtocolError` after :meth:`at_eof`.
-        """
-        self._check_usable()
-        # Keep bytes as they are; copy anything else that has the buffer protocol (the caller
-        # may reuse a bytearray). memoryview() refuses what is not bytes-like, such as an int.
-        chunk = data if type(data) is bytes else bytes(memoryview(data))
-        if not chunk:
-            return
-        pending = self._pending
-        if not pending:
-            if self._pos == len(self._buf):
-                self._buf = chunk
-                self._pos = 0
-                return
-        elif len(chunk) < _COALESCE and len(pending[-1]) < _COALESCE:
-            pending[-1] += chunk  # a trickling peer must not cost an object per byte
-            self._pending_size += len(chunk)
-            return
-        pending.append(chunk)
-        self._pending_size += len(chunk)
 
     def next_line(self) -> bytes | NeedData:
         """Return the next complete line without its ``\\n`` (and ``\\r``), or NEED_DATA.
@@ -229,38 +182,19 @@ class LineDecoder:
                         LineTooLong(self._partial, limit, self._lines + 1, complete=False)
                     )
                 parts.append(buf[pos:] if pos else buf)
-            if not self._pending:
+            if not self._pending:  # the usual case, kept free of a call: nothing more fed
+                self._base += len(buf)
                 self._buf = b""
                 self._pos = 0
                 return NEED_DATA
-            chunk = self._pending.popleft()
-            self._pending_size -= len(chunk)
-            self._buf = chunk
-            self._pos = 0
+            self._next_chunk()
 
     def _limit(self) -> int:
         if self._lines == 0 and self._first_max is not None:
             return self._first_max
         return self._max
 
-    def _check_usable(self) -> None:
-        if self._error is not None:
-            self._raise_broken()
-        if self._ended:
-            raise LocalProtocolError("the line stream has already ended (at_eof() was called)")
-
     def _fail(self, error: RemoteProtocolError) -> RemoteProtocolError:
-        self._error = error
-        self._buf = b""
-        self._pos = 0
         self._parts.clear()
         self._partial = 0
-        self._pending.clear()
-        self._pending_size = 0
-        return error
-
-    def _raise_broken(self) -> NoReturn:
-        assert self._error is not None
-        raise RemoteProtocolError(
-            f"the line decoder is broken by an earlier error: {self._error}"
-        ) from self._error
+        return super()._fail(error)

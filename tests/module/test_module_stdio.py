@@ -279,7 +279,7 @@ async def test_an_actor_crashing_inside_a_module_is_restarted_while_the_module_s
             {"endpoints": [{"path": "/a", "method": ["GET"]}]},
             r"endpoints\[0\]: unknown key 'method' \(did you mean 'methods'\?\)",
         ),
-        ({"endpoints": [{"methods": ["GET"]}]}, r"endpoints\[0\]: 'path' must be a string"),
+        ({"endpoints": [{"methods": ["GET"]}]}, r"endpoints\[0\] needs path"),
         ({"endpoints": ["/a", 3]}, r"endpoints\[1\] must be an AnnouncedEndpoint, a dict"),
     ],
 )

@@ -46,6 +46,7 @@ import trio
 
 from actors import Actor, ActorError, Crashed, DeferredReply, Event, Request, Stopped
 from pywatt._extras import have
+from pywatt.http import answer_lifespan
 from pywatt.tracing import activated, end_http_span, gateway_span, inject
 from pywatt.wire import (
     AnnounceBlob,
@@ -285,13 +286,8 @@ class Gateway(Actor[GatewayMessage]):
 
     async def _app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                event = await receive()
-                if event["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif event["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         began = time.perf_counter()
