@@ -102,7 +102,13 @@ __getattr__, __dir__, __all__ = attach(
             "SecretsFileError",
             "describe_exit",
         ],
-        ".processes": ["ModuleHandle", "ModuleState", "ModuleStatus", "TrafficRecord"],
+        ".processes": [
+            "ModuleHandle",
+            "ModuleState",
+            "ModuleStatus",
+            "TrafficRecord",
+            "TreeUnavailable",
+        ],
         ".hub": ["ConnectionInfo", "HubStatistics", "ModuleEndpoints", "RegistrationRecord"],
         ".config": [
             "ChannelOptions",
@@ -114,7 +120,6 @@ __getattr__, __dir__, __all__ = attach(
             "load_manifest",
             "module_from_file",
         ],
-        "._observe": ["TreeUnavailable"],
         "._orchestrator": ["Orchestrator", "open_orchestrator"],
     },
 )
