@@ -1,9 +1,9 @@
 """The embedded orchestrator's HTTP gateway on ``orchestrator_api``.
 
-A small ASGI app served by hypercorn's trio worker on the API socket the orchestrator has
-held since it started. A request is routed by the endpoints the modules announced (the
-first running module, in start order, that announced a matching path: exact, ``/x/*``
-prefixes, ``{name}`` segments) and forwarded
+A small ASGI app served by :func:`pywatt.http.serve_http1` (HTTP/1.1 on trio) on the API
+socket the orchestrator has held since it started. A request is routed by the endpoints the
+modules announced (the first running module, in start order, that announced a matching
+path: exact, ``/x/*`` prefixes, ``{name}`` segments) and forwarded
 
 * over IPC (the default): an ``http_request`` line on the module's stdin, written by its
   process actor (the only writer of that pipe); the module answers with the §9.2 wrapper on
@@ -270,27 +270,16 @@ class Gateway(Actor[GatewayMessage]):
     # -- the HTTP front --------------------------------------------------------------------
 
     async def _serve(self) -> None:
-        # hypercorn is the [http] extra: the orchestrator runs without it, gateway off.
+        # httptools is the [http] extra: the orchestrator runs without it, gateway off.
         if not have("http"):
             self.sock.close()
             self.finished.set()
             return
-        from hypercorn.config import Config as HypercornConfig
-        from hypercorn.config import Sockets
-        from hypercorn.trio.run import worker_serve
-        from hypercorn.utils import wrap_app
+        from pywatt.http import Http1Settings, serve_http1
 
-        config = HypercornConfig()
-        config.errorlog = logging.getLogger("pywatt.orchestrator.gateway.server")
-        config.accesslog = None
-        config.graceful_timeout = 1.0
+        settings = Http1Settings(max_body_size=self.max_body_size, graceful_timeout=1.0)
         try:
-            await worker_serve(
-                wrap_app(self._app, self.max_body_size, "asgi"),  # type: ignore[arg-type]
-                config,
-                sockets=Sockets(secure_sockets=[], insecure_sockets=[self.sock], quic_sockets=[]),
-                shutdown_trigger=self.stopping.wait,
-            )
+            await serve_http1(self._app, self.sock, settings, shutdown=self.stopping)
         finally:
             self.finished.set()
 
