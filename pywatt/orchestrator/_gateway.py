@@ -11,6 +11,14 @@ path: exact, ``/x/*`` prefixes, ``{name}`` segments) and forwarded
   (:class:`HttpWrapperLine`), matched by ``request_id``;
 * or over HTTP to the module's announced listen address (TCP, or a Unix socket path).
 
+Streams: over HTTP, request and response bodies pass through chunk by chunk (an upload is
+read from the client only as fast as the module takes it; a Server-Sent Events stream or any
+``more_body`` response reaches the client part by part). With the IPC transport, whose
+wrapper carries a whole body, a request goes over HTTP to the module's listen address
+instead when its body is over ``STREAM_THRESHOLD`` bytes or of unknown length (chunked), or
+when it accepts ``text/event-stream``. Streamed bodies are limited by the module's own
+``max_body_size``, not the gateway's.
+
 The gateway answers 404 when no module announced the path, 405 when it did for other
 methods, 502 when the module is not running or went away mid-request, 504 after
 ``timeout`` seconds (30 by default), and 413 for a body over ``max_body_size``. Everything
@@ -38,7 +46,7 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Final, Literal
 
 import attrs
@@ -71,6 +79,9 @@ PROBE_TIMEOUT: Final = 5.0
 METRICS_CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_MAX_BODY: Final = 16 * 1024 * 1024
+STREAM_THRESHOLD: Final = 1024 * 1024
+"""Request bodies over this many bytes go to the module over HTTP, streamed (IPC transport)."""
+_NO_LIMIT: Final = 1 << 62
 _HOP_BY_HOP: Final = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te",
      "trailer", "proxy-connection"}
@@ -103,6 +114,15 @@ class GatewayResponse:
     status: int
     headers: dict[str, str]
     body: bytes
+
+
+@attrs.frozen
+class _StreamedResponse:
+    """A module's answer arriving over HTTP: its head, and its body still to be read."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    reply: Any  # httpx.Response, opened with stream=True
 
 
 @attrs.frozen
@@ -277,7 +297,8 @@ class Gateway(Actor[GatewayMessage]):
             return
         from pywatt.http import Http1Settings, serve_http1
 
-        settings = Http1Settings(max_body_size=self.max_body_size, graceful_timeout=1.0)
+        # Bodies are limited where they are buffered (_read_body), not when streamed.
+        settings = Http1Settings(max_body_size=_NO_LIMIT, graceful_timeout=1.0)
         try:
             await serve_http1(self._app, self.sock, settings, shutdown=self.stopping)
         finally:
@@ -300,6 +321,9 @@ class Gateway(Actor[GatewayMessage]):
             response = await self._route(scope, receive, served)
         except GatewayFailure as exc:
             response = _json(exc.status, {"error": str(exc)})
+        if isinstance(response, _StreamedResponse):
+            await self._send_streamed(scope, send, response, began, served.module)
+            return
         headers = [
             (k.encode("latin-1"), v.encode("latin-1"))
             for k, v in response.headers.items()
@@ -311,6 +335,40 @@ class Gateway(Actor[GatewayMessage]):
         self._access_line(scope, response.status, began, served.module)
         body = b"" if scope["method"] == "HEAD" else response.body
         await send({"type": "http.response.body", "body": body})
+
+    async def _send_streamed(
+        self,
+        scope: dict[str, Any],
+        send: Any,
+        response: _StreamedResponse,
+        began: float,
+        module: str | None,
+    ) -> None:
+        """Pass a module's streamed answer on part by part (its Content-Length kept)."""
+        import httpx
+
+        headers = [
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in response.headers
+            if k.lower() not in _HOP_BY_HOP or k.lower() == "content-length"
+        ]
+        reply = response.reply
+        try:
+            await send({"type": "http.response.start", "status": response.status,
+                        "headers": headers})  # fmt: skip
+            self._access_line(scope, response.status, began, module)
+            if scope["method"] != "HEAD":
+                async for part in reply.aiter_raw():
+                    if part:
+                        await send({"type": "http.response.body", "body": part,
+                                    "more_body": True})  # fmt: skip
+            await send({"type": "http.response.body", "body": b""})
+        except httpx.HTTPError as exc:  # the module went away mid-body: the client sees a cut
+            log.warning("module %s: the streamed answer broke off: %s", module, exc)
+        finally:
+            with trio.move_on_after(1) as cleanup:
+                cleanup.shield = True
+                await reply.aclose()
 
     def _access_line(
         self, scope: dict[str, Any], status: int, began: float, module: str | None
@@ -328,7 +386,9 @@ class Gateway(Actor[GatewayMessage]):
                     "ms": ms, "module": module},
         )  # fmt: skip
 
-    async def _route(self, scope: dict[str, Any], receive: Any, served: _Served) -> GatewayResponse:
+    async def _route(
+        self, scope: dict[str, Any], receive: Any, served: _Served
+    ) -> GatewayResponse | _StreamedResponse:
         method: str = scope["method"].upper()
         path: str = scope["path"]
         if path in (HEALTH_PATH, METRICS_PATH) or path.startswith(METRICS_PATH + "/"):
@@ -349,7 +409,6 @@ class Gateway(Actor[GatewayMessage]):
                 return response
             return _json(404, {"error": f"no module serves {method} {path}"})
         served.module = handle.id
-        body = await _read_body(receive, self.max_body_size)
         raw_path = scope.get("raw_path") or path.encode()
         uri = raw_path.decode("latin-1")
         if scope.get("query_string"):
@@ -359,6 +418,9 @@ class Gateway(Actor[GatewayMessage]):
             name = raw_name.decode("latin-1").lower()
             value = raw_value.decode("latin-1")
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        if self._streams(handle, headers):
+            return await self._stream_over_http(handle, method, uri, headers, receive)
+        body = await _read_body(receive, self.max_body_size)
         with trio.move_on_after(self.timeout) as deadline:
             response = await self._exchange(handle, self.transport, method, uri, headers, body)
         if deadline.cancelled_caught:
@@ -508,9 +570,49 @@ class Gateway(Actor[GatewayMessage]):
             200, {"content-type": METRICS_CONTENT_TYPE}, body + comments.encode()
         )
 
-    async def _over_http(
-        self, handle: ModuleHandle, method: str, uri: str, headers: dict[str, str], body: bytes
-    ) -> GatewayResponse:
+    def _streams(self, handle: ModuleHandle, headers: dict[str, str]) -> bool:
+        """Whether this request goes to the module over HTTP, its bodies streamed."""
+        if handle.announce is None or not handle.announce.listen:
+            return False
+        if self.transport == "http" or "transfer-encoding" in headers:
+            return True
+        if "text/event-stream" in headers.get("accept", ""):
+            return True
+        length = headers.get("content-length", "0")
+        return not length.isdigit() or int(length) > STREAM_THRESHOLD
+
+    async def _stream_over_http(
+        self,
+        handle: ModuleHandle,
+        method: str,
+        uri: str,
+        headers: dict[str, str],
+        receive: Any,
+    ) -> _StreamedResponse:
+        """Send the request to the module's listen address, its body read from the client
+        as the module takes it; return once the answer's head arrived."""
+        import httpx
+
+        client = self._client(handle)
+        forwarded = {k: v for k, v in headers.items() if k not in _HOP_BY_HOP and k != "host"}
+        has_body = "transfer-encoding" in headers or headers.get("content-length", "0") != "0"
+        if "content-length" in headers and "transfer-encoding" not in headers:
+            forwarded["content-length"] = headers["content-length"]
+        request = client.build_request(
+            method, uri, headers=forwarded, content=_body_parts(receive) if has_body else None
+        )
+        try:
+            reply = await client.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise GatewayFailure(
+                504, f"module {handle.id!r} made no progress in {self.timeout:g} s"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise GatewayFailure(502, f"module {handle.id!r}: {exc}") from None
+        return _StreamedResponse(reply.status_code, list(reply.headers.multi_items()), reply)
+
+    def _client(self, handle: ModuleHandle) -> Any:
+        """The keep-alive client to ``handle``'s announced listen address (made once)."""
         import httpx
 
         announce = handle.announce
@@ -518,13 +620,25 @@ class Gateway(Actor[GatewayMessage]):
         listen = announce.listen
         client = self._clients.get(listen)
         if client is None:
+            timeout = httpx.Timeout(self.timeout)  # each read, write, connect: no progress
             if listen.startswith("/"):
                 transport = httpx.AsyncHTTPTransport(uds=listen)
-                client = httpx.AsyncClient(transport=transport, base_url="http://localhost")
+                client = httpx.AsyncClient(
+                    transport=transport, base_url="http://localhost", timeout=timeout
+                )
             else:  # the module binds 127.0.0.1:<port> (only the port of listen counts, §8)
                 port = listen.rsplit(":", 1)[-1]
-                client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}")
+                client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=timeout)
             self._clients[listen] = client
+        return client
+
+    async def _over_http(
+        self, handle: ModuleHandle, method: str, uri: str, headers: dict[str, str], body: bytes
+    ) -> GatewayResponse:
+        import httpx
+
+        listen = handle.announce.listen if handle.announce is not None else ""
+        client = self._client(handle)
         forwarded = {k: v for k, v in headers.items() if k not in _HOP_BY_HOP and k != "host"}
         try:
             reply = await client.request(method, uri, headers=forwarded, content=body)
@@ -547,6 +661,19 @@ async def _read_body(receive: Any, limit: int) -> bytes:
         chunks.append(chunk)
         if not event.get("more_body", False):
             return b"".join(chunks)
+
+
+async def _body_parts(receive: Any) -> AsyncIterator[bytes]:
+    """The request body, part by part, as the module's connection takes it."""
+    while True:
+        event = await receive()
+        if event["type"] == "http.disconnect":
+            raise GatewayFailure(400, "the client went away")
+        chunk = event.get("body", b"")
+        if chunk:
+            yield chunk
+        if not event.get("more_body", False):
+            return
 
 
 def _json(status: int, value: Any) -> GatewayResponse:
