@@ -45,7 +45,6 @@ READ_SIZE: Final = 64 * 1024
 PIPELINE_BUFFER: Final = 1024 * 1024
 """Bytes of later pipelined requests read ahead while one is answered, at most."""
 _NO_BODY_STATUS: Final = frozenset({204, 304})
-_GONE: Final = (trio.BrokenResourceError, trio.ClosedResourceError)
 
 
 @attrs.frozen
@@ -77,16 +76,59 @@ class _Closed(Exception):
     """The connection is over (the peer left, or we must not read any more)."""
 
 
+class _Socket:
+    """A connected non-blocking socket driven by trio's readiness waits: one system call
+    per read or write once the socket is ready, and no read tried on an idle connection
+    before it is readable (what ``trio.SocketStream`` does costs a call more each way)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.closed = False
+
+    async def receive(self, *, wait_first: bool) -> bytes:
+        if self.closed:
+            raise _Closed
+        if wait_first:
+            await trio.lowlevel.wait_readable(self.sock)
+        while True:
+            try:
+                return self.sock.recv(READ_SIZE)
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(self.sock)
+            except OSError:  # reset by the peer
+                raise _Closed from None
+
+    async def send_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            if self.closed:
+                raise _Closed
+            try:
+                sent = self.sock.send(view)
+            except BlockingIOError:
+                await trio.lowlevel.wait_writable(self.sock)
+                continue
+            except OSError:  # the peer is gone
+                raise _Closed from None
+            view = view[sent:]
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            trio.lowlevel.notify_closing(self.sock)
+            self.sock.close()
+
+
 class _Connection:
     def __init__(
         self,
-        stream: trio.SocketStream,
+        sock: socket.socket,
         app: AsgiApp,
         settings: Http1Settings,
         state: dict[str, Any],
         server: _Server,
     ) -> None:
-        self.stream = stream
+        self.stream = _Socket(sock)
         self.app = app
         self.settings = settings
         self.state = state
@@ -98,7 +140,6 @@ class _Connection:
         self.eof = False
         self.broken = False
         self.idle_scope: trio.CancelScope | None = None
-        sock = stream.socket
         self.client = _address(sock.getpeername())
         self.server_address = _address(sock.getsockname())
 
@@ -108,23 +149,21 @@ class _Connection:
                 request = await self._next_request()
                 if request is None or not await self._serve(request):
                     return
-        except (_Closed, trio.BrokenResourceError, trio.ClosedResourceError):
+        except _Closed:
             pass
         except HttpParseError as exc:
             await self._refuse(exc.status, str(exc))
         finally:
-            with trio.move_on_after(1) as cleanup:
-                cleanup.shield = True
-                await self.stream.aclose()
+            self.stream.close()
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def _read(self) -> None:
+    async def _read(self, *, idle: bool = False) -> None:
         """Receive once and feed the parser; :class:`_Closed` at the end of the stream."""
         if self.eof or self.broken:
             raise _Closed
         async with self.read_lock:
-            data = await self.stream.receive_some(READ_SIZE)
+            data = await self.stream.receive(wait_first=idle)
         if not data:
             self.eof = True
             raise _Closed
@@ -141,7 +180,7 @@ class _Connection:
                     if self.server.closing:
                         scope.cancel()
                 try:
-                    await self._read()
+                    await self._read(idle=idle)
                 finally:
                     self.idle_scope = None
             if scope.cancelled_caught:
@@ -199,7 +238,7 @@ class _Connection:
             (b"content-type", b"text/plain; charset=utf-8"),
             (b"content-length", b"%d" % len(body)), (b"connection", b"close"),
         ], [(b"date", _Date.now())])  # fmt: skip
-        with trio.move_on_after(1), contextlib.suppress(*_GONE):
+        with trio.move_on_after(1), contextlib.suppress(_Closed):
             await self.stream.send_all(head + body)
 
 
@@ -351,7 +390,7 @@ class _Exchange:
             return
         try:
             await self.connection.stream.send_all(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
+        except _Closed:
             self.disconnected = True
             self.keep_alive = False
 
@@ -373,12 +412,13 @@ async def serve_http1(
 ) -> None:
     """Serve ``app`` on the listening ``sock`` until ``shutdown`` is set (see the module
     docstring); ``state`` is the lifespan state each request's scope gets a copy of."""
-    listener = trio.SocketListener(trio.socket.from_stdlib_socket(sock))
     server = _Server()
     lifespan_state = state if state is not None else {}
+    sock.setblocking(False)
+    tcp = sock.family in (socket.AF_INET, socket.AF_INET6)
 
-    async def handle(stream: trio.SocketStream) -> None:
-        connection = _Connection(stream, app, settings, lifespan_state, server)
+    async def handle(conn: socket.socket) -> None:
+        connection = _Connection(conn, app, settings, lifespan_state, server)
         server.connections.add(connection)
         try:
             await connection.run()
@@ -390,22 +430,27 @@ async def serve_http1(
 
             async def accept() -> None:
                 while True:
+                    await trio.lowlevel.wait_readable(sock)
                     try:
-                        stream = await listener.accept()
+                        conn, _ = sock.accept()
+                    except BlockingIOError:
+                        continue
                     except OSError as exc:  # EMFILE and friends: wait, keep serving
                         log.warning("accept failed: %s", exc)
                         await trio.sleep(0.1)
                         continue
-                    connections.start_soon(handle, stream)
+                    conn.setblocking(False)
+                    if tcp:
+                        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    connections.start_soon(handle, conn)
 
             acceptor.start_soon(accept)
             task_status.started()
             await shutdown.wait()
             acceptor.cancel_scope.cancel()
         server.closing = True
-        with trio.move_on_after(1) as close_scope:
-            close_scope.shield = True
-            await listener.aclose()
+        trio.lowlevel.notify_closing(sock)
+        sock.close()
         for connection in list(server.connections):
             if connection.idle_scope is not None:
                 connection.idle_scope.cancel()
