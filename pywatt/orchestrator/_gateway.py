@@ -41,6 +41,7 @@ module), redacted like every console line.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import socket
@@ -205,7 +206,9 @@ class Gateway(Actor[GatewayMessage]):
         self.transport = transport
         self.timeout = timeout
         self.max_body_size = max_body_size
-        self.pending: dict[tuple[str, str], DeferredReply] = {}
+        self.pending: dict[tuple[str, str], DeferredReply | _Waiter] = {}
+        self._ids = itertools.count()
+        self._id_prefix = uuid.uuid4().hex[:16]
         self.stopping = trio.Event()
         self.finished = trio.Event()
         self.forwarded = 0
@@ -438,13 +441,24 @@ class Gateway(Actor[GatewayMessage]):
     ) -> GatewayResponse:
         if transport == "http":
             return await self._over_http(handle, method, uri, headers, body)
+        request_id = f"{self._id_prefix}-{next(self._ids)}"
         request = IpcHttpRequest(
-            request_id=str(uuid.uuid4()), method=method, uri=uri, headers=headers, body=body
+            request_id=request_id, method=method, uri=uri, headers=headers, body=body
         )
-        response: GatewayResponse = await self.ctx.system.ask(
-            GATEWAY_NAME, ExchangeHttp(handle.id, request)
-        )
-        return response
+        # This runs in the gateway's own task: wait here, no ask to itself.
+        target = self.process_name(handle.id)
+        if self.ctx.system.lookup(target) is None:
+            raise GatewayFailure(502, f"module {handle.id!r} is not running")
+        key = (handle.id, request_id)
+        waiter = self.pending[key] = _Waiter()
+        self.forwarded += 1
+        try:
+            await self.ctx.system.tell(target, ForwardHttp(request))
+            await waiter.done.wait()
+        finally:
+            if self.pending.get(key) is waiter:  # cancelled (a 504): a late answer is unmatched
+                del self.pending[key]
+        return waiter.result()
 
     # -- the gateway's own paths: /health, /metrics, /metrics/<id> -------------------------
 
@@ -678,6 +692,29 @@ async def _body_parts(receive: Any) -> AsyncIterator[bytes]:
 
 def _json(status: int, value: Any) -> GatewayResponse:
     return GatewayResponse(status, {"content-type": "application/json"}, json.dumps(value).encode())
+
+
+class _Waiter:
+    """An exchange the gateway's HTTP front waits for: answered like a deferred reply."""
+
+    def __init__(self) -> None:
+        self.done = trio.Event()
+        self._response: GatewayResponse | None = None
+        self._error: BaseException | None = None
+
+    def reply(self, response: GatewayResponse) -> None:
+        self._response = response
+        self.done.set()
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self.done.set()
+
+    def result(self) -> GatewayResponse:
+        if self._error is not None:
+            raise self._error
+        assert self._response is not None
+        return self._response
 
 
 class _Served:
