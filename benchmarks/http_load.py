@@ -5,8 +5,10 @@ The app is ``examples/web.py``'s (FastAPI, ``GET /api/hello``), the load ``wrk -
 
 * ``uvicorn``: what a FastAPI user runs, in its best one-worker configuration
   (``--http httptools --loop uvloop``, no access log): the yardstick.
-* ``hypercorn_trio``: hypercorn's trio worker serving the bare app (what the module's
-  server is built on), no pywatt in the path.
+* ``hypercorn_trio``: hypercorn's trio worker serving the bare app (what modules were
+  served with before; ``HttpConfig(server="hypercorn")``), no pywatt in the path.
+* ``pywatt_server``: the bare app on pywatt's own HTTP/1.1 server
+  (:func:`pywatt.http.serve_http1`), no module around it: the server alone.
 * ``module_direct``: the module under the embedded orchestrator, wrk at the module's own
   listen address (the app wrapped as a module serves it: metrics by route template, the JWT
   middleware, ``/health``).
@@ -15,9 +17,13 @@ The app is ``examples/web.py``'s (FastAPI, ``GET /api/hello``), the load ``wrk -
   → client).
 
 Every server runs in a process of its own, started once and kept for the whole run; the
-four are measured in interleaved repetitions. Ratios to uvicorn, higher is better; targets
+ways are measured in interleaved repetitions. Ratios to uvicorn, higher is better; targets
 ``module_direct_vs_uvicorn`` >= 0.7 and ``gateway_vs_uvicorn`` >= 0.5. ``p99_<way>_ms``
-is the median over the repetitions of wrk's p99 latency.
+is the median over the repetitions of wrk's p99 latency. ``cpu_<way>_us`` is the CPU time
+(user + system, from ``/proc``) the serving processes spent per request answered: for the
+gateway the orchestrator's and the module's together, for hypercorn its worker's too. On a
+machine others load too, requests per second swing with their load; CPU per request does
+not, much.
 
 ``wrk`` is the Debian package of that name (``just bench`` installs it when missing).
 
@@ -51,7 +57,7 @@ PATH: Final = "/api/hello"
 CONNECTIONS: Final = 16
 MODULE_TARGET: Final = 0.7
 GATEWAY_TARGET: Final = 0.5
-WAYS: Final = ("uvicorn", "hypercorn_trio", "module_direct", "gateway")
+WAYS: Final = ("uvicorn", "hypercorn_trio", "pywatt_server", "module_direct", "gateway")
 
 # The child that runs the orchestrator: prints one JSON line with the gateway and the
 # module's address once the module announced, then serves until its stdin closes.
@@ -76,7 +82,20 @@ async def main(path, secret):
 trio.run(main, sys.argv[1], sys.argv[2])
 """
 
+# The bare app on pywatt's server, in a process of its own.
+_BARE: Final = """
+import socket, sys, trio
+from examples.web import app
+from pywatt.http import Http1Settings, serve_http1
+
+sock = socket.socket()
+sock.bind(("127.0.0.1", int(sys.argv[1])))
+sock.listen(1024)
+trio.run(lambda: serve_http1(app, sock, Http1Settings(), shutdown=trio.Event()))
+"""
+
 _RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.M)
+_COUNT = re.compile(r"^\s+(\d+) requests in", re.M)
 _P99 = re.compile(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 _ERRORS = re.compile(r"^\s+(Non-2xx or 3xx responses|Socket errors):.*$", re.M)
 _TO_MS: Final = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -109,6 +128,7 @@ class _Servers:
     def __init__(self) -> None:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.urls: dict[str, str] = {}
+        self.pids: dict[str, list[int]] = {}
         self.env = {**os.environ, "PYTHONPATH": str(ROOT)}
 
     def url(self, way: str) -> str:
@@ -137,18 +157,25 @@ class _Servers:
             self.urls["module_direct"] = f"http://127.0.0.1:{port}{PATH}"
             _wait_ready(self.urls["gateway"], process)
             _wait_ready(self.urls["module_direct"], process)
+            module = _children(process.pid)
+            self.pids["gateway"] = [process.pid, *module]
+            self.pids["module_direct"] = module
             return
         port = _free_port()
         if way == "uvicorn":
             argv = [sys.executable, "-m", "uvicorn", APP, "--host", "127.0.0.1", "--port",
                     str(port), "--http", "httptools", "--loop", "uvloop", "--no-access-log",
                     "--log-level", "warning"]  # fmt: skip
+        elif way == "pywatt_server":
+            argv = [sys.executable, "-c", _BARE, str(port)]
         else:
             argv = [sys.executable, "-m", "hypercorn", "-k", "trio", "-b", f"127.0.0.1:{port}",
                     "--log-level", "warning", APP]  # fmt: skip
         process = self._spawn(argv, stdin=subprocess.DEVNULL)
         self.urls[way] = f"http://127.0.0.1:{port}{PATH}"
         _wait_ready(self.urls[way], process)
+        # hypercorn's worker is a child (its parent only watches it); uvicorn is one process.
+        self.pids[way] = _children(process.pid) if way == "hypercorn_trio" else [process.pid]
 
     def stop(self) -> None:
         for process in self.processes:
@@ -165,8 +192,33 @@ class _Servers:
         self.processes.clear()
 
 
-def wrk(url: str, seconds: float) -> tuple[float, float]:
-    """Run ``wrk -t1 -c16`` against ``url``: (requests per second, p99 in ms)."""
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of ``pids`` so far."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, seconds: float) -> tuple[float, float, int]:
+    """Run ``wrk -t1 -c16`` against ``url``: (requests per second, p99 in ms, requests)."""
     duration = max(1, round(seconds))
     completed = subprocess.run(
         ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", url],
@@ -178,7 +230,9 @@ def wrk(url: str, seconds: float) -> tuple[float, float]:
         raise BenchmarkError(f"wrk {url} failed ({completed.returncode}): {out}{completed.stderr}")
     if errors := _ERRORS.search(out):
         raise BenchmarkError(f"wrk {url}: {errors.group(0).strip()}")
-    return float(rate.group(1)), float(p99.group(1)) * _TO_MS[p99.group(2)]
+    count = _COUNT.search(out)
+    assert count is not None
+    return float(rate.group(1)), float(p99.group(1)) * _TO_MS[p99.group(2)], int(count.group(1))
 
 
 def define(bench: Bench) -> None:
@@ -195,10 +249,14 @@ def define(bench: Bench) -> None:
     )
     case = bench.case("http_hello", unit="req/s", settings=settings)
     p99s: dict[str, list[float]] = {way: [] for way in WAYS}
+    cpus: dict[str, list[float]] = {way: [] for way in WAYS}
 
     def way_of(way: str) -> Callable[[float], float]:
         def run(seconds: float) -> float:
-            rate, p99 = wrk(servers.url(way), seconds)
+            url = servers.url(way)
+            before = cpu_seconds(servers.pids[way])
+            rate, p99, count = wrk(url, seconds)
+            cpus[way].append((cpu_seconds(servers.pids[way]) - before) / count * 1e6)
             p99s[way].append(p99)
             return rate
 
@@ -212,14 +270,18 @@ def define(bench: Bench) -> None:
     bench.target("gateway_vs_uvicorn", ">=", GATEWAY_TARGET)
     for way in WAYS:
         bench.metric(f"p99_{way}_ms", lambda way=way: statistics.median(p99s[way]))
+        bench.metric(f"cpu_{way}_us", lambda way=way: statistics.median(cpus[way]))
     bench.meta["http_load"] = {
         "app": f"{APP} GET {PATH} (FastAPI)",
         "load": f"wrk -t1 -c{CONNECTIONS} --latency, keep-alive",
         "uvicorn": "uvicorn --http httptools --loop uvloop --no-access-log, one worker",
         "hypercorn_trio": "hypercorn -k trio, the bare app",
+        "pywatt_server": "pywatt.http.serve_http1, the bare app",
         "module_direct": "the module's own listen address (pywatt.http)",
         "gateway": "the orchestrator's gateway, over IPC to the module",
         "p99": "median over the repetitions of wrk's p99 latency",
+        "cpu": "CPU time (user + system) of the serving processes per request answered "
+        "(the gateway: orchestrator + module; hypercorn: its worker)",
     }
 
 
