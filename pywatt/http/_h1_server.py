@@ -20,6 +20,7 @@ Lifespan events are the caller's (:class:`~pywatt.http.HttpServer` runs them aro
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import socket
 import time
@@ -233,9 +234,9 @@ class _Connection:
 
     async def _refuse(self, status: int, message: str) -> None:
         """Answer ``status`` with ``message`` and close the connection."""
-        body = message.encode()
+        body = json.dumps({"error": message}).encode()
         head = response_head(status, [
-            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-type", b"application/json"),
             (b"content-length", b"%d" % len(body)), (b"connection", b"close"),
         ], [(b"date", _Date.now())])  # fmt: skip
         with trio.move_on_after(1), contextlib.suppress(_Closed):
@@ -362,6 +363,8 @@ class _Exchange:
     def _head(self, body: bytes, more: bool) -> bytes:
         extra = [(b"date", _Date.now())]
         for name, value in self.headers:
+            if b"\n" in value or b"\r" in value or b"\n" in name or b"\r" in name:
+                raise ValueError(f"response header {name!r} holds a line break")
             lower = name.lower()
             if lower == b"content-length":
                 self.length = int(value)

@@ -23,6 +23,11 @@ async def app(scope: Scope, receive: Any, send: Any) -> None:
     path = scope["path"]
     if path == "/boom":
         raise RuntimeError("boom")
+    if path == "/inject":  # a header value that would split the response
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"x-evil", b"a\r\nset-cookie: stolen=1")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": b"never"})
+        return
     size = 0
     first = b""
     while True:
@@ -135,6 +140,9 @@ async def test_limits_get_a_clean_4xx_and_other_connections_keep_working() -> No
 async def test_app_failures_answer_500_or_close_and_expect_continue_is_honoured() -> None:
     async with serving() as (address, _), httpx.AsyncClient(base_url=f"http://{address}") as c:
         assert (await c.get("/boom")).status_code == 500
+        injected = await c.get("/inject")
+        assert injected.status_code == 500
+        assert "set-cookie" not in injected.headers
         assert (await c.get("/after")).status_code == 200  # answered, then failed: logged
         assert (await c.get("/again")).status_code == 200
         expect = b"POST /e HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n"
