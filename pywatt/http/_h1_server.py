@@ -174,10 +174,12 @@ class _Connection:
         requests = self.parser.requests
         while not requests or requests[0].head is None:
             idle = not requests
-            with trio.CancelScope() as scope:
+            # Idle, or in the middle of a head: either way, keep_alive_timeout per read.
+            with trio.CancelScope(
+                deadline=trio.current_time() + self.settings.keep_alive_timeout
+            ) as scope:
                 if idle:
                     self.idle_scope = scope
-                    scope.deadline = trio.current_time() + self.settings.keep_alive_timeout
                     if self.server.closing:
                         scope.cancel()
                 try:

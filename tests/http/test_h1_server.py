@@ -185,3 +185,13 @@ async def test_graceful_shutdown_lets_the_request_in_progress_finish() -> None:
                 pass
             else:
                 raise AssertionError("the listener still accepts after shutdown")
+
+
+async def test_a_stalled_head_gets_408_and_an_idle_connection_is_closed() -> None:
+    async with serving(Http1Settings(keep_alive_timeout=0.2)) as (address, _):
+        stalled = await raw(address, b"GET / HTTP/1.1\r\nHost: t\r\nX-Half", until=b"\r\n\r\n")
+        assert stalled.startswith(b"HTTP/1.1 408 ")
+        host, port = address.split(":")
+        async with await trio.open_tcp_stream(host, int(port)) as idle:
+            with trio.fail_after(10):
+                assert await idle.receive_some(10) == b""
