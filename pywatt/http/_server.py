@@ -20,10 +20,10 @@ import socket
 import stat
 from typing import Any
 
-import attrs
 import trio
 
 import actors
+from pywatt.channels import ServeHttp
 from pywatt.link import HttpOverStdio, SendRaw
 from pywatt.metrics import SystemMetrics
 from pywatt.wire import InitBlob, IpcHttpRequest, IpcHttpResponse, SocketAddress
@@ -37,16 +37,7 @@ from ._health import HealthTracker
 
 log = logging.getLogger("pywatt.http")
 
-HTTP_ACTOR = "pywatt.http"
 LINK_ACTOR = "pywatt.link"
-
-
-@attrs.frozen
-class ServeHttp(actors.Request[IpcHttpResponse]):
-    """Serve one ``http_request`` that arrived on a channel (docs/protocol.md §9.3); answered with
-    the :class:`~pywatt.wire.IpcHttpResponse` to send back Message-wrapped on that channel."""
-
-    request: IpcHttpRequest
 
 
 class HttpServer(actors.Actor[HttpOverStdio | ServeHttp]):
