@@ -557,7 +557,7 @@ class Gateway(Actor[GatewayMessage]):
         async with trio.open_nursery() as nursery:
             for handle in handles:
                 nursery.start_soon(fetch, handle)
-        # prometheus_client comes with hypercorn (the http extra), as the gateway does.
+        # prometheus_client is in the http extra, as the gateway's server is.
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
         from pywatt.metrics import merge_pages
