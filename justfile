@@ -112,6 +112,7 @@ demo: setup
 # docs/performance.md from the results.)
 # Run every benchmark (--quick for a short run); results in benchmarks/results/.
 bench *ARGS: setup
+    command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q --no-install-recommends wrk; }
     bash .ci/with-services.sh bash -c 'for b in benchmarks/[a-z]*.py; do n=$(basename "$b" .py); [ "$n" = table ] || {{bin}}/python -m "benchmarks.$n" "$@"; done' bench {{ARGS}}
 
 # Format the code in place.

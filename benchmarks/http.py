@@ -22,7 +22,7 @@
   keep-alive httpx client. ``over_ipc``: to the orchestrator's gateway, which sends each
   request as an ``http_request`` line on the module's stdin and answers from the §9.2 wrapper
   the module writes on stdout (client → gateway → stdio → module → stdio → gateway →
-  client). ``direct``: the same client to the module's own hypercorn server. The
+  client). ``direct``: the same client to the module's own HTTP server. The
   orchestrator runs in a process of its own (``pywatt.orchestrator.open_orchestrator`` in a
   child Python), as ``pywatt run`` would, so the client does not share its interpreter.
 
@@ -323,7 +323,7 @@ def define(bench: Bench) -> None:
         "app": "examples/web.py GET /api/hello (FastAPI)",
         "client": "httpx.AsyncClient, keep-alive, sequential",
         "over_ipc": "gateway -> http_request on stdin -> §9.2 wrapper on stdout -> gateway",
-        "direct": "the module's hypercorn",
+        "direct": "the module's own HTTP server",
     }
     import atexit
 

@@ -18,7 +18,7 @@ EXTRAS: Final[dict[str, tuple[str, ...]]] = {
     "mysql": ("pymysql",),
     "redis": ("redis", "hiredis"),
     "memcached": ("pymemcache",),
-    "http": ("hypercorn", "prometheus_client"),
+    "http": ("hypercorn", "prometheus_client", "httptools"),
 }
 _EXTRA_OF: Final = {module: extra for extra, modules in EXTRAS.items() for module in modules}
 

@@ -1,7 +1,8 @@
-"""Serving a module's app: hypercorn on trio, HTTP over IPC, ``/health`` and ``/metrics``.
+"""Serving a module's app: HTTP/1.1 on trio, HTTP over IPC, ``/health`` and ``/metrics``.
 
 The ``pywatt.http`` actor serves the module's ASGI app (FastAPI, Starlette, any ASGI app) or
-WSGI app (Flask) on ``InitBlob.listen`` with hypercorn's trio worker, and answers every
+WSGI app (Flask) on ``InitBlob.listen`` with :func:`serve_http1` (httptools on trio; or
+hypercorn's trio worker, ``HttpConfig(server="hypercorn")``), and answers every
 ``http_request`` on stdin by dispatching it through the same app in-process (docs/protocol.md
 §9). See docs/http-and-jwt.md.
 """
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from ._errors import BadHttpRequest as BadHttpRequest
     from ._errors import BodyTooLarge as BodyTooLarge
     from ._errors import HttpError as HttpError
+    from ._h1_server import Http1Settings as Http1Settings
+    from ._h1_server import serve_http1 as serve_http1
     from ._health import HealthTracker as HealthTracker
     from ._lifespan import answer_lifespan as answer_lifespan
     from ._server import HttpServer as HttpServer
@@ -45,6 +48,7 @@ __getattr__, __dir__, __all__ = attach(
         "._config": ["DEFAULT_MAX_BODY", "HttpConfig"],
         "._dispatch": ["build_scope", "dispatch", "stdout_wrapper"],
         "._errors": ["AppStartupFailed", "BadHttpRequest", "BodyTooLarge", "HttpError"],
+        "._h1_server": ["Http1Settings", "serve_http1"],
         "._health": ["HealthTracker"],
         "._lifespan": ["answer_lifespan"],
         "._server": ["HttpServer"],

@@ -5,7 +5,7 @@ and adds what every module gets: the built-in ``/health`` and ``/metrics`` endpo
 app that serves ``/metrics`` itself keeps it: pywatt's page answers only where the app's is
 404), the request body limit (413), the JWT check of protected paths (401) and request
 metrics. The
-hypercorn server and the HTTP-over-IPC dispatcher both call this same object, so a request
+HTTP server and the HTTP-over-IPC dispatcher both call this same object, so a request
 behaves the same whichever way it arrives.
 
 Each HTTP scope it passes on carries ``scope["extensions"]["pywatt"]``: the actor system and
@@ -111,7 +111,7 @@ class ServedApp:
     async def handle_http(
         self, scope: Scope, receive: Receive, send: Send, *, transport: str
     ) -> None:
-        """Serve one HTTP request (from hypercorn, or from the IPC dispatcher)."""
+        """Serve one HTTP request (from the HTTP server, or from the IPC dispatcher)."""
         began = time.perf_counter()
         status = [500]
 

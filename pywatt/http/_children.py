@@ -31,7 +31,7 @@ def http_children(
     ``config`` is an :class:`HttpConfig`, a module's ``ModuleConfig`` (its ``health``,
     ``metrics``, ``endpoints`` with ``auth="jwt"``, ``version`` and ``shutdown_grace`` are
     used) or None for the defaults. Returns one child, the ``pywatt.http`` actor: it serves
-    ``init.listen`` with hypercorn and answers the link's HTTP-over-stdio requests. Put it
+    ``init.listen`` and answers the link's HTTP-over-stdio requests. Put it
     after the ``pywatt.jwt`` actor (see :func:`pywatt.jwt.jwt_children`) when paths are
     protected. ``bind=False`` binds nothing: the app is served over stdio and the channels
     only (HTTP over IPC). Does not block; raises :class:`~pywatt.ConfigError` for a bad config.

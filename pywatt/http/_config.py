@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import attrs
 
@@ -50,7 +50,9 @@ class HttpConfig:
     address a TCP ``listen`` is served on (docs/protocol.md §8 takes only the port from
     ``listen``). ``max_ipc_concurrency``: HTTP-over-IPC requests dispatched at once.
     ``startup_timeout``: how long the app's lifespan startup may take. ``graceful_timeout``:
-    how long open requests may finish when the server stops.
+    how long open requests may finish when the server stops. ``server``: what serves the
+    listen address: ``"pywatt"`` (the built-in HTTP/1.1 server on trio, the default) or
+    ``"hypercorn"`` (hypercorn's trio worker: WebSocket and HTTP/2 too, about half as fast).
     """
 
     health: str | None = attrs.field(default="/health", validator=_path_or_none)
@@ -62,6 +64,9 @@ class HttpConfig:
     startup_timeout: float = attrs.field(default=10.0, validator=_positive)
     graceful_timeout: float = attrs.field(default=3.0, validator=_positive)
     wsgi_threads: int = attrs.field(default=8, validator=_positive)
+    server: Literal["pywatt", "hypercorn"] = attrs.field(
+        default="pywatt", validator=attrs.validators.in_(("pywatt", "hypercorn"))
+    )
 
     @classmethod
     def from_module_config(cls, config: _ModuleOptions, **overrides: Any) -> HttpConfig:

@@ -1,7 +1,7 @@
 """HTTP over IPC: a stdin ``http_request`` through the app, answered as docs/protocol.md §9.2.
 
 :func:`dispatch` turns an :class:`~pywatt.wire.IpcHttpRequest` into an ASGI HTTP scope, calls
-the app in-process (a real ASGI call: the same object hypercorn serves), and collects the
+the app in-process (a real ASGI call: the same object the HTTP server serves), and collects the
 whole response. The response headers follow the Rust SDK's rules (§9.1): names lower-case,
 values that are not visible ASCII become ``""``, repeated headers collapse to the last.
 A request that cannot be an HTTP request (a bad method, URI or header) is answered 400, an

@@ -1,8 +1,10 @@
-"""The HTTP actor (``pywatt.http``): the module's app served by hypercorn and over stdio.
+"""The HTTP actor (``pywatt.http``): the module's app served on its listen address and over stdio.
 
 One incarnation binds the module's listen address (a TCP port, or a Unix socket path) in
-``on_start``, so a bind failure is a clear start failure, then runs hypercorn's trio worker
-on that socket beside its mailbox and waits for the app's lifespan startup. Its mailbox takes
+``on_start``, so a bind failure is a clear start failure, then runs the app's lifespan and
+the HTTP/1.1 server (:func:`~pywatt.http.serve_http1`, or hypercorn's trio worker when
+``HttpConfig.server`` says so) on that socket beside its mailbox, and waits for the app's
+lifespan startup. Its mailbox takes
 the link's :class:`~pywatt.link.HttpOverStdio`: each request is dispatched through the same
 :class:`ServedApp` in a task of its own (at most ``max_ipc_concurrency`` at once), and
 answered with ``SendRaw`` of the §9.2 wrapper to ``pywatt.link``. A graceful stop lets open
@@ -19,10 +21,6 @@ import stat
 from typing import Any
 
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.config import Sockets
-from hypercorn.trio.run import worker_serve
-from hypercorn.utils import wrap_app
 
 import actors
 from pywatt.channels import ServeHttp
@@ -34,6 +32,7 @@ from ._app import ServedApp
 from ._config import HttpConfig
 from ._dispatch import dispatch, stdout_wrapper
 from ._errors import AppStartupFailed
+from ._h1_server import Http1Settings, serve_http1
 from ._health import HealthTracker
 
 log = logging.getLogger("pywatt.http")
@@ -85,6 +84,8 @@ class HttpServer(actors.Actor[HttpOverStdio | ServeHttp]):
         sock = self._bind() if self.listen is not None else None
         if sock is None:
             self.ctx.start_task(self._serve_lifespan_only)
+        elif config.server == "hypercorn":
+            self.ctx.start_task(self._serve_hypercorn, sock)
         else:
             self.ctx.start_task(self._serve, sock)
         with trio.move_on_after(config.startup_timeout):
@@ -135,7 +136,34 @@ class HttpServer(actors.Actor[HttpOverStdio | ServeHttp]):
         sock.setblocking(False)
         return sock
 
-    def _hypercorn_config(self) -> HypercornConfig:
+    async def _serve(self, sock: socket.socket) -> None:
+        """The lifespan around the built-in server: startup before the first request,
+        shutdown once the last one finished."""
+        served, config = self._served, self.config
+        settings = Http1Settings(
+            max_header_size=64 * 1024, max_body_size=config.max_body_size,
+            keep_alive_timeout=30.0, graceful_timeout=config.graceful_timeout,
+        )  # fmt: skip
+        drained = trio.Event()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._lifespan, drained)
+                await served.started.wait()
+                if served.startup_error is None:
+                    await serve_http1(
+                        served, sock, settings, shutdown=self._stop, state=served.lifespan_state
+                    )
+                drained.set()
+        finally:
+            sock.close()
+            self._finished.set()
+
+    async def _serve_hypercorn(self, sock: socket.socket) -> None:
+        from hypercorn.config import Config as HypercornConfig
+        from hypercorn.config import Sockets
+        from hypercorn.trio.run import worker_serve
+        from hypercorn.utils import wrap_app
+
         config = HypercornConfig()
         config.errorlog = logging.getLogger("pywatt.http.server")  # redacted JSON lines
         config.accesslog = None
@@ -143,13 +171,10 @@ class HttpServer(actors.Actor[HttpOverStdio | ServeHttp]):
         config.h11_max_incomplete_size = 64 * 1024
         config.wsgi_max_body_size = self.config.max_body_size
         config.keep_alive_timeout = 30
-        return config
-
-    async def _serve(self, sock: socket.socket) -> None:
         try:
             await worker_serve(
                 wrap_app(self._served, self.config.max_body_size, "asgi"),  # type: ignore[arg-type]
-                self._hypercorn_config(),
+                config,
                 sockets=Sockets(secure_sockets=[], insecure_sockets=[sock], quic_sockets=[]),
                 shutdown_trigger=self._stop.wait,
             )
@@ -159,6 +184,13 @@ class HttpServer(actors.Actor[HttpOverStdio | ServeHttp]):
 
     async def _serve_lifespan_only(self) -> None:
         """No listen address: run the app's lifespan so IPC requests see a started app."""
+        try:
+            await self._lifespan(self._stop)
+        finally:
+            self._finished.set()
+
+    async def _lifespan(self, until: trio.Event) -> None:
+        """Run the app's lifespan: startup now, shutdown once ``until`` is set."""
         send_channel, receive_channel = trio.open_memory_channel[dict[str, Any]](2)
         scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
         lifespan_done = trio.Event()
@@ -166,20 +198,20 @@ class HttpServer(actors.Actor[HttpOverStdio | ServeHttp]):
         async def run_lifespan() -> None:
             try:
                 await self._served(scope, receive_channel.receive, _discard)
+            except Exception as exc:  # an app without lifespan support: serve it anyway
+                log.info("the app's lifespan failed (%s: %s); serving without it",
+                         type(exc).__name__, exc)  # fmt: skip
             finally:
                 lifespan_done.set()
 
-        try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(run_lifespan)
-                await send_channel.send({"type": "lifespan.startup"})
-                await self._stop.wait()
-                await send_channel.send({"type": "lifespan.shutdown"})
-                with trio.move_on_after(self.config.graceful_timeout):
-                    await lifespan_done.wait()
-                nursery.cancel_scope.cancel()
-        finally:
-            self._finished.set()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run_lifespan)
+            await send_channel.send({"type": "lifespan.startup"})
+            await until.wait()
+            await send_channel.send({"type": "lifespan.shutdown"})
+            with trio.move_on_after(self.config.graceful_timeout):
+                await lifespan_done.wait()
+            nursery.cancel_scope.cancel()
 
     # -- HTTP over stdio -------------------------------------------------------------------
 

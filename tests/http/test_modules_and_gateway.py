@@ -1,5 +1,5 @@
 """Real FastAPI and Flask apps served by real modules under the embedded orchestrator:
-direct HTTP to hypercorn, through the gateway over IPC and over HTTP, JWT-protected
+direct HTTP to the module's server, through the gateway over IPC and over HTTP, JWT-protected
 endpoints, /health and /metrics, and no token or key in any log line."""
 
 from __future__ import annotations

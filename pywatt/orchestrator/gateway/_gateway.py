@@ -1,15 +1,23 @@
 """The embedded orchestrator's HTTP gateway on ``orchestrator_api``.
 
-A small ASGI app served by hypercorn's trio worker on the API socket the orchestrator has
-held since it started. A request is routed by the endpoints the modules announced (the
-first running module, in start order, that announced a matching path: exact, ``/x/*``
-prefixes, ``{name}`` segments) and forwarded
+A small ASGI app served by :func:`pywatt.http.serve_http1` (HTTP/1.1 on trio) on the API
+socket the orchestrator has held since it started. A request is routed by the endpoints the
+modules announced (the first running module, in start order, that announced a matching
+path: exact, ``/x/*`` prefixes, ``{name}`` segments) and forwarded
 
 * over IPC (the default): an ``http_request`` line on the module's stdin, written by its
   process actor (the only writer of that pipe); the module answers with the §9.2 wrapper on
   stdout, which the process actor's stdout reader hands to the gateway actor
   (:class:`HttpWrapperLine`), matched by ``request_id``;
 * or over HTTP to the module's announced listen address (TCP, or a Unix socket path).
+
+Streams: over HTTP, request and response bodies pass through chunk by chunk (an upload is
+read from the client only as fast as the module takes it; a Server-Sent Events stream or any
+``more_body`` response reaches the client part by part). With the IPC transport, whose
+wrapper carries a whole body, a request goes over HTTP to the module's listen address
+instead when its body is over ``STREAM_THRESHOLD`` bytes or of unknown length (chunked), or
+when it accepts ``text/event-stream``. Streamed bodies are limited by the module's own
+``max_body_size``, not the gateway's.
 
 The gateway answers 404 when no module announced the path, 405 when it did for other
 methods, 502 when the module is not running or went away mid-request, 504 after
@@ -33,12 +41,13 @@ module), redacted like every console line.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Final, Literal
 
 import attrs
@@ -78,6 +87,9 @@ PROBE_TIMEOUT: Final = 5.0
 METRICS_CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_MAX_BODY: Final = 16 * 1024 * 1024
+STREAM_THRESHOLD: Final = 1024 * 1024
+"""Request bodies over this many bytes go to the module over HTTP, streamed (IPC transport)."""
+_NO_LIMIT: Final = 1 << 62
 _HOP_BY_HOP: Final = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te",
      "trailer", "proxy-connection"}
@@ -95,6 +107,15 @@ class GatewayResponse:
     status: int
     headers: dict[str, str]
     body: bytes
+
+
+@attrs.frozen
+class _StreamedResponse:
+    """A module's answer arriving over HTTP: its head, and its body still to be read."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    reply: Any  # httpx.Response, opened with stream=True
 
 
 @attrs.frozen
@@ -175,7 +196,9 @@ class Gateway(Actor[GatewayMessage]):
         self.transport = transport
         self.timeout = timeout
         self.max_body_size = max_body_size
-        self.pending: dict[tuple[str, str], DeferredReply] = {}
+        self.pending: dict[tuple[str, str], DeferredReply | _Waiter] = {}
+        self._ids = itertools.count()
+        self._id_prefix = uuid.uuid4().hex[:16]
         self.stopping = trio.Event()
         self.finished = trio.Event()
         self.forwarded = 0
@@ -260,27 +283,17 @@ class Gateway(Actor[GatewayMessage]):
     # -- the HTTP front --------------------------------------------------------------------
 
     async def _serve(self) -> None:
-        # hypercorn is the [http] extra: the orchestrator runs without it, gateway off.
+        # httptools is the [http] extra: the orchestrator runs without it, gateway off.
         if not have("http"):
             self.sock.close()
             self.finished.set()
             return
-        from hypercorn.config import Config as HypercornConfig
-        from hypercorn.config import Sockets
-        from hypercorn.trio.run import worker_serve
-        from hypercorn.utils import wrap_app
+        from pywatt.http import Http1Settings, serve_http1
 
-        config = HypercornConfig()
-        config.errorlog = logging.getLogger("pywatt.orchestrator.gateway.server")
-        config.accesslog = None
-        config.graceful_timeout = 1.0
+        # Bodies are limited where they are buffered (_read_body), not when streamed.
+        settings = Http1Settings(max_body_size=_NO_LIMIT, graceful_timeout=1.0)
         try:
-            await worker_serve(
-                wrap_app(self._app, self.max_body_size, "asgi"),  # type: ignore[arg-type]
-                config,
-                sockets=Sockets(secure_sockets=[], insecure_sockets=[self.sock], quic_sockets=[]),
-                shutdown_trigger=self.stopping.wait,
-            )
+            await serve_http1(self._app, self.sock, settings, shutdown=self.stopping)
         finally:
             self.finished.set()
 
@@ -296,6 +309,9 @@ class Gateway(Actor[GatewayMessage]):
             response = await self._route(scope, receive, served)
         except GatewayFailure as exc:
             response = _json(exc.status, {"error": str(exc)})
+        if isinstance(response, _StreamedResponse):
+            await self._send_streamed(scope, send, response, began, served.module)
+            return
         headers = [
             (k.encode("latin-1"), v.encode("latin-1"))
             for k, v in response.headers.items()
@@ -307,6 +323,40 @@ class Gateway(Actor[GatewayMessage]):
         self._access_line(scope, response.status, began, served.module)
         body = b"" if scope["method"] == "HEAD" else response.body
         await send({"type": "http.response.body", "body": body})
+
+    async def _send_streamed(
+        self,
+        scope: dict[str, Any],
+        send: Any,
+        response: _StreamedResponse,
+        began: float,
+        module: str | None,
+    ) -> None:
+        """Pass a module's streamed answer on part by part (its Content-Length kept)."""
+        import httpx
+
+        headers = [
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in response.headers
+            if k.lower() not in _HOP_BY_HOP or k.lower() == "content-length"
+        ]
+        reply = response.reply
+        try:
+            await send({"type": "http.response.start", "status": response.status,
+                        "headers": headers})  # fmt: skip
+            self._access_line(scope, response.status, began, module)
+            if scope["method"] != "HEAD":
+                async for part in reply.aiter_raw():
+                    if part:
+                        await send({"type": "http.response.body", "body": part,
+                                    "more_body": True})  # fmt: skip
+            await send({"type": "http.response.body", "body": b""})
+        except httpx.HTTPError as exc:  # the module went away mid-body: the client sees a cut
+            log.warning("module %s: the streamed answer broke off: %s", module, exc)
+        finally:
+            with trio.move_on_after(1) as cleanup:
+                cleanup.shield = True
+                await reply.aclose()
 
     def _access_line(
         self, scope: dict[str, Any], status: int, began: float, module: str | None
@@ -324,7 +374,9 @@ class Gateway(Actor[GatewayMessage]):
                     "ms": ms, "module": module},
         )  # fmt: skip
 
-    async def _route(self, scope: dict[str, Any], receive: Any, served: _Served) -> GatewayResponse:
+    async def _route(
+        self, scope: dict[str, Any], receive: Any, served: _Served
+    ) -> GatewayResponse | _StreamedResponse:
         method: str = scope["method"].upper()
         path: str = scope["path"]
         if path in (HEALTH_PATH, METRICS_PATH) or path.startswith(METRICS_PATH + "/"):
@@ -345,7 +397,6 @@ class Gateway(Actor[GatewayMessage]):
                 return response
             return _json(404, {"error": f"no module serves {method} {path}"})
         served.module = handle.id
-        body = await _read_body(receive, self.max_body_size)
         raw_path = scope.get("raw_path") or path.encode()
         uri = raw_path.decode("latin-1")
         if scope.get("query_string"):
@@ -358,6 +409,14 @@ class Gateway(Actor[GatewayMessage]):
         # The gateway hop's span (None while tracing is off); the module's app continues it.
         span = gateway_span(headers, method, path, handle.id)
         try:
+            if self._streams(handle, headers):
+                with activated(span):
+                    if span is not None:
+                        inject(headers)
+                    streamed = await self._stream_over_http(handle, method, uri, headers, receive)
+                end_http_span(span, method, None, streamed.status)
+                return streamed
+            body = await _read_body(receive, self.max_body_size)
             with trio.move_on_after(self.timeout) as deadline, activated(span):
                 if span is not None:
                     inject(headers)
@@ -383,13 +442,24 @@ class Gateway(Actor[GatewayMessage]):
     ) -> GatewayResponse:
         if transport == "http":
             return await self._over_http(handle, method, uri, headers, body)
+        request_id = f"{self._id_prefix}-{next(self._ids)}"
         request = IpcHttpRequest(
-            request_id=str(uuid.uuid4()), method=method, uri=uri, headers=headers, body=body
+            request_id=request_id, method=method, uri=uri, headers=headers, body=body
         )
-        response: GatewayResponse = await self.ctx.system.ask(
-            GATEWAY_NAME, ExchangeHttp(handle.id, request)
-        )
-        return response
+        # This runs in the gateway's own task: wait here, no ask to itself.
+        target = self.process_name(handle.id)
+        if self.ctx.system.lookup(target) is None:
+            raise GatewayFailure(502, f"module {handle.id!r} is not running")
+        key = (handle.id, request_id)
+        waiter = self.pending[key] = _Waiter()
+        self.forwarded += 1
+        try:
+            await self.ctx.system.tell(target, ForwardHttp(request))
+            await waiter.done.wait()
+        finally:
+            if self.pending.get(key) is waiter:  # cancelled (a 504): a late answer is unmatched
+                del self.pending[key]
+        return waiter.result()
 
     # -- the gateway's own paths: /health, /metrics, /metrics/<id> -------------------------
 
@@ -483,7 +553,7 @@ class Gateway(Actor[GatewayMessage]):
         async with trio.open_nursery() as nursery:
             for handle in handles:
                 nursery.start_soon(fetch, handle)
-        # prometheus_client comes with hypercorn (the http extra), as the gateway does.
+        # prometheus_client is in the http extra, as the gateway's server is.
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
         from pywatt.metrics import merge_pages
@@ -515,9 +585,49 @@ class Gateway(Actor[GatewayMessage]):
             200, {"content-type": METRICS_CONTENT_TYPE}, body + comments.encode()
         )
 
-    async def _over_http(
-        self, handle: ModuleHandle, method: str, uri: str, headers: dict[str, str], body: bytes
-    ) -> GatewayResponse:
+    def _streams(self, handle: ModuleHandle, headers: dict[str, str]) -> bool:
+        """Whether this request goes to the module over HTTP, its bodies streamed."""
+        if handle.announce is None or not handle.announce.listen:
+            return False
+        if self.transport == "http" or "transfer-encoding" in headers:
+            return True
+        if "text/event-stream" in headers.get("accept", ""):
+            return True
+        length = headers.get("content-length", "0")
+        return not length.isdigit() or int(length) > STREAM_THRESHOLD
+
+    async def _stream_over_http(
+        self,
+        handle: ModuleHandle,
+        method: str,
+        uri: str,
+        headers: dict[str, str],
+        receive: Any,
+    ) -> _StreamedResponse:
+        """Send the request to the module's listen address, its body read from the client
+        as the module takes it; return once the answer's head arrived."""
+        import httpx
+
+        client = self._client(handle)
+        forwarded = {k: v for k, v in headers.items() if k not in _HOP_BY_HOP and k != "host"}
+        has_body = "transfer-encoding" in headers or headers.get("content-length", "0") != "0"
+        if "content-length" in headers and "transfer-encoding" not in headers:
+            forwarded["content-length"] = headers["content-length"]
+        request = client.build_request(
+            method, uri, headers=forwarded, content=_body_parts(receive) if has_body else None
+        )
+        try:
+            reply = await client.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise GatewayFailure(
+                504, f"module {handle.id!r} made no progress in {self.timeout:g} s"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise GatewayFailure(502, f"module {handle.id!r}: {exc}") from None
+        return _StreamedResponse(reply.status_code, list(reply.headers.multi_items()), reply)
+
+    def _client(self, handle: ModuleHandle) -> Any:
+        """The keep-alive client to ``handle``'s announced listen address (made once)."""
         import httpx
 
         announce = handle.announce
@@ -525,13 +635,25 @@ class Gateway(Actor[GatewayMessage]):
         listen = announce.listen
         client = self._clients.get(listen)
         if client is None:
+            timeout = httpx.Timeout(self.timeout)  # each read, write, connect: no progress
             if listen.startswith("/"):
                 transport = httpx.AsyncHTTPTransport(uds=listen)
-                client = httpx.AsyncClient(transport=transport, base_url="http://localhost")
+                client = httpx.AsyncClient(
+                    transport=transport, base_url="http://localhost", timeout=timeout
+                )
             else:  # the module binds 127.0.0.1:<port> (only the port of listen counts, §8)
                 port = listen.rsplit(":", 1)[-1]
-                client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}")
+                client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=timeout)
             self._clients[listen] = client
+        return client
+
+    async def _over_http(
+        self, handle: ModuleHandle, method: str, uri: str, headers: dict[str, str], body: bytes
+    ) -> GatewayResponse:
+        import httpx
+
+        listen = handle.announce.listen if handle.announce is not None else ""
+        client = self._client(handle)
         forwarded = {k: v for k, v in headers.items() if k not in _HOP_BY_HOP and k != "host"}
         try:
             reply = await client.request(method, uri, headers=forwarded, content=body)
@@ -556,8 +678,44 @@ async def _read_body(receive: Any, limit: int) -> bytes:
             return b"".join(chunks)
 
 
+async def _body_parts(receive: Any) -> AsyncIterator[bytes]:
+    """The request body, part by part, as the module's connection takes it."""
+    while True:
+        event = await receive()
+        if event["type"] == "http.disconnect":
+            raise GatewayFailure(400, "the client went away")
+        chunk = event.get("body", b"")
+        if chunk:
+            yield chunk
+        if not event.get("more_body", False):
+            return
+
+
 def _json(status: int, value: Any) -> GatewayResponse:
     return GatewayResponse(status, {"content-type": "application/json"}, json.dumps(value).encode())
+
+
+class _Waiter:
+    """An exchange the gateway's HTTP front waits for: answered like a deferred reply."""
+
+    def __init__(self) -> None:
+        self.done = trio.Event()
+        self._response: GatewayResponse | None = None
+        self._error: BaseException | None = None
+
+    def reply(self, response: GatewayResponse) -> None:
+        self._response = response
+        self.done.set()
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self.done.set()
+
+    def result(self) -> GatewayResponse:
+        if self._error is not None:
+            raise self._error
+        assert self._response is not None
+        return self._response
 
 
 class _Served:
