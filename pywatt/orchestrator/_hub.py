@@ -82,6 +82,7 @@ from ._connection import ServerConnection, encode_bare
 from ._console import Console
 from ._errors import ModuleCallFailed
 from ._hub_state import HubState, ReadyWaiter, RegistrationRecord, Route
+from ._stream_relay import RelayedStreamFrame
 from ._tokens import same_token
 
 __all__ = [
@@ -334,6 +335,7 @@ class Hub(Actor[HubMessage]):
         )
         if self._last_used.get(conn.module_id) is conn:
             del self._last_used[conn.module_id]
+        self.state.streams.closed(conn)
         for key, route in list(self.routes.items()):
             if route.callee_conn is conn:
                 del self.routes[key]
@@ -374,6 +376,8 @@ class Hub(Actor[HubMessage]):
                 conn, content.target_module_id, content.target_endpoint, content.request_id,
                 content.payload_json, content,
             )  # fmt: skip
+        elif isinstance(content, RelayedStreamFrame):
+            self.state.streams.on_frame(conn, content, self._conn_for, self._known)
         elif isinstance(content, RouteToModule):
             self._route(
                 conn, content.target_module_id, content.target_endpoint, content.request_id,

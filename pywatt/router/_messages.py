@@ -89,6 +89,12 @@ class RegisterHandler(Request[None]):
     handler: EndpointHandler
     request_type: Any = Any
     for_module: str | None = None
+    stream: bool = False
+    """The endpoint takes streams: ``handler`` (a function) is called with the
+    ``RemoteInbound`` of each stream opened to it (``state.serve_stream``)."""
+    max_size: int | None = None
+    """Refuse requests over this many encoded bytes with ``RequestTooLarge`` (None: no limit
+    but the frame limit, and none at all for requests that come as a stream)."""
 
 
 @attrs.frozen

@@ -62,6 +62,7 @@ import uuid
 from typing import Any, Final
 
 import attrs
+import trio
 
 from actors import (
     Actor,
@@ -93,6 +94,8 @@ from pywatt.wire import (
     ReplyError,
     RoutedModuleMessage,
     RoutedModuleResponse,
+    StreamFrame,
+    decode_msgpack,
     decode_payload,
     decode_payload_message,
     decode_reply,
@@ -125,6 +128,23 @@ from ._messages import (
     UnregisterHandler,
 )
 from ._payloads import read_request, request_payload
+from ._streaming import (
+    BODY_PROPERTY,
+    STREAM_KEY,
+    STREAM_THRESHOLD,
+    BodyArrived,
+    OpenStream,
+    SweepStreams,
+    body_request_payload,
+    claim_body,
+    is_stream_reply,
+    on_stream_reply,
+    open_body,
+    settle_stream,
+    stream_reply_data,
+    write_error,
+)
+from ._streams import RemoteInbound, RemoteOutbound, StreamsUnsupported, StreamTable
 
 __all__ = ["LOCAL_CHANNEL", "NOTIFY_MARKER_VALUE", "Router", "router_spec"]
 
@@ -159,7 +179,11 @@ RouterMessage = (
     | ConnectionLost
     | Unpark
     | HandlerReply
+    | OpenStream
+    | BodyArrived
+    | SweepStreams
 )
+_STREAM_FRAMES: Final = StreamFrame.__args__
 
 
 def router_spec(
@@ -179,12 +203,14 @@ def router_spec(
     if default_timeout <= 0 or max_in_flight < 1:
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
     endpoints = Endpoints(ready=not hold_until_ready, max_held=max_in_flight)
+    streams = StreamTable(directory)
     return ChildSpec(
         ROUTER,
         lambda: Router(
             module_id,
             directory,
             endpoints=endpoints,
+            streams=streams,
             default_timeout=default_timeout,
             max_in_flight=max_in_flight,
         ),
@@ -200,7 +226,7 @@ class Router(Actor[RouterMessage]):
     keeps its own, which a restart forgets.
     """
 
-    reply_errors = (NoChannel, EncodeError, MessageTooLarge, BadTarget)
+    reply_errors = (NoChannel, EncodeError, MessageTooLarge, BadTarget, StreamsUnsupported)
 
     def __init__(
         self,
@@ -208,14 +234,21 @@ class Router(Actor[RouterMessage]):
         directory: ChannelDirectory,
         *,
         endpoints: Endpoints | None = None,
+        streams: StreamTable | None = None,
         default_timeout: float = 30.0,
         max_in_flight: int = 1024,
+        stream_threshold: int = STREAM_THRESHOLD,
     ) -> None:
         if default_timeout <= 0 or max_in_flight < 1:
             raise ValueError("default_timeout must be positive and max_in_flight at least 1")
         self.module_id = module_id
         self.directory = directory
         self.endpoints = endpoints if endpoints is not None else Endpoints()
+        self.streams = streams if streams is not None else StreamTable(directory)
+        """The module's streams, by id (``_streams``): like ``endpoints``, the name's."""
+        self.stream_threshold = stream_threshold
+        self.bodies: dict[uuid.UUID, RemoteOutbound] = {}
+        """Requests in flight whose value goes in a stream: aborted if the request ends."""
         self.default_timeout = default_timeout
         self.max_in_flight = max_in_flight
         # A request in flight is in both, together: ``requests`` says what it was, ``replies``
@@ -232,6 +265,7 @@ class Router(Actor[RouterMessage]):
         self.replies = PendingReplies[uuid.UUID](
             self.ctx, timeout_error=self._timeout_error, on_expire=self._expired
         )
+        self.ctx.send_interval(5.0, SweepStreams())
 
     async def on_stop(self) -> None:
         # Handler tasks end with this incarnation (a crash or a stop): their callers hear it
@@ -257,7 +291,9 @@ class Router(Actor[RouterMessage]):
     async def receive(self, message: RouterMessage) -> Any:
         if isinstance(message, ChannelInbound):
             inbound = message.message
-            if isinstance(inbound, RoutedModuleResponse):
+            if isinstance(inbound, _STREAM_FRAMES):
+                self.streams.on_frame(message.channel, inbound)
+            elif isinstance(inbound, RoutedModuleResponse):
                 self._on_reply(inbound.source_module_id, inbound.request_id, inbound.payload)
             elif isinstance(inbound, RoutedModuleMessage):
                 await self._on_routed(message.channel, inbound)
@@ -275,7 +311,19 @@ class Router(Actor[RouterMessage]):
         if isinstance(message, SendMessage):
             await self._send_notification(message)
             return None
+        if isinstance(message, OpenStream):
+            return self.streams.open_outbound(
+                message.target, message.endpoint, message.metadata,
+                window=message.window, chunk_size=message.chunk_size,
+            )  # fmt: skip
+        if isinstance(message, BodyArrived):
+            await self._serve_request(message.channel, message.message, message.body)
+            return None
+        if isinstance(message, SweepStreams):
+            self.streams.sweep(trio.current_time())
+            return None
         if isinstance(message, ConnectionLost):
+            self.streams.connection_lost(message.channel, message.reason)
             self._on_connection_lost(message)
         elif isinstance(message, RegisterHandler):
             self.endpoints.register(message)
@@ -372,6 +420,16 @@ class Router(Actor[RouterMessage]):
             payload = request_payload(message.payload, message.endpoint, REPLY_MARKER_VALUE)
             if local:  # to itself: served here once it is pending, never on the wire
                 channel = LOCAL_CHANNEL
+            elif len(payload.data) > self.stream_threshold and self.streams.supported():
+                # Too big for one frame's comfort: the value goes in a stream (_streaming).
+                body = open_body(self, message.target, message.endpoint, message.payload)
+                self.bodies[request_id] = body
+                payload = body_request_payload(message.endpoint, REPLY_MARKER_VALUE, body.stream_id)
+                channel = await self._send_frame(
+                    self._route_frame(message.target, message.endpoint, request_id, payload),
+                    f"a request to {message.target}/{message.endpoint}",
+                    prefer=body.channel,
+                )
             else:
                 channel = await self._send_frame(
                     self._route_frame(message.target, message.endpoint, request_id, payload),
@@ -402,6 +460,9 @@ class Router(Actor[RouterMessage]):
     # -- outcomes --------------------------------------------------------------------------
 
     def _on_reply(self, source: str, request_id: uuid.UUID, payload: EncodedMessage) -> bool:
+        self._end_body(request_id)
+        if payload.data[:1] == b"{" and on_stream_reply(self, request_id, payload.data):
+            return True
         request = self.requests.pop(request_id, None)
         if request is None:
             self.counts["late_replies"] += 1
@@ -431,9 +492,17 @@ class Router(Actor[RouterMessage]):
         self.counts["replies"] += 1
         return self.replies.resolve(request_id, result)
 
+    def _end_body(self, request_id: uuid.UUID) -> None:
+        """The request is answered or over: a body still being sent is not needed any more
+        (a reply before the whole body is a refusal, such as ``RequestTooLarge``)."""
+        body = self.bodies.pop(request_id, None)
+        if body is not None and body.sender.state.value == "open":
+            body.abort("the request was answered or ended before its body was sent")
+
     def _on_connection_lost(self, message: ConnectionLost) -> None:
         for request_id, request in list(self.requests.items()):
             if request.channel == message.channel:
+                self._end_body(request_id)
                 del self.requests[request_id]
                 self.counts["interrupted"] += 1
                 reason = message.reason
@@ -450,6 +519,7 @@ class Router(Actor[RouterMessage]):
         """Request ``request_id`` timed out (its asker has the error): forget it, and let a
         parked request have its slot."""
         del self.requests[request_id]
+        self._end_body(request_id)
         self.counts["timeouts"] += 1
         self._finished()
 
@@ -463,11 +533,15 @@ class Router(Actor[RouterMessage]):
             return
         await self._serve_request(channel, message)
 
-    async def _serve_request(self, channel: str, message: RoutedModuleMessage) -> None:
-        """Find the handler of a request or notification and run it (or answer for it)."""
+    async def _serve_request(
+        self, channel: str, message: RoutedModuleMessage, body: bytes | None = None
+    ) -> None:
+        """Find the handler of a request or notification and run it (or answer for it).
+        ``body``: the value of a request that came in a stream (MessagePack)."""
         fast = read_request(message.payload)  # the form pywatt writes, read fast
         endpoint: str | None
         marker: object
+        streamed: object = None
         if fast is not None:
             content, endpoint, marker = fast
         else:
@@ -486,8 +560,31 @@ class Router(Actor[RouterMessage]):
             content = envelope.content
             marker = (meta.properties or {}).get(REPLY_MARKER_PROPERTY)
             endpoint = meta.destination
+            streamed = (meta.properties or {}).get(BODY_PROPERTY)
         source, request_id = message.source_module_id, message.original_request_id
         entry = self.endpoints.find(endpoint, source)
+        if body is not None:
+            try:
+                content = decode_msgpack(body, Any)
+            except DecodeError as exc:
+                self.counts["malformed"] += 1
+                await write_error(self, channel, source, request_id, "BadRequest", str(exc))
+                return
+        elif isinstance(streamed, str) and entry is not None:
+            claim_body(self, channel, message, streamed, entry.max_size)
+            return
+        elif (
+            entry is not None
+            and entry.max_size is not None
+            and len(message.payload.data) > entry.max_size
+        ):
+            self.counts["too_large"] += 1
+            text = (
+                f"the request is {len(message.payload.data)} bytes; endpoint {endpoint!r} "
+                f"takes at most {entry.max_size}"
+            )
+            await write_error(self, channel, source, request_id, "RequestTooLarge", text)
+            return
         if entry is None and endpoint == READY_ENDPOINT:  # a readiness probe: we are here
             if marker == REPLY_MARKER_VALUE:
                 self.counts["handled"] += 1
@@ -518,16 +615,14 @@ class Router(Actor[RouterMessage]):
         handler = entry.handler
         if isinstance(handler, str):
             self._track(source, request_id, marker, channel)
-            self.ctx.start_task(self._serve, entry, content, message, marker)
+            self.ctx.start_task(self._serve, entry, content, message, marker, body)
             return
         # A function runs here: it cannot wait, so a task would only add a hand-off.
         try:
-            request = (
-                content
-                if entry.request_type is Any
-                else decode_payload(message.payload, entry.request_type)
-            )
+            request = self._request_value(entry, content, message, body)
             result = handler(request)
+            if isinstance(request, RemoteInbound):  # a streamed endpoint's handler
+                result = settle_stream(request, result)
         except Exception as exc:
             data = self._error_data(exc, source, request_id)
         else:
@@ -535,7 +630,7 @@ class Router(Actor[RouterMessage]):
                 self._track(source, request_id, marker, channel)
                 self.ctx.start_task(self._finish, result, message, marker)
                 return
-            data = self._ok_data(result, marker, source, request_id)
+            data = self._ok_data(result, marker, source, request_id, channel)
         if marker != NOTIFY_MARKER_VALUE:
             await self._write_reply(HandlerReply(source, request_id, data, channel))
 
@@ -556,9 +651,43 @@ class Router(Actor[RouterMessage]):
         if channel is not None:
             await self._write_reply(HandlerReply(source, request_id, data, channel))
 
-    def _ok_data(self, result: Any, marker: object, source: str, request_id: uuid.UUID) -> bytes:
+    def _request_value(
+        self, entry: Handler, content: Any, message: RoutedModuleMessage, body: bytes | None
+    ) -> Any:
+        """The request as the handler takes it: decoded as its type, or the stream it
+        announced for a streamed endpoint. Raises ``DecodeError``, ``LookupError``."""
+        if entry.stream:
+            if not isinstance(content, dict) or not isinstance(content.get(STREAM_KEY), str):
+                raise DecodeError(f"a streamed endpoint takes {{{STREAM_KEY!r}: <stream id>}}")
+            return self.streams.claim(uuid.UUID(content[STREAM_KEY]))
+        if entry.request_type is Any:
+            return content
+        if body is not None:
+            return decode_msgpack(body, entry.request_type)
+        return decode_payload(message.payload, entry.request_type)
+
+    def _ok_data(
+        self,
+        result: Any,
+        marker: object,
+        source: str,
+        request_id: uuid.UUID,
+        channel: str | None = None,
+    ) -> bytes:
         try:
-            data = encode_reply_ok(result) if marker == REPLY_MARKER_VALUE else encode_json(result)
+            if marker == REPLY_MARKER_VALUE and is_stream_reply(result):
+                data = stream_reply_data(self, result, None, source, request_id, channel)
+            else:
+                data = (
+                    encode_reply_ok(result) if marker == REPLY_MARKER_VALUE
+                    else encode_json(result)
+                )  # fmt: skip
+                if marker == REPLY_MARKER_VALUE and len(data) > self.stream_threshold:
+                    data = (
+                        stream_reply_data(self, result, len(data), source, request_id, channel)
+                        or data
+                    )
+            assert data is not None
         except Exception as exc:  # a result without a JSON form is the caller's error
             return self._error_data(exc, source, request_id)
         self.counts["handled"] += 1
@@ -588,26 +717,29 @@ class Router(Actor[RouterMessage]):
         except Exception as exc:
             data = self._error_data(exc, source, request_id)
         else:
-            data = self._ok_data(result, marker, source, request_id)
+            channel = self.serving.get((source, request_id))
+            data = self._ok_data(result, marker, source, request_id, channel)
         await self._reply_once(source, request_id, data)
 
     async def _serve(
-        self, entry: Handler, content: Any, message: RoutedModuleMessage, marker: object
+        self,
+        entry: Handler,
+        content: Any,
+        message: RoutedModuleMessage,
+        marker: object,
+        body: bytes | None = None,
     ) -> None:
         """Ask (or tell) the actor named by ``entry`` and write its reply (a task)."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
-            request = (
-                content
-                if entry.request_type is Any
-                else decode_payload(message.payload, entry.request_type)
-            )
+            request = self._request_value(entry, content, message, body)
             assert isinstance(entry.handler, str)
             result: Any = await self._ask_actor(entry.handler, request)
         except Exception as exc:
             data = self._error_data(exc, source, request_id)
         else:
-            data = self._ok_data(result, marker, source, request_id)
+            channel = self.serving.get((source, request_id))
+            data = self._ok_data(result, marker, source, request_id, channel)
         await self._reply_once(source, request_id, data)
 
     async def _ask_actor(self, name: str, request: Any) -> Any:

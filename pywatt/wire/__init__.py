@@ -56,6 +56,7 @@ from ._payload import encode_reply_ok as encode_reply_ok
 from ._payload import to_message as to_message
 from ._stream_codec import decode_stream_frame as decode_stream_frame
 from ._stream_codec import encode_stream_frame as encode_stream_frame
+from ._stream_codec import stream_frame_head as stream_frame_head
 from ._stream_errors import ChunkTooLarge as ChunkTooLarge
 from ._stream_errors import NoCredit as NoCredit
 from ._stream_errors import StreamError as StreamError

@@ -1,0 +1,132 @@
+"""``open_module_stream``: a stream to another module's streamed endpoint (docs/streams.md).
+
+The producer's router opens the stream (its open frame goes out at once) and the producer
+asks the endpoint with a request that names the stream, so the consumer's handler starts,
+claims it and reads it; the request's reply is the handler's answer, which the producer
+gets when it leaves its block. A request that fails first (no such module or endpoint, the
+module down) aborts the stream, so ``send`` raises ``StreamAborted`` with that error as its
+``__cause__``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+import trio
+
+from actors import ActorSystem, StreamAbortReason, StreamStatistics
+from pywatt.wire import DEFAULT_CHUNK_SIZE, DEFAULT_WINDOW
+
+from ._messages import ROUTER, SendRequest, parse_target
+from ._streaming import STREAM_KEY, OpenStream
+from ._streams import RemoteOutbound
+
+__all__ = ["ANSWER_TIMEOUT", "ModuleStream", "open_module_stream"]
+
+ANSWER_TIMEOUT: Final = 24 * 3600.0
+"""Seconds the announcing request waits for the handler's answer when no ``timeout`` is
+given: the stream's own failures end it long before (put a deadline around the block)."""
+
+
+class ModuleStream:
+    """The producer's end of a stream to another module, from ``state.open_stream``."""
+
+    def __init__(self, outbound: RemoteOutbound) -> None:
+        self._out = outbound
+        self.metadata = outbound.metadata
+        self._reply: Any = None
+        self._error: BaseException | None = None
+        self._answered = trio.Event()
+
+    @property
+    def stream_id(self) -> Any:
+        return self._out.stream_id
+
+    @property
+    def reply(self) -> Any:
+        """What the consumer's handler returned, once the block is left."""
+        if not self._answered.is_set():
+            raise RuntimeError("the consumer has not answered yet")
+        if self._error is not None:
+            raise RuntimeError("the consumer answered with an error") from self._error
+        return self._reply
+
+    async def send(self, data: bytes | bytearray | memoryview) -> None:
+        """Send ``data`` in chunks of at most ``chunk_size`` bytes, waiting while the
+        consumer is ``window`` chunks behind. Raises ``StreamAborted``."""
+        await self._out.send(data)
+
+    def abort(
+        self, detail: str = "", reason: StreamAbortReason = StreamAbortReason.APPLICATION
+    ) -> None:
+        """Give up now; the consumer's iteration raises ``StreamAborted``."""
+        self._out.abort(detail, reason)
+
+    def statistics(self) -> StreamStatistics:
+        return self._out.statistics()
+
+    async def _ask(self, system: ActorSystem, request: SendRequest) -> None:
+        try:
+            self._reply = await system.ask(ROUTER, request)
+        except Exception as exc:
+            self._error = exc
+            if self._out.aborted is None and self._out.sender.state.value == "open":
+                self._out.abort(f"the request that announced the stream failed: {exc}")
+                assert self._out.aborted is not None
+                self._out.aborted.__cause__ = exc
+        finally:
+            self._answered.set()
+
+
+@contextlib.asynccontextmanager
+async def open_module_stream(
+    system: ActorSystem,
+    target: str,
+    metadata: dict[str, str] | None = None,
+    *,
+    endpoint: str | None = None,
+    window: int = DEFAULT_WINDOW,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    timeout: float | None = None,
+) -> AsyncIterator[ModuleStream]:
+    """Open a stream to ``"module:endpoint"`` (served with ``state.serve_stream``) and yield
+    its sending end. Leaving the block ends the stream and waits for the handler's answer
+    (``stream.reply``); an error in the block aborts it (``crashed``, or ``cancelled``).
+
+    Raises ``StreamsUnsupported`` when the orchestrator carries no streams, ``BadTarget``,
+    ``ValueError`` for a window or chunk size below 1 (or a chunk size over 1 MiB),
+    ``StreamAborted`` and the handler's error (a ``RemoteError``) from the block.
+    """
+    if window < 1 or not 1 <= chunk_size <= 1 << 20:
+        raise ValueError(
+            f"window must be at least 1 and chunk_size 1 byte to 1 MiB, not {window}, {chunk_size}"
+        )
+    module, name = parse_target(target, endpoint)
+    outbound: RemoteOutbound = await system.ask(
+        ROUTER, OpenStream(module, name, dict(metadata or {}), window, chunk_size)
+    )
+    stream = ModuleStream(outbound)
+    request = SendRequest(
+        module, name, {STREAM_KEY: str(outbound.stream_id)}, Any, timeout or ANSWER_TIMEOUT
+    )
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(stream._ask, system, request)
+        try:
+            yield stream
+        except trio.Cancelled:
+            outbound.abort("the producer was cancelled", StreamAbortReason.CANCELLED)
+            raise
+        except BaseException as exc:
+            detail = f"the producer raised {type(exc).__name__}: {exc}"
+            outbound.abort(detail, StreamAbortReason.CRASHED)
+            raise
+        try:
+            outbound.end()
+            await stream._answered.wait()
+        except trio.Cancelled:
+            outbound.abort("the producer was cancelled", StreamAbortReason.CANCELLED)
+            raise
+    if stream._error is not None:
+        raise stream._error
