@@ -14,11 +14,20 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any, Final
 
+import outcome
 import trio
 
-from actors import ActorSystem, StreamAbortReason, StreamStatistics
+from actors import ActorError, ActorSystem, StreamAborted, StreamAbortReason, StreamStatistics
 from pywatt.wire import DEFAULT_CHUNK_SIZE, DEFAULT_WINDOW
 
+from ._errors import (
+    NoSuchEndpoint,
+    NoSuchModule,
+    RemoteCrash,
+    RemoteError,
+    RequestInterrupted,
+    RequestTimeout,
+)
 from ._messages import ROUTER, SendRequest, parse_target
 from ._streaming import STREAM_KEY, OpenStream
 from ._streams import RemoteOutbound
@@ -67,17 +76,20 @@ class ModuleStream:
     def statistics(self) -> StreamStatistics:
         return self._out.statistics()
 
-    async def _ask(self, system: ActorSystem, request: SendRequest) -> None:
-        try:
-            self._reply = await system.ask(ROUTER, request)
-        except Exception as exc:
-            self._error = exc
+    def _on_answer(self, result: outcome.Outcome[Any]) -> None:
+        """The announcing request's outcome (called once, synchronously, by the router)."""
+        if isinstance(result, outcome.Value):
+            self._reply = result.value
+        elif isinstance(result, outcome.Error):
+            error = self._error = result.error
             if self._out.aborted is None and self._out.sender.state.value == "open":
-                self._out.abort(f"the request that announced the stream failed: {exc}")
-                assert self._out.aborted is not None
-                self._out.aborted.__cause__ = exc
-        finally:
-            self._answered.set()
+                # The handler's answer came before the stream's end: the stream is over. The
+                # consumer's own abort may still be on its way (on another connection): say
+                # here what it would say.
+                aborted = _as_abort(error)
+                aborted.__cause__ = error
+                self._out.fail(aborted)
+        self._answered.set()
 
 
 @contextlib.asynccontextmanager
@@ -111,22 +123,38 @@ async def open_module_stream(
     request = SendRequest(
         module, name, {STREAM_KEY: str(outbound.stream_id)}, Any, timeout or ANSWER_TIMEOUT
     )
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(stream._ask, system, request)
-        try:
-            yield stream
-        except trio.Cancelled:
-            outbound.abort("the producer was cancelled", StreamAbortReason.CANCELLED)
-            raise
-        except BaseException as exc:
-            detail = f"the producer raised {type(exc).__name__}: {exc}"
-            outbound.abort(detail, StreamAbortReason.CRASHED)
-            raise
-        try:
-            outbound.end()
-            await stream._answered.wait()
-        except trio.Cancelled:
-            outbound.abort("the producer was cancelled", StreamAbortReason.CANCELLED)
-            raise
+    # Asked without waiting (no nursery around the user's block, whose errors then come out
+    # of it as they are): the answer arrives by callback.
+    system.ref(ROUTER).ask_nowait(request, stream._on_answer)
+    try:
+        yield stream
+    except trio.Cancelled:
+        outbound.abort("the producer was cancelled", StreamAbortReason.CANCELLED)
+        raise
+    except BaseException as exc:
+        detail = f"the producer raised {type(exc).__name__}: {exc}"
+        outbound.abort(detail, StreamAbortReason.CRASHED)
+        raise
+    try:
+        outbound.end()
+        await stream._answered.wait()
+    except trio.Cancelled:
+        outbound.abort("the producer was cancelled", StreamAbortReason.CANCELLED)
+        raise
     if stream._error is not None:
         raise stream._error
+
+
+def _as_abort(error: BaseException) -> StreamAborted:
+    """The abort that an error answer to the announcing request means for the stream."""
+    if isinstance(error, RemoteCrash):
+        return StreamAborted(StreamAbortReason.CRASHED, "consumer", str(error))
+    if isinstance(error, NoSuchEndpoint | NoSuchModule):
+        return StreamAborted(StreamAbortReason.REFUSED, "consumer", str(error))
+    if isinstance(error, RemoteError | RequestInterrupted):
+        return StreamAborted(StreamAbortReason.STOPPED, "consumer", str(error))
+    if isinstance(error, ActorError):  # our router crashed or stopped with the ask
+        return StreamAborted(StreamAbortReason.STOPPED, "producer", str(error))
+    if isinstance(error, RequestTimeout):
+        return StreamAborted(StreamAbortReason.CANCELLED, "producer", str(error))
+    return StreamAborted(StreamAbortReason.APPLICATION, "producer", str(error))

@@ -95,7 +95,7 @@ from pywatt.wire import (
     RoutedModuleMessage,
     RoutedModuleResponse,
     StreamFrame,
-    decode_msgpack,
+    decode_body,
     decode_payload,
     decode_payload_message,
     decode_reply,
@@ -140,8 +140,9 @@ from ._streaming import (
     is_stream_reply,
     on_stream_reply,
     open_body,
-    settle_stream,
+    serve_stream,
     stream_reply_data,
+    surely_big,
     write_error,
 )
 from ._streams import RemoteInbound, RemoteOutbound, StreamsUnsupported, StreamTable
@@ -417,10 +418,19 @@ class Router(Actor[RouterMessage]):
         request_id = uuid.uuid4()
         local = message.target == self.module_id
         try:
-            payload = request_payload(message.payload, message.endpoint, REPLY_MARKER_VALUE)
+            big = (
+                not local
+                and surely_big(message.payload, self.stream_threshold)
+                and self.streams.supported()
+            )
+            payload = (
+                EncodedMessage(data=b"", format=EncodingFormat.JSON)  # not written: see below
+                if big
+                else request_payload(message.payload, message.endpoint, REPLY_MARKER_VALUE)
+            )
             if local:  # to itself: served here once it is pending, never on the wire
                 channel = LOCAL_CHANNEL
-            elif len(payload.data) > self.stream_threshold and self.streams.supported():
+            elif big or (len(payload.data) > self.stream_threshold and self.streams.supported()):
                 # Too big for one frame's comfort: the value goes in a stream (_streaming).
                 body = open_body(self, message.target, message.endpoint, message.payload)
                 self.bodies[request_id] = body
@@ -565,7 +575,7 @@ class Router(Actor[RouterMessage]):
         entry = self.endpoints.find(endpoint, source)
         if body is not None:
             try:
-                content = decode_msgpack(body, Any)
+                content = decode_body(body, Any)
             except DecodeError as exc:
                 self.counts["malformed"] += 1
                 await write_error(self, channel, source, request_id, "BadRequest", str(exc))
@@ -620,9 +630,11 @@ class Router(Actor[RouterMessage]):
         # A function runs here: it cannot wait, so a task would only add a hand-off.
         try:
             request = self._request_value(entry, content, message, body)
-            result = handler(request)
+            result: Any
             if isinstance(request, RemoteInbound):  # a streamed endpoint's handler
-                result = settle_stream(request, result)
+                result = serve_stream(request, handler)
+            else:
+                result = handler(request)
         except Exception as exc:
             data = self._error_data(exc, source, request_id)
         else:
@@ -663,7 +675,7 @@ class Router(Actor[RouterMessage]):
         if entry.request_type is Any:
             return content
         if body is not None:
-            return decode_msgpack(body, entry.request_type)
+            return decode_body(body, entry.request_type)
         return decode_payload(message.payload, entry.request_type)
 
     def _ok_data(
@@ -678,11 +690,19 @@ class Router(Actor[RouterMessage]):
             if marker == REPLY_MARKER_VALUE and is_stream_reply(result):
                 data = stream_reply_data(self, result, None, source, request_id, channel)
             else:
-                data = (
+                streamed = None
+                if marker == REPLY_MARKER_VALUE and surely_big(result, self.stream_threshold):
+                    size = 2 * len(result)
+                    streamed = stream_reply_data(self, result, size, source, request_id, channel)
+                data = streamed or (
                     encode_reply_ok(result) if marker == REPLY_MARKER_VALUE
                     else encode_json(result)
                 )  # fmt: skip
-                if marker == REPLY_MARKER_VALUE and len(data) > self.stream_threshold:
+                if (
+                    marker == REPLY_MARKER_VALUE
+                    and not streamed
+                    and len(data) > self.stream_threshold
+                ):
                     data = (
                         stream_reply_data(self, result, len(data), source, request_id, channel)
                         or data

@@ -24,11 +24,12 @@ from __future__ import annotations
 import inspect
 import logging
 import uuid
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
+import trio
 
 from actors import Request, StreamAborted, StreamAbortReason
 from pywatt.channels import uuid4_text
@@ -37,8 +38,8 @@ from pywatt.wire import (
     EncodedMessage,
     EncodingFormat,
     ReplyError,
-    decode_msgpack,
-    encode_msgpack,
+    decode_body,
+    encode_body,
     encode_reply_error,
 )
 
@@ -126,17 +127,32 @@ def body_request_payload(endpoint: str, marker: str, stream_id: uuid.UUID) -> En
     return EncodedMessage(data=data, format=EncodingFormat.JSON)
 
 
-async def settle_stream(inbound: RemoteInbound, result: Any) -> Any:
-    """Await a streamed endpoint's handler, then abort its stream if it was not read to the
-    end: ``crashed`` if the handler raised, ``cancelled`` if it returned early."""
+async def serve_stream(inbound: RemoteInbound, handler: Callable[[Any], Any]) -> Any:
+    """Run a streamed endpoint's handler once the stream's open has arrived, then abort the
+    stream if it was not read to the end: ``crashed`` if the handler raised, ``cancelled`` if
+    it returned early."""
     try:
+        await inbound.wait_open()
+        result = handler(inbound)
         value = await result if inspect.isawaitable(result) else result
+    except trio.Cancelled:  # the router's incarnation is ending: its tasks with it
+        inbound.abort(
+            "the handler was cancelled: the consumer's router stopped or restarted",
+            StreamAbortReason.STOPPED,
+        )
+        raise
     except BaseException as exc:
         inbound.abort(f"the handler raised {type(exc).__name__}: {exc}",
                       StreamAbortReason.CRASHED)  # fmt: skip
         raise
     inbound.abort("the handler returned before the end of the stream")
     return value
+
+
+def surely_big(value: object, threshold: int) -> bool:
+    """Whether ``value``'s JSON is surely over ``threshold`` without writing it: bytes are a
+    JSON array of at least two characters per byte."""
+    return isinstance(value, bytes | bytearray | memoryview) and 2 * len(value) > threshold
 
 
 def is_stream_reply(result: object) -> bool:
@@ -179,7 +195,7 @@ async def pump(out: RemoteOutbound, chunks: AsyncIterable[bytes] | bytes) -> Non
 
 def open_body(router: Router, target: str, endpoint: str, value: Any) -> RemoteOutbound:
     """Open a stream carrying ``value`` as MessagePack and start sending it."""
-    body = encode_msgpack(value)
+    body = encode_body(value)
     out = router.streams.open_outbound(target, endpoint, {BODY_KIND: "value"})
     router.ctx.start_task(pump, out, body)
     return out
@@ -294,7 +310,7 @@ def on_stream_reply(router: Router, request_id: uuid.UUID, data: bytes) -> bool:
             return  # timed out while the body came
         router._finished()
         try:
-            value = decode_msgpack(body, request.response_type)
+            value = decode_body(body, request.response_type)
         except Exception as exc:
             from ._errors import BadReply
 

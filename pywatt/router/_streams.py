@@ -101,6 +101,9 @@ class _End:
         if self.aborted is None:
             self.aborted = error
         self.lot.unpark_all()
+        settled = getattr(self, "_settled", None)
+        if settled is not None:
+            settled.set()
 
     def _raise_if_aborted(self) -> None:
         if self.aborted is not None:
@@ -170,6 +173,15 @@ class RemoteOutbound(_End):
         self._fail(error)
         self.table.forget(self.stream_id, self)
 
+    def fail(self, error: StreamAborted) -> None:
+        """End the stream with ``error`` (whoever it names), telling the consumer."""
+        if self.aborted is not None:
+            return
+        self.sender.abort(AbortCode(error.reason.value), error.detail)
+        self._flush(self.sender)
+        self._fail(error)
+        self.table.forget(self.stream_id, self)
+
     def statistics(self) -> StreamStatistics:
         s = self.sender
         return StreamStatistics(
@@ -225,6 +237,14 @@ class RemoteInbound(_End):
         self.claimed = False
         self.since = trio.current_time()
         self._reading = False
+        self._settled = trio.Event()
+        """Set once the open arrived, or the stream failed before it."""
+
+    async def wait_open(self) -> None:
+        """Block until the open frame arrived (``metadata`` and ``source`` are known) or the
+        stream failed; raises ``StreamAborted`` then."""
+        await self._settled.wait()
+        self._raise_if_aborted()
 
     @property
     def opened(self) -> StreamOpen | None:
@@ -331,6 +351,8 @@ class RemoteInbound(_End):
             self.table.forget(self.stream_id, self)
             return
         self._flush(receiver)  # an open over our limits is refused at once
+        if receiver.opened is not None:
+            self._settled.set()
         if receiver.state is StreamState.ABORTED and receiver.abort_frame is not None:
             frame_ = receiver.abort_frame
             by = _PRODUCER if receiver.aborted_by_peer else _CONSUMER

@@ -17,6 +17,12 @@ Endpoints it serves:
   "size", "stop_after"}``; answered with the outcome or ``{"error": class, "message",
   "reason", "by", "cause"}``.
 * ``hold``: parks, for the crash tests (the process is killed under it).
+* ``start`` / ``result``: run a ``run`` step in the actor ``background`` (outside the
+  router, so a crash of the router does not take the step with it), and wait for its outcome.
+* ``crash``: crashes the module's actor ``{"actor": name}`` (from an actor outside its tree).
+
+It logs ``upload receiving from <module>`` at an upload's first chunk and ``upload aborted:
+reason=<code> by=<side>: <detail>`` when one is aborted.
 """
 
 from __future__ import annotations
@@ -26,13 +32,67 @@ import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import attrs
 import trio
 
+import actors
+import actors.testing
 from actors import StreamAborted
 from pywatt import AppState, run_module
 from pywatt.router import RemoteInbound
 
 log = logging.getLogger("streamer")
+
+
+@attrs.frozen
+class CrashIt:
+    actor: str
+
+
+@attrs.frozen
+class Start:
+    step: dict[str, Any]
+
+
+@attrs.frozen
+class GetResult(actors.Request[Any]):
+    pass
+
+
+class Background(actors.Actor[Start | GetResult]):
+    """Runs one step in a task of its own, outside the router (whose crash it outlives)."""
+
+    def __init__(self, run: Any) -> None:
+        self.run = run
+        self.result: Any = None
+        self.done = trio.Event()
+
+    async def receive(self, message: Start | GetResult) -> Any:
+        if isinstance(message, Start):
+            self.done = trio.Event()
+
+            async def work() -> None:
+                self.result = await self.run(message.step)
+                self.done.set()
+
+            self.ctx.start_task(work)
+            return None
+        reply = self.ctx.defer_reply()
+
+        async def answer() -> None:
+            await self.done.wait()
+            reply.reply(self.result)
+
+        self.ctx.start_task(answer)
+        return None
+
+
+class Crasher(actors.Actor[CrashIt]):
+    """Outside the module's tree, so that no crash it causes restarts it."""
+
+    async def receive(self, message: CrashIt) -> None:
+        await actors.testing.crash(self.ctx.system, message.actor)
+
 
 BLOCK = bytes((i * 7 + 3) % 251 for i in range(1 << 16)) * 16  # 1 MiB, no 64 KiB period
 
@@ -71,16 +131,22 @@ async def main(state: AppState[Any]) -> None:
         fail_after = int(meta.get("fail_after", -1))
         stop_after = int(meta.get("stop_after", -1))
         size = chunks = crc = 0
-        async for chunk in stream:
-            if chunks == fail_after:
-                raise ValueError(f"failed after {chunks} chunks on purpose")
-            if chunks == stop_after:
-                return {"stopped": chunks}
-            size += len(chunk)
-            crc = zlib.crc32(chunk, crc)
-            chunks += 1
-            if chunks <= slow:
-                await trio.sleep(sleep)
+        try:
+            async for chunk in stream:
+                if chunks == fail_after:
+                    raise ValueError(f"failed after {chunks} chunks on purpose")
+                if chunks == stop_after:
+                    return {"stopped": chunks}
+                size += len(chunk)
+                crc = zlib.crc32(chunk, crc)
+                chunks += 1
+                if chunks == 1:
+                    log.info("upload receiving from %s", stream.source)
+                if chunks <= slow:
+                    await trio.sleep(sleep)
+        except StreamAborted as exc:
+            log.info("upload aborted: reason=%s by=%s: %s", exc.reason.value, exc.by, exc.detail)
+            raise
         stats = stream.statistics()
         return {
             "bytes": size, "chunks": chunks, "crc32": crc, "source": stream.source,
@@ -129,7 +195,9 @@ async def main(state: AppState[Any]) -> None:
                 }  # fmt: skip
             if "call" in step:
                 payload = body(int(step["size"]))
-                value = await state.send_request(step["call"], payload, timeout=120)
+                value = await state.send_request(
+                    step.get("endpoint", step["call"]), payload, response_type=bytes, timeout=120
+                )
                 return {"same": value == payload, "type": type(value).__name__,
                         "size": len(value)}  # fmt: skip
             if "download" in step:
@@ -152,6 +220,23 @@ async def main(state: AppState[Any]) -> None:
     async def hold(request: Any) -> None:
         await trio.sleep_forever()
 
+    async def crash(request: dict[str, str]) -> str:
+        await state.system.tell("crasher", CrashIt(request["actor"]))
+        return "crashing"
+
+    await state.system.spawn(Crasher, name="crasher")
+    await state.spawn(lambda: Background(run), name="background")
+
+    async def start(step: dict[str, Any]) -> str:
+        await state.system.tell("background", Start(step))
+        return "started"
+
+    async def result(request: Any) -> Any:
+        return await state.system.ask("background", GetResult())
+
+    await state.serve("start", start)
+    await state.serve("result", result)
+    await state.serve("crash", crash)
     await state.serve_stream("upload", upload)
     await state.serve("echo", echo)
     await state.serve("limited", echo, max_request_size=1000)
@@ -162,4 +247,9 @@ async def main(state: AppState[Any]) -> None:
 
 
 if __name__ == "__main__":
+    import faulthandler
+    import os
+
+    if os.environ.get("STREAMER_DUMP"):  # debugging: where is it stuck?
+        faulthandler.dump_traceback_later(float(os.environ["STREAMER_DUMP"]), repeat=True)
     raise SystemExit(run_module(main, log_level="INFO"))
