@@ -291,6 +291,7 @@ class Hub(Actor[HubMessage]):
         elif isinstance(message, _Sweep):
             self._settle()
             now = trio.current_time()
+            self.state.streams.sweep(now)
             for key, route in list(self.routes.items()):
                 if route.expires < now:
                     del self.routes[key]

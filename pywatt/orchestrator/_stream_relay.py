@@ -25,8 +25,10 @@ from __future__ import annotations
 import collections
 import uuid
 from collections.abc import Callable
+from typing import Final
 
 import attrs
+import trio
 
 from pywatt.wire import (
     AbortCode,
@@ -42,7 +44,10 @@ from pywatt.wire import (
 
 from ._connection import ServerConnection
 
-__all__ = ["Leg", "RelayedStreamFrame", "StreamRelay"]
+__all__ = ["ENDED_TTL", "Leg", "RelayedStreamFrame", "StreamRelay"]
+
+ENDED_TTL: Final = 30.0
+"""Seconds a stream is remembered after its end went through."""
 
 
 @attrs.frozen(eq=False)
@@ -65,6 +70,9 @@ class Leg:
     """Data frames forwarded to the consumer."""
     granted: int = 0
     """Credit the consumer granted (the running total of its credit frames)."""
+    ended: float | None = None
+    """When the producer's end went through: the consumer may still abort (a body that
+    does not match its end), so the leg is kept for :data:`ENDED_TTL` seconds."""
 
 
 def _frame(payload: bytes) -> bytes:
@@ -122,7 +130,9 @@ class StreamRelay:
                 credit = None
             if isinstance(credit, StreamCredit):
                 leg.granted = max(leg.granted, credit.granted)
-        elif frame.kind in ("end", "abort"):  # the last frame either end sends
+        elif frame.kind == "end" and from_producer:
+            leg.ended = trio.current_time()
+        elif frame.kind == "abort":  # the last frame either end sends
             del self.legs[frame.stream_id]
         if not to.send_nowait(_frame(frame.payload)):
             self._gone(frame.stream_id, leg, to)
@@ -173,6 +183,8 @@ class StreamRelay:
         """``closed`` took no more frames: tell the other end, forget the stream."""
         other = leg.producer if closed is leg.consumer else leg.consumer
         self.legs.pop(sid, None)
+        if leg.ended is not None and other is leg.producer:
+            return  # the producer is done with it
         other.send_nowait(
             _abort(
                 sid, AbortCode.STOPPED,
@@ -186,6 +198,12 @@ class StreamRelay:
         self.counts["streams_killed"] += 1
         for side in (leg.producer, leg.consumer):
             side.send_nowait(_abort(sid, code, reason))
+
+    def sweep(self, now: float) -> None:
+        """Forget the streams ended more than :data:`ENDED_TTL` seconds ago."""
+        for sid, leg in list(self.legs.items()):
+            if leg.ended is not None and now - leg.ended > ENDED_TTL:
+                del self.legs[sid]
 
     def closed(self, conn: ServerConnection) -> None:
         """``conn`` closed: abort every stream through it toward its other end."""

@@ -384,6 +384,9 @@ class StreamTable:
         self.limits = (max_window, max_chunk_size)
         self.outbound: dict[uuid.UUID, RemoteOutbound] = {}
         self.inbound: dict[uuid.UUID, RemoteInbound] = {}
+        self.ended: dict[uuid.UUID, RemoteInbound] = {}
+        """Inbound streams that ended (aborted) before anyone claimed them: the claim that
+        comes later gets the abort, not a placeholder that waits."""
         self.dropped = 0
         """Frames for no stream we know (after its end or an abort: ignored)."""
         self.on_open: Callable[[RemoteInbound], None] | None = None
@@ -457,7 +460,7 @@ class StreamTable:
         """The inbound stream ``stream_id``, for the one reader that waits for it; a
         placeholder if its open has not arrived yet. Raises ``LookupError`` if it was claimed
         already."""
-        inbound = self.inbound.get(stream_id)
+        inbound = self.inbound.get(stream_id) or self.ended.pop(stream_id, None)
         if inbound is None:
             inbound = self.inbound[stream_id] = RemoteInbound(self, stream_id, self.limits)
         elif inbound.claimed:
@@ -472,6 +475,9 @@ class StreamTable:
                 del self.outbound[stream_id]
         elif self.inbound.get(stream_id) is end:
             del self.inbound[stream_id]
+            if not end.claimed:
+                end.since = trio.current_time()
+                self.ended[stream_id] = end
 
     # -- frames in -------------------------------------------------------------------------
 
@@ -503,6 +509,9 @@ class StreamTable:
     def sweep(self, now: float) -> None:
         """Abort the streams nobody claimed, and the claims never opened, after
         :data:`CLAIM_TIMEOUT` seconds."""
+        for sid, ended in list(self.ended.items()):
+            if now - ended.since >= CLAIM_TIMEOUT:
+                del self.ended[sid]
         for inbound in list(self.inbound.values()):
             if now - inbound.since < CLAIM_TIMEOUT:
                 continue

@@ -7,9 +7,11 @@ and reads the outcome it reports, or the lines the other one logs."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
+import uuid
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,13 +21,33 @@ from typing import Any
 import pytest
 import trio
 
+from pywatt.channels import declaration_frame, encode_module_frame
 from pywatt.orchestrator import (
     ConsoleLine,
     Manifest,
     ModuleCallFailed,
+    ModuleKind,
     ModuleSpec,
     Orchestrator,
     open_orchestrator,
+)
+from pywatt.wire import (
+    NEED_DATA,
+    REPLY_MARKER_PROPERTY,
+    REPLY_MARKER_VALUE,
+    FrameDecoder,
+    FrameFormat,
+    MessageMetadata,
+    ModuleDeclaration,
+    RouteToModule,
+    StreamAbort,
+    StreamData,
+    StreamEnd,
+    StreamOpen,
+    decode_stream_frame,
+    encode_frame,
+    encode_payload,
+    encode_stream_frame,
 )
 
 MODULES = Path(__file__).parent / "modules"
@@ -305,3 +327,112 @@ async def test_a_router_crash_mid_stream_aborts_it_typed_and_the_next_stream_wor
     ), result  # fmt: skip
     assert "router" in result["message"]
     assert after["reply"]["bytes"] == 3 * MIB
+
+
+# -- a producer that breaks the rules ----------------------------------------------------------
+
+
+async def _raw_producer(orch: Orchestrator, module_id: str) -> trio.abc.Stream:
+    """A raw connection as module ``module_id``, declared pywatt with MessagePack."""
+    endpoints = orch.endpoints(module_id)
+    assert endpoints.socket_path is not None
+    stream = await trio.open_unix_socket(endpoints.socket_path)
+    declared = ModuleDeclaration(
+        version="0.1.0", auth_token=endpoints.token, formats=frozenset({"json", "msgpack"})
+    )
+    await stream.send_all(declaration_frame(declared))
+    return stream
+
+
+async def _abort_and_reply(
+    stream: trio.abc.Stream, decoder: FrameDecoder
+) -> tuple[StreamAbort, dict[str, Any]]:
+    """The abort frame and the reply to the announcing request, as the producer gets them."""
+    abort: StreamAbort | None = None
+    reply: dict[str, Any] | None = None
+    while abort is None or reply is None:
+        frame = decoder.next_frame()
+        if frame is NEED_DATA:
+            data = await stream.receive_some(65536)
+            assert data, f"the orchestrator closed the connection (abort {abort}, reply {reply})"
+            decoder.feed(data)
+            continue
+        if frame.format is FrameFormat.MSGPACK:
+            decoded = decode_stream_frame(frame.payload)
+            if isinstance(decoded, StreamAbort):
+                abort = decoded
+            continue
+        body = json.loads(frame.payload)
+        if body.get("op") == "routed_module_response":
+            reply = json.loads(bytes(body["payload"]["data"]))
+    return abort, reply
+
+
+def _stream_frame(frame: Any) -> bytes:
+    return encode_frame(FrameFormat.MSGPACK, encode_stream_frame(frame))
+
+
+@pytest.mark.parametrize(
+    ("broken", "code", "detail"),
+    [
+        ("gap", "protocol", "StreamData.seq is 3, expected 2 (a gap)"),
+        ("repeat", "protocol", "StreamData.seq is 1, expected 2 (a repeat)"),
+        ("crc", "integrity", "StreamEnd.crc32 is 12345 but"),
+        ("count", "integrity", "StreamEnd.chunks is 5 but 2 arrived"),
+    ],
+)
+async def test_a_gap_a_repeat_or_a_bad_checksum_aborts_both_sides_with_a_clear_message(
+    broken: str, code: str, detail: str
+) -> None:
+    """A raw producer (module x) sends a stream with one rule broken through the relay to a
+    real module: the producer gets an abort frame with the code and a reason naming the
+    field, and its request fails with the same words."""
+    spec = ModuleSpec.from_command("x", str(Path(__file__).parents[1] / "orchestrator"
+                                            / "modules" / "raw_module.py"),
+                                   kind=ModuleKind.FOREIGN)  # fmt: skip
+    lines = Lines()
+    manifest = Manifest(
+        modules=(ModuleSpec.from_command("b", STREAMER), spec), heartbeat_interval=0.5,
+        grace=2.0, term_grace=1.0,
+    )  # fmt: skip
+    with trio.fail_after(60):
+        async with open_orchestrator(manifest, on_output=lines.keep) as orch:
+            await orch.module("b").wait_announced()
+            await orch.wait_channels("b")
+            raw = await _raw_producer(orch, "x")
+            sid = uuid.uuid4()
+            frames = [
+                _stream_frame(StreamOpen(stream_id=sid, endpoint="upload", peer="b")),
+                encode_module_frame(
+                    RouteToModule(
+                        target_module_id="b", target_endpoint="upload", request_id=uuid.uuid4(),
+                        payload=encode_payload(
+                            {"pywatt_stream": str(sid)},
+                            metadata=MessageMetadata(
+                                destination="upload",
+                                properties={REPLY_MARKER_PROPERTY: REPLY_MARKER_VALUE},
+                            ),
+                        ),
+                    )
+                ),
+                _stream_frame(StreamData(stream_id=sid, seq=0, payload=b"ab")),
+                _stream_frame(StreamData(stream_id=sid, seq=1, payload=b"cd")),
+            ]  # fmt: skip
+            crc = zlib.crc32(b"abcd")
+            last = {
+                "gap": StreamData(stream_id=sid, seq=3, payload=b"ef"),
+                "repeat": StreamData(stream_id=sid, seq=1, payload=b"cd"),
+                "crc": StreamEnd(stream_id=sid, chunks=2, length=4, crc32=12345),
+                "count": StreamEnd(stream_id=sid, chunks=5, length=4, crc32=crc),
+            }[broken]
+            frames.append(_stream_frame(last))
+            await raw.send_all(b"".join(frames))
+            abort, reply = await _abort_and_reply(raw, FrameDecoder())
+            await raw.aclose()
+    assert (abort.stream_id, abort.code.value) == (sid, code)
+    # The consumer's router found it as the frames came (the handler may not have run yet):
+    # the request that announced the stream fails with the same words.
+    assert reply["Err"]["type"].endswith("StreamAborted"), reply
+    assert f"({code})" in reply["Err"]["message"]
+    assert detail in reply["Err"]["message"]
+    assert detail in abort.reason
