@@ -30,7 +30,7 @@ from ._errors import (
 )
 from ._messages import ROUTER, SendRequest, parse_target
 from ._streaming import STREAM_KEY, OpenStream
-from ._streams import RemoteOutbound
+from ._streams import MAX_WINDOW, RemoteOutbound
 
 __all__ = ["ANSWER_TIMEOUT", "ModuleStream", "open_module_stream"]
 
@@ -108,12 +108,14 @@ async def open_module_stream(
     (``stream.reply``); an error in the block aborts it (``crashed``, or ``cancelled``).
 
     Raises ``StreamsUnsupported`` when the orchestrator carries no streams, ``BadTarget``,
-    ``ValueError`` for a window or chunk size below 1 (or a chunk size over 1 MiB),
+    ``ValueError`` for a window outside 1 to 64 chunks or a chunk size outside 1 byte to
+    64 KiB (what a receiving module takes),
     ``StreamAborted`` and the handler's error (a ``RemoteError``) from the block.
     """
-    if window < 1 or not 1 <= chunk_size <= 1 << 20:
+    if not 1 <= window <= MAX_WINDOW or not 1 <= chunk_size <= DEFAULT_CHUNK_SIZE:
         raise ValueError(
-            f"window must be at least 1 and chunk_size 1 byte to 1 MiB, not {window}, {chunk_size}"
+            f"window must be 1 to {MAX_WINDOW} chunks and chunk_size 1 to "
+            f"{DEFAULT_CHUNK_SIZE} bytes, not {window} and {chunk_size}"
         )
     module, name = parse_target(target, endpoint)
     outbound: RemoteOutbound = await system.ask(

@@ -50,12 +50,17 @@ from pywatt.wire import (
 
 __all__ = [
     "CLAIM_TIMEOUT",
+    "MAX_WINDOW",
     "RemoteInbound",
     "RemoteOutbound",
     "StreamTable",
     "StreamsUnsupported",
 ]
 
+MAX_WINDOW: Final = 64
+"""The largest window a module takes from a producer: 64 chunks (4 MiB of 64 KiB chunks) held
+at most per stream. Producers default to 10 (``DEFAULT_WINDOW``); a larger window keeps a
+long stream moving when every hop waits for a busy CPU (benchmarks/streams.py)."""
 CLAIM_TIMEOUT: Final = 30.0
 """Seconds an open nobody claimed, or a claim whose open never came, is kept."""
 
@@ -377,7 +382,7 @@ class StreamTable:
         self,
         directory: ChannelDirectory,
         *,
-        max_window: int = DEFAULT_WINDOW,
+        max_window: int = MAX_WINDOW,
         max_chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> None:
         self.directory = directory
