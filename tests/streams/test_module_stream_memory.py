@@ -4,7 +4,7 @@ to a consumer that is slow for its first chunks (docs/streams.md).
 The peak resident set of the producer, the orchestrator (this test process) and the consumer
 is reset before the stream (``/proc/<pid>/clear_refs``) and read after it (``VmHWM``); each
 may grow by at most 64 MiB over its resident set before the stream, whatever the stream's
-size: the window (10 × 64 KiB) is all a stream holds anywhere."""
+size: the window (10 chunks of 64 KiB) is all a stream holds anywhere."""
 
 from __future__ import annotations
 
