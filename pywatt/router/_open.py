@@ -82,7 +82,7 @@ class ModuleStream:
             self._reply = result.value
         elif isinstance(result, outcome.Error):
             error = self._error = result.error
-            if self._out.aborted is None and self._out.sender.state.value == "open":
+            if self._out.sending:
                 # The handler's answer came before the stream's end: the stream is over. The
                 # consumer's own abort may still be on its way (on another connection): say
                 # here what it would say.

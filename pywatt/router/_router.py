@@ -506,7 +506,7 @@ class Router(Actor[RouterMessage]):
         """The request is answered or over: a body still being sent is not needed any more
         (a reply before the whole body is a refusal, such as ``RequestTooLarge``)."""
         body = self.bodies.pop(request_id, None)
-        if body is not None and body.sender.state.value == "open":
+        if body is not None and body.sending:
             body.abort("the request was answered or ended before its body was sent")
 
     def _on_connection_lost(self, message: ConnectionLost) -> None:

@@ -186,7 +186,7 @@ async def pump(out: RemoteOutbound, chunks: AsyncIterable[bytes] | bytes) -> Non
         log.info("a stream's producer raised %s: %s", type(exc).__name__, exc)
         out.abort(f"the producer raised {type(exc).__name__}: {exc}", StreamAbortReason.CRASHED)
     finally:
-        if out.aborted is None and out.sender.state.value == "open":
+        if out.sending:
             out.abort("the producer was cancelled", StreamAbortReason.CANCELLED)
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:

@@ -96,6 +96,8 @@ class _End:
         self.channel = channel
         self.aborted: StreamAborted | None = None
         self.lot = trio.lowlevel.ParkingLot()
+        self._settled = trio.Event()
+        """Set once the open arrived (inbound) or the stream failed."""
 
     def _flush(self, machine: StreamSender | StreamReceiver) -> None:
         """Write the frames the machine queued (credit, abort, open, end: small ones)."""
@@ -106,9 +108,7 @@ class _End:
         if self.aborted is None:
             self.aborted = error
         self.lot.unpark_all()
-        settled = getattr(self, "_settled", None)
-        if settled is not None:
-            settled.set()
+        self._settled.set()
 
     def _raise_if_aborted(self) -> None:
         if self.aborted is not None:
@@ -127,10 +127,10 @@ class RemoteOutbound(_End):
     def stream_id(self) -> uuid.UUID:
         return self.sender.sid
 
-    def open(self) -> None:
-        """Send the open frame. Does not block."""
-        self.sender.open()
-        self._flush(self.sender)
+    @property
+    def sending(self) -> bool:
+        """Opened, not ended, not aborted: ``send`` may still be called."""
+        return self.aborted is None and self.sender.state is StreamState.OPEN
 
     async def send(self, data: bytes | bytearray | memoryview) -> None:
         """Send ``data`` in chunks of at most ``chunk_size`` bytes (none if empty), waiting
@@ -242,8 +242,6 @@ class RemoteInbound(_End):
         self.claimed = False
         self.since = trio.current_time()
         self._reading = False
-        self._settled = trio.Event()
-        """Set once the open arrived, or the stream failed before it."""
 
     async def wait_open(self) -> None:
         """Block until the open frame arrived (``metadata`` and ``source`` are known) or the
