@@ -436,6 +436,12 @@ class Hub(Actor[HubMessage]):
         if endpoint == READY_ENDPOINT:
             self._ready_probe(conn, callee, request_id, route)
             return
+        if self.state.streams.take_refused(source, request_id):
+            self._fail(
+                source, conn, callee, request_id, "StreamRefused",
+                f"module {callee!r} takes no streams, and this request's value was in one",
+            )  # fmt: skip
+            return
         target = self._conn_for(callee)
         if target is None:
             self.counts["unroutable"] += 1

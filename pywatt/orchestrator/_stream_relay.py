@@ -23,6 +23,7 @@ answered with an abort (``refused``) naming why. The relay is plain data kept in
 from __future__ import annotations
 
 import collections
+import contextlib
 import uuid
 from collections.abc import Callable
 from typing import Final
@@ -46,6 +47,8 @@ from ._connection import ServerConnection
 
 __all__ = ["ENDED_TTL", "Leg", "RelayedStreamFrame", "StreamRelay"]
 
+REQUEST_KEY: Final = "pywatt.request"
+"""Open metadata: the request that announces the stream (its id)."""
 ENDED_TTL: Final = 30.0
 """Seconds a stream is remembered after its end went through."""
 
@@ -89,6 +92,10 @@ class StreamRelay:
 
     def __init__(self) -> None:
         self.legs: dict[uuid.UUID, Leg] = {}
+        self.refused: dict[tuple[str, uuid.UUID], float] = {}
+        """Requests announced by a refused open (``pywatt.request`` in its metadata), by
+        (caller, request id): the hub answers them instead of forwarding them, so a module
+        that takes no streams never gets a request whose value is in one."""
         self.counts: collections.Counter[str] = collections.Counter()
 
     def on_frame(
@@ -170,6 +177,11 @@ class StreamRelay:
             problem = f"module {target_id!r} does not take streams (not a pywatt module)"
         if problem is not None or target is None:
             self.counts["streams_refused"] += 1
+            request = opened.metadata.get(REQUEST_KEY)
+            if request is not None:
+                with contextlib.suppress(ValueError):
+                    key = (conn.module_id, uuid.UUID(request))
+                    self.refused[key] = trio.current_time() + ENDED_TTL
             conn.send_nowait(_abort(sid, AbortCode.REFUSED, problem or "refused"))
             return
         leg = Leg(conn, target, opened.window)
@@ -199,8 +211,16 @@ class StreamRelay:
         for side in (leg.producer, leg.consumer):
             side.send_nowait(_abort(sid, code, reason))
 
+    def take_refused(self, caller: str, request_id: uuid.UUID) -> bool:
+        """Whether request ``request_id`` of ``caller`` was announced by a refused open (it
+        is then forgotten: a request re-sent whole with the same id goes through)."""
+        return self.refused.pop((caller, request_id), None) is not None
+
     def sweep(self, now: float) -> None:
         """Forget the streams ended more than :data:`ENDED_TTL` seconds ago."""
+        for key, expires in list(self.refused.items()):
+            if expires < now:
+                del self.refused[key]
         for sid, leg in list(self.legs.items()):
             if leg.ended is not None and now - leg.ended > ENDED_TTL:
                 del self.legs[sid]

@@ -74,6 +74,8 @@ class SendRequest(Request[Any]):
     payload: Any
     response_type: Any = Any
     timeout: float | None = None
+    request_id: uuid.UUID | None = None
+    """The request's id (None: a fresh one); a stream's announcing request names its own."""
 
 
 @attrs.frozen

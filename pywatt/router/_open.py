@@ -11,6 +11,7 @@ module down) aborts the stream, so ``send`` raises ``StreamAborted`` with that e
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Final
 
@@ -29,7 +30,7 @@ from ._errors import (
     RequestTimeout,
 )
 from ._messages import ROUTER, SendRequest, parse_target
-from ._streaming import STREAM_KEY, OpenStream
+from ._streaming import REQUEST_KEY, STREAM_KEY, OpenStream
 from ._streams import MAX_WINDOW, RemoteOutbound
 
 __all__ = ["ANSWER_TIMEOUT", "ModuleStream", "open_module_stream"]
@@ -90,6 +91,7 @@ class ModuleStream:
                 aborted.__cause__ = error
                 self._out.fail(aborted)
         self._answered.set()
+        self._out.release()
 
 
 @contextlib.asynccontextmanager
@@ -118,13 +120,17 @@ async def open_module_stream(
             f"{DEFAULT_CHUNK_SIZE} bytes, not {window} and {chunk_size}"
         )
     module, name = parse_target(target, endpoint)
+    request_id = uuid.uuid4()
+    meta = {k: v for k, v in (metadata or {}).items() if not k.startswith("pywatt.")}
+    meta[REQUEST_KEY] = str(request_id)
     outbound: RemoteOutbound = await system.ask(
-        ROUTER, OpenStream(module, name, dict(metadata or {}), window, chunk_size)
+        ROUTER, OpenStream(module, name, meta, window, chunk_size)
     )
     stream = ModuleStream(outbound)
     request = SendRequest(
-        module, name, {STREAM_KEY: str(outbound.stream_id)}, Any, timeout or ANSWER_TIMEOUT
-    )
+        module, name, {STREAM_KEY: str(outbound.stream_id)}, Any, timeout or ANSWER_TIMEOUT,
+        request_id,
+    )  # fmt: skip
     # Asked without waiting (no nursery around the user's block, whose errors then come out
     # of it as they are): the answer arrives by callback.
     system.ref(ROUTER).ask_nowait(request, stream._on_answer)

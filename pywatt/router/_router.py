@@ -82,6 +82,7 @@ from pywatt.channels import (
     route_frame,
 )
 from pywatt.wire import (
+    DEFAULT_MAX_FRAME_SIZE,
     READY_ENDPOINT,
     REPLY_ENDPOINT,
     REPLY_MARKER_PROPERTY,
@@ -134,6 +135,7 @@ from ._streaming import (
     STREAM_THRESHOLD,
     BodyArrived,
     OpenStream,
+    ResendWhole,
     SweepStreams,
     body_request_payload,
     claim_body,
@@ -181,6 +183,7 @@ RouterMessage = (
     | Unpark
     | HandlerReply
     | OpenStream
+    | ResendWhole
     | BodyArrived
     | SweepStreams
 )
@@ -249,6 +252,9 @@ class Router(Actor[RouterMessage]):
         """The module's streams, by id (``_streams``): like ``endpoints``, the name's."""
         self.stream_threshold = stream_threshold
         self.bodies: dict[uuid.UUID, RemoteOutbound] = {}
+        self.resent: set[uuid.UUID] = set()
+        """Requests re-sent whole after their target refused the stream of their value: the
+        orchestrator's ``StreamRefused`` answer to the first sending is not their outcome."""
         """Requests in flight whose value goes in a stream: aborted if the request ends."""
         self.default_timeout = default_timeout
         self.max_in_flight = max_in_flight
@@ -319,6 +325,9 @@ class Router(Actor[RouterMessage]):
             )  # fmt: skip
         if isinstance(message, BodyArrived):
             await self._serve_request(message.channel, message.message, message.body)
+            return None
+        if isinstance(message, ResendWhole):
+            await self._resend_whole(message.request_id, message.message)
             return None
         if isinstance(message, SweepStreams):
             self.streams.sweep(trio.current_time())
@@ -415,7 +424,7 @@ class Router(Actor[RouterMessage]):
         )
 
     async def _send_request(self, message: SendRequest, reply: DeferredReply) -> None:
-        request_id = uuid.uuid4()
+        request_id = message.request_id or uuid.uuid4()
         local = message.target == self.module_id
         try:
             big = (
@@ -432,7 +441,10 @@ class Router(Actor[RouterMessage]):
                 channel = LOCAL_CHANNEL
             elif big or (len(payload.data) > self.stream_threshold and self.streams.supported()):
                 # Too big for one frame's comfort: the value goes in a stream (_streaming).
-                body = open_body(self, message.target, message.endpoint, message.payload)
+                body = open_body(
+                    self, message.target, message.endpoint, message.payload, request_id
+                )
+                body.on_refused = lambda _: self._refused(request_id, message)
                 self.bodies[request_id] = body
                 payload = body_request_payload(message.endpoint, REPLY_MARKER_VALUE, body.stream_id)
                 channel = await self._send_frame(
@@ -470,6 +482,9 @@ class Router(Actor[RouterMessage]):
     # -- outcomes --------------------------------------------------------------------------
 
     def _on_reply(self, source: str, request_id: uuid.UUID, payload: EncodedMessage) -> bool:
+        if request_id in self.resent and b'"type":"StreamRefused"' in payload.data:
+            self.resent.discard(request_id)  # the first sending's answer: it was sent again
+            return False
         self._end_body(request_id)
         if payload.data[:1] == b"{" and on_stream_reply(self, request_id, payload.data):
             return True
@@ -502,12 +517,48 @@ class Router(Actor[RouterMessage]):
         self.counts["replies"] += 1
         return self.replies.resolve(request_id, result)
 
+    def _refused(self, request_id: uuid.UUID, message: SendRequest) -> None:
+        """The stream of a request's value was refused: its first sending's answer (the
+        orchestrator's ``StreamRefused``) is not its outcome; send it again whole."""
+        self.resent.add(request_id)
+        self.ctx.self_ref.tell_nowait(ResendWhole(request_id, message))
+
+    async def _resend_whole(self, request_id: uuid.UUID, message: SendRequest) -> None:
+        """Send request ``request_id`` again with its value in its own payload (its target
+        takes no streams), as to any Rust module: over the frame limit it fails with
+        ``MessageTooLarge``."""
+        request = self.requests.get(request_id)
+        if request is None:
+            return
+        self.bodies.pop(request_id, None)
+        try:
+            if surely_big(message.payload, DEFAULT_MAX_FRAME_SIZE):  # not worth writing
+                self.counts["too_large"] += 1
+                size = 2 * len(message.payload)
+                raise MessageTooLarge(
+                    message.target, message.endpoint, size, DEFAULT_MAX_FRAME_SIZE
+                )
+            payload = request_payload(message.payload, message.endpoint, REPLY_MARKER_VALUE)
+            channel = await self._send_frame(
+                self._route_frame(message.target, message.endpoint, request_id, payload),
+                f"a request to {message.target}/{message.endpoint}",
+            )
+        except (NoChannel, EncodeError, MessageTooLarge) as exc:
+            self.resent.discard(request_id)
+            if self.requests.pop(request_id, None) is not None:
+                self._finished()
+                self.replies.fail(request_id, exc)
+            return
+        self.requests[request_id] = attrs.evolve(request, channel=channel)
+
     def _end_body(self, request_id: uuid.UUID) -> None:
         """The request is answered or over: a body still being sent is not needed any more
         (a reply before the whole body is a refusal, such as ``RequestTooLarge``)."""
         body = self.bodies.pop(request_id, None)
-        if body is not None and body.sending:
-            body.abort("the request was answered or ended before its body was sent")
+        if body is not None:
+            if body.sending:
+                body.abort("the request was answered or ended before its body was sent")
+            body.release()
 
     def _on_connection_lost(self, message: ConnectionLost) -> None:
         for request_id, request in list(self.requests.items()):

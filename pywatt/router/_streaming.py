@@ -21,6 +21,7 @@ Functions of the :class:`~pywatt.router.Router`; the stream ends live in its
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import uuid
@@ -73,6 +74,9 @@ STREAM_KEY: Final = "pywatt_stream"
 """The content key of the request that announces a stream to a streamed endpoint."""
 BODY_KIND: Final = "pywatt.body"
 """Stream metadata key saying what a stream the router opened carries."""
+REQUEST_KEY: Final = "pywatt.request"
+"""Stream metadata key: the id of the request that announces the stream (the orchestrator
+answers that request itself if it refuses the stream)."""
 NOT_A_MODULE: Final = "pywatt.orchestrator"
 """The caller id of the orchestrator's own requests: it reads no streams."""
 _STREAM_REPLY: Final = b'{"Stream":"'
@@ -107,6 +111,15 @@ class BodyArrived:
     channel: str
     message: Any
     body: bytes
+
+
+@attrs.frozen
+class ResendWhole:
+    """Internal: the target took no stream for request ``request_id``'s value (a module that
+    is not pywatt): send the value in the request itself, as to any Rust module."""
+
+    request_id: uuid.UUID
+    message: Any
 
 
 @attrs.frozen
@@ -170,9 +183,12 @@ def stream_reply_id(data: bytes) -> tuple[bool, uuid.UUID] | None:
     return None
 
 
-async def pump(out: RemoteOutbound, chunks: AsyncIterable[bytes] | bytes) -> None:
+async def pump(
+    out: RemoteOutbound, chunks: AsyncIterable[bytes] | bytes, *, release: bool = True
+) -> None:
     """Send ``chunks`` on ``out`` and end it; an error of the source aborts the stream
-    (``crashed``), a cancellation too (``cancelled``); the consumer giving up ends it."""
+    (``crashed``), a cancellation too (``cancelled``); the consumer giving up ends it.
+    ``release``: forget the stream once sent (False: its owner does)."""
     try:
         if isinstance(chunks, bytes | bytearray | memoryview):
             await out.send(chunks)
@@ -188,16 +204,25 @@ async def pump(out: RemoteOutbound, chunks: AsyncIterable[bytes] | bytes) -> Non
     finally:
         if out.sending:
             out.abort("the producer was cancelled", StreamAbortReason.CANCELLED)
+        if release:
+            out.release()
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()
 
 
-def open_body(router: Router, target: str, endpoint: str, value: Any) -> RemoteOutbound:
-    """Open a stream carrying ``value`` as MessagePack and start sending it."""
+def open_body(
+    router: Router, target: str, endpoint: str, value: Any, request: uuid.UUID | None = None
+) -> RemoteOutbound:
+    """Open a stream carrying ``value`` as MessagePack and start sending it; ``request``:
+    the request it is the value of."""
     body = encode_body(value)
-    out = router.streams.open_outbound(target, endpoint, {BODY_KIND: "value"})
-    router.ctx.start_task(pump, out, body)
+    metadata = {BODY_KIND: "value"}
+    if request is not None:
+        metadata[REQUEST_KEY] = str(request)
+    out = router.streams.open_outbound(target, endpoint, metadata)
+    # A request's body is released with the request (a refusal may come after its end).
+    router.ctx.start_task(functools.partial(pump, out, body, release=request is None))
     return out
 
 

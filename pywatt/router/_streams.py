@@ -122,6 +122,8 @@ class RemoteOutbound(_End):
         super().__init__(table, channel)
         self.sender = sender
         self.metadata = dict(sender.metadata)
+        self.on_refused: Callable[[StreamAborted], None] | None = None
+        """Called once if the orchestrator or the consumer refuses the stream (``refused``)."""
 
     @property
     def stream_id(self) -> uuid.UUID:
@@ -164,7 +166,11 @@ class RemoteOutbound(_End):
         if self.sender.state is StreamState.OPEN:
             self.sender.end()
             self._flush(self.sender)
-            self.table.forget(self.stream_id, self)
+
+    def release(self) -> None:
+        """Forget the stream once nothing more about it matters (after its end, an abort
+        from the consumer, such as a refusal, may still come: it is kept until then)."""
+        self.table.forget(self.stream_id, self)
 
     def abort(
         self, detail: str = "", reason: StreamAbortReason = StreamAbortReason.APPLICATION
@@ -212,8 +218,11 @@ class RemoteOutbound(_End):
             self.table.forget(self.stream_id, self)
             return
         if self.sender.state is StreamState.ABORTED and self.sender.abort_frame is not None:
-            self._fail(_aborted(self.sender.abort_frame, _CONSUMER))
+            error = _aborted(self.sender.abort_frame, _CONSUMER)
+            self._fail(error)
             self.table.forget(self.stream_id, self)
+            if error.reason is StreamAbortReason.REFUSED and self.on_refused is not None:
+                self.on_refused(error)
             return
         self.lot.unpark_all()
 
@@ -259,7 +268,11 @@ class RemoteInbound(_End):
 
     @property
     def metadata(self) -> dict[str, str]:
-        return dict(self.opened.metadata) if self.opened is not None else {}
+        """What the producer sent with the open (keys starting ``pywatt.`` are pywatt's own
+        and left out)."""
+        if self.opened is None:
+            return {}
+        return {k: v for k, v in self.opened.metadata.items() if not k.startswith("pywatt.")}
 
     def __aiter__(self) -> RemoteInbound:
         return self

@@ -23,6 +23,7 @@ import trio
 
 from pywatt.channels import declaration_frame, encode_module_frame
 from pywatt.orchestrator import (
+    ChannelOptions,
     ConsoleLine,
     Manifest,
     ModuleCallFailed,
@@ -40,6 +41,7 @@ from pywatt.wire import (
     MessageMetadata,
     ModuleDeclaration,
     RouteToModule,
+    SecurityLevel,
     StreamAbort,
     StreamData,
     StreamEnd,
@@ -436,3 +438,37 @@ async def test_a_gap_a_repeat_or_a_bad_checksum_aborts_both_sides_with_a_clear_m
     assert f"({code})" in reply["Err"]["message"]
     assert detail in reply["Err"]["message"]
     assert detail in abort.reason
+
+
+# -- toward a module that takes no streams ------------------------------------------------------
+
+
+async def test_a_big_request_to_a_rust_module_goes_whole_as_before_or_fails_too_large() -> None:
+    """The orchestrator refuses the stream of the value (the target did not declare
+    MessagePack) and answers the request that names it, so the Rust module never sees it;
+    the caller sends the value in the request itself, as it always did: 400 KiB of bytes (1.4 MB
+    of JSON) arrive (the Rust-like peer ignores them, so the call times out), 9 MiB (over
+    16 MiB of JSON) are MessageTooLarge."""
+    rust = ModuleSpec.from_command(
+        "r", str(Path(__file__).parents[1] / "integration" / "modules" / "rust_peer.py"),
+        kind=ModuleKind.FOREIGN, env={"RUST_TARGET": "a"},
+        channels=ChannelOptions(security=SecurityLevel.NONE),
+    )  # fmt: skip
+    lines = Lines()
+    manifest = Manifest(
+        modules=(ModuleSpec.from_command("a", STREAMER), rust), heartbeat_interval=0.5,
+        grace=2.0, term_grace=1.0,
+    )  # fmt: skip
+    with trio.fail_after(60):
+        async with open_orchestrator(manifest, on_output=lines.keep) as orch:
+            await orch.module("a").wait_announced()
+            await orch.wait_channels("a")
+            await lines.wait_for("[r] reply from a")
+            whole = await step(orch, "a", call="r:anything", size=400 * KIB, timeout=3)
+            too_big = await step(orch, "a", call="r:anything", size=9 * MIB, timeout=3)
+            after = await step(orch, "a", call="a:echo", size=5)
+    assert whole["error"] == "RequestTimeout", whole
+    ignored = [line for line in lines.lines if "[r] ignored routed_module_message" in line]
+    assert len(ignored) == 1, lines.lines[-20:]  # the request sent whole, not the announcing one
+    assert too_big["error"] == "MessageTooLarge", too_big
+    assert after["same"]

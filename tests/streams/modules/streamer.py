@@ -196,8 +196,9 @@ async def main(state: AppState[Any]) -> None:
             if "call" in step:
                 payload = body(int(step["size"]))
                 value = await state.send_request(
-                    step.get("endpoint", step["call"]), payload, response_type=bytes, timeout=120
-                )
+                    step["call"], payload, response_type=bytes,
+                    timeout=float(step.get("timeout", 120)),
+                )  # fmt: skip
                 return {"same": value == payload, "type": type(value).__name__,
                         "size": len(value)}  # fmt: skip
             if "download" in step:
@@ -244,6 +245,7 @@ async def main(state: AppState[Any]) -> None:
     await state.serve("download_reply", download_reply)
     await state.serve("run", run)
     await state.serve("hold", hold)
+    await state.serve("greet", lambda request: "hi", for_module="r")  # the Rust-like peer r
 
 
 if __name__ == "__main__":
