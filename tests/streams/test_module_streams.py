@@ -381,6 +381,13 @@ def _stream_frame(frame: Any) -> bytes:
         ("repeat", "protocol", "StreamData.seq is 1, expected 2 (a repeat)"),
         ("crc", "integrity", "StreamEnd.crc32 is 12345 but"),
         ("count", "integrity", "StreamEnd.chunks is 5 but 2 arrived"),
+        # The orchestrator's own check: a producer past its window is cut off on both sides
+        # before the consumer sees the chunk (so no process holds more than a window).
+        (
+            "window",
+            "protocol",
+            "module 'x' sent 3 chunks with 0 credited back, over the window of 2",
+        ),
     ],
 )
 async def test_a_gap_a_repeat_or_a_bad_checksum_aborts_both_sides_with_a_clear_message(
@@ -404,7 +411,12 @@ async def test_a_gap_a_repeat_or_a_bad_checksum_aborts_both_sides_with_a_clear_m
             raw = await _raw_producer(orch, "x")
             sid = uuid.uuid4()
             frames = [
-                _stream_frame(StreamOpen(stream_id=sid, endpoint="upload", peer="b")),
+                _stream_frame(
+                    StreamOpen(
+                        stream_id=sid, endpoint="upload", peer="b",
+                        window=2 if broken == "window" else 10,
+                    )
+                ),
                 encode_module_frame(
                     RouteToModule(
                         target_module_id="b", target_endpoint="upload", request_id=uuid.uuid4(),
@@ -426,6 +438,7 @@ async def test_a_gap_a_repeat_or_a_bad_checksum_aborts_both_sides_with_a_clear_m
                 "repeat": StreamData(stream_id=sid, seq=1, payload=b"cd"),
                 "crc": StreamEnd(stream_id=sid, chunks=2, length=4, crc32=12345),
                 "count": StreamEnd(stream_id=sid, chunks=5, length=4, crc32=crc),
+                "window": StreamData(stream_id=sid, seq=2, payload=b"ef"),
             }[broken]
             frames.append(_stream_frame(last))
             await raw.send_all(b"".join(frames))
