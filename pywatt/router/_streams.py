@@ -48,6 +48,8 @@ from pywatt.wire import (
     encode_stream_frame,
 )
 
+from ._errors import RouterError
+
 __all__ = [
     "CLAIM_TIMEOUT",
     "MAX_WINDOW",
@@ -68,7 +70,7 @@ _CONSUMER: Final = "consumer"
 _PRODUCER: Final = "producer"
 
 
-class StreamsUnsupported(RuntimeError):
+class StreamsUnsupported(RouterError, RuntimeError):
     """No channel to the orchestrator carries streams: the orchestrator did not declare
     MessagePack (a Rust orchestrator), or no channel is up."""
 
