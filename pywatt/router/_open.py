@@ -129,7 +129,7 @@ async def open_module_stream(
     stream = ModuleStream(outbound)
     request = SendRequest(
         module, name, {STREAM_KEY: str(outbound.stream_id)}, Any, timeout or ANSWER_TIMEOUT,
-        request_id,
+        request_id=request_id,
     )  # fmt: skip
     # Asked without waiting (no nursery around the user's block, whose errors then come out
     # of it as they are): the answer arrives by callback.
