@@ -36,10 +36,11 @@ setup: _uv
 lock: _uv
     {{uv}} lock --upgrade
 
-# Lint and format check.
+# Lint, format check, and the package layers (pyproject.toml's [tool.importlinter] contracts).
 lint: setup
     {{bin}}/ruff check {{code}}
     {{bin}}/ruff format --check {{code}}
+    {{bin}}/lint-imports --no-cache
 
 # Strict type check of both packages.
 typecheck: setup

@@ -7,7 +7,7 @@
   ``[modules.<id>.channels]``) whose rows are exactly the keys the loader accepts there.
   The accepted keys are asked of the loader itself, by handing it an unknown key in that
   table and reading the list its error gives; they are the sets in
-  ``pywatt/orchestrator/_manifest.py``.
+  ``pywatt/orchestrator/config/_manifest.py``.
 * Every default the page gives as a TOML value is the value the loader fills in.
 """
 
@@ -24,7 +24,7 @@ import pytest
 
 from actors import Restart
 from pywatt.orchestrator import Manifest, ManifestError, ModuleKind, ModuleSpec, load_manifest
-from pywatt.orchestrator import _manifest as loader
+from pywatt.orchestrator.config import _manifest as loader
 from pywatt.wire import SecurityLevel
 
 from .test_docs import DOCS, ROOT, _split

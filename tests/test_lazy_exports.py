@@ -15,11 +15,21 @@ ROOT = Path(__file__).resolve().parent.parent
 LAZY = [
     "pywatt",
     "pywatt.orchestrator",
+    "pywatt.orchestrator.cli",
+    "pywatt.orchestrator.config",
+    "pywatt.orchestrator.console",
+    "pywatt.orchestrator.control",
+    "pywatt.orchestrator.gateway",
+    "pywatt.orchestrator.hub",
+    "pywatt.orchestrator.processes",
+    "pywatt.orchestrator.proxies",
+    "pywatt.orchestrator.secrets",
     "pywatt.cache",
     "pywatt.discovery",
     "pywatt.http",
     "pywatt.testing",
     "pywatt.security",
+    "pywatt.metrics",
 ]
 
 

@@ -27,7 +27,7 @@ import trio
 
 from pywatt.channels import declaration_frame, encode_module_frame, route_frame
 from pywatt.orchestrator import send_command
-from pywatt.orchestrator._control import control_path
+from pywatt.orchestrator.control import control_path
 from pywatt.wire import (
     EncodedMessage,
     EncodingFormat,

@@ -44,7 +44,7 @@ from pywatt.orchestrator import (
     RestartPolicy,
     open_orchestrator,
 )
-from pywatt.orchestrator._control import serve_control  # what `pywatt run` serves
+from pywatt.orchestrator.control import serve_control  # what `pywatt run` serves
 
 from ._counts import Counts
 

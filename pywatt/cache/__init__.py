@@ -51,6 +51,9 @@ if TYPE_CHECKING:
     from ._messages import Stats as Stats
     from ._policies import EvictionPolicy as EvictionPolicy
     from ._proxy import ProxyCache as ProxyCache
+    from ._proxy_ops import error_text as error_text
+    from ._proxy_ops import from_operation as from_operation
+    from ._proxy_ops import to_result as to_result
     from ._redis import RedisCache as RedisCache
     from ._remote import Endpoint as Endpoint
     from ._stats import StatsRecorder as StatsRecorder
@@ -98,6 +101,7 @@ __getattr__, __dir__, __all__ = attach(
         "._policies": ["EvictionPolicy"],
         "._proxy": ["ProxyCache"],
         "._redis": ["RedisCache"],
+        "._proxy_ops": ["error_text", "from_operation", "to_result"],
         "._remote": ["Endpoint"],
         "._stats": ["StatsRecorder"],
     },

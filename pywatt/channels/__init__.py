@@ -55,6 +55,11 @@ from ._routeframes import route_frame as route_frame
 from ._routeframes import routed_message_frame as routed_message_frame
 from ._routeframes import routed_response_frame as routed_response_frame
 from ._routeframes import uuid4_text as uuid4_text
+from ._serial import LineExpired as LineExpired
+from ._serial import Outgoing as Outgoing
+from ._serial import SerialRequests as SerialRequests
+from ._serve_http import HTTP_ACTOR as HTTP_ACTOR
+from ._serve_http import ServeHttp as ServeHttp
 from ._tree import CHANNELS as CHANNELS
 from ._tree import channels_supervisor_spec as channels_supervisor_spec
 from ._tree import connection_name as connection_name

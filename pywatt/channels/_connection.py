@@ -62,6 +62,7 @@ from ._frames import (
     heartbeat_ack_frame,
 )
 from ._outbox import Outbox
+from ._serve_http import HTTP_ACTOR, ServeHttp
 
 __all__ = [
     "ChannelConnection",
@@ -226,7 +227,6 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         """HTTP over a channel (§9.3): through the module's app when it serves one (the
         answer goes back Message-wrapped on this connection), else a clear 503 — never the
         Rust SDK's canned stub. The read loop does not wait for the app."""
-        from pywatt.http import HTTP_ACTOR, ServeHttp
 
         def respond(status: int, message: str) -> None:
             body = json.dumps({"status": "error", "data": None, "message": message}).encode()
@@ -298,11 +298,13 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 await outbox.wait_frames()
                 continue
             batch = outbox.take()
+            data = batch[0] if len(batch) == 1 else b"".join(batch)
             try:
-                await stream.send_all(batch[0] if len(batch) == 1 else b"".join(batch))
+                await stream.send_all(data)
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 raise self._broken(f"write failed: {exc.__cause__ or exc}") from exc
             state.frames_out += len(batch)
+            state.bytes_out += len(data)
 
     async def _read_loop(self, stream: trio.abc.Stream) -> None:
         decoder = FrameDecoder(self.config.max_frame_size)
@@ -317,6 +319,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 except RemoteProtocolError as exc:
                     raise self._broken(f"closed mid-frame: {exc}", ChannelProtocolError) from exc
                 raise self._broken("the orchestrator closed the connection")
+            self.state.bytes_in += len(data)
             decoder.feed(data)
             try:
                 for handed, frame in enumerate(decoder.frames(), 1):

@@ -18,7 +18,7 @@ from typing import Any
 
 import pywatt
 from pywatt._errors import ConfigError
-from pywatt.module._decorator import Module
+from pywatt.module import Module
 from pywatt.wire import EXIT_CANNOT_START
 
 from ._config import AppConfig, options_from_app_config
@@ -55,7 +55,7 @@ class CompatModule(Module[Any]):
 
 def _app_kind(app: object) -> str | None:
     """``"asgi"``, ``"wsgi"``, or None for something that is no app at all."""
-    from pywatt.http._wsgi import is_asgi
+    from pywatt.http import is_asgi
 
     if is_asgi(app):
         return "asgi"

@@ -10,8 +10,7 @@ from typing import Any
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
-from pywatt.jwt import Claims, JwtConfig, JwtConfigError, KeyRing, TokenValidator
-from pywatt.jwt._actor import literal_keys
+from pywatt.jwt import Claims, JwtConfig, JwtConfigError, KeyRing, TokenValidator, literal_keys
 
 from ._state import JwtValidatorHandle, convert_claims
 

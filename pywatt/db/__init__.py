@@ -17,6 +17,7 @@ from ._errors import DatabaseTimeout as DatabaseTimeout
 from ._errors import ParameterError as ParameterError
 from ._errors import QueryError as QueryError
 from ._errors import TransactionError as TransactionError
+from ._errors import redact as redact
 from ._facade import DEFAULT_NAME as DEFAULT_NAME
 from ._facade import DatabaseFacade as DatabaseFacade
 from ._facade import Transaction as Transaction

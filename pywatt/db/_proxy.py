@@ -28,8 +28,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import actors
-from pywatt.link._errors import LinkError, ServiceFailed, StdioTimeout
-from pywatt.link._messages import CallService, OpenService
+from pywatt.link import CallService, LinkError, OpenService, ServiceFailed, StdioTimeout
 from pywatt.wire import ServiceType
 
 from ._driver import ConnState, DbConnection, Driver, Mode

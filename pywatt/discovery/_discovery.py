@@ -17,8 +17,14 @@ from typing import Any, Final
 import attrs
 
 from actors import Actor
-from pywatt.channels import ChannelDirectory, ChannelInbound, NoChannel
-from pywatt.channels._serial import LineExpired, Outgoing, SerialRequests
+from pywatt.channels import (
+    ChannelDirectory,
+    ChannelInbound,
+    LineExpired,
+    NoChannel,
+    Outgoing,
+    SerialRequests,
+)
 from pywatt.wire import (
     DiscoverServiceProvidersRequest,
     DiscoverServiceProvidersResponse,

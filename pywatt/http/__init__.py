@@ -11,6 +11,10 @@ from typing import TYPE_CHECKING
 from pywatt._lazy import attach
 
 if TYPE_CHECKING:
+    from pywatt.channels import HTTP_ACTOR as HTTP_ACTOR
+    from pywatt.channels import ServeHttp as ServeHttp
+    from pywatt.wire import path_matches as path_matches
+
     from ._app import CLAIMS_KEY as CLAIMS_KEY
     from ._app import ServedApp as ServedApp
     from ._app import as_asgi as as_asgi
@@ -18,7 +22,6 @@ if TYPE_CHECKING:
     from ._children import serve_app as serve_app
     from ._config import DEFAULT_MAX_BODY as DEFAULT_MAX_BODY
     from ._config import HttpConfig as HttpConfig
-    from ._config import path_matches as path_matches
     from ._dispatch import build_scope as build_scope
     from ._dispatch import dispatch as dispatch
     from ._dispatch import stdout_wrapper as stdout_wrapper
@@ -27,21 +30,22 @@ if TYPE_CHECKING:
     from ._errors import BodyTooLarge as BodyTooLarge
     from ._errors import HttpError as HttpError
     from ._health import HealthTracker as HealthTracker
-    from ._server import HTTP_ACTOR as HTTP_ACTOR
     from ._server import HttpServer as HttpServer
-    from ._server import ServeHttp as ServeHttp
     from ._wsgi import WsgiAdapter as WsgiAdapter
+    from ._wsgi import is_asgi as is_asgi
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
+        "pywatt.channels": ["HTTP_ACTOR", "ServeHttp"],
+        "pywatt.wire": ["path_matches"],
         "._app": ["CLAIMS_KEY", "ServedApp", "as_asgi"],
         "._children": ["http_children", "serve_app"],
-        "._config": ["DEFAULT_MAX_BODY", "HttpConfig", "path_matches"],
+        "._config": ["DEFAULT_MAX_BODY", "HttpConfig"],
         "._dispatch": ["build_scope", "dispatch", "stdout_wrapper"],
         "._errors": ["AppStartupFailed", "BadHttpRequest", "BodyTooLarge", "HttpError"],
         "._health": ["HealthTracker"],
-        "._server": ["HTTP_ACTOR", "HttpServer", "ServeHttp"],
-        "._wsgi": ["WsgiAdapter"],
+        "._server": ["HttpServer"],
+        "._wsgi": ["WsgiAdapter", "is_asgi"],
     },
 )

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from actors import ChildSpec, SupervisorSpec
+from pywatt.channels import HTTP_ACTOR
 from pywatt.wire import InitBlob
 
 from ._config import HttpConfig
-from ._server import HTTP_ACTOR, HttpServer
+from ._server import HttpServer
 
 SERVICES = "pywatt.services"
 

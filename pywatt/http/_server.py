@@ -18,7 +18,6 @@ import socket
 import stat
 from typing import Any
 
-import attrs
 import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.config import Sockets
@@ -26,6 +25,7 @@ from hypercorn.trio.run import worker_serve
 from hypercorn.utils import wrap_app
 
 import actors
+from pywatt.channels import ServeHttp
 from pywatt.link import HttpOverStdio, SendRaw
 from pywatt.metrics import SystemMetrics
 from pywatt.wire import InitBlob, IpcHttpRequest, IpcHttpResponse, SocketAddress
@@ -38,16 +38,7 @@ from ._health import HealthTracker
 
 log = logging.getLogger("pywatt.http")
 
-HTTP_ACTOR = "pywatt.http"
 LINK_ACTOR = "pywatt.link"
-
-
-@attrs.frozen
-class ServeHttp(actors.Request[IpcHttpResponse]):
-    """Serve one ``http_request`` that arrived on a channel (docs/protocol.md §9.3); answered with
-    the :class:`~pywatt.wire.IpcHttpResponse` to send back Message-wrapped on that channel."""
-
-    request: IpcHttpRequest
 
 
 class HttpServer(actors.Actor[HttpOverStdio | ServeHttp]):

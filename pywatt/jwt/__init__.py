@@ -5,6 +5,7 @@ claims, and middleware for FastAPI/Starlette and Flask. See docs/http-and-jwt.md
 
 from ._actor import JWT_ACTOR as JWT_ACTOR
 from ._actor import JwtValidatorActor as JwtValidatorActor
+from ._actor import literal_keys as literal_keys
 from ._actor import validate_jwt_token as validate_jwt_token
 from ._children import jwt_children as jwt_children
 from ._children import start_jwt as start_jwt
@@ -36,4 +37,5 @@ from ._middleware import NoClaims as NoClaims
 from ._middleware import bearer_token as bearer_token
 from ._middleware import create_jwt_middleware as create_jwt_middleware
 from ._middleware import extract_jwt_claims as extract_jwt_claims
+from ._middleware import hold_test_key as hold_test_key
 from ._validator import TokenValidator as TokenValidator

@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Final
 
 import attrs
 import trio
 
 import actors
+from pywatt.tracing import jwt_span
+from pywatt.wire import path_matches
 
 from ._actor import JWT_ACTOR, literal_keys
 from ._claims import Claims, make_claims
@@ -87,8 +90,6 @@ class _Guard:
     def __init__(
         self, config: JwtConfig, protect: Sequence[str] | None, exclude: Sequence[str]
     ) -> None:
-        from pywatt.http import path_matches
-
         self.config = config
         self.protect = _paths("protect", protect)
         self.exclude = _paths("exclude", exclude) or ()
@@ -134,6 +135,17 @@ TEST_KEYS: list[str] = []
 """HMAC secrets that replace every middleware's keys outside a module while set, the last
 one winning: ``pywatt.testing.override_jwt`` pushes and pops them, so a test under a plain
 TestClient can sign its own tokens. Empty in normal use."""
+
+
+@contextmanager
+def hold_test_key(key: str) -> Iterator[None]:
+    """While inside, ``key`` is the last of :data:`TEST_KEYS` (what
+    ``pywatt.testing.override_jwt`` holds). Does not block."""
+    TEST_KEYS.append(key)
+    try:
+        yield
+    finally:
+        TEST_KEYS.pop()
 
 
 def _test_validator(config: JwtConfig, secret: str) -> TokenValidator:
@@ -224,10 +236,11 @@ class JwtAsgiMiddleware:
 
     async def _validate(self, scope: Mapping[str, Any], token: str) -> Claims:
         system = _system_of(scope)
-        if system is not None:
-            return await system.ask(JWT_ACTOR, ValidateToken(token))
-        raw = self.guard.local().validate(token)
-        return make_claims(raw, self.guard.config.claims_type)
+        with jwt_span():
+            if system is not None:
+                return await system.ask(JWT_ACTOR, ValidateToken(token))
+            raw = self.guard.local().validate(token)
+            return make_claims(raw, self.guard.config.claims_type)
 
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

@@ -20,8 +20,15 @@ from typing import Any
 import trio
 
 import actors
-from pywatt.secrets._errors import SecretNotFound, SecretTimeout, SecretUnavailable
-from pywatt.secrets._messages import RotationNotice, SecretPushed
+from pywatt.secrets import (
+    AckRotation,
+    ForwardedSecretFetch,
+    RotationNotice,
+    SecretNotFound,
+    SecretPushed,
+    SecretTimeout,
+    SecretUnavailable,
+)
 from pywatt.wire import (
     NEED_DATA,
     DecodeError,
@@ -53,7 +60,6 @@ from ._errors import LinkClosed, LinkError, PortNegotiationFailed, ServiceFailed
 from ._messages import (
     CallService,
     FetchRemoteSecret,
-    ForwardedSecretFetch,
     HttpOverStdio,
     OpenService,
     RequestPort,
@@ -74,6 +80,7 @@ _SERVICE_PREFIXES = {"Database": "db_request_", "Cache": "cache_request_", "Jwt"
 LinkMessage = (
     Send
     | SendRaw
+    | AckRotation
     | FetchRemoteSecret
     | ForwardedSecretFetch
     | RequestPort
@@ -137,6 +144,8 @@ class StdioLink(actors.Actor[LinkMessage]):
         match message:
             case Send(outgoing):
                 await self._write(encode_json(outgoing))
+            case AckRotation(ack):
+                await self._write(encode_json(ack))
             case SendRaw(payload):
                 await self._write(payload)
             case FetchRemoteSecret(name):

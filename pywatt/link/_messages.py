@@ -43,15 +43,6 @@ class FetchRemoteSecret(actors.Request[str]):
 
 
 @attrs.frozen
-class ForwardedSecretFetch:
-    """:class:`FetchRemoteSecret` for a reply handle another actor deferred: the link answers
-    it directly, so the forwarding provider needs no task of its own per request."""
-
-    name: str
-    reply: actors.DeferredReply = attrs.field(eq=False)
-
-
-@attrs.frozen
 class RequestPort(actors.Request[IpcPortNegotiationResponse]):
     """Negotiate an HTTP port (``port_request``); 10 s deadline (:class:`StdioTimeout`)."""
 

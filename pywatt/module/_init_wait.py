@@ -26,8 +26,7 @@ from typing import Final
 
 import trio
 
-from pywatt.link._errors import InitBlobError
-from pywatt.link._init import read_init_blob
+from pywatt.link import InitBlobError, read_init_blob
 from pywatt.wire import InitBlob, LineDecoder
 
 __all__ = ["INIT_DEADLINE", "INIT_WAIT", "init_deadline", "wait_init_blob"]

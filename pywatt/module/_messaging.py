@@ -16,10 +16,10 @@ from typing import Any
 import attrs
 import trio
 
-import pywatt
 from actors import ChildSpec, SupervisorSpec
 from pywatt._errors import ConfigError
 from pywatt._extras import require
+from pywatt._version import __version__
 from pywatt.channels import (
     ChannelConfigError,
     ChannelDirectory,
@@ -70,7 +70,7 @@ def communication_specs(
         enable_ipc=config.enable_ipc,
         tcp_config=config.tcp_config,
         ipc_config=config.ipc_config,
-        version=pywatt.__version__,
+        version=__version__,
     )
     services_run = {"pywatt.registrar"}
     if config.enable_internal_messaging:

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import trio
 
@@ -18,16 +18,24 @@ from actors import ChildSpec, Restart, Strategy, SupervisorSpec
 from pywatt._errors import ConfigError, PywattError
 from pywatt._extras import have, require
 from pywatt.backends import BackendUnreachable, check_backends
-from pywatt.link._errors import InitBlobError
-from pywatt.link._link import StdioLink
+from pywatt.link import InitBlobError, StdioLink
 from pywatt.logs import configure_logging, redactor
 from pywatt.registrar import Announce, Register, Unregister
 from pywatt.router import ROUTER, EndpointsReady, GetRouterStatistics
-from pywatt.secrets._errors import SecretError, SecretNotFound
-from pywatt.secrets._messages import PROVIDER, SECRETS, GetSecret
-from pywatt.secrets._orchestrator_provider import OrchestratorProvider
-from pywatt.secrets._providers import EnvProvider, MemoryProvider
-from pywatt.secrets._secrets import SecretsActor, SecretsKept
+from pywatt.secrets import (
+    PROVIDER,
+    SECRETS,
+    EnvProvider,
+    GetSecret,
+    MemoryProvider,
+    OrchestratorProvider,
+    SecretError,
+    SecretNotFound,
+    SecretsActor,
+    SecretsKept,
+)
+from pywatt.tracing import refresh as refresh_tracing
+from pywatt.tracing import setup_tracing, shutdown_tracing
 from pywatt.wire import EXIT_CANNOT_START, InitBlob, LineDecoder, SocketAddress
 
 from ._config import ModuleConfig, secrets_from_env
@@ -169,6 +177,7 @@ async def serve_module(
 
     runtime = ModuleRuntime(on_shutdown, failures)
     try:
+        setup_tracing(init.module_id, module_id=init.module_id)  # as OTEL_* say, if at all
         tree = build_tree(
             config,
             init,
@@ -199,6 +208,8 @@ async def serve_module(
     except actors.RestartIntensityExceeded as exc:
         log.error("module %s failed: %s (cause: %s)", init.module_id, exc, exc.__cause__)
         return 1
+    finally:
+        shutdown_tracing()  # the spans still batched go out before the process ends
     if failures:
         return _failure_status(failures)
     log.info("module %s stopped cleanly", init.module_id)
@@ -256,6 +267,7 @@ async def _start(
                     MAIN_SLOW,
                 )
                 raise TimeoutError(f"main did not return within {MAIN_SLOW:g} s")
+            refresh_tracing()  # main may have set a tracer provider of its own
         if config.enable_internal_messaging:  # every endpoint main serves is registered
             await system.ask(ROUTER, EndpointsReady())
         endpoints = config.announced()
@@ -366,15 +378,25 @@ def run_module(main: Main | None = None, **options: Any) -> int:
         return EXIT_CANNOT_START
     result = trio.run(_serve_process, config, main)
     if isinstance(result, _Standalone):
-        from pywatt.orchestrator import run_standalone
-
         path = os.path.abspath(getattr(sys.modules["__main__"], "__file__", "") or sys.argv[0])
         print(
             f"pywatt: no orchestrator on stdin; starting the embedded orchestrator for {path}",
             file=sys.stderr,
         )
-        return run_standalone(path)
+        _become_the_orchestrator(path)
     return result
+
+
+def _become_the_orchestrator(path: str) -> NoReturn:
+    """Replace this process with ``python -m pywatt run PATH ARGS...``: the embedded
+    orchestrator, which then runs this file as its one module (id: the file stem).
+
+    The module runtime sits below the orchestrator (docs/architecture.md, "Layers"): it
+    hands the process over to the ``pywatt`` command instead of importing the orchestrator.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "pywatt", "run", path, *sys.argv[1:]])
 
 
 def _file_stem() -> str:

@@ -10,9 +10,9 @@ import trio
 
 import actors
 from pywatt._extras import require
-from pywatt.link._messages import RequestPort
+from pywatt.link import RequestPort
 from pywatt.router import RemoteRef
-from pywatt.secrets._messages import (
+from pywatt.secrets import (
     FetchMode,
     GetSecret,
     Secret,

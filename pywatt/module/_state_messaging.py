@@ -39,6 +39,7 @@ from pywatt.router import (
     open_module_stream,
     parse_target,
 )
+from pywatt.tracing import client_span
 from pywatt.wire import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_WINDOW,
@@ -70,7 +71,8 @@ class MessagingMixin:
         ``BadTarget`` for a malformed target, ``EncodeError`` for a payload without JSON form.
         """
         module, name = parse_target(target, endpoint)
-        await self.system.ask(ROUTER, SendMessage(module, name, payload))
+        with client_span(module, name, notify=True) as trace:
+            await self.system.ask(ROUTER, SendMessage(module, name, payload, trace))
 
     async def send_request(
         self,
@@ -93,9 +95,10 @@ class MessagingMixin:
         (docs/calling-modules.md).
         """
         module, name = parse_target(target, endpoint)
-        result: R = await self.system.ask(
-            ROUTER, SendRequest(module, name, payload, response_type, timeout)
-        )
+        with client_span(module, name) as trace:
+            result: R = await self.system.ask(
+                ROUTER, SendRequest(module, name, payload, response_type, timeout, trace)
+            )
         return result
 
     async def wait_for_module(self, module_id: str, *, timeout: float = 30.0) -> None:

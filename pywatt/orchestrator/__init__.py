@@ -22,18 +22,6 @@ from typing import TYPE_CHECKING
 from pywatt._lazy import attach
 
 if TYPE_CHECKING:
-    from ._cli import main as main
-    from ._cli import run_standalone as run_standalone
-    from ._console import Console as Console
-    from ._console import ConsoleLine as ConsoleLine
-    from ._console import Verbosity as Verbosity
-    from ._console import logging_sink as logging_sink
-    from ._console import render_log_record as render_log_record
-    from ._console import stream_sink as stream_sink
-    from ._control import default_run_dir as default_run_dir
-    from ._control import send_command as send_command
-    from ._dotenv import load_env_file as load_env_file
-    from ._dotenv import parse_env_text as parse_env_text
     from ._errors import ControlError as ControlError
     from ._errors import GatewayUnavailable as GatewayUnavailable
     from ._errors import ManifestError as ManifestError
@@ -45,32 +33,45 @@ if TYPE_CHECKING:
     from ._errors import PortUnavailable as PortUnavailable
     from ._errors import SecretNotFound as SecretNotFound
     from ._errors import SecretsFileError as SecretsFileError
-    from ._handle import ModuleHandle as ModuleHandle
-    from ._handle import ModuleState as ModuleState
-    from ._handle import ModuleStatus as ModuleStatus
-    from ._handle import TrafficRecord as TrafficRecord
-    from ._hub import ConnectionInfo as ConnectionInfo
-    from ._hub import HubStatistics as HubStatistics
-    from ._hub import RegistrationRecord as RegistrationRecord
-    from ._listener import ModuleEndpoints as ModuleEndpoints
-    from ._manifest import ChannelOptions as ChannelOptions
-    from ._manifest import Manifest as Manifest
-    from ._manifest import ModuleKind as ModuleKind
-    from ._manifest import ModuleSpec as ModuleSpec
-    from ._manifest import RestartPolicy as RestartPolicy
-    from ._manifest import TlsFiles as TlsFiles
-    from ._manifest import load_manifest as load_manifest
-    from ._manifest import module_from_file as module_from_file
+    from ._errors import describe_exit as describe_exit
     from ._orchestrator import Orchestrator as Orchestrator
     from ._orchestrator import open_orchestrator as open_orchestrator
-    from ._store import RotationOutcome as RotationOutcome
-    from ._store import RotationResult as RotationResult
+    from .cli import main as main
+    from .cli import run_standalone as run_standalone
+    from .config import ChannelOptions as ChannelOptions
+    from .config import Manifest as Manifest
+    from .config import ModuleKind as ModuleKind
+    from .config import ModuleSpec as ModuleSpec
+    from .config import RestartPolicy as RestartPolicy
+    from .config import TlsFiles as TlsFiles
+    from .config import load_manifest as load_manifest
+    from .config import module_from_file as module_from_file
+    from .console import Console as Console
+    from .console import ConsoleLine as ConsoleLine
+    from .console import Verbosity as Verbosity
+    from .console import logging_sink as logging_sink
+    from .console import render_log_record as render_log_record
+    from .console import stream_sink as stream_sink
+    from .control import default_run_dir as default_run_dir
+    from .control import send_command as send_command
+    from .hub import ConnectionInfo as ConnectionInfo
+    from .hub import HubStatistics as HubStatistics
+    from .hub import ModuleEndpoints as ModuleEndpoints
+    from .hub import RegistrationRecord as RegistrationRecord
+    from .processes import ModuleHandle as ModuleHandle
+    from .processes import ModuleState as ModuleState
+    from .processes import ModuleStatus as ModuleStatus
+    from .processes import TrafficRecord as TrafficRecord
+    from .secrets import RotationOutcome as RotationOutcome
+    from .secrets import RotationResult as RotationResult
+    from .secrets import load_env_file as load_env_file
+    from .secrets import parse_env_text as parse_env_text
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "._cli": ["main", "run_standalone"],
-        "._console": [
+        ".cli": ["main", "run_standalone"],
+        ".console": [
             "Console",
             "ConsoleLine",
             "Verbosity",
@@ -78,8 +79,13 @@ __getattr__, __dir__, __all__ = attach(
             "render_log_record",
             "stream_sink",
         ],
-        "._control": ["default_run_dir", "send_command"],
-        "._dotenv": ["load_env_file", "parse_env_text"],
+        ".control": ["default_run_dir", "send_command"],
+        ".secrets": [
+            "RotationOutcome",
+            "RotationResult",
+            "load_env_file",
+            "parse_env_text",
+        ],
         "._errors": [
             "ControlError",
             "GatewayUnavailable",
@@ -92,11 +98,11 @@ __getattr__, __dir__, __all__ = attach(
             "PortUnavailable",
             "SecretNotFound",
             "SecretsFileError",
+            "describe_exit",
         ],
-        "._handle": ["ModuleHandle", "ModuleState", "ModuleStatus", "TrafficRecord"],
-        "._hub": ["ConnectionInfo", "HubStatistics", "RegistrationRecord"],
-        "._listener": ["ModuleEndpoints"],
-        "._manifest": [
+        ".processes": ["ModuleHandle", "ModuleState", "ModuleStatus", "TrafficRecord"],
+        ".hub": ["ConnectionInfo", "HubStatistics", "ModuleEndpoints", "RegistrationRecord"],
+        ".config": [
             "ChannelOptions",
             "Manifest",
             "ModuleKind",
@@ -107,6 +113,5 @@ __getattr__, __dir__, __all__ = attach(
             "module_from_file",
         ],
         "._orchestrator": ["Orchestrator", "open_orchestrator"],
-        "._store": ["RotationOutcome", "RotationResult"],
     },
 )

@@ -1,7 +1,7 @@
 """The embedded orchestrator: the public Python API (:func:`open_orchestrator`).
 
 It is itself an actor system: a secret store actor, a port registry actor, and per module a
-supervisor (its restart policy) over a module-process actor (see ``_supervision``). This
+supervisor (its restart policy) over a module-process actor (see ``processes._supervision``). This
 module wires them together and offers the facade users, tests and the CLI hold::
 
     async with open_orchestrator(manifest) as orch:
@@ -28,7 +28,6 @@ from typing import Any
 
 import trio
 
-import pywatt
 from actors import (
     Actor,
     ActorError,
@@ -41,41 +40,57 @@ from actors import (
     open_actor_system,
 )
 from pywatt._extras import have
+from pywatt._version import __version__
 from pywatt.wire import OrchestratorDeclaration, ServiceProviderInfo
 
-from ._console import Console, ConsoleLine, Verbosity
-from ._dotenv import load_env_file
 from ._errors import ModuleExited, ModuleNotRunning, NoSuchModule
-from ._gateway import GATEWAY_NAME, Gateway, Transport
-from ._handle import ModuleHandle, ModuleState, ModuleStatus
-from ._hub import (
+from .config import GATEWAY_NAME, Manifest, process_name, supervisor_name
+from .console import Console, ConsoleLine, Verbosity
+from .gateway import Gateway, Transport
+from .hub import (
     HUB_NAME,
     CallModule,
+    ChannelSettings,
     ConnectionInfo,
     GetConnections,
     GetHubStatistics,
     GetProviders,
     GetRegistration,
+    HubState,
     HubStatistics,
     KillHub,
+    KillListener,
+    ModuleEndpoints,
     RegistrationRecord,
+    exposure_lines,
+    hub_spec,
+    listener_name,
+    listeners_spec,
+    module_endpoints,
+    server_context,
 )
-from ._hub_state import HubState
-from ._listener import ChannelSettings, KillListener, ModuleEndpoints, listener_name
-from ._manifest import Manifest
-from ._names import process_name, supervisor_name
-from ._ports import PORTS_NAME, PortRegistry, api_url, format_address, reserve_api_socket
-from ._process import NotifyRotated, ProcessSettings
-from ._store import (
+from .processes import (
+    PORTS_NAME,
+    ModuleHandle,
+    ModuleState,
+    ModuleStatus,
+    NotifyRotated,
+    PortRegistry,
+    ProcessSettings,
+    api_url,
+    format_address,
+    module_supervisor_spec,
+    reserve_api_socket,
+)
+from .secrets import (
     STORE_NAME,
     ReloadSecretsFile,
     RotateSecrets,
     Rotation,
     RotationResult,
     SecretStore,
+    load_env_file,
 )
-from ._supervision import module_supervisor_spec
-from ._wiring import exposure_lines, hub_spec, listeners_spec, module_endpoints, server_context
 
 __all__ = ["Orchestrator", "open_orchestrator"]
 
@@ -387,7 +402,7 @@ async def open_orchestrator(
         endpoints = {spec.id: module_endpoints(spec) for spec in manifest.modules}
         console.redact.register(*(ep.token for ep in endpoints.values()))
         declaration = OrchestratorDeclaration(
-            version=pywatt.__version__,
+            version=__version__,
             heartbeat_interval=manifest.heartbeat_interval,
             formats=frozenset({"json", "msgpack"}),  # msgpack: streams (extensions §9.4)
         )

@@ -28,9 +28,15 @@ from typing import Any, Final
 import attrs
 
 import actors
-from pywatt.channels import ChannelDirectory, ChannelInbound, NoChannel
-from pywatt.channels._serial import LineExpired, Outgoing, SerialRequests
-from pywatt.link._messages import Send
+from pywatt.channels import (
+    ChannelDirectory,
+    ChannelInbound,
+    LineExpired,
+    NoChannel,
+    Outgoing,
+    SerialRequests,
+)
+from pywatt.link import Send
 from pywatt.wire import (
     AnnounceBlob,
     Capabilities,

@@ -58,6 +58,7 @@ from __future__ import annotations
 import collections
 import inspect
 import logging
+import time
 import uuid
 from typing import Any, Final
 
@@ -81,6 +82,8 @@ from pywatt.channels import (
     SendFrame,
     route_frame,
 )
+from pywatt.metrics import Histogram
+from pywatt.tracing import Span, activated, end_span, server_span, trace_carrier
 from pywatt.wire import (
     DEFAULT_MAX_FRAME_SIZE,
     READY_ENDPOINT,
@@ -169,6 +172,8 @@ class _Request:
     response_type: Any
     channel: str
     timeout: float
+    sent: float
+    """``time.perf_counter()`` when it was sent, for the latency histogram."""
 
 
 RouterMessage = (
@@ -266,6 +271,7 @@ class Router(Actor[RouterMessage]):
         # the channel it came on. Whoever takes an entry out writes that request's one reply.
         self.serving: dict[tuple[str, uuid.UUID], str] = {}
         self.counts: collections.Counter[str] = collections.Counter()
+        self.latency = Histogram()
         self._refs: dict[str, ActorRef[Any]] = {}
 
     async def on_start(self) -> None:
@@ -370,6 +376,7 @@ class Router(Actor[RouterMessage]):
             too_large=c["too_large"],
             endpoints=self.endpoints.names(),
             held=self.endpoints.held,
+            latency=self.latency.snapshot(),
         )
 
     # -- sending ---------------------------------------------------------------------------
@@ -406,7 +413,9 @@ class Router(Actor[RouterMessage]):
             raise MessageTooLarge(target, endpoint, exc.size, exc.limit) from exc
 
     async def _send_notification(self, message: SendMessage) -> None:
-        payload = request_payload(message.payload, message.endpoint, NOTIFY_MARKER_VALUE)
+        payload = request_payload(
+            message.payload, message.endpoint, NOTIFY_MARKER_VALUE, message.trace
+        )
         if message.target == self.module_id:  # to itself: served here, never on the wire
             self.counts["notifications"] += 1
             await self._serve_request(LOCAL_CHANNEL, self._local(uuid.uuid4(), payload))
@@ -435,7 +444,9 @@ class Router(Actor[RouterMessage]):
             payload = (
                 EncodedMessage(data=b"", format=EncodingFormat.JSON)  # not written: see below
                 if big
-                else request_payload(message.payload, message.endpoint, REPLY_MARKER_VALUE)
+                else request_payload(
+                    message.payload, message.endpoint, REPLY_MARKER_VALUE, message.trace
+                )
             )
             if local:  # to itself: served here once it is pending, never on the wire
                 channel = LOCAL_CHANNEL
@@ -462,7 +473,12 @@ class Router(Actor[RouterMessage]):
             return
         timeout = self.default_timeout if message.timeout is None else message.timeout
         self.requests[request_id] = _Request(
-            message.target, message.endpoint, message.response_type, channel, timeout
+            message.target,
+            message.endpoint,
+            message.response_type,
+            channel,
+            timeout,
+            time.perf_counter(),
         )
         self.replies.add(request_id, reply, timeout=timeout)
         self.counts["sent"] += 1
@@ -493,6 +509,7 @@ class Router(Actor[RouterMessage]):
             self.counts["late_replies"] += 1
             log.info("dropped a late or unknown reply from %s (request %s)", source, request_id)
             return False
+        self.latency.observe(time.perf_counter() - request.sent)
         self._finished()
         try:
             result = decode_reply(payload.data, request.response_type)
@@ -603,8 +620,9 @@ class Router(Actor[RouterMessage]):
         endpoint: str | None
         marker: object
         streamed: object = None
+        carrier: dict[str, str] | None
         if fast is not None:
-            content, endpoint, marker = fast
+            content, endpoint, marker, carrier = fast
         else:
             try:
                 envelope = decode_payload_message(message.payload, Any)
@@ -622,6 +640,7 @@ class Router(Actor[RouterMessage]):
             marker = (meta.properties or {}).get(REPLY_MARKER_PROPERTY)
             endpoint = meta.destination
             streamed = (meta.properties or {}).get(BODY_PROPERTY)
+            carrier = trace_carrier(meta.properties)
         source, request_id = message.source_module_id, message.original_request_id
         entry = self.endpoints.find(endpoint, source)
         if body is not None:
@@ -674,25 +693,36 @@ class Router(Actor[RouterMessage]):
                 )
             return
         handler = entry.handler
+        span = server_span(
+            carrier,
+            source,
+            endpoint,
+            actor=handler if isinstance(handler, str) else None,
+            notify=marker == NOTIFY_MARKER_VALUE,
+        )
         if isinstance(handler, str):
             self._track(source, request_id, marker, channel)
-            self.ctx.start_task(self._serve, entry, content, message, marker, body)
+            with activated(span):  # the task starts in the span's context
+                self.ctx.start_task(self._serve, entry, content, message, marker, span, body)
             return
         # A function runs here: it cannot wait, so a task would only add a hand-off.
         try:
-            request = self._request_value(entry, content, message, body)
-            result: Any
-            if isinstance(request, RemoteInbound):  # a streamed endpoint's handler
-                result = serve_stream(request, handler)
-            else:
-                result = handler(request)
+            with activated(span):
+                request = self._request_value(entry, content, message, body)
+                result: Any
+                if isinstance(request, RemoteInbound):  # a streamed endpoint's handler
+                    result = serve_stream(request, handler)
+                else:
+                    result = handler(request)
+                if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
+                    self._track(source, request_id, marker, channel)
+                    self.ctx.start_task(self._finish, result, message, marker, span)
+                    return
         except Exception as exc:
+            end_span(span, exc)
             data = self._error_data(exc, source, request_id)
         else:
-            if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
-                self._track(source, request_id, marker, channel)
-                self.ctx.start_task(self._finish, result, message, marker)
-                return
+            end_span(span)
             data = self._ok_data(result, marker, source, request_id, channel)
         if marker != NOTIFY_MARKER_VALUE:
             await self._write_reply(HandlerReply(source, request_id, data, channel))
@@ -780,14 +810,18 @@ class Router(Actor[RouterMessage]):
             )
         )
 
-    async def _finish(self, awaitable: Any, message: RoutedModuleMessage, marker: object) -> None:
+    async def _finish(
+        self, awaitable: Any, message: RoutedModuleMessage, marker: object, span: Span | None
+    ) -> None:
         """Await an async handler's result and write its reply (a task of the router)."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
             result = await awaitable
         except Exception as exc:
+            end_span(span, exc)
             data = self._error_data(exc, source, request_id)
         else:
+            end_span(span)
             channel = self.serving.get((source, request_id))
             data = self._ok_data(result, marker, source, request_id, channel)
         await self._reply_once(source, request_id, data)
@@ -798,6 +832,7 @@ class Router(Actor[RouterMessage]):
         content: Any,
         message: RoutedModuleMessage,
         marker: object,
+        span: Span | None,
         body: bytes | None = None,
     ) -> None:
         """Ask (or tell) the actor named by ``entry`` and write its reply (a task)."""
@@ -807,8 +842,10 @@ class Router(Actor[RouterMessage]):
             assert isinstance(entry.handler, str)
             result: Any = await self._ask_actor(entry.handler, request)
         except Exception as exc:
+            end_span(span, exc)
             data = self._error_data(exc, source, request_id)
         else:
+            end_span(span)
             channel = self.serving.get((source, request_id))
             data = self._ok_data(result, marker, source, request_id, channel)
         await self._reply_once(source, request_id, data)

@@ -7,7 +7,9 @@ from ._errors import SecretTimeout as SecretTimeout
 from ._errors import SecretUnavailable as SecretUnavailable
 from ._messages import PROVIDER as PROVIDER
 from ._messages import SECRETS as SECRETS
+from ._messages import AckRotation as AckRotation
 from ._messages import FetchMode as FetchMode
+from ._messages import ForwardedSecretFetch as ForwardedSecretFetch
 from ._messages import GetSecret as GetSecret
 from ._messages import ProvideSecret as ProvideSecret
 from ._messages import RotationNotice as RotationNotice

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 import actors
+from pywatt.wire import RotationAckRequest
 
 
 @attrs.frozen(repr=False)
@@ -116,6 +117,24 @@ class RotationNotice:
 
     keys: tuple[str, ...]
     rotation_id: str
+
+
+@attrs.frozen
+class ForwardedSecretFetch:
+    """To the orchestrator link: fetch ``name`` with ``get_secret`` and answer ``reply``, a
+    handle another actor deferred (the orchestrator provider's caller), so the provider needs
+    no task of its own per request."""
+
+    name: str
+    reply: actors.DeferredReply = attrs.field(eq=False)
+
+
+@attrs.frozen
+class AckRotation:
+    """To the orchestrator link: write this ``rotation_ack`` line once the rotated keys are
+    refetched (docs/protocol.md §7)."""
+
+    ack: RotationAckRequest
 
 
 @attrs.frozen

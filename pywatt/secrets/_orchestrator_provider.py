@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import actors
-from pywatt.link._messages import ForwardedSecretFetch
 
 from ._errors import SecretNotFound, SecretTimeout, SecretUnavailable
-from ._messages import ProvideSecret
+from ._messages import ForwardedSecretFetch, ProvideSecret
 
 
 class OrchestratorProvider(actors.Actor[ProvideSecret]):

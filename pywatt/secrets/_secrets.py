@@ -11,13 +11,13 @@ import outcome
 import trio
 
 import actors
-from pywatt.link._messages import Send
 from pywatt.logs import redactor
 from pywatt.wire import RotationAckRequest
 
 from ._cache import SecretCache
 from ._errors import SecretNotFound, SecretTimeout, SecretUnavailable
 from ._messages import (
+    AckRotation,
     FetchMode,
     GetSecret,
     ProvideSecret,
@@ -284,4 +284,4 @@ class SecretsActor(actors.Actor[SecretsMessage]):
 
     def _send_ack(self, ack: RotationAckRequest) -> None:
         if self.link is not None:
-            self.ctx.system.tell_nowait(self.link, Send(ack))
+            self.ctx.system.tell_nowait(self.link, AckRotation(ack))

@@ -23,7 +23,7 @@ import attrs
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
-from pywatt.jwt import _middleware
+from pywatt.jwt import hold_test_key
 
 __all__ = ["TEST_JWT_KEY", "JwtOverride", "jwt_token", "override_jwt"]
 
@@ -80,8 +80,5 @@ def override_jwt(key: str = TEST_JWT_KEY) -> Iterator[JwtOverride]:
     """
     if not key:
         raise ValueError("override_jwt needs a non-empty key")
-    _middleware.TEST_KEYS.append(key)
-    try:
+    with hold_test_key(key):
         yield JwtOverride(key)
-    finally:
-        _middleware.TEST_KEYS.pop()

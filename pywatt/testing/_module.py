@@ -41,9 +41,9 @@ from pywatt.orchestrator import (
     RestartPolicy,
     RotationResult,
     Verbosity,
+    describe_exit,
     open_orchestrator,
 )
-from pywatt.orchestrator._errors import describe_exit
 from pywatt.wire import AnnounceBlob
 
 from ._errors import ModuleFailedToStart

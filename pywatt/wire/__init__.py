@@ -48,6 +48,7 @@ from ._lines import LineDecoder as LineDecoder
 from ._lines import encode_line as encode_line
 from ._msgpack import decode_msgpack as decode_msgpack
 from ._msgpack import encode_msgpack as encode_msgpack
+from ._paths import path_matches as path_matches
 from ._payload import decode_orchestrator_frame as decode_orchestrator_frame
 from ._payload import decode_payload as decode_payload
 from ._payload import decode_payload_message as decode_payload_message

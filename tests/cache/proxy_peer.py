@@ -1,7 +1,8 @@
 """An in-process orchestrator peer for the proxy backend: the module's real link actor
 (``pywatt.link``) talks over memory streams to a loop that decodes its stdout lines and
-answers them with the embedded orchestrator's cache proxy (``pywatt.orchestrator._cache_proxy``),
-which serves from cache actors in a second actor system, as the orchestrator does."""
+answers them with the embedded orchestrator's cache proxy
+(``pywatt.orchestrator.proxies._cache_proxy``), which serves from cache actors in a second
+actor system, as the orchestrator does."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import actors
 from pywatt.cache import ProxyCache
 from pywatt.cache._proxy import proxy_config
 from pywatt.link import StdioLink
-from pywatt.orchestrator._cache_proxy import CacheProxy, handle_cache
+from pywatt.orchestrator.proxies import CacheProxy, handle_cache
 from pywatt.wire import (
     NEED_DATA,
     LineDecoder,

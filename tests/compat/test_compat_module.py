@@ -10,7 +10,7 @@ import pytest
 
 from pywatt import compat
 from pywatt.compat import AppConfig, AppState, pywatt_module
-from pywatt.module._decorator import Module
+from pywatt.module import Module
 from pywatt.secrets import Secret
 from pywatt.wire import EXIT_CANNOT_START, AnnounceBlob, GetSecretRequest, SecretValueResponse
 from tests.module.harness import Peer, running_module

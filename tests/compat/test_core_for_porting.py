@@ -58,7 +58,7 @@ def test_channel_preferences_have_the_presets_as_constructors() -> None:
 
 
 def test_the_memory_cache_takes_max_size_as_its_entry_limit() -> None:
-    from pywatt.cache._config import backend_factory
+    from pywatt.cache import backend_factory
 
     cache = backend_factory({"type": "memory", "max_size": 1000, "default_ttl": 300})()
     assert cache.store.max_entries == 1000  # type: ignore[attr-defined]

@@ -23,8 +23,8 @@ from pywatt.db import DATABASE, DatabaseFacade, DatabasePool, PoolSettings, data
 from pywatt.db._config import driver_from_url
 from pywatt.db._sqlite import SqliteDriver
 from pywatt.link import StdioLink
-from pywatt.orchestrator._console import Console
-from pywatt.orchestrator._service_proxy import ServiceHost, dispatch
+from pywatt.orchestrator import Console
+from pywatt.orchestrator.proxies import ServiceHost, dispatch
 from pywatt.wire import (
     NEED_DATA,
     InitBlob,
@@ -115,8 +115,7 @@ async def open_proxy_link(
             yield host, lines
         finally:
             await system.stop("pywatt.link")
-            for module_id in list(host._cleanups):
-                await host.module_gone(module_id)
+            await host.all_gone()
             nursery.cancel_scope.cancel()
 
 

@@ -11,7 +11,7 @@ from hypothesis import given
 
 from pywatt import wire as w
 from pywatt.channels import declaration_frame
-from pywatt.orchestrator._first_frame import FirstFrameRefused, admit_first_frame
+from pywatt.orchestrator.hub._first_frame import FirstFrameRefused, admit_first_frame
 
 from .conftest import FUZZ
 

@@ -29,10 +29,9 @@ from pywatt.jwt import (
     validate_jwt_token,
 )
 from pywatt.link import CallService, OpenService, ServiceFailed
-from pywatt.orchestrator._console import Console
-from pywatt.orchestrator._jwt_proxy import handle_jwt
-from pywatt.orchestrator._service_proxy import ServiceError, ServiceHost
-from pywatt.orchestrator._store import STORE_NAME, SecretStore
+from pywatt.orchestrator import Console
+from pywatt.orchestrator.proxies import ServiceError, ServiceHost, handle_jwt
+from pywatt.orchestrator.secrets import STORE_NAME, SecretStore
 from pywatt.testing import open_module
 from pywatt.wire import ServiceOperation, ServiceRequest, ServiceType
 

@@ -16,14 +16,14 @@ import actors
 from actors.testing import settle
 from pywatt.link import (
     CallService,
+    FetchRemoteSecret,
     LinkClosed,
     PortNegotiationFailed,
     RequestPort,
     StdioLink,
     StdioTimeout,
 )
-from pywatt.link._messages import FetchRemoteSecret, ForwardedSecretFetch
-from pywatt.secrets import SecretNotFound, SecretUnavailable
+from pywatt.secrets import ForwardedSecretFetch, SecretNotFound, SecretUnavailable
 from pywatt.wire import (
     GetSecretRequest,
     IpcPortNegotiation,

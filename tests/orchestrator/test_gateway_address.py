@@ -13,7 +13,7 @@ import pytest
 import trio
 
 from pywatt.orchestrator import ManifestError
-from pywatt.orchestrator._manifest import parse_gateway_address
+from pywatt.orchestrator.config._manifest import parse_gateway_address
 
 from .helpers import RAW
 from .test_cli import Background, background, pywatt

@@ -13,7 +13,7 @@ import trio
 
 from pywatt.channels import heartbeat_ack_frame
 from pywatt.orchestrator import ChannelOptions, ManifestError, ModuleKind, ModuleSpec
-from pywatt.orchestrator._manifest import manifest_from_dict
+from pywatt.orchestrator.config._manifest import manifest_from_dict
 from pywatt.wire import FrameFormat, SecurityLevel, encode_frame
 
 from .helpers import FAST, RAW, running

@@ -20,7 +20,7 @@ from pywatt.orchestrator import (
     module_from_file,
     parse_env_text,
 )
-from pywatt.orchestrator._manifest import DEFAULT_BACKOFF, parse_secret_assignment
+from pywatt.orchestrator.config._manifest import DEFAULT_BACKOFF, parse_secret_assignment
 
 from .helpers import RAW
 

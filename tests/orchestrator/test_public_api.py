@@ -21,7 +21,7 @@ EXPECTED = {
     "RestartPolicy", "RotationOutcome", "RotationResult", "SecretNotFound", "SecretsFileError",
     "TrafficRecord", "Verbosity", "default_run_dir", "load_env_file", "load_manifest",
     "logging_sink", "main", "module_from_file", "open_orchestrator", "parse_env_text",
-    "render_log_record", "run_standalone", "send_command", "stream_sink",
+    "render_log_record", "run_standalone", "send_command", "stream_sink", "describe_exit",
 }  # fmt: skip
 
 

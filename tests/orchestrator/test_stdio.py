@@ -9,7 +9,7 @@ import trio
 import trio.testing
 
 from pywatt.logs import REDACTED
-from pywatt.orchestrator._pipes import read_lines
+from pywatt.orchestrator.processes._pipes import read_lines
 
 from .helpers import events, raw, running
 

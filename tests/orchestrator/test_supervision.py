@@ -9,7 +9,7 @@ import trio
 
 from actors import Backoff, Restart
 from pywatt.orchestrator import ModuleNotRunning, ModuleState, RestartPolicy
-from pywatt.orchestrator._process import ModuleProcess
+from pywatt.orchestrator.processes import ModuleProcess
 from pywatt.wire import IpcPortNegotiation
 
 from .helpers import raw, running

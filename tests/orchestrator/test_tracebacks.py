@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pywatt.orchestrator._tracebacks import FoldedTraceback, TracebackFolder
+from pywatt.orchestrator.console._tracebacks import FoldedTraceback, TracebackFolder
 
 PROGRAMS = {
     "import": ("import pywatt_no_such_package\n", "ModuleNotFoundError", 1),

@@ -22,8 +22,7 @@ from pywatt.channels import (
     NoChannel,
     SendFrame,
 )
-from pywatt.registrar import Register, Registrar, Unregister
-from pywatt.registrar._errors import RegistrationTimeout
+from pywatt.registrar import Register, Registrar, RegistrationTimeout, Unregister
 from pywatt.wire import (
     Capabilities,
     CapabilitiesResponse,

@@ -18,6 +18,7 @@ from pywatt.secrets import (
     MemoryProvider,
     ProvideSecret,
     RotationNotice,
+    Secret,
     SecretCache,
     SecretNotFound,
     SecretRotated,
@@ -27,7 +28,6 @@ from pywatt.secrets import (
     SetSecret,
     Subscribe,
 )
-from pywatt.secrets._messages import Secret
 
 
 class CountingVault(actors.Actor[ProvideSecret]):

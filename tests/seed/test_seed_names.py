@@ -144,8 +144,7 @@ def test_the_seeds_names_import_from_pywatt_and_its_security_package() -> None:
 
 def test_every_appstate_name_the_seed_lists_is_there() -> None:
     from pywatt import AppState
-    from pywatt.cache import CacheFacade
-    from pywatt.cache._policies import EvictionPolicy
+    from pywatt.cache import CacheFacade, EvictionPolicy
     from pywatt.db import DatabaseFacade
 
     listed = [

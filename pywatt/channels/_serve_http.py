@@ -1,0 +1,23 @@
+"""HTTP over a channel (docs/protocol.md §9.3): the request a connection hands to the module's
+HTTP actor. The channels define it and :mod:`pywatt.http` serves it, as the link defines
+``HttpOverStdio`` for HTTP over stdio: the transport names what it delivers."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import attrs
+
+import actors
+from pywatt.wire import IpcHttpRequest, IpcHttpResponse
+
+HTTP_ACTOR: Final = "pywatt.http"
+"""The name of the actor that serves the module's HTTP app."""
+
+
+@attrs.frozen
+class ServeHttp(actors.Request[IpcHttpResponse]):
+    """Serve one ``http_request`` that arrived on a channel (docs/protocol.md §9.3); answered with
+    the :class:`~pywatt.wire.IpcHttpResponse` to send back Message-wrapped on that channel."""
+
+    request: IpcHttpRequest

@@ -1,0 +1,626 @@
+"""The embedded orchestrator's HTTP gateway on ``orchestrator_api``.
+
+A small ASGI app served by hypercorn's trio worker on the API socket the orchestrator has
+held since it started. A request is routed by the endpoints the modules announced (the
+first running module, in start order, that announced a matching path: exact, ``/x/*``
+prefixes, ``{name}`` segments) and forwarded
+
+* over IPC (the default): an ``http_request`` line on the module's stdin, written by its
+  process actor (the only writer of that pipe); the module answers with the §9.2 wrapper on
+  stdout, which the process actor's stdout reader hands to the gateway actor
+  (:class:`HttpWrapperLine`), matched by ``request_id``;
+* or over HTTP to the module's announced listen address (TCP, or a Unix socket path).
+
+The gateway answers 404 when no module announced the path, 405 when it did for other
+methods, 502 when the module is not running or went away mid-request, 504 after
+``timeout`` seconds (30 by default), and 413 for a body over ``max_body_size``. Everything
+else is the module's own answer, headers and body as the module produced them. It checks
+no token itself: a module protects its ``auth="jwt"`` endpoints.
+
+Three paths are the gateway's own, whatever the modules announced: ``/health`` (every
+module's state and its own ``/health`` report; 200 ``healthy`` when all are healthy, 200
+``degraded`` with the reasons when some only are degraded (a backend down, an actor
+restarting), 503 ``unhealthy`` with the reasons otherwise), ``/metrics`` (every module's
+``/metrics`` page in one, each sample labelled ``module="<id>"``, with ``pywatt_module_up``)
+and ``/metrics/<id>`` (that module's page as it serves it). A pywatt module is asked over
+IPC (it answers even without an app); a foreign one over the gateway's transport, and only
+for a path it announced.
+
+Every request is one access-log line on the console (method, path, status, milliseconds,
+module), redacted like every console line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, Final, Literal
+
+import attrs
+import trio
+
+from actors import Actor, ActorError, Crashed, DeferredReply, LifecycleEvent, Request, Stopped
+from pywatt._extras import have
+from pywatt.tracing import activated, end_http_span, gateway_span, inject
+from pywatt.wire import (
+    AnnounceBlob,
+    IpcHttpRequest,
+    RemoteProtocolError,
+    decode_json_value,
+    path_matches,
+)
+
+from .._errors import describe_exit
+from ..config import GATEWAY_NAME, ModuleKind
+from ..console import Console
+from ..processes import ForwardHttp, HttpWrapperLine, ModuleHandle, ModuleState
+
+__all__ = [
+    "GATEWAY_NAME",
+    "ExchangeHttp",
+    "ForwardHttp",
+    "Gateway",
+    "GatewayResponse",
+    "HttpWrapperLine",
+    "find_route",
+]
+
+HEALTH_PATH: Final = "/health"
+METRICS_PATH: Final = "/metrics"
+PROBE_TIMEOUT: Final = 5.0
+"""Seconds each module has to answer the gateway's ``/health`` and ``/metrics`` probes."""
+METRICS_CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+DEFAULT_TIMEOUT: Final = 30.0
+DEFAULT_MAX_BODY: Final = 16 * 1024 * 1024
+_HOP_BY_HOP: Final = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te",
+     "trailer", "proxy-connection"}
+)  # fmt: skip
+
+log = logging.getLogger("pywatt.orchestrator.gateway")
+
+Transport = Literal["ipc", "http"]
+
+
+@attrs.frozen
+class GatewayResponse:
+    """A module's answer: status, headers (names lower-case) and body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@attrs.frozen
+class ExchangeHttp(Request[GatewayResponse]):
+    """Send ``request`` to module ``module_id`` over IPC and wait for its answer.
+
+    Raises :class:`GatewayFailure` (502) when the module is not running or ends first; the
+    deadline is the caller's.
+    """
+
+    module_id: str
+    request: IpcHttpRequest
+
+
+class GatewayFailure(Exception):
+    """The gateway could not get an answer from the module (its status says how)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@attrs.frozen
+class _ModuleDown:
+    module_id: str
+
+
+GatewayMessage = ExchangeHttp | HttpWrapperLine | _ModuleDown
+
+
+def find_route(
+    handles: list[ModuleHandle], method: str, path: str
+) -> tuple[ModuleHandle | None, list[str]]:
+    """The running module that serves ``method path``, or ``(None, methods)`` where
+    ``methods`` are those announced for the path by someone (empty: nobody has it)."""
+    allowed: list[str] = []
+    for handle in handles:
+        announce: AnnounceBlob | None = handle.announce
+        if announce is None or handle.state is not ModuleState.RUNNING:
+            continue
+        for endpoint in announce.endpoints:
+            if not path_matches(endpoint.path, path):
+                continue
+            methods = [m.upper() for m in endpoint.methods]
+            if method in methods or (method == "HEAD" and "GET" in methods) or "*" in methods:
+                return handle, []
+            allowed += methods
+    return None, sorted(set(allowed))
+
+
+class Gateway(Actor[GatewayMessage]):
+    """The gateway actor (registered as ``pywatt.gateway``; see the module docstring).
+
+    ``sock`` is the bound API socket (it starts listening here); ``handles`` returns every
+    module's handle in start order; ``process_name`` maps a module id to its process actor;
+    ``console`` gets one access-log line per request (none when it is None).
+    """
+
+    reply_errors = (GatewayFailure,)
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        handles: Callable[[], list[ModuleHandle]],
+        process_name: Callable[[str], str],
+        *,
+        transport: Transport = "ipc",
+        timeout: float = DEFAULT_TIMEOUT,
+        max_body_size: int = DEFAULT_MAX_BODY,
+        console: Console | None = None,
+        probe_timeout: float = PROBE_TIMEOUT,
+    ) -> None:
+        self.sock = sock
+        self.console = console
+        self.probe_timeout = probe_timeout
+        self.handles = handles
+        self.process_name = process_name
+        self.transport = transport
+        self.timeout = timeout
+        self.max_body_size = max_body_size
+        self.pending: dict[tuple[str, str], DeferredReply] = {}
+        self.stopping = trio.Event()
+        self.finished = trio.Event()
+        self.forwarded = 0
+        self.unmatched = 0
+        self._unsubscribe: Callable[[], None] | None = None
+        self._clients: dict[str, Any] = {}  # listen address -> httpx.AsyncClient
+
+    async def on_start(self) -> None:
+        self._by_process = {self.process_name(h.id): h.id for h in self.handles()}
+        self._unsubscribe = self.ctx.system.events.subscribe(self._on_event)
+        self.sock.listen(1024)
+        self.sock.setblocking(False)
+        self.ctx.start_task(self._serve)
+
+    async def on_stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.stopping.set()
+        with trio.move_on_after(2.0):
+            await self.finished.wait()
+        for client in self._clients.values():
+            with trio.move_on_after(1.0):
+                await client.aclose()
+
+    def _on_event(self, event: LifecycleEvent) -> None:
+        if isinstance(event, Crashed | Stopped):
+            module_id = self._by_process.get(event.name)
+            if module_id is not None:
+                # Runs inside the runtime's event emission: it must never raise. By name,
+                # so a gateway that is gone (or restarting) only leaves a dead letter.
+                with contextlib.suppress(ActorError):
+                    self.ctx.system.tell_nowait(GATEWAY_NAME, _ModuleDown(module_id))
+
+    # -- the actor: IPC exchanges ----------------------------------------------------------
+
+    async def receive(self, message: GatewayMessage) -> GatewayResponse | None:
+        if isinstance(message, ExchangeHttp):
+            await self._forward(message)
+        elif isinstance(message, HttpWrapperLine):
+            self._answered(message.module_id, message.line)
+        else:
+            for key in [k for k in self.pending if k[0] == message.module_id]:
+                self.pending.pop(key).fail(
+                    GatewayFailure(502, f"module {message.module_id!r} ended before answering")
+                )
+        return None
+
+    async def _forward(self, message: ExchangeHttp) -> None:
+        module_id, request = message.module_id, message.request
+        target = self.process_name(module_id)
+        if self.ctx.system.lookup(target) is None:
+            raise GatewayFailure(502, f"module {module_id!r} is not running")
+        key = (module_id, request.request_id)
+        if key in self.pending:
+            raise GatewayFailure(502, f"request id {request.request_id!r} is already in flight")
+        self.pending[key] = self.ctx.defer_reply()
+        self.forwarded += 1
+        await self.ctx.system.tell(target, ForwardHttp(request))
+
+    def _answered(self, module_id: str, line: bytes) -> None:
+        try:
+            value = decode_json_value(line)
+            content = value["content"]
+            request_id = str(content["request_id"])
+            response = GatewayResponse(
+                status=int(content["status_code"]),
+                headers={str(k): str(v) for k, v in (content.get("headers") or {}).items()},
+                body=bytes(content.get("body") or b""),
+            )
+        except (RemoteProtocolError, KeyError, TypeError, ValueError) as exc:
+            self.unmatched += 1
+            log.warning("module %s wrote an unusable HTTP response line: %s", module_id, exc)
+            return
+        reply = self.pending.pop((module_id, request_id), None)
+        if reply is None:
+            self.unmatched += 1
+            log.warning("module %s answered HTTP request %r nobody waits for", module_id,
+                        request_id)  # fmt: skip
+            return
+        reply.reply(response)
+
+    # -- the HTTP front --------------------------------------------------------------------
+
+    async def _serve(self) -> None:
+        # hypercorn is the [http] extra: the orchestrator runs without it, gateway off.
+        if not have("http"):
+            self.sock.close()
+            self.finished.set()
+            return
+        from hypercorn.config import Config as HypercornConfig
+        from hypercorn.config import Sockets
+        from hypercorn.trio.run import worker_serve
+        from hypercorn.utils import wrap_app
+
+        config = HypercornConfig()
+        config.errorlog = logging.getLogger("pywatt.orchestrator.gateway.server")
+        config.accesslog = None
+        config.graceful_timeout = 1.0
+        try:
+            await worker_serve(
+                wrap_app(self._app, self.max_body_size, "asgi"),  # type: ignore[arg-type]
+                config,
+                sockets=Sockets(secure_sockets=[], insecure_sockets=[self.sock], quic_sockets=[]),
+                shutdown_trigger=self.stopping.wait,
+            )
+        finally:
+            self.finished.set()
+
+    async def _app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                event = await receive()
+                if event["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif event["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        began = time.perf_counter()
+        served = _Served()
+        try:
+            response = await self._route(scope, receive, served)
+        except GatewayFailure as exc:
+            response = _json(exc.status, {"error": str(exc)})
+        headers = [
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in response.headers.items()
+            if k.lower() not in _HOP_BY_HOP
+        ]
+        headers.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        # Logged before the body goes out: whoever has the whole answer can see its line.
+        self._access_line(scope, response.status, began, served.module)
+        body = b"" if scope["method"] == "HEAD" else response.body
+        await send({"type": "http.response.body", "body": body})
+
+    def _access_line(
+        self, scope: dict[str, Any], status: int, began: float, module: str | None
+    ) -> None:
+        if self.console is None:
+            return
+        method: str = scope["method"].upper()
+        path: str = scope["path"]  # never the query string: it may carry a credential
+        ms = round((time.perf_counter() - began) * 1000, 1)
+        self.console.emit(
+            logging.WARNING if status >= 500 else logging.INFO,
+            f"{method} {path} {status} {ms} ms ({module or 'gateway'})",
+            module,
+            fields={"access": True, "method": method, "path": path, "status": status,
+                    "ms": ms, "module": module},
+        )  # fmt: skip
+
+    async def _route(self, scope: dict[str, Any], receive: Any, served: _Served) -> GatewayResponse:
+        method: str = scope["method"].upper()
+        path: str = scope["path"]
+        if path in (HEALTH_PATH, METRICS_PATH) or path.startswith(METRICS_PATH + "/"):
+            if method not in ("GET", "HEAD"):
+                response = _json(405, {"error": f"{method} is not allowed on {path}"})
+                response.headers["allow"] = "GET, HEAD"
+                return response
+            if path == HEALTH_PATH:
+                return await self._health()
+            if path == METRICS_PATH:
+                return await self._all_metrics()
+            return await self._module_metrics(path[len(METRICS_PATH) + 1 :], served)
+        handle, allowed = find_route(self.handles(), method, path)
+        if handle is None:
+            if allowed:
+                response = _json(405, {"error": f"{method} is not allowed on {path}"})
+                response.headers["allow"] = ", ".join(allowed)
+                return response
+            return _json(404, {"error": f"no module serves {method} {path}"})
+        served.module = handle.id
+        body = await _read_body(receive, self.max_body_size)
+        raw_path = scope.get("raw_path") or path.encode()
+        uri = raw_path.decode("latin-1")
+        if scope.get("query_string"):
+            uri += "?" + scope["query_string"].decode("latin-1")
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope.get("headers", ()):
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        # The gateway hop's span (None while tracing is off); the module's app continues it.
+        span = gateway_span(headers, method, path, handle.id)
+        try:
+            with trio.move_on_after(self.timeout) as deadline, activated(span):
+                if span is not None:
+                    inject(headers)
+                response = await self._exchange(handle, self.transport, method, uri, headers, body)
+            if deadline.cancelled_caught:
+                raise GatewayFailure(
+                    504, f"module {handle.id!r} did not answer in {self.timeout:g} s"
+                )
+        except GatewayFailure as exc:
+            end_http_span(span, method, None, exc.status)
+            raise
+        end_http_span(span, method, None, response.status)
+        return response
+
+    async def _exchange(
+        self,
+        handle: ModuleHandle,
+        transport: Transport,
+        method: str,
+        uri: str,
+        headers: dict[str, str],
+        body: bytes,
+    ) -> GatewayResponse:
+        if transport == "http":
+            return await self._over_http(handle, method, uri, headers, body)
+        request = IpcHttpRequest(
+            request_id=str(uuid.uuid4()), method=method, uri=uri, headers=headers, body=body
+        )
+        response: GatewayResponse = await self.ctx.system.ask(
+            GATEWAY_NAME, ExchangeHttp(handle.id, request)
+        )
+        return response
+
+    # -- the gateway's own paths: /health, /metrics, /metrics/<id> -------------------------
+
+    async def _probe(
+        self, handle: ModuleHandle, path: str, timeout: float
+    ) -> GatewayResponse | str | None:
+        """Ask a running module for ``path``: its answer, a reason it has none (str), or
+        None for a foreign module that did not announce the path."""
+        transport: Transport = "ipc"
+        if handle.spec.kind is not ModuleKind.PYWATT:
+            if handle.announce is None or find_route([handle], "GET", path)[0] is None:
+                return None
+            transport = self.transport
+        with trio.move_on_after(timeout):
+            try:
+                return await self._exchange(handle, transport, "GET", path, {}, b"")
+            except GatewayFailure as exc:
+                return str(exc)
+        return f"did not answer GET {path} within {timeout:g} s"
+
+    async def _health(self) -> GatewayResponse:
+        handles = self.handles()
+        entries: dict[str, dict[str, Any]] = {}
+
+        async def check(handle: ModuleHandle) -> None:
+            entries[handle.id] = await self._module_health(handle)
+
+        async with trio.open_nursery() as nursery:
+            for handle in handles:
+                nursery.start_soon(check, handle)
+        modules = {h.id: entries[h.id] for h in handles}
+        reasons = [
+            f"{module_id}: {entry['reason']}"
+            for module_id, entry in modules.items()
+            if entry["status"] != "healthy"
+        ]
+        statuses = {entry["status"] for entry in modules.values()}
+        if "unhealthy" in statuses:
+            return _json(503, {"status": "unhealthy", "reasons": reasons, "modules": modules})
+        if reasons:  # degraded: serving, short of something
+            return _json(200, {"status": "degraded", "reasons": reasons, "modules": modules})
+        return _json(200, {"status": "healthy", "modules": modules})
+
+    async def _module_health(self, handle: ModuleHandle) -> dict[str, Any]:
+        entry: dict[str, Any] = {"state": handle.state.value}
+        if handle.state is not ModuleState.RUNNING:
+            return {**entry, "status": "unhealthy", "reason": _not_running(handle)}
+        answer = await self._probe(handle, HEALTH_PATH, self.probe_timeout)
+        if answer is None:  # nothing to ask: running is all we know
+            return {**entry, "status": "healthy"}
+        if isinstance(answer, str):
+            return {**entry, "status": "unhealthy", "reason": answer}
+        report = _json_body(answer)
+        if answer.status == 404 or _serves_no_app(answer.status, report):
+            return {**entry, "status": "healthy"}  # it serves no /health of its own
+        if isinstance(report, dict) and report.get("status") in _REPORTED:
+            entry["health"] = report
+            status = str(report["status"])
+            if status == "healthy" and answer.status < 400:
+                return {**entry, "status": "healthy"}
+            return {**entry, "status": status, "reason": _health_reason(status, report)}
+        if 200 <= answer.status < 300:
+            return {**entry, "status": "healthy"}
+        return {**entry, "status": "unhealthy",
+                "reason": f"GET {HEALTH_PATH} answered {answer.status}"}  # fmt: skip
+
+    async def _module_metrics(self, module_id: str, served: _Served) -> GatewayResponse:
+        handles = {h.id: h for h in self.handles()}
+        handle = handles.get(module_id)
+        if handle is None:
+            known = ", ".join(handles) or "none"
+            return _json(404, {"error": f"no module {module_id!r} (modules: {known})"})
+        served.module = module_id
+        if handle.state is not ModuleState.RUNNING:
+            raise GatewayFailure(
+                502, f"module {module_id!r} is not running ({_not_running(handle)})"
+            )
+        transport: Transport = "ipc" if handle.spec.kind is ModuleKind.PYWATT else self.transport
+        with trio.move_on_after(self.timeout):
+            return await self._exchange(handle, transport, "GET", METRICS_PATH, {}, b"")
+        raise GatewayFailure(504, f"module {module_id!r} did not answer in {self.timeout:g} s")
+
+    async def _all_metrics(self) -> GatewayResponse:
+        handles = self.handles()
+        pages: dict[str, GatewayResponse | str | None] = {}
+
+        async def fetch(handle: ModuleHandle) -> None:
+            if handle.state is ModuleState.RUNNING:
+                pages[handle.id] = await self._probe(handle, METRICS_PATH, self.probe_timeout)
+
+        async with trio.open_nursery() as nursery:
+            for handle in handles:
+                nursery.start_soon(fetch, handle)
+        # prometheus_client comes with hypercorn (the http extra), as the gateway does.
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        from pywatt.metrics import merge_pages
+
+        up = GaugeMetricFamily(
+            "pywatt_module_up", "1 if the module is running (announced).", labels=["module"]
+        )
+        restarts = CounterMetricFamily(
+            "pywatt_module_restarts", "Restarts of the module's process.", labels=["module"]
+        )
+        for handle in handles:
+            up.add_metric([handle.id], int(handle.state is ModuleState.RUNNING))
+            restarts.add_metric([handle.id], handle.restarts)
+        texts: dict[str, str] = {}
+        notes: list[str] = []
+        for handle in handles:
+            page = pages.get(handle.id)
+            if isinstance(page, GatewayResponse) and page.status == 200:
+                texts[handle.id] = page.body.decode("utf-8", "replace")
+            elif isinstance(page, GatewayResponse) and not (
+                page.status == 404 or _serves_no_app(page.status, _json_body(page))
+            ):
+                notes.append(f"module {handle.id}: GET {METRICS_PATH} answered {page.status}")
+            elif isinstance(page, str):
+                notes.append(f"module {handle.id}: {page}")
+        body, unread = merge_pages(texts, first=[up, restarts])
+        comments = "".join("# " + note.replace("\n", " ") + "\n" for note in notes + unread)
+        return GatewayResponse(
+            200, {"content-type": METRICS_CONTENT_TYPE}, body + comments.encode()
+        )
+
+    async def _over_http(
+        self, handle: ModuleHandle, method: str, uri: str, headers: dict[str, str], body: bytes
+    ) -> GatewayResponse:
+        import httpx
+
+        announce = handle.announce
+        assert announce is not None
+        listen = announce.listen
+        client = self._clients.get(listen)
+        if client is None:
+            if listen.startswith("/"):
+                transport = httpx.AsyncHTTPTransport(uds=listen)
+                client = httpx.AsyncClient(transport=transport, base_url="http://localhost")
+            else:  # the module binds 127.0.0.1:<port> (only the port of listen counts, §8)
+                port = listen.rsplit(":", 1)[-1]
+                client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}")
+            self._clients[listen] = client
+        forwarded = {k: v for k, v in headers.items() if k not in _HOP_BY_HOP and k != "host"}
+        try:
+            reply = await client.request(method, uri, headers=forwarded, content=body)
+        except httpx.HTTPError as exc:
+            raise GatewayFailure(502, f"module {handle.id!r} at {listen}: {exc}") from None
+        return GatewayResponse(reply.status_code, dict(reply.headers), reply.content)
+
+
+async def _read_body(receive: Any, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        event = await receive()
+        if event["type"] == "http.disconnect":
+            raise GatewayFailure(400, "the client went away")
+        chunk = event.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise GatewayFailure(413, f"request body over {limit} bytes")
+        chunks.append(chunk)
+        if not event.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _json(status: int, value: Any) -> GatewayResponse:
+    return GatewayResponse(status, {"content-type": "application/json"}, json.dumps(value).encode())
+
+
+class _Served:
+    """Which module a request went to (for its access-log line)."""
+
+    module: str | None = None
+
+
+_REPORTED: Final = ("healthy", "degraded", "unhealthy")
+
+
+def _json_body(response: GatewayResponse) -> object:
+    try:
+        return json.loads(response.body)
+    except ValueError:
+        return None
+
+
+def _serves_no_app(status: int, body: object) -> bool:
+    """A pywatt module without an app answers HTTP over IPC with this 503 (pywatt.link)."""
+    return (
+        status == 503
+        and isinstance(body, dict)
+        and body.get("status") == "error"
+        and "serves no HTTP app" in str(body.get("message"))
+    )
+
+
+def _health_reason(status: str, report: dict[str, Any]) -> str:
+    parts = [status]
+    for key in ("restarting", "stuck"):
+        names = report.get(key)
+        if isinstance(names, list) and names:
+            parts.append(f"{key}: {', '.join(map(str, names))}")
+    for key in ("reason", "reasons"):
+        value = report.get(key)
+        if isinstance(value, str) and value:
+            parts.append(value)
+        elif isinstance(value, list) and value:
+            parts.extend(map(str, value))
+    return "; ".join(parts)
+
+
+def _not_running(handle: ModuleHandle) -> str:
+    state = handle.state
+    failure = str(handle.failure).splitlines()[0] if handle.failure is not None else ""
+    exit_text = describe_exit(handle.last_exit) if handle.last_exit is not None else ""
+    if state is ModuleState.STARTING:
+        return "starting (it has not announced yet)"
+    if state is ModuleState.RESTARTING:
+        return f"restarting (restart {handle.restarts})"
+    if state is ModuleState.CRASHED:
+        return f"crashed ({exit_text})" if exit_text else "crashed"
+    if state in (ModuleState.STOPPING, ModuleState.STOPPED):
+        return "stopped"
+    if state is ModuleState.EXITED:
+        return exit_text or "exited"
+    if state is ModuleState.GAVE_UP:
+        return f"gave up after {handle.restarts} restarts" + (f": {failure}" if failure else "")
+    return "could not start" + (
+        f": {failure}" if failure else f" ({exit_text})" if exit_text else ""
+    )
