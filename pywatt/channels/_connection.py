@@ -48,6 +48,7 @@ from pywatt.wire import (
     RoutedModuleMessage,
     RoutedModuleResponse,
     Shutdown,
+    StreamFrame,
     UnregisterServiceProviderResponse,
 )
 
@@ -84,6 +85,7 @@ _CHUNK: Final = 4
 """Frames handed on before the reader lets the others run: replies to the first requests of a
 burst leave while the rest are still being read (a pipeline, not one clump per burst)."""
 _REGISTRATION_REPLIES: Final = RegistrationReply.__args__
+_STREAM_FRAMES: Final = StreamFrame.__args__
 
 Opener = Callable[[ChannelConfig], Awaitable[trio.abc.Stream]]
 
@@ -280,6 +282,8 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         now = trio.current_time()
         self.state.last_received = now
         self.state.outbox = self.outbox
+        declared = config.declaration
+        self.state.streams = declared is not None and "msgpack" in declared.formats
         self.state.set_status(ConnectionStatus.CONNECTED)
         self.directory.notify()
         log.info("channel %s connected to %s", self.name, config.address)
@@ -369,7 +373,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 state.heartbeat_gap = now - state.last_heartbeat
             state.last_heartbeat = now
             self.outbox.put(heartbeat_ack_frame())
-        elif isinstance(message, RoutedModuleMessage | RoutedModuleResponse):
+        elif isinstance(message, (RoutedModuleMessage, RoutedModuleResponse, *_STREAM_FRAMES)):
             await self._forward(ROUTER, message)
         elif isinstance(
             message,

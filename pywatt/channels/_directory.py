@@ -92,6 +92,9 @@ class ChannelState:
         self.last_error: str | None = None
         self.outbox: Outbox | None = None
         """The connection's outbox while it is connected: senders may append to it directly."""
+        self.streams = False
+        """Both ends declared MessagePack on this connection: it carries streams
+        (docs/protocol-extensions.md §9.4). Set by the connection actor."""
         self.changed = trio.Event()
 
     @property

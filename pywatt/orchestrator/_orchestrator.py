@@ -447,7 +447,9 @@ async def open_orchestrator(
         endpoints = {spec.id: module_endpoints(spec) for spec in manifest.modules}
         console.redact.register(*(ep.token for ep in endpoints.values()))
         declaration = OrchestratorDeclaration(
-            version=__version__, heartbeat_interval=manifest.heartbeat_interval
+            version=__version__,
+            heartbeat_interval=manifest.heartbeat_interval,
+            formats=frozenset({"json", "msgpack"}),  # msgpack: streams (extensions §9.4)
         )
         settings = ProcessSettings(
             orchestrator_api=api,

@@ -63,6 +63,7 @@ import uuid
 from typing import Any, Final
 
 import attrs
+import trio
 
 from actors import (
     Actor,
@@ -84,6 +85,7 @@ from pywatt.channels import (
 from pywatt.metrics import Histogram
 from pywatt.tracing import Span, activated, end_span, server_span, trace_carrier
 from pywatt.wire import (
+    DEFAULT_MAX_FRAME_SIZE,
     READY_ENDPOINT,
     REPLY_ENDPOINT,
     REPLY_MARKER_PROPERTY,
@@ -96,6 +98,8 @@ from pywatt.wire import (
     ReplyError,
     RoutedModuleMessage,
     RoutedModuleResponse,
+    StreamFrame,
+    decode_body,
     decode_payload,
     decode_payload_message,
     decode_reply,
@@ -128,6 +132,25 @@ from ._messages import (
     UnregisterHandler,
 )
 from ._payloads import read_request, request_payload
+from ._streaming import (
+    BODY_PROPERTY,
+    STREAM_KEY,
+    STREAM_THRESHOLD,
+    BodyArrived,
+    OpenStream,
+    ResendWhole,
+    SweepStreams,
+    body_request_payload,
+    claim_body,
+    is_stream_reply,
+    on_stream_reply,
+    open_body,
+    serve_stream,
+    stream_reply_data,
+    surely_big,
+    write_error,
+)
+from ._streams import RemoteInbound, RemoteOutbound, StreamsUnsupported, StreamTable
 
 __all__ = ["LOCAL_CHANNEL", "NOTIFY_MARKER_VALUE", "Router", "router_spec"]
 
@@ -164,7 +187,12 @@ RouterMessage = (
     | ConnectionLost
     | Unpark
     | HandlerReply
+    | OpenStream
+    | ResendWhole
+    | BodyArrived
+    | SweepStreams
 )
+_STREAM_FRAMES: Final = StreamFrame.__args__
 
 
 def router_spec(
@@ -184,12 +212,14 @@ def router_spec(
     if default_timeout <= 0 or max_in_flight < 1:
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
     endpoints = Endpoints(ready=not hold_until_ready, max_held=max_in_flight)
+    streams = StreamTable(directory)
     return ChildSpec(
         ROUTER,
         lambda: Router(
             module_id,
             directory,
             endpoints=endpoints,
+            streams=streams,
             default_timeout=default_timeout,
             max_in_flight=max_in_flight,
         ),
@@ -205,7 +235,7 @@ class Router(Actor[RouterMessage]):
     keeps its own, which a restart forgets.
     """
 
-    reply_errors = (NoChannel, EncodeError, MessageTooLarge, BadTarget)
+    reply_errors = (NoChannel, EncodeError, MessageTooLarge, BadTarget, StreamsUnsupported)
 
     def __init__(
         self,
@@ -213,14 +243,24 @@ class Router(Actor[RouterMessage]):
         directory: ChannelDirectory,
         *,
         endpoints: Endpoints | None = None,
+        streams: StreamTable | None = None,
         default_timeout: float = 30.0,
         max_in_flight: int = 1024,
+        stream_threshold: int = STREAM_THRESHOLD,
     ) -> None:
         if default_timeout <= 0 or max_in_flight < 1:
             raise ValueError("default_timeout must be positive and max_in_flight at least 1")
         self.module_id = module_id
         self.directory = directory
         self.endpoints = endpoints if endpoints is not None else Endpoints()
+        self.streams = streams if streams is not None else StreamTable(directory)
+        """The module's streams, by id (``_streams``): like ``endpoints``, the name's."""
+        self.stream_threshold = stream_threshold
+        self.bodies: dict[uuid.UUID, RemoteOutbound] = {}
+        self.resent: set[uuid.UUID] = set()
+        """Requests re-sent whole after their target refused the stream of their value: the
+        orchestrator's ``StreamRefused`` answer to the first sending is not their outcome."""
+        """Requests in flight whose value goes in a stream: aborted if the request ends."""
         self.default_timeout = default_timeout
         self.max_in_flight = max_in_flight
         # A request in flight is in both, together: ``requests`` says what it was, ``replies``
@@ -238,6 +278,7 @@ class Router(Actor[RouterMessage]):
         self.replies = PendingReplies[uuid.UUID](
             self.ctx, timeout_error=self._timeout_error, on_expire=self._expired
         )
+        self.ctx.send_interval(5.0, SweepStreams())
 
     async def on_stop(self) -> None:
         # Handler tasks end with this incarnation (a crash or a stop): their callers hear it
@@ -263,7 +304,9 @@ class Router(Actor[RouterMessage]):
     async def receive(self, message: RouterMessage) -> Any:
         if isinstance(message, ChannelInbound):
             inbound = message.message
-            if isinstance(inbound, RoutedModuleResponse):
+            if isinstance(inbound, _STREAM_FRAMES):
+                self.streams.on_frame(message.channel, inbound)
+            elif isinstance(inbound, RoutedModuleResponse):
                 self._on_reply(inbound.source_module_id, inbound.request_id, inbound.payload)
             elif isinstance(inbound, RoutedModuleMessage):
                 await self._on_routed(message.channel, inbound)
@@ -281,7 +324,22 @@ class Router(Actor[RouterMessage]):
         if isinstance(message, SendMessage):
             await self._send_notification(message)
             return None
+        if isinstance(message, OpenStream):
+            return self.streams.open_outbound(
+                message.target, message.endpoint, message.metadata,
+                window=message.window, chunk_size=message.chunk_size,
+            )  # fmt: skip
+        if isinstance(message, BodyArrived):
+            await self._serve_request(message.channel, message.message, message.body)
+            return None
+        if isinstance(message, ResendWhole):
+            await self._resend_whole(message.request_id, message.message)
+            return None
+        if isinstance(message, SweepStreams):
+            self.streams.sweep(trio.current_time())
+            return None
         if isinstance(message, ConnectionLost):
+            self.streams.connection_lost(message.channel, message.reason)
             self._on_connection_lost(message)
         elif isinstance(message, RegisterHandler):
             self.endpoints.register(message)
@@ -375,14 +433,36 @@ class Router(Actor[RouterMessage]):
         )
 
     async def _send_request(self, message: SendRequest, reply: DeferredReply) -> None:
-        request_id = uuid.uuid4()
+        request_id = message.request_id or uuid.uuid4()
         local = message.target == self.module_id
         try:
-            payload = request_payload(
-                message.payload, message.endpoint, REPLY_MARKER_VALUE, message.trace
+            big = (
+                not local
+                and surely_big(message.payload, self.stream_threshold)
+                and self.streams.supported()
+            )
+            payload = (
+                EncodedMessage(data=b"", format=EncodingFormat.JSON)  # not written: see below
+                if big
+                else request_payload(
+                    message.payload, message.endpoint, REPLY_MARKER_VALUE, message.trace
+                )
             )
             if local:  # to itself: served here once it is pending, never on the wire
                 channel = LOCAL_CHANNEL
+            elif big or (len(payload.data) > self.stream_threshold and self.streams.supported()):
+                # Too big for one frame's comfort: the value goes in a stream (_streaming).
+                body = open_body(
+                    self, message.target, message.endpoint, message.payload, request_id
+                )
+                body.on_refused = lambda _: self._refused(request_id, message)
+                self.bodies[request_id] = body
+                payload = body_request_payload(message.endpoint, REPLY_MARKER_VALUE, body.stream_id)
+                channel = await self._send_frame(
+                    self._route_frame(message.target, message.endpoint, request_id, payload),
+                    f"a request to {message.target}/{message.endpoint}",
+                    prefer=body.channel,
+                )
             else:
                 channel = await self._send_frame(
                     self._route_frame(message.target, message.endpoint, request_id, payload),
@@ -418,6 +498,12 @@ class Router(Actor[RouterMessage]):
     # -- outcomes --------------------------------------------------------------------------
 
     def _on_reply(self, source: str, request_id: uuid.UUID, payload: EncodedMessage) -> bool:
+        if request_id in self.resent and b'"type":"StreamRefused"' in payload.data:
+            self.resent.discard(request_id)  # the first sending's answer: it was sent again
+            return False
+        self._end_body(request_id)
+        if payload.data[:1] == b"{" and on_stream_reply(self, request_id, payload.data):
+            return True
         request = self.requests.pop(request_id, None)
         if request is None:
             self.counts["late_replies"] += 1
@@ -448,9 +534,53 @@ class Router(Actor[RouterMessage]):
         self.counts["replies"] += 1
         return self.replies.resolve(request_id, result)
 
+    def _refused(self, request_id: uuid.UUID, message: SendRequest) -> None:
+        """The stream of a request's value was refused: its first sending's answer (the
+        orchestrator's ``StreamRefused``) is not its outcome; send it again whole."""
+        self.resent.add(request_id)
+        self.ctx.self_ref.tell_nowait(ResendWhole(request_id, message))
+
+    async def _resend_whole(self, request_id: uuid.UUID, message: SendRequest) -> None:
+        """Send request ``request_id`` again with its value in its own payload (its target
+        takes no streams), as to any Rust module: over the frame limit it fails with
+        ``MessageTooLarge``."""
+        request = self.requests.get(request_id)
+        if request is None:
+            return
+        self.bodies.pop(request_id, None)
+        try:
+            if surely_big(message.payload, DEFAULT_MAX_FRAME_SIZE):  # not worth writing
+                self.counts["too_large"] += 1
+                size = 2 * len(message.payload)
+                raise MessageTooLarge(
+                    message.target, message.endpoint, size, DEFAULT_MAX_FRAME_SIZE
+                )
+            payload = request_payload(message.payload, message.endpoint, REPLY_MARKER_VALUE)
+            channel = await self._send_frame(
+                self._route_frame(message.target, message.endpoint, request_id, payload),
+                f"a request to {message.target}/{message.endpoint}",
+            )
+        except (NoChannel, EncodeError, MessageTooLarge) as exc:
+            self.resent.discard(request_id)
+            if self.requests.pop(request_id, None) is not None:
+                self._finished()
+                self.replies.fail(request_id, exc)
+            return
+        self.requests[request_id] = attrs.evolve(request, channel=channel)
+
+    def _end_body(self, request_id: uuid.UUID) -> None:
+        """The request is answered or over: a body still being sent is not needed any more
+        (a reply before the whole body is a refusal, such as ``RequestTooLarge``)."""
+        body = self.bodies.pop(request_id, None)
+        if body is not None:
+            if body.sending:
+                body.abort("the request was answered or ended before its body was sent")
+            body.release()
+
     def _on_connection_lost(self, message: ConnectionLost) -> None:
         for request_id, request in list(self.requests.items()):
             if request.channel == message.channel:
+                self._end_body(request_id)
                 del self.requests[request_id]
                 self.counts["interrupted"] += 1
                 reason = message.reason
@@ -467,6 +597,7 @@ class Router(Actor[RouterMessage]):
         """Request ``request_id`` timed out (its asker has the error): forget it, and let a
         parked request have its slot."""
         del self.requests[request_id]
+        self._end_body(request_id)
         self.counts["timeouts"] += 1
         self._finished()
 
@@ -480,11 +611,15 @@ class Router(Actor[RouterMessage]):
             return
         await self._serve_request(channel, message)
 
-    async def _serve_request(self, channel: str, message: RoutedModuleMessage) -> None:
-        """Find the handler of a request or notification and run it (or answer for it)."""
+    async def _serve_request(
+        self, channel: str, message: RoutedModuleMessage, body: bytes | None = None
+    ) -> None:
+        """Find the handler of a request or notification and run it (or answer for it).
+        ``body``: the value of a request that came in a stream (MessagePack)."""
         fast = read_request(message.payload)  # the form pywatt writes, read fast
         endpoint: str | None
         marker: object
+        streamed: object = None
         carrier: dict[str, str] | None
         if fast is not None:
             content, endpoint, marker, carrier = fast
@@ -504,9 +639,32 @@ class Router(Actor[RouterMessage]):
             content = envelope.content
             marker = (meta.properties or {}).get(REPLY_MARKER_PROPERTY)
             endpoint = meta.destination
+            streamed = (meta.properties or {}).get(BODY_PROPERTY)
             carrier = trace_carrier(meta.properties)
         source, request_id = message.source_module_id, message.original_request_id
         entry = self.endpoints.find(endpoint, source)
+        if body is not None:
+            try:
+                content = decode_body(body, Any)
+            except DecodeError as exc:
+                self.counts["malformed"] += 1
+                await write_error(self, channel, source, request_id, "BadRequest", str(exc))
+                return
+        elif isinstance(streamed, str) and entry is not None:
+            claim_body(self, channel, message, streamed, entry.max_size)
+            return
+        elif (
+            entry is not None
+            and entry.max_size is not None
+            and len(message.payload.data) > entry.max_size
+        ):
+            self.counts["too_large"] += 1
+            text = (
+                f"the request is {len(message.payload.data)} bytes; endpoint {endpoint!r} "
+                f"takes at most {entry.max_size}"
+            )
+            await write_error(self, channel, source, request_id, "RequestTooLarge", text)
+            return
         if entry is None and endpoint == READY_ENDPOINT:  # a readiness probe: we are here
             if marker == REPLY_MARKER_VALUE:
                 self.counts["handled"] += 1
@@ -545,17 +703,17 @@ class Router(Actor[RouterMessage]):
         if isinstance(handler, str):
             self._track(source, request_id, marker, channel)
             with activated(span):  # the task starts in the span's context
-                self.ctx.start_task(self._serve, entry, content, message, marker, span)
+                self.ctx.start_task(self._serve, entry, content, message, marker, span, body)
             return
         # A function runs here: it cannot wait, so a task would only add a hand-off.
         try:
             with activated(span):
-                request = (
-                    content
-                    if entry.request_type is Any
-                    else decode_payload(message.payload, entry.request_type)
-                )
-                result = handler(request)
+                request = self._request_value(entry, content, message, body)
+                result: Any
+                if isinstance(request, RemoteInbound):  # a streamed endpoint's handler
+                    result = serve_stream(request, handler)
+                else:
+                    result = handler(request)
                 if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
                     self._track(source, request_id, marker, channel)
                     self.ctx.start_task(self._finish, result, message, marker, span)
@@ -565,7 +723,7 @@ class Router(Actor[RouterMessage]):
             data = self._error_data(exc, source, request_id)
         else:
             end_span(span)
-            data = self._ok_data(result, marker, source, request_id)
+            data = self._ok_data(result, marker, source, request_id, channel)
         if marker != NOTIFY_MARKER_VALUE:
             await self._write_reply(HandlerReply(source, request_id, data, channel))
 
@@ -586,9 +744,51 @@ class Router(Actor[RouterMessage]):
         if channel is not None:
             await self._write_reply(HandlerReply(source, request_id, data, channel))
 
-    def _ok_data(self, result: Any, marker: object, source: str, request_id: uuid.UUID) -> bytes:
+    def _request_value(
+        self, entry: Handler, content: Any, message: RoutedModuleMessage, body: bytes | None
+    ) -> Any:
+        """The request as the handler takes it: decoded as its type, or the stream it
+        announced for a streamed endpoint. Raises ``DecodeError``, ``LookupError``."""
+        if entry.stream:
+            if not isinstance(content, dict) or not isinstance(content.get(STREAM_KEY), str):
+                raise DecodeError(f"a streamed endpoint takes {{{STREAM_KEY!r}: <stream id>}}")
+            return self.streams.claim(uuid.UUID(content[STREAM_KEY]))
+        if entry.request_type is Any:
+            return content
+        if body is not None:
+            return decode_body(body, entry.request_type)
+        return decode_payload(message.payload, entry.request_type)
+
+    def _ok_data(
+        self,
+        result: Any,
+        marker: object,
+        source: str,
+        request_id: uuid.UUID,
+        channel: str | None = None,
+    ) -> bytes:
         try:
-            data = encode_reply_ok(result) if marker == REPLY_MARKER_VALUE else encode_json(result)
+            if marker == REPLY_MARKER_VALUE and is_stream_reply(result):
+                data = stream_reply_data(self, result, None, source, request_id, channel)
+            else:
+                streamed = None
+                if marker == REPLY_MARKER_VALUE and surely_big(result, self.stream_threshold):
+                    size = 2 * len(result)
+                    streamed = stream_reply_data(self, result, size, source, request_id, channel)
+                data = streamed or (
+                    encode_reply_ok(result) if marker == REPLY_MARKER_VALUE
+                    else encode_json(result)
+                )  # fmt: skip
+                if (
+                    marker == REPLY_MARKER_VALUE
+                    and not streamed
+                    and len(data) > self.stream_threshold
+                ):
+                    data = (
+                        stream_reply_data(self, result, len(data), source, request_id, channel)
+                        or data
+                    )
+            assert data is not None
         except Exception as exc:  # a result without a JSON form is the caller's error
             return self._error_data(exc, source, request_id)
         self.counts["handled"] += 1
@@ -622,7 +822,8 @@ class Router(Actor[RouterMessage]):
             data = self._error_data(exc, source, request_id)
         else:
             end_span(span)
-            data = self._ok_data(result, marker, source, request_id)
+            channel = self.serving.get((source, request_id))
+            data = self._ok_data(result, marker, source, request_id, channel)
         await self._reply_once(source, request_id, data)
 
     async def _serve(
@@ -632,15 +833,12 @@ class Router(Actor[RouterMessage]):
         message: RoutedModuleMessage,
         marker: object,
         span: Span | None,
+        body: bytes | None = None,
     ) -> None:
         """Ask (or tell) the actor named by ``entry`` and write its reply (a task)."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
-            request = (
-                content
-                if entry.request_type is Any
-                else decode_payload(message.payload, entry.request_type)
-            )
+            request = self._request_value(entry, content, message, body)
             assert isinstance(entry.handler, str)
             result: Any = await self._ask_actor(entry.handler, request)
         except Exception as exc:
@@ -648,7 +846,8 @@ class Router(Actor[RouterMessage]):
             data = self._error_data(exc, source, request_id)
         else:
             end_span(span)
-            data = self._ok_data(result, marker, source, request_id)
+            channel = self.serving.get((source, request_id))
+            data = self._ok_data(result, marker, source, request_id, channel)
         await self._reply_once(source, request_id, data)
 
     async def _ask_actor(self, name: str, request: Any) -> Any:

@@ -83,6 +83,7 @@ from .._errors import ModuleCallFailed
 from ..console import Console
 from ._connection import ServerConnection, encode_bare
 from ._hub_state import HubState, ReadyWaiter, RegistrationRecord, Route
+from ._stream_relay import RelayedStreamFrame
 from ._tokens import same_token
 
 __all__ = [
@@ -291,6 +292,7 @@ class Hub(Actor[HubMessage]):
         elif isinstance(message, _Sweep):
             self._settle()
             now = trio.current_time()
+            self.state.streams.sweep(now)
             for key, route in list(self.routes.items()):
                 if route.expires < now:
                     del self.routes[key]
@@ -339,6 +341,7 @@ class Hub(Actor[HubMessage]):
         )
         if self._last_used.get(conn.module_id) is conn:
             del self._last_used[conn.module_id]
+        self.state.streams.closed(conn)
         for key, route in list(self.routes.items()):
             if route.callee_conn is conn:
                 del self.routes[key]
@@ -379,6 +382,8 @@ class Hub(Actor[HubMessage]):
                 conn, content.target_module_id, content.target_endpoint, content.request_id,
                 content.payload_json, content,
             )  # fmt: skip
+        elif isinstance(content, RelayedStreamFrame):
+            self.state.streams.on_frame(conn, content, self._conn_for, self._known)
         elif isinstance(content, RouteToModule):
             self._route(
                 conn, content.target_module_id, content.target_endpoint, content.request_id,
@@ -435,6 +440,12 @@ class Hub(Actor[HubMessage]):
             return
         if endpoint == READY_ENDPOINT:
             self._ready_probe(conn, callee, request_id, route)
+            return
+        if self.state.streams.take_refused(source, request_id):
+            self._fail(
+                source, conn, callee, request_id, "StreamRefused",
+                f"module {callee!r} takes no streams, and this request's value was in one",
+            )  # fmt: skip
             return
         target = self._conn_for(callee)
         if target is None:
