@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import enum
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import attrs
 import trio
 
-from pywatt.wire import DEFAULT_MAX_FRAME_SIZE, ChannelPreferences, ChannelType
+from pywatt.wire import DEFAULT_MAX_FRAME_SIZE, ChannelPreferences, ChannelType, StreamFrame
 
 from ._outbox import Outbox
 
@@ -147,6 +147,11 @@ class ChannelDirectory:
         self._turn = itertools.count()
         self._changed = trio.Event()
         self._order_cache: tuple[ChannelPreferences, list[ChannelType]] | None = None
+        self.stream_sink: Callable[[str, StreamFrame], None] | None = None
+        """Where the stream frames read on a connection go, with the connection's name: the
+        module's stream table (set by ``router_spec`` before any connection is up). The
+        reader hands each one over in the order read, without a message to the router per
+        chunk. None: they go to the router as messages."""
 
     def add(self, state: ChannelState) -> None:
         self.states[state.name] = state

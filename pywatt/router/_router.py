@@ -213,6 +213,9 @@ def router_spec(
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
     endpoints = Endpoints(ready=not hold_until_ready, max_held=max_in_flight)
     streams = StreamTable(directory)
+    # The connections hand stream frames to the table directly (it is the name's, like the
+    # endpoints): no router message per chunk.
+    directory.stream_sink = streams.on_frame
     return ChildSpec(
         ROUTER,
         lambda: Router(
