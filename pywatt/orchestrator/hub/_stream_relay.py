@@ -119,6 +119,12 @@ class StreamRelay:
         """``frame`` goes to the hub: later frames of its stream follow it there."""
         self.queued[frame.stream_id] += 1
 
+    def _drop(self, sid: uuid.UUID) -> None:
+        """Forget a stream; its frames still with the hub are dropped there (no leg), so
+        their count goes too (a hub restart that loses its mailbox leaves none behind)."""
+        self.legs.pop(sid, None)
+        self.queued.pop(sid, None)
+
     def _handled(self, frame: RelayedStreamFrame) -> None:
         left = self.queued[frame.stream_id] - 1
         if left > 0:
@@ -173,7 +179,7 @@ class StreamRelay:
         elif frame.kind == "end" and from_producer:
             leg.ended = trio.current_time()
         elif frame.kind == "abort":  # the last frame either end sends
-            del self.legs[frame.stream_id]
+            self._drop(frame.stream_id)
         # The same bytes on: the header made anew, the payload not copied.
         if not to.send_nowait(frame_header(FrameFormat.MSGPACK, len(frame.payload)), frame.payload):
             self._gone(frame.stream_id, leg, to)
@@ -228,7 +234,7 @@ class StreamRelay:
     def _gone(self, sid: uuid.UUID, leg: Leg, closed: ServerConnection) -> None:
         """``closed`` took no more frames: tell the other end, forget the stream."""
         other = leg.producer if closed is leg.consumer else leg.consumer
-        self.legs.pop(sid, None)
+        self._drop(sid)
         if leg.ended is not None and other is leg.producer:
             return  # the producer is done with it
         other.send_nowait(
@@ -240,7 +246,7 @@ class StreamRelay:
         )  # fmt: skip
 
     def _kill(self, leg: Leg, sid: uuid.UUID, code: AbortCode, reason: str) -> None:
-        self.legs.pop(sid, None)
+        self._drop(sid)
         self.counts["streams_killed"] += 1
         for side in (leg.producer, leg.consumer):
             side.send_nowait(_abort(sid, code, reason))
@@ -257,7 +263,7 @@ class StreamRelay:
                 del self.refused[key]
         for sid, leg in list(self.legs.items()):
             if leg.ended is not None and now - leg.ended > ENDED_TTL:
-                del self.legs[sid]
+                self._drop(sid)
 
     def closed(self, conn: ServerConnection) -> None:
         """``conn`` closed: abort every stream through it toward its other end."""
