@@ -127,7 +127,8 @@ class ActorCollector(Collector):
                 kinds[name] = kind
             registered[kind] += 1
             capacity[kind] = max(capacity.get(kind, 0), stats.capacity)
-        if len(labels_of) > len(names):  # forget the names that are gone
+        if len(labels_of) > len(names) or len(self._by_name) > len(names):
+            # forget the names that are gone (actors that come and go between scrapes too)
             live = set(names)
             for table in (labels_of, kinds, self._by_name):
                 for gone in [name for name in table if name not in live]:
