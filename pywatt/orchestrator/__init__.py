@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from ._orchestrator import open_orchestrator as open_orchestrator
     from ._store import RotationOutcome as RotationOutcome
     from ._store import RotationResult as RotationResult
+    from .dashboard import DashboardSettings as DashboardSettings
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
@@ -111,5 +112,6 @@ __getattr__, __dir__, __all__ = attach(
         "._observe": ["TreeUnavailable"],
         "._orchestrator": ["Orchestrator", "open_orchestrator"],
         "._store": ["RotationOutcome", "RotationResult"],
+        ".dashboard": ["DashboardSettings"],
     },
 )

@@ -26,6 +26,8 @@ and ``/metrics/<id>`` (that module's page as it serves it). A pywatt module is a
 IPC (it answers even without an app); a foreign one over the gateway's transport, and only
 for a path it announced.
 
+With a ``dashboard``, everything under ``/_pywatt`` is the dashboard's (not logged).
+
 Every request is one access-log line on the console (method, path, status, milliseconds,
 module), redacted like every console line.
 """
@@ -52,6 +54,7 @@ from ._console import Console
 from ._errors import describe_exit
 from ._handle import ModuleHandle, ModuleState
 from ._manifest import ModuleKind
+from .dashboard import Dashboard, EndpointLatency, is_dashboard_path
 
 __all__ = [
     "GATEWAY_NAME",
@@ -160,7 +163,9 @@ class Gateway(Actor[GatewayMessage]):
 
     ``sock`` is the bound API socket (it starts listening here); ``handles`` returns every
     module's handle in start order; ``process_name`` maps a module id to its process actor;
-    ``console`` gets one access-log line per request (none when it is None).
+    ``console`` gets one access-log line per request (none when it is None); ``latency``
+    counts each request a module answered; ``dashboard`` serves ``/_pywatt/`` (the
+    ``dashboard`` package).
     """
 
     reply_errors = (GatewayFailure,)
@@ -176,8 +181,12 @@ class Gateway(Actor[GatewayMessage]):
         max_body_size: int = DEFAULT_MAX_BODY,
         console: Console | None = None,
         probe_timeout: float = PROBE_TIMEOUT,
+        dashboard: Dashboard | None = None,
+        latency: EndpointLatency | None = None,
     ) -> None:
         self.sock = sock
+        self.dashboard = dashboard
+        self.latency = latency
         self.console = console
         self.probe_timeout = probe_timeout
         self.handles = handles
@@ -284,11 +293,14 @@ class Gateway(Actor[GatewayMessage]):
         config.errorlog = logging.getLogger("pywatt.orchestrator.gateway.server")
         config.accesslog = None
         config.graceful_timeout = 1.0
+        # The server closes the socket it is given when it ends: a copy, so that the next
+        # incarnation (after a crash of this actor) serves on the same socket.
+        listening = self.sock.dup()
         try:
             await worker_serve(
                 wrap_app(self._app, self.max_body_size, "asgi"),  # type: ignore[arg-type]
                 config,
-                sockets=Sockets(secure_sockets=[], insecure_sockets=[self.sock], quic_sockets=[]),
+                sockets=Sockets(secure_sockets=[], insecure_sockets=[listening], quic_sockets=[]),
                 shutdown_trigger=self.stopping.wait,
             )
         finally:
@@ -304,6 +316,9 @@ class Gateway(Actor[GatewayMessage]):
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":
+            return
+        if self.dashboard is not None and is_dashboard_path(scope["path"]):
+            await self.dashboard.serve(scope, receive, send, self.stopping)
             return
         began = time.perf_counter()
         served = _Served()
@@ -326,11 +341,14 @@ class Gateway(Actor[GatewayMessage]):
     def _access_line(
         self, scope: dict[str, Any], status: int, began: float, module: str | None
     ) -> None:
-        if self.console is None:
-            return
         method: str = scope["method"].upper()
         path: str = scope["path"]  # never the query string: it may carry a credential
-        ms = round((time.perf_counter() - began) * 1000, 1)
+        seconds = time.perf_counter() - began
+        if self.latency is not None and module is not None:
+            self.latency.record(module, method, path, status, seconds)
+        if self.console is None:
+            return
+        ms = round(seconds * 1000, 1)
         self.console.emit(
             logging.WARNING if status >= 500 else logging.INFO,
             f"{method} {path} {status} {ms} ms ({module or 'gateway'})",

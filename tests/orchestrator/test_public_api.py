@@ -19,7 +19,8 @@ EXPECTED = {
     "ModuleHandle", "ModuleKind", "ModuleNotRunning", "ModuleSpec", "ModuleState",
     "ModuleStatus", "NoSuchModule", "Orchestrator", "OrchestratorError", "PortUnavailable",
     "RestartPolicy", "RotationOutcome", "RotationResult", "SecretNotFound", "SecretsFileError",
-    "TrafficRecord", "TreeUnavailable", "Verbosity", "default_run_dir", "load_env_file", "load_manifest",
+    "TrafficRecord", "TreeUnavailable", "Verbosity", "default_run_dir", "load_env_file",
+    "load_manifest", "DashboardSettings",
     "logging_sink", "main", "module_from_file", "open_orchestrator", "parse_env_text",
     "render_log_record", "run_standalone", "send_command", "stream_sink",
 }  # fmt: skip
