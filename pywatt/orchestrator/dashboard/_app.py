@@ -14,6 +14,7 @@ import attrs
 import trio
 
 import pywatt
+from pywatt.observe import EventsDropped
 
 from .._observe import event_line, tree_reply
 from ._access import Access, DashboardSettings
@@ -187,7 +188,12 @@ class Dashboard:
 
                 for task in (until_gone, until_stopping, states, trees):
                     n.start_soon(task)
+                reported = 0
                 async for event in events:
+                    if events.dropped != reported:  # this page fell behind: say how far
+                        gap = EventsDropped(events.dropped - reported)
+                        reported = events.dropped
+                        await push("event", event_line(gap))
                     data = event_line(event)
                     if data is None:
                         continue
