@@ -80,7 +80,13 @@ from ._store import (
 )
 from ._supervision import module_supervisor_spec
 from ._wiring import exposure_lines, hub_spec, listeners_spec, module_endpoints, server_context
-from .dashboard import TOKEN_ENV, DashboardSettings, EndpointLatency, start_dashboard
+from .dashboard import (
+    TOKEN_ENV,
+    Dashboard,
+    DashboardSettings,
+    EndpointLatency,
+    start_dashboard,
+)
 
 __all__ = ["Orchestrator", "open_orchestrator"]
 
@@ -154,6 +160,8 @@ class Orchestrator:
         self._shutdown = trio.Event()
         self.shutdown_reason: str | None = None
         """Why :meth:`request_shutdown` was called, if it was."""
+        self.dashboard: Dashboard | None = None
+        """The gateway's dashboard (``/_pywatt/``), None when it is off."""
         report_state = state_reporter(system.events)
         for handle in handles.values():
             handle._on_change = self._on_change
@@ -481,6 +489,7 @@ async def open_orchestrator(
                 orch, dashboard or DashboardSettings(token=environment.get(TOKEN_ENV) or None),
                 latency, bound_host,
             )  # fmt: skip
+            orch.dashboard = board
             api_port = int(bound_port)
             reserved = {api_port: "the orchestrator API"}
             await system.spawn(lambda: PortRegistry(reserved), name=PORTS_NAME)

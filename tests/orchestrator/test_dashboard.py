@@ -165,6 +165,11 @@ async def test_loopback_without_a_token_and_what_the_api_answers() -> None:
                             kinds.add(line[len("event: ") :])
                         if {"state", "trees"} <= kinds:
                             break
+            # A page that goes away ends its stream.
+            dashboard = run.orch.dashboard
+            assert dashboard is not None
+            while dashboard.streams:  # noqa: ASYNC110 (a counter, no event to wait on)
+                await trio.sleep(0.02)
             # The dashboard's requests are not counted as the modules' endpoints.
             async with httpx.AsyncClient(base_url=base) as client:
                 state = (await client.get("/_pywatt/api/state")).json()

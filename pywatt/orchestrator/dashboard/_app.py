@@ -8,6 +8,7 @@ import importlib.resources
 import json
 import os
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -80,6 +81,8 @@ class Dashboard:
         self.latency = latency
         self.access = access
         self._files = _static_files()
+        self.streams = 0
+        """Live streams open now (pages watching)."""
 
     # -- what it shows ---------------------------------------------------------------------
 
@@ -113,6 +116,7 @@ class Dashboard:
         path: str = scope["path"]
         refusal = self.access.check(scope)
         if refusal is not None:
+            self.orch.console.warning(f"dashboard: {method} {path} refused ({refusal.status})")
             challenge = [(b"www-authenticate", b'Bearer realm="pywatt dashboard"')]
             headers = challenge if refusal.status == 401 else []
             return await _error(send, refusal.status, refusal.message, headers)
@@ -164,7 +168,10 @@ class Dashboard:
         await send({"type": "http.response.start", "status": 200, "headers": [
             (b"content-type", b"text/event-stream; charset=utf-8"), *_SECURITY,
             (b"x-accel-buffering", b"no")]})  # fmt: skip
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+        with (
+            contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError),
+            _counted(self),
+        ):
             async with self.orch.events(buffer=STREAM_BUFFER) as events, trio.open_nursery() as n:
 
                 async def until_gone() -> None:
@@ -202,6 +209,15 @@ class Dashboard:
                         await push("state", self.state())
         with contextlib.suppress(Exception):  # the client may be gone already
             await send({"type": "http.response.body", "body": b""})
+
+
+@contextlib.contextmanager
+def _counted(dashboard: Dashboard) -> Iterator[None]:
+    dashboard.streams += 1
+    try:
+        yield
+    finally:
+        dashboard.streams -= 1
 
 
 async def _reply(
