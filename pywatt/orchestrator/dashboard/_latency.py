@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from pywatt.http import path_matches
+from pywatt.wire import AnnounceBlob
 
 from .._handle import ModuleHandle
 
@@ -15,6 +16,8 @@ __all__ = ["EndpointLatency"]
 
 WINDOW: Final = 512
 """Latest requests per endpoint that its percentiles are taken over."""
+MATCHED: Final = 4096
+"""Paths whose endpoint is remembered (forgotten all at once when full)."""
 
 
 class _Route:
@@ -38,6 +41,7 @@ class EndpointLatency:
     def __init__(self, handles: Callable[[], list[ModuleHandle]]) -> None:
         self._handles = handles
         self._routes: dict[tuple[str, str, str], _Route] = {}
+        self._matched: dict[tuple[str, str, str], tuple[AnnounceBlob, str | None]] = {}
 
     def record(self, module_id: str, method: str, path: str, status: int, seconds: float) -> None:
         """Count one answered request (``status`` 5xx counts as an error). Does not block."""
@@ -76,17 +80,27 @@ class EndpointLatency:
         return rows[:limit]
 
     def _template(self, module_id: str, method: str, path: str) -> str | None:
-        for handle in self._handles():
-            if handle.id != module_id:
-                continue
-            announce = handle.announce
-            for endpoint in announce.endpoints if announce is not None else ():
-                methods = {m.upper() for m in endpoint.methods}
-                wanted = (
-                    method in methods or "*" in methods or (method == "HEAD" and "GET" in methods)
-                )
-                if wanted and path_matches(endpoint.path, path):
-                    return endpoint.path
+        handle = next((h for h in self._handles() if h.id == module_id), None)
+        announce = handle.announce if handle is not None else None
+        if announce is None:
+            return None
+        key = (module_id, method, path)
+        cached = self._matched.get(key)
+        if cached is not None and cached[0] is announce:  # the same announcement
+            return cached[1]
+        if len(self._matched) >= MATCHED:
+            self._matched.clear()
+        template = self._match(announce, method, path)
+        self._matched[key] = (announce, template)
+        return template
+
+    @staticmethod
+    def _match(announce: AnnounceBlob, method: str, path: str) -> str | None:
+        for endpoint in announce.endpoints:
+            methods = {m.upper() for m in endpoint.methods}
+            wanted = method in methods or "*" in methods or (method == "HEAD" and "GET" in methods)
+            if wanted and path_matches(endpoint.path, path):
+                return endpoint.path
         return None
 
 
