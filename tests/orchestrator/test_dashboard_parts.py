@@ -104,3 +104,16 @@ def test_history_keeps_crashes_with_reasons_and_rotations_newest_first() -> None
     assert history.crashes[0]["state"] == "gave_up"
     assert [r["keys"] for r in history.rotations] == [["API_KEY"]]
     assert history.rotations[0]["outcome"] == {"web": "ok"}
+
+
+def test_latency_follows_a_new_announcement() -> None:
+    shop = handle("shop", "/items/{id}")
+    latency = EndpointLatency(lambda: [shop])
+    latency.record("shop", "GET", "/items/1", 200, 0.01)
+    shop.announce = handle("shop", "/items/*").announce  # restarted, announced anew
+    latency.record("shop", "GET", "/items/1", 200, 0.01)
+    shop.announce = None  # not running: not counted
+    latency.record("shop", "GET", "/items/1", 200, 0.01)
+    assert sorted((r["route"], r["count"]) for r in latency.top()) == [
+        ("/items/*", 1), ("/items/{id}", 1)
+    ]  # fmt: skip
