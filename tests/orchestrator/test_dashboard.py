@@ -242,3 +242,29 @@ async def test_what_it_remembers_survives_a_crash_of_the_gateway() -> None:
             assert routes["/hello"] == 6  # five before the crash, one after
             crashes = [c for c in state["crashes"] if c["module"] == "alpha"]
             assert any("SIGKILL" in c["reason"] for c in crashes)
+
+
+def browse_with_token(base: str, profile: Path) -> str:
+    """Open ``/_pywatt/?token=...`` in Chromium; wait for the live page. Returns its URL."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.pages[0] if browser.pages else browser.new_page()
+            page.goto(f"{base}/_pywatt/?token={TOKEN}")
+            row = page.locator("#modules tr[data-module='web']")
+            expect(row.locator(".module-state")).to_have_text("running", timeout=30_000)
+            expect(page.locator("#connection")).to_have_text("live", timeout=30_000)
+            return page.url
+        finally:
+            browser.close()
+
+
+async def test_in_chromium_the_token_is_asked_once_and_leaves_the_address(tmp_path: Path) -> None:
+    with trio.fail_after(120):
+        async with bound_everywhere(TOKEN) as base:
+            url = await trio.to_thread.run_sync(browse_with_token, base, tmp_path / "profile")
+    assert url == f"{base}/_pywatt/"  # the stream ran on the cookie, the token is not in it
