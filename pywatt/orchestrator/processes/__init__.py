@@ -16,10 +16,12 @@ if TYPE_CHECKING:
     from ._observe import ORCHESTRATOR_SOURCE as ORCHESTRATOR_SOURCE
     from ._observe import TREE_DEADLINE as TREE_DEADLINE
     from ._observe import GetModuleTree as GetModuleTree
+    from ._observe import Observed as Observed
     from ._observe import TreeUnavailable as TreeUnavailable
     from ._observe import event_line as event_line
     from ._observe import publish_module_events as publish_module_events
     from ._observe import state_reporter as state_reporter
+    from ._observe import tree_reply as tree_reply
     from ._ports import PORTS_NAME as PORTS_NAME
     from ._ports import PortRegistry as PortRegistry
     from ._ports import api_url as api_url
@@ -41,10 +43,12 @@ __getattr__, __dir__, __all__ = attach(
             "ORCHESTRATOR_SOURCE",
             "TREE_DEADLINE",
             "GetModuleTree",
+            "Observed",
             "TreeUnavailable",
             "event_line",
             "publish_module_events",
             "state_reporter",
+            "tree_reply",
         ],
         "._ports": [
             "PORTS_NAME",
