@@ -301,9 +301,13 @@ class Gateway(Actor[GatewayMessage]):
 
         # Bodies are limited where they are buffered (_read_body), not when streamed.
         settings = Http1Settings(max_body_size=_NO_LIMIT, graceful_timeout=1.0)
+        # The server closes the socket it is given when it stops, and a crash of this actor
+        # stops it too: it gets a copy, so the next incarnation serves on the same socket.
+        listening = self.sock.dup()
         try:
-            await serve_http1(self._app, self.sock, settings, shutdown=self.stopping)
+            await serve_http1(self._app, listening, settings, shutdown=self.stopping)
         finally:
+            listening.close()
             self.finished.set()
 
     async def _app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
