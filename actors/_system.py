@@ -242,9 +242,16 @@ async def open_actor_system(root: SupervisorSpec | None = None) -> AsyncIterator
     if failure is not None:
         raise failure
     if body_error is not None:
-        if system.root.auto_stopped and isinstance(body_error, trio.Cancelled):
+        if system.root.auto_stopped and _only_cancelled(body_error):
             return  # the body was cancelled because the root shut itself down
         raise body_error
+
+
+def _only_cancelled(error: BaseException) -> bool:
+    """Whether ``error`` is a ``trio.Cancelled``, or a group of nothing else."""
+    if isinstance(error, BaseExceptionGroup):
+        return error.split(trio.Cancelled)[1] is None
+    return isinstance(error, trio.Cancelled)
 
 
 __all__ = ["ActorSystem", "SystemClosed", "open_actor_system"]

@@ -55,6 +55,7 @@ from ._messages import (
     FetchRemoteSecret,
     ForwardedSecretFetch,
     HttpOverStdio,
+    LinkShutdown,
     OpenService,
     RequestPort,
     Send,
@@ -90,8 +91,9 @@ def _timeout(what: str) -> Callable[[str, float], StdioTimeout]:
 class StdioLink(actors.Actor[LinkMessage]):
     """Owns the module's stdin and stdout (registered as ``pywatt.link``).
 
-    ``on_shutdown(reason)`` is called once when the orchestrator sends ``shutdown`` or closes
-    stdin; the module then stops its tree.
+    When the orchestrator sends ``shutdown`` or closes stdin, the actor named ``notify`` is
+    told :class:`LinkShutdown` (the module's lifecycle actor, which stops the tree), once;
+    ``on_shutdown(reason)``, if given, is called too.
     """
 
     reply_errors = (LinkError, SecretNotFound, SecretTimeout, SecretUnavailable)
@@ -102,8 +104,9 @@ class StdioLink(actors.Actor[LinkMessage]):
         stdin: trio.abc.ReceiveStream,
         stdout: trio.abc.SendStream,
         decoder: LineDecoder,
-        on_shutdown: Callable[[str], None],
         module_id: str,
+        notify: str | None = None,
+        on_shutdown: Callable[[str], None] | None = None,
         secrets: str = "pywatt.secrets",
         secret_deadline: float = SECRET_DEADLINE,
         port_deadline: float = PORT_DEADLINE,
@@ -112,6 +115,7 @@ class StdioLink(actors.Actor[LinkMessage]):
         self.stdin = stdin
         self.stdout = stdout
         self.decoder = decoder
+        self.notify = notify
         self.on_shutdown = on_shutdown
         self.module_id = module_id
         self.secrets = secrets
@@ -336,4 +340,7 @@ class StdioLink(actors.Actor[LinkMessage]):
         for table in (self.ports, self.services, self.operations):
             for key in table:
                 table.fail(key, functools.partial(LinkClosed, reason))
-        self.on_shutdown(reason)
+        if self.notify is not None:
+            self.ctx.system.tell_nowait(self.notify, LinkShutdown(reason))
+        if self.on_shutdown is not None:
+            self.on_shutdown(reason)

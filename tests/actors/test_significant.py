@@ -203,6 +203,19 @@ async def test_the_system_ends_when_its_root_shuts_itself_down() -> None:
     assert lifecycle.events[-1] == ("stop", "main", 1)
 
 
+async def test_a_body_with_a_nursery_also_ends_normally_when_the_root_shuts_down() -> None:
+    root = SupervisorSpec(
+        "root",
+        [ChildSpec("main", Quitter, restart=Restart.TRANSIENT, significant=True)],
+        auto_shutdown=AutoShutdown.ANY_SIGNIFICANT,
+    )
+    with trio.fail_after(10):
+        async with actors.open_actor_system(root) as system, trio.open_nursery() as nursery:
+            nursery.start_soon(trio.sleep_forever)
+            await system.ref("main").tell(Quit())
+            await trio.sleep_forever()  # the Cancelled comes out of the nursery in a group
+
+
 async def test_an_explicit_stop_of_a_significant_child_does_not_shut_down() -> None:
     lifecycle = Lifecycle()
     async with actors.open_actor_system() as system:
