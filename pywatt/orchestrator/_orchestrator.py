@@ -64,7 +64,14 @@ from ._hub_state import HubState
 from ._listener import ChannelSettings, KillListener, ModuleEndpoints, listener_name
 from ._manifest import Manifest
 from ._names import process_name, supervisor_name
-from ._ports import PORTS_NAME, PortRegistry, api_url, format_address, reserve_api_socket
+from ._ports import (
+    PORTS_NAME,
+    PortRegistry,
+    ReleasePorts,
+    api_url,
+    format_address,
+    reserve_api_socket,
+)
 from ._process import NotifyRotated, ProcessSettings
 from ._store import (
     STORE_NAME,
@@ -74,7 +81,7 @@ from ._store import (
     RotationResult,
     SecretStore,
 )
-from ._supervision import module_supervisor_spec
+from ._supervision import WATCHER_NAME, SupervisionWatcher, WatchModule, module_supervisor_spec
 from ._wiring import exposure_lines, hub_spec, listeners_spec, module_endpoints, server_context
 
 __all__ = ["Orchestrator", "open_orchestrator"]
@@ -431,6 +438,10 @@ async def open_orchestrator(
             api_port = int(api_socket.getsockname()[1])
             reserved = {api_port: "the orchestrator API"}
             await system.spawn(lambda: PortRegistry(reserved), name=PORTS_NAME)
+            watched: dict[str, str] = {}  # kept with the watcher's name
+            await system.spawn(
+                lambda: SupervisionWatcher(handles, console, watched), name=WATCHER_NAME
+            )
             await system.spawn(
                 lambda: Gateway(api_socket, lambda: orch.modules, process_name,
                                 transport=gateway_transport, console=console),
@@ -449,7 +460,10 @@ async def open_orchestrator(
                 try:
                     await system.start_supervisor(module_supervisor_spec(handle, settings))
                 except StartFailed:
+                    await system.tell(PORTS_NAME, ReleasePorts(handle.id))
                     handle._set(state=ModuleState.FAILED, pid=None)
+                    return
+                await system.tell(WATCHER_NAME, WatchModule(handle.id))
 
             try:
                 for handle in handles.values():
