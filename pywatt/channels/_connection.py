@@ -9,7 +9,10 @@ joining every frame queued since its last write into one ``send_all``. ``SendFra
 messages only append to the :class:`~pywatt.channels.Outbox` (waiting for room above a
 high-water mark, which is the back-pressure a sender feels), so a slow peer never blocks the
 reader. While connected, the outbox is published on the connection's ``ChannelState``, so
-the router appends its frames there directly instead of telling this actor.
+the channels actor's :class:`~pywatt.channels.Writer` (the router's path) appends frames
+there directly instead of telling this actor. Inbound messages go to the actor subscribed
+to their type (:class:`~pywatt.channels.Subscriptions`, kept with the channels actor's
+name).
 
 Limits (docs/architecture.md, decision 5): a frame whose payload does not decode is refused,
 counted (``malformed``) and logged, and the connection goes on; a broken length prefix or
@@ -302,7 +305,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
             log.info("channel %s dropped %r: no actor of this module takes it", self.name, message)
             return
         ref = self._service_refs.get(name)
-        if ref is None or ref.name != name:
+        if ref is None:
             ref = self._service_refs[name] = await self.ctx.system.wait_for(name)
         await ref.tell(ChannelInbound(self.name, message))
 
