@@ -14,14 +14,17 @@ from pywatt.channels import (
     CHANNELS_ACTOR,
     ChannelConfig,
     ChannelDirectory,
+    ChannelFailed,
     ChannelHealth,
     ChannelInbound,
     ConnectionStatus,
+    FixedInterval,
     GetWriter,
     NoChannel,
     Send,
     Subscribe,
     WriterRevoked,
+    channels_supervisor_spec,
     heartbeat_ack_frame,
 )
 from pywatt.wire import ChannelType, HeartbeatAck, Shutdown
@@ -107,3 +110,64 @@ async def test_a_crash_revokes_the_writer_and_keeps_subscriptions_and_connection
                 assert stats.incarnation == 2
                 (health,) = await system.ask(CHANNELS_ACTOR, ChannelHealth())
                 assert health.connects == 1  # the same connection throughout
+
+
+class DownWaiter(actors.Actor[actors.Down]):
+    """Monitors ``name`` and hands its Down to ``into``."""
+
+    def __init__(self, name: str, into: trio.MemorySendChannel[actors.Down]) -> None:
+        self.name = name
+        self.into = into
+
+    async def on_start(self) -> None:
+        self.ctx.monitor(self.name)
+
+    async def receive(self, message: actors.Down) -> None:
+        await self.into.send(message)
+
+
+async def test_a_channel_that_gave_up_while_the_channels_actor_was_away_is_still_reported() -> None:
+    """By construction, not by timing: the channels actor is stopped, the required channel's
+    policy gives up meanwhile, and the channels actor started again from the same spec
+    (the directory and subscriptions of its name) finds out on start and reports it."""
+    fatal_send, fatal = trio.open_memory_channel[ChannelFailed](4)
+    downs_send, downs = trio.open_memory_channel[actors.Down](4)
+
+    async def refuse(config: ChannelConfig) -> trio.abc.Stream:
+        raise OSError("connection refused (test)")
+
+    required = ChannelConfig(
+        kind=ChannelType.TCP,
+        address="127.0.0.1:9",
+        required=True,
+        policy=FixedInterval(delay_s=0.5, max_attempts=3),  # ~1 s: long past the stop below
+    )
+    spec = channels_supervisor_spec(
+        [required], opener=refuse, services=frozenset(), subscriptions={ChannelFailed: "fatal"}
+    )
+    (connection_supervisor, channels_actor) = spec.children
+    assert channels_actor.name == CHANNELS_ACTOR
+    with trio.fail_after(20):
+        async with actors.open_actor_system() as system:
+            await system.spawn(lambda: FatalSink(fatal_send), name="fatal")
+            supervisor = await system.start_supervisor(spec)
+            await supervisor.stop_child(CHANNELS_ACTOR)
+            await system.spawn(lambda: DownWaiter(connection_supervisor.name, downs_send))
+            down = await downs.receive()  # the policy gave up, with nobody of ours watching
+            assert isinstance(down.reason, actors.RestartIntensityExceeded)
+            assert fatal.statistics().current_buffer_used == 0
+            await supervisor.start_child(channels_actor)
+            reported = await fatal.receive()
+            assert reported.required
+            assert reported.channel == "pywatt.channels.tcp.0"
+            assert "gave up after 3 failed attempt(s)" in str(reported.error)
+            (health,) = await system.ask(CHANNELS_ACTOR, ChannelHealth())
+            assert health.status is ConnectionStatus.FAILED
+
+
+class FatalSink(actors.Actor[ChannelFailed]):
+    def __init__(self, into: trio.MemorySendChannel[ChannelFailed]) -> None:
+        self.into = into
+
+    async def receive(self, message: ChannelFailed) -> None:
+        await self.into.send(message)
