@@ -92,8 +92,7 @@ class StdioLink(actors.Actor[LinkMessage]):
     """Owns the module's stdin and stdout (registered as ``pywatt.link``).
 
     When the orchestrator sends ``shutdown`` or closes stdin, the actor named ``notify`` is
-    told :class:`LinkShutdown` (the module's lifecycle actor, which stops the tree), once;
-    ``on_shutdown(reason)``, if given, is called too.
+    told :class:`LinkShutdown` (the module's lifecycle actor, which stops the tree), once.
     """
 
     reply_errors = (LinkError, SecretNotFound, SecretTimeout, SecretUnavailable)
@@ -106,7 +105,6 @@ class StdioLink(actors.Actor[LinkMessage]):
         decoder: LineDecoder,
         module_id: str,
         notify: str | None = None,
-        on_shutdown: Callable[[str], None] | None = None,
         secrets: str = "pywatt.secrets",
         secret_deadline: float = SECRET_DEADLINE,
         port_deadline: float = PORT_DEADLINE,
@@ -116,7 +114,6 @@ class StdioLink(actors.Actor[LinkMessage]):
         self.stdout = stdout
         self.decoder = decoder
         self.notify = notify
-        self.on_shutdown = on_shutdown
         self.module_id = module_id
         self.secrets = secrets
         self.secret_deadline = secret_deadline
@@ -342,5 +339,3 @@ class StdioLink(actors.Actor[LinkMessage]):
                 table.fail(key, functools.partial(LinkClosed, reason))
         if self.notify is not None:
             self.ctx.system.tell_nowait(self.notify, LinkShutdown(reason))
-        if self.on_shutdown is not None:
-            self.on_shutdown(reason)
