@@ -86,8 +86,10 @@ class ModuleLifecycle(actors.Actor[LifecycleMessage]):
 
     async def _stop_module(self, reason: str, failure: BaseException | None = None) -> None:
         outcome = self.outcome
-        if outcome.reason is not None:
-            return  # already stopping
+        if outcome.reason is not None:  # already stopping; a failure still counts
+            if outcome.failure is None:
+                outcome.failure = failure
+            return
         outcome.reason, outcome.failure = reason, failure
         if failure is None:  # a failure was logged already, in one line
             log.info("module %s shutting down: %s", self.module_id, reason)

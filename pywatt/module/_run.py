@@ -185,18 +185,27 @@ async def serve_module(
     root = SupervisorSpec(
         "system", [tree], max_restarts=0, auto_shutdown=AutoShutdown.ANY_SIGNIFICANT
     )
+    # The start-up task's own result: its failure counts even when something else (EOF on
+    # stdin, say) stopped the module first and its ShutdownModule was not heard.
+    startup_failure: BaseException | None = None
+
+    async def start(system: actors.ActorSystem) -> None:
+        nonlocal startup_failure
+        startup_failure = await _start(system, config, init, main, runtime)
+
     try:
         async with actors.open_actor_system(root) as system, trio.open_nursery() as nursery:
             system.events.subscribe(_log_lifecycle)
             if handle_signals:
                 nursery.start_soon(_watch_signals, system)
-            nursery.start_soon(_start, system, config, init, main, runtime)
+            nursery.start_soon(start, system)
             await trio.sleep_forever()
     except actors.RestartIntensityExceeded as exc:
         log.error("module %s failed: %s (cause: %s)", init.module_id, exc, exc.__cause__)
         return 1
-    if outcome.failure is not None:
-        return _failure_status(outcome.failure)
+    failure = outcome.failure or startup_failure
+    if failure is not None:
+        return _failure_status(failure)
     log.info("module %s stopped cleanly", init.module_id)
     return 0
 
@@ -223,7 +232,9 @@ async def _start(
     init: InitBlob,
     main: Main | None,
     runtime: ModuleRuntime,
-) -> None:
+) -> BaseException | None:
+    """Start-up, in order (see :func:`serve_module`). A failure is logged, told to the
+    lifecycle actor (the module stops) and returned."""
     try:
         values: dict[str, str] = {}
         for name in config.secrets:  # in order, before announcing (docs/protocol.md §3.3 step 3)
@@ -275,9 +286,12 @@ async def _start(
         verb = "cannot start" if _cannot_heal(exc) else "failed to start"
         log.error("module %s %s: %s", init.module_id, verb, exc)
         system.tell_nowait(LIFECYCLE, ShutdownModule(f"startup failed: {exc}", exc))
+        return exc
     except Exception as exc:
         log.exception("module %s: main raised", init.module_id)
         system.tell_nowait(LIFECYCLE, ShutdownModule(f"main raised {type(exc).__name__}", exc))
+        return exc
+    return None
 
 
 async def _register(system: actors.ActorSystem, config: ModuleConfig, init: InitBlob) -> None:
