@@ -75,9 +75,9 @@ class Writer:
     that connection's outbox: no message, no copy, at most one wake-up of its writer task.
     Above the outbox's high-water mark it waits for room (back-pressure); a connection marked
     up whose outbox is not published (it is ending) is told a ``SendFrame``, which its next
-    incarnation writes. A writer is valid
-    for one incarnation of the channels actor: once that ends, :attr:`revoked` is True and
-    :meth:`send` raises :class:`WriterRevoked`; ask for the new one.
+    incarnation writes. A writer is valid for one incarnation of the channels actor: once
+    that ends, :attr:`revoked` is True and :meth:`send` raises :class:`WriterRevoked`; ask
+    for the new one.
     """
 
     __slots__ = ("_directory", "_system", "revoked")

@@ -104,14 +104,19 @@ async def fake_orchestrator(
 
 class FatalChannels(Actor[ChannelFailed]):
     """Subscribed to ``ChannelFailed``, as a module's lifecycle actor is: hands each
-    required channel that gave up to ``on_fatal``."""
+    required channel that gave up to ``on_fatal``, then wakes the tests waiting on the
+    directory (the failure arrives a message after the directory changed)."""
 
-    def __init__(self, on_fatal: Callable[[BaseException], None]) -> None:
+    def __init__(
+        self, on_fatal: Callable[[BaseException], None], directory: ChannelDirectory
+    ) -> None:
         self.on_fatal = on_fatal
+        self.directory = directory
 
     async def receive(self, message: ChannelFailed) -> None:
         if message.required:
             self.on_fatal(message.error)
+            self.directory.notify()
 
 
 @asynccontextmanager
@@ -125,7 +130,7 @@ async def running_channels(
     subscriptions: dict[type[Any], str] = {}
     async with open_actor_system() as system:
         if on_fatal is not None:
-            await system.spawn(lambda: FatalChannels(on_fatal), name="test.fatal")
+            await system.spawn(lambda: FatalChannels(on_fatal, directory), name="test.fatal")
             subscriptions[ChannelFailed] = "test.fatal"
         await system.start_supervisor(
             channels_supervisor_spec(
