@@ -84,14 +84,17 @@ class Ask:
     Internal; actors see only the message.
     """
 
-    __slots__ = ("_callback", "_early", "_state", "_task", "message")
+    __slots__ = ("_callback", "_early", "_state", "_task", "message", "trace")
 
     def __init__(
         self,
         message: object,
         callback: Callable[[outcome.Outcome[Any]], None] | None = None,
+        trace: object | None = None,
     ) -> None:
         self.message = message
+        # The asker's tracing context, handled with the message (actors/_tracing.py).
+        self.trace = trace
         self._callback = callback
         self._task: Task | None = None
         self._state = _PENDING

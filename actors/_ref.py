@@ -11,6 +11,7 @@ import outcome
 
 from ._errors import MailboxFull
 from ._mailbox import Ask, MailboxStatistics
+from ._tracing import HOOK, AskTracer
 
 if TYPE_CHECKING:
     from ._cell import Cell
@@ -108,10 +109,21 @@ class ActorRef(Generic[M], metaclass=_RuntimeOnly):
         if cell.mailbox.closed:
             cell = self._live()
         cell.check(message)
+        tracer = HOOK.tracer
+        if tracer is not None:
+            return await self._ask_traced(cell, message, tracer)
         ask = Ask(message)
         await cell.mailbox.put_ask(ask)
         result: R = await ask.wait()
         return result
+
+    async def _ask_traced(self, cell: Cell, message: Request[R], tracer: AskTracer) -> R:
+        """An ask with a tracer installed: a span around it, its context in the envelope."""
+        with tracer.ask_span(self.name, message) as context:
+            ask = Ask(message, None, context)
+            await cell.mailbox.put_ask(ask)
+            result: R = await ask.wait()
+            return result
 
     def ask_nowait(
         self, message: Request[R], on_result: Callable[[outcome.Outcome[R]], None]

@@ -9,11 +9,16 @@ still comes from (and goes to) ``pywatt.wire``; the tests check the bytes agains
 form than the one written here (another field order, more metadata, whitespace, escapes)
 is not read here: :func:`read_request` returns ``None`` and the router decodes it with
 ``pywatt.wire``, which accepts and refuses exactly what Rust does.
+
+Tracing: a traced request also carries the W3C trace context in ``metadata.properties``
+(``traceparent``, ``tracestate``; keys sorted, after ``pywatt_reply``). A Rust module ignores
+properties it does not know (docs/protocol-extensions.md §5).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from json.encoder import encode_basestring
 from typing import Any, Final
 
@@ -34,23 +39,36 @@ _REQUEST: Final = re.compile(
     rb'\{"id":"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}","content":(.*)'
     rb',"metadata":\{"destination":"([^"\\\x00-\x1f]*)","properties":\{"'
     + REPLY_MARKER_PROPERTY.encode()
-    + rb'":"([^"\\\x00-\x1f]*)"\}\}\}',
+    + rb'":"([^"\\\x00-\x1f]*)"'
+    rb'(?:,"traceparent":"([^"\\\x00-\x1f]*)")?(?:,"tracestate":"([^"\\\x00-\x1f]*)")?'
+    rb"\}\}\}",
     re.DOTALL,
 )
 
 
-def request_payload(value: Any, endpoint: str, marker: str) -> EncodedMessage:
+def request_payload(
+    value: Any, endpoint: str, marker: str, trace: Mapping[str, str] | None = None
+) -> EncodedMessage:
     """The JSON payload of a request (``marker`` "result") or notification ("none") to
     ``endpoint``: the bytes of ``encode_payload(value, metadata=MessageMetadata(
-    destination=endpoint, properties={"pywatt_reply": marker}))``. Raises ``EncodeError``."""
+    destination=endpoint, properties={"pywatt_reply": marker, **trace}))``, ``trace`` being
+    the W3C trace context fields (or None). Raises ``EncodeError``."""
     try:
+        if trace:  # the keys sorted, as serde_json writes a map
+            properties = {REPLY_MARKER_PROPERTY: marker, **trace}
+            fields = b",".join(
+                encode_basestring(key).encode() + b":" + encode_basestring(text).encode()
+                for key, text in sorted(properties.items())
+            )
+        else:
+            fields = (
+                b'"' + REPLY_MARKER_PROPERTY.encode() + b'":' + encode_basestring(marker).encode()
+            )
         meta = (
             b',"metadata":{"destination":'
             + encode_basestring(endpoint).encode()
-            + b',"properties":{"'
-            + REPLY_MARKER_PROPERTY.encode()
-            + b'":'
-            + encode_basestring(marker).encode()
+            + b',"properties":{'
+            + fields
             + b"}}}"
         )
     except UnicodeEncodeError:
@@ -59,17 +77,24 @@ def request_payload(value: Any, endpoint: str, marker: str) -> EncodedMessage:
     return EncodedMessage(data=data, format=EncodingFormat.JSON)
 
 
-def read_request(payload: EncodedMessage) -> tuple[Any, str, str] | None:
-    """``(content, destination, marker)`` of a JSON payload in the form
-    :func:`request_payload` writes, the content decoded as ``Any``; ``None`` for any other
-    payload. Does not block or raise."""
+def read_request(
+    payload: EncodedMessage,
+) -> tuple[Any, str, str, dict[str, str] | None] | None:
+    """``(content, destination, marker, trace)`` of a JSON payload in the form
+    :func:`request_payload` writes, the content decoded as ``Any`` and ``trace`` the trace
+    context fields (None without); ``None`` for any other payload. Does not block or raise."""
     if payload.format is not EncodingFormat.JSON:
         return None
     match = _REQUEST.fullmatch(payload.data)
     if match is None:
         return None
-    content, destination, marker = match.groups()
+    content, destination, marker, parent, state = match.groups()
     try:
-        return decode_json(content, Any), destination.decode(), marker.decode()
+        trace = None
+        if parent is not None:
+            trace = {"traceparent": parent.decode()}
+            if state is not None:
+                trace["tracestate"] = state.decode()
+        return decode_json(content, Any), destination.decode(), marker.decode(), trace
     except (DecodeError, UnicodeDecodeError):
         return None

@@ -58,6 +58,7 @@ from __future__ import annotations
 import collections
 import inspect
 import logging
+import time
 import uuid
 from typing import Any, Final
 
@@ -81,6 +82,8 @@ from pywatt.channels import (
     WriterRevoked,
     route_frame,
 )
+from pywatt.metrics import Histogram
+from pywatt.tracing import Span, activated, end_span, server_span, trace_carrier
 from pywatt.wire import (
     READY_ENDPOINT,
     REPLY_ENDPOINT,
@@ -147,6 +150,8 @@ class _Request:
     response_type: Any
     channel: str
     timeout: float
+    sent: float
+    """``time.perf_counter()`` when it was sent, for the latency histogram."""
 
 
 RouterMessage = (
@@ -226,6 +231,7 @@ class Router(Actor[RouterMessage]):
         # the channel it came on. Whoever takes an entry out writes that request's one reply.
         self.serving: dict[tuple[str, uuid.UUID], str] = {}
         self.counts: collections.Counter[str] = collections.Counter()
+        self.latency = Histogram()
 
     async def on_start(self) -> None:
         self.replies = PendingReplies[uuid.UUID](
@@ -311,6 +317,7 @@ class Router(Actor[RouterMessage]):
             too_large=c["too_large"],
             endpoints=self.endpoints.names(),
             held=self.endpoints.held,
+            latency=self.latency.snapshot(),
         )
 
     # -- sending ---------------------------------------------------------------------------
@@ -351,7 +358,9 @@ class Router(Actor[RouterMessage]):
             raise MessageTooLarge(target, endpoint, exc.size, exc.limit) from exc
 
     async def _send_notification(self, message: SendMessage) -> None:
-        payload = request_payload(message.payload, message.endpoint, NOTIFY_MARKER_VALUE)
+        payload = request_payload(
+            message.payload, message.endpoint, NOTIFY_MARKER_VALUE, message.trace
+        )
         if message.target == self.module_id:  # to itself: served here, never on the wire
             self.counts["notifications"] += 1
             await self._serve_request(LOCAL_CHANNEL, self._local(uuid.uuid4(), payload))
@@ -372,7 +381,9 @@ class Router(Actor[RouterMessage]):
         request_id = uuid.uuid4()
         local = message.target == self.module_id
         try:
-            payload = request_payload(message.payload, message.endpoint, REPLY_MARKER_VALUE)
+            payload = request_payload(
+                message.payload, message.endpoint, REPLY_MARKER_VALUE, message.trace
+            )
             if local:  # to itself: served here once it is pending, never on the wire
                 channel = LOCAL_CHANNEL
             else:
@@ -385,7 +396,12 @@ class Router(Actor[RouterMessage]):
             return
         timeout = self.default_timeout if message.timeout is None else message.timeout
         self.requests[request_id] = _Request(
-            message.target, message.endpoint, message.response_type, channel, timeout
+            message.target,
+            message.endpoint,
+            message.response_type,
+            channel,
+            timeout,
+            time.perf_counter(),
         )
         self.replies.add(request_id, reply, timeout=timeout)
         self.counts["sent"] += 1
@@ -410,6 +426,7 @@ class Router(Actor[RouterMessage]):
             self.counts["late_replies"] += 1
             log.info("dropped a late or unknown reply from %s (request %s)", source, request_id)
             return False
+        self.latency.observe(time.perf_counter() - request.sent)
         self._finished()
         try:
             result = decode_reply(payload.data, request.response_type)
@@ -470,8 +487,9 @@ class Router(Actor[RouterMessage]):
         fast = read_request(message.payload)  # the form pywatt writes, read fast
         endpoint: str | None
         marker: object
+        carrier: dict[str, str] | None
         if fast is not None:
-            content, endpoint, marker = fast
+            content, endpoint, marker, carrier = fast
         else:
             try:
                 envelope = decode_payload_message(message.payload, Any)
@@ -488,6 +506,7 @@ class Router(Actor[RouterMessage]):
             content = envelope.content
             marker = (meta.properties or {}).get(REPLY_MARKER_PROPERTY)
             endpoint = meta.destination
+            carrier = trace_carrier(meta.properties)
         source, request_id = message.source_module_id, message.original_request_id
         entry = self.endpoints.find(endpoint, source)
         if entry is None and endpoint == READY_ENDPOINT:  # a readiness probe: we are here
@@ -518,25 +537,36 @@ class Router(Actor[RouterMessage]):
                 )
             return
         handler = entry.handler
+        span = server_span(
+            carrier,
+            source,
+            endpoint,
+            actor=handler if isinstance(handler, str) else None,
+            notify=marker == NOTIFY_MARKER_VALUE,
+        )
         if isinstance(handler, str):
             self._track(source, request_id, marker, channel)
-            self.ctx.start_task(self._serve, entry, content, message, marker)
+            with activated(span):  # the task starts in the span's context
+                self.ctx.start_task(self._serve, entry, content, message, marker, span)
             return
         # A function runs here: it cannot wait, so a task would only add a hand-off.
         try:
-            request = (
-                content
-                if entry.request_type is Any
-                else decode_payload(message.payload, entry.request_type)
-            )
-            result = handler(request)
+            with activated(span):
+                request = (
+                    content
+                    if entry.request_type is Any
+                    else decode_payload(message.payload, entry.request_type)
+                )
+                result = handler(request)
+                if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
+                    self._track(source, request_id, marker, channel)
+                    self.ctx.start_task(self._finish, result, message, marker, span)
+                    return
         except Exception as exc:
+            end_span(span, exc)
             data = self._error_data(exc, source, request_id)
         else:
-            if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
-                self._track(source, request_id, marker, channel)
-                self.ctx.start_task(self._finish, result, message, marker)
-                return
+            end_span(span)
             data = self._ok_data(result, marker, source, request_id)
         if marker != NOTIFY_MARKER_VALUE:
             await self._write_reply(HandlerReply(source, request_id, data, channel))
@@ -582,19 +612,28 @@ class Router(Actor[RouterMessage]):
             )
         )
 
-    async def _finish(self, awaitable: Any, message: RoutedModuleMessage, marker: object) -> None:
+    async def _finish(
+        self, awaitable: Any, message: RoutedModuleMessage, marker: object, span: Span | None
+    ) -> None:
         """Await an async handler's result and write its reply (a task of the router)."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
             result = await awaitable
         except Exception as exc:
+            end_span(span, exc)
             data = self._error_data(exc, source, request_id)
         else:
+            end_span(span)
             data = self._ok_data(result, marker, source, request_id)
         await self._reply_once(source, request_id, data)
 
     async def _serve(
-        self, entry: Handler, content: Any, message: RoutedModuleMessage, marker: object
+        self,
+        entry: Handler,
+        content: Any,
+        message: RoutedModuleMessage,
+        marker: object,
+        span: Span | None,
     ) -> None:
         """Ask (or tell) the actor named by ``entry`` and write its reply (a task)."""
         source, request_id = message.source_module_id, message.original_request_id
@@ -607,8 +646,10 @@ class Router(Actor[RouterMessage]):
             assert isinstance(entry.handler, str)
             result: Any = await self._ask_actor(entry.handler, request)
         except Exception as exc:
+            end_span(span, exc)
             data = self._error_data(exc, source, request_id)
         else:
+            end_span(span)
             data = self._ok_data(result, marker, source, request_id)
         await self._reply_once(source, request_id, data)
 

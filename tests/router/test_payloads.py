@@ -63,12 +63,12 @@ def test_a_request_payload_has_the_bytes_of_encode_payload_and_reads_back(
     if fast is None:  # only an endpoint that needs escapes is left to pywatt.wire
         assert any(c in endpoint for c in '"\\' + "".join(map(chr, range(32))))
         return
-    assert fast == (slow.content, slow.metadata.destination, marker)
+    assert fast == (slow.content, slow.metadata.destination, marker, None)
 
 
 def test_an_attrs_request_is_written_as_pywatt_wire_writes_it() -> None:
     payload = _same_as_wire(Charge(5), "charge", "result")
-    assert read_request(payload) == ({"amount": 5, "note": "x"}, "charge", "result")
+    assert read_request(payload) == ({"amount": 5, "note": "x"}, "charge", "result", None)
 
 
 @pytest.mark.parametrize(
@@ -95,7 +95,7 @@ def test_a_payload_in_another_form_is_left_to_pywatt_wire_or_read_as_it_reads_it
     if fast is None:
         return
     slow = decode_payload_message(payload, Any)  # what is read fast, pywatt.wire reads alike
-    assert fast == (slow.content, slow.metadata.destination, "result")
+    assert fast == (slow.content, slow.metadata.destination, "result", None)
 
 
 def test_what_pywatt_wire_refuses_is_not_read_fast() -> None:
@@ -111,3 +111,35 @@ def test_what_pywatt_wire_refuses_is_not_read_fast() -> None:
 def test_a_binary_payload_is_left_to_pywatt_wire() -> None:
     payload = request_payload({"a": 1}, "e", "result")
     assert read_request(EncodedMessage(data=payload.data, format=EncodingFormat.BINARY)) is None
+
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@pytest.mark.parametrize(
+    "trace",
+    [
+        {"traceparent": TRACEPARENT},
+        {"traceparent": TRACEPARENT, "tracestate": "congo=t61rcWkgMzE"},
+        {"baggage": "k=v", "traceparent": TRACEPARENT},
+    ],
+)
+def test_a_traced_payload_carries_the_trace_context_in_sorted_properties(
+    trace: dict[str, str],
+) -> None:
+    payload = request_payload({"a": 1}, "charge", "result", trace)
+    envelope_id = uuid.UUID(decode_json(payload.data, dict[str, Any])["id"])
+    properties = {"pywatt_reply": "result", **trace}
+    # the bytes pywatt.wire writes for the same Message (properties sorted, as serde_json)
+    assert payload == encode_payload(
+        {"a": 1},
+        metadata=MessageMetadata(destination="charge", properties=properties),
+        id=envelope_id,
+    )
+    slow = decode_payload_message(payload, Any)
+    assert slow.metadata.properties == properties
+    fast = read_request(payload)
+    if "baggage" in trace:  # another form: left to pywatt.wire, which reads it all
+        assert fast is None
+    else:
+        assert fast == ({"a": 1}, "charge", "result", trace)
