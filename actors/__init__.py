@@ -49,6 +49,7 @@ from ._pending import PendingReplies as PendingReplies
 from ._ref import ActorRef as ActorRef
 from ._registry import Protocol as Protocol
 from ._registry import Registry as Registry
+from ._specs import AutoShutdown as AutoShutdown
 from ._specs import Backoff as Backoff
 from ._specs import ChildSpec as ChildSpec
 from ._specs import Restart as Restart

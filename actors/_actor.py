@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ._mailbox import Ask
     from ._pending import PendingReplies
     from ._ref import ActorRef
+    from ._supervisor import Supervisor
     from ._system import ActorSystem
 
 M = TypeVar("M")
@@ -186,7 +187,7 @@ class ActorContext:
         self._pending: list[PendingReplies[Any]] | None = None
         self._tasks: list[trio.CancelScope] | None = None
         self._watchers: list[Cell] | None = None
-        self._watching: list[ActorContext] | None = None
+        self._watching: list[ActorContext | Supervisor] | None = None
 
     @property
     def name(self) -> str:
@@ -283,7 +284,10 @@ class ActorContext:
     def monitor(self, name: str) -> None:
         """Watch the current incarnation of ``name``; a :class:`~actors.Down` arrives when it ends.
 
-        If nothing is running under that name, the Down arrives at once with a
+        ``name`` may be an actor or a running supervisor: a supervisor's Down carries None
+        after a normal stop (an auto-shutdown included), else the
+        :class:`~actors.RestartIntensityExceeded` or :class:`~actors.StartFailed` it gave up
+        with. If nothing is running under that name, the Down arrives at once with a
         :class:`~actors.NoSuchActor` reason.
         """
         from ._errors import NoSuchActor
@@ -292,6 +296,13 @@ class ActorContext:
         target = self.system.registry.lookup(name)
         target_ctx = target.ctx if target is not None else None
         if target_ctx is None:
+            supervisor = self.system._supervisors.get(name) if target is None else None
+            if supervisor is not None:
+                supervisor._watch(self)
+                if self._watching is None:
+                    self._watching = []
+                self._watching.append(supervisor)
+                return
             self.cell.mailbox.offer(Down(name, 0, NoSuchActor(name)))
             return
         if target_ctx._watchers is None:
@@ -303,9 +314,9 @@ class ActorContext:
 
     def demonitor(self, name: str) -> None:
         """Stop watching ``name``. A Down already delivered stays in the mailbox."""
-        for target_ctx in list(self._watching or ()):
-            if target_ctx.cell.name == name:
-                target_ctx._unwatch(self)
+        for target in list(self._watching or ()):
+            if target.name == name:
+                target._unwatch(self)
 
     def _crash(self, error: Exception) -> None:
         """Crash this incarnation with ``error`` once the message in hand (if any) is done."""
@@ -345,8 +356,8 @@ class ActorContext:
         for watcher in self._watchers or ():
             watcher.mailbox.offer(Down(self.cell.name, self.incarnation, reason))
         self._watchers = None
-        for target_ctx in list(self._watching or ()):
-            target_ctx._unwatch(self)
+        for target in list(self._watching or ()):
+            target._unwatch(self)
 
     def _unwatch(self, watcher: ActorContext) -> None:
         """Forget that ``watcher`` monitors this incarnation."""

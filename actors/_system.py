@@ -209,7 +209,9 @@ async def open_actor_system(root: SupervisorSpec | None = None) -> AsyncIterator
 
     On exit every actor is stopped gracefully, in reverse start order. If the root supervisor
     gives up (restart intensity exceeded) while the body runs, the body is cancelled and
-    :class:`RestartIntensityExceeded` is raised from here, unwrapped.
+    :class:`RestartIntensityExceeded` is raised from here, unwrapped. If it shuts itself down
+    (its ``auto_shutdown`` rule: its significant children ended), the body is cancelled and
+    the block ends normally.
     """
     system = ActorSystem(root or SupervisorSpec("root", max_restarts=None))
     failure: BaseException | None = None
@@ -248,7 +250,16 @@ async def open_actor_system(root: SupervisorSpec | None = None) -> AsyncIterator
     if failure is not None:
         raise failure
     if body_error is not None:
+        if system.root.auto_stopped and _only_cancelled(body_error):
+            return  # the body was cancelled because the root shut itself down
         raise body_error
+
+
+def _only_cancelled(error: BaseException) -> bool:
+    """Whether ``error`` is a ``trio.Cancelled``, or a group of nothing else."""
+    if isinstance(error, BaseExceptionGroup):
+        return error.split(trio.Cancelled)[1] is None
+    return isinstance(error, trio.Cancelled)
 
 
 __all__ = ["ActorSystem", "SystemClosed", "open_actor_system"]

@@ -81,6 +81,7 @@ from .hub import (
 )
 from .processes import (
     PORTS_NAME,
+    WATCHER_NAME,
     GetModuleTree,
     ModuleHandle,
     ModuleState,
@@ -88,7 +89,10 @@ from .processes import (
     NotifyRotated,
     PortRegistry,
     ProcessSettings,
+    ReleasePorts,
+    SupervisionWatcher,
     TreeUnavailable,
+    WatchModule,
     api_url,
     format_address,
     module_supervisor_spec,
@@ -512,6 +516,10 @@ async def open_orchestrator(
             api_port = int(bound_port)
             reserved = {api_port: "the orchestrator API"}
             await system.spawn(lambda: PortRegistry(reserved), name=PORTS_NAME)
+            watched: dict[str, str] = {}  # kept with the watcher's name
+            await system.spawn(
+                lambda: SupervisionWatcher(handles, console, watched), name=WATCHER_NAME
+            )
             await system.spawn(
                 lambda: Gateway(api_socket, lambda: orch.modules, process_name,
                                 transport=gateway_transport, console=console,
@@ -535,7 +543,10 @@ async def open_orchestrator(
                 try:
                     await system.start_supervisor(module_supervisor_spec(handle, settings))
                 except StartFailed:
+                    await system.tell(PORTS_NAME, ReleasePorts(handle.id))
                     handle._set(state=ModuleState.FAILED, pid=None)
+                    return
+                await system.tell(WATCHER_NAME, WatchModule(handle.id))
 
             try:
                 for handle in handles.values():

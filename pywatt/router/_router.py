@@ -18,10 +18,10 @@ themselves. The reply is a ``route_to_module`` back to the source with the same
 ``request_id`` and endpoint ``pywatt.reply``: ``{"Ok":value}`` / ``{"Err":{...}}`` for a
 pywatt requester, the bare value for a Rust one.
 
-Frames go straight into the chosen connection's :class:`~pywatt.channels.Outbox` (published
-on its ``ChannelState`` while it is connected), not through a message to the connection
-actor; above the outbox's high-water mark the router waits for room (back-pressure), and a
-connection without a published outbox is told a ``SendFrame``.
+Frames go straight into the chosen connection's outbox through the channels actor's
+:class:`~pywatt.channels.Writer` (asked for once with ``GetWriter``, and again when the
+channels actor has restarted and revoked it), not through a message per frame; above the
+outbox's high-water mark the router waits for room (back-pressure).
 
 Errors: an ``{"Err":...}`` reply becomes the :class:`RemoteError` subclass its ``type`` names
 (:meth:`RemoteError.from_reply`). A handler's exception is sent as its class name and message;
@@ -56,6 +56,7 @@ running get a ``RequestInterrupted`` error reply.
 from __future__ import annotations
 
 import collections
+import contextlib
 import inspect
 import logging
 import time
@@ -69,17 +70,18 @@ from actors import (
     Actor,
     ActorCrashed,
     ActorError,
-    ActorRef,
     ChildSpec,
     DeferredReply,
     PendingReplies,
 )
 from pywatt.channels import (
-    ChannelDirectory,
+    CHANNELS_ACTOR,
     ChannelInbound,
     ConnectionLost,
+    GetWriter,
     NoChannel,
-    SendFrame,
+    Writer,
+    WriterRevoked,
     route_frame,
 )
 from pywatt.metrics import Histogram
@@ -197,7 +199,6 @@ _STREAM_FRAMES: Final = StreamFrame.__args__
 
 def router_spec(
     module_id: str,
-    directory: ChannelDirectory,
     *,
     default_timeout: float = 30.0,
     max_in_flight: int = 1024,
@@ -212,12 +213,11 @@ def router_spec(
     if default_timeout <= 0 or max_in_flight < 1:
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
     endpoints = Endpoints(ready=not hold_until_ready, max_held=max_in_flight)
-    streams = StreamTable(directory)
+    streams = StreamTable()
     return ChildSpec(
         ROUTER,
         lambda: Router(
             module_id,
-            directory,
             endpoints=endpoints,
             streams=streams,
             default_timeout=default_timeout,
@@ -240,20 +240,21 @@ class Router(Actor[RouterMessage]):
     def __init__(
         self,
         module_id: str,
-        directory: ChannelDirectory,
         *,
         endpoints: Endpoints | None = None,
         streams: StreamTable | None = None,
         default_timeout: float = 30.0,
         max_in_flight: int = 1024,
         stream_threshold: int = STREAM_THRESHOLD,
+        channels: str = CHANNELS_ACTOR,
     ) -> None:
         if default_timeout <= 0 or max_in_flight < 1:
             raise ValueError("default_timeout must be positive and max_in_flight at least 1")
         self.module_id = module_id
-        self.directory = directory
+        self.channels = channels
+        self.writer: Writer | None = None
         self.endpoints = endpoints if endpoints is not None else Endpoints()
-        self.streams = streams if streams is not None else StreamTable(directory)
+        self.streams = streams if streams is not None else StreamTable()
         """The module's streams, by id (``_streams``): like ``endpoints``, the name's."""
         self.stream_threshold = stream_threshold
         self.bodies: dict[uuid.UUID, RemoteOutbound] = {}
@@ -272,13 +273,27 @@ class Router(Actor[RouterMessage]):
         self.serving: dict[tuple[str, uuid.UUID], str] = {}
         self.counts: collections.Counter[str] = collections.Counter()
         self.latency = Histogram()
-        self._refs: dict[str, ActorRef[Any]] = {}
 
     async def on_start(self) -> None:
         self.replies = PendingReplies[uuid.UUID](
             self.ctx, timeout_error=self._timeout_error, on_expire=self._expired
         )
         self.ctx.send_interval(5.0, SweepStreams())
+        # Streams write through the channels actor's writer too; the sync parts of the stream
+        # table (picking a connection) need one at hand, so it is asked for at once.
+        self.streams.renew = self._stream_writer
+        self.ctx.start_task(self._prime_writer)
+
+    async def _prime_writer(self) -> None:
+        with contextlib.suppress(NoChannel):
+            await self._stream_writer()
+
+    async def _stream_writer(self) -> Writer:
+        writer = self.writer
+        if writer is None or writer.revoked:
+            writer = self.writer = await self._new_writer("a stream frame")
+        self.streams.writer = writer
+        return writer
 
     async def on_stop(self) -> None:
         # Handler tasks end with this incarnation (a crash or a stop): their callers hear it
@@ -383,24 +398,28 @@ class Router(Actor[RouterMessage]):
 
     async def _send_frame(self, frame: bytes, what: str, prefer: str | None = None) -> str:
         """Queue ``frame`` on ``prefer`` if it is up, else on the connection the preferences
-        pick; returns the connection's name. Raises :class:`NoChannel`."""
-        state = self.directory.states.get(prefer) if prefer is not None else None
-        if state is None or not state.connected:
-            state = self.directory.pick()
-        if state is None:
-            raise NoChannel(what)
+        pick, with the channels actor's writer; returns the connection's name. Raises
+        :class:`NoChannel`."""
+        writer = self.writer
+        if writer is not None:
+            name = writer.offer(frame, prefer)  # the common case: room, no wait
+            if name is not None:
+                return name
         while True:
-            outbox = state.outbox
-            if outbox is None or outbox.closed:
-                break
-            if outbox.offer(frame):
-                return state.name
-            await outbox.wait_room()
-        ref = self._refs.get(state.name)
-        if ref is None:
-            ref = self._refs[state.name] = self.ctx.system.ref(state.name)
-        await ref.tell(SendFrame(frame))
-        return state.name
+            if writer is None or writer.revoked:
+                writer = self.writer = self.streams.writer = await self._new_writer(what)
+            try:
+                return await writer.send(frame, prefer, what)
+            except WriterRevoked:  # the channels actor restarted meanwhile
+                writer = None
+
+    async def _new_writer(self, what: str) -> Writer:
+        """The channels actor's current writer (it waits for a restarting one).
+        Raises :class:`NoChannel` when this module runs no channels actor."""
+        try:
+            return await self.ctx.system.ask(self.channels, GetWriter())
+        except ActorError as exc:
+            raise NoChannel(what) from exc
 
     def _route_frame(
         self, target: str, endpoint: str, request_id: uuid.UUID, payload: EncodedMessage
@@ -586,7 +605,6 @@ class Router(Actor[RouterMessage]):
                 reason = message.reason
                 error = RequestInterrupted(request.target, request.endpoint, request_id, reason)
                 self.replies.fail(request_id, error)
-        self._refs.pop(message.channel, None)
 
     def _timeout_error(self, request_id: uuid.UUID, seconds: float) -> RequestTimeout:
         """The asker's error when request ``request_id`` passes its deadline."""

@@ -15,13 +15,16 @@ import trio
 import actors
 import actors.testing
 from pywatt.channels import (
+    CHANNELS_ACTOR,
     ChannelDirectory,
     ChannelInbound,
+    ChannelsActor,
     ChannelState,
     ConnectionLost,
     ConnectionStatus,
     NoChannel,
     SendFrame,
+    Subscriptions,
 )
 from pywatt.router import (
     ROUTER,
@@ -107,7 +110,8 @@ async def rig(**options: Any) -> AsyncIterator[Rig]:
     send, receive = trio.open_memory_channel[RouteToModule](64)
     async with actors.open_actor_system() as system:
         await system.spawn(lambda: Recorder(send), name=CONN)
-        await system.root.start_child(router_spec("me", directory, **options))
+        await system.spawn(lambda: ChannelsActor(directory, Subscriptions()), name=CHANNELS_ACTOR)
+        await system.root.start_child(router_spec("me", **options))
         with trio.fail_after(10):
             yield Rig(system, receive, state)
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ._observe import tree_reply as tree_reply
     from ._ports import PORTS_NAME as PORTS_NAME
     from ._ports import PortRegistry as PortRegistry
+    from ._ports import ReleasePorts as ReleasePorts
     from ._ports import api_url as api_url
     from ._ports import format_address as format_address
     from ._ports import reserve_api_socket as reserve_api_socket
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from ._process import ModuleProcess as ModuleProcess
     from ._process import NotifyRotated as NotifyRotated
     from ._process import ProcessSettings as ProcessSettings
+    from ._supervision import WATCHER_NAME as WATCHER_NAME
+    from ._supervision import SupervisionWatcher as SupervisionWatcher
+    from ._supervision import WatchModule as WatchModule
     from ._supervision import module_supervisor_spec as module_supervisor_spec
 
 __getattr__, __dir__, __all__ = attach(
@@ -53,11 +57,17 @@ __getattr__, __dir__, __all__ = attach(
         "._ports": [
             "PORTS_NAME",
             "PortRegistry",
+            "ReleasePorts",
             "api_url",
             "format_address",
             "reserve_api_socket",
         ],
         "._process": ["FromModule", "ModuleProcess", "NotifyRotated", "ProcessSettings"],
-        "._supervision": ["module_supervisor_spec"],
+        "._supervision": [
+            "WATCHER_NAME",
+            "SupervisionWatcher",
+            "WatchModule",
+            "module_supervisor_spec",
+        ],
     },
 )
