@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import enum
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -27,11 +28,13 @@ import outcome
 import trio
 from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
 
-from ._errors import ActorStopped, MailboxFull
+from ._errors import ActorStopped, AskTimeout, MailboxFull
 from ._messages import DeadLetterReason
+from ._timers import HeapEntry
 
 if TYPE_CHECKING:
     from ._deadletters import DeadLetters
+    from ._timers import TimerService
 
 FAIRNESS_BUDGET = 64
 """Puts that may complete without a checkpoint, counted across all senders of this thread."""
@@ -81,21 +84,40 @@ class _Waiter:
 class Ask:
     """The reply slot of one ask: the actor completes it, the asker waits on it.
 
-    Internal; actors see only the message.
+    ``deadline`` (trio clock, ``math.inf`` for none) is when the asker stops waiting: its own
+    ``timeout=``/``deadline=`` (then ``_timer`` is its entry in the system's timer heap) or
+    the deadline it inherited from its cancel scopes. While an actor handles it, ``_scope`` is
+    the cancel scope of that actor's message loop (``actors._serve``), cancelled when the
+    asker gives up.
+
+    Internal; actors see only the message (and ``ctx.deadline``).
     """
 
-    __slots__ = ("_callback", "_early", "_state", "_task", "message")
+    __slots__ = (
+        "_callback",
+        "_early",
+        "_scope",
+        "_state",
+        "_task",
+        "_timer",
+        "deadline",
+        "message",
+    )
 
     def __init__(
         self,
         message: object,
         callback: Callable[[outcome.Outcome[Any]], None] | None = None,
+        deadline: float = math.inf,
     ) -> None:
         self.message = message
+        self.deadline = deadline
         self._callback = callback
         self._task: Task | None = None
         self._state = _PENDING
         self._early: outcome.Outcome[Any] | None = None
+        self._timer: AskDeadline | None = None
+        self._scope: trio.CancelScope | None = None
 
     @property
     def cancelled(self) -> bool:
@@ -119,6 +141,9 @@ class Ask:
 
     def _complete(self, result: outcome.Outcome[Any]) -> None:
         self._state = _DONE
+        timer = self._timer
+        if timer is not None:
+            timer._discard()
         if self._callback is not None:
             self._callback(result)
         elif self._task is not None:
@@ -126,8 +151,20 @@ class Ask:
         else:  # the asker has not parked yet: it takes this as soon as it waits
             self._early = result
 
+    def expire(self) -> None:
+        """The deadline passed: fail the asker with :class:`~actors.AskTimeout` if the
+        deadline was its own (``timeout=``), and cancel the handler's work for it. An
+        inherited deadline is the asker's cancel scope's to act on."""
+        timer = self._timer
+        if timer is not None and self._state == _PENDING:
+            self._complete(outcome.Error(timer.error()))
+        scope = self._scope
+        if scope is not None:
+            scope.cancel()
+
     async def wait(self) -> Any:
-        """Park until the reply or error arrives. Cancellable: the request is then skipped."""
+        """Park until the reply or error arrives. Cancellable: the request is then skipped,
+        or, if the actor is handling it, its handler is cancelled."""
         if self._early is not None:
             # Already answered (or refused) before we parked: still a schedule point, but the
             # answer must not be lost to a cancellation, so shield it.
@@ -137,9 +174,41 @@ class Ask:
 
         def abort(_: object) -> Abort:
             self._state = _CANCELLED
+            timer = self._timer
+            if timer is not None:
+                timer._discard()
+            scope = self._scope
+            if scope is not None:
+                scope.cancel()
             return Abort.SUCCEEDED
 
         return await wait_task_rescheduled(abort)
+
+
+class AskDeadline(HeapEntry):
+    """The entry of an ask's own deadline in the system's timer heap: at the deadline the
+    asker gets :class:`~actors.AskTimeout` and the handler's work for it is cancelled."""
+
+    __slots__ = ("ask", "recipient", "seconds", "service")
+
+    def __init__(self, ask: Ask, service: TimerService, recipient: str, seconds: float) -> None:
+        super().__init__()
+        self.ask = ask
+        self.service = service
+        self.recipient = recipient
+        self.seconds = seconds
+
+    def error(self) -> AskTimeout:
+        return AskTimeout(self.recipient, type(self.ask.message).__qualname__, self.seconds)
+
+    def _discard(self) -> None:
+        if not self._cancelled:
+            self._cancelled = True
+            self.service.discarded()
+
+    def _fire(self, service: TimerService, deadline: float) -> None:
+        self._cancelled = True  # out of the heap already
+        self.ask.expire()
 
 
 class Mailbox:

@@ -35,6 +35,9 @@ class DeadLetterReason(enum.Enum):
     """The handler raised a declared reply error for a one-way message, which has no asker."""
     CANCELLED = "cancelled"
     """The asker was cancelled before the actor picked the request up."""
+    EXPIRED = "expired"
+    """The request's deadline passed before the actor picked it up (``ref.ask(timeout=...)``,
+    or the asker's own ``trio`` deadline): the actor skipped it."""
 
 
 @attrs.frozen

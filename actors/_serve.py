@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import trio
@@ -21,7 +22,26 @@ async def serve(ctx: ActorContext) -> None:
     Returns normally on a stop; a handler's undeclared exception propagates (a crash) with the
     message left in ``ctx.in_hand`` for the caller to fail or dead-letter. Messages still queued
     stay in the mailbox for the next incarnation.
+
+    The loop runs in one cancel scope that lives until an asker gives up on the request in
+    hand (its deadline passed, or it was cancelled): the ask cancels the scope, the handler
+    is cancelled at its next checkpoint, and the loop goes on in a fresh scope. So giving up
+    reaches the callee's work without a cancel scope per message.
     """
+    mailbox = ctx.cell.mailbox
+    while True:
+        with trio.CancelScope() as scope:
+            await _serve(ctx, scope)
+            return
+        # Only an asker that gave up cancels this scope: its handler was cancelled.
+        item = ctx.in_hand
+        ctx.in_hand = None
+        if type(item) is Ask:
+            item._scope = None
+            mailbox.processed += 1
+
+
+async def _serve(ctx: ActorContext, scope: trio.CancelScope) -> None:
     mailbox = ctx.cell.mailbox
     dead_letters = ctx.system.dead_letters
     receive = ctx.actor.receive
@@ -31,6 +51,8 @@ async def serve(ctx: ActorContext) -> None:
     task = current_task()
     system = ctx.system
     clock = time.perf_counter
+    current_time = trio.current_time
+    inf = math.inf
     while not ctx.stopping:
         # Read once per wake-up, not per message: None (the default) costs one test below.
         observer = system._handling_observer
@@ -48,11 +70,18 @@ async def serve(ctx: ActorContext) -> None:
             if mailbox._senders:  # the freed slot goes to the oldest waiter, nobody else
                 mailbox.admit_waiter()
             if type(item) is Ask:
+                deadline = item.deadline
+                if deadline != inf and deadline <= current_time():
+                    # It expired in the mailbox: skipped; its asker fails or is cancelled.
+                    item.expire()
+                    dead_letters.record(name, item.message, DeadLetterReason.EXPIRED)
+                    continue
                 if not item.pending:  # the asker was cancelled while it was queued
                     dead_letters.record(name, item.message, DeadLetterReason.CANCELLED)
                     continue
                 started = clock() if observer is not None else 0.0
                 ctx.in_hand = item
+                item._scope = scope  # the asker giving up cancels the handler
                 try:
                     result = await receive(item.message)
                 except reply_errors as exc:
@@ -61,6 +90,7 @@ async def serve(ctx: ActorContext) -> None:
                 else:
                     if ctx.in_hand is item:  # else the handler deferred its reply
                         item.reply(result)
+                item._scope = None
             else:
                 started = clock() if observer is not None else 0.0
                 ctx.in_hand = item

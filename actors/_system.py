@@ -31,10 +31,10 @@ class ActorSystem:
     """
 
     def __init__(self, root: SupervisorSpec) -> None:
-        self.registry = Registry()
+        self.timers = TimerService()
+        self.registry = Registry(self.timers)
         self.dead_letters = DeadLetters()
         self.events = Events()
-        self.timers = TimerService()
         self._supervisors: dict[str, Supervisor] = {}
         self._anonymous = 0
         self._handling_observer: Callable[[str, float], None] | None = None

@@ -7,8 +7,9 @@ cancelling marks the entry (it is skipped when it comes up). Entries cancelled l
 their deadline (a reply that came in time) are swept out once they make up half the heap, so
 the heap stays the size of what is really pending.
 
-Two kinds of entry share the heap: a :class:`Timer` (a message to the actor itself) and the
-deadline of a :class:`~actors.PendingReplies` entry. Each says what firing means.
+Three kinds of entry share the heap: a :class:`Timer` (a message to the actor itself), the
+deadline of a :class:`~actors.PendingReplies` entry, and the deadline of an ask made with
+``timeout=`` or ``deadline=`` (``actors._mailbox.AskDeadline``). Each says what firing means.
 """
 
 from __future__ import annotations
@@ -27,27 +28,48 @@ SWEEP_AFTER = 256
 """Cancelled entries tolerated in the heap before a sweep is considered (then: half of it)."""
 
 
-class Scheduled:
-    """An entry of the timer heap: it belongs to one incarnation and ends with it.
+class HeapEntry:
+    """An entry of the timer heap. Internal; subclasses implement :meth:`_fire` and
+    :meth:`_discard`, and :meth:`_ended` if they end with something."""
+
+    __slots__ = ("_cancelled",)
+
+    def __init__(self) -> None:
+        self._cancelled = False
+
+    def _ended(self) -> bool:
+        """Whether what the entry belongs to is gone (it is then skipped, never fired)."""
+        return False
+
+    def _discard(self) -> None:
+        """Mark the entry cancelled (once) and let the heap count it for a sweep."""
+        raise NotImplementedError
+
+    def _fire(self, service: TimerService, deadline: float) -> None:
+        """The deadline came: act on it (called by the timer task, must not block)."""
+        raise NotImplementedError
+
+
+class Scheduled(HeapEntry):
+    """An entry of the timer heap that belongs to one incarnation and ends with it.
 
     Internal; subclasses implement :meth:`_fire`.
     """
 
-    __slots__ = ("_cancelled", "ctx")
+    __slots__ = ("ctx",)
 
     def __init__(self, ctx: ActorContext) -> None:
+        super().__init__()
         self.ctx = ctx
-        self._cancelled = False
+
+    def _ended(self) -> bool:
+        return self.ctx.ended
 
     def _discard(self) -> None:
         """Mark the entry cancelled (once) and let the heap count it for a sweep."""
         if not self._cancelled:
             self._cancelled = True
             self.ctx.system.timers.discarded()
-
-    def _fire(self, service: TimerService, deadline: float) -> None:
-        """The deadline came: act on it (called by the timer task, must not block)."""
-        raise NotImplementedError
 
 
 class Timer(Scheduled):
@@ -80,7 +102,7 @@ class TimerService:
     """The system's timers: :meth:`run` is the one task that fires them."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Scheduled]] = []
+        self._heap: list[tuple[float, int, HeapEntry]] = []
         self._order = itertools.count()
         self._scope: trio.CancelScope | None = None
         self._dead = 0  # cancelled entries still in the heap
@@ -89,7 +111,7 @@ class TimerService:
         """Entries in the heap, cancelled ones not yet swept included."""
         return len(self._heap)
 
-    def schedule(self, entry: Scheduled, deadline: float) -> None:
+    def schedule(self, entry: HeapEntry, deadline: float) -> None:
         """Fire ``entry`` at ``deadline`` (trio clock). Does not block."""
         heapq.heappush(self._heap, (deadline, next(self._order), entry))
         scope = self._scope
@@ -110,7 +132,7 @@ class TimerService:
             entry = item[2]
             if entry._cancelled:
                 continue
-            if entry.ctx.ended:
+            if entry._ended():
                 entry._cancelled = True
                 continue
             kept.append(item)
@@ -133,7 +155,7 @@ class TimerService:
                 if entry._cancelled:
                     self._dead -= 1
                     continue
-                if entry.ctx.ended:  # entries end with their incarnation
+                if entry._ended():  # entries end with their incarnation
                     entry._cancelled = True
                     continue
                 entry._fire(self, deadline)
