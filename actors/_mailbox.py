@@ -192,7 +192,7 @@ class AskDeadline(HeapEntry):
     __slots__ = ("ask", "recipient", "seconds", "service")
 
     def __init__(self, ask: Ask, service: TimerService, recipient: str, seconds: float) -> None:
-        super().__init__()
+        self._cancelled = False
         self.ask = ask
         self.service = service
         self.recipient = recipient

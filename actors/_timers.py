@@ -105,6 +105,9 @@ class TimerService:
         self._heap: list[tuple[float, int, HeapEntry]] = []
         self._order = itertools.count()
         self._scope: trio.CancelScope | None = None
+        # The sleeping scope's deadline, mirrored (a float compare instead of a property
+        # read per schedule); -inf while the task is awake, so nothing touches the scope.
+        self._wake = -math.inf
         self._dead = 0  # cancelled entries still in the heap
 
     def __len__(self) -> int:
@@ -114,9 +117,10 @@ class TimerService:
     def schedule(self, entry: HeapEntry, deadline: float) -> None:
         """Fire ``entry`` at ``deadline`` (trio clock). Does not block."""
         heapq.heappush(self._heap, (deadline, next(self._order), entry))
-        scope = self._scope
-        if scope is not None and deadline < scope.deadline:
-            scope.deadline = deadline  # wake the sleeper earlier
+        if deadline < self._wake:
+            self._wake = deadline
+            assert self._scope is not None
+            self._scope.deadline = deadline  # wake the sleeper earlier
 
     def discarded(self) -> None:
         """An entry still in the heap was cancelled; sweep once they are half of it."""
@@ -145,10 +149,13 @@ class TimerService:
         task_status.started()
         heap = self._heap
         while True:
-            with trio.CancelScope(deadline=heap[0][0] if heap else math.inf) as scope:
+            wake = heap[0][0] if heap else math.inf
+            with trio.CancelScope(deadline=wake) as scope:
                 self._scope = scope
+                self._wake = wake
                 await trio.sleep_forever()
             self._scope = None
+            self._wake = -math.inf
             now = trio.current_time()
             while heap and heap[0][0] <= now:
                 deadline, _, entry = heapq.heappop(heap)
