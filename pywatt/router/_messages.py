@@ -132,6 +132,9 @@ class RouterStatistics:
     """The endpoints this module serves."""
     held: int = 0
     """Requests waiting for the module's setup to register their endpoint."""
+    expired: int = 0
+    """Requests served here whose caller's deadline passed before the handler answered:
+    the handler was cancelled (or never run) and no reply was sent."""
 
 
 @attrs.frozen

@@ -1,14 +1,15 @@
 """The payload of a request or notification (decision 7), written and read fast.
 
 A request's payload is the JSON of ``Message{id, content, metadata: {destination: <endpoint>,
-properties: {"pywatt_reply": "result"|"none"}}}``. Writing it through ``encode_payload``
-and reading it through ``decode_payload_message`` unstructures and structures the envelope
-with cattrs on every request. Here the envelope is a template around the content, whose JSON
-still comes from (and goes to) ``pywatt.wire``; the tests check the bytes against
-``encode_payload`` and the values against ``decode_payload_message``. A payload in any other
-form than the one written here (another field order, more metadata, whitespace, escapes)
-is not read here: :func:`read_request` returns ``None`` and the router decodes it with
-``pywatt.wire``, which accepts and refuses exactly what Rust does.
+properties: {["pywatt_deadline_ms": <budget>, ]"pywatt_reply": "result"|"none"}}}``.
+Writing it through ``encode_payload`` and reading it through ``decode_payload_message``
+unstructures and structures the envelope with cattrs on every request. Here the envelope is
+a template around the content, whose JSON still comes from (and goes to) ``pywatt.wire``;
+the tests check the bytes against ``encode_payload`` and the values against
+``decode_payload_message``. A payload in any other form than the one written here (another
+field order, more metadata, whitespace, escapes) is not read here: :func:`read_request`
+returns ``None`` and the router decodes it with ``pywatt.wire``, which accepts and refuses
+exactly what Rust does.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Final
 
 from pywatt.channels import uuid4_text
 from pywatt.wire import (
+    DEADLINE_PROPERTY,
     REPLY_MARKER_PROPERTY,
     DecodeError,
     EncodedMessage,
@@ -28,28 +30,38 @@ from pywatt.wire import (
     encode_json,
 )
 
-__all__ = ["read_request", "request_payload"]
+__all__ = ["budget_of", "read_request", "request_payload"]
+
+# Properties are written in key order, as pywatt.wire writes them.
+_BUDGET: Final = b'"' + DEADLINE_PROPERTY.encode() + b'":'
+_MARKER: Final = b'"' + REPLY_MARKER_PROPERTY.encode() + b'":'
 
 _REQUEST: Final = re.compile(
     rb'\{"id":"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}","content":(.*)'
-    rb',"metadata":\{"destination":"([^"\\\x00-\x1f]*)","properties":\{"'
+    rb',"metadata":\{"destination":"([^"\\\x00-\x1f]*)","properties":\{(?:"'
+    + DEADLINE_PROPERTY.encode()
+    + rb'":(0|[1-9][0-9]{0,15}),)?"'
     + REPLY_MARKER_PROPERTY.encode()
     + rb'":"([^"\\\x00-\x1f]*)"\}\}\}',
     re.DOTALL,
 )
 
 
-def request_payload(value: Any, endpoint: str, marker: str) -> EncodedMessage:
+def request_payload(
+    value: Any, endpoint: str, marker: str, budget_ms: int | None = None
+) -> EncodedMessage:
     """The JSON payload of a request (``marker`` "result") or notification ("none") to
     ``endpoint``: the bytes of ``encode_payload(value, metadata=MessageMetadata(
-    destination=endpoint, properties={"pywatt_reply": marker}))``. Raises ``EncodeError``."""
+    destination=endpoint, properties={"pywatt_reply": marker}))``, with
+    ``"pywatt_deadline_ms": budget_ms`` first among the properties when a budget is given.
+    Raises ``EncodeError``."""
     try:
         meta = (
             b',"metadata":{"destination":'
             + encode_basestring(endpoint).encode()
-            + b',"properties":{"'
-            + REPLY_MARKER_PROPERTY.encode()
-            + b'":'
+            + b',"properties":{'
+            + (b"" if budget_ms is None else _BUDGET + str(budget_ms).encode() + b",")
+            + _MARKER
             + encode_basestring(marker).encode()
             + b"}}}"
         )
@@ -59,17 +71,34 @@ def request_payload(value: Any, endpoint: str, marker: str) -> EncodedMessage:
     return EncodedMessage(data=data, format=EncodingFormat.JSON)
 
 
-def read_request(payload: EncodedMessage) -> tuple[Any, str, str] | None:
-    """``(content, destination, marker)`` of a JSON payload in the form
-    :func:`request_payload` writes, the content decoded as ``Any``; ``None`` for any other
-    payload. Does not block or raise."""
+def read_request(payload: EncodedMessage) -> tuple[Any, str, str, int | None] | None:
+    """``(content, destination, marker, budget_ms)`` of a JSON payload in the form
+    :func:`request_payload` writes, the content decoded as ``Any`` (``budget_ms`` None when
+    the request carries no deadline); ``None`` for any other payload. Does not block or
+    raise."""
     if payload.format is not EncodingFormat.JSON:
         return None
     match = _REQUEST.fullmatch(payload.data)
     if match is None:
         return None
-    content, destination, marker = match.groups()
+    content, destination, budget, marker = match.groups()
     try:
-        return decode_json(content, Any), destination.decode(), marker.decode()
+        return (
+            decode_json(content, Any),
+            destination.decode(),
+            marker.decode(),
+            None if budget is None else int(budget),
+        )
     except (DecodeError, UnicodeDecodeError):
         return None
+
+
+def budget_of(properties: object) -> int | None:
+    """The ``pywatt_deadline_ms`` of a request's decoded ``metadata.properties``: None when
+    absent or not a non-negative whole number (a budget nobody can read is no budget)."""
+    if not isinstance(properties, dict):
+        return None
+    budget = properties.get(DEADLINE_PROPERTY)
+    if type(budget) is int and budget >= 0:
+        return budget
+    return None

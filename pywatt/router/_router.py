@@ -58,16 +58,19 @@ from __future__ import annotations
 import collections
 import inspect
 import logging
+import math
 import uuid
 from typing import Any, Final
 
 import attrs
+import trio
 
 from actors import (
     Actor,
     ActorCrashed,
     ActorError,
     ActorRef,
+    AskTimeout,
     ChildSpec,
     DeferredReply,
     PendingReplies,
@@ -124,7 +127,7 @@ from ._messages import (
     Unpark,
     UnregisterHandler,
 )
-from ._payloads import read_request, request_payload
+from ._payloads import budget_of, read_request, request_payload
 
 __all__ = ["LOCAL_CHANNEL", "NOTIFY_MARKER_VALUE", "Router", "router_spec"]
 
@@ -312,6 +315,7 @@ class Router(Actor[RouterMessage]):
             too_large=c["too_large"],
             endpoints=self.endpoints.names(),
             held=self.endpoints.held,
+            expired=c["expired"],
         )
 
     # -- sending ---------------------------------------------------------------------------
@@ -368,8 +372,16 @@ class Router(Actor[RouterMessage]):
     async def _send_request(self, message: SendRequest, reply: DeferredReply) -> None:
         request_id = uuid.uuid4()
         local = message.target == self.module_id
+        # The deadline: the request's timeout, or the asker's own deadline if earlier (it
+        # inherits its cancel scopes'); it travels as the budget left, in whole ms.
+        now = trio.current_time()
+        timeout = self.default_timeout if message.timeout is None else message.timeout
+        deadline = min(now + timeout, reply.deadline)
+        budget_ms = max(math.ceil((deadline - now) * 1000.0), 0)
         try:
-            payload = request_payload(message.payload, message.endpoint, REPLY_MARKER_VALUE)
+            payload = request_payload(
+                message.payload, message.endpoint, REPLY_MARKER_VALUE, budget_ms
+            )
             if local:  # to itself: served here once it is pending, never on the wire
                 channel = LOCAL_CHANNEL
             else:
@@ -380,11 +392,10 @@ class Router(Actor[RouterMessage]):
         except (NoChannel, EncodeError, MessageTooLarge) as exc:
             reply.fail(exc)
             return
-        timeout = self.default_timeout if message.timeout is None else message.timeout
         self.requests[request_id] = _Request(
-            message.target, message.endpoint, message.response_type, channel, timeout
+            message.target, message.endpoint, message.response_type, channel, deadline - now
         )
-        self.replies.add(request_id, reply, timeout=timeout)
+        self.replies.add(request_id, reply, deadline=deadline)
         self.counts["sent"] += 1
         if local:
             await self._serve_request(LOCAL_CHANNEL, self._local(request_id, payload))
@@ -468,8 +479,9 @@ class Router(Actor[RouterMessage]):
         fast = read_request(message.payload)  # the form pywatt writes, read fast
         endpoint: str | None
         marker: object
+        budget: int | None
         if fast is not None:
-            content, endpoint, marker = fast
+            content, endpoint, marker, budget = fast
         else:
             try:
                 envelope = decode_payload_message(message.payload, Any)
@@ -486,7 +498,13 @@ class Router(Actor[RouterMessage]):
             content = envelope.content
             marker = (meta.properties or {}).get(REPLY_MARKER_PROPERTY)
             endpoint = meta.destination
+            budget = budget_of(meta.properties)
         source, request_id = message.source_module_id, message.original_request_id
+        # The caller's deadline on this process's clock (the budget counts from its arrival).
+        deadline = math.inf if budget is None else trio.current_time() + budget / 1000.0
+        if budget == 0:  # the caller had given up before it was written
+            self.counts["expired"] += 1
+            return
         entry = self.endpoints.find(endpoint, source)
         if entry is None and endpoint == READY_ENDPOINT:  # a readiness probe: we are here
             if marker == REPLY_MARKER_VALUE:
@@ -518,7 +536,7 @@ class Router(Actor[RouterMessage]):
         handler = entry.handler
         if isinstance(handler, str):
             self._track(source, request_id, marker, channel)
-            self.ctx.start_task(self._serve, entry, content, message, marker)
+            self.ctx.start_task(self._serve, entry, content, message, marker, deadline)
             return
         # A function runs here: it cannot wait, so a task would only add a hand-off.
         try:
@@ -533,7 +551,7 @@ class Router(Actor[RouterMessage]):
         else:
             if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
                 self._track(source, request_id, marker, channel)
-                self.ctx.start_task(self._finish, result, message, marker)
+                self.ctx.start_task(self._finish, result, message, marker, deadline)
                 return
             data = self._ok_data(result, marker, source, request_id)
         if marker != NOTIFY_MARKER_VALUE:
@@ -580,11 +598,19 @@ class Router(Actor[RouterMessage]):
             )
         )
 
-    async def _finish(self, awaitable: Any, message: RoutedModuleMessage, marker: object) -> None:
-        """Await an async handler's result and write its reply (a task of the router)."""
+    async def _finish(
+        self, awaitable: Any, message: RoutedModuleMessage, marker: object, deadline: float
+    ) -> None:
+        """Await an async handler's result and write its reply (a task of the router). At
+        the caller's deadline the handler is cancelled and nothing is sent: the caller has
+        its timeout already."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
-            result = await awaitable
+            with trio.CancelScope(deadline=deadline) as scope:
+                result = await awaitable
+            if scope.cancelled_caught:
+                self._gave_up(source, request_id)
+                return
         except Exception as exc:
             data = self._error_data(exc, source, request_id)
         else:
@@ -592,9 +618,16 @@ class Router(Actor[RouterMessage]):
         await self._reply_once(source, request_id, data)
 
     async def _serve(
-        self, entry: Handler, content: Any, message: RoutedModuleMessage, marker: object
+        self,
+        entry: Handler,
+        content: Any,
+        message: RoutedModuleMessage,
+        marker: object,
+        deadline: float,
     ) -> None:
-        """Ask (or tell) the actor named by ``entry`` and write its reply (a task)."""
+        """Ask (or tell) the actor named by ``entry`` and write its reply (a task). The ask
+        carries the caller's deadline (the actor sees it as ``ctx.deadline``); past it the
+        actor's handler is cancelled and nothing is sent."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
             request = (
@@ -603,21 +636,33 @@ class Router(Actor[RouterMessage]):
                 else decode_payload(message.payload, entry.request_type)
             )
             assert isinstance(entry.handler, str)
-            result: Any = await self._ask_actor(entry.handler, request)
+            result: Any = await self._ask_actor(entry.handler, request, deadline)
+        except AskTimeout:
+            self._gave_up(source, request_id)
+            return
         except Exception as exc:
             data = self._error_data(exc, source, request_id)
         else:
             data = self._ok_data(result, marker, source, request_id)
         await self._reply_once(source, request_id, data)
 
-    async def _ask_actor(self, name: str, request: Any) -> Any:
+    async def _ask_actor(self, name: str, request: Any, deadline: float) -> Any:
         from actors import Request
 
         ref = self.ctx.system.ref(name)
         if isinstance(request, Request):
-            return await ref.ask(request)
+            if deadline == math.inf:
+                return await ref.ask(request)
+            return await ref.ask(request, deadline=deadline)
         await ref.tell(request)
         return None
+
+    def _gave_up(self, source: str, request_id: uuid.UUID) -> None:
+        """The caller's deadline passed while its handler ran: no reply (it would be late)."""
+        self.serving.pop((source, request_id), None)
+        self.counts["expired"] += 1
+        log.info("the deadline of request %s from %s passed; its handler was cancelled",
+                 request_id, source)  # fmt: skip
 
     async def _write_reply(self, message: HandlerReply) -> None:
         source, request_id = message.source, message.request_id
