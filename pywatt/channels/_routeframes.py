@@ -31,6 +31,8 @@ from typing import Final
 import attrs
 
 from pywatt.wire import (
+    DEADLINE_PROPERTY,
+    REPLY_MARKER_PROPERTY,
     EncodedMessage,
     EncodeError,
     EncodingFormat,
@@ -46,6 +48,7 @@ __all__ = [
     "parse_route",
     "parse_routed",
     "payload_json",
+    "route_budget_ms",
     "route_frame",
     "routed_message_frame",
     "routed_response_frame",
@@ -118,6 +121,45 @@ def payload_json(payload: EncodedMessage) -> bytes:
         + payload.format.value.encode()
         + b'"}'
     )
+
+
+def _as_byte_list(text: bytes) -> bytes:
+    return b",".join(str(byte).encode() for byte in text)
+
+
+# A budget in a request payload as pywatt writes it, seen through ``payload_json``'s list of
+# byte values: ``,"pywatt_deadline_ms":<digits>,"pywatt_reply":"result"|"none"}}}`` ends it.
+_BUDGET_KEY: Final = b"," + _as_byte_list(b'"' + DEADLINE_PROPERTY.encode() + b'":') + b","
+_BUDGET_TAILS: Final = tuple(
+    _as_byte_list(b',"' + REPLY_MARKER_PROPERTY.encode() + b'":"' + marker + b'"}}}')
+    + b'],"format":"Json"}'
+    for marker in (b"result", b"none")
+)
+_DIGIT_CODES: Final = {str(48 + d).encode(): d for d in range(10)}
+
+
+def route_budget_ms(payload: bytes) -> int | None:
+    """The ``pywatt_deadline_ms`` of a request, read from its payload as the canonical JSON of
+    its ``EncodedMessage`` (``RawRoute.payload_json``) without decoding it: None unless the
+    payload ends the way pywatt writes a request with a budget. Does not raise."""
+    at = payload.rfind(_BUDGET_KEY)
+    if at < 0:
+        return None
+    rest = payload[at + len(_BUDGET_KEY) :]
+    parts = rest.split(b",", 17)
+    value = digits = consumed = 0
+    for part in parts:
+        digit = _DIGIT_CODES.get(part)
+        if digit is None:
+            break
+        value = value * 10 + digit
+        digits += 1
+        consumed += len(part) + 1
+    if not 0 < digits <= 16 or (digits > 1 and parts[0] == b"48"):  # no leading zeros
+        return None
+    if rest[consumed:] not in _BUDGET_TAILS:
+        return None
+    return value
 
 
 def route_frame(
