@@ -136,29 +136,35 @@ _BUDGET_TAILS: Final = tuple(
     for marker in (b"result", b"none")
 )
 _DIGIT_CODES: Final = {str(48 + d).encode(): d for d in range(10)}
+_BUDGET_WINDOW: Final = len(_BUDGET_KEY) + 16 * 3  # the key and up to 16 digits ("57,")
 
 
 def route_budget_ms(payload: bytes) -> int | None:
     """The ``pywatt_deadline_ms`` of a request, read from its payload as the canonical JSON of
     its ``EncodedMessage`` (``RawRoute.payload_json``) without decoding it: None unless the
-    payload ends the way pywatt writes a request with a budget. Does not raise."""
-    at = payload.rfind(_BUDGET_KEY)
+    payload ends the way pywatt writes a request with a budget. Does not raise.
+
+    It looks only at the end of the payload (the properties come last), so a request without
+    a budget costs two ``endswith``."""
+    for tail in _BUDGET_TAILS:
+        if payload.endswith(tail):
+            break
+    else:
+        return None
+    end = len(payload) - len(tail)
+    window = payload[max(end - _BUDGET_WINDOW, 0) : end]
+    at = window.rfind(_BUDGET_KEY)
     if at < 0:
         return None
-    rest = payload[at + len(_BUDGET_KEY) :]
-    parts = rest.split(b",", 17)
-    value = digits = consumed = 0
-    for part in parts:
-        digit = _DIGIT_CODES.get(part)
+    codes = window[at + len(_BUDGET_KEY) : -1].split(b",")  # each digit's code ends in ","
+    if not window.endswith(b",") or (len(codes) > 1 and codes[0] == b"48"):  # leading zero
+        return None
+    value = 0
+    for code in codes:
+        digit = _DIGIT_CODES.get(code)
         if digit is None:
-            break
+            return None
         value = value * 10 + digit
-        digits += 1
-        consumed += len(part) + 1
-    if not 0 < digits <= 16 or (digits > 1 and parts[0] == b"48"):  # no leading zeros
-        return None
-    if rest[consumed:] not in _BUDGET_TAILS:
-        return None
     return value
 
 
