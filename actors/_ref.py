@@ -127,7 +127,12 @@ class ActorRef(Generic[M], metaclass=_RuntimeOnly):
             ask = Ask(message, None, trio.current_effective_deadline())
         else:
             ask = self._timed(cell, message, timeout, deadline)
-        await cell.mailbox.put_ask(ask)
+        try:
+            await cell.mailbox.put_ask(ask)
+        except BaseException:  # never queued (cancelled waiting for room): drop its timer
+            if ask._timer is not None:
+                ask._timer._discard()
+            raise
         result: R = await ask.wait()
         return result
 

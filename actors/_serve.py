@@ -31,8 +31,9 @@ async def serve(ctx: ActorContext) -> None:
     mailbox = ctx.cell.mailbox
     while True:
         with trio.CancelScope() as scope:
-            await _serve(ctx, scope)
-            return
+            if await _serve(ctx, scope):
+                return
+            continue  # the scope was cancelled after its handler returned: take a fresh one
         # Only an asker that gave up cancels this scope: its handler was cancelled.
         item = ctx.in_hand
         ctx.in_hand = None
@@ -41,7 +42,10 @@ async def serve(ctx: ActorContext) -> None:
             mailbox.processed += 1
 
 
-async def _serve(ctx: ActorContext, scope: trio.CancelScope) -> None:
+async def _serve(ctx: ActorContext, scope: trio.CancelScope) -> bool:
+    """The loop itself: True when it ends (a stop, or the mailbox closed), False when
+    ``scope`` must be replaced (an asker gave up as its handler returned: the cancellation
+    must not reach the next handler)."""
     mailbox = ctx.cell.mailbox
     dead_letters = ctx.system.dead_letters
     receive = ctx.actor.receive
@@ -59,7 +63,7 @@ async def _serve(ctx: ActorContext, scope: trio.CancelScope) -> None:
         items = mailbox._items
         if not items:
             if mailbox.closed:
-                return
+                return True
             # Inlined Mailbox.wait_nonempty: park until a sender (or a stop) wakes us.
             mailbox._receiver = task
             await wait_task_rescheduled(abort)
@@ -91,6 +95,10 @@ async def _serve(ctx: ActorContext, scope: trio.CancelScope) -> None:
                     if ctx.in_hand is item:  # else the handler deferred its reply
                         item.reply(result)
                 item._scope = None
+                if scope.cancel_called:  # its asker gave up too late to cancel it
+                    ctx.in_hand = None
+                    mailbox.processed += 1
+                    return False
             else:
                 started = clock() if observer is not None else 0.0
                 ctx.in_hand = item
@@ -104,8 +112,9 @@ async def _serve(ctx: ActorContext, scope: trio.CancelScope) -> None:
             ctx.in_hand = None
             mailbox.processed += 1
             if ctx.stopping:
-                return
+                return True
             budget -= 1
             if not budget:
                 await trio.lowlevel.checkpoint()
                 break
+    return True

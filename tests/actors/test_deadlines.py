@@ -212,3 +212,43 @@ async def test_a_crash_mid_traffic_fails_timed_asks_and_the_next_incarnation_ser
         assert system.statistics("worker").incarnation == 2
         assert await ref.ask(Work(0, "after"), timeout=5) == "after"
         assert not [e for e in log if e[0] == "cancelled"]  # nobody gave up
+
+
+@attrs.frozen
+class Stubborn(actors.Request[str]):
+    """Swallow the cancellation of a caller that gave up, and return anyway."""
+
+
+class StubbornWorker(actors.Actor[Stubborn | Work]):
+    async def receive(self, message: Stubborn | Work) -> str:
+        if isinstance(message, Stubborn):
+            try:
+                await trio.sleep(60)
+            except trio.Cancelled:
+                return "swallowed"  # no checkpoint after this: the loop must notice
+            return "slept"
+        await trio.sleep(message.seconds)
+        return message.tag
+
+
+async def test_a_give_up_never_reaches_the_next_handler(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    results: list[object] = []
+    async with actors.open_actor_system() as system:
+        ref = await system.spawn(StubbornWorker, name="stubborn")
+
+        async def queued() -> None:
+            results.append(await ref.ask(Work(1, "queued")))
+
+        async def stubborn() -> None:
+            with pytest.raises(actors.AskTimeout):
+                await ref.ask(Stubborn(), timeout=1)
+
+        with trio.fail_after(30):  # the queued ask must not hang
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(stubborn)
+                await trio.testing.wait_all_tasks_blocked()
+                nursery.start_soon(queued)  # handled right after, in the same batch
+        assert system.statistics("stubborn").incarnation == 1
+    assert results == ["queued"]
