@@ -84,9 +84,11 @@ class _Waiter:
 class Ask:
     """The reply slot of one ask: the actor completes it, the asker waits on it.
 
-    ``deadline`` (trio clock, ``math.inf`` for none) is when the asker stops waiting: its own
-    ``timeout=``/``deadline=`` (then ``_timer`` is its entry in the system's timer heap) or
-    the deadline it inherited from its cancel scopes. While an actor handles it, ``_scope`` is
+    ``own_deadline`` (trio clock, ``math.inf`` for none) is the asker's own ``timeout=`` /
+    ``deadline=`` (``_timer`` is then its entry in the system's timer heap). The deadline
+    inherited from the asker's cancel scopes is read only when someone asks for
+    :attr:`deadline` (``ctx.deadline``): reading it costs a walk up the asker's scopes, which
+    most asks never need. While an actor handles it, ``_scope`` is
     the cancel scope of that actor's message loop (``actors._serve``), cancelled when the
     asker gives up.
 
@@ -100,24 +102,37 @@ class Ask:
         "_state",
         "_task",
         "_timer",
-        "deadline",
+        "asker",
         "message",
+        "own_deadline",
     )
 
     def __init__(
         self,
         message: object,
         callback: Callable[[outcome.Outcome[Any]], None] | None = None,
-        deadline: float = math.inf,
+        own_deadline: float = math.inf,
+        asker: Task | None = None,
     ) -> None:
         self.message = message
-        self.deadline = deadline
+        self.own_deadline = own_deadline
+        self.asker = asker
         self._callback = callback
         self._task: Task | None = None
         self._state = _PENDING
         self._early: outcome.Outcome[Any] | None = None
         self._timer: AskDeadline | None = None
         self._scope: trio.CancelScope | None = None
+
+    @property
+    def deadline(self) -> float:
+        """When the asker stops waiting: the earlier of its own deadline and its cancel
+        scopes' (trio clock; ``math.inf`` for none)."""
+        own = self.own_deadline
+        asker = self.asker
+        if asker is None or self._state != _PENDING:
+            return own
+        return min(own, _scopes_deadline(asker))
 
     @property
     def cancelled(self) -> bool:
@@ -183,6 +198,18 @@ class Ask:
             return Abort.SUCCEEDED
 
         return await wait_task_rescheduled(abort)
+
+
+def _scopes_deadline(task: Task) -> float:
+    """The effective deadline of ``task``'s cancel scopes: what
+    ``trio.current_effective_deadline()`` answers inside it, read from another task. Trio
+    has no public call for that, so this reads the task's cancel status (trio 0.35's
+    ``Task._cancel_status``); without one it answers ``math.inf``."""
+    status = getattr(task, "_cancel_status", None)
+    if status is None:
+        return math.inf
+    deadline: float = status.effective_deadline()
+    return trio.current_time() if deadline == -math.inf else deadline  # being cancelled
 
 
 class AskDeadline(HeapEntry):

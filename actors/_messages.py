@@ -36,8 +36,9 @@ class DeadLetterReason(enum.Enum):
     CANCELLED = "cancelled"
     """The asker was cancelled before the actor picked the request up."""
     EXPIRED = "expired"
-    """The request's deadline passed before the actor picked it up (``ref.ask(timeout=...)``,
-    or the asker's own ``trio`` deadline): the actor skipped it."""
+    """The request's own deadline (``ref.ask(m, timeout=...)`` or ``deadline=``) passed
+    before the actor picked it up: the actor skipped it. (An asker whose cancel scope gave
+    up on it is ``CANCELLED``.)"""
 
 
 @attrs.frozen

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import typing
 from collections.abc import Callable
+from math import inf
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import outcome
 import trio
+from trio.lowlevel import current_task
 
 from ._errors import MailboxFull
 from ._mailbox import Ask, AskDeadline, MailboxStatistics
@@ -115,16 +117,16 @@ class ActorRef(Generic[M], metaclass=_RuntimeOnly):
         entry in the system's timer heap, not a cancel scope: past it the ask raises
         :class:`~actors.AskTimeout` (a ``trio.TooSlowError``). Either way the actor sees the
         deadline (``ctx.deadline``), skips the request if it expired in the mailbox
-        (dead-lettered ``EXPIRED``), and when the caller gives up (deadline or
-        cancellation) while the handler runs, the handler is cancelled at its next
-        checkpoint.
+        (dead-lettered ``EXPIRED``, or ``CANCELLED`` for the caller's scopes), and when
+        the caller gives up (deadline or cancellation) while the handler runs, the handler
+        is cancelled at its next checkpoint.
         """
         cell = self._cell
         if cell.mailbox.closed:
             cell = self._live()
         cell.check(message)
         if timeout is None and deadline is None:
-            ask = Ask(message, None, trio.current_effective_deadline())
+            ask = Ask(message, None, inf, current_task())
         else:
             ask = self._timed(cell, message, timeout, deadline)
         try:
@@ -152,10 +154,9 @@ class ActorRef(Generic[M], metaclass=_RuntimeOnly):
             raise ValueError("deadline must be a number, not NaN")
         else:
             own, seconds = deadline, deadline - now
-        inherited = trio.current_effective_deadline()
-        if inherited <= own:  # the caller's own cancel scope comes first: it is the deadline
-            return Ask(message, None, inherited)
-        ask = Ask(message, None, own)
+        # Armed even when the caller's own scopes end earlier: they then cancel the caller
+        # first, which discards the entry.
+        ask = Ask(message, None, own, current_task())
         timers = self._registry.timers
         entry = AskDeadline(ask, timers, cell.name, max(seconds, 0.0))
         ask._timer = entry

@@ -74,13 +74,14 @@ async def _serve(ctx: ActorContext, scope: trio.CancelScope) -> bool:
             if mailbox._senders:  # the freed slot goes to the oldest waiter, nobody else
                 mailbox.admit_waiter()
             if type(item) is Ask:
-                deadline = item.deadline
+                deadline = item.own_deadline
                 if deadline != inf and deadline <= current_time():
-                    # It expired in the mailbox: skipped; its asker fails or is cancelled.
+                    # It expired in the mailbox: skipped; its asker gets AskTimeout.
                     item.expire()
                     dead_letters.record(name, item.message, DeadLetterReason.EXPIRED)
                     continue
-                if not item.pending:  # the asker was cancelled while it was queued
+                if not item.pending:  # the asker gave up while it was queued
+                    # (by its own cancel scopes, their deadline included: "cancelled")
                     dead_letters.record(name, item.message, DeadLetterReason.CANCELLED)
                     continue
                 started = clock() if observer is not None else 0.0

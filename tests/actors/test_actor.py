@@ -160,8 +160,7 @@ async def test_ask_cancelled_while_queued_is_skipped_and_recorded(
                 await ref.ask(Record("never"))  # type: ignore[arg-type]
         assert await ref.ask(Total()) == 0
     assert not [e for e in log if e[0] == "handled"]
-    # It carried the asker's deadline, which had passed when the actor came to it.
-    assert system.dead_letters.count(DeadLetterReason.EXPIRED) == 1
+    assert system.dead_letters.count(DeadLetterReason.CANCELLED) == 1
 
 
 async def test_actor_can_stop_itself() -> None:
