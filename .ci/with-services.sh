@@ -7,7 +7,7 @@ if [ -z "${DATABASE_URL:-}" ] || [ -z "${MYSQL_URL:-}" ] || [ -z "${REDIS_URL:-}
     source "$(dirname "$0")/services.sh"
     CI_SVC_DIR=$(mktemp -d /tmp/pywatt-svc.XXXXXX)  # always a fresh set of servers
     export CI_SVC_DIR
+    trap 'ci_services_stop' EXIT  # set first: a server that fails to start must not leave the others running
     ci_services_start
-    trap 'ci_services_stop' EXIT
 fi
 "$@"

@@ -62,3 +62,6 @@ from ._supervisor import Supervisor as Supervisor
 from ._system import ActorSystem as ActorSystem
 from ._system import open_actor_system as open_actor_system
 from ._timers import Timer as Timer
+from ._tracing import AskTracer as AskTracer
+from ._tracing import ask_tracer as ask_tracer
+from ._tracing import set_ask_tracer as set_ask_tracer

@@ -105,16 +105,20 @@ class Ask:
         "asker",
         "message",
         "own_deadline",
+        "trace",
     )
 
     def __init__(
         self,
         message: object,
         callback: Callable[[outcome.Outcome[Any]], None] | None = None,
+        trace: object | None = None,
         own_deadline: float = math.inf,
         asker: Task | None = None,
     ) -> None:
         self.message = message
+        # The asker's tracing context, handled with the message (actors/_tracing.py).
+        self.trace = trace
         self.own_deadline = own_deadline
         self.asker = asker
         self._callback = callback

@@ -14,6 +14,7 @@ from trio.lowlevel import current_task
 
 from ._errors import MailboxFull
 from ._mailbox import Ask, AskDeadline, MailboxStatistics
+from ._tracing import HOOK, AskTracer
 
 if TYPE_CHECKING:
     from ._cell import Cell
@@ -125,10 +126,13 @@ class ActorRef(Generic[M], metaclass=_RuntimeOnly):
         if cell.mailbox.closed:
             cell = self._live()
         cell.check(message)
+        tracer = HOOK.tracer
+        if tracer is not None:
+            return await self._ask_traced(cell, message, tracer, timeout, deadline)
         if timeout is None and deadline is None:
-            ask = Ask(message, None, inf, current_task())
+            ask = Ask(message, None, None, inf, current_task())
         else:
-            ask = self._timed(cell, message, timeout, deadline)
+            ask = self._timed(cell, message, None, timeout, deadline)
         try:
             await cell.mailbox.put_ask(ask)
         except BaseException:  # never queued (cancelled waiting for room): drop its timer
@@ -138,10 +142,38 @@ class ActorRef(Generic[M], metaclass=_RuntimeOnly):
         result: R = await ask.wait()
         return result
 
+    async def _ask_traced(
+        self,
+        cell: Cell,
+        message: Request[R],
+        tracer: AskTracer,
+        timeout: float | None,
+        deadline: float | None,
+    ) -> R:
+        """An ask with a tracer installed: a span around it, its context in the envelope."""
+        with tracer.ask_span(self.name, message) as context:
+            if timeout is None and deadline is None:
+                ask = Ask(message, None, context, inf, current_task())
+            else:
+                ask = self._timed(cell, message, context, timeout, deadline)
+            try:
+                await cell.mailbox.put_ask(ask)
+            except BaseException:
+                if ask._timer is not None:
+                    ask._timer._discard()
+                raise
+            result: R = await ask.wait()
+            return result
+
     def _timed(
-        self, cell: Cell, message: object, timeout: float | None, deadline: float | None
+        self,
+        cell: Cell,
+        message: object,
+        trace: object | None,
+        timeout: float | None,
+        deadline: float | None,
     ) -> Ask:
-        """An ask with its own deadline: an entry in the timer heap if it comes first."""
+        """An ask with its own deadline: an entry in the system's timer heap."""
         now = trio.current_time()
         if deadline is None:
             assert timeout is not None
@@ -156,7 +188,7 @@ class ActorRef(Generic[M], metaclass=_RuntimeOnly):
             own, seconds = deadline, deadline - now
         # Armed even when the caller's own scopes end earlier: they then cancel the caller
         # first, which discards the entry.
-        ask = Ask(message, None, own, current_task())
+        ask = Ask(message, None, trace, own, current_task())
         timers = self._registry.timers
         entry = AskDeadline(ask, timers, cell.name, max(seconds, 0.0))
         ask._timer = entry

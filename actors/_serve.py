@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import trio
 from trio.lowlevel import current_task, wait_task_rescheduled
@@ -11,6 +13,7 @@ from trio.lowlevel import current_task, wait_task_rescheduled
 from ._actor import ActorContext
 from ._mailbox import Ask
 from ._messages import DeadLetterReason
+from ._tracing import HOOK
 
 BATCH = 128
 """Messages handled back to back before the loop yields to other tasks (fairness)."""
@@ -88,7 +91,10 @@ async def _serve(ctx: ActorContext, scope: trio.CancelScope) -> bool:
                 ctx.in_hand = item
                 item._scope = scope  # the asker giving up cancels the handler
                 try:
-                    result = await receive(item.message)
+                    if item.trace is None:
+                        result = await receive(item.message)
+                    else:  # handled in the asker's tracing context (actors/_tracing.py)
+                        result = await _traced(receive, item)
                 except reply_errors as exc:
                     mailbox.failed += 1
                     item.fail(exc)
@@ -119,3 +125,15 @@ async def _serve(ctx: ActorContext, scope: trio.CancelScope) -> bool:
                 await trio.lowlevel.checkpoint()
                 break
     return True
+
+
+async def _traced(receive: Callable[[Any], Awaitable[Any]], ask: Ask) -> Any:
+    """``receive(ask.message)`` with the ask's tracing context attached."""
+    tracer = HOOK.tracer
+    if tracer is None:  # removed since the ask was sent
+        return await receive(ask.message)
+    token = tracer.attach(ask.trace)
+    try:
+        return await receive(ask.message)
+    finally:
+        tracer.detach(token)

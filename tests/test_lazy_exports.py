@@ -20,6 +20,7 @@ LAZY = [
     "pywatt.http",
     "pywatt.testing",
     "pywatt.security",
+    "pywatt.metrics",
 ]
 
 

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final, TypeVar
 
 import actors
+from pywatt.tracing import cache_span
+from pywatt.tracing import enabled as tracing_enabled
 
 from ._codec import Codec
 from ._messages import (
@@ -74,6 +76,9 @@ class CacheFacade:
         ref = self._ref
         if ref is None:
             ref = self._ref = self.system.ref(self.name)
+        if tracing_enabled():
+            with cache_span(self.name, _operation(message)):
+                return await ref.ask(message)
         return await ref.ask(message)
 
     def _ttl(self, ttl: Ttl) -> float | None:
@@ -134,3 +139,9 @@ class CacheFacade:
     async def stats(self) -> CacheStatistics:
         """The backend's statistics: hits, misses, evictions, errors, latency, ..."""
         return await self._ask(Stats())
+
+
+def _operation(message: object) -> str:
+    """A cache message's operation name for its span: ``SetNx`` -> ``set_nx``."""
+    name = type(message).__name__
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))

@@ -294,11 +294,13 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 await outbox.wait_frames()
                 continue
             batch = outbox.take()
+            data = batch[0] if len(batch) == 1 else b"".join(batch)
             try:
-                await stream.send_all(batch[0] if len(batch) == 1 else b"".join(batch))
+                await stream.send_all(data)
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 raise self._broken(f"write failed: {exc.__cause__ or exc}") from exc
             state.frames_out += len(batch)
+            state.bytes_out += len(data)
 
     async def _read_loop(self, stream: trio.abc.Stream) -> None:
         decoder = FrameDecoder(self.config.max_frame_size)
@@ -313,6 +315,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 except RemoteProtocolError as exc:
                     raise self._broken(f"closed mid-frame: {exc}", ChannelProtocolError) from exc
                 raise self._broken("the orchestrator closed the connection")
+            self.state.bytes_in += len(data)
             decoder.feed(data)
             try:
                 for handed, frame in enumerate(decoder.frames(), 1):

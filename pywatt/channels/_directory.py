@@ -54,6 +54,10 @@ class ChannelStatistics:
     heartbeat_gap: float | None
     """Seconds between the last two heartbeats from the orchestrator."""
     last_error: str | None
+    bytes_in: int = 0
+    """Bytes received (frame headers included)."""
+    bytes_out: int = 0
+    """Bytes sent (frame headers included)."""
 
 
 class ChannelState:
@@ -78,6 +82,8 @@ class ChannelState:
         self.consecutive_failures = 0
         self.frames_in = 0
         self.frames_out = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
         self.malformed = 0
         self.heartbeats = 0
         self.last_received: float | None = None
@@ -122,6 +128,8 @@ class ChannelState:
             last_received_age=None if self.last_received is None else now - self.last_received,
             heartbeat_gap=self.heartbeat_gap,
             last_error=self.last_error,
+            bytes_in=self.bytes_in,
+            bytes_out=self.bytes_out,
         )
 
 

@@ -128,43 +128,38 @@ def _as_byte_list(text: bytes) -> bytes:
 
 
 # A budget in a request payload as pywatt writes it, seen through ``payload_json``'s list of
-# byte values: ``,"pywatt_deadline_ms":<digits>,"pywatt_reply":"result"|"none"}}}`` ends it.
+# byte values: ``"pywatt_deadline_ms":<digits>,"pywatt_reply":"`` in the properties, which
+# close the payload (``}}}``), perhaps after trace context fields.
 _BUDGET_KEY: Final = b"," + _as_byte_list(b'"' + DEADLINE_PROPERTY.encode() + b'":') + b","
-_BUDGET_TAILS: Final = tuple(
-    _as_byte_list(b',"' + REPLY_MARKER_PROPERTY.encode() + b'":"' + marker + b'"}}}')
-    + b'],"format":"Json"}'
-    for marker in (b"result", b"none")
-)
+_BUDGET_NEXT: Final = _as_byte_list(b',"' + REPLY_MARKER_PROPERTY.encode() + b'":"') + b","
+_PAYLOAD_END: Final = b"," + _as_byte_list(b"}}}") + b'],"format":"Json"}'
 _DIGIT_CODES: Final = {str(48 + d).encode(): d for d in range(10)}
-_BUDGET_WINDOW: Final = len(_BUDGET_KEY) + 16 * 3  # the key and up to 16 digits ("57,")
+_MAX_DIGITS: Final = 16
 
 
 def route_budget_ms(payload: bytes) -> int | None:
     """The ``pywatt_deadline_ms`` of a request, read from its payload as the canonical JSON of
-    its ``EncodedMessage`` (``RawRoute.payload_json``) without decoding it: None unless the
-    payload ends the way pywatt writes a request with a budget. Does not raise.
-
-    It looks only at the end of the payload (the properties come last), so a request without
-    a budget costs two ``endswith``."""
-    for tail in _BUDGET_TAILS:
-        if payload.endswith(tail):
-            break
-    else:
+    its ``EncodedMessage`` (``RawRoute.payload_json``) without decoding it: None unless it is
+    written the way pywatt writes a request's budget. Does not raise."""
+    if not payload.endswith(_PAYLOAD_END):
         return None
-    end = len(payload) - len(tail)
-    window = payload[max(end - _BUDGET_WINDOW, 0) : end]
-    at = window.rfind(_BUDGET_KEY)
+    at = payload.rfind(_BUDGET_KEY)
     if at < 0:
         return None
-    codes = window[at + len(_BUDGET_KEY) : -1].split(b",")  # each digit's code ends in ","
-    if not window.endswith(b",") or (len(codes) > 1 and codes[0] == b"48"):  # leading zero
-        return None
-    value = 0
+    start = at + len(_BUDGET_KEY)
+    codes = payload[start : start + 3 * (_MAX_DIGITS + 1)].split(b",", _MAX_DIGITS + 1)
+    value = digits = consumed = 0
     for code in codes:
         digit = _DIGIT_CODES.get(code)
         if digit is None:
-            return None
+            break
         value = value * 10 + digit
+        digits += 1
+        consumed += len(code) + 1
+    if not 0 < digits <= _MAX_DIGITS or (digits > 1 and codes[0] == b"48"):  # leading zero
+        return None
+    if not payload.startswith(_BUDGET_NEXT, start + consumed):
+        return None
     return value
 
 

@@ -26,6 +26,8 @@ from typing import Any, Final, TypeVar
 import trio
 
 import actors
+from pywatt.tracing import db_span
+from pywatt.tracing import enabled as tracing_enabled
 
 from ._errors import TransactionError
 from ._messages import (
@@ -70,6 +72,12 @@ class _Asker:
         self.name = name
 
     async def ask(self, message: actors.Request[R]) -> R:
+        if tracing_enabled():
+            with db_span(self.name, _statement(message)):
+                return await self._ask(message)
+        return await self._ask(message)
+
+    async def _ask(self, message: actors.Request[R]) -> R:
         ref = self.system.ref(self.name)
         try:
             return await ref.ask(message)
@@ -78,6 +86,17 @@ class _Asker:
             with contextlib.suppress(actors.ActorError):
                 ref.tell_nowait(Abandon(message))
             raise
+
+
+def _statement(message: object) -> str:
+    """What a span shows of a statement: its SQL with the placeholders (never the values);
+    a batch's statements joined by ``;``; else the message's name (``BEGIN``, ``PING``)."""
+    sql = getattr(message, "sql", None)
+    if isinstance(sql, str):
+        return sql
+    if isinstance(message, Batch):
+        return "; ".join(statement.sql for statement in message.statements)
+    return type(message).__name__.upper()
 
 
 class DatabaseFacade:

@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 
 import actors
+from pywatt.metrics import HistogramSnapshot
 
 __all__ = [
     "DATABASE",
@@ -196,6 +197,8 @@ class PoolStatistics:
     opened: int
     closed: int
     failed_opens: int
+    query_latency: HistogramSnapshot = attrs.Factory(HistogramSnapshot)
+    """Seconds each statement took on its connection."""
 
 
 @attrs.frozen(eq=False)

@@ -55,6 +55,7 @@ import attrs
 import trio
 
 import actors
+from pywatt.metrics import Histogram
 from pywatt.secrets._messages import GetSecret, SecretRotated, Subscribe, Unsubscribe
 
 from ._driver import DbConnection, Driver, Mode
@@ -174,6 +175,7 @@ class DatabasePool(Reach, ConnectionServing, actors.Actor[PoolMessage]):
         self._opened = 0
         self._closed = 0
         self._failed_opens = 0
+        self.query_latency = Histogram()
         self._generation = 0
         self._password: str | None = None
         self._stopping = False
@@ -298,6 +300,7 @@ class DatabasePool(Reach, ConnectionServing, actors.Actor[PoolMessage]):
             opened=self._opened,
             closed=self._closed,
             failed_opens=self._failed_opens,
+            query_latency=self.query_latency.snapshot(),
         )
 
     # -- handing jobs out ------------------------------------------------------------------

@@ -21,10 +21,13 @@ import collections
 import contextlib
 import logging
 import math
+import time
 import uuid
 from typing import TYPE_CHECKING, Any, Final
 
 import trio
+
+from pywatt.metrics import Histogram
 
 from ._driver import ConnState, DbConnection
 from ._errors import DatabaseConnectionError, DatabaseError, DatabaseTimeout, TransactionError
@@ -59,6 +62,7 @@ class ConnectionServing:
     _generation: int
     _closed: int
     _all_closed: trio.Event
+    query_latency: Histogram
 
     def _maybe_open(self) -> None:
         raise NotImplementedError  # pragma: no cover - the pool's
@@ -118,6 +122,7 @@ class ConnectionServing:
                     if not await self._settle(worker):
                         return False
                     continue
+                began = time.perf_counter()
                 try:
                     if job.started is not None:
                         result = await conn.finish(job.started, job.mode, job.size)
@@ -136,8 +141,12 @@ class ConnectionServing:
                     worker.job = None
                     if deadline is not None:
                         scope.deadline = math.inf
+                    if kind is Kind.STATEMENT:
+                        self.query_latency.observe(time.perf_counter() - began)
                     self._failed(worker, job, exc)
                 else:
+                    if kind is Kind.STATEMENT:
+                        self.query_latency.observe(time.perf_counter() - began)
                     worker.job = None
                     if deadline is not None:
                         scope.deadline = math.inf
@@ -166,6 +175,7 @@ class ConnectionServing:
             if job.reply.pending:
                 batch.append(job)
         worker.batch = batch
+        began = time.perf_counter()
         try:
             outcomes = await worker.conn.run_batch(
                 [(job.mode, job.sql, job.params, job.size) for job in batch]
@@ -180,7 +190,9 @@ class ConnectionServing:
             raise
         finally:
             worker.batch = None
+        took = time.perf_counter() - began
         for job, outcome in zip(batch, outcomes, strict=True):
+            self.query_latency.observe(took)
             if isinstance(outcome, DatabaseError):
                 job.reply.fail(outcome)
             else:

@@ -24,6 +24,7 @@ import trio
 
 import actors
 from pywatt.metrics import CONTENT_TYPE, SystemMetrics, route_of
+from pywatt.tracing import activated, asgi_server_span, end_http_span, jwt_span
 
 from ._config import HttpConfig, path_matches
 from ._errors import BodyTooLarge
@@ -118,13 +119,18 @@ class ServedApp:
                 status[0] = int(event["status"])
             await send(event)
 
+        span = asgi_server_span(scope)  # None while tracing is off
         try:
-            await self._route(scope, receive, counted_send)
+            with activated(span):
+                await self._route(scope, receive, counted_send)
         finally:
+            method = scope.get("method", "GET")
+            if self.metrics is not None or span is not None:
+                route = route_of(scope, status[0])
+                end_http_span(span, method, route, status[0])
             if self.metrics is not None:
                 self.metrics.http.observe(
-                    transport=transport, method=scope.get("method", "GET"),
-                    route=route_of(scope, status[0]), status=status[0],
+                    transport=transport, method=method, route=route, status=status[0],
                     seconds=time.perf_counter() - began,
                 )  # fmt: skip
 
@@ -251,7 +257,8 @@ class ServedApp:
             await send_json(send, 503, {"error": "JWT validation is not available"})
             return None
         try:
-            return await self.system.ask(JWT_ACTOR, ValidateToken(token))
+            with jwt_span():
+                return await self.system.ask(JWT_ACTOR, ValidateToken(token))
         except ValidatorUnavailable as exc:
             log.error("JWT validation is unavailable: %s", exc.reason)
             await send_json(send, 503, {"error": f"JWT validation unavailable: {exc.reason}"})

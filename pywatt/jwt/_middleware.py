@@ -30,6 +30,7 @@ import attrs
 import trio
 
 import actors
+from pywatt.tracing import jwt_span
 
 from ._actor import JWT_ACTOR, literal_keys
 from ._claims import Claims, make_claims
@@ -224,10 +225,11 @@ class JwtAsgiMiddleware:
 
     async def _validate(self, scope: Mapping[str, Any], token: str) -> Claims:
         system = _system_of(scope)
-        if system is not None:
-            return await system.ask(JWT_ACTOR, ValidateToken(token))
-        raw = self.guard.local().validate(token)
-        return make_claims(raw, self.guard.config.claims_type)
+        with jwt_span():
+            if system is not None:
+                return await system.ask(JWT_ACTOR, ValidateToken(token))
+            raw = self.guard.local().validate(token)
+            return make_claims(raw, self.guard.config.claims_type)
 
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 import trio
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
@@ -115,3 +115,15 @@ def counter_and_gauge_families(
             if value is not None:
                 gauge.add_metric([name, *(extra(name, snapshot) if extra else [])], value)
         yield gauge
+
+
+def histogram_family(
+    name: str, help_text: str, label: str, snapshots: Mapping[str, Any], attribute: str
+) -> Metric:
+    """One histogram family from each snapshot's ``attribute`` (a ``HistogramSnapshot``)."""
+    family = HistogramMetricFamily(name, help_text, labels=[label])
+    for actor, snapshot in snapshots.items():
+        figures = getattr(snapshot, attribute)
+        if figures.buckets:
+            family.add_metric([actor], list(figures.buckets), figures.sum)
+    return family

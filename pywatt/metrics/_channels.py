@@ -16,6 +16,8 @@ _COUNTERS = {
     "failures": "Connection attempts that failed and connections lost.",
     "frames_in": "Frames received.",
     "frames_out": "Frames sent.",
+    "bytes_in": "Bytes received (frame headers included).",
+    "bytes_out": "Bytes sent (frame headers included).",
     "malformed": "Frames received that could not be decoded.",
     "heartbeats": "Heartbeats received from the orchestrator.",
 }

@@ -8,14 +8,19 @@ from typing import Any
 
 from prometheus_client.metrics_core import Metric
 
-from ._asked import counter_and_gauge_families
+from ._asked import counter_and_gauge_families, histogram_family
 
 __all__ = ["cache_families", "pool_families", "router_families", "secret_families"]
 
 
 def router_families(snapshots: Mapping[str, Any]) -> Iterator[Metric]:
     """From :class:`pywatt.router.RouterStatistics`."""
-    return counter_and_gauge_families(
+    yield histogram_family(
+        "pywatt_router_request_duration_seconds",
+        "Seconds from sending a request to another module to its reply.",
+        "actor", snapshots, "latency",
+    )  # fmt: skip
+    yield from counter_and_gauge_families(
         "pywatt_router", "actor", snapshots,
         counters={
             "sent": "Requests sent to other modules.",
@@ -60,7 +65,12 @@ def _backend(name: str, snapshot: Any) -> list[str]:
 
 def pool_families(snapshots: Mapping[str, Any]) -> Iterator[Metric]:
     """From :class:`pywatt.db.PoolStatistics`, one series per database actor."""
-    return counter_and_gauge_families(
+    yield histogram_family(
+        "pywatt_db_query_duration_seconds",
+        "Seconds a statement took on its connection (a pipelined batch: the batch's time).",
+        "database", snapshots, "query_latency",
+    )  # fmt: skip
+    yield from counter_and_gauge_families(
         "pywatt_db_pool", "database", snapshots,
         counters={
             "transactions": "Transactions begun.",

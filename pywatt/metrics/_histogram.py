@@ -12,11 +12,21 @@ import bisect
 from collections.abc import Sequence
 from typing import Final
 
-__all__ = ["BUCKETS", "Histogram"]
+import attrs
+
+__all__ = ["BUCKETS", "Histogram", "HistogramSnapshot"]
 
 BUCKETS: Final = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                   0.5, 1.0, 2.5, 5.0, 10.0)  # fmt: skip
 """Bucket bounds in seconds (plus +Inf)."""
+
+
+@attrs.frozen
+class HistogramSnapshot:
+    """A histogram's figures at one moment: cumulative ``(le, count)`` pairs and the sum."""
+
+    buckets: tuple[tuple[str, float], ...] = ()
+    sum: float = 0.0
 
 
 class Histogram:
@@ -42,3 +52,7 @@ class Histogram:
             running += count
             out.append(("+Inf" if bound is None else repr(bound), running))
         return out
+
+    def snapshot(self) -> HistogramSnapshot:
+        """The figures now, to hand to a collector in another task."""
+        return HistogramSnapshot(tuple(self.buckets()), self.sum)

@@ -28,6 +28,8 @@ from pywatt.secrets._messages import PROVIDER, SECRETS, GetSecret
 from pywatt.secrets._orchestrator_provider import OrchestratorProvider
 from pywatt.secrets._providers import EnvProvider, MemoryProvider
 from pywatt.secrets._secrets import SecretsActor, SecretsKept
+from pywatt.tracing import refresh as refresh_tracing
+from pywatt.tracing import setup_tracing, shutdown_tracing
 from pywatt.wire import EXIT_CANNOT_START, InitBlob, LineDecoder, SocketAddress
 
 from ._config import ModuleConfig, secrets_from_env
@@ -169,6 +171,7 @@ async def serve_module(
 
     runtime = ModuleRuntime(on_shutdown, failures)
     try:
+        setup_tracing(init.module_id, module_id=init.module_id)  # as OTEL_* say, if at all
         tree = build_tree(
             config,
             init,
@@ -199,6 +202,8 @@ async def serve_module(
     except actors.RestartIntensityExceeded as exc:
         log.error("module %s failed: %s (cause: %s)", init.module_id, exc, exc.__cause__)
         return 1
+    finally:
+        shutdown_tracing()  # the spans still batched go out before the process ends
     if failures:
         return _failure_status(failures)
     log.info("module %s stopped cleanly", init.module_id)
@@ -256,6 +261,7 @@ async def _start(
                     MAIN_SLOW,
                 )
                 raise TimeoutError(f"main did not return within {MAIN_SLOW:g} s")
+            refresh_tracing()  # main may have set a tracer provider of its own
         if config.enable_internal_messaging:  # every endpoint main serves is registered
             await system.ask(ROUTER, EndpointsReady())
         endpoints = config.announced()

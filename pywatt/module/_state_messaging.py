@@ -34,6 +34,7 @@ from pywatt.router import (
     UnregisterHandler,
     parse_target,
 )
+from pywatt.tracing import client_span
 from pywatt.wire import (
     READY_ENDPOINT,
     DiscoveryUpdate,
@@ -63,7 +64,8 @@ class MessagingMixin:
         ``BadTarget`` for a malformed target, ``EncodeError`` for a payload without JSON form.
         """
         module, name = parse_target(target, endpoint)
-        await self.system.ask(ROUTER, SendMessage(module, name, payload))
+        with client_span(module, name, notify=True) as trace:
+            await self.system.ask(ROUTER, SendMessage(module, name, payload, trace))
 
     async def send_request(
         self,
@@ -86,9 +88,10 @@ class MessagingMixin:
         (docs/calling-modules.md).
         """
         module, name = parse_target(target, endpoint)
-        result: R = await self.system.ask(
-            ROUTER, SendRequest(module, name, payload, response_type, timeout)
-        )
+        with client_span(module, name) as trace:
+            result: R = await self.system.ask(
+                ROUTER, SendRequest(module, name, payload, response_type, timeout, trace)
+            )
         return result
 
     async def wait_for_module(self, module_id: str, *, timeout: float = 30.0) -> None:

@@ -46,6 +46,7 @@ import trio
 
 from actors import Actor, ActorError, Crashed, DeferredReply, LifecycleEvent, Request, Stopped
 from pywatt._extras import have
+from pywatt.tracing import activated, end_http_span, gateway_span, inject
 from pywatt.wire import AnnounceBlob, IpcHttpRequest, RemoteProtocolError, decode_json_value
 
 from ._console import Console
@@ -370,10 +371,21 @@ class Gateway(Actor[GatewayMessage]):
             name = raw_name.decode("latin-1").lower()
             value = raw_value.decode("latin-1")
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        with trio.move_on_after(self.timeout) as deadline:
-            response = await self._exchange(handle, self.transport, method, uri, headers, body)
-        if deadline.cancelled_caught:
-            raise GatewayFailure(504, f"module {handle.id!r} did not answer in {self.timeout:g} s")
+        # The gateway hop's span (None while tracing is off); the module's app continues it.
+        span = gateway_span(headers, method, path, handle.id)
+        try:
+            with trio.move_on_after(self.timeout) as deadline, activated(span):
+                if span is not None:
+                    inject(headers)
+                response = await self._exchange(handle, self.transport, method, uri, headers, body)
+            if deadline.cancelled_caught:
+                raise GatewayFailure(
+                    504, f"module {handle.id!r} did not answer in {self.timeout:g} s"
+                )
+        except GatewayFailure as exc:
+            end_http_span(span, method, None, exc.status)
+            raise
+        end_http_span(span, method, None, response.status)
         return response
 
     async def _exchange(

@@ -7,11 +7,14 @@ import argparse
 import math
 import os
 import signal
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import attrs
 import trio
+
+from pywatt.tracing import TracingUnavailable, setup_tracing, shutdown_tracing
 
 from ._console import Console, LogFormat, Verbosity, default_log_format, stream_sink
 from ._control import DEFAULT_ROTATE_TIMEOUT, default_run_dir, prepare_control, serve_control
@@ -73,7 +76,15 @@ def run(args: argparse.Namespace, manifest: Manifest) -> int:
         Verbosity.VERBOSE if args.verbose else Verbosity.QUIET if args.quiet else Verbosity.NORMAL
     )
     log_format: LogFormat = getattr(args, "log_format", None) or default_log_format()
-    code: int = trio.run(_run_async, args, manifest, verbosity, log_format)
+    try:
+        setup_tracing("pywatt-orchestrator")  # the gateway's spans, as OTEL_* say
+    except TracingUnavailable as exc:
+        print(f"pywatt: {exc}", file=sys.stderr)
+        return 2
+    try:
+        code: int = trio.run(_run_async, args, manifest, verbosity, log_format)
+    finally:
+        shutdown_tracing()
     return code
 
 

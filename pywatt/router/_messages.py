@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import attrs
 
 from actors import Protocol, Request
+from pywatt.metrics import HistogramSnapshot
 
 __all__ = [
     "ROUTER",
@@ -58,6 +59,10 @@ class SendMessage(Request[None]):
     target: str
     endpoint: str
     payload: Any
+    trace: dict[str, str] | None = None
+    """The W3C trace context of the caller's span (``pywatt.tracing.client_span``)."""
+
+    trace_ask: ClassVar[bool] = False  # the caller's span covers it: no ask span
 
 
 @attrs.frozen
@@ -74,6 +79,10 @@ class SendRequest(Request[Any]):
     payload: Any
     response_type: Any = Any
     timeout: float | None = None
+    trace: dict[str, str] | None = None
+    """The W3C trace context of the caller's span (``pywatt.tracing.client_span``)."""
+
+    trace_ask: ClassVar[bool] = False  # the caller's span covers it: no ask span
 
 
 @attrs.frozen
@@ -132,6 +141,8 @@ class RouterStatistics:
     """The endpoints this module serves."""
     held: int = 0
     """Requests waiting for the module's setup to register their endpoint."""
+    latency: HistogramSnapshot = attrs.Factory(HistogramSnapshot)
+    """Seconds from sending a request to its reply (an error reply included; not timeouts)."""
     expired: int = 0
     """Requests served here whose caller's deadline passed before the handler answered:
     the handler was cancelled (or never run) and no reply was sent."""

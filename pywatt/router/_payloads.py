@@ -10,11 +10,18 @@ the tests check the bytes against ``encode_payload`` and the values against
 field order, more metadata, whitespace, escapes) is not read here: :func:`read_request`
 returns ``None`` and the router decodes it with ``pywatt.wire``, which accepts and refuses
 exactly what Rust does.
+
+Deadline: a request carries its caller's budget in whole milliseconds
+(``pywatt_deadline_ms``, first: the keys are sorted). Tracing: a traced request also carries
+the W3C trace context in ``metadata.properties`` (``traceparent``, ``tracestate``; keys
+sorted, after ``pywatt_reply``). A Rust module ignores properties it does not know
+(docs/protocol-extensions.md §5).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from json.encoder import encode_basestring
 from typing import Any, Final
 
@@ -32,9 +39,7 @@ from pywatt.wire import (
 
 __all__ = ["budget_of", "read_request", "request_payload"]
 
-# Properties are written in key order, as pywatt.wire writes them.
 _BUDGET: Final = b'"' + DEADLINE_PROPERTY.encode() + b'":'
-_MARKER: Final = b'"' + REPLY_MARKER_PROPERTY.encode() + b'":'
 
 _REQUEST: Final = re.compile(
     rb'\{"id":"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}","content":(.*)'
@@ -42,27 +47,42 @@ _REQUEST: Final = re.compile(
     + DEADLINE_PROPERTY.encode()
     + rb'":(0|[1-9][0-9]{0,15}),)?"'
     + REPLY_MARKER_PROPERTY.encode()
-    + rb'":"([^"\\\x00-\x1f]*)"\}\}\}',
+    + rb'":"([^"\\\x00-\x1f]*)"'
+    rb'(?:,"traceparent":"([^"\\\x00-\x1f]*)")?(?:,"tracestate":"([^"\\\x00-\x1f]*)")?'
+    rb"\}\}\}",
     re.DOTALL,
 )
 
 
 def request_payload(
-    value: Any, endpoint: str, marker: str, budget_ms: int | None = None
+    value: Any,
+    endpoint: str,
+    marker: str,
+    trace: Mapping[str, str] | None = None,
+    budget_ms: int | None = None,
 ) -> EncodedMessage:
     """The JSON payload of a request (``marker`` "result") or notification ("none") to
     ``endpoint``: the bytes of ``encode_payload(value, metadata=MessageMetadata(
-    destination=endpoint, properties={"pywatt_reply": marker}))``, with
-    ``"pywatt_deadline_ms": budget_ms`` first among the properties when a budget is given.
-    Raises ``EncodeError``."""
+    destination=endpoint, properties={"pywatt_reply": marker, **trace}))``, ``trace`` being
+    the W3C trace context fields (or None), with ``"pywatt_deadline_ms": budget_ms`` first
+    among the properties when a budget is given. Raises ``EncodeError``."""
     try:
+        if trace:  # the keys sorted, as serde_json writes a map
+            properties = {REPLY_MARKER_PROPERTY: marker, **trace}
+            fields = b",".join(
+                encode_basestring(key).encode() + b":" + encode_basestring(text).encode()
+                for key, text in sorted(properties.items())
+            )
+        else:
+            fields = (
+                b'"' + REPLY_MARKER_PROPERTY.encode() + b'":' + encode_basestring(marker).encode()
+            )
         meta = (
             b',"metadata":{"destination":'
             + encode_basestring(endpoint).encode()
             + b',"properties":{'
             + (b"" if budget_ms is None else _BUDGET + str(budget_ms).encode() + b",")
-            + _MARKER
-            + encode_basestring(marker).encode()
+            + fields
             + b"}}}"
         )
     except UnicodeEncodeError:
@@ -71,22 +91,30 @@ def request_payload(
     return EncodedMessage(data=data, format=EncodingFormat.JSON)
 
 
-def read_request(payload: EncodedMessage) -> tuple[Any, str, str, int | None] | None:
-    """``(content, destination, marker, budget_ms)`` of a JSON payload in the form
-    :func:`request_payload` writes, the content decoded as ``Any`` (``budget_ms`` None when
-    the request carries no deadline); ``None`` for any other payload. Does not block or
-    raise."""
+def read_request(
+    payload: EncodedMessage,
+) -> tuple[Any, str, str, dict[str, str] | None, int | None] | None:
+    """``(content, destination, marker, trace, budget_ms)`` of a JSON payload in the form
+    :func:`request_payload` writes, the content decoded as ``Any``, ``trace`` the trace
+    context fields (None without) and ``budget_ms`` the caller's budget (None without);
+    ``None`` for any other payload. Does not block or raise."""
     if payload.format is not EncodingFormat.JSON:
         return None
     match = _REQUEST.fullmatch(payload.data)
     if match is None:
         return None
-    content, destination, budget, marker = match.groups()
+    content, destination, budget, marker, parent, state = match.groups()
     try:
+        trace = None
+        if parent is not None:
+            trace = {"traceparent": parent.decode()}
+            if state is not None:
+                trace["tracestate"] = state.decode()
         return (
             decode_json(content, Any),
             destination.decode(),
             marker.decode(),
+            trace,
             None if budget is None else int(budget),
         )
     except (DecodeError, UnicodeDecodeError):

@@ -7,6 +7,7 @@ import typing
 from typing import Any, TypeVar
 
 from actors import ActorSystem, Request
+from pywatt.tracing import client_span
 
 from ._messages import ROUTER, SendMessage, SendRequest, parse_target
 
@@ -56,14 +57,23 @@ class RemoteRef:
 
         Raises :class:`~pywatt.channels.NoChannel` when no channel is connected.
         """
-        await self.system.ask(ROUTER, SendMessage(self.module_id, self.endpoint, message))
+        with client_span(self.module_id, self.endpoint, notify=True) as trace:
+            await self.system.ask(
+                ROUTER, SendMessage(self.module_id, self.endpoint, message, trace)
+            )
 
     async def ask(self, message: Request[R] | Any) -> R:
         """Send a request and wait for its reply (the router's deadline applies)."""
-        result: R = await self.system.ask(
-            ROUTER,
-            SendRequest(
-                self.module_id, self.endpoint, message, reply_type_of(message), self.timeout
-            ),
-        )
+        with client_span(self.module_id, self.endpoint) as trace:
+            result: R = await self.system.ask(
+                ROUTER,
+                SendRequest(
+                    self.module_id,
+                    self.endpoint,
+                    message,
+                    reply_type_of(message),
+                    self.timeout,
+                    trace,
+                ),
+            )
         return result

@@ -59,6 +59,7 @@ import collections
 import inspect
 import logging
 import math
+import time
 import uuid
 from typing import Any, Final
 
@@ -83,6 +84,8 @@ from pywatt.channels import (
     SendFrame,
     route_frame,
 )
+from pywatt.metrics import Histogram
+from pywatt.tracing import Span, activated, end_span, server_span, trace_carrier
 from pywatt.wire import (
     READY_ENDPOINT,
     REPLY_ENDPOINT,
@@ -149,6 +152,8 @@ class _Request:
     response_type: Any
     channel: str
     timeout: float
+    sent: float
+    """``time.perf_counter()`` when it was sent, for the latency histogram."""
 
 
 RouterMessage = (
@@ -229,6 +234,7 @@ class Router(Actor[RouterMessage]):
         # the channel it came on. Whoever takes an entry out writes that request's one reply.
         self.serving: dict[tuple[str, uuid.UUID], str] = {}
         self.counts: collections.Counter[str] = collections.Counter()
+        self.latency = Histogram()
         self._refs: dict[str, ActorRef[Any]] = {}
 
     async def on_start(self) -> None:
@@ -315,6 +321,7 @@ class Router(Actor[RouterMessage]):
             too_large=c["too_large"],
             endpoints=self.endpoints.names(),
             held=self.endpoints.held,
+            latency=self.latency.snapshot(),
             expired=c["expired"],
         )
 
@@ -352,7 +359,9 @@ class Router(Actor[RouterMessage]):
             raise MessageTooLarge(target, endpoint, exc.size, exc.limit) from exc
 
     async def _send_notification(self, message: SendMessage) -> None:
-        payload = request_payload(message.payload, message.endpoint, NOTIFY_MARKER_VALUE)
+        payload = request_payload(
+            message.payload, message.endpoint, NOTIFY_MARKER_VALUE, message.trace
+        )
         if message.target == self.module_id:  # to itself: served here, never on the wire
             self.counts["notifications"] += 1
             await self._serve_request(LOCAL_CHANNEL, self._local(uuid.uuid4(), payload))
@@ -380,7 +389,7 @@ class Router(Actor[RouterMessage]):
         budget_ms = max(math.ceil((deadline - now) * 1000.0), 0)
         try:
             payload = request_payload(
-                message.payload, message.endpoint, REPLY_MARKER_VALUE, budget_ms
+                message.payload, message.endpoint, REPLY_MARKER_VALUE, message.trace, budget_ms
             )
             if local:  # to itself: served here once it is pending, never on the wire
                 channel = LOCAL_CHANNEL
@@ -393,7 +402,12 @@ class Router(Actor[RouterMessage]):
             reply.fail(exc)
             return
         self.requests[request_id] = _Request(
-            message.target, message.endpoint, message.response_type, channel, deadline - now
+            message.target,
+            message.endpoint,
+            message.response_type,
+            channel,
+            deadline - now,
+            time.perf_counter(),
         )
         self.replies.add(request_id, reply, deadline=deadline)
         self.counts["sent"] += 1
@@ -418,6 +432,7 @@ class Router(Actor[RouterMessage]):
             self.counts["late_replies"] += 1
             log.info("dropped a late or unknown reply from %s (request %s)", source, request_id)
             return False
+        self.latency.observe(time.perf_counter() - request.sent)
         self._finished()
         try:
             result = decode_reply(payload.data, request.response_type)
@@ -479,9 +494,10 @@ class Router(Actor[RouterMessage]):
         fast = read_request(message.payload)  # the form pywatt writes, read fast
         endpoint: str | None
         marker: object
+        carrier: dict[str, str] | None
         budget: int | None
         if fast is not None:
-            content, endpoint, marker, budget = fast
+            content, endpoint, marker, carrier, budget = fast
         else:
             try:
                 envelope = decode_payload_message(message.payload, Any)
@@ -498,6 +514,7 @@ class Router(Actor[RouterMessage]):
             content = envelope.content
             marker = (meta.properties or {}).get(REPLY_MARKER_PROPERTY)
             endpoint = meta.destination
+            carrier = trace_carrier(meta.properties)
             budget = budget_of(meta.properties)
         source, request_id = message.source_module_id, message.original_request_id
         # The caller's deadline on this process's clock (the budget counts from its arrival).
@@ -534,25 +551,36 @@ class Router(Actor[RouterMessage]):
                 )
             return
         handler = entry.handler
+        span = server_span(
+            carrier,
+            source,
+            endpoint,
+            actor=handler if isinstance(handler, str) else None,
+            notify=marker == NOTIFY_MARKER_VALUE,
+        )
         if isinstance(handler, str):
             self._track(source, request_id, marker, channel)
-            self.ctx.start_task(self._serve, entry, content, message, marker, deadline)
+            with activated(span):  # the task starts in the span's context
+                self.ctx.start_task(self._serve, entry, content, message, marker, span, deadline)
             return
         # A function runs here: it cannot wait, so a task would only add a hand-off.
         try:
-            request = (
-                content
-                if entry.request_type is Any
-                else decode_payload(message.payload, entry.request_type)
-            )
-            result = handler(request)
+            with activated(span):
+                request = (
+                    content
+                    if entry.request_type is Any
+                    else decode_payload(message.payload, entry.request_type)
+                )
+                result = handler(request)
+                if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
+                    self._track(source, request_id, marker, channel)
+                    self.ctx.start_task(self._finish, result, message, marker, span, deadline)
+                    return
         except Exception as exc:
+            end_span(span, exc)
             data = self._error_data(exc, source, request_id)
         else:
-            if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
-                self._track(source, request_id, marker, channel)
-                self.ctx.start_task(self._finish, result, message, marker, deadline)
-                return
+            end_span(span)
             data = self._ok_data(result, marker, source, request_id)
         if marker != NOTIFY_MARKER_VALUE:
             await self._write_reply(HandlerReply(source, request_id, data, channel))
@@ -599,7 +627,12 @@ class Router(Actor[RouterMessage]):
         )
 
     async def _finish(
-        self, awaitable: Any, message: RoutedModuleMessage, marker: object, deadline: float
+        self,
+        awaitable: Any,
+        message: RoutedModuleMessage,
+        marker: object,
+        span: Span | None,
+        deadline: float,
     ) -> None:
         """Await an async handler's result and write its reply (a task of the router). At
         the caller's deadline the handler is cancelled and nothing is sent: the caller has
@@ -609,11 +642,13 @@ class Router(Actor[RouterMessage]):
             with trio.CancelScope(deadline=deadline) as scope:
                 result = await awaitable
             if scope.cancelled_caught:
-                self._gave_up(source, request_id)
+                self._gave_up(source, request_id, span)
                 return
         except Exception as exc:
+            end_span(span, exc)
             data = self._error_data(exc, source, request_id)
         else:
+            end_span(span)
             data = self._ok_data(result, marker, source, request_id)
         await self._reply_once(source, request_id, data)
 
@@ -623,6 +658,7 @@ class Router(Actor[RouterMessage]):
         content: Any,
         message: RoutedModuleMessage,
         marker: object,
+        span: Span | None,
         deadline: float,
     ) -> None:
         """Ask (or tell) the actor named by ``entry`` and write its reply (a task). The ask
@@ -638,11 +674,13 @@ class Router(Actor[RouterMessage]):
             assert isinstance(entry.handler, str)
             result: Any = await self._ask_actor(entry.handler, request, deadline)
         except AskTimeout:
-            self._gave_up(source, request_id)
+            self._gave_up(source, request_id, span)
             return
         except Exception as exc:
+            end_span(span, exc)
             data = self._error_data(exc, source, request_id)
         else:
+            end_span(span)
             data = self._ok_data(result, marker, source, request_id)
         await self._reply_once(source, request_id, data)
 
@@ -657,8 +695,9 @@ class Router(Actor[RouterMessage]):
         await ref.tell(request)
         return None
 
-    def _gave_up(self, source: str, request_id: uuid.UUID) -> None:
+    def _gave_up(self, source: str, request_id: uuid.UUID, span: Span | None) -> None:
         """The caller's deadline passed while its handler ran: no reply (it would be late)."""
+        end_span(span, TimeoutError("the caller's deadline passed; the handler was cancelled"))
         self.serving.pop((source, request_id), None)
         self.counts["expired"] += 1
         log.info("the deadline of request %s from %s passed; its handler was cancelled",

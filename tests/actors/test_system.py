@@ -92,6 +92,7 @@ def test_the_public_surface_is_exported_from_the_package() -> None:
         "UnacceptedMessage", "open_actor_system", "testing",
         "InboundStream", "OutboundStream", "StreamAborted", "StreamAbortReason",
         "StreamStatistics", "open_stream",
+        "AskTracer", "ask_tracer", "set_ask_tracer",
     }  # fmt: skip
     assert public == expected
     for name in expected - {"testing"}:

@@ -218,9 +218,10 @@ def test_the_module_frame_encoder_and_the_fast_one_agree_on_a_plain_route() -> N
     content=st.dictionaries(st.text(max_size=8), st.integers(), max_size=3),
     marker=st.sampled_from(["result", "none"]),
     budget=st.none() | st.integers(min_value=0, max_value=10**15),
+    traced=st.booleans(),
 )
 def test_the_hop_reads_a_requests_budget_without_decoding_it(
-    content: dict[str, int], marker: str, budget: int | None
+    content: dict[str, int], marker: str, budget: int | None, traced: bool
 ) -> None:
     from pywatt.channels import route_budget_ms
     from pywatt.wire import MessageMetadata, encode_payload
@@ -228,6 +229,8 @@ def test_the_hop_reads_a_requests_budget_without_decoding_it(
     properties: dict[str, object] = {"pywatt_reply": marker}
     if budget is not None:
         properties["pywatt_deadline_ms"] = budget
+    if traced:  # trace context fields come after the budget and the marker
+        properties["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     payload = encode_payload(
         content, metadata=MessageMetadata(destination="charge", properties=properties)
     )

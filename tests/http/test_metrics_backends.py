@@ -12,7 +12,7 @@ import trio
 
 from pywatt.testing import open_module
 
-from .prom import families, value
+from .prom import families, samples, value
 
 MODULE = Path(__file__).parent / "modules" / "metrics_mod.py"
 
@@ -36,7 +36,15 @@ async def test_every_family_of_a_module_with_a_pool_and_a_cache() -> None:
     assert value(page, "pywatt_cache_hits_total", **cache) == 3
     assert value(page, "pywatt_cache_misses_total", **cache) == 3
     assert value(page, "pywatt_cache_sets_total", **cache) == 3
-    assert value(page, "pywatt_router_handled_total", actor="pywatt.router") == 0
+    assert value(page, "pywatt_router_handled_total", actor="pywatt.router") == 3
+    router = {"actor": "pywatt.router"}
+    assert kinds["pywatt_router_request_duration_seconds"] == "histogram"
+    assert value(page, "pywatt_router_request_duration_seconds_count", **router) == 3
+    assert value(page, "pywatt_router_request_duration_seconds_bucket", le="+Inf", **router) == 3
+    assert kinds["pywatt_db_query_duration_seconds"] == "histogram"
+    # the three queries of /work (and any the pool ran itself, such as a health check)
+    assert (value(page, "pywatt_db_query_duration_seconds_count", **pool) or 0) >= 3
+    assert (value(page, "pywatt_db_query_duration_seconds_sum", **pool) or 0) > 0
     assert value(page, "pywatt_secrets_size", actor="pywatt.secrets") is not None
     assert value(page, "pywatt_metrics_db_answered", actor="pywatt.db") == 1
     http = {"transport": "http", "method": "GET", "route": "/work/{kind}", "status": "2xx"}
@@ -46,6 +54,17 @@ async def test_every_family_of_a_module_with_a_pool_and_a_cache() -> None:
     for family in (
         "pywatt_channel_up",
         "pywatt_channel_frames_in",
+        "pywatt_channel_bytes_in",
+        "pywatt_channel_bytes_out",
         "pywatt_actor_handling_seconds",
     ):
         assert family in kinds
+    counted = samples(page)
+
+    def total(name: str) -> float:
+        return sum(v for (sample, _), v in counted.items() if sample == name)
+
+    # every channel has sent its first frame (the declaration); what came in, if anything
+    # yet, is at least its frames' 5-byte headers
+    assert total("pywatt_channel_bytes_out_total") > total("pywatt_channel_frames_out_total") * 5
+    assert total("pywatt_channel_bytes_in_total") >= total("pywatt_channel_frames_in_total") * 5

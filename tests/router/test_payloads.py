@@ -44,7 +44,7 @@ class Charge:
 def _same_as_wire(
     value: Any, endpoint: str, marker: str, budget: int | None = None
 ) -> EncodedMessage:
-    fast = request_payload(value, endpoint, marker, budget)
+    fast = request_payload(value, endpoint, marker, None, budget)
     envelope_id = uuid.UUID(decode_json(fast.data, dict[str, Any])["id"])
     properties: dict[str, Any] = {"pywatt_reply": marker}
     if budget is not None:
@@ -74,14 +74,14 @@ def test_a_request_payload_has_the_bytes_of_encode_payload_and_reads_back(
     if fast is None:  # only an endpoint that needs escapes is left to pywatt.wire
         assert any(c in endpoint for c in '"\\' + "".join(map(chr, range(32))))
         return
-    assert fast == (slow.content, slow.metadata.destination, marker, budget)
+    assert fast == (slow.content, slow.metadata.destination, marker, None, budget)
 
 
 def test_an_attrs_request_is_written_as_pywatt_wire_writes_it() -> None:
     payload = _same_as_wire(Charge(5), "charge", "result")
-    assert read_request(payload) == ({"amount": 5, "note": "x"}, "charge", "result", None)
+    assert read_request(payload) == ({"amount": 5, "note": "x"}, "charge", "result", None, None)
     timed = _same_as_wire(Charge(5), "charge", "result", 1500)
-    assert read_request(timed) == ({"amount": 5, "note": "x"}, "charge", "result", 1500)
+    assert read_request(timed) == ({"amount": 5, "note": "x"}, "charge", "result", None, 1500)
 
 
 @pytest.mark.parametrize(
@@ -124,7 +124,7 @@ def test_a_payload_in_another_form_is_left_to_pywatt_wire_or_read_as_it_reads_it
     if fast is None:
         return
     slow = decode_payload_message(payload, Any)  # what is read fast, pywatt.wire reads alike
-    assert fast == (slow.content, slow.metadata.destination, "result", None)
+    assert fast == (slow.content, slow.metadata.destination, "result", None, None)
 
 
 def test_what_pywatt_wire_refuses_is_not_read_fast() -> None:
@@ -140,3 +140,43 @@ def test_what_pywatt_wire_refuses_is_not_read_fast() -> None:
 def test_a_binary_payload_is_left_to_pywatt_wire() -> None:
     payload = request_payload({"a": 1}, "e", "result")
     assert read_request(EncodedMessage(data=payload.data, format=EncodingFormat.BINARY)) is None
+
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@pytest.mark.parametrize(
+    "trace",
+    [
+        {"traceparent": TRACEPARENT},
+        {"traceparent": TRACEPARENT, "tracestate": "congo=t61rcWkgMzE"},
+        {"baggage": "k=v", "traceparent": TRACEPARENT},
+    ],
+)
+def test_a_traced_payload_carries_the_trace_context_in_sorted_properties(
+    trace: dict[str, str],
+) -> None:
+    payload = request_payload({"a": 1}, "charge", "result", trace)
+    envelope_id = uuid.UUID(decode_json(payload.data, dict[str, Any])["id"])
+    properties = {"pywatt_reply": "result", **trace}
+    # the bytes pywatt.wire writes for the same Message (properties sorted, as serde_json)
+    assert payload == encode_payload(
+        {"a": 1},
+        metadata=MessageMetadata(destination="charge", properties=properties),
+        id=envelope_id,
+    )
+    slow = decode_payload_message(payload, Any)
+    assert slow.metadata.properties == properties
+    fast = read_request(payload)
+    if "baggage" in trace:  # another form: left to pywatt.wire, which reads it all
+        assert fast is None
+    else:
+        assert fast == ({"a": 1}, "charge", "result", trace, None)
+    # With a budget too: it comes first (the keys are sorted) and both read back.
+    timed = request_payload({"a": 1}, "charge", "result", trace, 700)
+    assert decode_payload_message(timed, Any).metadata.properties == {
+        "pywatt_deadline_ms": 700,
+        **properties,
+    }
+    if "baggage" not in trace:
+        assert read_request(timed) == ({"a": 1}, "charge", "result", trace, 700)

@@ -1,0 +1,59 @@
+"""Distributed tracing on OpenTelemetry (docs/tracing.md).
+
+pywatt depends on the OpenTelemetry API only. With no SDK configured every instrumented
+place costs one global test. With one (``pip install 'pywatt[tracing]'`` and
+``OTEL_TRACES_EXPORTER=otlp``, or a ``TracerProvider`` set by your code), W3C trace context
+travels through the gateway, in inter-module requests and notifications, and across actor
+mailboxes, and pywatt makes spans for the gateway hop, HTTP requests, inter-module requests
+(both sides), actor asks made inside a trace, database statements, cache operations and JWT
+validation.
+"""
+
+from opentelemetry.trace import Span as Span
+
+from ._errors import TracingUnavailable as TracingUnavailable
+from ._propagation import extract as extract
+from ._propagation import inject as inject
+from ._setup import setup_tracing as setup_tracing
+from ._setup import shutdown_tracing as shutdown_tracing
+from ._spans import activated as activated
+from ._spans import asgi_server_span as asgi_server_span
+from ._spans import cache_span as cache_span
+from ._spans import client_span as client_span
+from ._spans import db_span as db_span
+from ._spans import end_http_span as end_http_span
+from ._spans import end_span as end_span
+from ._spans import gateway_span as gateway_span
+from ._spans import http_server_span as http_server_span
+from ._spans import jwt_span as jwt_span
+from ._spans import server_span as server_span
+from ._spans import span as span
+from ._spans import trace_carrier as trace_carrier
+from ._switch import enabled as enabled
+from ._switch import refresh as refresh
+from ._switch import set_module_id as set_module_id
+
+__all__ = [
+    "Span",
+    "TracingUnavailable",
+    "activated",
+    "asgi_server_span",
+    "cache_span",
+    "client_span",
+    "db_span",
+    "enabled",
+    "end_http_span",
+    "end_span",
+    "extract",
+    "gateway_span",
+    "http_server_span",
+    "inject",
+    "jwt_span",
+    "refresh",
+    "server_span",
+    "set_module_id",
+    "setup_tracing",
+    "shutdown_tracing",
+    "span",
+    "trace_carrier",
+]

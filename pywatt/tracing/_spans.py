@@ -1,0 +1,243 @@
+"""The spans pywatt makes. Each helper returns at once (a shared no-op context manager, or
+``None``) while tracing is off, so an instrumented place costs a global test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from . import _names as n
+from ._propagation import extract, inject
+from ._switch import STATE
+
+__all__ = [
+    "activated",
+    "asgi_server_span",
+    "cache_span",
+    "client_span",
+    "db_span",
+    "end_http_span",
+    "end_span",
+    "gateway_span",
+    "http_server_span",
+    "jwt_span",
+    "server_span",
+    "span",
+    "trace_carrier",
+]
+
+_NOTHING: AbstractContextManager[Any] = nullcontext()
+
+
+def _unsampled() -> bool:
+    """Inside a trace that is not sampled: pywatt makes no spans there (the SDK would make
+    non-recording ones, at most of the cost of real ones), only carries the context on."""
+    current = trace.get_current_span()
+    return current.get_span_context().is_valid and not current.is_recording()
+
+
+def _attributes(extra: Mapping[str, Any]) -> dict[str, Any]:
+    attributes = dict(extra)
+    if STATE.module_id is not None:
+        attributes[n.MODULE_ID] = STATE.module_id
+    return attributes
+
+
+def span(
+    name: str, attributes: Mapping[str, Any], kind: SpanKind = SpanKind.INTERNAL
+) -> AbstractContextManager[Span | None]:
+    """A current span around a block (the block sees ``None`` while tracing is off, and
+    inside a trace that is not sampled)."""
+    tracer = STATE.tracer
+    if tracer is None or _unsampled():
+        return _NOTHING
+    return tracer.start_as_current_span(name, kind=kind, attributes=_attributes(attributes))
+
+
+def client_span(
+    target: str, endpoint: str, *, notify: bool = False
+) -> AbstractContextManager[dict[str, str] | None]:
+    """The caller's span of an inter-module request (``notify``: a notification); the block
+    gets the carrier to put in the request's metadata (None while tracing is off)."""
+    tracer = STATE.tracer
+    if tracer is None:
+        return _NOTHING
+    if _unsampled():  # no span; the context (not sampled) still goes along
+        return nullcontext(inject())
+    return _client(tracer, target, endpoint, notify)
+
+
+@contextmanager
+def _client(
+    tracer: trace.Tracer, target: str, endpoint: str, notify: bool
+) -> Iterator[dict[str, str] | None]:
+    if notify:
+        kind = SpanKind.PRODUCER
+        attributes = {
+            n.MESSAGING_SYSTEM: n.RPC_SYSTEM_VALUE,
+            n.MESSAGING_DESTINATION: f"{target}:{endpoint}",
+            n.MESSAGING_OPERATION: "send",
+        }
+        name = f"send {target}:{endpoint}"
+    else:
+        kind = SpanKind.CLIENT
+        attributes = {n.RPC_SYSTEM: n.RPC_SYSTEM_VALUE, n.RPC_SERVICE: target,
+                      n.RPC_METHOD: endpoint}  # fmt: skip
+        name = f"{target}/{endpoint}"
+    with tracer.start_as_current_span(name, kind=kind, attributes=_attributes(attributes)):
+        yield inject()
+
+
+def server_span(
+    carrier: Mapping[str, str] | None,
+    source: str,
+    endpoint: str | None,
+    *,
+    actor: str | None = None,
+    notify: bool = False,
+) -> Span | None:
+    """The callee's span of an inter-module request, child of ``carrier``'s context; not
+    made current (the caller does, where the handler runs, and ends it). None while off."""
+    tracer = STATE.tracer
+    if tracer is None:
+        return None
+    module = STATE.module_id or ""
+    method = endpoint or ""
+    attributes: dict[str, Any]
+    if notify:
+        kind = SpanKind.CONSUMER
+        attributes = {
+            n.MESSAGING_SYSTEM: n.RPC_SYSTEM_VALUE,
+            n.MESSAGING_DESTINATION: f"{module}:{method}",
+            n.MESSAGING_OPERATION: "process",
+        }
+        name = f"process {module}:{method}"
+    else:
+        kind = SpanKind.SERVER
+        attributes = {n.RPC_SYSTEM: n.RPC_SYSTEM_VALUE, n.RPC_SERVICE: module,
+                      n.RPC_METHOD: method}  # fmt: skip
+        name = f"{module}/{method}"
+    attributes["pywatt.source.module.id"] = source
+    if actor is not None:
+        attributes[n.ACTOR] = actor
+    return tracer.start_span(
+        name, context=extract(carrier), kind=kind, attributes=_attributes(attributes)
+    )
+
+
+def http_server_span(
+    headers: Mapping[str, str], method: str, path: str, *, name: str | None = None
+) -> Span | None:
+    """An HTTP server span (the gateway's hop, a module's app), child of the request's
+    ``traceparent``; not made current. None while off."""
+    tracer = STATE.tracer
+    if tracer is None:
+        return None
+    attributes = {n.HTTP_METHOD: method, n.URL_PATH: path}
+    return tracer.start_span(
+        name or method,
+        context=extract(headers),
+        kind=SpanKind.SERVER,
+        attributes=_attributes(attributes),
+    )
+
+
+def db_span(actor: str, statement: str) -> AbstractContextManager[Span | None]:
+    """A database statement's span: the SQL text with its placeholders, never the values."""
+    if STATE.tracer is None:
+        return _NOTHING
+    operation = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "SQL"
+    return span(
+        operation,
+        {n.DB_STATEMENT: statement, n.DB_OPERATION: operation, n.ACTOR: actor},
+        SpanKind.CLIENT,
+    )
+
+
+def cache_span(actor: str, operation: str) -> AbstractContextManager[Span | None]:
+    """A cache operation's span (the keys and values are not recorded)."""
+    if STATE.tracer is None:
+        return _NOTHING
+    return span(
+        f"cache {operation}",
+        {n.DB_OPERATION: operation, n.CACHE_NAME: actor, n.ACTOR: actor},
+        SpanKind.CLIENT,
+    )
+
+
+def jwt_span() -> AbstractContextManager[Span | None]:
+    """A JWT validation's span."""
+    if STATE.tracer is None:
+        return _NOTHING
+    return span("jwt validate", {})
+
+
+def activated(span_: Span | None) -> AbstractContextManager[Any]:
+    """Make ``span_`` current around a block, without ending it (nothing for None)."""
+    if span_ is None:
+        return _NOTHING
+    return trace.use_span(span_, end_on_exit=False, record_exception=False,
+                          set_status_on_exception=False)  # fmt: skip
+
+
+def end_span(span_: Span | None, error: BaseException | None = None) -> None:
+    """End ``span_`` (nothing for None), recording ``error`` as its failure."""
+    if span_ is None:
+        return
+    if error is not None:
+        span_.record_exception(error)
+        span_.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+    span_.end()
+
+
+def trace_carrier(properties: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """The trace context fields among a message's ``metadata.properties`` (None: none).
+    Fields that are not strings are ignored, as a propagator ignores malformed ones."""
+    if not properties or STATE.tracer is None:
+        return None
+    carrier = {key: value for key in _FIELDS if isinstance(value := properties.get(key), str)}
+    return carrier or None
+
+
+_FIELDS = ("traceparent", "tracestate", "baggage")
+
+
+def asgi_server_span(scope: Mapping[str, Any]) -> Span | None:
+    """:func:`http_server_span` for an ASGI HTTP scope (its headers carry the context)."""
+    if STATE.tracer is None:
+        return None
+    headers = {
+        bytes(name).decode("latin-1").lower(): bytes(value).decode("latin-1")
+        for name, value in scope.get("headers") or ()
+    }
+    method = str(scope.get("method", "GET"))
+    return http_server_span(headers, method, str(scope.get("path", "/")))
+
+
+def end_http_span(span_: Span | None, method: str, route: str | None, status: int) -> None:
+    """Name an HTTP server span by its route template (``GET /orders/{id}``), record the
+    status (5xx is an error, as the conventions say for a server) and end it."""
+    if span_ is None:
+        return
+    if route:
+        span_.update_name(f"{method} {route}")
+        span_.set_attribute(n.HTTP_ROUTE, route)
+    span_.set_attribute(n.HTTP_STATUS, status)
+    if status >= 500:
+        span_.set_status(Status(StatusCode.ERROR))
+    span_.end()
+
+
+def gateway_span(headers: Mapping[str, str], method: str, path: str, module: str) -> Span | None:
+    """The gateway's hop to ``module``: an HTTP server span, child of the client's
+    ``traceparent`` (a new trace without one). None while off."""
+    if STATE.tracer is None:
+        return None
+    span_ = http_server_span(headers, method, path, name=f"{method} {module}")
+    if span_ is not None:
+        span_.set_attribute("pywatt.target.module.id", module)
+    return span_

@@ -1,0 +1,67 @@
+"""Whether tracing is on: a real SDK behind the OpenTelemetry API, checked once.
+
+Without an SDK the API's tracer provider is a proxy (or the no-op provider) and every span
+would be a no-op object that still costs a call or two. pywatt checks the provider's kind
+once and, while there is no real SDK behind it, skips all of its tracing work: every
+instrumented place tests one global. :func:`refresh` checks again (a module calls it after
+its setup, where user code may have installed a provider).
+"""
+
+from __future__ import annotations
+
+from opentelemetry import trace
+
+__all__ = ["STATE", "enabled", "refresh", "set_module_id"]
+
+SCOPE = "pywatt"
+"""The instrumentation scope of pywatt's spans."""
+
+
+class _State:
+    __slots__ = ("checked", "module_id", "tracer")
+
+    def __init__(self) -> None:
+        self.checked = False
+        self.tracer: trace.Tracer | None = None
+        self.module_id: str | None = None
+
+
+STATE = _State()
+"""``STATE.tracer``: pywatt's tracer while a real SDK is configured, else ``None``."""
+
+
+def _real(provider: trace.TracerProvider) -> bool:
+    return not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
+
+
+def refresh(provider: trace.TracerProvider | None = None) -> bool:
+    """Check the global tracer provider again (or use ``provider``, one of your own that is
+    not the global one: a test's); returns whether tracing is on. Installs (or removes) the
+    hook that carries tracing context across actor mailboxes."""
+    import actors
+
+    from ._asks import ASK_TRACER
+
+    if provider is None:
+        provider = trace.get_tracer_provider()
+    if _real(provider):
+        STATE.tracer = provider.get_tracer(SCOPE)
+        actors.set_ask_tracer(ASK_TRACER)
+    else:
+        STATE.tracer = None
+        if actors.ask_tracer() is ASK_TRACER:
+            actors.set_ask_tracer(None)
+    STATE.checked = True
+    return STATE.tracer is not None
+
+
+def enabled() -> bool:
+    """Whether pywatt traces (checked once; :func:`refresh` checks again)."""
+    if not STATE.checked:
+        refresh()
+    return STATE.tracer is not None
+
+
+def set_module_id(module_id: str | None) -> None:
+    """The ``pywatt.module.id`` attribute of this process's spans."""
+    STATE.module_id = module_id

@@ -1,0 +1,26 @@
+"""The back module of the tracing tests: endpoint ``lookup`` queries PostgreSQL
+(``DATABASE_URL``) with the order number as a parameter."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pywatt import AppState, run_module
+
+
+async def main(state: AppState[Any]) -> None:
+    async def lookup(request: Any) -> dict[str, Any]:
+        row = await state.database.fetch_one(
+            "SELECT CAST(? AS integer) * 2 AS doubled", [request["number"]]
+        )
+        assert row is not None
+        return {"number": request["number"], "doubled": row["doubled"]}
+
+    await state.serve("lookup", lookup)
+
+
+if __name__ == "__main__":
+    raise SystemExit(
+        run_module(main, database_config={"url": os.environ["DATABASE_URL"]}, log_level="INFO")
+    )
