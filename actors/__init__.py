@@ -20,6 +20,7 @@ from ._deadletters import DeadLetters as DeadLetters
 from ._errors import ActorCrashed as ActorCrashed
 from ._errors import ActorError as ActorError
 from ._errors import ActorStopped as ActorStopped
+from ._errors import AskTimeout as AskTimeout
 from ._errors import DuplicateName as DuplicateName
 from ._errors import MailboxFull as MailboxFull
 from ._errors import NoSuchActor as NoSuchActor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from collections.abc import Awaitable, Callable
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import trio
 
+from ._mailbox import Ask as _Ask
 from ._timers import Timer
 
 if TYPE_CHECKING:
@@ -123,6 +125,11 @@ class DeferredReply:
         self._ctx = ctx
 
     @property
+    def deadline(self) -> float:
+        """When the asker stops waiting (trio clock): ``math.inf`` if never (or a tell)."""
+        return math.inf if self._ask is None else self._ask.deadline
+
+    @property
     def pending(self) -> bool:
         """Not answered yet, and the asker is still waiting."""
         return self._ask is not None and self._ask.pending
@@ -193,6 +200,21 @@ class ActorContext:
     def name(self) -> str:
         """The name the actor is registered under."""
         return self.cell.name
+
+    @property
+    def deadline(self) -> float:
+        """The deadline of the request in hand, on the trio clock: when its asker stops
+        waiting (its ``timeout=``/``deadline=``, or the deadline of its own cancel scopes).
+        ``math.inf`` when it has none, for a tell, and outside a handler. A handler that
+        defers its reply finds it on the :class:`DeferredReply`.
+
+        The handler need not enforce it: when the asker gives up, the handler is cancelled
+        at its next checkpoint. Use it to pass the budget on (``ref.ask(m,
+        deadline=ctx.deadline)``, ``trio.move_on_at(ctx.deadline)``) or to choose a cheaper
+        answer when little time is left.
+        """
+        item = self.in_hand
+        return item.deadline if type(item) is _Ask else math.inf
 
     @property
     def self_ref(self) -> ActorRef[Any]:

@@ -32,10 +32,10 @@ class ActorSystem:
     """
 
     def __init__(self, root: SupervisorSpec) -> None:
-        self.registry = Registry()
+        self.timers = TimerService()
+        self.registry = Registry(self.timers)
         self.dead_letters = DeadLetters()
         self.events = Events()
-        self.timers = TimerService()
         self._supervisors: dict[str, Supervisor] = {}
         self._anonymous = 0
         self._handling_observer: Callable[[str, float], None] | None = None
@@ -100,15 +100,26 @@ class ActorSystem:
             return
         await make_ref(self.registry, cell).tell(message)
 
-    async def ask(self, name: str, message: Request[R]) -> R:
+    async def ask(
+        self,
+        name: str,
+        message: Request[R],
+        *,
+        timeout: float | None = None,
+        deadline: float | None = None,
+    ) -> R:
         """Ask by name. Raises :class:`NoSuchActor` (after dead-lettering the request) if
-        nothing is registered as ``name``; otherwise as :meth:`ActorRef.ask`."""
+        nothing is registered as ``name``; otherwise as :meth:`ActorRef.ask` (``timeout`` and
+        ``deadline`` likewise)."""
         cell = self.registry.lookup(name)
         if cell is None:
             await trio.lowlevel.checkpoint()
             self.dead_letters.record(name, message, DeadLetterReason.NO_SUCH_ACTOR)
             raise NoSuchActor(name)
-        return await make_ref(self.registry, cell).ask(message)
+        ref: ActorRef[Any] = make_ref(self.registry, cell)
+        if timeout is None and deadline is None:
+            return await ref.ask(message)
+        return await ref.ask(message, timeout=timeout, deadline=deadline)
 
     def declare(self, name: str, protocol: Protocol) -> None:
         """Make ``name`` carry ``protocol``: any actor registered there must accept all of its

@@ -65,6 +65,7 @@ from ._routeframes import RawRoute as RawRoute
 from ._routeframes import parse_route as parse_route
 from ._routeframes import parse_routed as parse_routed
 from ._routeframes import payload_json as payload_json
+from ._routeframes import route_budget_ms as route_budget_ms
 from ._routeframes import route_frame as route_frame
 from ._routeframes import routed_message_frame as routed_message_frame
 from ._routeframes import routed_response_frame as routed_response_frame

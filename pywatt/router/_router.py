@@ -59,6 +59,7 @@ import collections
 import contextlib
 import inspect
 import logging
+import math
 import time
 import uuid
 from typing import Any, Final
@@ -70,6 +71,7 @@ from actors import (
     Actor,
     ActorCrashed,
     ActorError,
+    AskTimeout,
     ChildSpec,
     DeferredReply,
     PendingReplies,
@@ -133,7 +135,7 @@ from ._messages import (
     Unpark,
     UnregisterHandler,
 )
-from ._payloads import read_request, request_payload
+from ._payloads import budget_of, read_request, request_payload
 from ._streaming import (
     BODY_PROPERTY,
     STREAM_KEY,
@@ -392,6 +394,7 @@ class Router(Actor[RouterMessage]):
             endpoints=self.endpoints.names(),
             held=self.endpoints.held,
             latency=self.latency.snapshot(),
+            expired=c["expired"],
         )
 
     # -- sending ---------------------------------------------------------------------------
@@ -454,6 +457,12 @@ class Router(Actor[RouterMessage]):
     async def _send_request(self, message: SendRequest, reply: DeferredReply) -> None:
         request_id = message.request_id or uuid.uuid4()
         local = message.target == self.module_id
+        # The deadline: the request's timeout, or the asker's own deadline if earlier (it
+        # inherits its cancel scopes'); it travels as the budget left, in whole ms.
+        now = trio.current_time()
+        timeout = self.default_timeout if message.timeout is None else message.timeout
+        deadline = min(now + timeout, reply.deadline)
+        budget_ms = max(math.ceil((deadline - now) * 1000.0), 0)
         try:
             big = (
                 not local
@@ -464,7 +473,7 @@ class Router(Actor[RouterMessage]):
                 EncodedMessage(data=b"", format=EncodingFormat.JSON)  # not written: see below
                 if big
                 else request_payload(
-                    message.payload, message.endpoint, REPLY_MARKER_VALUE, message.trace
+                    message.payload, message.endpoint, REPLY_MARKER_VALUE, message.trace, budget_ms
                 )
             )
             if local:  # to itself: served here once it is pending, never on the wire
@@ -490,16 +499,15 @@ class Router(Actor[RouterMessage]):
         except (NoChannel, EncodeError, MessageTooLarge) as exc:
             reply.fail(exc)
             return
-        timeout = self.default_timeout if message.timeout is None else message.timeout
         self.requests[request_id] = _Request(
             message.target,
             message.endpoint,
             message.response_type,
             channel,
-            timeout,
+            deadline - now,
             time.perf_counter(),
         )
-        self.replies.add(request_id, reply, timeout=timeout)
+        self.replies.add(request_id, reply, deadline=deadline)
         self.counts["sent"] += 1
         if local:
             await self._serve_request(LOCAL_CHANNEL, self._local(request_id, payload))
@@ -639,8 +647,9 @@ class Router(Actor[RouterMessage]):
         marker: object
         streamed: object = None
         carrier: dict[str, str] | None
+        budget: int | None
         if fast is not None:
-            content, endpoint, marker, carrier = fast
+            content, endpoint, marker, carrier, budget = fast
         else:
             try:
                 envelope = decode_payload_message(message.payload, Any)
@@ -659,7 +668,13 @@ class Router(Actor[RouterMessage]):
             endpoint = meta.destination
             streamed = (meta.properties or {}).get(BODY_PROPERTY)
             carrier = trace_carrier(meta.properties)
+            budget = budget_of(meta.properties)
         source, request_id = message.source_module_id, message.original_request_id
+        # The caller's deadline on this process's clock (the budget counts from its arrival).
+        deadline = math.inf if budget is None else trio.current_time() + budget / 1000.0
+        if budget == 0:  # the caller had given up before it was written
+            self.counts["expired"] += 1
+            return
         entry = self.endpoints.find(endpoint, source)
         if body is not None:
             try:
@@ -721,7 +736,9 @@ class Router(Actor[RouterMessage]):
         if isinstance(handler, str):
             self._track(source, request_id, marker, channel)
             with activated(span):  # the task starts in the span's context
-                self.ctx.start_task(self._serve, entry, content, message, marker, span, body)
+                self.ctx.start_task(
+                    self._serve, entry, content, message, marker, span, deadline, body
+                )
             return
         # A function runs here: it cannot wait, so a task would only add a hand-off.
         try:
@@ -734,7 +751,7 @@ class Router(Actor[RouterMessage]):
                     result = handler(request)
                 if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
                     self._track(source, request_id, marker, channel)
-                    self.ctx.start_task(self._finish, result, message, marker, span)
+                    self.ctx.start_task(self._finish, result, message, marker, span, deadline)
                     return
         except Exception as exc:
             end_span(span, exc)
@@ -829,12 +846,23 @@ class Router(Actor[RouterMessage]):
         )
 
     async def _finish(
-        self, awaitable: Any, message: RoutedModuleMessage, marker: object, span: Span | None
+        self,
+        awaitable: Any,
+        message: RoutedModuleMessage,
+        marker: object,
+        span: Span | None,
+        deadline: float,
     ) -> None:
-        """Await an async handler's result and write its reply (a task of the router)."""
+        """Await an async handler's result and write its reply (a task of the router). At
+        the caller's deadline the handler is cancelled and nothing is sent: the caller has
+        its timeout already."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
-            result = await awaitable
+            with trio.CancelScope(deadline=deadline) as scope:
+                result = await awaitable
+            if scope.cancelled_caught:
+                self._gave_up(source, request_id, span)
+                return
         except Exception as exc:
             end_span(span, exc)
             data = self._error_data(exc, source, request_id)
@@ -851,14 +879,20 @@ class Router(Actor[RouterMessage]):
         message: RoutedModuleMessage,
         marker: object,
         span: Span | None,
+        deadline: float,
         body: bytes | None = None,
     ) -> None:
-        """Ask (or tell) the actor named by ``entry`` and write its reply (a task)."""
+        """Ask (or tell) the actor named by ``entry`` and write its reply (a task). The ask
+        carries the caller's deadline (the actor sees it as ``ctx.deadline``); past it the
+        actor's handler is cancelled and nothing is sent."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
             request = self._request_value(entry, content, message, body)
             assert isinstance(entry.handler, str)
-            result: Any = await self._ask_actor(entry.handler, request)
+            result: Any = await self._ask_actor(entry.handler, request, deadline)
+        except AskTimeout:
+            self._gave_up(source, request_id, span)
+            return
         except Exception as exc:
             end_span(span, exc)
             data = self._error_data(exc, source, request_id)
@@ -868,14 +902,24 @@ class Router(Actor[RouterMessage]):
             data = self._ok_data(result, marker, source, request_id, channel)
         await self._reply_once(source, request_id, data)
 
-    async def _ask_actor(self, name: str, request: Any) -> Any:
+    async def _ask_actor(self, name: str, request: Any, deadline: float) -> Any:
         from actors import Request
 
         ref = self.ctx.system.ref(name)
         if isinstance(request, Request):
-            return await ref.ask(request)
+            if deadline == math.inf:
+                return await ref.ask(request)
+            return await ref.ask(request, deadline=deadline)
         await ref.tell(request)
         return None
+
+    def _gave_up(self, source: str, request_id: uuid.UUID, span: Span | None) -> None:
+        """The caller's deadline passed while its handler ran: no reply (it would be late)."""
+        end_span(span, TimeoutError("the caller's deadline passed; the handler was cancelled"))
+        self.serving.pop((source, request_id), None)
+        self.counts["expired"] += 1
+        log.info("the deadline of request %s from %s passed; its handler was cancelled",
+                 request_id, source)  # fmt: skip
 
     async def _write_reply(self, message: HandlerReply) -> None:
         source, request_id = message.source, message.request_id
