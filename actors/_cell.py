@@ -26,6 +26,8 @@ class ActorStatistics:
     incarnation: int | None
     """The number of the serving incarnation; None while none serves."""
     mailbox: MailboxStatistics
+    kind: str | None = None
+    """The serving incarnation's class (its ``__qualname__``); None while none serves."""
 
 
 class Cell:
@@ -67,4 +69,5 @@ class Cell:
             running=ctx is not None,
             incarnation=None if ctx is None else ctx.incarnation,
             mailbox=self.mailbox.statistics(),
+            kind=None if ctx is None else type(ctx.actor).__qualname__,
         )

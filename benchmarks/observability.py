@@ -6,8 +6,11 @@ scrape of a busy module costs.
   inside a span made with it, as instrumented code without an SDK runs: pywatt does nothing
   but test one global. ``sdk_batch``: the SDK's ``TracerProvider`` with a
   ``BatchSpanProcessor`` whose exporter drops what it is handed (the export thread still
-  runs and takes the GIL), the loop inside a sampled span: every ask is a child span whose
-  context rides in the envelope.
+  runs and takes the GIL), the loop inside a sampled span: every ask carries the trace
+  context in its envelope (the default: no span per ask). ``sdk_ask_spans``: the same with
+  ``PYWATT_TRACE_ASKS=1``, every ask a child span (no target: see ``sdk_span``).
+* ``sdk_span`` (spans/s): the floor under ``sdk_ask_spans``: the SDK alone making and ending
+  a span with an ask span's three attributes, in a loop, under the same processor.
 * ``traced_request`` (requests/s): a request a module sends to its own endpoint through the
   router (encoded as for the wire, served by a function handler, answered): what
   ``state.send_request`` does. Under the SDK each is a client span, the W3C context in the
@@ -15,7 +18,8 @@ scrape of a busy module costs.
 * Targets, as ratios to ``untraced``: ``api_only`` at least 0.95, ``sdk_batch`` at least 0.6.
 
 * ``metrics_scrape``: scrapes per second of a module-sized actor system with 1,000 actors
-  (each has handled messages, so each has a handling histogram) plus the HTTP series.
+  of one kind (each has handled messages) plus the HTTP series: per actor four samples,
+  per kind the handling histogram.
   ``pywatt``: ``SystemMetrics.render()`` (it asks the watched actors first, then
   prometheus_client's ``generate_latest``). ``prometheus_client``: the same number of
   series as plain labelled ``Gauge``/``Counter``/``Histogram`` metrics on a registry of
@@ -29,6 +33,7 @@ Target: pywatt's scrape at least 0.5 of prometheus_client's own for the same ser
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -45,7 +50,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 import actors
 import pywatt.tracing
 from benchmarks._harness import Bench, arate_loop, main, rate_loop
-from pywatt.channels import ChannelDirectory
 from pywatt.metrics import BUCKETS, SystemMetrics
 from pywatt.router import ROUTER, RegisterHandler, SendRequest, router_spec
 
@@ -55,7 +59,7 @@ SCRAPE_MS_TARGET: Final = 50.0
 API_ONLY_TARGET: Final = 0.95
 SDK_TARGET: Final = 0.6
 BATCH: Final = 200
-MODES: Final = ("untraced", "api_only", "sdk_batch", "sdk_sampled")
+MODES: Final = ("untraced", "api_only", "sdk_batch", "sdk_ask_spans", "sdk_sampled")
 SAMPLED: Final = 0.1
 """``sdk_sampled``: the share of traces kept (``parentbased_traceidratio``), for reference."""
 
@@ -99,18 +103,20 @@ def _plain_registry() -> CollectorRegistry:
     registry = CollectorRegistry()
     labels = ["actor"]
     gauges = [Gauge(f"plain_actor_{n}", n, labels, registry=registry)
-              for n in ("up", "mailbox_depth", "mailbox_capacity")]  # fmt: skip
+              for n in ("up", "mailbox_depth")]  # fmt: skip
     counters = [Counter(f"plain_actor_{n}", n, labels, registry=registry)
-                for n in ("processed", "failed", "restarts", "crashes")]  # fmt: skip
-    histogram = Histogram("plain_actor_handling_seconds", "h", labels, registry=registry,
-                          buckets=BUCKETS)  # fmt: skip
+                for n in ("processed", "failed")]  # fmt: skip
     for n in range(ACTORS):
         name = f"worker-{n}"
         for gauge in gauges:
             gauge.labels(name).set(1)
         for counter in counters:
             counter.labels(name).inc()
-        histogram.labels(name).observe(0.0001)
+    for n in ("actors", "mailbox_capacity"):
+        Gauge(f"plain_{n}", n, ["kind"], registry=registry).labels("Idle").set(1)
+    histogram = Histogram("plain_actor_handling_seconds", "h", ["kind"], registry=registry,
+                          buckets=BUCKETS)  # fmt: skip
+    histogram.labels("Idle").observe(0.0001)
     return registry
 
 
@@ -159,6 +165,8 @@ def _tracing(mode: str) -> Iterator[None]:
         with trace.get_tracer("bench").start_as_current_span("request"):
             yield
         return
+    if mode == "sdk_ask_spans":
+        os.environ[pywatt.tracing.TRACE_ASKS] = "1"
     exporter = _Dropped()
     sampled = mode == "sdk_sampled"
     sampler = ParentBased(TraceIdRatioBased(SAMPLED)) if sampled else None
@@ -177,6 +185,7 @@ def _tracing(mode: str) -> Iterator[None]:
             with tracer.start_as_current_span("request"):
                 yield
     finally:
+        os.environ.pop(pywatt.tracing.TRACE_ASKS, None)
         assert not pywatt.tracing.refresh()
         provider.shutdown()
         assert sampled or exporter.spans > 0  # the spans were made and exported
@@ -223,7 +232,7 @@ def _asks(mode: str) -> Any:
 def _requests(mode: str) -> Any:
     async def run(seconds: float) -> float:
         async with actors.open_actor_system() as system:
-            await system.root.start_child(router_spec("me", ChannelDirectory()))
+            await system.root.start_child(router_spec("me"))  # to itself: no channel needed
             await system.ask(ROUTER, RegisterHandler("echo", lambda request: request))
             router = system.ref(ROUTER)
 
@@ -241,6 +250,26 @@ def _requests(mode: str) -> Any:
     return run
 
 
+def _sdk_span(seconds: float) -> float:
+    """Spans made and ended per second by the SDK alone, as an ask span is made."""
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(_Dropped()))
+    tracer = provider.get_tracer("bench")
+    attributes = {"pywatt.actor.name": "doubler", "pywatt.message.type": "Double",
+                  "pywatt.module.id": "me"}  # fmt: skip
+
+    def batch() -> float:
+        for _ in range(BATCH):
+            tracer.start_span("ask doubler Double", attributes=attributes).end()
+        return float(BATCH)
+
+    try:
+        with tracer.start_as_current_span("request"):
+            return rate_loop(batch, seconds)
+    finally:
+        provider.shutdown()
+
+
 def define(bench: Bench) -> None:
     for name, workload, unit in (
         ("traced_ask", _asks, "asks/s"),
@@ -248,6 +277,8 @@ def define(bench: Bench) -> None:
     ):
         case = bench.case(name, unit=unit)
         for mode in MODES:
+            if mode == "sdk_ask_spans" and name != "traced_ask":
+                continue  # a routed request's asks are spanned by its client span already
             case.add(mode, workload(mode))
         for mode, target in (("api_only", API_ONLY_TARGET), ("sdk_batch", SDK_TARGET)):
             ratio = bench.ratio(name, mode, "untraced", name=f"{name}_{mode}_vs_untraced")
@@ -256,7 +287,8 @@ def define(bench: Bench) -> None:
         "untraced": "no tracer provider, no trace",
         "api_only": "the OpenTelemetry API's proxy provider (no SDK), inside an API span",
         "sdk_batch": "SDK TracerProvider, BatchSpanProcessor, an exporter that drops spans; "
-        "inside a sampled span: one child span per ask",
+        "inside a sampled span: the context carried in every ask, no span per ask (default)",
+        "sdk_ask_spans": "as sdk_batch with PYWATT_TRACE_ASKS=1: one child span per ask",
         "sdk_sampled": f"as sdk_batch, a new trace per {BATCH} asks, {SAMPLED:.0%} of traces "
         "kept (parentbased_traceidratio); no target",
     }
@@ -265,6 +297,11 @@ def define(bench: Bench) -> None:
         "api_only": "the same inside an API span without an SDK",
         "sdk_batch": "the same under the SDK: a client span and a server span per request",
         "sdk_sampled": f"as sdk_batch, a new trace per {BATCH} requests, {SAMPLED:.0%} kept",
+    }
+    bench.case("sdk_span", unit="spans/s").add("opentelemetry_sdk", _sdk_span)
+    bench.meta["sdk_span"] = {
+        "opentelemetry_sdk": "tracer.start_span(name, attributes=3).end() in a loop, "
+        "BatchSpanProcessor with a dropping exporter: the floor under one span per ask"
     }
     case = bench.case("metrics_scrape", unit="scrapes/s")
     case.add("pywatt", _pywatt)

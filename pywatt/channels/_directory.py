@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import enum
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import attrs
 import trio
 
-from pywatt.wire import DEFAULT_MAX_FRAME_SIZE, ChannelPreferences, ChannelType, StreamFrame
+from pywatt.wire import DEFAULT_MAX_FRAME_SIZE, ChannelPreferences, ChannelType
 
 from ._outbox import Outbox
 
@@ -137,21 +137,19 @@ class ChannelState:
 
 
 class ChannelDirectory:
-    """All connections of one module and the policy that picks one (see the module doc)."""
+    """All connections of one module and the policy that picks one (see the module doc).
+
+    Owned by the channels actor (``pywatt.channels.directory``) and kept with its name; the
+    connection actors write their own state here. Nothing outside ``pywatt.channels`` gets
+    it: other actors send the channels actor ``Send`` / ``ChannelHealth`` / ``GetWriter``.
+    """
 
     def __init__(self, preferences: ChannelPreferences | None = None) -> None:
         self.preferences = preferences or ChannelPreferences()
         self.states: dict[str, ChannelState] = {}
-        self.closing = False
-        """Set when the module shuts down: connections ending now are not failures."""
         self._turn = itertools.count()
         self._changed = trio.Event()
         self._order_cache: tuple[ChannelPreferences, list[ChannelType]] | None = None
-        self.stream_sink: Callable[[str, StreamFrame], None] | None = None
-        """Where the stream frames read on a connection go, with the connection's name: the
-        module's stream table (set by ``router_spec`` before any connection is up). The
-        reader hands each one over in the order read, without a message to the router per
-        chunk. None: they go to the router as messages."""
 
     def add(self, state: ChannelState) -> None:
         self.states[state.name] = state

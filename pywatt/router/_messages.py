@@ -151,6 +151,9 @@ class RouterStatistics:
     """Requests waiting for the module's setup to register their endpoint."""
     latency: HistogramSnapshot = attrs.Factory(HistogramSnapshot)
     """Seconds from sending a request to its reply (an error reply included; not timeouts)."""
+    expired: int = 0
+    """Requests served here whose caller's deadline passed before the handler answered:
+    the handler was cancelled (or never run) and no reply was sent."""
 
 
 @attrs.frozen

@@ -18,10 +18,10 @@ themselves. The reply is a ``route_to_module`` back to the source with the same
 ``request_id`` and endpoint ``pywatt.reply``: ``{"Ok":value}`` / ``{"Err":{...}}`` for a
 pywatt requester, the bare value for a Rust one.
 
-Frames go straight into the chosen connection's :class:`~pywatt.channels.Outbox` (published
-on its ``ChannelState`` while it is connected), not through a message to the connection
-actor; above the outbox's high-water mark the router waits for room (back-pressure), and a
-connection without a published outbox is told a ``SendFrame``.
+Frames go straight into the chosen connection's outbox through the channels actor's
+:class:`~pywatt.channels.Writer` (asked for once with ``GetWriter``, and again when the
+channels actor has restarted and revoked it), not through a message per frame; above the
+outbox's high-water mark the router waits for room (back-pressure).
 
 Errors: an ``{"Err":...}`` reply becomes the :class:`RemoteError` subclass its ``type`` names
 (:meth:`RemoteError.from_reply`). A handler's exception is sent as its class name and message;
@@ -56,8 +56,10 @@ running get a ``RequestInterrupted`` error reply.
 from __future__ import annotations
 
 import collections
+import contextlib
 import inspect
 import logging
+import math
 import time
 import uuid
 from typing import Any, Final
@@ -69,17 +71,19 @@ from actors import (
     Actor,
     ActorCrashed,
     ActorError,
-    ActorRef,
+    AskTimeout,
     ChildSpec,
     DeferredReply,
     PendingReplies,
 )
 from pywatt.channels import (
-    ChannelDirectory,
+    CHANNELS_ACTOR,
     ChannelInbound,
     ConnectionLost,
+    GetWriter,
     NoChannel,
-    SendFrame,
+    Writer,
+    WriterRevoked,
     route_frame,
 )
 from pywatt.metrics import Histogram
@@ -131,7 +135,7 @@ from ._messages import (
     Unpark,
     UnregisterHandler,
 )
-from ._payloads import read_request, request_payload
+from ._payloads import budget_of, read_request, request_payload
 from ._streaming import (
     BODY_PROPERTY,
     STREAM_KEY,
@@ -197,7 +201,6 @@ _STREAM_FRAMES: Final = StreamFrame.__args__
 
 def router_spec(
     module_id: str,
-    directory: ChannelDirectory,
     *,
     default_timeout: float = 30.0,
     max_in_flight: int = 1024,
@@ -212,15 +215,11 @@ def router_spec(
     if default_timeout <= 0 or max_in_flight < 1:
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
     endpoints = Endpoints(ready=not hold_until_ready, max_held=max_in_flight)
-    streams = StreamTable(directory)
-    # The connections hand stream frames to the table directly (it is the name's, like the
-    # endpoints): no router message per chunk.
-    directory.stream_sink = streams.on_frame
+    streams = StreamTable()
     return ChildSpec(
         ROUTER,
         lambda: Router(
             module_id,
-            directory,
             endpoints=endpoints,
             streams=streams,
             default_timeout=default_timeout,
@@ -243,20 +242,21 @@ class Router(Actor[RouterMessage]):
     def __init__(
         self,
         module_id: str,
-        directory: ChannelDirectory,
         *,
         endpoints: Endpoints | None = None,
         streams: StreamTable | None = None,
         default_timeout: float = 30.0,
         max_in_flight: int = 1024,
         stream_threshold: int = STREAM_THRESHOLD,
+        channels: str = CHANNELS_ACTOR,
     ) -> None:
         if default_timeout <= 0 or max_in_flight < 1:
             raise ValueError("default_timeout must be positive and max_in_flight at least 1")
         self.module_id = module_id
-        self.directory = directory
+        self.channels = channels
+        self.writer: Writer | None = None
         self.endpoints = endpoints if endpoints is not None else Endpoints()
-        self.streams = streams if streams is not None else StreamTable(directory)
+        self.streams = streams if streams is not None else StreamTable()
         """The module's streams, by id (``_streams``): like ``endpoints``, the name's."""
         self.stream_threshold = stream_threshold
         self.bodies: dict[uuid.UUID, RemoteOutbound] = {}
@@ -275,13 +275,27 @@ class Router(Actor[RouterMessage]):
         self.serving: dict[tuple[str, uuid.UUID], str] = {}
         self.counts: collections.Counter[str] = collections.Counter()
         self.latency = Histogram()
-        self._refs: dict[str, ActorRef[Any]] = {}
 
     async def on_start(self) -> None:
         self.replies = PendingReplies[uuid.UUID](
             self.ctx, timeout_error=self._timeout_error, on_expire=self._expired
         )
         self.ctx.send_interval(5.0, SweepStreams())
+        # Streams write through the channels actor's writer too; the sync parts of the stream
+        # table (picking a connection) need one at hand, so it is asked for at once.
+        self.streams.renew = self._stream_writer
+        self.ctx.start_task(self._prime_writer)
+
+    async def _prime_writer(self) -> None:
+        with contextlib.suppress(NoChannel):
+            await self._stream_writer()
+
+    async def _stream_writer(self) -> Writer:
+        writer = self.writer
+        if writer is None or writer.revoked:
+            writer = self.writer = await self._new_writer("a stream frame")
+        self.streams.writer = writer
+        return writer
 
     async def on_stop(self) -> None:
         # Handler tasks end with this incarnation (a crash or a stop): their callers hear it
@@ -380,30 +394,35 @@ class Router(Actor[RouterMessage]):
             endpoints=self.endpoints.names(),
             held=self.endpoints.held,
             latency=self.latency.snapshot(),
+            expired=c["expired"],
         )
 
     # -- sending ---------------------------------------------------------------------------
 
     async def _send_frame(self, frame: bytes, what: str, prefer: str | None = None) -> str:
         """Queue ``frame`` on ``prefer`` if it is up, else on the connection the preferences
-        pick; returns the connection's name. Raises :class:`NoChannel`."""
-        state = self.directory.states.get(prefer) if prefer is not None else None
-        if state is None or not state.connected:
-            state = self.directory.pick()
-        if state is None:
-            raise NoChannel(what)
+        pick, with the channels actor's writer; returns the connection's name. Raises
+        :class:`NoChannel`."""
+        writer = self.writer
+        if writer is not None:
+            name = writer.offer(frame, prefer)  # the common case: room, no wait
+            if name is not None:
+                return name
         while True:
-            outbox = state.outbox
-            if outbox is None or outbox.closed:
-                break
-            if outbox.offer(frame):
-                return state.name
-            await outbox.wait_room()
-        ref = self._refs.get(state.name)
-        if ref is None:
-            ref = self._refs[state.name] = self.ctx.system.ref(state.name)
-        await ref.tell(SendFrame(frame))
-        return state.name
+            if writer is None or writer.revoked:
+                writer = self.writer = self.streams.writer = await self._new_writer(what)
+            try:
+                return await writer.send(frame, prefer, what)
+            except WriterRevoked:  # the channels actor restarted meanwhile
+                writer = None
+
+    async def _new_writer(self, what: str) -> Writer:
+        """The channels actor's current writer (it waits for a restarting one).
+        Raises :class:`NoChannel` when this module runs no channels actor."""
+        try:
+            return await self.ctx.system.ask(self.channels, GetWriter())
+        except ActorError as exc:
+            raise NoChannel(what) from exc
 
     def _route_frame(
         self, target: str, endpoint: str, request_id: uuid.UUID, payload: EncodedMessage
@@ -438,6 +457,12 @@ class Router(Actor[RouterMessage]):
     async def _send_request(self, message: SendRequest, reply: DeferredReply) -> None:
         request_id = message.request_id or uuid.uuid4()
         local = message.target == self.module_id
+        # The deadline: the request's timeout, or the asker's own deadline if earlier (it
+        # inherits its cancel scopes'); it travels as the budget left, in whole ms.
+        now = trio.current_time()
+        timeout = self.default_timeout if message.timeout is None else message.timeout
+        deadline = min(now + timeout, reply.deadline)
+        budget_ms = max(math.ceil((deadline - now) * 1000.0), 0)
         try:
             big = (
                 not local
@@ -448,7 +473,7 @@ class Router(Actor[RouterMessage]):
                 EncodedMessage(data=b"", format=EncodingFormat.JSON)  # not written: see below
                 if big
                 else request_payload(
-                    message.payload, message.endpoint, REPLY_MARKER_VALUE, message.trace
+                    message.payload, message.endpoint, REPLY_MARKER_VALUE, message.trace, budget_ms
                 )
             )
             if local:  # to itself: served here once it is pending, never on the wire
@@ -474,16 +499,15 @@ class Router(Actor[RouterMessage]):
         except (NoChannel, EncodeError, MessageTooLarge) as exc:
             reply.fail(exc)
             return
-        timeout = self.default_timeout if message.timeout is None else message.timeout
         self.requests[request_id] = _Request(
             message.target,
             message.endpoint,
             message.response_type,
             channel,
-            timeout,
+            deadline - now,
             time.perf_counter(),
         )
-        self.replies.add(request_id, reply, timeout=timeout)
+        self.replies.add(request_id, reply, deadline=deadline)
         self.counts["sent"] += 1
         if local:
             await self._serve_request(LOCAL_CHANNEL, self._local(request_id, payload))
@@ -589,7 +613,6 @@ class Router(Actor[RouterMessage]):
                 reason = message.reason
                 error = RequestInterrupted(request.target, request.endpoint, request_id, reason)
                 self.replies.fail(request_id, error)
-        self._refs.pop(message.channel, None)
 
     def _timeout_error(self, request_id: uuid.UUID, seconds: float) -> RequestTimeout:
         """The asker's error when request ``request_id`` passes its deadline."""
@@ -624,8 +647,9 @@ class Router(Actor[RouterMessage]):
         marker: object
         streamed: object = None
         carrier: dict[str, str] | None
+        budget: int | None
         if fast is not None:
-            content, endpoint, marker, carrier = fast
+            content, endpoint, marker, carrier, budget = fast
         else:
             try:
                 envelope = decode_payload_message(message.payload, Any)
@@ -644,7 +668,13 @@ class Router(Actor[RouterMessage]):
             endpoint = meta.destination
             streamed = (meta.properties or {}).get(BODY_PROPERTY)
             carrier = trace_carrier(meta.properties)
+            budget = budget_of(meta.properties)
         source, request_id = message.source_module_id, message.original_request_id
+        # The caller's deadline on this process's clock (the budget counts from its arrival).
+        deadline = math.inf if budget is None else trio.current_time() + budget / 1000.0
+        if budget == 0:  # the caller had given up before it was written
+            self.counts["expired"] += 1
+            return
         entry = self.endpoints.find(endpoint, source)
         if body is not None:
             try:
@@ -706,7 +736,9 @@ class Router(Actor[RouterMessage]):
         if isinstance(handler, str):
             self._track(source, request_id, marker, channel)
             with activated(span):  # the task starts in the span's context
-                self.ctx.start_task(self._serve, entry, content, message, marker, span, body)
+                self.ctx.start_task(
+                    self._serve, entry, content, message, marker, span, deadline, body
+                )
             return
         # A function runs here: it cannot wait, so a task would only add a hand-off.
         try:
@@ -719,7 +751,7 @@ class Router(Actor[RouterMessage]):
                     result = handler(request)
                 if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
                     self._track(source, request_id, marker, channel)
-                    self.ctx.start_task(self._finish, result, message, marker, span)
+                    self.ctx.start_task(self._finish, result, message, marker, span, deadline)
                     return
         except Exception as exc:
             end_span(span, exc)
@@ -814,12 +846,23 @@ class Router(Actor[RouterMessage]):
         )
 
     async def _finish(
-        self, awaitable: Any, message: RoutedModuleMessage, marker: object, span: Span | None
+        self,
+        awaitable: Any,
+        message: RoutedModuleMessage,
+        marker: object,
+        span: Span | None,
+        deadline: float,
     ) -> None:
-        """Await an async handler's result and write its reply (a task of the router)."""
+        """Await an async handler's result and write its reply (a task of the router). At
+        the caller's deadline the handler is cancelled and nothing is sent: the caller has
+        its timeout already."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
-            result = await awaitable
+            with trio.CancelScope(deadline=deadline) as scope:
+                result = await awaitable
+            if scope.cancelled_caught:
+                self._gave_up(source, request_id, span)
+                return
         except Exception as exc:
             end_span(span, exc)
             data = self._error_data(exc, source, request_id)
@@ -836,14 +879,20 @@ class Router(Actor[RouterMessage]):
         message: RoutedModuleMessage,
         marker: object,
         span: Span | None,
+        deadline: float,
         body: bytes | None = None,
     ) -> None:
-        """Ask (or tell) the actor named by ``entry`` and write its reply (a task)."""
+        """Ask (or tell) the actor named by ``entry`` and write its reply (a task). The ask
+        carries the caller's deadline (the actor sees it as ``ctx.deadline``); past it the
+        actor's handler is cancelled and nothing is sent."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
             request = self._request_value(entry, content, message, body)
             assert isinstance(entry.handler, str)
-            result: Any = await self._ask_actor(entry.handler, request)
+            result: Any = await self._ask_actor(entry.handler, request, deadline)
+        except AskTimeout:
+            self._gave_up(source, request_id, span)
+            return
         except Exception as exc:
             end_span(span, exc)
             data = self._error_data(exc, source, request_id)
@@ -853,14 +902,24 @@ class Router(Actor[RouterMessage]):
             data = self._ok_data(result, marker, source, request_id, channel)
         await self._reply_once(source, request_id, data)
 
-    async def _ask_actor(self, name: str, request: Any) -> Any:
+    async def _ask_actor(self, name: str, request: Any, deadline: float) -> Any:
         from actors import Request
 
         ref = self.ctx.system.ref(name)
         if isinstance(request, Request):
-            return await ref.ask(request)
+            if deadline == math.inf:
+                return await ref.ask(request)
+            return await ref.ask(request, deadline=deadline)
         await ref.tell(request)
         return None
+
+    def _gave_up(self, source: str, request_id: uuid.UUID, span: Span | None) -> None:
+        """The caller's deadline passed while its handler ran: no reply (it would be late)."""
+        end_span(span, TimeoutError("the caller's deadline passed; the handler was cancelled"))
+        self.serving.pop((source, request_id), None)
+        self.counts["expired"] += 1
+        log.info("the deadline of request %s from %s passed; its handler was cancelled",
+                 request_id, source)  # fmt: skip
 
     async def _write_reply(self, message: HandlerReply) -> None:
         source, request_id = message.source, message.request_id

@@ -25,13 +25,13 @@ Either kind is aborted after :data:`CLAIM_TIMEOUT` seconds (:meth:`StreamTable.s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 import trio
 
 from actors import StreamAborted, StreamAbortReason, StreamStatistics
-from pywatt.channels import ChannelDirectory
+from pywatt.channels import NoChannel, Writer, WriterRevoked
 from pywatt.wire import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_WINDOW,
@@ -395,12 +395,14 @@ class StreamTable:
 
     def __init__(
         self,
-        directory: ChannelDirectory,
         *,
         max_window: int = MAX_WINDOW,
         max_chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> None:
-        self.directory = directory
+        self.writer: Writer | None = None
+        """The channels actor's write capability, set by the router (it asks for it)."""
+        self.renew: Callable[[], Awaitable[Writer]] | None = None
+        """Asks the channels actor for its current writer (set by the router)."""
         self.limits = (max_window, max_chunk_size)
         self.outbound: dict[uuid.UUID, RemoteOutbound] = {}
         self.inbound: dict[uuid.UUID, RemoteInbound] = {}
@@ -415,40 +417,45 @@ class StreamTable:
 
     def pick(self) -> str:
         """The connection a new stream goes on. Raises :class:`StreamsUnsupported`."""
-        state = self.directory.pick()
-        if state is None:
+        picked = self.writer.stream_channel() if self.writer is not None else None
+        if picked is None:
             raise StreamsUnsupported("no channel to the orchestrator is up")
-        if not state.streams:
+        name, streams = picked
+        if not streams:
             raise StreamsUnsupported(
                 "the orchestrator does not carry streams (it did not declare MessagePack, "
                 "docs/protocol-extensions.md §9.4)"
             )
-        return state.name
+        return name
 
     def supported(self) -> bool:
         """Whether the connection a new stream would go on carries streams."""
-        state = self.directory.pick()
-        return state is not None and state.streams
+        picked = self.writer.stream_channel() if self.writer is not None else None
+        return picked is not None and picked[1]
 
     def put(self, channel: str | None, frame: bytes) -> None:
         """Queue a small frame on ``channel`` (dropped if the channel is gone: its streams
         are aborted by :meth:`connection_lost`)."""
-        state = self.directory.states.get(channel) if channel is not None else None
-        outbox = state.outbox if state is not None else None
-        if outbox is not None and not outbox.closed:
-            outbox.put(frame)
+        if channel is not None and self.writer is not None:
+            self.writer.put_on(channel, frame)
 
     async def write(self, channel: str | None, frame: bytes) -> None:
         """Queue a data frame on ``channel``, waiting while its outbox is full. A channel
         that is gone drops it (the stream is aborted by :meth:`connection_lost`)."""
-        state = self.directory.states.get(channel) if channel is not None else None
-        while state is not None:
-            outbox = state.outbox
-            if outbox is None or outbox.closed:
-                return
-            if outbox.offer(frame):
-                return
-            await outbox.wait_room()
+        while channel is not None:
+            writer = self.writer
+            if writer is None or writer.revoked:  # the channels actor restarted: ask anew
+                if self.renew is None:
+                    return
+                try:
+                    writer = self.writer = await self.renew()
+                except NoChannel:
+                    return
+            try:
+                await writer.write_on(channel, frame)
+            except WriterRevoked:
+                continue
+            return
 
     # -- ends ------------------------------------------------------------------------------
 

@@ -5,8 +5,8 @@ place costs one global test. With one (``pip install 'pywatt[tracing]'`` and
 ``OTEL_TRACES_EXPORTER=otlp``, or a ``TracerProvider`` set by your code), W3C trace context
 travels through the gateway, in inter-module requests and notifications, and across actor
 mailboxes, and pywatt makes spans for the gateway hop, HTTP requests, inter-module requests
-(both sides), actor asks made inside a trace, database statements, cache operations and JWT
-validation.
+(both sides), database statements, cache operations and JWT validation, and (with
+``PYWATT_TRACE_ASKS=1``) for actor asks made inside a trace.
 """
 
 from opentelemetry.trace import Span as Span
@@ -29,11 +29,13 @@ from ._spans import jwt_span as jwt_span
 from ._spans import server_span as server_span
 from ._spans import span as span
 from ._spans import trace_carrier as trace_carrier
+from ._switch import TRACE_ASKS as TRACE_ASKS
 from ._switch import enabled as enabled
 from ._switch import refresh as refresh
 from ._switch import set_module_id as set_module_id
 
 __all__ = [
+    "TRACE_ASKS",
     "Span",
     "TracingUnavailable",
     "activated",

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
+from types import TracebackType
 from typing import Any
 
-from opentelemetry import trace
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from . import _names as n
@@ -31,6 +33,56 @@ __all__ = [
 ]
 
 _NOTHING: AbstractContextManager[Any] = nullcontext()
+_attach = otel_context.attach
+_detach = otel_context.detach
+_set_span_in_context = trace.set_span_in_context
+
+
+class _Current:
+    """``span`` current around a block, without ending it: ``trace.use_span`` without its
+    generator and exception bookkeeping, which a request pays twice (about 5 µs each)."""
+
+    __slots__ = ("span", "token")
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+
+    def __enter__(self) -> None:
+        self.token = _attach(_set_span_in_context(self.span))
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        _detach(self.token)
+
+
+class _ClientSpan:
+    """A client (or producer) span current around a block that gets the carrier of its
+    context; ended, failed if the block raised, when the block ends."""
+
+    __slots__ = ("span", "token")
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+
+    def __enter__(self) -> dict[str, str] | None:
+        context = _set_span_in_context(self.span)
+        self.token = _attach(context)
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier, context=context)
+        return carrier or None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        _detach(self.token)
+        end_span(self.span, error)
 
 
 def _unsampled() -> bool:
@@ -68,13 +120,6 @@ def client_span(
         return _NOTHING
     if _unsampled():  # no span; the context (not sampled) still goes along
         return nullcontext(inject())
-    return _client(tracer, target, endpoint, notify)
-
-
-@contextmanager
-def _client(
-    tracer: trace.Tracer, target: str, endpoint: str, notify: bool
-) -> Iterator[dict[str, str] | None]:
     if notify:
         kind = SpanKind.PRODUCER
         attributes = {
@@ -88,8 +133,7 @@ def _client(
         attributes = {n.RPC_SYSTEM: n.RPC_SYSTEM_VALUE, n.RPC_SERVICE: target,
                       n.RPC_METHOD: endpoint}  # fmt: skip
         name = f"{target}/{endpoint}"
-    with tracer.start_as_current_span(name, kind=kind, attributes=_attributes(attributes)):
-        yield inject()
+    return _ClientSpan(tracer.start_span(name, kind=kind, attributes=_attributes(attributes)))
 
 
 def server_span(
@@ -180,15 +224,14 @@ def activated(span_: Span | None) -> AbstractContextManager[Any]:
     """Make ``span_`` current around a block, without ending it (nothing for None)."""
     if span_ is None:
         return _NOTHING
-    return trace.use_span(span_, end_on_exit=False, record_exception=False,
-                          set_status_on_exception=False)  # fmt: skip
+    return _Current(span_)
 
 
 def end_span(span_: Span | None, error: BaseException | None = None) -> None:
     """End ``span_`` (nothing for None), recording ``error`` as its failure."""
     if span_ is None:
         return
-    if error is not None:
+    if error is not None and span_.is_recording():
         span_.record_exception(error)
         span_.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
     span_.end()

@@ -9,35 +9,61 @@ its setup, where user code may have installed a provider).
 
 from __future__ import annotations
 
+import os
+from typing import Final
+
 from opentelemetry import trace
 
-__all__ = ["STATE", "enabled", "refresh", "set_module_id"]
+from pywatt._errors import ConfigError
+
+__all__ = ["STATE", "TRACE_ASKS", "enabled", "refresh", "set_module_id"]
+
+TRACE_ASKS: Final = "PYWATT_TRACE_ASKS"
+"""The variable that makes every ask inside a trace a span of its own (docs/tracing.md)."""
+_YES: Final = frozenset({"1", "true", "yes", "on"})
+_NO: Final = frozenset({"", "0", "false", "no", "off"})
 
 SCOPE = "pywatt"
 """The instrumentation scope of pywatt's spans."""
 
 
 class _State:
-    __slots__ = ("checked", "module_id", "tracer")
+    __slots__ = ("checked", "module_id", "trace_asks", "tracer")
 
     def __init__(self) -> None:
         self.checked = False
         self.tracer: trace.Tracer | None = None
         self.module_id: str | None = None
+        self.trace_asks = False
 
 
 STATE = _State()
-"""``STATE.tracer``: pywatt's tracer while a real SDK is configured, else ``None``."""
+"""``STATE.tracer``: pywatt's tracer while a real SDK is configured, else ``None``;
+``STATE.trace_asks``: whether an ask inside a trace is a span (``PYWATT_TRACE_ASKS``)."""
 
 
 def _real(provider: trace.TracerProvider) -> bool:
     return not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
 
 
+def _trace_asks() -> bool:
+    value = os.environ.get(TRACE_ASKS, "")
+    word = value.strip().lower()
+    if word in _YES:
+        return True
+    if word in _NO:
+        return False
+    raise ConfigError(
+        f"{TRACE_ASKS}={value!r}: say 1 (every ask inside a trace is a span) or 0 (asks "
+        "carry the trace context without spans of their own, the default)"
+    )
+
+
 def refresh(provider: trace.TracerProvider | None = None) -> bool:
     """Check the global tracer provider again (or use ``provider``, one of your own that is
     not the global one: a test's); returns whether tracing is on. Installs (or removes) the
-    hook that carries tracing context across actor mailboxes."""
+    hook that carries tracing context across actor mailboxes, and reads ``PYWATT_TRACE_ASKS``
+    (a value other than 1/0, true/false, yes/no, on/off is a :class:`ConfigError`)."""
     import actors
 
     from ._asks import ASK_TRACER
@@ -45,6 +71,7 @@ def refresh(provider: trace.TracerProvider | None = None) -> bool:
     if provider is None:
         provider = trace.get_tracer_provider()
     if _real(provider):
+        STATE.trace_asks = _trace_asks()
         STATE.tracer = provider.get_tracer(SCOPE)
         actors.set_ask_tracer(ASK_TRACER)
     else:

@@ -92,6 +92,7 @@ from ._types_common import ListenAddress as ListenAddress
 from ._types_common import SecurityLevel as SecurityLevel
 from ._types_common import ServiceType as ServiceType
 from ._types_common import to_listen_address as to_listen_address
+from ._types_ext import DEADLINE_PROPERTY as DEADLINE_PROPERTY
 from ._types_ext import DECLARATION_PROPERTY as DECLARATION_PROPERTY
 from ._types_ext import ENV_FORMATS as ENV_FORMATS
 from ._types_ext import ENV_HEARTBEAT_INTERVAL as ENV_HEARTBEAT_INTERVAL

@@ -58,8 +58,10 @@ async def test_metrics_show_mailboxes_latency_restarts_and_dead_letters() -> Non
         page = (await metrics.render()).decode()
     assert value(page, "pywatt_actor_up", actor="worker") == 1
     assert value(page, "pywatt_actor_mailbox_depth", actor="worker") == 0
-    assert value(page, "pywatt_actor_handling_seconds_count", actor="worker") == 1
-    assert value(page, "pywatt_actor_handling_seconds_bucket", actor="worker", le="+Inf") == 1
+    assert value(page, "pywatt_actor_handling_seconds_count", kind="Worker") == 1
+    assert value(page, "pywatt_actor_handling_seconds_bucket", kind="Worker", le="+Inf") == 1
+    assert value(page, "pywatt_actors", kind="Worker") == 1
+    assert value(page, "pywatt_actor_mailbox_capacity", kind="Worker") is not None
     assert value(page, "pywatt_actor_restarts_total", actor="crasher") == 1
     assert value(page, "pywatt_actor_crashes_total", actor="crasher") == 1
     assert value(page, "pywatt_dead_letters_total", reason="no such actor") == 1
@@ -69,6 +71,35 @@ async def test_metrics_show_mailboxes_latency_restarts_and_dead_letters() -> Non
     assert value(page, "pywatt_http_request_seconds_count", transport="ipc",
                  route="/items/{id}") == 1  # fmt: skip
     assert families(page)["pywatt_actor_handling_seconds"] == "histogram"
+
+
+async def test_actors_of_one_kind_share_one_histogram_and_gone_actors_leave_the_page() -> None:
+    async with actors.open_actor_system() as system:
+        metrics = SystemMetrics.of(system)
+        metrics.observe()
+        for n in range(20):
+            ref = await system.spawn(Worker, name=f"worker-{n}")
+            await ref.ask(Work(n))
+        page = (await metrics.render()).decode()
+        assert value(page, "pywatt_actors", kind="Worker") == 20
+        assert value(page, "pywatt_actor_handling_seconds_count", kind="Worker") == 20
+        handling = [
+            labels
+            for (name, labels) in samples(page)
+            if name == "pywatt_actor_handling_seconds_count"
+        ]
+        assert [dict(labels) for labels in handling] == [{"kind": "Worker"}]
+        for n in range(20):  # every actor keeps its cheap per-actor series
+            assert value(page, "pywatt_actor_messages_processed_total", actor=f"worker-{n}") == 1
+            assert value(page, "pywatt_actor_up", actor=f"worker-{n}") == 1
+        await system.stop("worker-3")
+        with trio.fail_after(5):
+            while system.lookup("worker-3") is not None:  # noqa: ASYNC110 (the runtime's)
+                await trio.sleep(0.001)
+        page = (await metrics.render()).decode()
+        assert value(page, "pywatt_actor_up", actor="worker-3") is None
+        assert value(page, "pywatt_actors", kind="Worker") == 19
+        assert value(page, "pywatt_actor_handling_seconds_count", kind="Worker") == 20
 
 
 async def test_users_register_their_own_metrics_on_the_same_registry() -> None:

@@ -18,7 +18,7 @@ from joserfc.jwk import OctKey
 from pywatt.orchestrator import Manifest, ModuleSpec, open_orchestrator
 from pywatt.testing import ModuleUnderTest, open_module
 
-from .prom import families, value
+from .prom import families, samples, value
 
 MODULES = Path(__file__).parent / "modules"
 SECRET = "jwt-secret-for-the-http-tests-0123456789"
@@ -121,7 +121,11 @@ async def test_health_and_metrics_reflect_the_modules_actors() -> None:
             metrics = (await client.get(f"{base}/metrics")).text
         assert value(metrics, "pywatt_actor_up", actor="pywatt.http") == 1
         assert value(metrics, "pywatt_actor_mailbox_depth", actor="pywatt.link") is not None
-        assert value(metrics, "pywatt_actor_handling_seconds_count", actor="pywatt.link")
+        handled = [v for (name, _), v in samples(metrics).items()
+                   if name == "pywatt_actor_handling_seconds_count"]  # fmt: skip
+        assert handled
+        assert all(v > 0 for v in handled)
+        assert (value(metrics, "pywatt_actors", kind="HttpServer") or 0) >= 1
         assert value(metrics, "pywatt_dead_letters_total", reason="crashed") is not None
         assert "pywatt_actor_restarts" in families(metrics)
         ipc = {"transport": "ipc", "method": "GET", "route": "/public", "status": "2xx"}

@@ -41,5 +41,13 @@ def spans() -> Iterator[Spans]:
         assert not pywatt.tracing.refresh()
 
 
+@pytest.fixture
+def ask_spans(spans: Spans, monkeypatch: pytest.MonkeyPatch) -> Spans:
+    """As ``spans``, with ``PYWATT_TRACE_ASKS=1``: every ask inside a trace is a span."""
+    monkeypatch.setenv(pywatt.tracing.TRACE_ASKS, "1")
+    assert pywatt.tracing.refresh(spans.provider)
+    return spans
+
+
 def parent_of(span: ReadableSpan) -> int | None:
     return span.parent.span_id if span.parent is not None else None

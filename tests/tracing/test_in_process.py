@@ -11,7 +11,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import actors
 import pywatt.tracing
-from pywatt.channels import ChannelDirectory
+from pywatt import ConfigError
 from pywatt.router import ROUTER, RegisterHandler, SendRequest, router_spec
 
 from .conftest import Spans, parent_of
@@ -42,7 +42,8 @@ class Quadrupler(actors.Actor[Quadruple]):
         return await self.ctx.system.ask("doubler", Double(once))
 
 
-async def test_an_ask_made_while_handling_a_traced_ask_is_its_child(spans: Spans) -> None:
+async def test_an_ask_made_while_handling_a_traced_ask_is_its_child(ask_spans: Spans) -> None:
+    spans = ask_spans
     async with actors.open_actor_system() as system:
         await system.spawn(Doubler, name="doubler")
         await system.spawn(Quadrupler, name="quadrupler")
@@ -62,8 +63,9 @@ async def test_an_ask_made_while_handling_a_traced_ask_is_its_child(spans: Spans
 
 
 async def test_asks_outside_a_trace_make_no_spans_and_a_failed_ask_is_an_error(
-    spans: Spans,
+    ask_spans: Spans,
 ) -> None:
+    spans = ask_spans
     async with actors.open_actor_system() as system:
         await system.spawn(Doubler, name="doubler")
         assert await system.ask("doubler", Double(1)) == 2
@@ -78,6 +80,55 @@ async def test_asks_outside_a_trace_make_no_spans_and_a_failed_ask_is_an_error(
         assert [s.status.status_code for s in asks] == [StatusCode.ERROR, StatusCode.UNSET]
 
 
+@attrs.frozen
+class Measure(actors.Request[int]):
+    value: int
+
+
+class Measurer(actors.Actor[Measure]):
+    """Makes a span of its own while handling: it must join the asker's trace."""
+
+    async def receive(self, message: Measure) -> int:
+        with pywatt.tracing.span("measure", {"value": message.value}):
+            return message.value
+
+
+class Relay(actors.Actor[Quadruple]):
+    async def receive(self, message: Quadruple) -> int:
+        return await self.ctx.system.ask("measurer", Measure(message.value))
+
+
+async def test_by_default_asks_make_no_spans_but_carry_the_trace_through_mailboxes(
+    spans: Spans,
+) -> None:
+    async with actors.open_actor_system() as system:
+        await system.spawn(Measurer, name="measurer")
+        await system.spawn(Relay, name="relay")
+        tracer = spans.provider.get_tracer("test")
+        with tracer.start_as_current_span("root") as root:
+            assert await system.ask("relay", Quadruple(5)) == 5
+    assert [s.name for s in spans.finished()] == ["measure", "root"]
+    measure = spans.named("measure")
+    # two mailboxes away, and still the child of the span current where the asks began
+    assert measure.context.trace_id == root.get_span_context().trace_id
+    assert parent_of(measure) == root.get_span_context().span_id
+
+
+async def test_pywatt_trace_asks_must_say_yes_or_no(
+    spans: Spans, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYWATT_TRACE_ASKS", "sometimes")
+    with pytest.raises(ConfigError, match=r"PYWATT_TRACE_ASKS='sometimes'"):
+        pywatt.tracing.refresh(spans.provider)
+    monkeypatch.setenv("PYWATT_TRACE_ASKS", "off")
+    assert pywatt.tracing.refresh(spans.provider)
+    async with actors.open_actor_system() as system:
+        await system.spawn(Doubler, name="doubler")
+        with spans.provider.get_tracer("test").start_as_current_span("root"):
+            assert await system.ask("doubler", Double(1)) == 2
+    assert [s.name for s in spans.finished()] == ["root"]
+
+
 async def test_with_tracing_off_nothing_is_carried() -> None:
     assert not pywatt.tracing.enabled()
     assert actors.ask_tracer() is None
@@ -86,10 +137,12 @@ async def test_with_tracing_off_nothing_is_carried() -> None:
 
 
 async def test_a_request_to_itself_is_a_client_span_and_a_server_span_with_the_asks_below(
-    spans: Spans,
+    ask_spans: Spans,
 ) -> None:
+    spans = ask_spans
     async with actors.open_actor_system() as system:
-        await system.root.start_child(router_spec("me", ChannelDirectory()))
+        # No channel at all (no channels actor): a request to itself never needs one.
+        await system.root.start_child(router_spec("me"))
         await system.spawn(Doubler, name="doubler")
 
         async def handler(request: Any) -> int:
