@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -75,7 +76,12 @@ __all__ = [
 
 log = logging.getLogger("pywatt.channels")
 
-_RECEIVE: Final = 65536
+_RECEIVE: Final = 256 * 1024
+UNIX_SEND_BUFFER: Final = 1 << 20
+"""The kernel send buffer of a Unix-socket channel (``SO_SNDBUF``; Linux's default is about
+200 KiB): a stream's window of 64 KiB chunks is written in a few calls, not one per chunk and
+a wait for the reader between them (benchmarks/streams.py). Kernel memory, used only while
+bytes wait for the reader."""
 _CHUNK: Final = 4
 """Frames handed on before the reader lets the others run: replies to the first requests of a
 burst leave while the rest are still being read (a pipeline, not one clump per burst)."""
@@ -97,7 +103,9 @@ async def open_channel_stream(config: ChannelConfig) -> trio.abc.Stream:
     """
     with trio.fail_after(config.connect_timeout):
         if config.kind is ChannelType.IPC:
-            return await trio.open_unix_socket(config.address)
+            unix = await trio.open_unix_socket(config.address)
+            unix.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UNIX_SEND_BUFFER)
+            return unix
         host, port = config.host_port()
         stream = await trio.open_tcp_stream(host, port)
         if config.tls is None:

@@ -477,11 +477,13 @@ async def open_orchestrator(
             endpoints=endpoints,
             tls=manifest.tls,
         )
+        hub_state = HubState()
         channel_settings = ChannelSettings(
             heartbeat_interval=manifest.heartbeat_interval,
             socket_dir=socket_dir,
             console=console,
             server_ssl=server_context(manifest.tls) if manifest.tls is not None else None,
+            relay=hub_state.streams,
         )
         handles = {spec.id: ModuleHandle(spec) for spec in manifest.start_order()}
         for handle in handles.values():
@@ -492,7 +494,7 @@ async def open_orchestrator(
             ports: dict[str, int] = {}
             # Every incarnation of the hub gets the same state: what listeners and modules
             # told it survives a crash of it (see _hub_state).
-            await system.start_supervisor(hub_spec(console, HubState(), ports, handles))
+            await system.start_supervisor(hub_spec(console, hub_state, ports, handles))
             await system.start_supervisor(listeners_spec(endpoints, channel_settings))
             for module_id, text, loud in exposure_lines(manifest.modules, endpoints):
                 (console.warning if loud else console.info)(text, module_id)

@@ -45,6 +45,7 @@ from pywatt.wire import (
     StreamState,
     StreamViolation,
     encode_frame,
+    encode_stream_data,
     encode_stream_frame,
 )
 
@@ -145,6 +146,7 @@ class RemoteOutbound(_End):
             raise trio.ClosedResourceError("this stream was ended; nothing more can be sent")
         view = memoryview(data).cast("B")
         size = sender.chunk_size
+        sid = sender.sid.bytes
         try:
             await trio.lowlevel.checkpoint_if_cancelled()
             for start in range(0, len(view), size):
@@ -152,10 +154,10 @@ class RemoteOutbound(_End):
                 while sender.credit < 1:
                     await self.lot.park()
                     self._raise_if_aborted()
-                sender.send(bytes(view[start : start + size]))
-                for frame in sender.frames_to_send():
-                    await self.table.write(self.channel, _frame(frame))
-                    self._raise_if_aborted()
+                chunk = view[start : start + size]
+                # The frame is built around the chunk in one copy (no frame object).
+                frame = encode_stream_data(sid, sender.count(chunk), chunk)
+                await self.table.write(self.channel, frame)
             self._raise_if_aborted()
         except trio.Cancelled:
             self.abort("the producer was cancelled", StreamAbortReason.CANCELLED)

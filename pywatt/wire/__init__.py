@@ -38,6 +38,7 @@ from ._framing import FrameDecoder as FrameDecoder
 from ._framing import FrameFormat as FrameFormat
 from ._framing import NeedData as NeedData
 from ._framing import encode_frame as encode_frame
+from ._framing import frame_header as frame_header
 from ._json import decode_json as decode_json
 from ._json import decode_json_value as decode_json_value
 from ._json import encode_json as encode_json
@@ -60,6 +61,8 @@ from ._payload import to_message as to_message
 from ._stream_codec import decode_stream_frame as decode_stream_frame
 from ._stream_codec import encode_stream_frame as encode_stream_frame
 from ._stream_codec import stream_frame_head as stream_frame_head
+from ._stream_data import decode_stream_data as decode_stream_data
+from ._stream_data import encode_stream_data as encode_stream_data
 from ._stream_errors import ChunkTooLarge as ChunkTooLarge
 from ._stream_errors import NoCredit as NoCredit
 from ._stream_errors import StreamError as StreamError

@@ -129,6 +129,13 @@ def encode_frame(
     return _HEADER.pack(size, format) + payload
 
 
+def frame_header(format: FrameFormat, size: int) -> bytes:
+    """The 5 bytes that go before a payload of ``size`` bytes: ``frame_header(f, len(p)) +
+    p == encode_frame(f, p)``, for a writer that sends the two without joining them. The
+    caller has checked the size (a frame it relays). Does not block."""
+    return _HEADER.pack(size, format)
+
+
 class FrameDecoder(ReceiveBuffer):
     """Turns a byte stream into :class:`Frame` objects; does no I/O.
 

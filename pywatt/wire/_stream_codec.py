@@ -16,6 +16,7 @@ from typing import Any, Final
 import msgpack  # type: ignore[import-untyped]
 
 from ._errors import EncodeError, IntegerOutOfRange
+from ._stream_data import decode_stream_data
 from ._stream_errors import StreamFrameError
 from ._stream_frames import (
     AbortCode,
@@ -237,6 +238,10 @@ def decode_stream_frame(data: bytes | bytearray | memoryview) -> StreamFrame:
 
     Raises ``StreamFrameError`` (a ``DecodeError``) whose ``path`` names the failing field.
     """
+    if type(data) is bytes:
+        fast = decode_stream_data(data)  # a data frame as pywatt writes it: no general pass
+        if fast is not None:
+            return fast
     try:
         body = msgpack.unpackb(data, raw=False, object_pairs_hook=_pairs, strict_map_key=True)
     except _Repeated as exc:

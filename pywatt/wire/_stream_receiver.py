@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import collections
-import zlib
+
+from zlib_ng.zlib_ng import crc32  # zlib.crc32, computed with SIMD
 
 from ._stream_frames import (
     DEFAULT_CHUNK_SIZE,
@@ -141,7 +142,7 @@ class StreamReceiver(StreamMachine):
             )
         self.received += 1
         self.length += len(frame.payload)
-        self._crc = zlib.crc32(frame.payload, self._crc)
+        self._crc = crc32(frame.payload, self._crc)
         self._buffer.append(frame.payload)
         self.max_buffered = max(self.max_buffered, len(self._buffer))
 

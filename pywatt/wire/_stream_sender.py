@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-import zlib
+
+from zlib_ng.zlib_ng import crc32  # zlib.crc32, computed with SIMD
 
 from ._stream_errors import ChunkTooLarge, NoCredit
 from ._stream_frames import (
@@ -93,22 +94,32 @@ class StreamSender(StreamMachine):
             )
         )
 
-    def send(self, payload: bytes) -> None:
+    def send(self, payload: bytes | bytearray | memoryview) -> None:
         """Queue one data frame. Raises ``NoCredit`` without credit and ``ChunkTooLarge`` for
         a payload over the chunk size (the state is unchanged then)."""
+        seq = self.count(payload)
+        self._outbox.append(StreamData(stream_id=self.sid, seq=seq, payload=bytes(payload)))
+
+    def count(self, payload: bytes | bytearray | memoryview) -> int:
+        """Account for one data frame that the caller writes itself (with
+        ``encode_stream_data``, no frame object queued) and return its seq; the same checks
+        and errors as :meth:`send`. The payload is read, not kept."""
         self._require(StreamState.OPEN, action="send a chunk")
-        if len(payload) > self.chunk_size:
-            raise ChunkTooLarge(len(payload), self.chunk_size)
-        if self.in_flight >= self.window:
+        size = len(payload)
+        if size > self.chunk_size:
+            raise ChunkTooLarge(size, self.chunk_size)
+        if self.sent - self.granted >= self.window:
             raise NoCredit(
                 f"no credit: {self.in_flight} chunks in flight fill the window of {self.window}"
             )
-        payload = bytes(payload)
-        self._outbox.append(StreamData(stream_id=self.sid, seq=self.sent, payload=payload))
-        self.sent += 1
-        self.length += len(payload)
-        self._crc = zlib.crc32(payload, self._crc)
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        seq = self.sent
+        self.sent = seq + 1
+        self.length += size
+        self._crc = crc32(payload, self._crc)
+        in_flight = self.sent - self.granted
+        if in_flight > self.max_in_flight:
+            self.max_in_flight = in_flight
+        return seq
 
     def end(self) -> None:
         """Queue the ``StreamEnd`` frame with the chunk count, length and CRC-32 of the body."""

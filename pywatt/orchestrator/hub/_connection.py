@@ -37,6 +37,8 @@ from pywatt.wire import (
     encode_json,
 )
 
+from ._send_buffers import send_buffers
+
 __all__ = ["MALFORMED_RUN_LIMIT", "ServerConnection", "decode_module_frame", "encode_bare"]
 
 MAX_OUTBOX: Final = 16 * 1024 * 1024
@@ -86,6 +88,7 @@ class ServerConnection:
         self.declaration: ModuleDeclaration | None = None
         self.outbox: list[bytes] = []
         self.outbox_bytes = 0
+        self.outbox_frames = 0
         self.closed = False
         self.close_reason: str | None = None
         self.frames_in = 0
@@ -139,13 +142,18 @@ class ServerConnection:
         )
         return f"{self.label} sent {count}, each refused (the last: {self.last_malformed}){ending}"
 
-    def send_nowait(self, frame: bytes) -> bool:
-        """Queue a complete frame; False if the connection is closed. Does not block; a
-        module that lets more than 16 MiB pile up is disconnected."""
+    def send_nowait(self, frame: bytes, payload: bytes | None = None) -> bool:
+        """Queue a complete frame (or its header, ``frame``, and its ``payload``, written
+        after it without joining them first); False if the connection is closed. Does not
+        block; a module that lets more than 16 MiB pile up is disconnected."""
         if self.closed:
             return False
         self.outbox.append(frame)
         self.outbox_bytes += len(frame)
+        self.outbox_frames += 1
+        if payload is not None:
+            self.outbox.append(payload)
+            self.outbox_bytes += len(payload)
         if self.outbox_bytes > MAX_OUTBOX:
             self.close("the module does not read its channel (16 MiB queued)")
             return False
@@ -168,10 +176,11 @@ class ServerConnection:
                 await self._wake.wait()
                 continue
             batch, self.outbox = self.outbox, []
+            frames, self.outbox_frames = self.outbox_frames, 0
             self.outbox_bytes = 0
             try:
-                await self.stream.send_all(batch[0] if len(batch) == 1 else b"".join(batch))
+                await send_buffers(self.stream, batch)
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 self.close(f"write failed: {exc.__cause__ or exc}")
                 return
-            self.frames_out += len(batch)
+            self.frames_out += frames

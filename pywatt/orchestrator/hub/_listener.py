@@ -49,7 +49,7 @@ from ..console import Console
 from ._connection import ServerConnection, decode_module_frame, encode_bare
 from ._first_frame import FirstFrameRefused, admit_first_frame
 from ._hub import HUB_NAME, Closed, FromConnection, Opened
-from ._stream_relay import RelayedStreamFrame
+from ._stream_relay import RelayedStreamFrame, StreamRelay
 
 __all__ = [
     "ChannelSettings",
@@ -60,7 +60,11 @@ __all__ = [
     "listener_name",
 ]
 
-_RECEIVE: Final = 65536
+_RECEIVE: Final = 256 * 1024
+UNIX_SEND_BUFFER: Final = 1 << 20
+"""The kernel send buffer of a module's Unix-socket connection (``SO_SNDBUF``; Linux's
+default is about 200 KiB): relayed stream chunks go out in a few writes, not one per chunk
+and a wait for the module between them. Kernel memory, used only while bytes wait."""
 _CHUNK: Final = 4
 """Frames handed to the hub before the reader lets the others run, so the first frames of a
 burst are forwarded while the rest are still being read."""
@@ -80,6 +84,9 @@ class ChannelSettings:
     socket_dir: str
     console: Console
     server_ssl: ssl.SSLContext | None = None
+    relay: StreamRelay | None = None
+    """The hub's stream relay: a frame of a stream the hub knows is forwarded by the
+    listener that read it (``StreamRelay.forward_direct``), without a hand-off per chunk."""
 
 
 @attrs.define
@@ -159,6 +166,8 @@ class ModuleListener(Actor[KillListener]):
     async def _accept(self, listener: trio.SocketListener, kind: str) -> None:
         while True:
             stream = await listener.accept()
+            if kind == "ipc":  # (TCP tunes its own buffers)
+                stream.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UNIX_SEND_BUFFER)
             if kind == "tcp" and self.endpoints.tls and self.settings.server_ssl is not None:
                 tls = trio.SSLStream(stream, self.settings.server_ssl, server_side=True)
                 self.ctx.start_task(self._serve, tls, kind)
@@ -275,6 +284,11 @@ class ModuleListener(Actor[KillListener]):
                             continue
                         conn.malformed_run = 0
                         relayed = RelayedStreamFrame(head[0], head[1], bytes(frame.payload))
+                        relay = self.settings.relay
+                        if relay is not None:
+                            if relay.forward_direct(conn, relayed):
+                                continue
+                            relay.queue(relayed)
                         await hub.tell(FromConnection(conn, relayed))
                         continue
                     if frame.format is FrameFormat.JSON:

@@ -41,6 +41,7 @@ from pywatt.wire import (
     decode_stream_frame,
     encode_frame,
     encode_stream_frame,
+    frame_header,
 )
 
 from ._connection import ServerConnection
@@ -97,6 +98,39 @@ class StreamRelay:
         (caller, request id): the hub answers them instead of forwarding them, so a module
         that takes no streams never gets a request whose value is in one."""
         self.counts: collections.Counter[str] = collections.Counter()
+        self.queued: collections.Counter[uuid.UUID] = collections.Counter()
+        """Frames of each stream told to the hub and not yet handled by it (see
+        :meth:`forward_direct`)."""
+
+    def forward_direct(self, conn: ServerConnection, frame: RelayedStreamFrame) -> bool:
+        """Forward ``frame`` now, from the listener that read it, if that keeps the order:
+        its stream is known (the hub handled its open) and no earlier frame of it waits in
+        the hub's mailbox. Returns False when the hub must take it (then :meth:`queue` it).
+        Saves a hand-off to the hub per chunk. Does not block."""
+        if frame.kind == "open" or self.queued[frame.stream_id]:
+            return False
+        leg = self.legs.get(frame.stream_id)
+        if leg is None or (conn is not leg.producer and conn is not leg.consumer):
+            return False  # the hub drops it and counts it
+        self._forward(conn, frame, leg)
+        return True
+
+    def queue(self, frame: RelayedStreamFrame) -> None:
+        """``frame`` goes to the hub: later frames of its stream follow it there."""
+        self.queued[frame.stream_id] += 1
+
+    def _drop(self, sid: uuid.UUID) -> None:
+        """Forget a stream; its frames still with the hub are dropped there (no leg), so
+        their count goes too (a hub restart that loses its mailbox leaves none behind)."""
+        self.legs.pop(sid, None)
+        self.queued.pop(sid, None)
+
+    def _handled(self, frame: RelayedStreamFrame) -> None:
+        left = self.queued[frame.stream_id] - 1
+        if left > 0:
+            self.queued[frame.stream_id] = left
+        else:
+            del self.queued[frame.stream_id]
 
     def on_frame(
         self,
@@ -108,6 +142,8 @@ class StreamRelay:
         """Forward one stream frame that ``conn`` sent. ``conn_for(module_id)`` is the
         connection a frame to that module goes on; ``known(module_id)`` whether the module is
         one of the orchestrator's. Does not block."""
+        if frame.stream_id in self.queued:
+            self._handled(frame)
         if frame.kind == "open":
             self._open(conn, frame, conn_for, known)
             return
@@ -115,10 +151,13 @@ class StreamRelay:
         if leg is None:
             self.counts["stream_frames_dropped"] += 1  # after an abort or the end: ignored
             return
-        from_producer = conn is leg.producer
-        if not from_producer and conn is not leg.consumer:
+        if conn is not leg.producer and conn is not leg.consumer:
             self.counts["stream_frames_dropped"] += 1  # not one of its ends: not yours
             return
+        self._forward(conn, frame, leg)
+
+    def _forward(self, conn: ServerConnection, frame: RelayedStreamFrame, leg: Leg) -> None:
+        from_producer = conn is leg.producer
         to = leg.consumer if from_producer else leg.producer
         if frame.kind == "data" and from_producer:
             leg.data += 1
@@ -140,8 +179,9 @@ class StreamRelay:
         elif frame.kind == "end" and from_producer:
             leg.ended = trio.current_time()
         elif frame.kind == "abort":  # the last frame either end sends
-            del self.legs[frame.stream_id]
-        if not to.send_nowait(_frame(frame.payload)):
+            self._drop(frame.stream_id)
+        # The same bytes on: the header made anew, the payload not copied.
+        if not to.send_nowait(frame_header(FrameFormat.MSGPACK, len(frame.payload)), frame.payload):
             self._gone(frame.stream_id, leg, to)
 
     def _open(
@@ -194,7 +234,7 @@ class StreamRelay:
     def _gone(self, sid: uuid.UUID, leg: Leg, closed: ServerConnection) -> None:
         """``closed`` took no more frames: tell the other end, forget the stream."""
         other = leg.producer if closed is leg.consumer else leg.consumer
-        self.legs.pop(sid, None)
+        self._drop(sid)
         if leg.ended is not None and other is leg.producer:
             return  # the producer is done with it
         other.send_nowait(
@@ -206,7 +246,7 @@ class StreamRelay:
         )  # fmt: skip
 
     def _kill(self, leg: Leg, sid: uuid.UUID, code: AbortCode, reason: str) -> None:
-        self.legs.pop(sid, None)
+        self._drop(sid)
         self.counts["streams_killed"] += 1
         for side in (leg.producer, leg.consumer):
             side.send_nowait(_abort(sid, code, reason))
@@ -223,7 +263,7 @@ class StreamRelay:
                 del self.refused[key]
         for sid, leg in list(self.legs.items()):
             if leg.ended is not None and now - leg.ended > ENDED_TTL:
-                del self.legs[sid]
+                self._drop(sid)
 
     def closed(self, conn: ServerConnection) -> None:
         """``conn`` closed: abort every stream through it toward its other end."""

@@ -1,0 +1,42 @@
+"""Write a list of byte strings to a trio stream in as few system calls as it takes, unjoined.
+
+A relayed stream chunk is queued as its frame header and its payload, and a batch holds
+several: joining them for one ``send_all`` would copy every payload once more. On a socket,
+:func:`send_buffers` hands the list to ``sendmsg`` (scatter-gather, at most :data:`IOV_MAX`
+pieces a call) and goes on from where a partial write stopped; any other stream (TLS) gets
+them joined.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import trio
+
+__all__ = ["IOV_MAX", "send_buffers"]
+
+IOV_MAX: Final = 512
+"""Pieces given to one ``sendmsg`` call (Linux allows 1024)."""
+
+
+async def send_buffers(stream: trio.abc.Stream, buffers: list[bytes]) -> None:
+    """Write ``buffers`` in order. Blocks until all is written; raises what ``send_all``
+    raises (``trio.BrokenResourceError`` when the peer is gone)."""
+    if len(buffers) == 1 or not isinstance(stream, trio.SocketStream):
+        await stream.send_all(buffers[0] if len(buffers) == 1 else b"".join(buffers))
+        return
+    sock = stream.socket
+    pending: list[bytes | memoryview] = list(buffers)
+    while pending:
+        try:
+            sent = await sock.sendmsg(pending[:IOV_MAX])
+        except OSError as exc:
+            raise trio.BrokenResourceError(f"socket send failed: {exc}") from exc
+        # Drop what was written whole; keep the unwritten rest of a piece cut in two.
+        taken = 0
+        while taken < len(pending) and sent >= len(pending[taken]):
+            sent -= len(pending[taken])
+            taken += 1
+        del pending[:taken]
+        if sent:
+            pending[0] = memoryview(pending[0])[sent:]

@@ -1,0 +1,120 @@
+"""The data frame of a stream, written and read without a general MessagePack pass.
+
+A data frame is most of a stream's traffic, so it gets a codec of its own: the bytes are
+exactly those :func:`encode_stream_frame` writes for a ``StreamData`` (a four-key map,
+``stream``, ``id``, ``seq``, ``payload`` in that order, the integer in its shortest form,
+the payload a ``bin``), built around the payload in one copy, with the frame header in
+front. Reading takes the same layout apart with slices; any other layout (keys in another
+order, a longer integer form, anything malformed) gives ``None`` and the caller decodes it
+with the strict :func:`decode_stream_frame`, so both accept exactly the same frames.
+"""
+
+from __future__ import annotations
+
+import struct
+import uuid
+from typing import Final
+
+from ._framing import FrameFormat
+from ._stream_frames import StreamData
+
+__all__ = ["decode_stream_data", "encode_stream_data"]
+
+_FRAME_HEADER: Final = struct.Struct(">IB")
+_HEAD: Final = b"\x84\xa6stream\xa4data\xa2id\xc4\x10"
+_SEQ_KEY: Final = b"\xa3seq"
+_PAYLOAD_KEY: Final = b"\xa7payload"
+_U8: Final = struct.Struct(">B")
+_U16: Final = struct.Struct(">H")
+_U32: Final = struct.Struct(">I")
+_U64: Final = struct.Struct(">Q")
+_ID_AT: Final = len(_HEAD)
+_SEQ_AT: Final = _ID_AT + 16 + len(_SEQ_KEY)
+_MSGPACK: Final = int(FrameFormat.MSGPACK)
+
+
+def _uint(value: int) -> bytes:
+    if value < 0x80:
+        return bytes((value,))
+    if value <= 0xFF:
+        return b"\xcc" + _U8.pack(value)
+    if value <= 0xFFFF:
+        return b"\xcd" + _U16.pack(value)
+    if value <= 0xFFFF_FFFF:
+        return b"\xce" + _U32.pack(value)
+    return b"\xcf" + _U64.pack(value)
+
+
+def _bin_head(size: int) -> bytes:
+    if size <= 0xFF:
+        return b"\xc4" + _U8.pack(size)
+    if size <= 0xFFFF:
+        return b"\xc5" + _U16.pack(size)
+    return b"\xc6" + _U32.pack(size)
+
+
+def encode_stream_data(
+    stream_id: bytes, seq: int, payload: bytes | bytearray | memoryview
+) -> bytes:
+    """The complete code-4 frame (header included) of data frame ``seq`` of the stream whose
+    16-byte id is ``stream_id``, carrying ``payload``: one copy of the payload. The caller
+    checks the values (``StreamSender`` does: a u64 seq, a payload of at most the chunk
+    size); a payload over 4 GiB or a seq over u64 raise ``struct.error``. Does not block."""
+    size = len(payload)
+    body_head = b"".join((_HEAD, stream_id, _SEQ_KEY, _uint(seq), _PAYLOAD_KEY, _bin_head(size)))
+    header = _FRAME_HEADER.pack(len(body_head) + size, _MSGPACK)
+    return b"".join((header, body_head, payload))
+
+
+def decode_stream_data(data: bytes) -> StreamData | None:
+    """The ``StreamData`` in ``data`` (a frame's payload) when it has the layout
+    :func:`encode_stream_data` writes, else ``None`` (decode it the general way then). Does
+    not block or raise."""
+    if not data.startswith(_HEAD) or data[_ID_AT + 16 : _SEQ_AT] != _SEQ_KEY:
+        return None
+    try:
+        return _rest(data)
+    except (IndexError, struct.error):
+        return None  # cut short: the general decoder says where
+
+
+def _rest(data: bytes) -> StreamData | None:
+    tag = data[_SEQ_AT]
+    at = _SEQ_AT + 1
+    if tag < 0x80:
+        seq = tag
+    elif tag == 0xCC:
+        seq, at = data[at], at + 1
+        if seq < 0x80:
+            return None
+    elif tag == 0xCD:
+        (seq,), at = _U16.unpack_from(data, at), at + 2
+        if seq <= 0xFF:
+            return None
+    elif tag == 0xCE:
+        (seq,), at = _U32.unpack_from(data, at), at + 4
+        if seq <= 0xFFFF:
+            return None
+    elif tag == 0xCF:
+        (seq,), at = _U64.unpack_from(data, at), at + 8
+        if seq <= 0xFFFF_FFFF:
+            return None
+    else:
+        return None
+    key_end = at + len(_PAYLOAD_KEY)
+    if data[at:key_end] != _PAYLOAD_KEY:
+        return None
+    tag = data[key_end]
+    if tag == 0xC4:
+        size, start = data[key_end + 1], key_end + 2
+    elif tag == 0xC5:
+        (size,), start = _U16.unpack_from(data, key_end + 1), key_end + 3
+    elif tag == 0xC6:
+        (size,), start = _U32.unpack_from(data, key_end + 1), key_end + 5
+    else:
+        return None
+    if start + size != len(data):
+        return None
+    return StreamData(
+        stream_id=uuid.UUID(bytes=data[_ID_AT : _ID_AT + 16]), seq=seq, payload=data[start:]
+    )
