@@ -411,7 +411,7 @@ async def open_orchestrator(
     *,
     on_output: Callable[[ConsoleLine], None] | None = None,
     verbosity: Verbosity = Verbosity.NORMAL,
-    gateway_transport: Transport = "ipc",
+    gateway_transport: Transport = "auto",
     gateway_socket: socket.socket | None = None,
 ) -> AsyncIterator[Orchestrator]:
     """Start every module of ``manifest`` (in order) and yield the running orchestrator.
@@ -422,7 +422,9 @@ async def open_orchestrator(
     ``waiting`` until they have announced, then started. A module that cannot be started is
     reported and marked ``failed``; the others run. On exit, stops every module in reverse
     start order. The HTTP gateway on ``orchestrator_api`` routes requests for the modules'
-    announced endpoints to them over IPC (``gateway_transport="ipc"``) or over HTTP (``"http"``).
+    announced endpoints to them: ``gateway_transport="auto"`` (pywatt modules over pooled
+    HTTP/1.1 connections to their listen address, foreign ones over IPC), ``"ipc"`` (every
+    module over its stdio, the §9.2 wrapper) or ``"http"`` (streamed to the listen address).
 
     Raises :class:`SecretsFileError` if the secrets file cannot be read.
     """
