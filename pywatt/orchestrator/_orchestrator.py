@@ -24,7 +24,7 @@ import socket
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Final
 
 import trio
 
@@ -405,6 +405,13 @@ class Orchestrator:
         self._changed = trio.Event()
 
 
+_TRANSPORT_TEXT: Final = {
+    "auto": "HTTP/1.1 to pywatt modules, IPC to foreign ones",
+    "ipc": "IPC to the modules",
+    "http": "HTTP to the modules",
+}
+
+
 @asynccontextmanager
 async def open_orchestrator(
     manifest: Manifest,
@@ -503,7 +510,8 @@ async def open_orchestrator(
                 where = f"http://{format_address(bound_host, bound_port)}"
                 if where != api:
                     where += f", reached by modules at {api}"
-                console.info(f"HTTP gateway on {where} ({gateway_transport} to the modules)")
+                how = _TRANSPORT_TEXT[gateway_transport]
+                console.info(f"HTTP gateway on {where} ({how})")
             else:
                 console.info("HTTP gateway off: install 'pywatt[http]' to serve it")
 
