@@ -6,7 +6,8 @@ whole (:class:`~pywatt.http._h1.ResponseParser`, httptools underneath) and the c
 goes back to the pool unless the answer closes it. A connection that was idle and turns out
 to be closed by the upstream (it restarted, or dropped the connection after its keep-alive
 timeout) is seen so before anything is sent on it (a non-blocking peek) and replaced: a
-request is never sent twice. Every failure is an :class:`UpstreamError`. A request cancelled midway
+request is never sent twice. Every failure is an :class:`UpstreamError`
+(:class:`UpstreamUnreachable` when no connection could be opened). A request cancelled midway
 (a deadline) closes its connection: it is never reused with an answer still on its way.
 """
 
@@ -20,7 +21,7 @@ import trio
 
 from ._h1 import HttpParseError, ResponseParser, request_head
 
-__all__ = ["Http1Pool", "UpstreamError", "UpstreamResponse"]
+__all__ = ["Http1Pool", "UpstreamError", "UpstreamResponse", "UpstreamUnreachable"]
 
 READ_SIZE: Final = 64 * 1024
 MAX_IDLE: Final = 64
@@ -29,6 +30,10 @@ MAX_IDLE: Final = 64
 
 class UpstreamError(Exception):
     """The upstream could not be reached, or went away, or answered something unusable."""
+
+
+class UpstreamUnreachable(UpstreamError):
+    """No connection to the upstream could be opened: nothing of the request was sent."""
 
 
 @attrs.frozen
@@ -117,7 +122,7 @@ class Http1Pool:
                     raise OSError(error, f"connect: {_strerror(error)}") from None
         except OSError as exc:
             connection.close()
-            raise UpstreamError(f"cannot connect to {self.address}: {exc}") from None
+            raise UpstreamUnreachable(f"cannot connect to {self.address}: {exc}") from None
         except BaseException:
             connection.close()
             raise

@@ -229,6 +229,7 @@ class Gateway(Actor[GatewayMessage]):
         self._redacted_texts: dict[str, str] = {}
         self._redacted_for = -1
         self._pools: dict[str, Any] = {}  # module id -> pywatt.http.Http1Pool
+        self._unbound: dict[str, int] = {}  # module id -> an incarnation that binds nothing
 
     async def on_start(self) -> None:
         self._by_process = {self.process_name(h.id): h.id for h in self.handles()}
@@ -481,8 +482,11 @@ class Gateway(Actor[GatewayMessage]):
             with trio.move_on_after(self.timeout) as deadline, activated(span):
                 if span is not None:
                     inject(headers)
+                pooled = None
                 if self._pooled(handle):
-                    answer = await self._over_pool(handle, method, uri, headers, body)
+                    pooled = await self._over_pool(handle, method, uri, headers, body)
+                if pooled is not None:
+                    answer = pooled
                 else:
                     answer = await self._exchange(handle, self._wire, method, uri, headers, body)
             if deadline.cancelled_caught:
@@ -503,14 +507,17 @@ class Gateway(Actor[GatewayMessage]):
             and handle.spec.kind is ModuleKind.PYWATT
             and handle.announce is not None
             and bool(handle.announce.listen)
+            and self._unbound.get(handle.id) != handle.incarnation
         )
 
     async def _over_pool(
         self, handle: ModuleHandle, method: str, uri: str, headers: dict[str, str], body: bytes
-    ) -> _ForwardedResponse:
+    ) -> _ForwardedResponse | None:
         """One request to a pywatt module over a pooled keep-alive connection to its listen
-        address: the body as bytes, no JSON wrapper, no task of its own."""
-        from pywatt.http import Http1Pool, UpstreamError
+        address: the body as bytes, no JSON wrapper, no task of its own. None when nothing
+        listens there (a module serving over stdio only, ``bind_http=False``): that
+        incarnation is then reached over IPC."""
+        from pywatt.http import Http1Pool, UpstreamError, UpstreamUnreachable
 
         announce = handle.announce
         assert announce is not None
@@ -531,6 +538,11 @@ class Gateway(Actor[GatewayMessage]):
         self.forwarded += 1
         try:
             reply = await pool.request(method, uri, forwarded, body)
+        except UpstreamUnreachable as exc:
+            self.forwarded -= 1
+            log.info("module %s: %s; reaching it over IPC", handle.id, exc)
+            self._unbound[handle.id] = handle.incarnation
+            return None
         except UpstreamError as exc:
             raise GatewayFailure(502, f"module {handle.id!r}: {exc}") from None
         return _ForwardedResponse(reply.status, reply.headers, reply.body)
