@@ -20,6 +20,7 @@ from ._deadletters import DeadLetters as DeadLetters
 from ._errors import ActorCrashed as ActorCrashed
 from ._errors import ActorError as ActorError
 from ._errors import ActorStopped as ActorStopped
+from ._errors import AskTimeout as AskTimeout
 from ._errors import DuplicateName as DuplicateName
 from ._errors import MailboxFull as MailboxFull
 from ._errors import NoSuchActor as NoSuchActor
@@ -49,6 +50,7 @@ from ._pending import PendingReplies as PendingReplies
 from ._ref import ActorRef as ActorRef
 from ._registry import Protocol as Protocol
 from ._registry import Registry as Registry
+from ._specs import AutoShutdown as AutoShutdown
 from ._specs import Backoff as Backoff
 from ._specs import ChildSpec as ChildSpec
 from ._specs import Restart as Restart

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from collections.abc import Awaitable, Callable
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import trio
 
+from ._mailbox import Ask as _Ask
 from ._timers import Timer
 
 if TYPE_CHECKING:
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
     from ._mailbox import Ask
     from ._pending import PendingReplies
     from ._ref import ActorRef
+    from ._supervisor import Supervisor
     from ._system import ActorSystem
 
 M = TypeVar("M")
@@ -122,6 +125,11 @@ class DeferredReply:
         self._ctx = ctx
 
     @property
+    def deadline(self) -> float:
+        """When the asker stops waiting (trio clock): ``math.inf`` if never (or a tell)."""
+        return math.inf if self._ask is None else self._ask.deadline
+
+    @property
     def pending(self) -> bool:
         """Not answered yet, and the asker is still waiting."""
         return self._ask is not None and self._ask.pending
@@ -186,12 +194,27 @@ class ActorContext:
         self._pending: list[PendingReplies[Any]] | None = None
         self._tasks: list[trio.CancelScope] | None = None
         self._watchers: list[Cell] | None = None
-        self._watching: list[ActorContext] | None = None
+        self._watching: list[ActorContext | Supervisor] | None = None
 
     @property
     def name(self) -> str:
         """The name the actor is registered under."""
         return self.cell.name
+
+    @property
+    def deadline(self) -> float:
+        """The deadline of the request in hand, on the trio clock: when its asker stops
+        waiting (its ``timeout=``/``deadline=``, or the deadline of its own cancel scopes).
+        ``math.inf`` when it has none, for a tell, and outside a handler. A handler that
+        defers its reply finds it on the :class:`DeferredReply`.
+
+        The handler need not enforce it: when the asker gives up, the handler is cancelled
+        at its next checkpoint. Use it to pass the budget on (``ref.ask(m,
+        deadline=ctx.deadline)``, ``trio.move_on_at(ctx.deadline)``) or to choose a cheaper
+        answer when little time is left.
+        """
+        item = self.in_hand
+        return item.deadline if type(item) is _Ask else math.inf
 
     @property
     def self_ref(self) -> ActorRef[Any]:
@@ -283,7 +306,10 @@ class ActorContext:
     def monitor(self, name: str) -> None:
         """Watch the current incarnation of ``name``; a :class:`~actors.Down` arrives when it ends.
 
-        If nothing is running under that name, the Down arrives at once with a
+        ``name`` may be an actor or a running supervisor: a supervisor's Down carries None
+        after a normal stop (an auto-shutdown included), else the
+        :class:`~actors.RestartIntensityExceeded` or :class:`~actors.StartFailed` it gave up
+        with. If nothing is running under that name, the Down arrives at once with a
         :class:`~actors.NoSuchActor` reason.
         """
         from ._errors import NoSuchActor
@@ -292,6 +318,13 @@ class ActorContext:
         target = self.system.registry.lookup(name)
         target_ctx = target.ctx if target is not None else None
         if target_ctx is None:
+            supervisor = self.system._supervisors.get(name) if target is None else None
+            if supervisor is not None:
+                supervisor._watch(self)
+                if self._watching is None:
+                    self._watching = []
+                self._watching.append(supervisor)
+                return
             self.cell.mailbox.offer(Down(name, 0, NoSuchActor(name)))
             return
         if target_ctx._watchers is None:
@@ -303,9 +336,9 @@ class ActorContext:
 
     def demonitor(self, name: str) -> None:
         """Stop watching ``name``. A Down already delivered stays in the mailbox."""
-        for target_ctx in list(self._watching or ()):
-            if target_ctx.cell.name == name:
-                target_ctx._unwatch(self)
+        for target in list(self._watching or ()):
+            if target.name == name:
+                target._unwatch(self)
 
     def _crash(self, error: Exception) -> None:
         """Crash this incarnation with ``error`` once the message in hand (if any) is done."""
@@ -345,8 +378,8 @@ class ActorContext:
         for watcher in self._watchers or ():
             watcher.mailbox.offer(Down(self.cell.name, self.incarnation, reason))
         self._watchers = None
-        for target_ctx in list(self._watching or ()):
-            target_ctx._unwatch(self)
+        for target in list(self._watching or ()):
+            target._unwatch(self)
 
     def _unwatch(self, watcher: ActorContext) -> None:
         """Forget that ``watcher`` monitors this incarnation."""

@@ -6,6 +6,8 @@ it), *crashed* means its own code failed. Each error names the actor it is about
 
 from __future__ import annotations
 
+import trio
+
 
 class ActorError(Exception):
     """Base of every error raised by :mod:`actors`."""
@@ -43,6 +45,20 @@ class ReplyTimeout(ActorError, TimeoutError):
         super().__init__(f"actor {name!r} got no answer for {key!r} within {seconds:g} s")
         self.name = name
         self.key = key
+        self.seconds = seconds
+
+
+class AskTimeout(ActorError, trio.TooSlowError, TimeoutError):
+    """An ask made with ``timeout=`` or ``deadline=`` got no answer in time.
+
+    A :class:`trio.TooSlowError` too, so code written for ``trio.fail_after`` around an ask
+    keeps catching it.
+    """
+
+    def __init__(self, name: str, message_type: str, seconds: float) -> None:
+        super().__init__(f"actor {name!r} did not answer {message_type} within {seconds:g} s")
+        self.name = name
+        self.message_type = message_type
         self.seconds = seconds
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import enum
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -27,11 +28,13 @@ import outcome
 import trio
 from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
 
-from ._errors import ActorStopped, MailboxFull
+from ._errors import ActorStopped, AskTimeout, MailboxFull
 from ._messages import DeadLetterReason
+from ._timers import HeapEntry
 
 if TYPE_CHECKING:
     from ._deadletters import DeadLetters
+    from ._timers import TimerService
 
 FAIRNESS_BUDGET = 64
 """Puts that may complete without a checkpoint, counted across all senders of this thread."""
@@ -85,24 +88,59 @@ class _Waiter:
 class Ask:
     """The reply slot of one ask: the actor completes it, the asker waits on it.
 
-    Internal; actors see only the message.
+    ``own_deadline`` (trio clock, ``math.inf`` for none) is the asker's own ``timeout=`` /
+    ``deadline=`` (``_timer`` is then its entry in the system's timer heap). The deadline
+    inherited from the asker's cancel scopes is read only when someone asks for
+    :attr:`deadline` (``ctx.deadline``): reading it costs a walk up the asker's scopes, which
+    most asks never need. While an actor handles it, ``_scope`` is
+    the cancel scope of that actor's message loop (``actors._serve``), cancelled when the
+    asker gives up.
+
+    Internal; actors see only the message (and ``ctx.deadline``).
     """
 
-    __slots__ = ("_callback", "_early", "_state", "_task", "message", "trace")
+    __slots__ = (
+        "_callback",
+        "_early",
+        "_scope",
+        "_state",
+        "_task",
+        "_timer",
+        "asker",
+        "message",
+        "own_deadline",
+        "trace",
+    )
 
     def __init__(
         self,
         message: object,
         callback: Callable[[outcome.Outcome[Any]], None] | None = None,
         trace: object | None = None,
+        own_deadline: float = math.inf,
+        asker: Task | None = None,
     ) -> None:
         self.message = message
         # The asker's tracing context, handled with the message (actors/_tracing.py).
         self.trace = trace
+        self.own_deadline = own_deadline
+        self.asker = asker
         self._callback = callback
         self._task: Task | None = None
         self._state = _PENDING
         self._early: outcome.Outcome[Any] | None = None
+        self._timer: AskDeadline | None = None
+        self._scope: trio.CancelScope | None = None
+
+    @property
+    def deadline(self) -> float:
+        """When the asker stops waiting: the earlier of its own deadline and its cancel
+        scopes' (trio clock; ``math.inf`` for none)."""
+        own = self.own_deadline
+        asker = self.asker
+        if asker is None or self._state != _PENDING:
+            return own
+        return min(own, _scopes_deadline(asker))
 
     @property
     def cancelled(self) -> bool:
@@ -126,6 +164,9 @@ class Ask:
 
     def _complete(self, result: outcome.Outcome[Any]) -> None:
         self._state = _DONE
+        timer = self._timer
+        if timer is not None:
+            timer._discard()
         if self._callback is not None:
             self._callback(result)
         elif self._task is not None:
@@ -133,8 +174,20 @@ class Ask:
         else:  # the asker has not parked yet: it takes this as soon as it waits
             self._early = result
 
+    def expire(self) -> None:
+        """The deadline passed: fail the asker with :class:`~actors.AskTimeout` if the
+        deadline was its own (``timeout=``), and cancel the handler's work for it. An
+        inherited deadline is the asker's cancel scope's to act on."""
+        timer = self._timer
+        if timer is not None and self._state == _PENDING:
+            self._complete(outcome.Error(timer.error()))
+        scope = self._scope
+        if scope is not None:
+            scope.cancel()
+
     async def wait(self) -> Any:
-        """Park until the reply or error arrives. Cancellable: the request is then skipped."""
+        """Park until the reply or error arrives. Cancellable: the request is then skipped,
+        or, if the actor is handling it, its handler is cancelled."""
         if self._early is not None:
             # Already answered (or refused) before we parked: still a schedule point, but the
             # answer must not be lost to a cancellation, so shield it.
@@ -144,9 +197,53 @@ class Ask:
 
         def abort(_: object) -> Abort:
             self._state = _CANCELLED
+            timer = self._timer
+            if timer is not None:
+                timer._discard()
+            scope = self._scope
+            if scope is not None:
+                scope.cancel()
             return Abort.SUCCEEDED
 
         return await wait_task_rescheduled(abort)
+
+
+def _scopes_deadline(task: Task) -> float:
+    """The effective deadline of ``task``'s cancel scopes: what
+    ``trio.current_effective_deadline()`` answers inside it, read from another task. Trio
+    has no public call for that, so this reads the task's cancel status (trio 0.35's
+    ``Task._cancel_status``); without one it answers ``math.inf``."""
+    status = getattr(task, "_cancel_status", None)
+    if status is None:
+        return math.inf
+    deadline: float = status.effective_deadline()
+    return trio.current_time() if deadline == -math.inf else deadline  # being cancelled
+
+
+class AskDeadline(HeapEntry):
+    """The entry of an ask's own deadline in the system's timer heap: at the deadline the
+    asker gets :class:`~actors.AskTimeout` and the handler's work for it is cancelled."""
+
+    __slots__ = ("ask", "recipient", "seconds", "service")
+
+    def __init__(self, ask: Ask, service: TimerService, recipient: str, seconds: float) -> None:
+        self._cancelled = False
+        self.ask = ask
+        self.service = service
+        self.recipient = recipient
+        self.seconds = seconds
+
+    def error(self) -> AskTimeout:
+        return AskTimeout(self.recipient, type(self.ask.message).__qualname__, self.seconds)
+
+    def _discard(self) -> None:
+        if not self._cancelled:
+            self._cancelled = True
+            self.service.discarded()
+
+    def _fire(self, service: TimerService, deadline: float) -> None:
+        self._cancelled = True  # out of the heap already
+        self.ask.expire()
 
 
 class Mailbox:

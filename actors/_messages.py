@@ -36,6 +36,10 @@ class DeadLetterReason(enum.Enum):
     """The handler raised a declared reply error for a one-way message, which has no asker."""
     CANCELLED = "cancelled"
     """The asker was cancelled before the actor picked the request up."""
+    EXPIRED = "expired"
+    """The request's own deadline (``ref.ask(m, timeout=...)`` or ``deadline=``) passed
+    before the actor picked it up: the actor skipped it. (An asker whose cancel scope gave
+    up on it is ``CANCELLED``.)"""
 
 
 @attrs.frozen

@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import typing
 from collections.abc import Callable
+from math import inf
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import outcome
+import trio
+from trio.lowlevel import current_task
 
 from ._errors import MailboxFull
-from ._mailbox import Ask, MailboxStatistics
+from ._mailbox import Ask, AskDeadline, MailboxStatistics
 from ._tracing import HOOK, AskTracer
 
 if TYPE_CHECKING:
@@ -95,15 +98,29 @@ class ActorRef(Generic[M], metaclass=_RuntimeOnly):
         cell.check(message)
         await cell.mailbox.put(message)
 
-    async def ask(self, message: Request[R]) -> R:
+    async def ask(
+        self,
+        message: Request[R],
+        *,
+        timeout: float | None = None,
+        deadline: float | None = None,
+    ) -> R:
         """Send a request and wait for the handler's return value.
 
         It never hangs on a dead actor: raises :class:`~actors.ActorCrashed` (chaining the
         cause) if the actor crashes while handling it, :class:`~actors.ActorStopped` if the
         actor stops with it queued, a declared reply error if the handler raised one, and
-        :class:`~actors.MailboxFull` if a FAIL or DROP_NEWEST mailbox is full. Deadlines are
-        the caller's: wrap the call in ``trio.fail_after``. If the caller is cancelled before
-        the actor picks the request up, the request is skipped.
+        :class:`~actors.MailboxFull` if a FAIL or DROP_NEWEST mailbox is full.
+
+        Deadlines: give ``timeout`` (seconds from now) or ``deadline`` (trio clock), or
+        neither, and the ask inherits the deadline of the caller's cancel scopes
+        (``trio.current_effective_deadline()``). The earliest applies. An own deadline is an
+        entry in the system's timer heap, not a cancel scope: past it the ask raises
+        :class:`~actors.AskTimeout` (a ``trio.TooSlowError``). Either way the actor sees the
+        deadline (``ctx.deadline``), skips the request if it expired in the mailbox
+        (dead-lettered ``EXPIRED``, or ``CANCELLED`` for the caller's scopes), and when
+        the caller gives up (deadline or cancellation) while the handler runs, the handler
+        is cancelled at its next checkpoint.
         """
         cell = self._cell
         if cell.mailbox.closed:
@@ -111,19 +128,72 @@ class ActorRef(Generic[M], metaclass=_RuntimeOnly):
         cell.check(message)
         tracer = HOOK.tracer
         if tracer is not None:
-            return await self._ask_traced(cell, message, tracer)
-        ask = Ask(message)
-        await cell.mailbox.put_ask(ask)
+            return await self._ask_traced(cell, message, tracer, timeout, deadline)
+        if timeout is None and deadline is None:
+            ask = Ask(message, None, None, inf, current_task())
+        else:
+            ask = self._timed(cell, message, None, timeout, deadline)
+        try:
+            await cell.mailbox.put_ask(ask)
+        except BaseException:  # never queued (cancelled waiting for room): drop its timer
+            if ask._timer is not None:
+                ask._timer._discard()
+            raise
         result: R = await ask.wait()
         return result
 
-    async def _ask_traced(self, cell: Cell, message: Request[R], tracer: AskTracer) -> R:
+    async def _ask_traced(
+        self,
+        cell: Cell,
+        message: Request[R],
+        tracer: AskTracer,
+        timeout: float | None,
+        deadline: float | None,
+    ) -> R:
         """An ask with a tracer installed: a span around it, its context in the envelope."""
         with tracer.ask_span(self.name, message) as context:
-            ask = Ask(message, None, context)
-            await cell.mailbox.put_ask(ask)
+            if timeout is None and deadline is None:
+                ask = Ask(message, None, context, inf, current_task())
+            else:
+                ask = self._timed(cell, message, context, timeout, deadline)
+            try:
+                await cell.mailbox.put_ask(ask)
+            except BaseException:
+                if ask._timer is not None:
+                    ask._timer._discard()
+                raise
             result: R = await ask.wait()
             return result
+
+    def _timed(
+        self,
+        cell: Cell,
+        message: object,
+        trace: object | None,
+        timeout: float | None,
+        deadline: float | None,
+    ) -> Ask:
+        """An ask with its own deadline: an entry in the system's timer heap."""
+        now = trio.current_time()
+        if deadline is None:
+            assert timeout is not None
+            if not timeout >= 0:  # NaN too
+                raise ValueError(f"timeout must be a non-negative number of seconds, not {timeout}")
+            own, seconds = now + timeout, timeout
+        elif timeout is not None:
+            raise TypeError("give at most one of timeout= and deadline=")
+        elif deadline != deadline:
+            raise ValueError("deadline must be a number, not NaN")
+        else:
+            own, seconds = deadline, deadline - now
+        # Armed even when the caller's own scopes end earlier: they then cancel the caller
+        # first, which discards the entry.
+        ask = Ask(message, None, trace, own, current_task())
+        timers = self._registry.timers
+        entry = AskDeadline(ask, timers, cell.name, max(seconds, 0.0))
+        ask._timer = entry
+        timers.schedule(entry, own)
+        return ask
 
     def ask_nowait(
         self, message: Request[R], on_result: Callable[[outcome.Outcome[R]], None]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
 
 from ._cell import Cell
 from ._errors import DuplicateName, ProtocolMismatch
+
+if TYPE_CHECKING:
+    from ._timers import TimerService
 
 
 @attrs.frozen
@@ -31,9 +34,10 @@ class Protocol:
 class Registry:
     """Maps names to the cells of live actors. One per actor system, never process-global."""
 
-    __slots__ = ("_cells", "_protocols", "_waiters")
+    __slots__ = ("_cells", "_protocols", "_waiters", "timers")
 
-    def __init__(self) -> None:
+    def __init__(self, timers: TimerService) -> None:
+        self.timers = timers
         self._cells: dict[str, Cell] = {}
         self._protocols: dict[str, Protocol] = {}
         self._waiters: dict[str, trio.Event] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,7 +29,30 @@ async def serve(ctx: ActorContext) -> None:
     Returns normally on a stop; a handler's undeclared exception propagates (a crash) with the
     message left in ``ctx.in_hand`` for the caller to fail or dead-letter. Messages still queued
     stay in the mailbox for the next incarnation.
+
+    The loop runs in one cancel scope that lives until an asker gives up on the request in
+    hand (its deadline passed, or it was cancelled): the ask cancels the scope, the handler
+    is cancelled at its next checkpoint, and the loop goes on in a fresh scope. So giving up
+    reaches the callee's work without a cancel scope per message.
     """
+    mailbox = ctx.cell.mailbox
+    while True:
+        with trio.CancelScope() as scope:
+            if await _serve(ctx, scope):
+                return
+            continue  # the scope was cancelled after its handler returned: take a fresh one
+        # Only an asker that gave up cancels this scope: its handler was cancelled.
+        item = ctx.in_hand
+        ctx.in_hand = None
+        if type(item) is Ask:
+            item._scope = None
+            mailbox.processed += 1
+
+
+async def _serve(ctx: ActorContext, scope: trio.CancelScope) -> bool:
+    """The loop itself: True when it ends (a stop, or the mailbox closed), False when
+    ``scope`` must be replaced (an asker gave up as its handler returned: the cancellation
+    must not reach the next handler)."""
     mailbox = ctx.cell.mailbox
     dead_letters = ctx.system.dead_letters
     receive = ctx.actor.receive
@@ -39,13 +63,15 @@ async def serve(ctx: ActorContext) -> None:
     system = ctx.system
     clock = time.perf_counter
     sample = 1  # the first message is timed, then one in SAMPLE_EVERY
+    current_time = trio.current_time
+    inf = math.inf
     while not ctx.stopping:
         # Read once per wake-up, not per message: None (the default) costs one test below.
         observer = system._handling_observer
         items = mailbox._items
         if not items:
             if mailbox.closed:
-                return
+                return True
             # Inlined Mailbox.wait_nonempty: park until a sender (or a stop) wakes us.
             mailbox._receiver = task
             await wait_task_rescheduled(abort)
@@ -56,12 +82,20 @@ async def serve(ctx: ActorContext) -> None:
             if mailbox._senders:  # the freed slot goes to the oldest waiter, nobody else
                 mailbox.admit_waiter()
             if type(item) is Ask:
-                if not item.pending:  # the asker was cancelled while it was queued
+                deadline = item.own_deadline
+                if deadline != inf and deadline <= current_time():
+                    # It expired in the mailbox: skipped; its asker gets AskTimeout.
+                    item.expire()
+                    dead_letters.record(name, item.message, DeadLetterReason.EXPIRED)
+                    continue
+                if not item.pending:  # the asker gave up while it was queued
+                    # (by its own cancel scopes, their deadline included: "cancelled")
                     dead_letters.record(name, item.message, DeadLetterReason.CANCELLED)
                     continue
                 sample -= 1
                 started = clock() if observer is not None or not sample else 0.0
                 ctx.in_hand = item
+                item._scope = scope  # the asker giving up cancels the handler
                 try:
                     if item.trace is None:
                         result = await receive(item.message)
@@ -73,6 +107,11 @@ async def serve(ctx: ActorContext) -> None:
                 else:
                     if ctx.in_hand is item:  # else the handler deferred its reply
                         item.reply(result)
+                item._scope = None
+                if scope.cancel_called:  # its asker gave up too late to cancel it
+                    ctx.in_hand = None
+                    mailbox.processed += 1
+                    return False
             else:
                 sample -= 1
                 started = clock() if observer is not None or not sample else 0.0
@@ -93,11 +132,12 @@ async def serve(ctx: ActorContext) -> None:
             ctx.in_hand = None
             mailbox.processed += 1
             if ctx.stopping:
-                return
+                return True
             budget -= 1
             if not budget:
                 await trio.lowlevel.checkpoint()
                 break
+    return True
 
 
 async def _traced(receive: Callable[[Any], Awaitable[Any]], ask: Ask) -> Any:

@@ -38,6 +38,23 @@ class Restart(enum.Enum):
     """Never; its name is released when it ends."""
 
 
+class AutoShutdown(enum.Enum):
+    """Whether a supervisor stops itself when its *significant* children end (Erlang/OTP).
+
+    Only a significant child's exit that is not followed by a restart counts: a temporary
+    one ending in any way, a transient one stopping normally (a transient one that crashes is
+    restarted as usual). The supervisor then stops its other children in reverse order and
+    ends normally, so its parent treats it like a child that stopped by itself.
+    """
+
+    NEVER = "never"
+    """Significant children are not allowed (the default)."""
+    ANY_SIGNIFICANT = "any_significant"
+    """Shut down when any significant child has ended."""
+    ALL_SIGNIFICANT = "all_significant"
+    """Shut down when the last running significant child has ended."""
+
+
 def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
     if value < 0:
         raise ValueError(f"{attribute.name} must not be negative, not {value}")
@@ -80,6 +97,8 @@ class ChildSpec:
 
     ``factory`` makes a fresh actor for each incarnation (an Actor subclass is a factory).
     ``shutdown`` is the grace period of a graceful stop before the actor is cancelled.
+    ``significant`` makes its end count for the supervisor's ``auto_shutdown`` (see
+    :class:`AutoShutdown`); a significant child is transient or temporary, never permanent.
     """
 
     name: str
@@ -89,6 +108,17 @@ class ChildSpec:
     mailbox_size: int = 1024
     overflow: OverflowPolicy = OverflowPolicy.WAIT
     protocol: Protocol | None = None
+    significant: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        _check_significant(self.name, self.significant, self.restart)
+
+
+def _check_significant(name: str, significant: bool, restart: Restart) -> None:
+    if significant and restart is Restart.PERMANENT:
+        raise ValueError(
+            f"child {name!r}: a significant child must be transient or temporary, not permanent"
+        )
 
 
 def _as_tuple(
@@ -104,6 +134,10 @@ class SupervisorSpec:
     ``max_restarts`` restarts within ``within`` seconds are allowed; one more and the
     supervisor stops its children and fails to its parent. ``None`` means unlimited: it never
     escalates (backoff still applies).
+
+    ``auto_shutdown`` (see :class:`AutoShutdown`) lets it stop itself when its significant
+    children end; ``significant`` marks this supervisor as a significant child of its own
+    parent (it must then be transient or temporary there).
     """
 
     name: str
@@ -114,3 +148,19 @@ class SupervisorSpec:
     backoff: Backoff = Backoff()
     restart: Restart = Restart.PERMANENT
     shutdown: float = attrs.field(default=10.0, validator=_non_negative)
+    auto_shutdown: AutoShutdown = AutoShutdown.NEVER
+    significant: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        _check_significant(self.name, self.significant, self.restart)
+        for child in self.children:
+            self.check_child(child)
+
+    def check_child(self, child: ChildSpec | SupervisorSpec) -> None:
+        """Raise ValueError if ``child`` is significant and this supervisor never shuts down
+        automatically (Erlang/OTP refuses that combination too)."""
+        if child.significant and self.auto_shutdown is AutoShutdown.NEVER:
+            raise ValueError(
+                f"supervisor {self.name!r}: child {child.name!r} is significant, which needs "
+                "auto_shutdown ANY_SIGNIFICANT or ALL_SIGNIFICANT (it is NEVER)"
+            )

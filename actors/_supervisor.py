@@ -13,9 +13,9 @@ from ._actor import Actor, ActorContext
 from ._cell import Cell
 from ._errors import ActorCrashed, ActorStopped, RestartIntensityExceeded, StartFailed
 from ._mailbox import Ask, Mailbox
-from ._messages import Crashed, DeadLetterReason, GaveUp, Restarted, Started, Stopped
+from ._messages import Crashed, DeadLetterReason, Down, GaveUp, Restarted, Started, Stopped
 from ._serve import serve
-from ._specs import ChildSpec, Restart, Strategy, SupervisorSpec
+from ._specs import AutoShutdown, ChildSpec, Restart, Strategy, SupervisorSpec
 
 if TYPE_CHECKING:
     from ._system import ActorSystem
@@ -101,6 +101,13 @@ class Supervisor:
     added with :meth:`start_child` (unless temporary), each keeping its mailbox and name: what
     was queued for them meanwhile is handled by their next incarnation. Only when the
     supervisor stops for good are its children's mailboxes closed and names released.
+
+    Significant children (``significant=True`` with ``auto_shutdown``): when they end as
+    :class:`AutoShutdown` says, the supervisor stops its other children in reverse order and
+    ends normally. An actor can monitor a supervisor by name (``ctx.monitor``) like any
+    actor: a :class:`Down` arrives when this incarnation ends, its reason None after a normal
+    stop, else the :class:`RestartIntensityExceeded` (whose ``__cause__`` is the last crash)
+    or :class:`StartFailed` it raised to its parent.
     """
 
     def __init__(
@@ -108,10 +115,14 @@ class Supervisor:
         spec: SupervisorSpec,
         system: ActorSystem,
         roster: dict[str, _Child] | None = None,
+        incarnation: int = 1,
     ) -> None:
         self.spec = spec
         self.name = spec.name
         self.system = system
+        self.incarnation = incarnation
+        self._watchers: list[Cell] = []
+        self._auto_stopped = False
         # The records of the children; a nested supervisor's belong to its parent's record of
         # it (kept across its incarnations), the root's to the root itself.
         self._owns_roster = roster is None
@@ -141,6 +152,7 @@ class Supervisor:
 
         if self._nursery is None or self._stopping:
             raise SystemClosed(f"supervisor {self.name!r} is not running")
+        self.spec.check_child(spec)
         child = self._add(spec)
         error = await self._start(child)
         if error is not None:
@@ -197,8 +209,34 @@ class Supervisor:
                     for child in list(self._children.values()):
                         self._remove(child)
                 self.system._forget_supervisor(self)
+                self._notify_watchers(failure)
         if failure is not None:
             raise failure
+
+    @property
+    def auto_stopped(self) -> bool:
+        """Whether this incarnation ended because its significant children ended."""
+        return self._auto_stopped
+
+    # -- monitors (ActorContext.monitor) ---------------------------------------------------
+
+    def _watch(self, watcher: ActorContext) -> None:
+        self._watchers.append(watcher.cell)
+
+    def _unwatch(self, watcher: ActorContext) -> None:
+        """Forget that ``watcher`` monitors this incarnation."""
+        if watcher.cell in self._watchers:
+            self._watchers.remove(watcher.cell)
+        if watcher._watching is not None and self in watcher._watching:
+            watcher._watching.remove(self)
+
+    def _notify_watchers(self, reason: BaseException | None) -> None:
+        watchers, self._watchers = self._watchers, []
+        for cell in watchers:
+            ctx = cell.ctx
+            if ctx is not None and ctx._watching is not None and self in ctx._watching:
+                ctx._watching.remove(self)
+            cell.mailbox.offer(Down(self.name, self.incarnation, reason))
 
     def _roster(self) -> list[_Child]:
         """The children to start, in order: the static ones, then those added at runtime.
@@ -242,6 +280,8 @@ class Supervisor:
                 return
             if isinstance(message, _Exit):
                 await self._on_exit(message)
+                if self._auto_stopped:
+                    return
             await self._restart_due()
 
     async def _on_exit(self, exit_: _Exit) -> None:
@@ -253,6 +293,8 @@ class Supervisor:
         restart = child.spec.restart
         if not (restart is Restart.PERMANENT or (restart is Restart.TRANSIENT and error)):
             self._remove(child)
+            if child.spec.significant:
+                self._significant_ended()
             return
         now = trio.current_time()
         self._count_restart(now, error)
@@ -279,6 +321,16 @@ class Supervisor:
             member.restart_at = now + delay
             member.restarts += 1
             self.system.events.emit(Restarted(member.name, member.incarnation + 1, delay))
+
+    def _significant_ended(self) -> None:
+        """A significant child ended for good: shut down if ``auto_shutdown`` says so."""
+        rule = self.spec.auto_shutdown
+        if rule is AutoShutdown.ANY_SIGNIFICANT or (
+            rule is AutoShutdown.ALL_SIGNIFICANT
+            and not any(c.spec.significant for c in self._children.values())
+        ):
+            self._auto_stopped = True
+            self._stopping = True
 
     def _count_restart(self, now: float, error: BaseException | None) -> None:
         limit = self.spec.max_restarts
@@ -437,7 +489,7 @@ class Supervisor:
         error: BaseException | None = None
         try:
             with scope:
-                supervisor = Supervisor(spec, self.system, child.roster)
+                supervisor = Supervisor(spec, self.system, child.roster, incarnation)
                 self.system._add_supervisor(supervisor)
                 child.supervisor = supervisor
                 child.running = True

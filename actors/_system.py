@@ -32,10 +32,10 @@ class ActorSystem:
     """
 
     def __init__(self, root: SupervisorSpec) -> None:
-        self.registry = Registry()
+        self.timers = TimerService()
+        self.registry = Registry(self.timers)
         self.dead_letters = DeadLetters()
         self.events = Events()
-        self.timers = TimerService()
         self._supervisors: dict[str, Supervisor] = {}
         self._anonymous = 0
         self._handling_observer: Callable[[str, float], None] | None = None
@@ -100,15 +100,26 @@ class ActorSystem:
             return
         await make_ref(self.registry, cell).tell(message)
 
-    async def ask(self, name: str, message: Request[R]) -> R:
+    async def ask(
+        self,
+        name: str,
+        message: Request[R],
+        *,
+        timeout: float | None = None,
+        deadline: float | None = None,
+    ) -> R:
         """Ask by name. Raises :class:`NoSuchActor` (after dead-lettering the request) if
-        nothing is registered as ``name``; otherwise as :meth:`ActorRef.ask`."""
+        nothing is registered as ``name``; otherwise as :meth:`ActorRef.ask` (``timeout`` and
+        ``deadline`` likewise)."""
         cell = self.registry.lookup(name)
         if cell is None:
             await trio.lowlevel.checkpoint()
             self.dead_letters.record(name, message, DeadLetterReason.NO_SUCH_ACTOR)
             raise NoSuchActor(name)
-        return await make_ref(self.registry, cell).ask(message)
+        ref: ActorRef[Any] = make_ref(self.registry, cell)
+        if timeout is None and deadline is None:
+            return await ref.ask(message)
+        return await ref.ask(message, timeout=timeout, deadline=deadline)
 
     def declare(self, name: str, protocol: Protocol) -> None:
         """Make ``name`` carry ``protocol``: any actor registered there must accept all of its
@@ -209,7 +220,9 @@ async def open_actor_system(root: SupervisorSpec | None = None) -> AsyncIterator
 
     On exit every actor is stopped gracefully, in reverse start order. If the root supervisor
     gives up (restart intensity exceeded) while the body runs, the body is cancelled and
-    :class:`RestartIntensityExceeded` is raised from here, unwrapped.
+    :class:`RestartIntensityExceeded` is raised from here, unwrapped. If it shuts itself down
+    (its ``auto_shutdown`` rule: its significant children ended), the body is cancelled and
+    the block ends normally.
     """
     system = ActorSystem(root or SupervisorSpec("root", max_restarts=None))
     failure: BaseException | None = None
@@ -248,7 +261,16 @@ async def open_actor_system(root: SupervisorSpec | None = None) -> AsyncIterator
     if failure is not None:
         raise failure
     if body_error is not None:
+        if system.root.auto_stopped and _only_cancelled(body_error):
+            return  # the body was cancelled because the root shut itself down
         raise body_error
+
+
+def _only_cancelled(error: BaseException) -> bool:
+    """Whether ``error`` is a ``trio.Cancelled``, or a group of nothing else."""
+    if isinstance(error, BaseExceptionGroup):
+        return error.split(trio.Cancelled)[1] is None
+    return isinstance(error, trio.Cancelled)
 
 
 __all__ = ["ActorSystem", "SystemClosed", "open_actor_system"]

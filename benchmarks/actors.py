@@ -11,6 +11,10 @@ Cases (rates; every implementation times itself, set-up and tear-down are not co
   over two unbuffered (buffer 0) memory channels. Pykka: blocking ``ref.ask(m)``.
 * ``fan_out``: one producer tells 100 actors round-robin; a final ask to each stops the clock.
 * ``fan_in``: 16 producers tell one actor until a deadline; a final ask stops the clock.
+* ``ask_with_deadline``: the ``ask`` case with ``timeout=5`` on every call (``ours``: an
+  entry in the system's timer heap, the deadline travels to the actor), beside the same ask
+  without a deadline (``ask``) and inside a fresh ``trio.fail_after(5)`` per call
+  (``fail_after``). ``ask_with_deadline_vs_ask`` is the price of a deadline; target >= 0.8.
 
 Every message is one pre-built frozen attrs instance, the same for all implementations, and
 every handler does the same work (``total += message.n``), so the figures compare messaging,
@@ -208,6 +212,42 @@ async def ask_ours(seconds: float) -> float:
         while clock() < deadline:
             for _ in range(CHUNK // 10):
                 await ask(GET)
+            done += CHUNK // 10
+        elapsed = clock() - start
+    return done / elapsed
+
+
+async def ask_with_timeout_ours(seconds: float) -> float:
+    """``ask`` with ``timeout=5`` on every call: an entry in the system's timer heap."""
+    async with actors.open_actor_system() as system:
+        ref = await system.spawn(Counter, name="counter", mailbox_size=MAILBOX)
+        ask = ref.ask
+        clock = time.perf_counter
+        done = 0
+        start = clock()
+        deadline = start + seconds
+        while clock() < deadline:
+            for _ in range(CHUNK // 10):
+                await ask(GET, timeout=5.0)
+            done += CHUNK // 10
+        elapsed = clock() - start
+    return done / elapsed
+
+
+async def ask_in_fail_after_ours(seconds: float) -> float:
+    """``ask`` inside ``trio.fail_after(5)`` on every call: a cancel scope per call (what
+    the docs told callers to write before ``timeout=``)."""
+    async with actors.open_actor_system() as system:
+        ref = await system.spawn(Counter, name="counter", mailbox_size=MAILBOX)
+        ask = ref.ask
+        clock = time.perf_counter
+        done = 0
+        start = clock()
+        deadline = start + seconds
+        while clock() < deadline:
+            for _ in range(CHUNK // 10):
+                with trio.fail_after(5.0):
+                    await ask(GET)
             done += CHUNK // 10
         elapsed = clock() - start
     return done / elapsed
@@ -571,6 +611,16 @@ def define(bench: Bench) -> None:
         bench.ratio(name, "ours", trio_name)
         bench.ratio(name, "ours", "pykka")
         bench.ratio(name, "ours", "pykka_unpinned")
+
+    # The price of a deadline: the same ask with ``timeout=5`` on every call, against the
+    # ask without one and against the ask inside a fresh ``trio.fail_after(5)`` per call.
+    case = bench.case("ask_with_deadline", unit="req/s")
+    case.add("ours", ask_with_timeout_ours)
+    case.add("ask", ask_ours)
+    case.add("fail_after", ask_in_fail_after_ours)
+    bench.ratio("ask_with_deadline", "ours", "ask")
+    bench.ratio("ask_with_deadline", "ours", "fail_after")
+    bench.target("ask_with_deadline_vs_ask", ">=", 0.8)
 
     bench.target("tell_vs_pykka", ">=", 1.5)
     bench.target("ask_vs_trio_ping_pong", ">=", 1.0)

@@ -45,7 +45,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 import actors
 import pywatt.tracing
 from benchmarks._harness import Bench, arate_loop, main, rate_loop
-from pywatt.channels import ChannelDirectory
 from pywatt.metrics import BUCKETS, SystemMetrics
 from pywatt.router import ROUTER, RegisterHandler, SendRequest, router_spec
 
@@ -223,7 +222,7 @@ def _asks(mode: str) -> Any:
 def _requests(mode: str) -> Any:
     async def run(seconds: float) -> float:
         async with actors.open_actor_system() as system:
-            await system.root.start_child(router_spec("me", ChannelDirectory()))
+            await system.root.start_child(router_spec("me"))  # to itself: no channel needed
             await system.ask(ROUTER, RegisterHandler("echo", lambda request: request))
             router = system.ref(ROUTER)
 

@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from .router import NoSuchModule as NoSuchModule
     from .router import RemoteCrash as RemoteCrash
     from .router import RemoteError as RemoteError
+    from .router import RemoteInbound as RemoteInbound
+    from .router import RequestTooLarge as RequestTooLarge
+    from .router import StreamsUnsupported as StreamsUnsupported
     from .wire import CacheType as CacheType
     from .wire import DatabaseType as DatabaseType
     from .wire import ServiceType as ServiceType
@@ -57,6 +60,9 @@ __getattr__, __dir__, __all__ = attach(
             "NoSuchModule",
             "RemoteCrash",
             "RemoteError",
+            "RemoteInbound",
+            "RequestTooLarge",
+            "StreamsUnsupported",
         ],
         ".wire": ["CacheType", "DatabaseType", "ServiceType"],
     },

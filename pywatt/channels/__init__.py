@@ -6,13 +6,25 @@ channel's reconnect policy (:class:`NoReconnect`, :class:`FixedInterval`,
 connection they arrive on; a silent orchestrator, a broken length prefix or an oversized
 frame closes the connection and it reconnects; TLS and the auth token follow
 docs/architecture.md, decision 8. :class:`ChannelDirectory` picks the connection for a frame by
-the channel preferences, with failover between TCP and the Unix socket. A connection's
-:class:`Outbox` is published on its :class:`ChannelState` while it is up, so the router
-appends frames there without a hand-off; ``route_frame`` / ``parse_route`` /
+the channel preferences, with failover between TCP and the Unix socket. One channels actor
+(``pywatt.channels.directory``) owns the directory and answers :class:`Send`,
+:class:`Subscribe`, :class:`ChannelHealth` and :class:`GetWriter`; the :class:`Writer` it
+hands out is the one way to append frames to a connection's :class:`Outbox` without a
+message per frame (the router's path); ``route_frame`` / ``parse_route`` /
 ``parse_routed`` & co. write and read the routing frames of inter-module requests fast,
 byte-exact with ``pywatt.wire`` (anything not in the canonical form is left to it).
 """
 
+from ._actor import CHANNELS_ACTOR as CHANNELS_ACTOR
+from ._actor import ChannelFailed as ChannelFailed
+from ._actor import ChannelHealth as ChannelHealth
+from ._actor import ChannelsActor as ChannelsActor
+from ._actor import Connection as Connection
+from ._actor import GetWriter as GetWriter
+from ._actor import Send as Send
+from ._actor import Subscribe as Subscribe
+from ._actor import Writer as Writer
+from ._actor import WriterRevoked as WriterRevoked
 from ._config import ChannelConfig as ChannelConfig
 from ._config import ChannelOptions as ChannelOptions
 from ._config import TlsSettings as TlsSettings
@@ -53,6 +65,7 @@ from ._routeframes import RawRoute as RawRoute
 from ._routeframes import parse_route as parse_route
 from ._routeframes import parse_routed as parse_routed
 from ._routeframes import payload_json as payload_json
+from ._routeframes import route_budget_ms as route_budget_ms
 from ._routeframes import route_frame as route_frame
 from ._routeframes import routed_message_frame as routed_message_frame
 from ._routeframes import routed_response_frame as routed_response_frame
@@ -62,6 +75,9 @@ from ._serial import Outgoing as Outgoing
 from ._serial import SerialRequests as SerialRequests
 from ._serve_http import HTTP_ACTOR as HTTP_ACTOR
 from ._serve_http import ServeHttp as ServeHttp
+from ._subscriptions import Subscriptions as Subscriptions
+from ._subscriptions import service_subscriptions as service_subscriptions
 from ._tree import CHANNELS as CHANNELS
 from ._tree import channels_supervisor_spec as channels_supervisor_spec
 from ._tree import connection_name as connection_name
+from ._view import ChannelView as ChannelView

@@ -185,7 +185,9 @@ def channel_configs(
     interval = declared.heartbeat_interval if declared is not None else None
     token = init.auth_token if init.security_level is not SecurityLevel.NONE else None
     declaration = (
-        ModuleDeclaration(version=version, auth_token=token) if declared is not None else None
+        ModuleDeclaration(version=version, auth_token=token, formats=declared.formats)
+        if declared is not None
+        else None
     )
     configs: list[ChannelConfig] = []
     if enable_tcp is not False:

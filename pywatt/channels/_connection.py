@@ -9,7 +9,10 @@ joining every frame queued since its last write into one ``send_all``. ``SendFra
 messages only append to the :class:`~pywatt.channels.Outbox` (waiting for room above a
 high-water mark, which is the back-pressure a sender feels), so a slow peer never blocks the
 reader. While connected, the outbox is published on the connection's ``ChannelState``, so
-the router appends its frames there directly instead of telling this actor.
+the channels actor's :class:`~pywatt.channels.Writer` (the router's path) appends frames
+there directly instead of telling this actor. Inbound messages go to the actor subscribed
+to their type (:class:`~pywatt.channels.Subscriptions`, kept with the channels actor's
+name).
 
 Limits (docs/architecture.md, decision 5): a frame whose payload does not decode is refused,
 counted (``malformed``) and logged, and the connection goes on; a broken length prefix or
@@ -36,19 +39,13 @@ from pywatt.observe import ChannelChanged
 from pywatt.wire import (
     ChannelType,
     DecodeError,
-    DiscoverServiceProvidersResponse,
-    DiscoveryUpdate,
     Frame,
     FrameDecoder,
     Heartbeat,
     IpcHttpRequest,
     IpcHttpResponse,
-    RegisterServiceProviderResponse,
     RemoteProtocolError,
-    RoutedModuleMessage,
-    RoutedModuleResponse,
     Shutdown,
-    UnregisterServiceProviderResponse,
 )
 
 from ._config import ChannelConfig
@@ -61,8 +58,10 @@ from ._frames import (
     encode_module_frame,
     heartbeat_ack_frame,
 )
+from ._messages import ChannelInbound, ConnectionLost, SendFrame
 from ._outbox import Outbox
 from ._serve_http import HTTP_ACTOR, ServeHttp
+from ._subscriptions import Subscriptions
 
 __all__ = [
     "ChannelConnection",
@@ -76,9 +75,6 @@ __all__ = [
 
 log = logging.getLogger("pywatt.channels")
 
-ROUTER: Final = "pywatt.router"
-DISCOVERY: Final = "pywatt.discovery"
-REGISTRAR: Final = "pywatt.registrar"
 _RECEIVE: Final = 65536
 _CHUNK: Final = 4
 """Frames handed on before the reader lets the others run: replies to the first requests of a
@@ -89,32 +85,8 @@ Opener = Callable[[ChannelConfig], Awaitable[trio.abc.Stream]]
 
 
 @attrs.frozen
-class SendFrame:
-    """Write one complete frame (the bytes of ``encode_frame``) on this connection."""
-
-    data: bytes
-
-
-@attrs.frozen
 class CheckLiveness:
     """Internal timer tick: has the orchestrator been silent for three intervals?"""
-
-
-@attrs.frozen
-class ChannelInbound:
-    """Told to the router, discovery or registrar actor: ``message`` arrived on ``channel``."""
-
-    channel: str
-    message: Any
-
-
-@attrs.frozen
-class ConnectionLost:
-    """Told to the router when connection ``channel`` ends: requests it carried will get
-    no reply through it."""
-
-    channel: str
-    reason: str
 
 
 async def open_channel_stream(config: ChannelConfig) -> trio.abc.Stream:
@@ -150,16 +122,14 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         state: ChannelState,
         directory: ChannelDirectory,
         *,
-        on_shutdown: Callable[[str], None] | None = None,
+        subscriptions: Subscriptions | None = None,
         opener: Opener | None = None,
-        services: frozenset[str] = frozenset({ROUTER, DISCOVERY, REGISTRAR}),
     ) -> None:
-        self.services = services
+        self.subscriptions = subscriptions if subscriptions is not None else Subscriptions()
         self._service_refs: dict[str, ActorRef[Any]] = {}
         self.config = config
         self.state = state
         self.directory = directory
-        self.on_shutdown = on_shutdown
         self.opener = opener or open_channel_stream
         self.stream: trio.abc.Stream | None = None
         self.outbox = Outbox()
@@ -192,7 +162,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 with trio.move_on_after(1.0):
                     await self._writer_done.wait()
             await trio.aclose_forcefully(stream)
-        if error is None or self.directory.closing:
+        if error is None:
             self.state.set_status(ConnectionStatus.CLOSED)
             reason = "closed"
         else:
@@ -205,7 +175,9 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 ChannelChanged(self.name, "lost" if lost else "closed", reason if lost else None)
             )
         self.directory.notify()
-        await self.ctx.system.tell(ROUTER, ConnectionLost(self.name, reason))
+        target = self.subscriptions.target_of(ConnectionLost)
+        if target is not None:
+            await self.ctx.system.tell(target, ConnectionLost(self.name, reason))
 
     # -- messages --------------------------------------------------------------------------
 
@@ -280,6 +252,8 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         now = trio.current_time()
         self.state.last_received = now
         self.state.outbox = self.outbox
+        declared = config.declaration
+        self.state.streams = declared is not None and "msgpack" in declared.formats
         self.state.set_status(ConnectionStatus.CONNECTED)
         self.directory.notify()
         log.info("channel %s connected to %s", self.name, config.address)
@@ -334,15 +308,16 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                     f"unusable frame stream, closing: {exc}", ChannelProtocolError
                 ) from exc
 
-    async def _forward(self, name: str, message: object) -> None:
-        """Hand ``message`` to the service ``name``. The connection may be up before the
-        services have started: it waits for an expected one (back-pressure on the socket)
-        and drops, with a log line, what no service of this module takes."""
+    async def _forward(self, message: object) -> None:
+        """Hand ``message`` to its subscriber (see :class:`Subscriptions`). The connection may
+        be up before the subscriber has started: it waits for it (back-pressure on the
+        socket) and drops, with a log line, what nobody subscribed to."""
+        name = self.subscriptions.target(message)
+        if name is None:
+            log.info("channel %s dropped %r: no actor of this module takes it", self.name, message)
+            return
         ref = self._service_refs.get(name)
         if ref is None:
-            if name not in self.services:
-                log.info("channel %s dropped %r: %s is not running", self.name, message, name)
-                return
             ref = self._service_refs[name] = await self.ctx.system.wait_for(name)
         await ref.tell(ChannelInbound(self.name, message))
 
@@ -369,23 +344,9 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 state.heartbeat_gap = now - state.last_heartbeat
             state.last_heartbeat = now
             self.outbox.put(heartbeat_ack_frame())
-        elif isinstance(message, RoutedModuleMessage | RoutedModuleResponse):
-            await self._forward(ROUTER, message)
-        elif isinstance(
-            message,
-            DiscoveryUpdate
-            | RegisterServiceProviderResponse
-            | DiscoverServiceProvidersResponse
-            | UnregisterServiceProviderResponse,
-        ):
-            await self._forward(DISCOVERY, message)
-        elif isinstance(message, _REGISTRATION_REPLIES):
-            await self._forward(REGISTRAR, message)
-        elif isinstance(message, Shutdown):
-            log.info("channel %s: the orchestrator asked the module to shut down", self.name)
-            if self.on_shutdown is not None:
-                self.on_shutdown(f"the orchestrator sent shutdown on channel {self.name}")
         elif isinstance(message, IpcHttpRequest):
             self._serve_http(message)
         else:
-            log.info("channel %s ignored %s (not handled on channels)", self.name, message)
+            if isinstance(message, Shutdown):
+                log.info("channel %s: the orchestrator asked the module to shut down", self.name)
+            await self._forward(message)

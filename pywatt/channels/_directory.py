@@ -92,6 +92,9 @@ class ChannelState:
         self.last_error: str | None = None
         self.outbox: Outbox | None = None
         """The connection's outbox while it is connected: senders may append to it directly."""
+        self.streams = False
+        """Both ends declared MessagePack on this connection: it carries streams
+        (docs/protocol-extensions.md §9.4). Set by the connection actor."""
         self.changed = trio.Event()
 
     @property
@@ -134,13 +137,16 @@ class ChannelState:
 
 
 class ChannelDirectory:
-    """All connections of one module and the policy that picks one (see the module doc)."""
+    """All connections of one module and the policy that picks one (see the module doc).
+
+    Owned by the channels actor (``pywatt.channels.directory``) and kept with its name; the
+    connection actors write their own state here. Nothing outside ``pywatt.channels`` gets
+    it: other actors send the channels actor ``Send`` / ``ChannelHealth`` / ``GetWriter``.
+    """
 
     def __init__(self, preferences: ChannelPreferences | None = None) -> None:
         self.preferences = preferences or ChannelPreferences()
         self.states: dict[str, ChannelState] = {}
-        self.closing = False
-        """Set when the module shuts down: connections ending now are not failures."""
         self._turn = itertools.count()
         self._changed = trio.Event()
         self._order_cache: tuple[ChannelPreferences, list[ChannelType]] | None = None

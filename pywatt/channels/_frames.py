@@ -19,12 +19,15 @@ from pywatt.wire import (
     ModuleToOrchestrator,
     OrchestratorToModule,
     RegistrationResponse,
+    StreamFrame,
     UnregistrationResponse,
     decode_json,
     decode_msgpack,
     decode_orchestrator_frame,
+    decode_stream_frame,
     encode_frame,
     encode_json,
+    stream_frame_head,
     to_message,
 )
 
@@ -86,10 +89,12 @@ def _json_text(frame: Frame) -> bytes:
     return frame.payload  # JSON, or Binary holding JSON text as Rust sends it (§5.5)
 
 
-def decode_inbound(frame: Frame) -> OrchestratorToModule | RegistrationReply:
+def decode_inbound(frame: Frame) -> OrchestratorToModule | RegistrationReply | StreamFrame:
     """Decode an orchestrator→module frame: an op (bare or ``Message``-wrapped) or one of
     the bare registration replies of §10. Raises ``DecodeError``."""
     if frame.format is FrameFormat.MSGPACK:
+        if stream_frame_head(frame.payload) is not None:  # a stream (extensions §9.4)
+            return decode_stream_frame(frame.payload)
         return decode_msgpack(frame.payload, OrchestratorToModule)
     if frame.format is FrameFormat.JSON:  # the frames of inter-module traffic, read fast
         routed = parse_routed(frame.payload)

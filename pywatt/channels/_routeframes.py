@@ -31,6 +31,8 @@ from typing import Final
 import attrs
 
 from pywatt.wire import (
+    DEADLINE_PROPERTY,
+    REPLY_MARKER_PROPERTY,
     EncodedMessage,
     EncodeError,
     EncodingFormat,
@@ -46,6 +48,7 @@ __all__ = [
     "parse_route",
     "parse_routed",
     "payload_json",
+    "route_budget_ms",
     "route_frame",
     "routed_message_frame",
     "routed_response_frame",
@@ -118,6 +121,46 @@ def payload_json(payload: EncodedMessage) -> bytes:
         + payload.format.value.encode()
         + b'"}'
     )
+
+
+def _as_byte_list(text: bytes) -> bytes:
+    return b",".join(str(byte).encode() for byte in text)
+
+
+# A budget in a request payload as pywatt writes it, seen through ``payload_json``'s list of
+# byte values: ``"pywatt_deadline_ms":<digits>,"pywatt_reply":"`` in the properties, which
+# close the payload (``}}}``), perhaps after trace context fields.
+_BUDGET_KEY: Final = b"," + _as_byte_list(b'"' + DEADLINE_PROPERTY.encode() + b'":') + b","
+_BUDGET_NEXT: Final = _as_byte_list(b',"' + REPLY_MARKER_PROPERTY.encode() + b'":"') + b","
+_PAYLOAD_END: Final = b"," + _as_byte_list(b"}}}") + b'],"format":"Json"}'
+_DIGIT_CODES: Final = {str(48 + d).encode(): d for d in range(10)}
+_MAX_DIGITS: Final = 16
+
+
+def route_budget_ms(payload: bytes) -> int | None:
+    """The ``pywatt_deadline_ms`` of a request, read from its payload as the canonical JSON of
+    its ``EncodedMessage`` (``RawRoute.payload_json``) without decoding it: None unless it is
+    written the way pywatt writes a request's budget. Does not raise."""
+    if not payload.endswith(_PAYLOAD_END):
+        return None
+    at = payload.rfind(_BUDGET_KEY)
+    if at < 0:
+        return None
+    start = at + len(_BUDGET_KEY)
+    codes = payload[start : start + 3 * (_MAX_DIGITS + 1)].split(b",", _MAX_DIGITS + 1)
+    value = digits = consumed = 0
+    for code in codes:
+        digit = _DIGIT_CODES.get(code)
+        if digit is None:
+            break
+        value = value * 10 + digit
+        digits += 1
+        consumed += len(code) + 1
+    if not 0 < digits <= _MAX_DIGITS or (digits > 1 and codes[0] == b"48"):  # leading zero
+        return None
+    if not payload.startswith(_BUDGET_NEXT, start + consumed):
+        return None
+    return value
 
 
 def route_frame(

@@ -20,11 +20,10 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from actors import ActorContext, DeferredReply, PendingReplies
+from actors import ActorContext, ActorError, DeferredReply, PendingReplies
 from pywatt.wire import MessageMetadata
 
-from ._connection import SendFrame
-from ._directory import ChannelDirectory
+from ._actor import CHANNELS_ACTOR, Send
 from ._errors import NoChannel
 from ._frames import encode_module_frame
 
@@ -64,15 +63,15 @@ class SerialRequests(Generic[OutgoingT]):
     def __init__(
         self,
         ctx: ActorContext,
-        directory: ChannelDirectory,
         *,
         deadline: float,
         timeout_error: Callable[[str, float], BaseException],
         log: logging.Logger,
+        channels: str = CHANNELS_ACTOR,
     ) -> None:
         self.ctx = ctx
         self.log = log
-        self.directory = directory
+        self.channels = channels
         self.deadline = deadline
         self.queue: collections.deque[OutgoingT] = collections.deque()
         self.current: OutgoingT | None = None
@@ -92,23 +91,30 @@ class SerialRequests(Generic[OutgoingT]):
         await self.next()
 
     async def next(self) -> None:
-        """Send queued requests until one is in flight; without a channel each fails
+        """Send queued requests until one is in flight, through the channels actor
+        (``Send``); without a channel (or without the channels actor) each fails
         :class:`NoChannel`."""
         while self.current is None and self.queue:
             outgoing = self.queue.popleft()
-            state = self.directory.pick()
-            if state is None:
-                if outgoing.reply is not None:
-                    outgoing.reply.fail(NoChannel(outgoing.what))
-                continue
             frame = encode_module_frame(
                 outgoing.content,
                 metadata=MessageMetadata(id=str(uuid.uuid4())),
                 as_type=outgoing.as_type,
             )
+            try:
+                await self.ctx.system.ask(self.channels, Send(frame, what=outgoing.what))
+            except NoChannel as exc:
+                if outgoing.reply is not None:
+                    outgoing.reply.fail(exc)
+                continue
+            except ActorError as exc:  # no channels actor, or it ended while sending
+                if outgoing.reply is not None:
+                    error = NoChannel(outgoing.what)
+                    error.__cause__ = exc
+                    outgoing.reply.fail(error)
+                continue
             self.current = outgoing
             self._pending.add(outgoing, outgoing.reply, timeout=self.deadline)
-            await self.ctx.system.tell(state.name, SendFrame(frame))
 
     def answered(self, message: object) -> OutgoingT | None:
         """The request in flight, taken off the line, if ``message`` is the reply it expects

@@ -341,7 +341,7 @@ class AppState(pywatt.AppState[S]):
         if preferences is None:
             return
         runtime = self._runtime
-        current = runtime.directory.preferences if runtime is not None else ChannelPreferences()
+        current = runtime.channels.preferences if runtime is not None else ChannelPreferences()
         if preferences != current:
             raise NotSupported(
                 "channel preferences per message",

@@ -18,7 +18,7 @@ import attrs
 
 from actors import Actor
 from pywatt.channels import (
-    ChannelDirectory,
+    CHANNELS_ACTOR,
     ChannelInbound,
     LineExpired,
     NoChannel,
@@ -75,13 +75,13 @@ class OrchestratorDiscovery(Actor[DiscoveryMessage]):
 
     def __init__(
         self,
-        directory: ChannelDirectory,
         *,
         deadline: float = DEADLINE,
         pywatt_orchestrator: bool = False,
         subscribers: Subscribers | None = None,
+        channels: str = CHANNELS_ACTOR,
     ) -> None:
-        self.directory = directory
+        self.channels = channels
         self.pywatt_orchestrator = pywatt_orchestrator
         """Whether the orchestrator declared itself pywatt (it then speaks the extensions)."""
         self.deadline = deadline
@@ -92,10 +92,10 @@ class OrchestratorDiscovery(Actor[DiscoveryMessage]):
     async def on_start(self) -> None:
         self.line = SerialRequests[_Outgoing](
             self.ctx,
-            self.directory,
             deadline=self.deadline,
             timeout_error=DiscoveryTimeout,
             log=log,
+            channels=self.channels,
         )
 
     async def receive(self, message: DiscoveryMessage) -> Any:

@@ -11,6 +11,7 @@ from ._link import StdioLink as StdioLink
 from ._messages import CallService as CallService
 from ._messages import FetchRemoteSecret as FetchRemoteSecret
 from ._messages import HttpOverStdio as HttpOverStdio
+from ._messages import LinkShutdown as LinkShutdown
 from ._messages import OpenService as OpenService
 from ._messages import RequestPort as RequestPort
 from ._messages import Send as Send

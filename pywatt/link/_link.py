@@ -64,6 +64,7 @@ from ._messages import (
     CallService,
     FetchRemoteSecret,
     HttpOverStdio,
+    LinkShutdown,
     OpenService,
     RequestPort,
     Send,
@@ -100,8 +101,8 @@ def _timeout(what: str) -> Callable[[str, float], StdioTimeout]:
 class StdioLink(actors.Actor[LinkMessage]):
     """Owns the module's stdin and stdout (registered as ``pywatt.link``).
 
-    ``on_shutdown(reason)`` is called once when the orchestrator sends ``shutdown`` or closes
-    stdin; the module then stops its tree.
+    When the orchestrator sends ``shutdown`` or closes stdin, the actor named ``notify`` is
+    told :class:`LinkShutdown` (the module's lifecycle actor, which stops the tree), once.
     """
 
     reply_errors = (LinkError, SecretNotFound, SecretTimeout, SecretUnavailable)
@@ -112,8 +113,8 @@ class StdioLink(actors.Actor[LinkMessage]):
         stdin: trio.abc.ReceiveStream,
         stdout: trio.abc.SendStream,
         decoder: LineDecoder,
-        on_shutdown: Callable[[str], None],
         module_id: str,
+        notify: str | None = None,
         secrets: str = "pywatt.secrets",
         secret_deadline: float = SECRET_DEADLINE,
         port_deadline: float = PORT_DEADLINE,
@@ -122,7 +123,7 @@ class StdioLink(actors.Actor[LinkMessage]):
         self.stdin = stdin
         self.stdout = stdout
         self.decoder = decoder
-        self.on_shutdown = on_shutdown
+        self.notify = notify
         self.module_id = module_id
         self.secrets = secrets
         self.secret_deadline = secret_deadline
@@ -351,4 +352,5 @@ class StdioLink(actors.Actor[LinkMessage]):
         for table in (self.ports, self.services, self.operations):
             for key in table:
                 table.fail(key, functools.partial(LinkClosed, reason))
-        self.on_shutdown(reason)
+        if self.notify is not None:
+            self.ctx.system.tell_nowait(self.notify, LinkShutdown(reason))

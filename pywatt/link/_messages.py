@@ -90,3 +90,11 @@ class HttpOverStdio:
     """
 
     request: IpcHttpRequest
+
+
+@attrs.frozen
+class LinkShutdown:
+    """Told by the link to the actor it was made to notify (``StdioLink(notify=...)``): the
+    orchestrator sent ``shutdown`` on stdin, or closed it (``reason`` says which)."""
+
+    reason: str

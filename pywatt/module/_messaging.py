@@ -2,8 +2,9 @@
 
 ``build_tree`` calls :func:`communication_specs` for its ``pywatt.channels`` supervisor,
 its ``pywatt.registrar`` child and the router and discovery children of
-``pywatt.services``. A :class:`ModuleRuntime` carries what they share with ``serve_module``:
-the channel directory and the way a required channel that gave up takes the module down.
+``pywatt.services``. The channels actor owns the channel directory; the module's
+:class:`ModuleRuntime` only has a read-only :class:`~pywatt.channels.ChannelView` of it (for
+``state.available_channels()`` and the metrics) and the channel configurations.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-import trio
 
 from actors import ChildSpec, SupervisorSpec
 from pywatt._extras import require
 from pywatt._version import __version__
 from pywatt.channels import (
+    ChannelConfig,
     ChannelDirectory,
-    ConnectionStatus,
+    ChannelFailed,
+    ChannelView,
     channel_configs,
     channels_supervisor_spec,
     preferences_from_dict,
@@ -28,7 +30,7 @@ from pywatt.channels import (
 from pywatt.discovery import DISCOVERY, DISCOVERY_PROTOCOL, OrchestratorDiscovery, Subscribers
 from pywatt.registrar import build_capabilities, registrar_spec
 from pywatt.router import ROUTER, router_spec
-from pywatt.wire import InitBlob, ModuleInfo, OrchestratorDeclaration
+from pywatt.wire import InitBlob, ModuleInfo, OrchestratorDeclaration, Shutdown
 
 from ._config import ModuleConfig
 from ._settings import (
@@ -43,30 +45,26 @@ __all__ = ["ModuleRuntime", "communication_specs", "module_info", "wait_channels
 log = logging.getLogger("pywatt.module")
 
 
-@attrs.define
+@attrs.frozen
 class ModuleRuntime:
-    """What the tree and ``serve_module`` share about channels."""
+    """What the module's state reads about its channels (never writes)."""
 
-    on_shutdown: Callable[[str], None]
-    failures: list[BaseException] = attrs.Factory(list)
-    directory: ChannelDirectory = attrs.Factory(ChannelDirectory)
-
-    def fatal(self, error: BaseException) -> None:
-        """A required channel gave up: the module goes down with ``error``."""
-        self.failures.append(error)
-        self.on_shutdown(str(error))
+    channels: ChannelView
+    configs: tuple[ChannelConfig, ...] = ()
 
 
 def communication_specs(
-    config: ModuleConfig, init: InitBlob, runtime: ModuleRuntime
-) -> tuple[SupervisorSpec, ChildSpec, list[ChildSpec]]:
-    """The channels supervisor, the registrar child and the services' router/discovery.
+    config: ModuleConfig, init: InitBlob, *, lifecycle: str | None = None
+) -> tuple[SupervisorSpec, ChildSpec, list[ChildSpec], ModuleRuntime]:
+    """The channels supervisor, the registrar child, the services' router/discovery, and
+    the module's read-only view of its channels. ``lifecycle``: the actor that hears the
+    orchestrator's ``shutdown`` on a channel and a channel that gave up.
 
     Raises :class:`~pywatt.channels.ChannelConfigError` for a bad channel configuration and
     ``ConfigError`` for a bad ``messaging_config``.
     """
     grace = config.shutdown_grace
-    runtime.directory.preferences = preferences_from_dict(config.channel_preferences)
+    directory = ChannelDirectory(preferences_from_dict(config.channel_preferences))
     configs = channel_configs(
         init,
         enable_tcp=config.enable_tcp,
@@ -82,26 +80,22 @@ def communication_specs(
         services_run.add(DISCOVERY)
     channels = channels_supervisor_spec(
         configs,
-        runtime.directory,
-        on_shutdown=runtime.on_shutdown,
-        on_fatal=runtime.fatal,
+        directory,  # the channels actor's own: nothing else here keeps it
         shutdown=grace,
         services=frozenset(services_run),
+        subscriptions={Shutdown: lifecycle, ChannelFailed: lifecycle} if lifecycle else None,
     )
+    runtime = ModuleRuntime(ChannelView(directory), tuple(configs))
     registration = registration_settings(config.registration_config)
     messaging = messaging_settings(config.messaging_config)
     discovery = discovery_settings(config.service_discovery_config)
-    directory = runtime.directory
     # One memory for the name: a restarted registrar goes on with the same registration.
-    registrar = registrar_spec(
-        directory, heartbeat_interval=registration.heartbeat_interval, shutdown=grace
-    )
+    registrar = registrar_spec(heartbeat_interval=registration.heartbeat_interval, shutdown=grace)
     services: list[ChildSpec] = []
     if config.enable_internal_messaging:
         # One endpoint table for the name: a restarted router serves what state.serve() set.
         router = router_spec(
             init.module_id,
-            directory,
             default_timeout=messaging.default_timeout,
             max_in_flight=messaging.max_in_flight,
             shutdown=grace,
@@ -127,10 +121,10 @@ def communication_specs(
         else:
             declared = OrchestratorDeclaration.from_env(init.env) is not None
             factory = lambda: OrchestratorDiscovery(  # noqa: E731
-                directory, pywatt_orchestrator=declared, subscribers=subscribers
+                pywatt_orchestrator=declared, subscribers=subscribers
             )
         services.append(ChildSpec(DISCOVERY, factory, protocol=DISCOVERY_PROTOCOL, shutdown=grace))
-    return channels, registrar, services
+    return channels, registrar, services, runtime
 
 
 def module_info(config: ModuleConfig, init: InitBlob) -> ModuleInfo:
@@ -150,9 +144,7 @@ def capabilities(config: ModuleConfig, message_types: list[str]) -> Any:
     return build_capabilities(config.announced(), config.service_capabilities, message_types)
 
 
-async def wait_channels(directory: ChannelDirectory, seconds: float) -> None:
+async def wait_channels(runtime: ModuleRuntime, seconds: float) -> None:
     """Wait up to ``seconds`` for every connection's first attempt to settle (connected or
     failed), so that ``main`` starts with the channels it can have."""
-    with trio.move_on_after(seconds):
-        while any(s.status is ConnectionStatus.CONNECTING for s in directory.states.values()):
-            await directory.wait_changed()
+    await runtime.channels.wait_settled(seconds)

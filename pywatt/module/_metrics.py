@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import actors
 from pywatt.cache import CACHE, Stats
-from pywatt.channels import ChannelDirectory
+from pywatt.channels import ChannelView
 from pywatt.db import DATABASE, PoolStatus
 from pywatt.metrics import (
     SystemMetrics,
@@ -23,12 +23,12 @@ __all__ = ["watch_module"]
 SECRETS_ACTOR = "pywatt.secrets"
 
 
-def watch_module(system: actors.ActorSystem, directory: ChannelDirectory) -> SystemMetrics:
+def watch_module(system: actors.ActorSystem, channels: ChannelView) -> SystemMetrics:
     """Put the module's stateful actors and channels on the system's metrics."""
     metrics = SystemMetrics.of(system)
     metrics.watch("router", GetRouterStatistics, router_families, protocol=ROUTER_PROTOCOL)
     metrics.watch("secrets", SecretStatistics, secret_families, name=SECRETS_ACTOR)
     metrics.watch("db", PoolStatus, pool_families, protocol=DATABASE)
     metrics.watch("cache", Stats, cache_families, protocol=CACHE)
-    metrics.watch_channels(directory.statistics)
+    metrics.watch_channels(channels.statistics)
     return metrics

@@ -14,13 +14,13 @@ from typing import Any, NoReturn
 import trio
 
 import actors
-from actors import ChildSpec, Restart, Strategy, SupervisorSpec
+from actors import AutoShutdown, ChildSpec, Restart, Strategy, SupervisorSpec
 from pywatt._errors import ConfigError, PywattError
 from pywatt._extras import have, require
 from pywatt.backends import BackendUnreachable, check_backends
 from pywatt.link import InitBlobError, StdioLink
 from pywatt.logs import configure_logging, redactor
-from pywatt.registrar import Announce, Register, Unregister
+from pywatt.registrar import Announce, Register
 from pywatt.router import ROUTER, EndpointsReady, GetRouterStatistics
 from pywatt.secrets import (
     PROVIDER,
@@ -43,6 +43,7 @@ from ._data import data_specs
 from ._forward import forwarder_specs
 from ._http import builtin_endpoints, not_found_app
 from ._init_wait import init_deadline, wait_init_blob
+from ._lifecycle import LIFECYCLE, ModuleOutcome, ShutdownModule, lifecycle_spec
 from ._messaging import (
     ModuleRuntime,
     capabilities,
@@ -58,9 +59,6 @@ Main = Callable[[AppState[Any]], Awaitable[object]]
 
 CHANNEL_WAIT = 5.0
 """Seconds to wait for the channels' first connection attempts before ``main`` runs."""
-
-UNREGISTER_WAIT = 2.0
-"""Seconds a shutting-down module waits for the orchestrator to confirm unregistration."""
 
 MAIN_SLOW = 10.0
 """A ``main`` that has not returned after this long gets a warning: the module cannot
@@ -81,16 +79,18 @@ def build_tree(
     stdin: trio.abc.ReceiveStream,
     stdout: trio.abc.SendStream,
     decoder: LineDecoder,
-    on_shutdown: Callable[[str], None],
-    runtime: ModuleRuntime | None = None,
-) -> SupervisorSpec:
+    outcome: ModuleOutcome | None = None,
+) -> tuple[SupervisorSpec, ModuleRuntime]:
     """The module's supervision tree (docs/architecture.md, "The shape"), rest_for_one:
     link, secret providers, secrets, channels, registrar, services (router, discovery and
-    the module's own actors). ``runtime`` is shared with the caller (channel directory,
-    fatal channel failures); a fresh one is made when None."""
+    the module's own actors), and last the lifecycle actor, ``pywatt``'s significant child:
+    when it stops, the module does (see ``_lifecycle``). ``outcome`` is where it records
+    why. Returns the tree and the module's read-only view of its channels."""
     grace = config.shutdown_grace
-    runtime = runtime or ModuleRuntime(on_shutdown)
-    channels, registrar, communication = communication_specs(config, init, runtime)
+    outcome = outcome if outcome is not None else ModuleOutcome()
+    channels, registrar, communication, runtime = communication_specs(
+        config, init, lifecycle=LIFECYCLE
+    )
     secrets_kept = SecretsKept()  # what the secrets actor was told, kept with its name
     providers = [
         ChildSpec("pywatt.secrets.memory", MemoryProvider, protocol=PROVIDER, shutdown=grace),
@@ -113,8 +113,8 @@ def build_tree(
                     stdin=stdin,
                     stdout=stdout,
                     decoder=decoder,
-                    on_shutdown=on_shutdown,
                     module_id=init.module_id,
+                    notify=LIFECYCLE,
                 ),
                 shutdown=grace,
             ),
@@ -140,14 +140,22 @@ def build_tree(
                 max_restarts=10,
                 shutdown=grace,
             ),
+            lifecycle_spec(
+                outcome,
+                init.module_id,
+                unregister=config.enable_module_registration,
+                shutdown=grace,
+            ),
             *forwarder_specs(init, grace),  # last: its restarts restart nothing else
         ],
         strategy=Strategy.REST_FOR_ONE,
         max_restarts=5,
         within=10.0,
-        restart=Restart.PERMANENT,
+        restart=Restart.TRANSIENT,
+        significant=True,
+        auto_shutdown=AutoShutdown.ANY_SIGNIFICANT,
         shutdown=grace * 6,
-    )
+    ), runtime
 
 
 async def serve_module(
@@ -169,51 +177,48 @@ async def serve_module(
     which is logged with its cause (never with a secret value).
     """
     redactor.register(*secrets_from_env(init.env).values())
-    shutdown = trio.Event()
-    reasons: list[str] = []
-    failures: list[BaseException] = []
-
-    def on_shutdown(reason: str) -> None:
-        reasons.append(reason)
-        shutdown.set()
-
-    runtime = ModuleRuntime(on_shutdown, failures)
+    outcome = ModuleOutcome()
     try:
         setup_tracing(init.module_id, module_id=init.module_id)  # as OTEL_* say, if at all
-        tree = build_tree(
+        tree, runtime = build_tree(
             config,
             init,
             stdin=stdin,
             stdout=stdout,
             decoder=decoder or LineDecoder(first_line_max=None),
-            on_shutdown=on_shutdown,
-            runtime=runtime,
+            outcome=outcome,
         )
     except PywattError as exc:
         log.error("module %s cannot start: %s", init.module_id, exc)
-        return _failure_status([exc])
+        return _failure_status(exc)
+    # The module stops when its lifecycle actor does (a significant child all the way up):
+    # the root then ends and the body below is cancelled.
+    root = SupervisorSpec(
+        "system", [tree], max_restarts=0, auto_shutdown=AutoShutdown.ANY_SIGNIFICANT
+    )
+    # The start-up task's own result: its failure counts even when something else (EOF on
+    # stdin, say) stopped the module first and its ShutdownModule was not heard.
+    startup_failure: BaseException | None = None
+
+    async def start(system: actors.ActorSystem) -> None:
+        nonlocal startup_failure
+        startup_failure = await _start(system, config, init, main, runtime)
+
     try:
-        async with (
-            actors.open_actor_system(SupervisorSpec("system", [tree], max_restarts=0)) as system,
-            trio.open_nursery() as nursery,
-        ):
+        async with actors.open_actor_system(root) as system, trio.open_nursery() as nursery:
             system.events.subscribe(_log_lifecycle)
             if handle_signals:
-                nursery.start_soon(_watch_signals, on_shutdown)
-            nursery.start_soon(_start, system, config, init, main, on_shutdown, failures, runtime)
-            await shutdown.wait()
-            if not failures:  # a failure was logged already, in one line
-                log.info("module %s shutting down: %s", init.module_id, reasons[0])
-            await _unregister(system, config)
-            runtime.directory.closing = True
-            nursery.cancel_scope.cancel()
+                nursery.start_soon(_watch_signals, system)
+            nursery.start_soon(start, system)
+            await trio.sleep_forever()
     except actors.RestartIntensityExceeded as exc:
         log.error("module %s failed: %s (cause: %s)", init.module_id, exc, exc.__cause__)
         return 1
     finally:
         shutdown_tracing()  # the spans still batched go out before the process ends
-    if failures:
-        return _failure_status(failures)
+    failure = outcome.failure or startup_failure
+    if failure is not None:
+        return _failure_status(failure)
     log.info("module %s stopped cleanly", init.module_id)
     return 0
 
@@ -228,12 +233,10 @@ def _cannot_heal(error: BaseException) -> bool:
     return isinstance(error, ConfigError | SecretNotFound)
 
 
-def _failure_status(failures: list[BaseException]) -> int:
-    """``EXIT_CANNOT_START`` when every failure is one that restarting will not fix, so the
+def _failure_status(failure: BaseException) -> int:
+    """``EXIT_CANNOT_START`` when the failure is one that restarting will not fix, so the
     orchestrator does not restart the module; 1 otherwise."""
-    if failures and all(_cannot_heal(f) for f in failures):
-        return EXIT_CANNOT_START
-    return 1
+    return EXIT_CANNOT_START if _cannot_heal(failure) else 1
 
 
 async def _start(
@@ -241,10 +244,10 @@ async def _start(
     config: ModuleConfig,
     init: InitBlob,
     main: Main | None,
-    on_shutdown: Callable[[str], None],
-    failures: list[BaseException],
     runtime: ModuleRuntime,
-) -> None:
+) -> BaseException | None:
+    """Start-up, in order (see :func:`serve_module`). A failure is logged, told to the
+    lifecycle actor (the module stops) and returned."""
     try:
         values: dict[str, str] = {}
         for name in config.secrets:  # in order, before announcing (docs/protocol.md §3.3 step 3)
@@ -256,7 +259,7 @@ async def _start(
             user_state = config.state_builder(init, values)
             if inspect.isawaitable(user_state):
                 user_state = await user_state
-        await wait_channels(runtime.directory, CHANNEL_WAIT)
+        await wait_channels(runtime, CHANNEL_WAIT)
         state: AppState[Any] = AppState(system, init, user_state, config, runtime)
         app: object = None
         if main is not None:
@@ -288,7 +291,7 @@ async def _start(
             # Only then: prometheus_client costs ~70 ms of start-up to import.
             from ._metrics import watch_module
 
-            watch_module(system, runtime.directory)
+            watch_module(system, runtime.channels)
         await system.ask("pywatt.registrar", Announce(_listen_text(init), endpoints))
         log.info("module %s announced %d endpoint(s)", init.module_id, len(endpoints))
         if config.enable_module_registration:
@@ -296,12 +299,13 @@ async def _start(
     except (SecretError, PywattError, TimeoutError, actors.ActorError) as exc:
         verb = "cannot start" if _cannot_heal(exc) else "failed to start"
         log.error("module %s %s: %s", init.module_id, verb, exc)
-        failures.append(exc)
-        on_shutdown(f"startup failed: {exc}")
+        system.tell_nowait(LIFECYCLE, ShutdownModule(f"startup failed: {exc}", exc))
+        return exc
     except Exception as exc:
         log.exception("module %s: main raised", init.module_id)
-        failures.append(exc)
-        on_shutdown(f"main raised {type(exc).__name__}")
+        system.tell_nowait(LIFECYCLE, ShutdownModule(f"main raised {type(exc).__name__}", exc))
+        return exc
+    return None
 
 
 async def _register(system: actors.ActorSystem, config: ModuleConfig, init: InitBlob) -> None:
@@ -319,14 +323,6 @@ async def _register(system: actors.ActorSystem, config: ModuleConfig, init: Init
         log.error("module %s could not register with the orchestrator: %s", init.module_id, exc)
         return
     log.info("module %s registered as %s", init.module_id, registered.id)
-
-
-async def _unregister(system: actors.ActorSystem, config: ModuleConfig) -> None:
-    """Graceful unregistration before the tree stops (bounded: the module is leaving)."""
-    if not config.enable_module_registration:
-        return
-    with trio.move_on_after(UNREGISTER_WAIT), contextlib.suppress(PywattError, actors.ActorError):
-        await system.ask("pywatt.registrar", Unregister())
 
 
 def _log_lifecycle(event: actors.Event) -> None:
@@ -353,10 +349,11 @@ def _listen_text(init: InitBlob) -> str:
     return str(listen) if isinstance(listen, SocketAddress) else listen
 
 
-async def _watch_signals(on_shutdown: Callable[[str], None]) -> None:
+async def _watch_signals(system: actors.ActorSystem) -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async for signum in signals:
-            on_shutdown(f"received {signal.Signals(signum).name}")
+            reason = f"received {signal.Signals(signum).name}"
+            system.tell_nowait(LIFECYCLE, ShutdownModule(reason))
 
 
 # -- the process entry ---------------------------------------------------------------------

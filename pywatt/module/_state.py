@@ -46,7 +46,7 @@ class AppState(MessagingMixin, DataMixin, ChannelsMixin, Generic[S]):
     ``user_state`` (also ``custom()``) is what the module's ``state_builder`` returned. Every
     method is a message to an actor (``get_secret`` asks ``pywatt.secrets``), so a user's
     actor registered under the same name answers instead of the built-in one; only the
-    channel methods read the channel directory the connection actors keep.
+    channel methods read a read-only view of the channels, or ask the channels actor.
     """
 
     def __init__(

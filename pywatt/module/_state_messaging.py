@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import contextlib
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -23,19 +24,25 @@ from pywatt.registrar import GetRegistration, RegistrationStatus, SetHealth
 from pywatt.router import (
     ROUTER,
     EndpointHandler,
+    ModuleStream,
     ModuleUnavailable,
     NoSuchEndpoint,
     RegisterHandler,
+    RemoteInbound,
     RemoteRef,
     RequestInterrupted,
     RequestTimeout,
     SendMessage,
     SendRequest,
+    StreamReply,
     UnregisterHandler,
+    open_module_stream,
     parse_target,
 )
 from pywatt.tracing import client_span
 from pywatt.wire import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_WINDOW,
     READY_ENDPOINT,
     DiscoveryUpdate,
     HealthStatus,
@@ -132,12 +139,59 @@ class MessagingMixin:
         *,
         request_type: Any = Any,
         for_module: str | None = None,
+        max_request_size: int | None = None,
     ) -> None:
         """Serve requests for ``endpoint`` with ``handler`` (a sync or async function of the
         request, decoded as ``request_type``, returning the response; or a local actor's
         name). ``for_module`` also routes destination-less requests (a Rust module's) from
-        that module here."""
-        await self.system.ask(ROUTER, RegisterHandler(endpoint, handler, request_type, for_module))
+        that module here. ``max_request_size``: refuse requests over this many encoded bytes
+        (the caller gets ``RequestTooLarge``); without it a request of any size is taken
+        (over 1 MiB it comes as a stream, docs/streams.md).
+
+        The handler may answer with a stream: return ``state.stream_reply(chunks)`` or an
+        async generator of bytes, and the caller's ``send_request`` returns a
+        ``RemoteInbound`` to iterate."""
+        await self.system.ask(
+            ROUTER,
+            RegisterHandler(endpoint, handler, request_type, for_module, max_size=max_request_size),
+        )
+
+    async def serve_stream(
+        self, endpoint: str, handler: Callable[[RemoteInbound], Awaitable[Any]]
+    ) -> None:
+        """Serve streams opened to ``endpoint`` (``state.open_stream`` in another module):
+        ``handler`` gets each stream's :class:`~pywatt.router.RemoteInbound` (``async for
+        chunk in stream``; ``stream.metadata``, ``stream.source``) and its return value is
+        the producer's ``stream.reply``. Returning before the end, or raising, aborts the
+        stream (docs/streams.md)."""
+        await self.system.ask(ROUTER, RegisterHandler(endpoint, handler, stream=True))
+
+    def open_stream(
+        self,
+        target: str,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        endpoint: str | None = None,
+        window: int = DEFAULT_WINDOW,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        timeout: float | None = None,
+    ) -> contextlib.AbstractAsyncContextManager[ModuleStream]:
+        """``async with state.open_stream("storage:upload", {"name": "a.bin"}) as stream:
+        await stream.send(chunk)``: a stream to another module's streamed endpoint, paced by
+        its reading (at most ``window`` chunks of ``chunk_size`` bytes in flight). Leaving the
+        block waits for the handler's answer, ``stream.reply``. Raises ``StreamAborted``, the
+        handler's ``RemoteError``, ``StreamsUnsupported`` (docs/streams.md)."""
+        return open_module_stream(
+            self.system, target, dict(metadata or {}), endpoint=endpoint, window=window,
+            chunk_size=chunk_size, timeout=timeout,
+        )  # fmt: skip
+
+    def stream_reply(
+        self, chunks: AsyncIterable[bytes] | bytes, metadata: Mapping[str, str] | None = None
+    ) -> StreamReply:
+        """What a request handler returns to answer with a stream of ``chunks``; the caller's
+        ``send_request`` returns a ``RemoteInbound`` (``metadata`` is its ``metadata``)."""
+        return StreamReply(chunks, dict(metadata or {}))
 
     async def stop_serving(self, endpoint: str) -> None:
         """Stop serving ``endpoint``."""

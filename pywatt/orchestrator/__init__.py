@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from .console import stream_sink as stream_sink
     from .control import default_run_dir as default_run_dir
     from .control import send_command as send_command
+    from .dashboard import DashboardSettings as DashboardSettings
     from .hub import ConnectionInfo as ConnectionInfo
     from .hub import HubStatistics as HubStatistics
     from .hub import ModuleEndpoints as ModuleEndpoints
@@ -121,5 +122,6 @@ __getattr__, __dir__, __all__ = attach(
             "module_from_file",
         ],
         "._orchestrator": ["Orchestrator", "open_orchestrator"],
+        ".dashboard": ["DashboardSettings"],
     },
 )

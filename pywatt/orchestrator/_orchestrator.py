@@ -49,6 +49,13 @@ from pywatt.wire import ENV_EVENTS, OrchestratorDeclaration, ServiceProviderInfo
 from ._errors import ModuleExited, ModuleNotRunning, NoSuchModule
 from .config import GATEWAY_NAME, Manifest, process_name, supervisor_name
 from .console import Console, ConsoleLine, Verbosity
+from .dashboard import (
+    TOKEN_ENV,
+    Dashboard,
+    DashboardSettings,
+    EndpointLatency,
+    start_dashboard,
+)
 from .gateway import Gateway, Transport
 from .hub import (
     HUB_NAME,
@@ -74,6 +81,7 @@ from .hub import (
 )
 from .processes import (
     PORTS_NAME,
+    WATCHER_NAME,
     GetModuleTree,
     ModuleHandle,
     ModuleState,
@@ -81,7 +89,10 @@ from .processes import (
     NotifyRotated,
     PortRegistry,
     ProcessSettings,
+    ReleasePorts,
+    SupervisionWatcher,
     TreeUnavailable,
+    WatchModule,
     api_url,
     format_address,
     module_supervisor_spec,
@@ -170,6 +181,8 @@ class Orchestrator:
         self._shutdown = trio.Event()
         self.shutdown_reason: str | None = None
         """Why :meth:`request_shutdown` was called, if it was."""
+        self.dashboard: Dashboard | None = None
+        """The gateway's dashboard (``/_pywatt/``), None when it is off."""
         report_state = state_reporter(system.events)
         for handle in handles.values():
             handle._on_change = self._on_change
@@ -420,6 +433,7 @@ async def open_orchestrator(
     verbosity: Verbosity = Verbosity.NORMAL,
     gateway_transport: Transport = "auto",
     gateway_socket: socket.socket | None = None,
+    dashboard: DashboardSettings | None = None,
 ) -> AsyncIterator[Orchestrator]:
     """Start every module of ``manifest`` (in order) and yield the running orchestrator.
 
@@ -431,7 +445,9 @@ async def open_orchestrator(
     start order. The HTTP gateway on ``orchestrator_api`` routes requests for the modules'
     announced endpoints to them: ``gateway_transport="auto"`` (pywatt modules over pooled
     HTTP/1.1 connections to their listen address, foreign ones over IPC), ``"ipc"`` (every
-    module over its stdio, the §9.2 wrapper) or ``"http"`` (streamed to the listen address).
+    module over its stdio, the §9.2 wrapper) or ``"http"`` (streamed to the listen address),
+    and serves the ``dashboard`` at ``/_pywatt/`` (default: on, its token from
+    ``$PYWATT_DASHBOARD_TOKEN`` of the manifest's environment).
 
     Raises :class:`SecretsFileError` if the secrets file cannot be read.
     """
@@ -456,7 +472,9 @@ async def open_orchestrator(
         endpoints = {spec.id: module_endpoints(spec) for spec in manifest.modules}
         console.redact.register(*(ep.token for ep in endpoints.values()))
         declaration = OrchestratorDeclaration(
-            version=__version__, heartbeat_interval=manifest.heartbeat_interval
+            version=__version__,
+            heartbeat_interval=manifest.heartbeat_interval,
+            formats=frozenset({"json", "msgpack"}),  # msgpack: streams (extensions §9.4)
         )
         settings = ProcessSettings(
             orchestrator_api=api,
@@ -497,21 +515,37 @@ async def open_orchestrator(
             )
             # The factory hands back the same store, so its values survive a restart of it.
             await system.spawn(lambda: store, name=STORE_NAME)
-            api_port = int(api_socket.getsockname()[1])
+            bound_host, bound_port = api_socket.getsockname()[:2]
+            latency = EndpointLatency(lambda: orch.modules)  # outlives the gateway actor
+            board = start_dashboard(
+                orch, dashboard or DashboardSettings(token=environment.get(TOKEN_ENV) or None),
+                latency, bound_host, system.events.subscribe,
+            )  # fmt: skip
+            orch.dashboard = board
+            api_port = int(bound_port)
             reserved = {api_port: "the orchestrator API"}
             await system.spawn(lambda: PortRegistry(reserved), name=PORTS_NAME)
+            watched: dict[str, str] = {}  # kept with the watcher's name
+            await system.spawn(
+                lambda: SupervisionWatcher(handles, console, watched), name=WATCHER_NAME
+            )
             await system.spawn(
                 lambda: Gateway(api_socket, lambda: orch.modules, process_name,
-                                transport=gateway_transport, console=console),
+                                transport=gateway_transport, console=console,
+                                dashboard=board, latency=latency),
                 name=GATEWAY_NAME,
             )  # fmt: skip
             if have("http"):
-                bound_host, bound_port = api_socket.getsockname()[:2]
                 where = f"http://{format_address(bound_host, bound_port)}"
                 if where != api:
                     where += f", reached by modules at {api}"
                 how = _TRANSPORT_TEXT[gateway_transport]
                 console.info(f"HTTP gateway on {where} ({how})")
+                if board is not None:
+                    console.info(
+                        f"dashboard on {where.split(',')[0]}/_pywatt/"
+                        + (" (token required)" if board.access.needs_token else "")
+                    )
             else:
                 console.info("HTTP gateway off: install 'pywatt[http]' to serve it")
 
@@ -519,7 +553,10 @@ async def open_orchestrator(
                 try:
                     await system.start_supervisor(module_supervisor_spec(handle, settings))
                 except StartFailed:
+                    await system.tell(PORTS_NAME, ReleasePorts(handle.id))
                     handle._set(state=ModuleState.FAILED, pid=None)
+                    return
+                await system.tell(WATCHER_NAME, WatchModule(handle.id))
 
             try:
                 for handle in handles.values():

@@ -22,6 +22,7 @@ time and the rest queue; each has the 30 s deadline of §10.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any, Final
 
@@ -29,8 +30,11 @@ import attrs
 
 import actors
 from pywatt.channels import (
-    ChannelDirectory,
+    CHANNELS_ACTOR,
+    ChannelHealth,
     ChannelInbound,
+    ChannelStatistics,
+    ConnectionStatus,
     LineExpired,
     NoChannel,
     Outgoing,
@@ -155,7 +159,6 @@ class RegistrarMemory:
 
 
 def registrar_spec(
-    directory: ChannelDirectory,
     *,
     heartbeat_interval: float = DEFAULT_HEARTBEAT,
     shutdown: float = 5.0,
@@ -165,9 +168,7 @@ def registrar_spec(
     memory = RegistrarMemory()
     return actors.ChildSpec(
         "pywatt.registrar",
-        lambda: Registrar(
-            directory=directory, heartbeat_interval=heartbeat_interval, memory=memory
-        ),
+        lambda: Registrar(heartbeat_interval=heartbeat_interval, memory=memory),
         shutdown=shutdown,
     )
 
@@ -185,13 +186,13 @@ class Registrar(actors.Actor[RegistrarMessage]):
         self,
         link: str = "pywatt.link",
         *,
-        directory: ChannelDirectory | None = None,
+        channels: str = CHANNELS_ACTOR,
         heartbeat_interval: float = DEFAULT_HEARTBEAT,
         deadline: float = DEADLINE,
         memory: RegistrarMemory | None = None,
     ) -> None:
         self.link = link
-        self.directory = directory or ChannelDirectory()
+        self.channels = channels
         self.heartbeat_interval = heartbeat_interval
         self.deadline = deadline
         self.memory = memory if memory is not None else RegistrarMemory()
@@ -207,10 +208,10 @@ class Registrar(actors.Actor[RegistrarMessage]):
     async def on_start(self) -> None:
         self.line = SerialRequests[Outgoing](
             self.ctx,
-            self.directory,
             deadline=self.deadline,
             timeout_error=RegistrationTimeout,
             log=log,
+            channels=self.channels,
         )
         if self.memory.registered is not None and self.memory.confirmed:
             self._start_beating()  # a restart: the registration goes on
@@ -263,13 +264,18 @@ class Registrar(actors.Actor[RegistrarMessage]):
             Message[UnregistrationRequest],
         )  # fmt: skip
 
-    def _health(self) -> HealthStatus:
+    async def _health(self) -> HealthStatus:
         if self.memory.health_override is not None:
             return self.memory.health_override
-        states = list(self.directory.states.values())
-        if states and all(s.connected for s in states):
+        states: list[ChannelStatistics] = []
+        # The channels actor answers at once (a restarting one when back); without one, no
+        # channel is up.
+        with contextlib.suppress(actors.ActorError):
+            states = await self.ctx.system.ask(self.channels, ChannelHealth())
+        up = [s.status is ConnectionStatus.CONNECTED for s in states]
+        if up and all(up):
             return HealthStatus.HEALTHY
-        if any(s.connected for s in states):
+        if any(up):
             return HealthStatus.DEGRADED
         return HealthStatus.UNHEALTHY
 
@@ -277,7 +283,7 @@ class Registrar(actors.Actor[RegistrarMessage]):
         registered = self.registered
         if registered is None or any(o.expects is HeartbeatResponse for o in self.line.queue):
             return
-        health = self._health()
+        health = await self._health()
         self.last_health = health
         request = HeartbeatRequest(
             module_id=registered.id,

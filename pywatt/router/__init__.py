@@ -18,6 +18,7 @@ from ._errors import RemoteCrash as RemoteCrash
 from ._errors import RemoteError as RemoteError
 from ._errors import RequestInterrupted as RequestInterrupted
 from ._errors import RequestTimeout as RequestTimeout
+from ._errors import RequestTooLarge as RequestTooLarge
 from ._errors import RouterError as RouterError
 from ._messages import ROUTER as ROUTER
 from ._messages import ROUTER_PROTOCOL as ROUTER_PROTOCOL
@@ -30,9 +31,17 @@ from ._messages import SendMessage as SendMessage
 from ._messages import SendRequest as SendRequest
 from ._messages import UnregisterHandler as UnregisterHandler
 from ._messages import parse_target as parse_target
+from ._open import ModuleStream as ModuleStream
+from ._open import open_module_stream as open_module_stream
 from ._remote import RemoteRef as RemoteRef
 from ._remote import reply_type_of as reply_type_of
 from ._router import LOCAL_CHANNEL as LOCAL_CHANNEL
 from ._router import NOTIFY_MARKER_VALUE as NOTIFY_MARKER_VALUE
 from ._router import Router as Router
 from ._router import router_spec as router_spec
+from ._streaming import STREAM_THRESHOLD as STREAM_THRESHOLD
+from ._streaming import StreamReply as StreamReply
+from ._streams import RemoteInbound as RemoteInbound
+from ._streams import RemoteOutbound as RemoteOutbound
+from ._streams import StreamsUnsupported as StreamsUnsupported
+from ._streams import StreamTable as StreamTable

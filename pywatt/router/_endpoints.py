@@ -29,6 +29,8 @@ class Handler:
 
     handler: EndpointHandler
     request_type: Any
+    stream: bool = False
+    max_size: int | None = None
 
 
 class Endpoints:
@@ -69,7 +71,11 @@ class Endpoints:
             raise BadTarget(f"an endpoint is a non-empty string, not {endpoint!r}")
         if module is not None and (not isinstance(module, str) or not module):
             raise BadTarget(f"for_module is a module id (a non-empty string), not {module!r}")
-        entry = Handler(message.handler, message.request_type)
+        if message.stream and isinstance(message.handler, str):
+            raise BadTarget("a streamed endpoint is served by a function, not an actor name")
+        if message.max_size is not None and message.max_size < 0:
+            raise BadTarget(f"max_size is a number of bytes, not {message.max_size!r}")
+        entry = Handler(message.handler, message.request_type, message.stream, message.max_size)
         self.unregister(endpoint)
         self._by_endpoint[endpoint] = entry
         if module is not None:

@@ -137,6 +137,12 @@ class RemoteCrash(RemoteError):
         return super().describe()
 
 
+class RequestTooLarge(RemoteError, ValueError):
+    """The request is over the size limit its endpoint set (``state.serve(...,
+    max_request_size=...)``); the handler did not run. Sent by the callee's router as type
+    ``RequestTooLarge``."""
+
+
 _BY_TYPE: dict[str, type[RemoteError]] = {
     "ModuleUnavailable": ModuleUnavailable,
     "NoSuchModule": NoSuchModule,
@@ -144,6 +150,8 @@ _BY_TYPE: dict[str, type[RemoteError]] = {
     "ChannelLost": RemoteError,
     "RequestInterrupted": RemoteError,
     "ReplyTooLarge": RemoteError,
+    "RequestTooLarge": RequestTooLarge,
+    "StreamAborted": RemoteError,
 }
 
 WIRE_ERROR_TYPES: frozenset[str] = frozenset(_BY_TYPE)

@@ -81,6 +81,8 @@ class SendRequest(Request[Any]):
     timeout: float | None = None
     trace: dict[str, str] | None = None
     """The W3C trace context of the caller's span (``pywatt.tracing.client_span``)."""
+    request_id: uuid.UUID | None = None
+    """The request's id (None: a fresh one); a stream's announcing request names its own."""
 
     trace_ask: ClassVar[bool] = False  # the caller's span covers it: no ask span
 
@@ -98,6 +100,12 @@ class RegisterHandler(Request[None]):
     handler: EndpointHandler
     request_type: Any = Any
     for_module: str | None = None
+    stream: bool = False
+    """The endpoint takes streams: ``handler`` (a function) is called with the
+    ``RemoteInbound`` of each stream opened to it (``state.serve_stream``)."""
+    max_size: int | None = None
+    """Refuse requests over this many encoded bytes with ``RequestTooLarge`` (None: no limit
+    but the frame limit, and none at all for requests that come as a stream)."""
 
 
 @attrs.frozen
@@ -143,6 +151,9 @@ class RouterStatistics:
     """Requests waiting for the module's setup to register their endpoint."""
     latency: HistogramSnapshot = attrs.Factory(HistogramSnapshot)
     """Seconds from sending a request to its reply (an error reply included; not timeouts)."""
+    expired: int = 0
+    """Requests served here whose caller's deadline passed before the handler answered:
+    the handler was cancelled (or never run) and no reply was sent."""
 
 
 @attrs.frozen

@@ -1,18 +1,21 @@
 """The payload of a request or notification (decision 7), written and read fast.
 
 A request's payload is the JSON of ``Message{id, content, metadata: {destination: <endpoint>,
-properties: {"pywatt_reply": "result"|"none"}}}``. Writing it through ``encode_payload``
-and reading it through ``decode_payload_message`` unstructures and structures the envelope
-with cattrs on every request. Here the envelope is a template around the content, whose JSON
-still comes from (and goes to) ``pywatt.wire``; the tests check the bytes against
-``encode_payload`` and the values against ``decode_payload_message``. A payload in any other
-form than the one written here (another field order, more metadata, whitespace, escapes)
-is not read here: :func:`read_request` returns ``None`` and the router decodes it with
-``pywatt.wire``, which accepts and refuses exactly what Rust does.
+properties: {["pywatt_deadline_ms": <budget>, ]"pywatt_reply": "result"|"none"}}}``.
+Writing it through ``encode_payload`` and reading it through ``decode_payload_message``
+unstructures and structures the envelope with cattrs on every request. Here the envelope is
+a template around the content, whose JSON still comes from (and goes to) ``pywatt.wire``;
+the tests check the bytes against ``encode_payload`` and the values against
+``decode_payload_message``. A payload in any other form than the one written here (another
+field order, more metadata, whitespace, escapes) is not read here: :func:`read_request`
+returns ``None`` and the router decodes it with ``pywatt.wire``, which accepts and refuses
+exactly what Rust does.
 
-Tracing: a traced request also carries the W3C trace context in ``metadata.properties``
-(``traceparent``, ``tracestate``; keys sorted, after ``pywatt_reply``). A Rust module ignores
-properties it does not know (docs/protocol-extensions.md §5).
+Deadline: a request carries its caller's budget in whole milliseconds
+(``pywatt_deadline_ms``, first: the keys are sorted). Tracing: a traced request also carries
+the W3C trace context in ``metadata.properties`` (``traceparent``, ``tracestate``; keys
+sorted, after ``pywatt_reply``). A Rust module ignores properties it does not know
+(docs/protocol-extensions.md §5).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any, Final
 
 from pywatt.channels import uuid4_text
 from pywatt.wire import (
+    DEADLINE_PROPERTY,
     REPLY_MARKER_PROPERTY,
     DecodeError,
     EncodedMessage,
@@ -33,11 +37,15 @@ from pywatt.wire import (
     encode_json,
 )
 
-__all__ = ["read_request", "request_payload"]
+__all__ = ["budget_of", "read_request", "request_payload"]
+
+_BUDGET: Final = b'"' + DEADLINE_PROPERTY.encode() + b'":'
 
 _REQUEST: Final = re.compile(
     rb'\{"id":"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}","content":(.*)'
-    rb',"metadata":\{"destination":"([^"\\\x00-\x1f]*)","properties":\{"'
+    rb',"metadata":\{"destination":"([^"\\\x00-\x1f]*)","properties":\{(?:"'
+    + DEADLINE_PROPERTY.encode()
+    + rb'":(0|[1-9][0-9]{0,15}),)?"'
     + REPLY_MARKER_PROPERTY.encode()
     + rb'":"([^"\\\x00-\x1f]*)"'
     rb'(?:,"traceparent":"([^"\\\x00-\x1f]*)")?(?:,"tracestate":"([^"\\\x00-\x1f]*)")?'
@@ -47,12 +55,17 @@ _REQUEST: Final = re.compile(
 
 
 def request_payload(
-    value: Any, endpoint: str, marker: str, trace: Mapping[str, str] | None = None
+    value: Any,
+    endpoint: str,
+    marker: str,
+    trace: Mapping[str, str] | None = None,
+    budget_ms: int | None = None,
 ) -> EncodedMessage:
     """The JSON payload of a request (``marker`` "result") or notification ("none") to
     ``endpoint``: the bytes of ``encode_payload(value, metadata=MessageMetadata(
     destination=endpoint, properties={"pywatt_reply": marker, **trace}))``, ``trace`` being
-    the W3C trace context fields (or None). Raises ``EncodeError``."""
+    the W3C trace context fields (or None), with ``"pywatt_deadline_ms": budget_ms`` first
+    among the properties when a budget is given. Raises ``EncodeError``."""
     try:
         if trace:  # the keys sorted, as serde_json writes a map
             properties = {REPLY_MARKER_PROPERTY: marker, **trace}
@@ -68,6 +81,7 @@ def request_payload(
             b',"metadata":{"destination":'
             + encode_basestring(endpoint).encode()
             + b',"properties":{'
+            + (b"" if budget_ms is None else _BUDGET + str(budget_ms).encode() + b",")
             + fields
             + b"}}}"
         )
@@ -79,22 +93,40 @@ def request_payload(
 
 def read_request(
     payload: EncodedMessage,
-) -> tuple[Any, str, str, dict[str, str] | None] | None:
-    """``(content, destination, marker, trace)`` of a JSON payload in the form
-    :func:`request_payload` writes, the content decoded as ``Any`` and ``trace`` the trace
-    context fields (None without); ``None`` for any other payload. Does not block or raise."""
+) -> tuple[Any, str, str, dict[str, str] | None, int | None] | None:
+    """``(content, destination, marker, trace, budget_ms)`` of a JSON payload in the form
+    :func:`request_payload` writes, the content decoded as ``Any``, ``trace`` the trace
+    context fields (None without) and ``budget_ms`` the caller's budget (None without);
+    ``None`` for any other payload. Does not block or raise."""
     if payload.format is not EncodingFormat.JSON:
         return None
     match = _REQUEST.fullmatch(payload.data)
     if match is None:
         return None
-    content, destination, marker, parent, state = match.groups()
+    content, destination, budget, marker, parent, state = match.groups()
     try:
         trace = None
         if parent is not None:
             trace = {"traceparent": parent.decode()}
             if state is not None:
                 trace["tracestate"] = state.decode()
-        return decode_json(content, Any), destination.decode(), marker.decode(), trace
+        return (
+            decode_json(content, Any),
+            destination.decode(),
+            marker.decode(),
+            trace,
+            None if budget is None else int(budget),
+        )
     except (DecodeError, UnicodeDecodeError):
         return None
+
+
+def budget_of(properties: object) -> int | None:
+    """The ``pywatt_deadline_ms`` of a request's decoded ``metadata.properties``: None when
+    absent or not a non-negative whole number (a budget nobody can read is no budget)."""
+    if not isinstance(properties, dict):
+        return None
+    budget = properties.get(DEADLINE_PROPERTY)
+    if type(budget) is int and budget >= 0:
+        return budget
+    return None

@@ -18,10 +18,10 @@ themselves. The reply is a ``route_to_module`` back to the source with the same
 ``request_id`` and endpoint ``pywatt.reply``: ``{"Ok":value}`` / ``{"Err":{...}}`` for a
 pywatt requester, the bare value for a Rust one.
 
-Frames go straight into the chosen connection's :class:`~pywatt.channels.Outbox` (published
-on its ``ChannelState`` while it is connected), not through a message to the connection
-actor; above the outbox's high-water mark the router waits for room (back-pressure), and a
-connection without a published outbox is told a ``SendFrame``.
+Frames go straight into the chosen connection's outbox through the channels actor's
+:class:`~pywatt.channels.Writer` (asked for once with ``GetWriter``, and again when the
+channels actor has restarted and revoked it), not through a message per frame; above the
+outbox's high-water mark the router waits for room (back-pressure).
 
 Errors: an ``{"Err":...}`` reply becomes the :class:`RemoteError` subclass its ``type`` names
 (:meth:`RemoteError.from_reply`). A handler's exception is sent as its class name and message;
@@ -56,34 +56,40 @@ running get a ``RequestInterrupted`` error reply.
 from __future__ import annotations
 
 import collections
+import contextlib
 import inspect
 import logging
+import math
 import time
 import uuid
 from typing import Any, Final
 
 import attrs
+import trio
 
 from actors import (
     Actor,
     ActorCrashed,
     ActorError,
-    ActorRef,
+    AskTimeout,
     ChildSpec,
     DeferredReply,
     PendingReplies,
 )
 from pywatt.channels import (
-    ChannelDirectory,
+    CHANNELS_ACTOR,
     ChannelInbound,
     ConnectionLost,
+    GetWriter,
     NoChannel,
-    SendFrame,
+    Writer,
+    WriterRevoked,
     route_frame,
 )
 from pywatt.metrics import Histogram
 from pywatt.tracing import Span, activated, end_span, server_span, trace_carrier
 from pywatt.wire import (
+    DEFAULT_MAX_FRAME_SIZE,
     READY_ENDPOINT,
     REPLY_ENDPOINT,
     REPLY_MARKER_PROPERTY,
@@ -96,6 +102,8 @@ from pywatt.wire import (
     ReplyError,
     RoutedModuleMessage,
     RoutedModuleResponse,
+    StreamFrame,
+    decode_body,
     decode_payload,
     decode_payload_message,
     decode_reply,
@@ -127,7 +135,26 @@ from ._messages import (
     Unpark,
     UnregisterHandler,
 )
-from ._payloads import read_request, request_payload
+from ._payloads import budget_of, read_request, request_payload
+from ._streaming import (
+    BODY_PROPERTY,
+    STREAM_KEY,
+    STREAM_THRESHOLD,
+    BodyArrived,
+    OpenStream,
+    ResendWhole,
+    SweepStreams,
+    body_request_payload,
+    claim_body,
+    is_stream_reply,
+    on_stream_reply,
+    open_body,
+    serve_stream,
+    stream_reply_data,
+    surely_big,
+    write_error,
+)
+from ._streams import RemoteInbound, RemoteOutbound, StreamsUnsupported, StreamTable
 
 __all__ = ["LOCAL_CHANNEL", "NOTIFY_MARKER_VALUE", "Router", "router_spec"]
 
@@ -164,12 +191,16 @@ RouterMessage = (
     | ConnectionLost
     | Unpark
     | HandlerReply
+    | OpenStream
+    | ResendWhole
+    | BodyArrived
+    | SweepStreams
 )
+_STREAM_FRAMES: Final = StreamFrame.__args__
 
 
 def router_spec(
     module_id: str,
-    directory: ChannelDirectory,
     *,
     default_timeout: float = 30.0,
     max_in_flight: int = 1024,
@@ -184,12 +215,13 @@ def router_spec(
     if default_timeout <= 0 or max_in_flight < 1:
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
     endpoints = Endpoints(ready=not hold_until_ready, max_held=max_in_flight)
+    streams = StreamTable()
     return ChildSpec(
         ROUTER,
         lambda: Router(
             module_id,
-            directory,
             endpoints=endpoints,
+            streams=streams,
             default_timeout=default_timeout,
             max_in_flight=max_in_flight,
         ),
@@ -205,22 +237,33 @@ class Router(Actor[RouterMessage]):
     keeps its own, which a restart forgets.
     """
 
-    reply_errors = (NoChannel, EncodeError, MessageTooLarge, BadTarget)
+    reply_errors = (NoChannel, EncodeError, MessageTooLarge, BadTarget, StreamsUnsupported)
 
     def __init__(
         self,
         module_id: str,
-        directory: ChannelDirectory,
         *,
         endpoints: Endpoints | None = None,
+        streams: StreamTable | None = None,
         default_timeout: float = 30.0,
         max_in_flight: int = 1024,
+        stream_threshold: int = STREAM_THRESHOLD,
+        channels: str = CHANNELS_ACTOR,
     ) -> None:
         if default_timeout <= 0 or max_in_flight < 1:
             raise ValueError("default_timeout must be positive and max_in_flight at least 1")
         self.module_id = module_id
-        self.directory = directory
+        self.channels = channels
+        self.writer: Writer | None = None
         self.endpoints = endpoints if endpoints is not None else Endpoints()
+        self.streams = streams if streams is not None else StreamTable()
+        """The module's streams, by id (``_streams``): like ``endpoints``, the name's."""
+        self.stream_threshold = stream_threshold
+        self.bodies: dict[uuid.UUID, RemoteOutbound] = {}
+        self.resent: set[uuid.UUID] = set()
+        """Requests re-sent whole after their target refused the stream of their value: the
+        orchestrator's ``StreamRefused`` answer to the first sending is not their outcome."""
+        """Requests in flight whose value goes in a stream: aborted if the request ends."""
         self.default_timeout = default_timeout
         self.max_in_flight = max_in_flight
         # A request in flight is in both, together: ``requests`` says what it was, ``replies``
@@ -232,12 +275,27 @@ class Router(Actor[RouterMessage]):
         self.serving: dict[tuple[str, uuid.UUID], str] = {}
         self.counts: collections.Counter[str] = collections.Counter()
         self.latency = Histogram()
-        self._refs: dict[str, ActorRef[Any]] = {}
 
     async def on_start(self) -> None:
         self.replies = PendingReplies[uuid.UUID](
             self.ctx, timeout_error=self._timeout_error, on_expire=self._expired
         )
+        self.ctx.send_interval(5.0, SweepStreams())
+        # Streams write through the channels actor's writer too; the sync parts of the stream
+        # table (picking a connection) need one at hand, so it is asked for at once.
+        self.streams.renew = self._stream_writer
+        self.ctx.start_task(self._prime_writer)
+
+    async def _prime_writer(self) -> None:
+        with contextlib.suppress(NoChannel):
+            await self._stream_writer()
+
+    async def _stream_writer(self) -> Writer:
+        writer = self.writer
+        if writer is None or writer.revoked:
+            writer = self.writer = await self._new_writer("a stream frame")
+        self.streams.writer = writer
+        return writer
 
     async def on_stop(self) -> None:
         # Handler tasks end with this incarnation (a crash or a stop): their callers hear it
@@ -263,7 +321,9 @@ class Router(Actor[RouterMessage]):
     async def receive(self, message: RouterMessage) -> Any:
         if isinstance(message, ChannelInbound):
             inbound = message.message
-            if isinstance(inbound, RoutedModuleResponse):
+            if isinstance(inbound, _STREAM_FRAMES):
+                self.streams.on_frame(message.channel, inbound)
+            elif isinstance(inbound, RoutedModuleResponse):
                 self._on_reply(inbound.source_module_id, inbound.request_id, inbound.payload)
             elif isinstance(inbound, RoutedModuleMessage):
                 await self._on_routed(message.channel, inbound)
@@ -281,7 +341,22 @@ class Router(Actor[RouterMessage]):
         if isinstance(message, SendMessage):
             await self._send_notification(message)
             return None
+        if isinstance(message, OpenStream):
+            return self.streams.open_outbound(
+                message.target, message.endpoint, message.metadata,
+                window=message.window, chunk_size=message.chunk_size,
+            )  # fmt: skip
+        if isinstance(message, BodyArrived):
+            await self._serve_request(message.channel, message.message, message.body)
+            return None
+        if isinstance(message, ResendWhole):
+            await self._resend_whole(message.request_id, message.message)
+            return None
+        if isinstance(message, SweepStreams):
+            self.streams.sweep(trio.current_time())
+            return None
         if isinstance(message, ConnectionLost):
+            self.streams.connection_lost(message.channel, message.reason)
             self._on_connection_lost(message)
         elif isinstance(message, RegisterHandler):
             self.endpoints.register(message)
@@ -319,30 +394,35 @@ class Router(Actor[RouterMessage]):
             endpoints=self.endpoints.names(),
             held=self.endpoints.held,
             latency=self.latency.snapshot(),
+            expired=c["expired"],
         )
 
     # -- sending ---------------------------------------------------------------------------
 
     async def _send_frame(self, frame: bytes, what: str, prefer: str | None = None) -> str:
         """Queue ``frame`` on ``prefer`` if it is up, else on the connection the preferences
-        pick; returns the connection's name. Raises :class:`NoChannel`."""
-        state = self.directory.states.get(prefer) if prefer is not None else None
-        if state is None or not state.connected:
-            state = self.directory.pick()
-        if state is None:
-            raise NoChannel(what)
+        pick, with the channels actor's writer; returns the connection's name. Raises
+        :class:`NoChannel`."""
+        writer = self.writer
+        if writer is not None:
+            name = writer.offer(frame, prefer)  # the common case: room, no wait
+            if name is not None:
+                return name
         while True:
-            outbox = state.outbox
-            if outbox is None or outbox.closed:
-                break
-            if outbox.offer(frame):
-                return state.name
-            await outbox.wait_room()
-        ref = self._refs.get(state.name)
-        if ref is None:
-            ref = self._refs[state.name] = self.ctx.system.ref(state.name)
-        await ref.tell(SendFrame(frame))
-        return state.name
+            if writer is None or writer.revoked:
+                writer = self.writer = self.streams.writer = await self._new_writer(what)
+            try:
+                return await writer.send(frame, prefer, what)
+            except WriterRevoked:  # the channels actor restarted meanwhile
+                writer = None
+
+    async def _new_writer(self, what: str) -> Writer:
+        """The channels actor's current writer (it waits for a restarting one).
+        Raises :class:`NoChannel` when this module runs no channels actor."""
+        try:
+            return await self.ctx.system.ask(self.channels, GetWriter())
+        except ActorError as exc:
+            raise NoChannel(what) from exc
 
     def _route_frame(
         self, target: str, endpoint: str, request_id: uuid.UUID, payload: EncodedMessage
@@ -375,14 +455,42 @@ class Router(Actor[RouterMessage]):
         )
 
     async def _send_request(self, message: SendRequest, reply: DeferredReply) -> None:
-        request_id = uuid.uuid4()
+        request_id = message.request_id or uuid.uuid4()
         local = message.target == self.module_id
+        # The deadline: the request's timeout, or the asker's own deadline if earlier (it
+        # inherits its cancel scopes'); it travels as the budget left, in whole ms.
+        now = trio.current_time()
+        timeout = self.default_timeout if message.timeout is None else message.timeout
+        deadline = min(now + timeout, reply.deadline)
+        budget_ms = max(math.ceil((deadline - now) * 1000.0), 0)
         try:
-            payload = request_payload(
-                message.payload, message.endpoint, REPLY_MARKER_VALUE, message.trace
+            big = (
+                not local
+                and surely_big(message.payload, self.stream_threshold)
+                and self.streams.supported()
+            )
+            payload = (
+                EncodedMessage(data=b"", format=EncodingFormat.JSON)  # not written: see below
+                if big
+                else request_payload(
+                    message.payload, message.endpoint, REPLY_MARKER_VALUE, message.trace, budget_ms
+                )
             )
             if local:  # to itself: served here once it is pending, never on the wire
                 channel = LOCAL_CHANNEL
+            elif big or (len(payload.data) > self.stream_threshold and self.streams.supported()):
+                # Too big for one frame's comfort: the value goes in a stream (_streaming).
+                body = open_body(
+                    self, message.target, message.endpoint, message.payload, request_id
+                )
+                body.on_refused = lambda _: self._refused(request_id, message)
+                self.bodies[request_id] = body
+                payload = body_request_payload(message.endpoint, REPLY_MARKER_VALUE, body.stream_id)
+                channel = await self._send_frame(
+                    self._route_frame(message.target, message.endpoint, request_id, payload),
+                    f"a request to {message.target}/{message.endpoint}",
+                    prefer=body.channel,
+                )
             else:
                 channel = await self._send_frame(
                     self._route_frame(message.target, message.endpoint, request_id, payload),
@@ -391,16 +499,15 @@ class Router(Actor[RouterMessage]):
         except (NoChannel, EncodeError, MessageTooLarge) as exc:
             reply.fail(exc)
             return
-        timeout = self.default_timeout if message.timeout is None else message.timeout
         self.requests[request_id] = _Request(
             message.target,
             message.endpoint,
             message.response_type,
             channel,
-            timeout,
+            deadline - now,
             time.perf_counter(),
         )
-        self.replies.add(request_id, reply, timeout=timeout)
+        self.replies.add(request_id, reply, deadline=deadline)
         self.counts["sent"] += 1
         if local:
             await self._serve_request(LOCAL_CHANNEL, self._local(request_id, payload))
@@ -418,6 +525,12 @@ class Router(Actor[RouterMessage]):
     # -- outcomes --------------------------------------------------------------------------
 
     def _on_reply(self, source: str, request_id: uuid.UUID, payload: EncodedMessage) -> bool:
+        if request_id in self.resent and b'"type":"StreamRefused"' in payload.data:
+            self.resent.discard(request_id)  # the first sending's answer: it was sent again
+            return False
+        self._end_body(request_id)
+        if payload.data[:1] == b"{" and on_stream_reply(self, request_id, payload.data):
+            return True
         request = self.requests.pop(request_id, None)
         if request is None:
             self.counts["late_replies"] += 1
@@ -448,15 +561,58 @@ class Router(Actor[RouterMessage]):
         self.counts["replies"] += 1
         return self.replies.resolve(request_id, result)
 
+    def _refused(self, request_id: uuid.UUID, message: SendRequest) -> None:
+        """The stream of a request's value was refused: its first sending's answer (the
+        orchestrator's ``StreamRefused``) is not its outcome; send it again whole."""
+        self.resent.add(request_id)
+        self.ctx.self_ref.tell_nowait(ResendWhole(request_id, message))
+
+    async def _resend_whole(self, request_id: uuid.UUID, message: SendRequest) -> None:
+        """Send request ``request_id`` again with its value in its own payload (its target
+        takes no streams), as to any Rust module: over the frame limit it fails with
+        ``MessageTooLarge``."""
+        request = self.requests.get(request_id)
+        if request is None:
+            return
+        self.bodies.pop(request_id, None)
+        try:
+            if surely_big(message.payload, DEFAULT_MAX_FRAME_SIZE):  # not worth writing
+                self.counts["too_large"] += 1
+                size = 2 * len(message.payload)
+                raise MessageTooLarge(
+                    message.target, message.endpoint, size, DEFAULT_MAX_FRAME_SIZE
+                )
+            payload = request_payload(message.payload, message.endpoint, REPLY_MARKER_VALUE)
+            channel = await self._send_frame(
+                self._route_frame(message.target, message.endpoint, request_id, payload),
+                f"a request to {message.target}/{message.endpoint}",
+            )
+        except (NoChannel, EncodeError, MessageTooLarge) as exc:
+            self.resent.discard(request_id)
+            if self.requests.pop(request_id, None) is not None:
+                self._finished()
+                self.replies.fail(request_id, exc)
+            return
+        self.requests[request_id] = attrs.evolve(request, channel=channel)
+
+    def _end_body(self, request_id: uuid.UUID) -> None:
+        """The request is answered or over: a body still being sent is not needed any more
+        (a reply before the whole body is a refusal, such as ``RequestTooLarge``)."""
+        body = self.bodies.pop(request_id, None)
+        if body is not None:
+            if body.sending:
+                body.abort("the request was answered or ended before its body was sent")
+            body.release()
+
     def _on_connection_lost(self, message: ConnectionLost) -> None:
         for request_id, request in list(self.requests.items()):
             if request.channel == message.channel:
+                self._end_body(request_id)
                 del self.requests[request_id]
                 self.counts["interrupted"] += 1
                 reason = message.reason
                 error = RequestInterrupted(request.target, request.endpoint, request_id, reason)
                 self.replies.fail(request_id, error)
-        self._refs.pop(message.channel, None)
 
     def _timeout_error(self, request_id: uuid.UUID, seconds: float) -> RequestTimeout:
         """The asker's error when request ``request_id`` passes its deadline."""
@@ -467,6 +623,7 @@ class Router(Actor[RouterMessage]):
         """Request ``request_id`` timed out (its asker has the error): forget it, and let a
         parked request have its slot."""
         del self.requests[request_id]
+        self._end_body(request_id)
         self.counts["timeouts"] += 1
         self._finished()
 
@@ -480,14 +637,19 @@ class Router(Actor[RouterMessage]):
             return
         await self._serve_request(channel, message)
 
-    async def _serve_request(self, channel: str, message: RoutedModuleMessage) -> None:
-        """Find the handler of a request or notification and run it (or answer for it)."""
+    async def _serve_request(
+        self, channel: str, message: RoutedModuleMessage, body: bytes | None = None
+    ) -> None:
+        """Find the handler of a request or notification and run it (or answer for it).
+        ``body``: the value of a request that came in a stream (MessagePack)."""
         fast = read_request(message.payload)  # the form pywatt writes, read fast
         endpoint: str | None
         marker: object
+        streamed: object = None
         carrier: dict[str, str] | None
+        budget: int | None
         if fast is not None:
-            content, endpoint, marker, carrier = fast
+            content, endpoint, marker, carrier, budget = fast
         else:
             try:
                 envelope = decode_payload_message(message.payload, Any)
@@ -504,9 +666,38 @@ class Router(Actor[RouterMessage]):
             content = envelope.content
             marker = (meta.properties or {}).get(REPLY_MARKER_PROPERTY)
             endpoint = meta.destination
+            streamed = (meta.properties or {}).get(BODY_PROPERTY)
             carrier = trace_carrier(meta.properties)
+            budget = budget_of(meta.properties)
         source, request_id = message.source_module_id, message.original_request_id
+        # The caller's deadline on this process's clock (the budget counts from its arrival).
+        deadline = math.inf if budget is None else trio.current_time() + budget / 1000.0
+        if budget == 0:  # the caller had given up before it was written
+            self.counts["expired"] += 1
+            return
         entry = self.endpoints.find(endpoint, source)
+        if body is not None:
+            try:
+                content = decode_body(body, Any)
+            except DecodeError as exc:
+                self.counts["malformed"] += 1
+                await write_error(self, channel, source, request_id, "BadRequest", str(exc))
+                return
+        elif isinstance(streamed, str) and entry is not None:
+            claim_body(self, channel, message, streamed, entry.max_size)
+            return
+        elif (
+            entry is not None
+            and entry.max_size is not None
+            and len(message.payload.data) > entry.max_size
+        ):
+            self.counts["too_large"] += 1
+            text = (
+                f"the request is {len(message.payload.data)} bytes; endpoint {endpoint!r} "
+                f"takes at most {entry.max_size}"
+            )
+            await write_error(self, channel, source, request_id, "RequestTooLarge", text)
+            return
         if entry is None and endpoint == READY_ENDPOINT:  # a readiness probe: we are here
             if marker == REPLY_MARKER_VALUE:
                 self.counts["handled"] += 1
@@ -545,27 +736,29 @@ class Router(Actor[RouterMessage]):
         if isinstance(handler, str):
             self._track(source, request_id, marker, channel)
             with activated(span):  # the task starts in the span's context
-                self.ctx.start_task(self._serve, entry, content, message, marker, span)
+                self.ctx.start_task(
+                    self._serve, entry, content, message, marker, span, deadline, body
+                )
             return
         # A function runs here: it cannot wait, so a task would only add a hand-off.
         try:
             with activated(span):
-                request = (
-                    content
-                    if entry.request_type is Any
-                    else decode_payload(message.payload, entry.request_type)
-                )
-                result = handler(request)
+                request = self._request_value(entry, content, message, body)
+                result: Any
+                if isinstance(request, RemoteInbound):  # a streamed endpoint's handler
+                    result = serve_stream(request, handler)
+                else:
+                    result = handler(request)
                 if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
                     self._track(source, request_id, marker, channel)
-                    self.ctx.start_task(self._finish, result, message, marker, span)
+                    self.ctx.start_task(self._finish, result, message, marker, span, deadline)
                     return
         except Exception as exc:
             end_span(span, exc)
             data = self._error_data(exc, source, request_id)
         else:
             end_span(span)
-            data = self._ok_data(result, marker, source, request_id)
+            data = self._ok_data(result, marker, source, request_id, channel)
         if marker != NOTIFY_MARKER_VALUE:
             await self._write_reply(HandlerReply(source, request_id, data, channel))
 
@@ -586,9 +779,51 @@ class Router(Actor[RouterMessage]):
         if channel is not None:
             await self._write_reply(HandlerReply(source, request_id, data, channel))
 
-    def _ok_data(self, result: Any, marker: object, source: str, request_id: uuid.UUID) -> bytes:
+    def _request_value(
+        self, entry: Handler, content: Any, message: RoutedModuleMessage, body: bytes | None
+    ) -> Any:
+        """The request as the handler takes it: decoded as its type, or the stream it
+        announced for a streamed endpoint. Raises ``DecodeError``, ``LookupError``."""
+        if entry.stream:
+            if not isinstance(content, dict) or not isinstance(content.get(STREAM_KEY), str):
+                raise DecodeError(f"a streamed endpoint takes {{{STREAM_KEY!r}: <stream id>}}")
+            return self.streams.claim(uuid.UUID(content[STREAM_KEY]))
+        if entry.request_type is Any:
+            return content
+        if body is not None:
+            return decode_body(body, entry.request_type)
+        return decode_payload(message.payload, entry.request_type)
+
+    def _ok_data(
+        self,
+        result: Any,
+        marker: object,
+        source: str,
+        request_id: uuid.UUID,
+        channel: str | None = None,
+    ) -> bytes:
         try:
-            data = encode_reply_ok(result) if marker == REPLY_MARKER_VALUE else encode_json(result)
+            if marker == REPLY_MARKER_VALUE and is_stream_reply(result):
+                data = stream_reply_data(self, result, None, source, request_id, channel)
+            else:
+                streamed = None
+                if marker == REPLY_MARKER_VALUE and surely_big(result, self.stream_threshold):
+                    size = 2 * len(result)
+                    streamed = stream_reply_data(self, result, size, source, request_id, channel)
+                data = streamed or (
+                    encode_reply_ok(result) if marker == REPLY_MARKER_VALUE
+                    else encode_json(result)
+                )  # fmt: skip
+                if (
+                    marker == REPLY_MARKER_VALUE
+                    and not streamed
+                    and len(data) > self.stream_threshold
+                ):
+                    data = (
+                        stream_reply_data(self, result, len(data), source, request_id, channel)
+                        or data
+                    )
+            assert data is not None
         except Exception as exc:  # a result without a JSON form is the caller's error
             return self._error_data(exc, source, request_id)
         self.counts["handled"] += 1
@@ -611,18 +846,30 @@ class Router(Actor[RouterMessage]):
         )
 
     async def _finish(
-        self, awaitable: Any, message: RoutedModuleMessage, marker: object, span: Span | None
+        self,
+        awaitable: Any,
+        message: RoutedModuleMessage,
+        marker: object,
+        span: Span | None,
+        deadline: float,
     ) -> None:
-        """Await an async handler's result and write its reply (a task of the router)."""
+        """Await an async handler's result and write its reply (a task of the router). At
+        the caller's deadline the handler is cancelled and nothing is sent: the caller has
+        its timeout already."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
-            result = await awaitable
+            with trio.CancelScope(deadline=deadline) as scope:
+                result = await awaitable
+            if scope.cancelled_caught:
+                self._gave_up(source, request_id, span)
+                return
         except Exception as exc:
             end_span(span, exc)
             data = self._error_data(exc, source, request_id)
         else:
             end_span(span)
-            data = self._ok_data(result, marker, source, request_id)
+            channel = self.serving.get((source, request_id))
+            data = self._ok_data(result, marker, source, request_id, channel)
         await self._reply_once(source, request_id, data)
 
     async def _serve(
@@ -632,33 +879,47 @@ class Router(Actor[RouterMessage]):
         message: RoutedModuleMessage,
         marker: object,
         span: Span | None,
+        deadline: float,
+        body: bytes | None = None,
     ) -> None:
-        """Ask (or tell) the actor named by ``entry`` and write its reply (a task)."""
+        """Ask (or tell) the actor named by ``entry`` and write its reply (a task). The ask
+        carries the caller's deadline (the actor sees it as ``ctx.deadline``); past it the
+        actor's handler is cancelled and nothing is sent."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
-            request = (
-                content
-                if entry.request_type is Any
-                else decode_payload(message.payload, entry.request_type)
-            )
+            request = self._request_value(entry, content, message, body)
             assert isinstance(entry.handler, str)
-            result: Any = await self._ask_actor(entry.handler, request)
+            result: Any = await self._ask_actor(entry.handler, request, deadline)
+        except AskTimeout:
+            self._gave_up(source, request_id, span)
+            return
         except Exception as exc:
             end_span(span, exc)
             data = self._error_data(exc, source, request_id)
         else:
             end_span(span)
-            data = self._ok_data(result, marker, source, request_id)
+            channel = self.serving.get((source, request_id))
+            data = self._ok_data(result, marker, source, request_id, channel)
         await self._reply_once(source, request_id, data)
 
-    async def _ask_actor(self, name: str, request: Any) -> Any:
+    async def _ask_actor(self, name: str, request: Any, deadline: float) -> Any:
         from actors import Request
 
         ref = self.ctx.system.ref(name)
         if isinstance(request, Request):
-            return await ref.ask(request)
+            if deadline == math.inf:
+                return await ref.ask(request)
+            return await ref.ask(request, deadline=deadline)
         await ref.tell(request)
         return None
+
+    def _gave_up(self, source: str, request_id: uuid.UUID, span: Span | None) -> None:
+        """The caller's deadline passed while its handler ran: no reply (it would be late)."""
+        end_span(span, TimeoutError("the caller's deadline passed; the handler was cancelled"))
+        self.serving.pop((source, request_id), None)
+        self.counts["expired"] += 1
+        log.info("the deadline of request %s from %s passed; its handler was cancelled",
+                 request_id, source)  # fmt: skip
 
     async def _write_reply(self, message: HandlerReply) -> None:
         source, request_id = message.source, message.request_id

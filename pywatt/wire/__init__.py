@@ -13,6 +13,8 @@ usable as ``type_``: decoding dispatches on ``"op"``. Streams: ``StreamSender`` 
 
 from ._bincode import decode_bincode as decode_bincode
 from ._bincode import encode_bincode as encode_bincode
+from ._body import decode_body as decode_body
+from ._body import encode_body as encode_body
 from ._errors import DecodeError as DecodeError
 from ._errors import EncodeError as EncodeError
 from ._errors import FrameTooLarge as FrameTooLarge
@@ -57,6 +59,7 @@ from ._payload import encode_reply_ok as encode_reply_ok
 from ._payload import to_message as to_message
 from ._stream_codec import decode_stream_frame as decode_stream_frame
 from ._stream_codec import encode_stream_frame as encode_stream_frame
+from ._stream_codec import stream_frame_head as stream_frame_head
 from ._stream_errors import ChunkTooLarge as ChunkTooLarge
 from ._stream_errors import NoCredit as NoCredit
 from ._stream_errors import StreamError as StreamError
@@ -86,6 +89,7 @@ from ._types_common import ListenAddress as ListenAddress
 from ._types_common import SecurityLevel as SecurityLevel
 from ._types_common import ServiceType as ServiceType
 from ._types_common import to_listen_address as to_listen_address
+from ._types_ext import DEADLINE_PROPERTY as DEADLINE_PROPERTY
 from ._types_ext import DECLARATION_PROPERTY as DECLARATION_PROPERTY
 from ._types_ext import ENV_FORMATS as ENV_FORMATS
 from ._types_ext import ENV_HEARTBEAT_INTERVAL as ENV_HEARTBEAT_INTERVAL

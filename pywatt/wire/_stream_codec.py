@@ -27,11 +27,12 @@ from ._stream_frames import (
     StreamOpen,
 )
 
-__all__ = ["decode_stream_frame", "encode_stream_frame"]
+__all__ = ["decode_stream_frame", "encode_stream_frame", "stream_frame_head"]
 
 U32_MAX: Final = 2**32 - 1
 U64_MAX: Final = 2**64 - 1
 
+_OPTIONAL: Final[dict[str, tuple[str, ...]]] = {"open": ("peer",)}
 _KEYS: Final[dict[str, tuple[str, ...]]] = {
     "open": ("stream", "id", "endpoint", "metadata", "window", "chunk_size"),
     "data": ("stream", "id", "seq", "payload"),
@@ -83,6 +84,8 @@ def encode_stream_frame(frame: StreamFrame) -> bytes:
             "window": _uint(frame.window, 1, U32_MAX, "StreamOpen.window"),
             "chunk_size": _uint(frame.chunk_size, 1, U32_MAX, "StreamOpen.chunk_size"),
         }
+        if frame.peer:
+            body["peer"] = _str(frame.peer, "StreamOpen.peer")
     elif isinstance(frame, StreamData):
         if not isinstance(frame.payload, bytes | bytearray | memoryview):
             raise EncodeError(f"StreamData.payload: {type(frame.payload).__name__} is not bytes")
@@ -182,6 +185,7 @@ def _open(sid: uuid.UUID, body: dict[str, Any]) -> StreamOpen:
         metadata=metadata,
         window=_get_uint(body, "window", 1, U32_MAX),
         chunk_size=_get_uint(body, "chunk_size", 1, U32_MAX),
+        peer=_get_str(body, "peer") if "peer" in body else "",
     )
 
 
@@ -251,11 +255,33 @@ def decode_stream_frame(data: bytes | bytearray | memoryview) -> StreamFrame:
     for key in expected:
         if key not in body:
             raise StreamFrameError(f"missing key {key!r} in a {kind} frame")
+    optional = _OPTIONAL.get(kind, ())
     for key in body:
-        if key not in expected:
+        if key not in expected and key not in optional:
             raise StreamFrameError(f"unknown key {key!r} in a {kind} frame")
     raw_id = body["id"]
     if type(raw_id) is not bytes or len(raw_id) != 16:
         got = f"{len(raw_id)} bytes" if type(raw_id) is bytes else _kind(raw_id)
         raise StreamFrameError(f"expected a 16-byte bin, got {got}", "$.id")
     return _DECODERS[kind](uuid.UUID(bytes=raw_id), body)
+
+
+_HEAD: Final = {
+    kind: b"\xa6stream" + bytes([0xA0 | len(kind)]) + kind.encode() + b"\xa2id\xc4\x10"
+    for kind in _KEYS
+}
+
+
+def stream_frame_head(data: bytes | bytearray | memoryview) -> tuple[str, uuid.UUID] | None:
+    """``(kind, stream id)`` of a stream frame in the form pywatt writes (``stream`` the
+    first key and ``id`` the second), read without decoding the rest, so a relay can forward
+    a data frame's bytes as they are; ``None`` for anything else (decode that with
+    :func:`decode_stream_frame`). Does not block or raise."""
+    view = memoryview(data)
+    if len(view) < 2 or not 0x81 <= view[0] <= 0x8F:
+        return None
+    for kind, head in _HEAD.items():
+        end = 1 + len(head)
+        if view[1:end] == head and len(view) >= end + 16:
+            return kind, uuid.UUID(bytes=bytes(view[end : end + 16]))
+    return None

@@ -67,6 +67,10 @@ class StreamOpen:
     metadata: dict[str, str] = attrs.field(factory=dict)
     window: int = DEFAULT_WINDOW
     chunk_size: int = DEFAULT_CHUNK_SIZE
+    peer: str = ""
+    """Between modules, through an orchestrator: on the way in (module → orchestrator) the
+    module the stream is for; on the way out (orchestrator → module) the module it comes
+    from. Empty (and not on the wire) between two peers that talk directly."""
 
 
 @attrs.frozen(kw_only=True)

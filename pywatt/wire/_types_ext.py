@@ -21,6 +21,7 @@ from ._types_ops import ServiceProviderInfo
 from ._unions import ModuleToOrchestrator, OrchestratorToModule
 
 __all__ = [
+    "DEADLINE_PROPERTY",
     "DECLARATION_PROPERTY",
     "ENV_FORMATS",
     "ENV_HEARTBEAT_INTERVAL",
@@ -59,6 +60,10 @@ DECLARATION_PROPERTY: Final = "pywatt"
 #: ``metadata.properties`` marker of a pywatt inter-module request: ``{"pywatt_reply":"result"}``.
 REPLY_MARKER_PROPERTY: Final = "pywatt_reply"
 REPLY_MARKER_VALUE: Final = "result"
+#: ``metadata.properties`` key of a request's time budget: whole milliseconds the caller
+#: will still wait, counted when the request was written (relative: processes do not share
+#: a clock). Absent: no deadline beyond the callee's own.
+DEADLINE_PROPERTY: Final = "pywatt_deadline_ms"
 #: ``target_endpoint`` of a reply to an inter-module request.
 REPLY_ENDPOINT: Final = "pywatt.reply"
 #: ``target_endpoint`` of a readiness probe (``state.wait_for_module``): answered ``{"Ok":true}``

@@ -81,8 +81,9 @@ def test_the_public_surface_is_exported_from_the_package() -> None:
     public = {name for name in dir(actors) if name.isidentifier() and not name.startswith("_")}
     expected = {
         "Actor", "ActorContext", "ActorCrashed", "ActorError", "ActorRef", "ActorStatistics",
-        "ActorStopped", "ActorSystem", "Backoff", "ChildSpec", "Crashed", "DeadLetter",
-        "DeadLetterReason", "DeadLetters", "DeferredReply", "Down", "DuplicateName", "Events",
+        "ActorStopped", "ActorSystem", "AskTimeout", "AutoShutdown", "Backoff", "ChildSpec",
+        "Crashed", "DeadLetter", "DeadLetterReason", "DeadLetters", "DeferredReply", "Down",
+        "DuplicateName", "Events",
         "LifecycleEvent",
         "Mailbox", "MailboxFull", "MailboxStatistics", "NoSuchActor", "OverflowPolicy",
         "PendingReplies", "Protocol", "ProtocolMismatch", "Registry", "ReplyTimeout", "Request",

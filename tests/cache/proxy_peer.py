@@ -82,7 +82,6 @@ async def open_proxy_peer(system: actors.ActorSystem) -> AsyncIterator[ProxyPeer
                 stdin=to_module_recv,
                 stdout=from_module_send,
                 decoder=LineDecoder(first_line_max=None),
-                on_shutdown=lambda reason: None,
                 module_id="cache-test",
             ),
             name="pywatt.link",

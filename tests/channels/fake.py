@@ -4,14 +4,19 @@ byte by byte (real sockets, real frames)."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
 
-from actors import ActorSystem, open_actor_system
-from pywatt.channels import ChannelConfig, ChannelDirectory, channels_supervisor_spec
+from actors import Actor, ActorSystem, open_actor_system
+from pywatt.channels import (
+    ChannelConfig,
+    ChannelDirectory,
+    ChannelFailed,
+    channels_supervisor_spec,
+)
 from pywatt.wire import (
     NEED_DATA,
     ChannelType,
@@ -97,14 +102,39 @@ async def fake_orchestrator(
     await listener.aclose()
 
 
+class FatalChannels(Actor[ChannelFailed]):
+    """Subscribed to ``ChannelFailed``, as a module's lifecycle actor is: hands each
+    required channel that gave up to ``on_fatal``, then wakes the tests waiting on the
+    directory (the failure arrives a message after the directory changed)."""
+
+    def __init__(
+        self, on_fatal: Callable[[BaseException], None], directory: ChannelDirectory
+    ) -> None:
+        self.on_fatal = on_fatal
+        self.directory = directory
+
+    async def receive(self, message: ChannelFailed) -> None:
+        if message.required:
+            self.on_fatal(message.error)
+            self.directory.notify()
+
+
 @asynccontextmanager
 async def running_channels(
-    configs: list[ChannelConfig], **options: Any
+    configs: list[ChannelConfig],
+    on_fatal: Callable[[BaseException], None] | None = None,
+    **options: Any,
 ) -> AsyncIterator[tuple[ActorSystem, ChannelDirectory]]:
+    """The channels tree alone; ``on_fatal(error)``: a required channel gave up."""
     directory = ChannelDirectory()
+    subscriptions: dict[type[Any], str] = {}
     async with open_actor_system() as system:
+        if on_fatal is not None:
+            await system.spawn(lambda: FatalChannels(on_fatal, directory), name="test.fatal")
+            subscriptions[ChannelFailed] = "test.fatal"
         await system.start_supervisor(
-            channels_supervisor_spec(configs, directory, services=frozenset(), **options)
+            channels_supervisor_spec(
+                configs, directory, services=frozenset(), subscriptions=subscriptions, **options
+            )
         )
         yield system, directory
-        directory.closing = True

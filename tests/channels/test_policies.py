@@ -48,7 +48,9 @@ def _attempts(policy: Any, watch: int) -> tuple[list[float], bool, list[BaseExce
             directory,
         ):
             (state,) = directory.states.values()
-            while len(times) < watch and state.status is not ConnectionStatus.FAILED:
+            # Until it gave up and the failure was reported (a message after the directory
+            # changed), or ``watch`` attempts were made.
+            while len(times) < watch and not fatal:
                 await directory.wait_changed()
             return state.status is ConnectionStatus.FAILED
 

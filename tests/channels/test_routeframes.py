@@ -212,3 +212,46 @@ def test_the_module_frame_encoder_and_the_fast_one_agree_on_a_plain_route() -> N
     assert len(slow) == len(fast)
     assert slow[:12] == fast[:12]
     assert slow[48:] == fast[48:]
+
+
+@given(
+    content=st.dictionaries(st.text(max_size=8), st.integers(), max_size=3),
+    marker=st.sampled_from(["result", "none"]),
+    budget=st.none() | st.integers(min_value=0, max_value=10**15),
+    traced=st.booleans(),
+)
+def test_the_hop_reads_a_requests_budget_without_decoding_it(
+    content: dict[str, int], marker: str, budget: int | None, traced: bool
+) -> None:
+    from pywatt.channels import route_budget_ms
+    from pywatt.wire import MessageMetadata, encode_payload
+
+    properties: dict[str, object] = {"pywatt_reply": marker}
+    if budget is not None:
+        properties["pywatt_deadline_ms"] = budget
+    if traced:  # trace context fields come after the budget and the marker
+        properties["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    payload = encode_payload(
+        content, metadata=MessageMetadata(destination="charge", properties=properties)
+    )
+    assert route_budget_ms(payload_json(payload)) == budget
+
+
+def test_a_budget_not_written_as_pywatt_writes_it_is_not_read() -> None:
+    from pywatt.channels import route_budget_ms
+
+    def raw(text: bytes) -> bytes:
+        return payload_json(EncodedMessage(data=text))
+
+    head = b'{"id":"3f2c6a9e-8b1d-4c52-9a47-0e5d2b7f1c11","content":{"pywatt_deadline_ms":5},'
+    good = head + b'"metadata":{"properties":{"pywatt_deadline_ms":15,"pywatt_reply":"result"}}}'
+    assert route_budget_ms(raw(good)) == 15
+    for bad in (
+        good.replace(b":15,", b":015,"),  # a leading zero
+        good.replace(b":15,", b":-15,"),
+        good.replace(b":15,", b":1.5,"),
+        good.replace(b":15,", b':"15",'),
+        good.replace(b'"result"}}}', b'"result"} }}'),  # not the canonical form
+        head + b'"metadata":{"properties":{"pywatt_reply":"result"}}}',  # none: the content's
+    ):
+        assert route_budget_ms(raw(bad)) is None, bad

@@ -106,7 +106,6 @@ async def open_proxy_link(
                 stdin=to_module_recv,
                 stdout=from_module_send,
                 decoder=LineDecoder(first_line_max=None),
-                on_shutdown=lambda reason: None,
                 module_id="db-test",
             ),
             name="pywatt.link",

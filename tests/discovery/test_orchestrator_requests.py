@@ -12,11 +12,14 @@ import trio.testing
 import actors
 from actors.testing import settle, spawn_probe
 from pywatt.channels import (
+    CHANNELS_ACTOR,
     ChannelDirectory,
     ChannelInbound,
+    ChannelsActor,
     ChannelState,
     ConnectionStatus,
     SendFrame,
+    Subscriptions,
 )
 from pywatt.discovery import (
     DISCOVERY,
@@ -58,7 +61,8 @@ async def test_a_query_times_out_then_the_queued_one_is_sent_and_answered(
     directory.add(state)
     async with actors.open_actor_system() as system:
         _, sent = await spawn_probe(system, CONN)
-        await system.spawn(lambda: OrchestratorDiscovery(directory, deadline=5.0), name=DISCOVERY)
+        await system.spawn(lambda: ChannelsActor(directory, Subscriptions()), name=CHANNELS_ACTOR)
+        await system.spawn(lambda: OrchestratorDiscovery(deadline=5.0), name=DISCOVERY)
         outcomes: list[object] = []
         start = trio.current_time()
         async with trio.open_nursery() as nursery:

@@ -8,7 +8,6 @@ import pytest
 import trio
 
 import actors
-from pywatt.channels import ChannelDirectory
 from pywatt.discovery import (
     DISCOVERY,
     DISCOVERY_PROTOCOL,
@@ -43,7 +42,7 @@ async def test_unregistering_one_of_two_providers_leaves_the_other(backend: str)
 async def test_toward_a_rust_orchestrator_unregistering_fails_clearly() -> None:
     async with actors.open_actor_system() as system:
         await system.spawn(
-            lambda: OrchestratorDiscovery(ChannelDirectory(), pywatt_orchestrator=False),
+            lambda: OrchestratorDiscovery(pywatt_orchestrator=False),
             name=DISCOVERY,
             protocol=DISCOVERY_PROTOCOL,
         )

@@ -18,6 +18,7 @@ from pywatt.link import (
     CallService,
     FetchRemoteSecret,
     LinkClosed,
+    LinkShutdown,
     PortNegotiationFailed,
     RequestPort,
     StdioLink,
@@ -58,18 +59,29 @@ class Rig:
         nursery.start_soon(ask)
 
 
+class Shutdowns(actors.Actor[LinkShutdown]):
+    """Stands in for the module's lifecycle actor: keeps the reasons the link tells."""
+
+    def __init__(self, into: list[str]) -> None:
+        self.into = into
+
+    async def receive(self, message: LinkShutdown) -> None:
+        self.into.append(message.reason)
+
+
 @asynccontextmanager
 async def rig(**options: Any) -> AsyncIterator[Rig]:
     stdin_send, stdin_receive = trio.testing.memory_stream_one_way_pair()
     stdout_send, stdout_receive = trio.testing.memory_stream_one_way_pair()
     shutdowns: list[str] = []
     async with actors.open_actor_system() as system:
+        await system.spawn(lambda: Shutdowns(shutdowns), name="test.lifecycle")
         await system.spawn(
             lambda: StdioLink(
                 stdin=stdin_receive,
                 stdout=stdout_send,
                 decoder=LineDecoder(first_line_max=None),
-                on_shutdown=shutdowns.append,
+                notify="test.lifecycle",
                 module_id="m",
                 **options,
             ),
@@ -142,6 +154,7 @@ async def test_when_stdin_ends_everything_waiting_fails_at_once() -> None:
             await settle()
             await r.peer.close_stdin()
         assert sorted(type(e).__name__ for e in r.outcomes) == ["LinkClosed", "SecretUnavailable"]
+        await settle()  # the link's LinkShutdown reaches the stand-in
         assert r.shutdowns == ["the orchestrator closed stdin"]
         with pytest.raises(LinkClosed):
             await r.system.ask(LINK, RequestPort())

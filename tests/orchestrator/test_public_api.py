@@ -20,7 +20,7 @@ EXPECTED = {
     "ModuleStatus", "NoSuchModule", "Orchestrator", "OrchestratorError", "PortUnavailable",
     "RestartPolicy", "RotationOutcome", "RotationResult", "SecretNotFound", "SecretsFileError",
     "TrafficRecord", "TreeUnavailable", "Verbosity", "default_run_dir", "load_env_file",
-    "load_manifest",
+    "load_manifest", "DashboardSettings",
     "logging_sink", "main", "module_from_file", "open_orchestrator", "parse_env_text",
     "render_log_record", "run_standalone", "send_command", "stream_sink", "describe_exit",
 }  # fmt: skip

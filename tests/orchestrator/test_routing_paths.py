@@ -141,3 +141,74 @@ async def test_requests_go_to_the_connection_the_target_last_sent_on() -> None:
                 assert str(request_id).encode() in await _next(ledger_tcp, at_tcp)
             for stream in (billing, ledger_ipc, ledger_tcp):
                 await stream.aclose()
+
+
+def _timed_payload(budget_ms: int) -> EncodedMessage:
+    """A request payload as pywatt writes one whose caller waits ``budget_ms``."""
+    return EncodedMessage(
+        data=b'{"id":"3f2c6a9e-8b1d-4c52-9a47-0e5d2b7f1c11","content":{"n":1},"metadata":'
+        b'{"destination":"post","properties":{"pywatt_deadline_ms":'
+        + str(budget_ms).encode()
+        + b',"pywatt_reply":"result"}}}'
+    )
+
+
+async def test_the_hop_honours_the_callers_budget() -> None:
+    with trio.fail_after(20):
+        async with running(
+            raw("billing", kind=ModuleKind.FOREIGN), raw("ledger", kind=ModuleKind.FOREIGN)
+        ) as run:
+            orch = run.orch
+            for module in ("billing", "ledger"):
+                await orch.module(module).wait_announced()
+            billing = await trio.open_unix_socket(orch.endpoints("billing").socket_path or "")
+            ledger = await trio.open_unix_socket(orch.endpoints("ledger").socket_path or "")
+            await orch.wait_channels("billing")
+            await orch.wait_channels("ledger")
+            at_billing, at_ledger = FrameDecoder(), FrameDecoder()
+
+            def route(budget_ms: int) -> tuple[uuid.UUID, bytes]:
+                request_id = uuid.uuid4()
+                frame = encode_module_frame(
+                    RouteToModule(
+                        target_module_id="ledger", target_endpoint="post",
+                        request_id=request_id, payload=_timed_payload(budget_ms),
+                    )
+                )  # fmt: skip
+                return request_id, frame
+
+            def reply(request_id: uuid.UUID) -> bytes:
+                return encode_module_frame(
+                    RouteToModule(
+                        target_module_id="billing", target_endpoint=REPLY_ENDPOINT,
+                        request_id=request_id, payload=EncodedMessage(data=b'{"Ok":2}'),
+                    )
+                )  # fmt: skip
+
+            # No budget left: not forwarded (the caller has given up already).
+            _, spent = route(0)
+            await billing.send_all(spent)
+            # A short budget: forwarded, and forgotten when it is spent, so the reply that
+            # comes after it is dropped at the hop as late.
+            short_id, short = route(100)
+            await billing.send_all(short)
+            forwarded = await _next(ledger, at_ledger)
+            assert str(short_id).encode() in forwarded
+            assert b'"original_request_id"' in forwarded
+            await trio.sleep(0.3)  # past the caller's deadline: the condition under test
+            await ledger.send_all(reply(short_id))
+            # A long budget: forwarded and answered as usual (and it overtakes nothing:
+            # the billing side sees this reply first and only).
+            long_id, long = route(30_000)
+            await billing.send_all(long)
+            forwarded = await _next(ledger, at_ledger)
+            assert str(long_id).encode() in forwarded
+            await ledger.send_all(reply(long_id))
+            response = await _next(billing, at_billing)
+            assert str(long_id).encode() in response
+            stats = await orch.routing_statistics()
+            assert (stats.routed, stats.replies, stats.late_replies, stats.expired) == (
+                2, 1, 1, 1,
+            )  # fmt: skip
+            await billing.aclose()
+            await ledger.aclose()

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import trio
 
+import actors.testing
 from actors import Backoff, Restart
 from pywatt.orchestrator import ModuleNotRunning, ModuleState, RestartPolicy
-from pywatt.orchestrator.processes import ModuleProcess
+from pywatt.orchestrator.processes import WATCHER_NAME, ModuleProcess
 from pywatt.wire import IpcPortNegotiation
 
 from .helpers import raw, running
@@ -117,3 +118,24 @@ async def test_an_orchestrator_fault_stops_the_live_process_and_restarts_it(
     # The first process was shut down properly (it was alive), not left behind.
     assert "the orchestrator failed while serving app; its process was stopped" in text
     assert run.index("the orchestrator failed while serving app") < run.index("restarting app")
+
+
+async def test_a_crashed_watcher_still_reports_a_module_that_gives_up() -> None:
+    """The supervision watcher crashes while a module keeps crashing: its next incarnation
+    watches that module again (what it was told is kept with its name) and reports the
+    give-up; the module that runs on is reported stopped at the end."""
+    policy = RestartPolicy(
+        max_restarts=3,
+        within=30.0,
+        backoff=Backoff(first=0.2, base=0.2, multiplier=1.0, cap=0.2, jitter=0.0),
+    )
+    with trio.fail_after(20):
+        async with running(raw("doomed", "--crash-always", restart=policy), raw("steady")) as run:
+            doomed = run.orch.module("doomed")
+            await doomed.wait_until(lambda h: h.restarts >= 1)
+            system = run.orch._system  # fault injection into the orchestrator's own actor
+            assert await actors.testing.crash(system, WATCHER_NAME) == 1
+            await doomed.wait_until(lambda h: h.state is ModuleState.GAVE_UP)
+            assert system.statistics(WATCHER_NAME).incarnation == 2
+    assert "gave up on doomed: more than 3 restarts" in run.text()
+    assert run.orch.module("steady").state is ModuleState.STOPPED

@@ -173,3 +173,13 @@ def test_a_backend_without_its_extra_is_one_line_naming_the_extra(
     assert output.count(expected) == 1
     assert "Traceback" not in output
     assert "ImportError" not in output
+
+
+def test_the_dashboards_static_files_are_in_the_wheel(installed: Path, tmp_path: Path) -> None:
+    code = (
+        "import importlib.resources\n"
+        "folder = importlib.resources.files('pywatt.orchestrator.dashboard') / 'static'\n"
+        "print(sorted(entry.name for entry in folder.iterdir()))\n"
+    )
+    out = _run(installed / "bin" / "python", "-c", code, cwd=tmp_path, env=_env(installed))
+    assert out.strip() == "['dashboard.css', 'dashboard.js', 'index.html']"

@@ -15,12 +15,15 @@ import trio.testing
 import actors
 from actors.testing import ProbeLog, settle, spawn_probe
 from pywatt.channels import (
+    CHANNELS_ACTOR,
     ChannelDirectory,
     ChannelInbound,
+    ChannelsActor,
     ChannelState,
     ConnectionStatus,
     NoChannel,
     SendFrame,
+    Subscriptions,
 )
 from pywatt.registrar import Register, Registrar, RegistrationTimeout, Unregister
 from pywatt.wire import (
@@ -72,9 +75,8 @@ async def rig(*, connected: bool = True, deadline: float = 30.0) -> AsyncIterato
         directory.add(state)
     async with actors.open_actor_system() as system:
         _, sent = await spawn_probe(system, CONN)
-        await system.spawn(
-            lambda: Registrar(directory=directory, deadline=deadline), name="pywatt.registrar"
-        )
+        await system.spawn(lambda: ChannelsActor(directory, Subscriptions()), name=CHANNELS_ACTOR)
+        await system.spawn(lambda: Registrar(deadline=deadline), name="pywatt.registrar")
         yield Rig(system, sent)
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pywatt.router._payloads import read_request, request_payload
+from pywatt.router._payloads import budget_of, read_request, request_payload
 from pywatt.wire import (
     DecodeError,
     EncodedMessage,
@@ -41,34 +41,63 @@ class Charge:
     note: str = "x"
 
 
-def _same_as_wire(value: Any, endpoint: str, marker: str) -> EncodedMessage:
-    fast = request_payload(value, endpoint, marker)
+def _same_as_wire(
+    value: Any, endpoint: str, marker: str, budget: int | None = None
+) -> EncodedMessage:
+    fast = request_payload(value, endpoint, marker, None, budget)
     envelope_id = uuid.UUID(decode_json(fast.data, dict[str, Any])["id"])
+    properties: dict[str, Any] = {"pywatt_reply": marker}
+    if budget is not None:
+        properties["pywatt_deadline_ms"] = budget
     slow = encode_payload(
         value,
-        metadata=MessageMetadata(destination=endpoint, properties={"pywatt_reply": marker}),
+        metadata=MessageMetadata(destination=endpoint, properties=properties),
         id=envelope_id,
     )
     assert fast == slow
     return fast
 
 
-@given(value=json_values, endpoint=st.text(max_size=10), marker=st.sampled_from(["result", "none"]))
+@given(
+    value=json_values,
+    endpoint=st.text(max_size=10),
+    marker=st.sampled_from(["result", "none"]),
+    budget=st.none() | st.integers(min_value=0, max_value=10**12),
+)
 def test_a_request_payload_has_the_bytes_of_encode_payload_and_reads_back(
-    value: Any, endpoint: str, marker: str
+    value: Any, endpoint: str, marker: str, budget: int | None
 ) -> None:
-    payload = _same_as_wire(value, endpoint, marker)
+    payload = _same_as_wire(value, endpoint, marker, budget)
     slow = decode_payload_message(payload, Any)
+    assert budget_of(slow.metadata.properties) == budget
     fast = read_request(payload)
     if fast is None:  # only an endpoint that needs escapes is left to pywatt.wire
         assert any(c in endpoint for c in '"\\' + "".join(map(chr, range(32))))
         return
-    assert fast == (slow.content, slow.metadata.destination, marker, None)
+    assert fast == (slow.content, slow.metadata.destination, marker, None, budget)
 
 
 def test_an_attrs_request_is_written_as_pywatt_wire_writes_it() -> None:
     payload = _same_as_wire(Charge(5), "charge", "result")
-    assert read_request(payload) == ({"amount": 5, "note": "x"}, "charge", "result", None)
+    assert read_request(payload) == ({"amount": 5, "note": "x"}, "charge", "result", None, None)
+    timed = _same_as_wire(Charge(5), "charge", "result", 1500)
+    assert read_request(timed) == ({"amount": 5, "note": "x"}, "charge", "result", None, 1500)
+
+
+@pytest.mark.parametrize(
+    ("properties", "budget"),
+    [
+        ({"pywatt_reply": "result"}, None),
+        ({"pywatt_reply": "result", "pywatt_deadline_ms": 250}, 250),
+        ({"pywatt_reply": "result", "pywatt_deadline_ms": -1}, None),
+        ({"pywatt_reply": "result", "pywatt_deadline_ms": 2.5}, None),
+        ({"pywatt_reply": "result", "pywatt_deadline_ms": "250"}, None),
+        ({"pywatt_reply": "result", "pywatt_deadline_ms": True}, None),
+        (None, None),
+    ],
+)
+def test_a_budget_nobody_can_read_is_no_budget(properties: Any, budget: int | None) -> None:
+    assert budget_of(properties) == budget
 
 
 @pytest.mark.parametrize(
@@ -95,7 +124,7 @@ def test_a_payload_in_another_form_is_left_to_pywatt_wire_or_read_as_it_reads_it
     if fast is None:
         return
     slow = decode_payload_message(payload, Any)  # what is read fast, pywatt.wire reads alike
-    assert fast == (slow.content, slow.metadata.destination, "result", None)
+    assert fast == (slow.content, slow.metadata.destination, "result", None, None)
 
 
 def test_what_pywatt_wire_refuses_is_not_read_fast() -> None:
@@ -142,4 +171,12 @@ def test_a_traced_payload_carries_the_trace_context_in_sorted_properties(
     if "baggage" in trace:  # another form: left to pywatt.wire, which reads it all
         assert fast is None
     else:
-        assert fast == ({"a": 1}, "charge", "result", trace)
+        assert fast == ({"a": 1}, "charge", "result", trace, None)
+    # With a budget too: it comes first (the keys are sorted) and both read back.
+    timed = request_payload({"a": 1}, "charge", "result", trace, 700)
+    assert decode_payload_message(timed, Any).metadata.properties == {
+        "pywatt_deadline_ms": 700,
+        **properties,
+    }
+    if "baggage" not in trace:
+        assert read_request(timed) == ({"a": 1}, "charge", "result", trace, 700)

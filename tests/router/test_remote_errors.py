@@ -12,7 +12,6 @@ import trio
 
 import actors
 import pywatt
-from pywatt.channels import ChannelDirectory
 from pywatt.router import (
     ROUTER,
     GetRouterStatistics,
@@ -115,9 +114,9 @@ class Doubler(actors.Actor[Double]):
 
 async def test_a_module_asks_and_tells_its_own_endpoints_with_no_channel_up() -> None:
     seen: list[Any] = []
-    directory = ChannelDirectory()  # no channel at all: the router never needs one here
+    # No channel at all (no channels actor): the router never needs one here.
     async with actors.open_actor_system() as system:
-        await system.root.start_child(router_spec("me", directory, default_timeout=2.0))
+        await system.root.start_child(router_spec("me", default_timeout=2.0))
         await system.spawn(Doubler, name="doubler")
 
         async def slow(request: Any) -> Any:
@@ -150,7 +149,7 @@ async def test_a_module_asks_and_tells_its_own_endpoints_with_no_channel_up() ->
 
 async def test_a_request_to_itself_still_has_a_deadline() -> None:
     async with actors.open_actor_system() as system:
-        await system.root.start_child(router_spec("me", ChannelDirectory(), default_timeout=0.1))
+        await system.root.start_child(router_spec("me", default_timeout=0.1))
 
         async def never(request: Any) -> None:
             await trio.sleep_forever()

@@ -15,13 +15,16 @@ import trio
 import actors
 import actors.testing
 from pywatt.channels import (
+    CHANNELS_ACTOR,
     ChannelDirectory,
     ChannelInbound,
+    ChannelsActor,
     ChannelState,
     ConnectionLost,
     ConnectionStatus,
     NoChannel,
     SendFrame,
+    Subscriptions,
 )
 from pywatt.router import (
     ROUTER,
@@ -107,7 +110,8 @@ async def rig(**options: Any) -> AsyncIterator[Rig]:
     send, receive = trio.open_memory_channel[RouteToModule](64)
     async with actors.open_actor_system() as system:
         await system.spawn(lambda: Recorder(send), name=CONN)
-        await system.root.start_child(router_spec("me", directory, **options))
+        await system.spawn(lambda: ChannelsActor(directory, Subscriptions()), name=CHANNELS_ACTOR)
+        await system.root.start_child(router_spec("me", **options))
         with trio.fail_after(10):
             yield Rig(system, receive, state)
 
@@ -139,6 +143,10 @@ async def test_a_request_is_a_marked_route_and_its_reply_is_decoded_as_the_type(
         inner = decode_payload_message(route.payload, Charge)
         assert inner.content == Charge(5)
         assert inner.metadata.destination == "charge"
+        # The caller's budget travels: here the rig's trio.fail_after(10), which comes before
+        # the router's default timeout (30 s).
+        assert inner.metadata.properties is not None
+        assert inner.metadata.properties.pop("pywatt_deadline_ms") in range(5000, 10001)
         assert inner.metadata.properties == {"pywatt_reply": "result"}
         await r.inbound(_reply(route, encode_reply_ok(Receipt(5, "billing"))))
     assert results == [Receipt(5, "billing")]

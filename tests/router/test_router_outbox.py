@@ -15,12 +15,15 @@ import trio.testing
 
 import actors
 from pywatt.channels import (
+    CHANNELS_ACTOR,
     ChannelDirectory,
     ChannelInbound,
+    ChannelsActor,
     ChannelState,
     ConnectionStatus,
     Outbox,
     SendFrame,
+    Subscriptions,
 )
 from pywatt.router import ROUTER, GetRouterStatistics, RegisterHandler, Router, SendRequest
 from pywatt.wire import (
@@ -79,7 +82,8 @@ async def rig(high_water: int = 1 << 20) -> AsyncIterator[Rig]:
     told: list[bytes] = []
     async with actors.open_actor_system() as system:
         await system.spawn(lambda: Told(told), name=CONN)
-        await system.spawn(lambda: Router("me", directory), name=ROUTER)
+        await system.spawn(lambda: ChannelsActor(directory, Subscriptions()), name=CHANNELS_ACTOR)
+        await system.spawn(lambda: Router("me"), name=ROUTER)
         with trio.fail_after(10):
             yield Rig(system, state, outbox, told)
 

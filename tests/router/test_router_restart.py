@@ -15,7 +15,7 @@ import actors
 import actors.testing
 from actors import SupervisorSpec
 from pywatt.module import ModuleConfig
-from pywatt.module._messaging import ModuleRuntime, communication_specs
+from pywatt.module._messaging import communication_specs
 from pywatt.router import ROUTER, GetRouterStatistics, RegisterHandler, SendRequest
 from pywatt.wire import (
     REPLY_ENDPOINT,
@@ -52,14 +52,12 @@ async def module_channel() -> AsyncIterator[tuple[actors.ActorSystem, Peer]]:
                 address=SocketAddress.parse(orch.address), tls_enabled=False, required=False
             ),
         )  # fmt: skip
-        runtime = ModuleRuntime(on_shutdown=lambda reason: None)
         config = ModuleConfig(enable_service_discovery=False)
-        channels, _registrar, services = communication_specs(config, init, runtime)
+        channels, _registrar, services, _runtime = communication_specs(config, init)
         async with actors.open_actor_system() as system:
             await system.start_supervisor(channels)
             await system.start_supervisor(SupervisorSpec("pywatt.services", services))
             yield system, await orch.next_peer()
-            runtime.directory.closing = True
 
 
 async def test_a_router_crashed_mid_traffic_serves_the_same_endpoints_again_by_itself() -> None:

@@ -11,7 +11,6 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import actors
 import pywatt.tracing
-from pywatt.channels import ChannelDirectory
 from pywatt.router import ROUTER, RegisterHandler, SendRequest, router_spec
 
 from .conftest import Spans, parent_of
@@ -89,7 +88,8 @@ async def test_a_request_to_itself_is_a_client_span_and_a_server_span_with_the_a
     spans: Spans,
 ) -> None:
     async with actors.open_actor_system() as system:
-        await system.root.start_child(router_spec("me", ChannelDirectory()))
+        # No channel at all (no channels actor): a request to itself never needs one.
+        await system.root.start_child(router_spec("me"))
         await system.spawn(Doubler, name="doubler")
 
         async def handler(request: Any) -> int:

@@ -27,6 +27,7 @@ from pywatt.wire import LineDecoder, NeedData, RemoteProtocolError, encode_line
 
 from .._errors import ControlError, OrchestratorError
 from ..config import ensure_run_dir
+from ..processes import tree_reply
 from ._control_client import (
     DEFAULT_ROTATE_TIMEOUT,
     MAX_LINE,
@@ -34,7 +35,7 @@ from ._control_client import (
     control_path,
     default_run_dir,
 )
-from ._observe import stream_events, tree_reply
+from ._observe import stream_events
 
 if TYPE_CHECKING:
     from .._orchestrator import Orchestrator

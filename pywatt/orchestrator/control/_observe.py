@@ -6,44 +6,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from typing import TYPE_CHECKING, Any
 
-import attrs
 import trio
 
-from pywatt.observe import EventsDropped, tree_to_json
+from pywatt.observe import EventsDropped
 from pywatt.wire import encode_line
 
-from ..processes import EVENTS_BUFFER, TreeUnavailable, event_line
+from ..processes import EVENTS_BUFFER, event_line
 
 if TYPE_CHECKING:
     from .._orchestrator import Orchestrator
 
-__all__ = ["stream_events", "tree_reply"]
-
-
-async def tree_reply(orch: Orchestrator) -> dict[str, Any]:
-    """The control reply of ``tree``: the orchestrator's own tree, and each module's (or why
-    there is none), asked of all modules at once."""
-    modules: dict[str, dict[str, Any]] = {}
-
-    async def one(module_id: str) -> None:
-        try:
-            modules[module_id] = {"tree": tree_to_json(await orch.tree(module_id))}
-        except TreeUnavailable as exc:
-            modules[module_id] = {"error": exc.reason}
-
-    async with trio.open_nursery() as nursery:
-        for handle in orch.modules:
-            nursery.start_soon(one, handle.id)
-    return {
-        "ok": True,
-        "pid": os.getpid(),
-        "orchestrator_api": orch.orchestrator_api,
-        "orchestrator": tree_to_json(orch.own_tree()),
-        "modules": [{**attrs.asdict(status), **modules[status.id]} for status in orch.status()],
-    }
+__all__ = ["stream_events"]
 
 
 async def stream_events(orch: Orchestrator, stream: trio.abc.Stream) -> None:

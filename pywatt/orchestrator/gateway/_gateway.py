@@ -39,6 +39,8 @@ and ``/metrics/<id>`` (that module's page as it serves it). A pywatt module is a
 IPC (it answers even without an app); a foreign one over the gateway's transport, and only
 for a path it announced.
 
+With a ``dashboard``, everything under ``/_pywatt`` is the dashboard's (not logged).
+
 Every request is one access-log line on the console (method, path, status, milliseconds,
 module), redacted like every console line.
 """
@@ -73,6 +75,7 @@ from pywatt.wire import (
 from .._errors import describe_exit
 from ..config import GATEWAY_NAME, ModuleKind
 from ..console import Console
+from ..dashboard import Dashboard, EndpointLatency, is_dashboard_path
 from ..processes import ForwardHttp, HttpWrapperLine, ModuleHandle, ModuleState
 
 __all__ = [
@@ -190,7 +193,9 @@ class Gateway(Actor[GatewayMessage]):
 
     ``sock`` is the bound API socket (it starts listening here); ``handles`` returns every
     module's handle in start order; ``process_name`` maps a module id to its process actor;
-    ``console`` gets one access-log line per request (none when it is None).
+    ``console`` gets one access-log line per request (none when it is None); ``latency``
+    counts each request a module answered; ``dashboard`` serves ``/_pywatt/`` (the
+    ``dashboard`` package).
     """
 
     reply_errors = (GatewayFailure,)
@@ -206,8 +211,12 @@ class Gateway(Actor[GatewayMessage]):
         max_body_size: int = DEFAULT_MAX_BODY,
         console: Console | None = None,
         probe_timeout: float = PROBE_TIMEOUT,
+        dashboard: Dashboard | None = None,
+        latency: EndpointLatency | None = None,
     ) -> None:
         self.sock = sock
+        self.dashboard = dashboard
+        self.latency = latency
         self.console = console
         self.probe_timeout = probe_timeout
         self.handles = handles
@@ -322,9 +331,13 @@ class Gateway(Actor[GatewayMessage]):
 
         # Bodies are limited where they are buffered (_read_body), not when streamed.
         settings = Http1Settings(max_body_size=_NO_LIMIT, graceful_timeout=1.0)
+        # The server closes the socket it is given when it stops, and a crash of this actor
+        # stops it too: it gets a copy, so the next incarnation serves on the same socket.
+        listening = self.sock.dup()
         try:
-            await serve_http1(self._app, self.sock, settings, shutdown=self.stopping)
+            await serve_http1(self._app, listening, settings, shutdown=self.stopping)
         finally:
+            listening.close()
             self.finished.set()
 
     async def _app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -332,6 +345,9 @@ class Gateway(Actor[GatewayMessage]):
             await answer_lifespan(receive, send)
             return
         if scope["type"] != "http":
+            return
+        if self.dashboard is not None and is_dashboard_path(scope["path"]):
+            await self.dashboard.serve(scope, receive, send, self.stopping)
             return
         began = time.perf_counter()
         served = _Served()
@@ -399,6 +415,9 @@ class Gateway(Actor[GatewayMessage]):
     def _access_line(
         self, scope: dict[str, Any], status: int, began: float, module: str | None
     ) -> None:
+        seconds = time.perf_counter() - began
+        if self.latency is not None and module is not None:
+            self.latency.record(module, scope["method"].upper(), scope["path"], status, seconds)
         console = self.console
         if console is None:
             return
@@ -409,7 +428,7 @@ class Gateway(Actor[GatewayMessage]):
         # the rest (status, time, module id) is the gateway's own.
         method = self._redacted(console, scope["method"].upper())
         path = self._redacted(console, scope["path"])  # never the query: it may hold a secret
-        ms = round((time.perf_counter() - began) * 1000, 1)
+        ms = round(seconds * 1000, 1)
         console.emit(
             level,
             f"{method} {path} {status} {ms} ms ({module or 'gateway'})",

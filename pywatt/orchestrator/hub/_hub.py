@@ -39,7 +39,13 @@ import attrs
 import trio
 
 from actors import Actor, DeferredReply, Request
-from pywatt.channels import RawRoute, payload_json, routed_message_frame, routed_response_frame
+from pywatt.channels import (
+    RawRoute,
+    payload_json,
+    route_budget_ms,
+    routed_message_frame,
+    routed_response_frame,
+)
 from pywatt.observe import ChannelChanged
 from pywatt.wire import (
     READY_ENDPOINT,
@@ -83,6 +89,7 @@ from .._errors import ModuleCallFailed
 from ..console import Console
 from ._connection import ServerConnection, encode_bare
 from ._hub_state import HubState, ReadyWaiter, RegistrationRecord, Route
+from ._stream_relay import RelayedStreamFrame
 from ._tokens import same_token
 
 __all__ = [
@@ -179,6 +186,9 @@ class HubStatistics:
     interrupted: int
     pending: int
     updates_pushed: int
+    expired: int = 0
+    """Requests not forwarded because their caller's budget (``pywatt_deadline_ms``) was
+    spent when they arrived."""
 
 
 @attrs.frozen
@@ -291,6 +301,7 @@ class Hub(Actor[HubMessage]):
         elif isinstance(message, _Sweep):
             self._settle()
             now = trio.current_time()
+            self.state.streams.sweep(now)
             for key, route in list(self.routes.items()):
                 if route.expires < now:
                     del self.routes[key]
@@ -312,7 +323,7 @@ class Hub(Actor[HubMessage]):
             c = self.counts
             return HubStatistics(
                 c["routed"], c["replies"], c["late_replies"], c["unroutable"],
-                c["interrupted"], len(self.routes), c["updates_pushed"],
+                c["interrupted"], len(self.routes), c["updates_pushed"], c["expired"],
             )  # fmt: skip
         return None
 
@@ -339,6 +350,7 @@ class Hub(Actor[HubMessage]):
         )
         if self._last_used.get(conn.module_id) is conn:
             del self._last_used[conn.module_id]
+        self.state.streams.closed(conn)
         for key, route in list(self.routes.items()):
             if route.callee_conn is conn:
                 del self.routes[key]
@@ -379,6 +391,8 @@ class Hub(Actor[HubMessage]):
                 conn, content.target_module_id, content.target_endpoint, content.request_id,
                 content.payload_json, content,
             )  # fmt: skip
+        elif isinstance(content, RelayedStreamFrame):
+            self.state.streams.on_frame(conn, content, self._conn_for, self._known)
         elif isinstance(content, RouteToModule):
             self._route(
                 conn, content.target_module_id, content.target_endpoint, content.request_id,
@@ -416,8 +430,12 @@ class Hub(Actor[HubMessage]):
         source = conn.module_id
         if endpoint == REPLY_ENDPOINT:
             pending = self.routes.pop((source, request_id), None)
-            if pending is None or pending.caller != callee:
-                if pending is not None:  # not this caller's: keep it
+            if (
+                pending is None
+                or pending.caller != callee
+                or pending.expires < trio.current_time()  # its caller stopped waiting
+            ):
+                if pending is not None and pending.caller != callee:  # not this caller's
                     self.routes[(source, request_id)] = pending
                 self.counts["late_replies"] += 1
                 self.console.debug(
@@ -433,8 +451,19 @@ class Hub(Actor[HubMessage]):
                 target.send_nowait(routed_response_frame(source, request_id, payload))
                 self.counts["replies"] += 1
             return
+        # The caller's budget: how long it will wait for this request (none from Rust).
+        budget = route_budget_ms(payload)
+        if budget == 0:  # spent already: the caller has its timeout, nobody waits
+            self.counts["expired"] += 1
+            return
         if endpoint == READY_ENDPOINT:
-            self._ready_probe(conn, callee, request_id, route)
+            self._ready_probe(conn, callee, request_id, route, budget)
+            return
+        if self.state.streams.take_refused(source, request_id):
+            self._fail(
+                source, conn, callee, request_id, "StreamRefused",
+                f"module {callee!r} takes no streams, and this request's value was in one",
+            )  # fmt: skip
             return
         target = self._conn_for(callee)
         if target is None:
@@ -451,9 +480,9 @@ class Hub(Actor[HubMessage]):
                 )  # fmt: skip
             return
         target.send_nowait(routed_message_frame(source, request_id, payload))
-        self.routes[(callee, request_id)] = Route(
-            source, conn, target, trio.current_time() + ROUTE_TTL
-        )
+        # Remembered as long as the caller waits: a reply after that is dropped here.
+        ttl = ROUTE_TTL if budget is None else min(budget / 1000.0, ROUTE_TTL)
+        self.routes[(callee, request_id)] = Route(source, conn, target, trio.current_time() + ttl)
         self.counts["routed"] += 1
 
     def _known(self, module_id: str) -> bool:
@@ -471,10 +500,12 @@ class Hub(Actor[HubMessage]):
         callee: str,
         request_id: uuid.UUID,
         route: RawRoute | RouteToModule,
+        budget: int | None = None,
     ) -> None:
         """Answer ``pywatt.ready`` for ``callee``: at once when it is reachable (or does not
         exist), else when it becomes reachable; a probe not answered by the ``wait`` seconds
-        it carries is dropped (its caller's own deadline fails it)."""
+        it carries (or its caller's budget, if shorter) is dropped (its caller's own
+        deadline fails it)."""
         if not self._known(callee):
             self._fail(
                 conn.module_id, conn, callee, request_id, "NoSuchModule",
@@ -492,6 +523,8 @@ class Hub(Actor[HubMessage]):
                 wait = min(max(float(content["wait"]), 0.0), ROUTE_TTL)
         except DecodeError:
             pass
+        if budget is not None:
+            wait = min(wait, budget / 1000.0)
         waiter = ReadyWaiter(conn.module_id, conn, request_id, trio.current_time() + wait)
         self.state.ready_waiters.setdefault(callee, []).append(waiter)
 

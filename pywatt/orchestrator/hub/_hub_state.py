@@ -33,6 +33,7 @@ from actors import DeferredReply
 from pywatt.wire import Capabilities, HealthStatus, RegisteredModule, ServiceProviderInfo
 
 from ._connection import ServerConnection
+from ._stream_relay import StreamRelay
 
 __all__ = ["HubState", "ReadyWaiter", "RegistrationRecord", "Route"]
 
@@ -97,6 +98,8 @@ class HubState:
     """Per target module, the readiness probes held until it is reachable."""
     counts: collections.Counter[str] = attrs.Factory(collections.Counter)
     """Routing statistics; they count across restarts of the hub."""
+    streams: StreamRelay = attrs.Factory(StreamRelay)
+    """The streams relayed between modules (``_stream_relay``)."""
 
     def stale(self) -> tuple[list[ServerConnection], list[tuple[str, uuid.UUID]]]:
         """What a crash may have left behind: connections that are closed but still listed,

@@ -42,12 +42,14 @@ from pywatt.wire import (
     ModuleDeclaration,
     RemoteProtocolError,
     SecurityLevel,
+    stream_frame_head,
 )
 
 from ..console import Console
 from ._connection import ServerConnection, decode_module_frame, encode_bare
 from ._first_frame import FirstFrameRefused, admit_first_frame
 from ._hub import HUB_NAME, Closed, FromConnection, Opened
+from ._stream_relay import RelayedStreamFrame
 
 __all__ = [
     "ChannelSettings",
@@ -260,6 +262,21 @@ class ModuleListener(Actor[KillListener]):
                         await trio.lowlevel.checkpoint()
                     conn.frames_in += 1
                     conn.last_received = trio.current_time()
+                    if frame.format is FrameFormat.MSGPACK and conn.pywatt:
+                        # A stream frame (protocol-extensions §9.4): relayed by its id, the
+                        # payload forwarded as it is.
+                        head = stream_frame_head(frame.payload)
+                        if head is None:
+                            if conn.refuse_malformed(
+                                f"{len(frame.payload)} bytes: a code-4 frame that is no "
+                                "stream frame in pywatt's form"
+                            ):
+                                return
+                            continue
+                        conn.malformed_run = 0
+                        relayed = RelayedStreamFrame(head[0], head[1], bytes(frame.payload))
+                        await hub.tell(FromConnection(conn, relayed))
+                        continue
                     if frame.format is FrameFormat.JSON:
                         # Inter-module traffic: a canonical route (its metadata empty, so
                         # never a declaration) is forwarded with its payload undecoded.

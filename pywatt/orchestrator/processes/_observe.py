@@ -13,10 +13,12 @@ commands ``tree`` and ``events`` (``pywatt status --tree``, ``pywatt events``, `
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import attrs
+import trio
 
 import actors
 from pywatt.observe import (
@@ -26,21 +28,24 @@ from pywatt.observe import (
     UnknownEvent,
     event_from_json,
     event_to_json,
+    tree_to_json,
 )
 from pywatt.wire import ModuleEvents
 
 from .._errors import OrchestratorError, describe_exit
-from ._handle import ModuleHandle, ModuleState
+from ._handle import ModuleHandle, ModuleState, ModuleStatus
 
 __all__ = [
     "EVENTS_BUFFER",
     "ORCHESTRATOR_SOURCE",
     "TREE_DEADLINE",
     "GetModuleTree",
+    "Observed",
     "TreeUnavailable",
     "event_line",
     "publish_module_events",
     "state_reporter",
+    "tree_reply",
 ]
 
 log = logging.getLogger(__name__)
@@ -117,3 +122,43 @@ def event_line(event: actors.Event) -> dict[str, Any] | None:
         return {"source": source, **event_to_json(event)}
     except UnknownEvent:
         return None
+
+
+class Observed(Protocol):
+    """What :func:`tree_reply` and the dashboard read of a running orchestrator."""
+
+    orchestrator_api: str
+
+    @property
+    def modules(self) -> list[ModuleHandle]: ...
+
+    def status(self) -> list[ModuleStatus]: ...
+
+    async def tree(self, module_id: str) -> actors.TreeNode: ...
+
+    def own_tree(self) -> actors.TreeNode: ...
+
+    def events(self, *, buffer: int = 256) -> actors.EventSubscription: ...
+
+
+async def tree_reply(orch: Observed) -> dict[str, Any]:
+    """The control reply of ``tree``: the orchestrator's own tree, and each module's (or why
+    there is none), asked of all modules at once."""
+    modules: dict[str, dict[str, Any]] = {}
+
+    async def one(module_id: str) -> None:
+        try:
+            modules[module_id] = {"tree": tree_to_json(await orch.tree(module_id))}
+        except TreeUnavailable as exc:
+            modules[module_id] = {"error": exc.reason}
+
+    async with trio.open_nursery() as nursery:
+        for handle in orch.modules:
+            nursery.start_soon(one, handle.id)
+    return {
+        "ok": True,
+        "pid": os.getpid(),
+        "orchestrator_api": orch.orchestrator_api,
+        "orchestrator": tree_to_json(orch.own_tree()),
+        "modules": [{**attrs.asdict(status), **modules[status.id]} for status in orch.status()],
+    }

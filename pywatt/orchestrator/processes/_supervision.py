@@ -1,22 +1,24 @@
 """One supervisor per module, whose intensity and backoff are the module's restart policy.
 
-Each module runs under its own supervisor (one_for_one) with two children: a *watch* and the
-module-process actor. The process actor crashes when its process dies unexpectedly; the
-supervisor restarts it after the policy's backoff. Past ``max_restarts`` within ``within``
-seconds the supervisor gives up: it stops its children and fails to its parent, which drops
-it (it is ``temporary``), so the other modules keep running.
+Each module runs under its own supervisor (one_for_one) over the module-process actor. The
+process actor crashes when its process dies unexpectedly; the supervisor restarts it after
+the policy's backoff. Past ``max_restarts`` within ``within`` seconds the supervisor gives
+up: it stops its children and fails to its parent, which drops it (it is ``temporary``), so
+the other modules keep running.
 
-Why the watch: the runtime publishes no event when a supervisor gives up, and a temporary
-child is removed silently. The watch is an actor that does nothing but live exactly as long
-as the module's supervision; it stops either because we asked (``handle.stop_requested``)
-or because its supervisor gave up — and then it reports the give-up, once, clearly.
+Who notices: the :class:`SupervisionWatcher` (``pywatt.modules.watcher``) monitors every
+module's supervisor (``ctx.monitor``; the orchestrator tells it :class:`WatchModule` once the
+supervisor has started). The supervisor's ``Down`` says how it ended: stopped because we
+asked (``handle.stop_requested``), or gave up, which it reports once, clearly. The modules
+it watches belong to its name, so a restarted watcher monitors them again, and a supervisor
+that ended meanwhile is reported then (its ``Down`` carries ``NoSuchActor``).
 """
 
 from __future__ import annotations
 
 import attrs
 
-from actors import Actor, ChildSpec, Restart, Strategy, SupervisorSpec
+from actors import Actor, ChildSpec, Down, Restart, Strategy, SupervisorSpec
 
 from .._errors import describe_exit
 from ..config import process_name, supervisor_name
@@ -25,28 +27,56 @@ from ._handle import ModuleHandle, ModuleState
 from ._ports import PORTS_NAME, ReleasePorts
 from ._process import ModuleProcess, ProcessSettings
 
-__all__ = ["module_supervisor_spec", "process_name", "supervisor_name"]
+__all__ = [
+    "WATCHER_NAME",
+    "SupervisionWatcher",
+    "WatchModule",
+    "module_supervisor_spec",
+    "process_name",
+    "supervisor_name",
+]
 
 _KILL_WAIT = 5.0  # after SIGKILL, plus draining the pipes
 
+WATCHER_NAME = "pywatt.modules.watcher"
+
 
 @attrs.frozen
-class _Never:
-    """The watch accepts no messages; this type is never sent."""
+class WatchModule:
+    """The supervisor of module ``module_id`` has started: watch it."""
+
+    module_id: str
 
 
-class SupervisionWatch(Actor[_Never]):
-    """Reports a module's supervisor giving up (see the module docstring)."""
+class SupervisionWatcher(Actor[WatchModule | Down]):
+    """Reports how each module's supervision ended (see the module docstring).
 
-    def __init__(self, handle: ModuleHandle, console: Console) -> None:
-        self.handle = handle
+    ``watched`` (supervisor name -> module id) is kept with the name: the factory hands the
+    same dict to every incarnation.
+    """
+
+    def __init__(
+        self, handles: dict[str, ModuleHandle], console: Console, watched: dict[str, str]
+    ) -> None:
+        self.handles = handles
         self.console = console
+        self.watched = watched
 
-    async def receive(self, message: _Never) -> None:
-        return None
+    async def on_start(self) -> None:
+        for supervisor in self.watched:
+            self.ctx.monitor(supervisor)
 
-    async def on_stop(self) -> None:
-        handle = self.handle
+    async def receive(self, message: WatchModule | Down) -> None:
+        if isinstance(message, WatchModule):
+            supervisor = supervisor_name(message.module_id)
+            self.watched[supervisor] = message.module_id
+            self.ctx.monitor(supervisor)
+            return
+        module_id = self.watched.pop(message.name, None)
+        if module_id is not None:
+            await self._ended(self.handles[module_id])
+
+    async def _ended(self, handle: ModuleHandle) -> None:
         await self.ctx.system.tell(PORTS_NAME, ReleasePorts(handle.id))
         if handle.stop_requested:
             if not handle.state.final:
@@ -73,11 +103,6 @@ def module_supervisor_spec(handle: ModuleHandle, settings: ProcessSettings) -> S
     return SupervisorSpec(
         supervisor_name(spec.id),
         [
-            ChildSpec(
-                f"{supervisor_name(spec.id)}.watch",
-                lambda: SupervisionWatch(handle, settings.console),
-                shutdown=1.0,
-            ),
             ChildSpec(
                 process_name(spec.id),
                 lambda: ModuleProcess(handle, settings),

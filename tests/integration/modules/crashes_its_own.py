@@ -1,6 +1,7 @@
 """A registered module that crashes one of its own actors on request (``crash`` endpoint,
 ``{"actor": name}``), with an actor of its own (``counter``, started with ``state.spawn``)
-answering its ``count`` endpoint."""
+answering its ``count`` endpoint, and ``relay`` (``{"to": module}``), which asks that
+module's ``count`` and returns its answer (a request of its own, through the orchestrator)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,12 @@ async def main(state: AppState[Any]) -> None:
         await state.system.tell("crasher", CrashIt(request["actor"]))
         return "queued"
 
+    async def relay(request: dict[str, str]) -> int:
+        answer: int = await state.send_request(f"{request['to']}:count", {}, timeout=10)
+        return answer
+
     await state.serve("crash", crash)
+    await state.serve("relay", relay)
     await state.serve("count", "counter", request_type=Count)
 
 

@@ -1,0 +1,33 @@
+"""Messages between the connection actors and the rest of the module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+__all__ = ["ChannelInbound", "ConnectionLost", "SendFrame"]
+
+
+@attrs.frozen
+class SendFrame:
+    """Write one complete frame (the bytes of ``encode_frame``) on this connection."""
+
+    data: bytes
+
+
+@attrs.frozen
+class ChannelInbound:
+    """Told to the router, discovery or registrar actor: ``message`` arrived on ``channel``."""
+
+    channel: str
+    message: Any
+
+
+@attrs.frozen
+class ConnectionLost:
+    """Told to the router when connection ``channel`` ends: requests it carried will get
+    no reply through it."""
+
+    channel: str
+    reason: str

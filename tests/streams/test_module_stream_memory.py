@@ -1,0 +1,64 @@
+"""Back-pressure bounds memory in all three processes: 1 GiB through the embedded orchestrator
+to a consumer that is slow for its first chunks (docs/streams.md).
+
+The peak resident set of the producer, the orchestrator (this test process) and the consumer
+is reset before the stream (``/proc/<pid>/clear_refs``) and read after it (``VmHWM``); each
+may grow by at most 64 MiB over its resident set before the stream, whatever the stream's
+size: the window (10 chunks of 64 KiB) is all a stream holds anywhere."""
+
+from __future__ import annotations
+
+import os
+import zlib
+
+import pytest
+import trio
+
+from .test_module_streams import MIB, body, orchestrated, step
+
+GIB = 1024 * MIB
+LIMIT = 64 * MIB
+
+
+def _status(pid: int, key: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    raise LookupError(key)
+
+
+def _reset_peak(pid: int) -> None:
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")  # the peak resident set starts again from the current one
+
+
+@pytest.mark.slow
+async def test_a_gib_to_a_slow_consumer_stays_within_64_mib_over_baseline_everywhere() -> None:
+    with trio.fail_after(600):
+        async with orchestrated("a", "b") as (orch, lines):
+            pids = {
+                "producer": orch.module("a").pid,
+                "orchestrator": os.getpid(),
+                "consumer": orch.module("b").pid,
+            }
+            baseline: dict[str, int] = {}
+            for name, pid in pids.items():
+                assert pid is not None
+                _reset_peak(pid)
+                baseline[name] = _status(pid, "VmRSS")
+            # Slow for its first 2000 chunks (125 MiB, about 5 s): the producer waits on the
+            # window the whole time; then as fast as it can read.
+            result = await step(
+                orch, "a", upload="b:upload", size=GIB, chunk=MIB,
+                metadata={"sleep": "0.0025", "slow_chunks": "2000"},
+            )  # fmt: skip
+            peaks = {name: _status(pid, "VmHWM") for name, pid in pids.items() if pid}
+    grown = {name: (peaks[name] - baseline[name]) / MIB for name in pids}
+    print("peak RSS over baseline (MiB):", {k: round(v, 1) for k, v in grown.items()})
+    assert "reply" in result, (result, lines.lines[-10:])
+    assert result["reply"]["bytes"] == GIB
+    assert result["reply"]["crc32"] == result["sent_crc32"] == zlib.crc32(body(GIB))
+    assert result["reply"]["max_in_flight"] <= 10
+    for name, mib in grown.items():
+        assert mib * MIB <= LIMIT, f"{name} grew {mib:.1f} MiB over its baseline"

@@ -1,0 +1,487 @@
+"""Streams between real module processes through the embedded orchestrator (docs/streams.md):
+the size sweep for streams, requests and replies; what each side sees when the other gives up,
+fails or dies; per-endpoint limits; restarts of the router and the hub mid-stream.
+
+The modules are ``modules/streamer.py``; the test asks one of them to run a step (``run``)
+and reads the outcome it reports, or the lines the other one logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import uuid
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from pywatt.channels import declaration_frame, encode_module_frame
+from pywatt.orchestrator import (
+    ChannelOptions,
+    ConsoleLine,
+    Manifest,
+    ModuleCallFailed,
+    ModuleKind,
+    ModuleSpec,
+    Orchestrator,
+    open_orchestrator,
+)
+from pywatt.wire import (
+    NEED_DATA,
+    REPLY_MARKER_PROPERTY,
+    REPLY_MARKER_VALUE,
+    FrameDecoder,
+    FrameFormat,
+    MessageMetadata,
+    ModuleDeclaration,
+    RouteToModule,
+    SecurityLevel,
+    StreamAbort,
+    StreamData,
+    StreamEnd,
+    StreamOpen,
+    decode_stream_frame,
+    encode_frame,
+    encode_payload,
+    encode_stream_frame,
+)
+
+MODULES = Path(__file__).parent / "modules"
+STREAMER = str(MODULES / "streamer.py")
+sys.path.insert(0, str(MODULES))
+from streamer import body  # noqa: E402
+
+KIB = 1024
+MIB = 1024 * KIB
+SIZES = [0, 1, 64 * KIB - 1, 64 * KIB, 64 * KIB + 1, 16 * MIB + 1]
+
+
+class Lines:
+    """What the modules printed, and a way to wait for a line."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.changed = trio.Event()
+
+    def keep(self, line: ConsoleLine) -> None:
+        self.lines.append(f"[{line.module}] {line.text}")
+        self.changed.set()
+        self.changed = trio.Event()
+
+    async def wait_for(self, text: str) -> str:
+        while True:
+            for line in self.lines:
+                if text in line:
+                    return line
+            await self.changed.wait()
+
+
+@asynccontextmanager
+async def orchestrated(*ids: str) -> AsyncIterator[tuple[Orchestrator, Lines]]:
+    lines = Lines()
+    manifest = Manifest(
+        modules=tuple(ModuleSpec.from_command(i, STREAMER) for i in ids),
+        heartbeat_interval=0.5, grace=2.0, term_grace=1.0,
+    )  # fmt: skip
+    async with open_orchestrator(manifest, on_output=lines.keep) as orch:
+        for module_id in ids:
+            await orch.module(module_id).wait_announced()
+            await orch.wait_channels(module_id)
+        yield orch, lines
+
+
+async def step(orch: Orchestrator, module_id: str, **step: Any) -> Any:
+    return await orch.request(module_id, "run", step)
+
+
+# -- the size sweep --------------------------------------------------------------------------
+
+
+async def test_streams_of_every_size_arrive_whole_and_in_order() -> None:
+    with trio.fail_after(120):
+        async with orchestrated("a", "b") as (orch, lines):
+            results = [
+                await step(
+                    orch,
+                    "a",
+                    upload="b:upload",
+                    size=size,
+                    chunk=MIB,
+                    metadata={"name": f"{size}.bin"},
+                )
+                for size in SIZES
+            ]
+    for size, result in zip(SIZES, results, strict=True):
+        reply = result["reply"]
+        assert reply["bytes"] == size, (size, result, lines.lines[-10:])
+        assert reply["crc32"] == result["sent_crc32"] == zlib.crc32(body(size))
+        assert reply["chunks"] == -(-size // (64 * KIB))  # 64 KiB chunks, none for 0 B
+        assert reply["source"] == "a"
+        assert reply["metadata"] == {"name": f"{size}.bin"}
+        assert reply["max_in_flight"] <= reply["window"] == 10
+        assert result["max_in_flight"] <= 10
+
+
+async def test_requests_and_replies_of_every_size_go_through_as_bytes() -> None:
+    """Over 1 MiB of JSON a request and its reply switch to a stream by themselves: no
+    PayloadTooLarge for 16 MiB + 1, and the bytes arrive as bytes."""
+    with trio.fail_after(120):
+        async with orchestrated("a", "b") as (orch, _):
+            results = [await step(orch, "a", call="b:echo", size=size) for size in SIZES]
+    for size, result in zip(SIZES, results, strict=True):
+        assert result == {"same": True, "type": "bytes", "size": size}, (size, result)
+
+
+async def test_stream_replies_of_every_size_are_iterated_by_the_caller() -> None:
+    with trio.fail_after(120):
+        async with orchestrated("a", "b") as (orch, _lines):
+            generated = [
+                await step(orch, "a", download="b:download", request={"size": size})
+                for size in SIZES
+            ]
+            replied = await step(orch, "a", download="b:download_reply", request={"size": 3 * MIB})
+    for size, result in zip(SIZES, generated, strict=True):
+        assert result == {"bytes": size, "crc_ok": True, "metadata": {}}, (size, result)
+    assert replied == {"bytes": 3 * MIB, "crc_ok": True, "metadata": {"size": str(3 * MIB)}}
+
+
+# -- limits ----------------------------------------------------------------------------------
+
+
+async def test_an_endpoint_limit_refuses_bigger_requests_with_a_typed_error() -> None:
+    with trio.fail_after(60):
+        async with orchestrated("a", "b") as (orch, _lines):
+            fits = await step(orch, "a", call="b:limited", size=10)
+            over = await step(orch, "a", call="b:limited", size=2000)
+            streamed = await step(orch, "a", call="b:limited", size=16 * MIB + 1)
+            after = await step(orch, "a", call="b:echo", size=5)
+    assert fits == {"same": True, "type": "bytes", "size": 10}
+    for result in (over, streamed):
+        assert result["error"] == "RequestTooLarge", result
+        assert result["error_type"] == "RequestTooLarge"
+    assert "takes at most 1000" in over["message"]
+    assert "over the consumer's limit of 1000 bytes" in streamed["message"]
+    assert after["same"]  # the router goes on
+
+
+# -- failures --------------------------------------------------------------------------------
+
+
+async def test_a_cancelled_producer_aborts_the_consumer_with_cancelled() -> None:
+    with trio.fail_after(60):
+        async with orchestrated("a", "b") as (orch, lines):
+            result = await step(
+                orch, "a", upload="b:upload", size=8 * MIB, chunk=64 * KIB,
+                cancel_after=2 * MIB,
+            )  # fmt: skip
+            line = await lines.wait_for("upload aborted")
+            after = await step(orch, "a", upload="b:upload", size=MIB)
+    assert result["cancelled"] is True
+    assert "reason=cancelled by=producer: the producer was cancelled" in line
+    assert after["reply"]["bytes"] == MIB  # the next stream is fine
+
+
+async def test_a_consumer_that_fails_or_stops_early_aborts_the_producer() -> None:
+    with trio.fail_after(60):
+        async with orchestrated("a", "b") as (orch, _lines):
+            failed = await step(
+                orch, "a", upload="b:upload", size=8 * MIB, metadata={"fail_after": "3"}
+            )
+            stopped = await step(
+                orch, "a", upload="b:upload", size=8 * MIB, metadata={"stop_after": "3"}
+            )
+    assert (failed["error"], failed["reason"], failed["by"]) == (
+        "StreamAborted", "crashed", "consumer",
+    )  # fmt: skip
+    assert "ValueError: failed after 3 chunks on purpose" in failed["message"]
+    assert (stopped["error"], stopped["reason"], stopped["by"]) == (
+        "StreamAborted", "cancelled", "consumer",
+    )  # fmt: skip
+    assert "returned before the end" in stopped["message"]
+
+
+async def test_a_stream_to_an_endpoint_or_module_that_is_not_there_fails_typed() -> None:
+    with trio.fail_after(60):
+        async with orchestrated("a", "b") as (orch, _lines):
+            no_endpoint = await step(orch, "a", upload="b:nope", size=0)
+            no_module = await step(orch, "a", upload="zz:upload", size=MIB)
+    assert no_endpoint["error"] == "NoSuchEndpoint", no_endpoint
+    assert no_module["error"] in ("StreamAborted", "NoSuchModule"), no_module
+    if no_module["error"] == "StreamAborted":
+        assert no_module["reason"] == "refused"
+        assert "no module named 'zz'" in no_module["message"]
+
+
+async def test_a_reply_stream_closed_early_ends_and_a_failing_source_aborts() -> None:
+    with trio.fail_after(60):
+        async with orchestrated("a", "b") as (orch, _lines):
+            stopped = await step(
+                orch, "a", download="b:download", request={"size": 64 * MIB}, stop_after=MIB
+            )
+            failed = await step(
+                orch, "a", download="b:download", request={"size": 8 * MIB, "fail_at": MIB}
+            )
+            after = await step(orch, "a", download="b:download", request={"size": MIB})
+    assert stopped["bytes"] == MIB
+    assert stopped["crc_ok"]
+    assert (failed["error"], failed["reason"], failed["by"]) == (
+        "StreamAborted", "crashed", "producer",
+    )  # fmt: skip
+    assert "RuntimeError: the download's source failed on purpose" in failed["message"]
+    assert after == {"bytes": MIB, "crc_ok": True, "metadata": {}}
+
+
+async def _slow_upload(orch: Orchestrator, size: int) -> Any:
+    return await step(
+        orch, "a", upload="b:upload", size=size, chunk=64 * KIB,
+        metadata={"sleep": "0.02", "slow_chunks": "100000"},
+    )  # fmt: skip
+
+
+async def test_a_consumer_module_killed_mid_stream_aborts_the_producer() -> None:
+    with trio.fail_after(60):
+        async with orchestrated("a", "b") as (orch, lines), trio.open_nursery() as nursery:
+            outcome: list[Any] = []
+
+            async def upload() -> None:
+                outcome.append(await _slow_upload(orch, 64 * MIB))
+
+            nursery.start_soon(upload)
+            await lines.wait_for("upload receiving from a")
+            pid = orch.module("b").pid
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+    (result,) = outcome
+    assert (result["error"], result["reason"], result["by"]) == (
+        "StreamAborted", "stopped", "consumer",
+    ), result  # fmt: skip
+    # From the relay ("lost its channel mid-stream") or from the announcing request
+    # ("ChannelLost"), whichever comes first: the same abort.
+    assert "module 'b'" in result["message"]
+
+
+async def test_a_producer_module_killed_mid_stream_aborts_the_consumer() -> None:
+    with trio.fail_after(60):
+        async with orchestrated("a", "b") as (orch, lines), trio.open_nursery() as nursery:
+
+            async def upload() -> None:
+                with pytest.raises(ModuleCallFailed):  # a dies under its own request
+                    await _slow_upload(orch, 64 * MIB)
+
+            nursery.start_soon(upload)
+            await lines.wait_for("upload receiving from a")
+            pid = orch.module("a").pid
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            line = await lines.wait_for("upload aborted")
+    assert "reason=stopped by=producer: module 'a' lost its channel mid-stream" in line
+
+
+# -- let it crash ----------------------------------------------------------------------------
+
+SLOWLY = {"sleep": "0.01", "slow_chunks": "60"}
+
+
+async def _start_slow_upload(orch: Orchestrator, lines: Lines) -> None:
+    """Module a uploads 16 MiB to b, slowly at first, from its actor ``background``."""
+    await orch.request(
+        "a", "start", {"upload": "b:upload", "size": 16 * MIB, "chunk": 64 * KIB,
+                       "metadata": SLOWLY},
+    )  # fmt: skip
+    await lines.wait_for("upload receiving from a")
+
+
+async def test_a_stream_goes_on_across_a_restart_of_the_hub() -> None:
+    """The hub keeps the relay in its state: a crash of it mid-stream costs the stream
+    nothing."""
+    with trio.fail_after(60):
+        async with orchestrated("a", "b") as (orch, lines):
+            await _start_slow_upload(orch, lines)
+            await orch.kill_hub()
+            result = await orch.request("a", "result", {})
+    assert "reply" in result, (result, lines.lines[-20:])
+    assert result["reply"]["bytes"] == 16 * MIB
+    assert result["reply"]["crc32"] == zlib.crc32(body(16 * MIB))
+
+
+@pytest.mark.parametrize(("module", "by"), [("a", "producer"), ("b", "consumer")])
+async def test_a_router_crash_mid_stream_aborts_it_typed_and_the_next_stream_works(
+    module: str, by: str
+) -> None:
+    """The streams table survives a crash of the router (it is the name's), but what ran in
+    the crashed incarnation does not: the consumer's handler (a task of its router) and the
+    producer's wait for the answer (an ask of its router). So the stream in flight ends with
+    a typed abort on the other side, at once, and the next stream goes through."""
+    with trio.fail_after(60):
+        async with orchestrated("a", "b") as (orch, lines):
+            await _start_slow_upload(orch, lines)
+            await orch.request(module, "crash", {"actor": "pywatt.router"})
+            result = await orch.request("a", "result", {})
+            after = await step(orch, "a", upload="b:upload", size=3 * MIB)
+    assert (result["error"], result["reason"], result["by"]) == (
+        "StreamAborted", "stopped", by,
+    ), result  # fmt: skip
+    assert "router" in result["message"]
+    assert after["reply"]["bytes"] == 3 * MIB
+
+
+# -- a producer that breaks the rules ----------------------------------------------------------
+
+
+async def _raw_producer(orch: Orchestrator, module_id: str) -> trio.abc.Stream:
+    """A raw connection as module ``module_id``, declared pywatt with MessagePack."""
+    endpoints = orch.endpoints(module_id)
+    assert endpoints.socket_path is not None
+    stream = await trio.open_unix_socket(endpoints.socket_path)
+    declared = ModuleDeclaration(
+        version="0.1.0", auth_token=endpoints.token, formats=frozenset({"json", "msgpack"})
+    )
+    await stream.send_all(declaration_frame(declared))
+    return stream
+
+
+async def _abort_and_reply(
+    stream: trio.abc.Stream, decoder: FrameDecoder
+) -> tuple[StreamAbort, dict[str, Any]]:
+    """The abort frame and the reply to the announcing request, as the producer gets them."""
+    abort: StreamAbort | None = None
+    reply: dict[str, Any] | None = None
+    while abort is None or reply is None:
+        frame = decoder.next_frame()
+        if frame is NEED_DATA:
+            data = await stream.receive_some(65536)
+            assert data, f"the orchestrator closed the connection (abort {abort}, reply {reply})"
+            decoder.feed(data)
+            continue
+        if frame.format is FrameFormat.MSGPACK:
+            decoded = decode_stream_frame(frame.payload)
+            if isinstance(decoded, StreamAbort):
+                abort = decoded
+            continue
+        body = json.loads(frame.payload)
+        if body.get("op") == "routed_module_response":
+            reply = json.loads(bytes(body["payload"]["data"]))
+    return abort, reply
+
+
+def _stream_frame(frame: Any) -> bytes:
+    return encode_frame(FrameFormat.MSGPACK, encode_stream_frame(frame))
+
+
+@pytest.mark.parametrize(
+    ("broken", "code", "detail"),
+    [
+        ("gap", "protocol", "StreamData.seq is 3, expected 2 (a gap)"),
+        ("repeat", "protocol", "StreamData.seq is 1, expected 2 (a repeat)"),
+        ("crc", "integrity", "StreamEnd.crc32 is 12345 but"),
+        ("count", "integrity", "StreamEnd.chunks is 5 but 2 arrived"),
+        # The orchestrator's own check: a producer past its window is cut off on both sides
+        # before the consumer sees the chunk (so no process holds more than a window).
+        (
+            "window",
+            "protocol",
+            "module 'x' sent 3 chunks with 0 credited back, over the window of 2",
+        ),
+    ],
+)
+async def test_a_gap_a_repeat_or_a_bad_checksum_aborts_both_sides_with_a_clear_message(
+    broken: str, code: str, detail: str
+) -> None:
+    """A raw producer (module x) sends a stream with one rule broken through the relay to a
+    real module: the producer gets an abort frame with the code and a reason naming the
+    field, and its request fails with the same words."""
+    spec = ModuleSpec.from_command("x", str(Path(__file__).parents[1] / "orchestrator"
+                                            / "modules" / "raw_module.py"),
+                                   kind=ModuleKind.FOREIGN)  # fmt: skip
+    lines = Lines()
+    manifest = Manifest(
+        modules=(ModuleSpec.from_command("b", STREAMER), spec), heartbeat_interval=0.5,
+        grace=2.0, term_grace=1.0,
+    )  # fmt: skip
+    with trio.fail_after(60):
+        async with open_orchestrator(manifest, on_output=lines.keep) as orch:
+            await orch.module("b").wait_announced()
+            await orch.wait_channels("b")
+            raw = await _raw_producer(orch, "x")
+            sid = uuid.uuid4()
+            frames = [
+                _stream_frame(
+                    StreamOpen(
+                        stream_id=sid, endpoint="upload", peer="b",
+                        window=2 if broken == "window" else 10,
+                    )
+                ),
+                encode_module_frame(
+                    RouteToModule(
+                        target_module_id="b", target_endpoint="upload", request_id=uuid.uuid4(),
+                        payload=encode_payload(
+                            {"pywatt_stream": str(sid)},
+                            metadata=MessageMetadata(
+                                destination="upload",
+                                properties={REPLY_MARKER_PROPERTY: REPLY_MARKER_VALUE},
+                            ),
+                        ),
+                    )
+                ),
+                _stream_frame(StreamData(stream_id=sid, seq=0, payload=b"ab")),
+                _stream_frame(StreamData(stream_id=sid, seq=1, payload=b"cd")),
+            ]  # fmt: skip
+            crc = zlib.crc32(b"abcd")
+            last = {
+                "gap": StreamData(stream_id=sid, seq=3, payload=b"ef"),
+                "repeat": StreamData(stream_id=sid, seq=1, payload=b"cd"),
+                "crc": StreamEnd(stream_id=sid, chunks=2, length=4, crc32=12345),
+                "count": StreamEnd(stream_id=sid, chunks=5, length=4, crc32=crc),
+                "window": StreamData(stream_id=sid, seq=2, payload=b"ef"),
+            }[broken]
+            frames.append(_stream_frame(last))
+            await raw.send_all(b"".join(frames))
+            abort, reply = await _abort_and_reply(raw, FrameDecoder())
+            await raw.aclose()
+    assert (abort.stream_id, abort.code.value) == (sid, code)
+    # The consumer's router found it as the frames came (the handler may not have run yet):
+    # the request that announced the stream fails with the same words.
+    assert reply["Err"]["type"].endswith("StreamAborted"), reply
+    assert f"({code})" in reply["Err"]["message"]
+    assert detail in reply["Err"]["message"]
+    assert detail in abort.reason
+
+
+# -- toward a module that takes no streams ------------------------------------------------------
+
+
+async def test_a_big_request_to_a_rust_module_goes_whole_as_before_or_fails_too_large() -> None:
+    """The orchestrator refuses the stream of the value (the target did not declare
+    MessagePack) and answers the request that names it, so the Rust module never sees it;
+    the caller sends the value in the request itself, as it always did: 400 KiB of bytes (1.4 MB
+    of JSON) arrive (the Rust-like peer ignores them, so the call times out), 9 MiB (over
+    16 MiB of JSON) are MessageTooLarge."""
+    rust = ModuleSpec.from_command(
+        "r", str(Path(__file__).parents[1] / "integration" / "modules" / "rust_peer.py"),
+        kind=ModuleKind.FOREIGN, env={"RUST_TARGET": "a"},
+        channels=ChannelOptions(security=SecurityLevel.NONE),
+    )  # fmt: skip
+    lines = Lines()
+    manifest = Manifest(
+        modules=(ModuleSpec.from_command("a", STREAMER), rust), heartbeat_interval=0.5,
+        grace=2.0, term_grace=1.0,
+    )  # fmt: skip
+    with trio.fail_after(60):
+        async with open_orchestrator(manifest, on_output=lines.keep) as orch:
+            await orch.module("a").wait_announced()
+            await orch.wait_channels("a")
+            await lines.wait_for("[r] reply from a")
+            whole = await step(orch, "a", call="r:anything", size=400 * KIB, timeout=3)
+            too_big = await step(orch, "a", call="r:anything", size=9 * MIB, timeout=3)
+            after = await step(orch, "a", call="a:echo", size=5)
+    assert whole["error"] == "RequestTimeout", whole
+    ignored = [line for line in lines.lines if "[r] ignored routed_module_message" in line]
+    assert len(ignored) == 1, lines.lines[-20:]  # the request sent whole, not the announcing one
+    assert too_big["error"] == "MessageTooLarge", too_big
+    assert after["same"]
