@@ -19,7 +19,9 @@
   much as a fresh HS256 validation, so this ratio cannot reach the target: reported only).
   ``joserfc``: as above, with this one token.
 * ``http_request``: sequential ``GET /api/hello`` of ``examples/web.py`` (FastAPI) with one
-  keep-alive httpx client. ``over_ipc``: to the orchestrator's gateway, which sends each
+  keep-alive httpx client. ``over_ipc``: to the orchestrator's gateway with
+  ``gateway_transport="ipc"`` (how it reaches a foreign, Rust-SDK module; a pywatt module
+  goes over pooled HTTP/1.1 by default, which ``http_load`` measures), which sends each
   request as an ``http_request`` line on the module's stdin and answers from the §9.2 wrapper
   the module writes on stdout (client → gateway → stdio → module → stdio → gateway →
   client). ``direct``: the same client to the module's own HTTP server. The
@@ -85,7 +87,8 @@ from pywatt.orchestrator import Manifest, ModuleSpec, open_orchestrator
 async def main(path, secret):
     spec = ModuleSpec.from_command("web", path)
     manifest = Manifest(modules=[spec], secrets={"JWT_SECRET": secret}, grace=2, term_grace=2)
-    async with open_orchestrator(manifest, on_output=lambda line: None) as orch:
+    async with open_orchestrator(manifest, on_output=lambda line: None,
+                                 gateway_transport="ipc") as orch:
         with trio.fail_after(20):
             announce = await orch.module("web").wait_announced()
         print(json.dumps({"gateway": orch.orchestrator_api, "direct": announce.listen}),

@@ -12,9 +12,10 @@ The app is ``examples/web.py``'s (FastAPI, ``GET /api/hello``), the load ``wrk -
 * ``module_direct``: the module under the embedded orchestrator, wrk at the module's own
   listen address (the app wrapped as a module serves it: metrics by route template, the JWT
   middleware, ``/health``).
-* ``gateway``: the same module through the orchestrator's gateway over IPC (client →
-  gateway → ``http_request`` on the module's stdin → §9.2 wrapper on its stdout → gateway
-  → client).
+* ``gateway``: the same module through the orchestrator's gateway, as it reaches a pywatt
+  module by default (client → gateway → a pooled keep-alive HTTP/1.1 connection to the
+  module's listen address → gateway → client). ``benchmarks/http.py``'s ``over_ipc``
+  measures the stdio path (the §9.2 wrapper) that foreign modules take.
 
 Every server runs in a process of its own, started once and kept for the whole run; the
 ways are measured in interleaved repetitions. Ratios to uvicorn, higher is better; targets
@@ -278,7 +279,7 @@ def define(bench: Bench) -> None:
         "hypercorn_trio": "hypercorn -k trio, the bare app",
         "pywatt_server": "pywatt.http.serve_http1, the bare app",
         "module_direct": "the module's own listen address (pywatt.http)",
-        "gateway": "the orchestrator's gateway, over IPC to the module",
+        "gateway": "the orchestrator's gateway, pooled HTTP/1.1 to the module (transport auto)",
         "p99": "median over the repetitions of wrk's p99 latency",
         "cpu": "CPU time (user + system) of the serving processes per request answered "
         "(the gateway: orchestrator + module; hypercorn: its worker)",

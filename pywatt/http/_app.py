@@ -30,7 +30,7 @@ from pywatt.wire import path_matches
 from ._config import HttpConfig
 from ._errors import BodyTooLarge
 from ._health import HealthTracker
-from ._unavailable import HeldServerError, backend_unavailable, unavailable_body
+from ._unavailable import backend_unavailable, unavailable_body
 from ._wsgi import Receive, Scope, Send, WsgiAdapter, is_asgi
 
 log = logging.getLogger("pywatt.http")
@@ -41,6 +41,8 @@ CLAIMS_KEY = "pywatt.jwt.claims"
 (the same as ``pywatt.jwt.CLAIMS_KEY``)."""
 
 AsgiApp = Callable[[Scope, Receive, Send], Any]
+_DECISIONS = 4096
+"""Paths whose JWT decision is remembered, at most (then forgotten all at once)."""
 
 
 def as_asgi(app: object, *, threads: int = 8) -> AsgiApp:
@@ -75,6 +77,10 @@ class ServedApp:
         self.started = trio.Event()
         self.startup_error: str | None = None
         self._extension = {"system": system, "module_id": module_id}
+        self._health_path = config.health if health is not None else None
+        self._metrics_path = config.metrics if metrics is not None else None
+        self._jwt_paths = config.jwt_paths
+        self._jwt_decisions: dict[str, bool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -113,51 +119,52 @@ class ServedApp:
     ) -> None:
         """Serve one HTTP request (from the HTTP server, or from the IPC dispatcher)."""
         began = time.perf_counter()
-        status = [500]
-
-        async def counted_send(event: dict[str, Any]) -> None:
-            if event["type"] == "http.response.start":
-                status[0] = int(event["status"])
-            await send(event)
-
+        call = _Call(receive, send, self.config.max_body_size)
         span = asgi_server_span(scope)  # None while tracing is off
         try:
-            with activated(span):
-                await self._route(scope, receive, counted_send)
+            if span is None:
+                await self._route(scope, call)
+            else:
+                with activated(span):
+                    await self._route(scope, call)
         finally:
-            method = scope.get("method", "GET")
-            if self.metrics is not None or span is not None:
-                route = route_of(scope, status[0])
-                end_http_span(span, method, route, status[0])
-            if self.metrics is not None:
-                self.metrics.http.observe(
-                    transport=transport, method=method, route=route, status=status[0],
-                    seconds=time.perf_counter() - began,
-                )  # fmt: skip
+            metrics = self.metrics
+            if metrics is not None or span is not None:
+                method = scope.get("method", "GET")
+                status = call.status
+                route = route_of(scope, status)
+                end_http_span(span, method, route, status)
+                if metrics is not None:
+                    metrics.http.observe(
+                        transport=transport, method=method, route=route, status=status,
+                        seconds=time.perf_counter() - began,
+                    )  # fmt: skip
 
-    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _route(self, scope: Scope, call: _Call) -> None:
         path: str = scope.get("path", "/")
-        config = self.config
-        method = scope.get("method", "GET")
-        if config.health is not None and path == config.health and self.health is not None:
-            scope["route"] = config.health
+        if path == self._health_path:
+            assert self.health is not None
+            scope["route"] = path
             code, body = self.health.report(self.module_id)
-            await send_json(send, code, body, head=method == "HEAD")
+            await send_json(call.answer, code, body, head=scope.get("method") == "HEAD")
             return
-        if config.metrics is not None and path == config.metrics and self.metrics is not None:
+        if path == self._metrics_path:
+            assert self.metrics is not None
             # The app's own page wins; ours answers where the app has none (its 404).
-            if not await self._app_answers(scope, receive, send):
-                scope["route"] = config.metrics
+            if not await self._app_answers(scope, call):
+                scope["route"] = path
                 text = await self.metrics.render()
-                await send_body(send, 200, text, CONTENT_TYPE, head=method == "HEAD")
+                await send_body(call.answer, 200, text, CONTENT_TYPE,
+                                head=scope.get("method") == "HEAD")  # fmt: skip
             return
-        await self._to_app(scope, receive, send)
+        await self._to_app(scope, call)
 
-    async def _app_answers(self, scope: Scope, receive: Receive, send: Send) -> bool:
+    async def _app_answers(self, scope: Scope, call: _Call) -> bool:
         """Pass the request to the app; True if it answered, False (and nothing sent) if
         it answered 404 or not at all."""
         answered = False
         swallowed = False
+        send = call.answer
 
         async def peek(event: dict[str, Any]) -> None:
             nonlocal answered, swallowed
@@ -169,82 +176,63 @@ class ServedApp:
             if answered:
                 await send(event)
 
-        await self._to_app(scope, receive, peek)
+        call.answer = peek
+        try:
+            await self._to_app(scope, call)
+        finally:
+            call.answer = send
         return answered
 
-    async def _to_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def _protected(self, path: str) -> bool:
+        """Whether ``path`` needs a JWT (decided once per path, remembered)."""
+        known = self._jwt_decisions.get(path)
+        if known is None:
+            known = any(path_matches(p, path) for p in self.config.jwt_paths)
+            if len(self._jwt_decisions) >= _DECISIONS:
+                self._jwt_decisions.clear()
+            self._jwt_decisions[path] = known
+        return known
+
+    async def _to_app(self, scope: Scope, call: _Call) -> None:
         """The body limit, the JWT check of protected paths, then the app."""
-        path: str = scope.get("path", "/")
-        config = self.config
-        limit = config.max_body_size
+        limit = call.limit
         length = header(scope, b"content-length")
         if length is not None:
             try:
                 too_large = int(length) > limit
             except ValueError:
-                await send_json(send, 400, {"error": "invalid Content-Length"})
+                await send_json(call.answer, 400, {"error": "invalid Content-Length"})
                 return
             if too_large:
-                await send_json(send, 413, {"error": f"request body over {limit} bytes"})
+                await send_json(call.answer, 413, {"error": f"request body over {limit} bytes"})
                 return
-        outer, scope = scope, dict(scope)
-        extensions = dict(scope.get("extensions") or {})
-        extensions["pywatt"] = self._extension
-        scope["extensions"] = extensions
-        if any(path_matches(p, path) for p in config.jwt_paths):
-            claims = await self._check_jwt(scope, send)
+        extensions = scope.get("extensions")
+        if extensions is None:
+            scope["extensions"] = {"pywatt": self._extension}
+        else:
+            scope["extensions"] = {**extensions, "pywatt": self._extension}
+        if self._jwt_paths and self._protected(scope.get("path", "/")):
+            claims = await self._check_jwt(scope, call.answer)
             if claims is None:
                 return
             scope[CLAIMS_KEY] = claims
         try:
-            await self._call_limited(scope, receive, send, limit)
-        finally:  # the route the app matched (Starlette's), for the metrics' route label
-            if "route" in scope:
-                outer["route"] = scope["route"]
-
-    async def _call_limited(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        received = 0
-        over = False
-        response_started = False
-
-        async def limited_receive() -> Any:
-            nonlocal received, over
-            event = await receive()
-            if event["type"] == "http.request":
-                received += len(event.get("body", b""))
-                if received > limit:
-                    over = True
-                    raise BodyTooLarge(limit)
-            return event
-
-        held = HeldServerError()  # a 500, until we know it is not for a backend outage
-
-        async def tracked_send(event: dict[str, Any]) -> None:
-            nonlocal response_started
-            if over and not response_started:
-                return  # the app's answer to the error we raised (a 500): ours is the 413
-            if event["type"] == "http.response.start":
-                response_started = True
-            if not held.hold(event):
-                await send(event)
-
-        try:
-            await self.inner(scope, limited_receive, tracked_send)
+            await self.inner(scope, call.receive, call.send)
         except BodyTooLarge:
-            if response_started:
-                await held.flush(send)
+            if call.started:
+                await call.flush()
                 raise
         except Exception as exc:
             outage = backend_unavailable(exc)
-            if outage is None or not held.replaceable(response_started):
-                await held.flush(send)
+            if outage is None or not call.replaceable():
+                await call.flush()
                 raise
             log.warning("%s %s: %s; answered 503", scope.get("method"), scope.get("path"), outage)
-            await send_json(send, 503, unavailable_body(outage))
+            await send_json(call.answer, 503, unavailable_body(outage))
             return
-        await held.flush(send)
-        if over and not response_started:
-            await send_json(send, 413, {"error": f"request body over {limit} bytes"})
+        await call.flush()
+        if call.over and not call.started:
+            await send_json(call.answer, 413, {"error": f"request body over {limit} bytes"})
 
     async def _check_jwt(self, scope: Scope, send: Send) -> Any:
         from pywatt.jwt import JwtError, ValidateToken, ValidatorUnavailable, bearer_token
@@ -303,3 +291,62 @@ async def send_json(
     body = json.dumps(value, separators=(",", ":")).encode()
     extra = [(b"www-authenticate", b"Bearer")] if bearer else None
     await send_body(send, status, body, "application/json", head=head, extra=extra)
+
+
+class _Call:
+    """One request's way through :class:`ServedApp`: the body limit on ``receive``, the
+    response's status for the metrics, and a 500 held back while the app runs (see
+    :mod:`pywatt.http._unavailable`). One object per request, its methods the app's
+    ``receive`` and ``send``."""
+
+    __slots__ = ("_receive", "_send", "answer", "held", "limit", "over", "received", "started",
+                 "status")  # fmt: skip
+
+    def __init__(self, receive: Receive, send: Send, limit: int) -> None:
+        self._receive = receive
+        self._send = send
+        self.answer: Send = self._answer
+        """Where pywatt's own answers go (the status counted, nothing held)."""
+        self.limit = limit
+        self.received = 0
+        self.over = False
+        self.started = False  # the app's response started (a held 500 counts)
+        self.status = 500
+        self.held: list[dict[str, Any]] | None = None
+
+    async def _answer(self, event: dict[str, Any]) -> None:
+        if event["type"] == "http.response.start":
+            self.status = int(event["status"])
+        await self._send(event)
+
+    async def receive(self) -> Any:
+        event = await self._receive()
+        if event["type"] == "http.request":
+            self.received += len(event.get("body", b""))
+            if self.received > self.limit:
+                self.over = True
+                raise BodyTooLarge(self.limit)
+        return event
+
+    async def send(self, event: dict[str, Any]) -> None:
+        if self.over and not self.started:
+            return  # the app's answer to the error we raised (a 500): ours is the 413
+        if self.held is not None:
+            self.held.append(event)
+            return
+        if event["type"] == "http.response.start":
+            self.started = True
+            if int(event["status"]) == 500:
+                self.held = [event]
+                return
+        await self.answer(event)
+
+    def replaceable(self) -> bool:
+        """Whether another answer can still be sent: nothing went out but a held 500."""
+        return not self.started or self.held is not None
+
+    async def flush(self) -> None:
+        """Send what was held, as the app meant it."""
+        events, self.held = self.held, None
+        for event in events or ():
+            await self.answer(event)

@@ -27,7 +27,9 @@ __all__ = [
     "ParsedRequest",
     "RequestHead",
     "RequestParser",
+    "ResponseParser",
     "chunk",
+    "request_head",
     "response_head",
 ]
 
@@ -199,3 +201,62 @@ def response_head(
 def chunk(data: bytes) -> bytes:
     """``data`` as one chunk of a chunked body (empty data: nothing)."""
     return b"%x\r\n%s\r\n" % (len(data), data) if data else b""
+
+
+class ResponseParser:
+    """Feed it the bytes of one response (httptools' C parser); :attr:`complete` once its
+    end arrived. ``head_only`` for the answer to a HEAD request: complete with its head.
+    A malformed response, or one over ``max_body_size``, raises :class:`HttpParseError`
+    (502: it is an upstream's fault)."""
+
+    def __init__(self, *, max_body_size: int, head_only: bool = False) -> None:
+        self.max_body_size = max_body_size
+        self.head_only = head_only
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+        self.size = 0
+        self.complete = False
+        self.keep_alive = False
+        self._parser = httptools.HttpResponseParser(self)
+
+    def feed(self, data: bytes) -> None:
+        try:
+            self._parser.feed_data(data)
+        except HttpParseError:
+            raise
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__ or exc.__cause__
+            if isinstance(cause, HttpParseError):
+                raise cause from None
+            raise HttpParseError(502, f"malformed HTTP response: {exc}") from None
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        parser = self._parser
+        self.status = parser.get_status_code()
+        self.keep_alive = parser.should_keep_alive()
+        if self.head_only:
+            self.complete = True
+            self.keep_alive = False  # the parser would wait for a body that never comes
+
+    def on_body(self, body: bytes) -> None:
+        self.size += len(body)
+        if self.size > self.max_body_size:
+            raise HttpParseError(502, f"response body over {self.max_body_size} bytes")
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+        self.keep_alive = self._parser.should_keep_alive()
+
+
+def request_head(method: str, target: str, headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The request line and headers of a request (``target`` as sent: path and query)."""
+    lines = [b"%s %s HTTP/1.1\r\n" % (method.encode("ascii"), target.encode("latin-1"))]
+    for name, value in headers:
+        lines.append(b"%s: %s\r\n" % (name, value))
+    lines.append(b"\r\n")
+    return b"".join(lines)

@@ -137,19 +137,28 @@ class _Connection:
         self.parser = RequestParser(
             max_header_size=settings.max_header_size, max_body_size=settings.max_body_size
         )
-        self.read_lock = trio.Lock()
+        self.reading = False  # one read at a time (the app's receive and _watch may race)
+        self.read_done: trio.Event | None = None
         self.eof = False
         self.broken = False
-        self.idle_scope: trio.CancelScope | None = None
+        self.scope = trio.CancelScope()
+        """Cancelled by the server's sweeper (a wait over ``keep_alive_timeout``) or its
+        shutdown (an idle connection), only while the connection waits for a request."""
+        self.waiting_since: float | None = None
+        self.waiting_idle = False
+        self.timed_out = False
         self.client = _address(sock.getpeername())
         self.server_address = _address(sock.getsockname())
 
     async def run(self) -> None:
         try:
-            while not self.server.closing:
-                request = await self._next_request()
-                if request is None or not await self._serve(request):
-                    return
+            with self.scope:
+                while not self.server.closing:
+                    request = await self._next_request()
+                    if request is None or not await self._serve(request):
+                        return
+            if self.scope.cancelled_caught and not self.waiting_idle:  # a head never finished
+                await self._refuse(408, "request head not received in time")
         except _Closed:
             pass
         except HttpParseError as exc:
@@ -163,8 +172,20 @@ class _Connection:
         """Receive once and feed the parser; :class:`_Closed` at the end of the stream."""
         if self.eof or self.broken:
             raise _Closed
-        async with self.read_lock:
+        while self.reading:  # another task reads: wait for it (no lock: no checkpoint)
+            if self.read_done is None:
+                self.read_done = trio.Event()
+            await self.read_done.wait()
+            if self.eof or self.broken:
+                raise _Closed
+        self.reading = True
+        try:
             data = await self.stream.receive(wait_first=idle)
+        finally:
+            self.reading = False
+            if self.read_done is not None:
+                self.read_done.set()
+                self.read_done = None
         if not data:
             self.eof = True
             raise _Closed
@@ -173,23 +194,20 @@ class _Connection:
     async def _next_request(self) -> ParsedRequest | None:
         requests = self.parser.requests
         while not requests or requests[0].head is None:
+            # Idle, or in the middle of a head: either way, keep_alive_timeout per read,
+            # enforced by the server's sweeper (a cancel scope per read costs more than
+            # the rest of the wait).
             idle = not requests
-            # Idle, or in the middle of a head: either way, keep_alive_timeout per read.
-            with trio.CancelScope(
-                deadline=trio.current_time() + self.settings.keep_alive_timeout
-            ) as scope:
-                if idle:
-                    self.idle_scope = scope
-                    if self.server.closing:
-                        scope.cancel()
-                try:
-                    await self._read(idle=idle)
-                finally:
-                    self.idle_scope = None
-            if scope.cancelled_caught:
-                if not idle:  # a head that never finished
-                    await self._refuse(408, "request head not received in time")
+            if idle and self.server.closing:
                 return None
+            self.waiting_idle = idle
+            self.waiting_since = trio.current_time()
+            try:
+                await self._read(idle=idle)
+            finally:
+                self.waiting_since = None
+        if self.timed_out:  # the sweeper fired as the data came: never cancel the app
+            return None
         return requests[0]
 
     # -- one request -----------------------------------------------------------------------
@@ -405,6 +423,28 @@ class _Server:
         self.closing = False
         self.connections: set[_Connection] = set()
 
+    def sweep(self, timeout: float) -> None:
+        """Cancel the waits of connections waiting longer than ``timeout`` (0: all idle
+        ones, at shutdown)."""
+        now = trio.current_time()
+        for connection in self.connections:
+            since = connection.waiting_since
+            if since is None or connection.timed_out:
+                continue
+            if (timeout == 0 and connection.waiting_idle) or (
+                timeout > 0 and now - since >= timeout
+            ):
+                connection.timed_out = True
+                connection.scope.cancel()
+
+    async def sweeper(self, timeout: float) -> None:
+        """Enforce ``keep_alive_timeout`` on waiting connections (a quarter of it late, at
+        most a second)."""
+        period = min(1.0, timeout / 4)
+        while True:
+            await trio.sleep(period)
+            self.sweep(timeout)
+
 
 async def serve_http1(
     app: AsgiApp,
@@ -450,15 +490,14 @@ async def serve_http1(
                     connections.start_soon(handle, conn)
 
             acceptor.start_soon(accept)
+            acceptor.start_soon(server.sweeper, settings.keep_alive_timeout)
             task_status.started()
             await shutdown.wait()
             acceptor.cancel_scope.cancel()
         server.closing = True
         trio.lowlevel.notify_closing(sock)
         sock.close()
-        for connection in list(server.connections):
-            if connection.idle_scope is not None:
-                connection.idle_scope.cancel()
+        server.sweep(0)
         connections.cancel_scope.deadline = trio.current_time() + settings.graceful_timeout
 
 

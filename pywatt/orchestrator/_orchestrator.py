@@ -24,7 +24,7 @@ import socket
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Final
 
 import trio
 
@@ -418,13 +418,20 @@ class Orchestrator:
         self._changed = trio.Event()
 
 
+_TRANSPORT_TEXT: Final = {
+    "auto": "HTTP/1.1 to pywatt modules, IPC to foreign ones",
+    "ipc": "IPC to the modules",
+    "http": "HTTP to the modules",
+}
+
+
 @asynccontextmanager
 async def open_orchestrator(
     manifest: Manifest,
     *,
     on_output: Callable[[ConsoleLine], None] | None = None,
     verbosity: Verbosity = Verbosity.NORMAL,
-    gateway_transport: Transport = "ipc",
+    gateway_transport: Transport = "auto",
     gateway_socket: socket.socket | None = None,
     dashboard: DashboardSettings | None = None,
 ) -> AsyncIterator[Orchestrator]:
@@ -436,7 +443,9 @@ async def open_orchestrator(
     ``waiting`` until they have announced, then started. A module that cannot be started is
     reported and marked ``failed``; the others run. On exit, stops every module in reverse
     start order. The HTTP gateway on ``orchestrator_api`` routes requests for the modules'
-    announced endpoints to them over IPC (``gateway_transport="ipc"``) or over HTTP (``"http"``),
+    announced endpoints to them: ``gateway_transport="auto"`` (pywatt modules over pooled
+    HTTP/1.1 connections to their listen address, foreign ones over IPC), ``"ipc"`` (every
+    module over its stdio, the §9.2 wrapper) or ``"http"`` (streamed to the listen address),
     and serves the ``dashboard`` at ``/_pywatt/`` (default: on, its token from
     ``$PYWATT_DASHBOARD_TOKEN`` of the manifest's environment).
 
@@ -532,7 +541,8 @@ async def open_orchestrator(
                 where = f"http://{format_address(bound_host, bound_port)}"
                 if where != api:
                     where += f", reached by modules at {api}"
-                console.info(f"HTTP gateway on {where} ({gateway_transport} to the modules)")
+                how = _TRANSPORT_TEXT[gateway_transport]
+                console.info(f"HTTP gateway on {where} ({how})")
                 if board is not None:
                     console.info(
                         f"dashboard on {where.split(',')[0]}/_pywatt/"

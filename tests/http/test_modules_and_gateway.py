@@ -5,6 +5,8 @@ endpoints, /health and /metrics, and no token or key in any log line."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -109,7 +111,7 @@ async def test_health_and_metrics_reflect_the_modules_actors() -> None:
                            echo=lambda line: LOGS.append(line.render())) as module:  # fmt: skip
         base = f"http://{module.announce.listen}"
         async with httpx.AsyncClient(timeout=10) as client:
-            await client.get(f"{module.orchestrator.orchestrator_api}/public")  # one over IPC
+            await client.get(f"{module.orchestrator.orchestrator_api}/public")  # via the gateway
             await client.get(f"{base}/boom")
             health = await client.get(f"{base}/health")
             assert health.status_code == 200
@@ -128,8 +130,9 @@ async def test_health_and_metrics_reflect_the_modules_actors() -> None:
         assert (value(metrics, "pywatt_actors", kind="HttpServer") or 0) >= 1
         assert value(metrics, "pywatt_dead_letters_total", reason="crashed") is not None
         assert "pywatt_actor_restarts" in families(metrics)
-        ipc = {"transport": "ipc", "method": "GET", "route": "/public", "status": "2xx"}
-        assert value(metrics, "pywatt_http_requests_total", **ipc) == 1
+        # The gateway reaches a pywatt module over its pooled connections: HTTP.
+        gateway = {"transport": "http", "method": "GET", "route": "/public", "status": "2xx"}
+        assert value(metrics, "pywatt_http_requests_total", **gateway) == 1
         boom = {"transport": "http", "method": "GET", "route": "/boom", "status": "5xx"}
         assert value(metrics, "pywatt_http_requests_total", **boom) == 1
         # The module's router, secrets and channels are on the page too.
@@ -158,14 +161,30 @@ async def test_the_gateway_can_forward_over_http_to_the_modules_listen_address()
 
 
 async def test_http_over_ipc_end_to_end_is_on_the_modules_stdio() -> None:
+    spec = ModuleSpec.from_command("web", str(MODULES / "fastapi_mod.py"))
+    manifest = Manifest(modules=[spec], secrets={"JWT_SECRET": SECRET}, grace=2, term_grace=2)
+    async with open_orchestrator(manifest, on_output=lambda line: LOGS.append(line.render()),
+                                 gateway_transport="ipc") as orch:  # fmt: skip
+        with trio.fail_after(10):
+            await orch.module("web").wait_announced()
+        async with httpx.AsyncClient(timeout=10) as client:
+            reply = await client.get(f"{orch.orchestrator_api}/items/41")
+        assert reply.json() == {"item": 41}
+        ops = [(r.direction, r.op) for r in orch.module("web").traffic]
+        assert ("out", "http_request") in ops
+        assert ("in", "http_response") in ops
+        LOGS.extend(orch.stderr_lines("web"))
+
+
+async def test_the_default_gateway_reaches_a_pywatt_module_over_http_not_its_stdio() -> None:
     async with open_module(MODULES / "fastapi_mod.py", secrets={"JWT_SECRET": SECRET},
                            echo=lambda line: LOGS.append(line.render())) as module:  # fmt: skip
         async with httpx.AsyncClient(timeout=10) as client:
-            reply = await client.get(f"{module.orchestrator.orchestrator_api}/items/41")
-        assert reply.json() == {"item": 41}
-        ops = [(r.direction, r.op) for r in module.handle.traffic]
-        assert ("out", "http_request") in ops
-        assert ("in", "http_response") in ops
+            for n in range(5):  # one pooled connection, reused
+                reply = await client.get(f"{module.orchestrator.orchestrator_api}/items/{n}")
+                assert reply.json() == {"item": n}
+        ops = [r.op for r in module.handle.traffic]
+        assert "http_request" not in ops
         LOGS.extend(module.stderr_lines)
 
 
@@ -180,3 +199,48 @@ def test_zz_no_token_or_key_appears_in_any_captured_log() -> None:
         for part in minted.split("."):
             assert part not in text or len(part) < 12, "a token leaked into the logs"
     json.dumps(LOGS)  # the lines are plain text
+
+
+async def test_gateway_traffic_resumes_by_itself_after_the_module_is_killed_mid_traffic() -> None:
+    """The gateway's pooled connections to a module die with its process: requests in the
+    gap get a 502 or 404 (never a hang), and once the module is back (restarted by its policy, on
+    the same port) the same gateway serves it again, on new connections."""
+    spec = ModuleSpec.from_command("web", str(MODULES / "fastapi_mod.py"))
+    manifest = Manifest(modules=[spec], secrets={"JWT_SECRET": SECRET}, grace=2, term_grace=2)
+    async with open_orchestrator(manifest, on_output=lambda line: LOGS.append(line.render())
+                                 ) as orch:  # fmt: skip
+        handle = orch.module("web")
+        with trio.fail_after(10):
+            await handle.wait_announced()
+        statuses: list[int] = []
+        answered = [trio.Event()]
+
+        async def served_ok(since: int, count: int) -> None:
+            while statuses[since:].count(200) < count:
+                await answered[0].wait()
+
+        async with httpx.AsyncClient(timeout=10) as client:
+            url = f"{orch.orchestrator_api}/items/1"
+
+            async def traffic() -> None:
+                while True:
+                    statuses.append((await client.get(url)).status_code)
+                    answered[0].set()
+                    answered[0] = trio.Event()
+                    await trio.sleep(0.01)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(traffic)
+                await served_ok(0, 5)
+                first = handle.incarnation
+                assert handle.pid is not None
+                os.kill(handle.pid, signal.SIGKILL)
+                with trio.fail_after(60):
+                    await handle.wait_until(
+                        lambda h: h.incarnation > first and h.state.value == "running"
+                    )
+                    await served_ok(len(statuses), 5)
+                nursery.cancel_scope.cancel()
+        # 502: a request the dying process took; 404: none running serves the path.
+        assert set(statuses) <= {200, 404, 502}, statuses
+        LOGS.extend(orch.stderr_lines("web"))

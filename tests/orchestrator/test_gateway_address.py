@@ -45,9 +45,8 @@ async def test_run_serves_the_gateway_on_the_port_given(tmp_path: Path) -> None:
     port = free_port()
     async with background("run", RAW, "--no-control", "--port", str(port)) as run:
         await run.wait_for("raw_module is up")
-        assert f"pywatt: HTTP gateway on http://127.0.0.1:{port} (ipc to the modules)" in (
-            run.output
-        )
+        line = f"pywatt: HTTP gateway on http://127.0.0.1:{port} (HTTP/1.1 to pywatt modules, "
+        assert line + "IPC to foreign ones)" in run.output
         # The module was told the same address.
         assert f'"orchestrator_api": "http://127.0.0.1:{port}"' in run.output
         assert await gateway_answers(f"http://127.0.0.1:{port}") == {

@@ -240,10 +240,16 @@ class Console:
         text: str,
         module: str | None = None,
         fields: Mapping[str, Any] | None = None,
+        *,
+        redacted: bool = False,
     ) -> None:
         """Show an orchestrator line (redacted, ``fields`` too) if the verbosity lets it
-        through."""
+        through. ``redacted``: the caller redacted every part of ``text`` and ``fields``
+        that could hold a secret with :attr:`redact` (the gateway's access lines)."""
         if level < self.verbosity:  # before redacting: per-line debug output is common
+            return
+        if redacted:
+            self._send(ConsoleLine(level, text, module, fields=dict(fields or {})))
             return
         shown = redact_value(self.redact, dict(fields)) if fields else {}
         assert isinstance(shown, dict)

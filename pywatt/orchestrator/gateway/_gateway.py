@@ -3,19 +3,24 @@
 A small ASGI app served by :func:`pywatt.http.serve_http1` (HTTP/1.1 on trio) on the API
 socket the orchestrator has held since it started. A request is routed by the endpoints the
 modules announced (the first running module, in start order, that announced a matching
-path: exact, ``/x/*`` prefixes, ``{name}`` segments) and forwarded
+path: exact, ``/x/*`` prefixes, ``{name}`` segments) and forwarded, by ``transport``:
 
-* over IPC (the default): an ``http_request`` line on the module's stdin, written by its
+* ``"auto"`` (the default): to a pywatt module over a pooled keep-alive HTTP/1.1
+  connection to its announced listen address (:class:`pywatt.http.Http1Pool`: the request
+  whole in one write, the answer read whole, no task per request, no JSON wrapper); to a
+  foreign (Rust SDK) module, which speaks only the §9.2 wrapper, over IPC as below;
+* ``"ipc"``: an ``http_request`` line on the module's stdin, written by its
   process actor (the only writer of that pipe); the module answers with the §9.2 wrapper on
   stdout, which the process actor's stdout reader hands to the gateway actor
   (:class:`HttpWrapperLine`), matched by ``request_id``;
-* or over HTTP to the module's announced listen address (TCP, or a Unix socket path).
+* ``"http"``: over HTTP to the module's announced listen address (TCP, or a Unix socket
+  path), bodies streamed.
 
 Streams: over HTTP, request and response bodies pass through chunk by chunk (an upload is
 read from the client only as fast as the module takes it; a Server-Sent Events stream or any
-``more_body`` response reaches the client part by part). With the IPC transport, whose
-wrapper carries a whole body, a request goes over HTTP to the module's listen address
-instead when its body is over ``STREAM_THRESHOLD`` bytes or of unknown length (chunked), or
+``more_body`` response reaches the client part by part). With ``"auto"`` and ``"ipc"``,
+whose paths carry a whole body, a request goes streamed over HTTP to the module's listen
+address instead when its body is over ``STREAM_THRESHOLD`` bytes or of unknown length (chunked), or
 when it accepts ``text/event-stream``. Streamed bodies are limited by the module's own
 ``max_body_size``, not the gateway's.
 
@@ -98,9 +103,13 @@ _HOP_BY_HOP: Final = frozenset(
      "trailer", "proxy-connection"}
 )  # fmt: skip
 
+_REMEMBERED: Final = 4096
+"""Access-log texts (paths, methods) whose redaction the gateway remembers, at most."""
+_HOP_BY_HOP_BYTES: Final = frozenset(name.encode() for name in _HOP_BY_HOP)
+
 log = logging.getLogger("pywatt.orchestrator.gateway")
 
-Transport = Literal["ipc", "http"]
+Transport = Literal["auto", "ipc", "http"]
 
 
 @attrs.frozen
@@ -119,6 +128,16 @@ class _StreamedResponse:
     status: int
     headers: list[tuple[str, str]]
     reply: Any  # httpx.Response, opened with stream=True
+
+
+@attrs.frozen
+class _ForwardedResponse:
+    """A pywatt module's whole answer over the gateway's pooled connection: headers as
+    sent (bytes, names lower-case, repeats kept)."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
 
 
 @attrs.frozen
@@ -187,7 +206,7 @@ class Gateway(Actor[GatewayMessage]):
         handles: Callable[[], list[ModuleHandle]],
         process_name: Callable[[str], str],
         *,
-        transport: Transport = "ipc",
+        transport: Transport = "auto",
         timeout: float = DEFAULT_TIMEOUT,
         max_body_size: int = DEFAULT_MAX_BODY,
         console: Console | None = None,
@@ -203,6 +222,8 @@ class Gateway(Actor[GatewayMessage]):
         self.handles = handles
         self.process_name = process_name
         self.transport = transport
+        self._wire: Transport = "ipc" if transport == "auto" else transport
+        """How a request that is not pooled goes: over IPC, or streamed over HTTP."""
         self.timeout = timeout
         self.max_body_size = max_body_size
         self.pending: dict[tuple[str, str], DeferredReply | _Waiter] = {}
@@ -214,6 +235,10 @@ class Gateway(Actor[GatewayMessage]):
         self.unmatched = 0
         self._unsubscribe: Callable[[], None] | None = None
         self._clients: dict[str, Any] = {}  # listen address -> httpx.AsyncClient
+        self._redacted_texts: dict[str, str] = {}
+        self._redacted_for = -1
+        self._pools: dict[str, Any] = {}  # module id -> pywatt.http.Http1Pool
+        self._unbound: dict[str, int] = {}  # module id -> an incarnation that binds nothing
 
     async def on_start(self) -> None:
         self._by_process = {self.process_name(h.id): h.id for h in self.handles()}
@@ -231,6 +256,8 @@ class Gateway(Actor[GatewayMessage]):
         for client in self._clients.values():
             with trio.move_on_after(1.0):
                 await client.aclose()
+        for pool in self._pools.values():
+            pool.close()
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, Crashed | Stopped):
@@ -249,6 +276,9 @@ class Gateway(Actor[GatewayMessage]):
         elif isinstance(message, HttpWrapperLine):
             self._answered(message.module_id, message.line)
         else:
+            pool = self._pools.pop(message.module_id, None)
+            if pool is not None:  # its connections went with the process
+                pool.close()
             for key in [k for k in self.pending if k[0] == message.module_id]:
                 self.pending.pop(key).fail(
                     GatewayFailure(502, f"module {message.module_id!r} ended before answering")
@@ -328,6 +358,14 @@ class Gateway(Actor[GatewayMessage]):
         if isinstance(response, _StreamedResponse):
             await self._send_streamed(scope, send, response, began, served.module)
             return
+        if isinstance(response, _ForwardedResponse):
+            raw = [(k, v) for k, v in response.headers if k not in _HOP_BY_HOP_BYTES]
+            raw.append((b"content-length", b"%d" % len(response.body)))
+            await send({"type": "http.response.start", "status": response.status, "headers": raw})
+            self._access_line(scope, response.status, began, served.module)
+            body = b"" if scope["method"] == "HEAD" else response.body
+            await send({"type": "http.response.body", "body": body})
+            return
         headers = [
             (k.encode("latin-1"), v.encode("latin-1"))
             for k, v in response.headers.items()
@@ -377,25 +415,48 @@ class Gateway(Actor[GatewayMessage]):
     def _access_line(
         self, scope: dict[str, Any], status: int, began: float, module: str | None
     ) -> None:
-        method: str = scope["method"].upper()
-        path: str = scope["path"]  # never the query string: it may carry a credential
         seconds = time.perf_counter() - began
         if self.latency is not None and module is not None:
-            self.latency.record(module, method, path, status, seconds)
-        if self.console is None:
+            self.latency.record(module, scope["method"].upper(), scope["path"], status, seconds)
+        console = self.console
+        if console is None:
             return
+        level = logging.WARNING if status >= 500 else logging.INFO
+        if not console.enabled(level):
+            return
+        # What the client chose (method, path) is redacted, each once per distinct value:
+        # the rest (status, time, module id) is the gateway's own.
+        method = self._redacted(console, scope["method"].upper())
+        path = self._redacted(console, scope["path"])  # never the query: it may hold a secret
         ms = round(seconds * 1000, 1)
-        self.console.emit(
-            logging.WARNING if status >= 500 else logging.INFO,
+        console.emit(
+            level,
             f"{method} {path} {status} {ms} ms ({module or 'gateway'})",
             module,
             fields={"access": True, "method": method, "path": path, "status": status,
                     "ms": ms, "module": module},
+            redacted=True,
         )  # fmt: skip
+
+    def _redacted(self, console: Console, text: str) -> str:
+        """``text`` redacted by the console's redactor, remembered until it learns a
+        secret (at most ``_REMEMBERED`` texts)."""
+        redactor = console.redact
+        known = len(redactor)
+        if known != self._redacted_for:
+            self._redacted_texts.clear()
+            self._redacted_for = known
+        shown = self._redacted_texts.get(text)
+        if shown is None:
+            shown = redactor.redact(text)
+            if len(self._redacted_texts) >= _REMEMBERED:
+                self._redacted_texts.clear()
+            self._redacted_texts[text] = shown
+        return shown
 
     async def _route(
         self, scope: dict[str, Any], receive: Any, served: _Served
-    ) -> GatewayResponse | _StreamedResponse:
+    ) -> GatewayResponse | _StreamedResponse | _ForwardedResponse:
         method: str = scope["method"].upper()
         path: str = scope["path"]
         if path in (HEALTH_PATH, METRICS_PATH) or path.startswith(METRICS_PATH + "/"):
@@ -436,10 +497,17 @@ class Gateway(Actor[GatewayMessage]):
                 end_http_span(span, method, None, streamed.status)
                 return streamed
             body = await _read_body(receive, self.max_body_size)
+            answer: GatewayResponse | _ForwardedResponse
             with trio.move_on_after(self.timeout) as deadline, activated(span):
                 if span is not None:
                     inject(headers)
-                response = await self._exchange(handle, self.transport, method, uri, headers, body)
+                pooled = None
+                if self._pooled(handle):
+                    pooled = await self._over_pool(handle, method, uri, headers, body)
+                if pooled is not None:
+                    answer = pooled
+                else:
+                    answer = await self._exchange(handle, self._wire, method, uri, headers, body)
             if deadline.cancelled_caught:
                 raise GatewayFailure(
                     504, f"module {handle.id!r} did not answer in {self.timeout:g} s"
@@ -447,8 +515,56 @@ class Gateway(Actor[GatewayMessage]):
         except GatewayFailure as exc:
             end_http_span(span, method, None, exc.status)
             raise
-        end_http_span(span, method, None, response.status)
-        return response
+        end_http_span(span, method, None, answer.status)
+        return answer
+
+    def _pooled(self, handle: ModuleHandle) -> bool:
+        """Whether a request goes to ``handle`` over the pooled HTTP/1.1 connections to its
+        listen address: a pywatt module's (a foreign one speaks only the §9.2 wrapper)."""
+        return (
+            self.transport == "auto"
+            and handle.spec.kind is ModuleKind.PYWATT
+            and handle.announce is not None
+            and bool(handle.announce.listen)
+            and self._unbound.get(handle.id) != handle.incarnation
+        )
+
+    async def _over_pool(
+        self, handle: ModuleHandle, method: str, uri: str, headers: dict[str, str], body: bytes
+    ) -> _ForwardedResponse | None:
+        """One request to a pywatt module over a pooled keep-alive connection to its listen
+        address: the body as bytes, no JSON wrapper, no task of its own. None when nothing
+        listens there (a module serving over stdio only, ``bind_http=False``): that
+        incarnation is then reached over IPC."""
+        from pywatt.http import Http1Pool, UpstreamError, UpstreamUnreachable
+
+        announce = handle.announce
+        assert announce is not None
+        listen = announce.listen
+        pool = self._pools.get(handle.id)
+        if pool is None or pool.address != _pool_address(listen):
+            if pool is not None:
+                pool.close()
+            # The module binds 127.0.0.1:<port> (only the port of listen counts, §8).
+            pool = self._pools[handle.id] = Http1Pool(
+                _pool_address(listen), max_body_size=_NO_LIMIT
+            )
+        forwarded = [
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in headers.items()
+            if name not in _HOP_BY_HOP
+        ]
+        self.forwarded += 1
+        try:
+            reply = await pool.request(method, uri, forwarded, body)
+        except UpstreamUnreachable as exc:
+            self.forwarded -= 1
+            log.info("module %s: %s; reaching it over IPC", handle.id, exc)
+            self._unbound[handle.id] = handle.incarnation
+            return None
+        except UpstreamError as exc:
+            raise GatewayFailure(502, f"module {handle.id!r}: {exc}") from None
+        return _ForwardedResponse(reply.status, reply.headers, reply.body)
 
     async def _exchange(
         self,
@@ -491,7 +607,7 @@ class Gateway(Actor[GatewayMessage]):
         if handle.spec.kind is not ModuleKind.PYWATT:
             if handle.announce is None or find_route([handle], "GET", path)[0] is None:
                 return None
-            transport = self.transport
+            transport = self._wire
         with trio.move_on_after(timeout):
             try:
                 return await self._exchange(handle, transport, "GET", path, {}, b"")
@@ -556,7 +672,7 @@ class Gateway(Actor[GatewayMessage]):
             raise GatewayFailure(
                 502, f"module {module_id!r} is not running ({_not_running(handle)})"
             )
-        transport: Transport = "ipc" if handle.spec.kind is ModuleKind.PYWATT else self.transport
+        transport: Transport = "ipc" if handle.spec.kind is ModuleKind.PYWATT else self._wire
         with trio.move_on_after(self.timeout):
             return await self._exchange(handle, transport, "GET", METRICS_PATH, {}, b"")
         raise GatewayFailure(504, f"module {module_id!r} did not answer in {self.timeout:g} s")
@@ -679,6 +795,12 @@ class Gateway(Actor[GatewayMessage]):
         except httpx.HTTPError as exc:
             raise GatewayFailure(502, f"module {handle.id!r} at {listen}: {exc}") from None
         return GatewayResponse(reply.status_code, dict(reply.headers), reply.content)
+
+
+def _pool_address(listen: str) -> str:
+    """Where the gateway connects for a module's ``listen``: a Unix socket path as it is,
+    else ``127.0.0.1:<port>``."""
+    return listen if listen.startswith("/") else "127.0.0.1:" + listen.rsplit(":", 1)[-1]
 
 
 async def _read_body(receive: Any, limit: int) -> bytes:
