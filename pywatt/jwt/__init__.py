@@ -14,6 +14,8 @@ from ._claims import JwtClaims as JwtClaims
 from ._claims import structure_claims as structure_claims
 from ._config import ALLOWED_ALGORITHMS as ALLOWED_ALGORITHMS
 from ._config import JwtConfig as JwtConfig
+from ._config import JwtSettings as JwtSettings
+from ._config import jwt_settings as jwt_settings
 from ._errors import AlgorithmNotAllowed as AlgorithmNotAllowed
 from ._errors import BadSignature as BadSignature
 from ._errors import InvalidClaim as InvalidClaim
