@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 
 from pywatt import ConfigError
 from pywatt._config import unstructure_config
-from pywatt.jwt import JwtConfig, JwtConfigError, JwtSettings, jwt_settings
+from pywatt.jwt import (
+    JwtConfig,
+    JwtConfigError,
+    JwtServiceOptions,
+    JwtSettings,
+    comma_names,
+    jwt_service_request,
+    jwt_settings,
+)
 
 _name = st.text(min_size=1, max_size=8)
 _names = st.lists(_name, max_size=3).map(tuple)
@@ -98,3 +106,55 @@ def test_settings_and_configs_pass_through() -> None:
     assert JwtConfig.from_value(config) is config
     with pytest.raises(JwtConfigError, match="no key"):
         JwtConfig.from_value(JwtSettings())
+
+
+_wire_value = st.none() | st.text(alphabet="abcdefgh,. ", max_size=10)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.builds(
+        JwtServiceOptions,
+        key_secrets=_wire_value,
+        algorithms=_wire_value,
+        issuer=_wire_value,
+        audience=_wire_value,
+        required_claims=_wire_value,
+        leeway=_wire_value,
+        key_id=_wire_value,
+    )
+)
+def test_jwt_service_options_round_trip_through_their_map_of_strings(
+    value: JwtServiceOptions,
+) -> None:
+    assert jwt_service_request({"config": value.to_wire()}).config == value
+
+
+def test_a_module_asks_the_service_for_what_its_config_says() -> None:
+    config = JwtConfig.from_value(
+        {"key_secrets": ["A", "B"], "algorithms": ["HS256", "RS256"], "audience": "api"}
+    )
+    options = jwt_service_request({"config": JwtServiceOptions.of(config).to_wire()}).config
+    assert comma_names(options.key_secrets) == ("A", "B")
+    assert comma_names(options.algorithms) == ("HS256", "RS256")
+    assert comma_names(options.audience) == ("api",)
+    assert options.issuer is None
+    assert options.key_id is None
+    assert float(options.leeway or "") == config.leeway
+
+
+@pytest.mark.parametrize(
+    ("request_config", "message"),
+    [
+        ({"config": {"leeway": 30}},
+         "Jwt service_request['config']['leeway'] must be a string, not 30"),
+        ({"config": {"algorithm": "HS256"}},
+         "Jwt service_request['config']: unknown key 'algorithm' "
+         "(did you mean 'algorithms'?)"),
+        ({"config": ["HS256"]}, "Jwt service_request['config'] must be a dict, not list"),
+    ],
+)  # fmt: skip
+def test_a_bad_service_request_is_one_line_naming_where(request_config: Any, message: str) -> None:
+    with pytest.raises(JwtConfigError) as caught:
+        jwt_service_request(request_config)
+    assert str(caught.value) == message
