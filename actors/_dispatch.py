@@ -19,32 +19,32 @@ class Subscriptions:
     """Which actor gets which message type; a message of a subclass goes to the subscriber
     of its nearest subscribed base class."""
 
-    __slots__ = ("_by_type",)
+    __slots__ = ("_by_type", "_found")
 
     def __init__(self, initial: Mapping[type[Any], str] | None = None) -> None:
         self._by_type: dict[type[Any], str] = dict(initial or {})
+        self._found: dict[type[Any], str | None] = {}  # every type looked up, by its MRO
 
     def add(self, types: Iterable[type[Any]], name: str) -> None:
         """Send messages of ``types`` to ``name`` (replacing an earlier subscriber)."""
         for cls in types:
             self._by_type[cls] = name
+        self._found.clear()
 
     def target(self, message: object) -> str | None:
         """The subscriber of ``message``'s type (or of a base class), or None."""
         return self.target_of(type(message))
 
     def target_of(self, cls: type[Any]) -> str | None:
-        """The subscriber of type ``cls`` (or of a base class), or None."""
+        """The subscriber of type ``cls`` (or of its nearest subscribed base class), or None."""
+        try:
+            return self._found[cls]
+        except KeyError:
+            pass
         by_type = self._by_type
-        name = by_type.get(cls)
-        if name is not None:
-            return name
-        for base in cls.__mro__[1:]:
-            name = by_type.get(base)
-            if name is not None:
-                by_type[cls] = name
-                return name
-        return None
+        name = next((by_type[base] for base in cls.__mro__ if base in by_type), None)
+        self._found[cls] = name
+        return name
 
     def names(self) -> set[str]:
         """Every subscriber."""
