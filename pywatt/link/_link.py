@@ -133,6 +133,23 @@ _ENVELOPES: Final[Mapping[type[Any], Callable[[Any], object]]] = {
 :class:`LinkShutdown`, as stdin closing does.)"""
 
 
+_OWN: Final = frozenset(
+    {
+        SecretValueResponse,  # answered here; a push or a rotation is forwarded too
+        SecretError,
+        IpcPortNegotiationResponse,
+        ServiceResponse,
+        ServiceOperationResult,
+        Shutdown,  # closes the link, which tells the table's subscriber of Shutdown
+        Heartbeat,
+        TreeRequest,
+        InitBlob,
+    }
+)
+"""The stdin lines the link handles itself: the answers it correlates, and the few that
+concern the link. Every other line goes by its dispatch table."""
+
+
 def _timeout(what: str) -> Callable[[str, float], StdioTimeout]:
     """The ``timeout_error`` of a table of stdio requests (their keys are not for users)."""
     return lambda _key, seconds: StdioTimeout(what, seconds)
@@ -290,6 +307,9 @@ class StdioLink(actors.Actor[LinkMessage]):
             self.malformed += 1
             log.error("ignored a malformed stdin line (%d bytes): %s", len(line), exc)
             return
+        if type(message) not in _OWN:
+            await self._forward(message)
+            return
         match message:
             case SecretValueResponse():
                 await self._on_secret(message)
@@ -310,8 +330,6 @@ class StdioLink(actors.Actor[LinkMessage]):
                 await self._write(encode_json(ModuleTree(request_id=request_id, tree=tree)))
             case InitBlob():
                 log.warning("ignored an init line after startup")
-            case _:
-                await self._forward(message)
 
     async def _forward(self, message: OrchestratorToModule) -> None:
         """Hand ``message`` to its subscriber, wrapped in the message that actor takes."""
