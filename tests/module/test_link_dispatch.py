@@ -15,6 +15,7 @@ import trio
 import trio.testing
 
 import actors
+from actors.testing import crash
 from pywatt.link import HttpOverStdio, LinkShutdown, StdioLink, link_subscriptions
 from pywatt.secrets import RotationNotice, SecretPushed
 from pywatt.wire import (
@@ -108,7 +109,7 @@ async def test_the_table_is_kept_across_a_crash_of_the_link() -> None:
         await r.peer.send(http_request("before"))
         assert await r.told.receive() == HttpOverStdio(http_request("before"))
         table.add([RotatedNotification], "t.secrets")  # told to the link's table, by name
-        await actors.testing.crash(r.system, LINK)
+        await crash(r.system, LINK)
         await r.system.wait_for(LINK)
         await r.peer.send(http_request("after"))
         await r.peer.send(RotatedNotification(keys=["K"], rotation_id="r2"))
