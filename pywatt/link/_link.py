@@ -162,7 +162,8 @@ class StdioLink(actors.Actor[LinkMessage]):
     :func:`link_subscriptions` of ``notify`` and ``secrets``): when the orchestrator sends
     ``shutdown`` or closes stdin, the subscriber of ``Shutdown`` (the module's lifecycle
     actor, which stops the tree) is told :class:`LinkShutdown`, once. An ``http_request``
-    whose subscriber is not running is refused with a 503.
+    whose subscriber is not running is refused with a 503. A table given is kept as it is
+    (by the spec, for every incarnation): what was added to it survives a restart.
     """
 
     reply_errors = (LinkError, SecretNotFound, SecretTimeout, SecretUnavailable)
@@ -185,6 +186,8 @@ class StdioLink(actors.Actor[LinkMessage]):
         self.stdout = stdout
         self.decoder = decoder
         self.module_id = module_id
+        if subscriptions is not None and notify is not None:
+            raise TypeError("StdioLink: give notify or subscriptions, not both")
         self.subscriptions = (
             subscriptions
             if subscriptions is not None
