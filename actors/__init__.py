@@ -17,6 +17,7 @@ from ._actor import DeferredReply as DeferredReply
 from ._actor import TaskHandle as TaskHandle
 from ._cell import ActorStatistics as ActorStatistics
 from ._deadletters import DeadLetters as DeadLetters
+from ._dispatch import Subscriptions as Subscriptions
 from ._errors import ActorCrashed as ActorCrashed
 from ._errors import ActorError as ActorError
 from ._errors import ActorStopped as ActorStopped

@@ -61,7 +61,7 @@ from ._frames import (
 )
 from ._messages import ChannelInbound, ConnectionLost, SendFrame
 from ._outbox import Outbox
-from ._serve_http import HTTP_ACTOR, ServeHttp
+from ._serve_http import HTTP_SUBSCRIPTION, ServeHttp
 from ._subscriptions import Subscriptions
 
 __all__ = [
@@ -133,7 +133,9 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         subscriptions: Subscriptions | None = None,
         opener: Opener | None = None,
     ) -> None:
-        self.subscriptions = subscriptions if subscriptions is not None else Subscriptions()
+        self.subscriptions = (
+            subscriptions if subscriptions is not None else Subscriptions(HTTP_SUBSCRIPTION)
+        )
         self._service_refs: dict[str, ActorRef[Any]] = {}
         self.config = config
         self.state = state
@@ -225,7 +227,8 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 )
             )
 
-        http = self.ctx.system.lookup(HTTP_ACTOR)
+        name = self.subscriptions.target(request)
+        http = self.ctx.system.lookup(name) if name is not None else None
         if http is None:
             respond(503, "this module serves no HTTP app")
             return

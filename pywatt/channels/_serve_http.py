@@ -4,7 +4,8 @@ HTTP actor. The channels define it and :mod:`pywatt.http` serves it, as the link
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 import attrs
 
@@ -13,6 +14,10 @@ from pywatt.wire import IpcHttpRequest, IpcHttpResponse
 
 HTTP_ACTOR: Final = "pywatt.http"
 """The name of the actor that serves the module's HTTP app."""
+
+HTTP_SUBSCRIPTION: Final[Mapping[type[Any], str]] = {IpcHttpRequest: HTTP_ACTOR}
+"""The channels' default dispatch entry for ``http_request`` (a connection asks that actor
+:class:`ServeHttp` and writes its answer back on the channel it came from)."""
 
 
 @attrs.frozen

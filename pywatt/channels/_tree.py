@@ -22,6 +22,7 @@ from ._actor import CHANNELS_ACTOR, ChannelsActor, Connection
 from ._config import ChannelConfig
 from ._connection import ChannelConnection, Opener
 from ._directory import ChannelDirectory, ChannelState
+from ._serve_http import HTTP_SUBSCRIPTION
 from ._subscriptions import DISCOVERY, REGISTRAR, ROUTER, Subscriptions, service_subscriptions
 
 __all__ = ["CHANNELS", "channels_supervisor_spec", "connection_name"]
@@ -50,7 +51,8 @@ def channels_supervisor_spec(
     ``services``: names of this module's services that take inbound messages (default:
     router, discovery, registrar; see ``service_subscriptions``); ``subscriptions`` adds more
     (inbound type -> actor name, e.g. ``Shutdown`` and ``ChannelFailed`` to the module's
-    lifecycle actor). ``preferences`` picks the connection for a frame. ``opener`` replaces
+    lifecycle actor); ``http_request`` goes to ``pywatt.http`` unless they say otherwise.
+    ``preferences`` picks the connection for a frame. ``opener`` replaces
     the socket opener (tests). ``directory``: the channels actor's record, made here when
     None; pass one only to look at it from a test or a benchmark.
     """
@@ -58,7 +60,9 @@ def channels_supervisor_spec(
     if preferences is not None:
         directory.preferences = preferences
     wanted = services if services is not None else frozenset({ROUTER, DISCOVERY, REGISTRAR})
-    table = Subscriptions({**service_subscriptions(wanted), **(subscriptions or {})})
+    table = Subscriptions(
+        {**HTTP_SUBSCRIPTION, **service_subscriptions(wanted), **(subscriptions or {})}
+    )
     children: list[ChildSpec | SupervisorSpec] = []
     watched: list[Connection] = []
     for config in configs:

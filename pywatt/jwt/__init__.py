@@ -14,6 +14,8 @@ from ._claims import JwtClaims as JwtClaims
 from ._claims import structure_claims as structure_claims
 from ._config import ALLOWED_ALGORITHMS as ALLOWED_ALGORITHMS
 from ._config import JwtConfig as JwtConfig
+from ._config import JwtSettings as JwtSettings
+from ._config import jwt_settings as jwt_settings
 from ._errors import AlgorithmNotAllowed as AlgorithmNotAllowed
 from ._errors import BadSignature as BadSignature
 from ._errors import InvalidClaim as InvalidClaim
@@ -38,4 +40,8 @@ from ._middleware import bearer_token as bearer_token
 from ._middleware import create_jwt_middleware as create_jwt_middleware
 from ._middleware import extract_jwt_claims as extract_jwt_claims
 from ._middleware import hold_test_key as hold_test_key
+from ._service_options import JwtServiceOptions as JwtServiceOptions
+from ._service_options import JwtServiceRequest as JwtServiceRequest
+from ._service_options import comma_names as comma_names
+from ._service_options import jwt_service_request as jwt_service_request
 from ._validator import TokenValidator as TokenValidator

@@ -1,13 +1,18 @@
-"""JWT validation options: the algorithm allow-list, where keys come from, which claims."""
+"""JWT validation options: the algorithm allow-list, where keys come from, which claims.
+
+A ``jwt_config`` dict is read as data (:class:`JwtSettings`, structured by pywatt's one
+config converter: each key of its type, an unknown key named with the allowed ones and a
+did-you-mean), then checked as a whole by :class:`JwtConfig`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 import attrs
 
-from pywatt._suggest import unknown_keys
+from pywatt._config import CONVERTER, Invalid, aliases, structure_config
 
 from ._errors import JwtConfigError
 
@@ -156,27 +161,80 @@ class JwtConfig:
             raise JwtConfigError("claims_type must be an attrs class")
 
     @classmethod
-    def from_value(cls, value: JwtConfig | Mapping[str, Any]) -> JwtConfig:
-        """A config from itself or from the seed's ``jwt_config`` dict (``secret_key``,
-        ``algorithm``, ``issuer``, ``audience``, ``leeway``, ...). Raises
-        :class:`JwtConfigError` naming an unknown key."""
+    def from_value(cls, value: JwtConfig | JwtSettings | Mapping[str, Any]) -> JwtConfig:
+        """A config from itself, from :class:`JwtSettings`, or from the seed's ``jwt_config``
+        dict (``secret_key``, ``algorithm``, ``issuer``, ``audience``, ``leeway``, ...).
+        Raises :class:`JwtConfigError` of one line naming the key (and the allowed keys, for
+        an unknown one) or what does not fit together."""
         if isinstance(value, JwtConfig):
             return value
-        options = dict(value)
-        if "key_secret" in options:
-            options["key_secrets"] = options.pop("key_secret")
-        unknown = sorted(set(options) - _INIT_KEYS)
-        if unknown:
-            raise JwtConfigError(unknown_keys("jwt_config key", unknown, _INIT_KEYS))
-        return cls(**options)
+        return cls(**attrs.asdict(jwt_settings(value), recurse=False))
 
 
-_INIT_KEYS: Final = frozenset(attrs.fields_dict(JwtConfig)) | {
-    "algorithm",
-    "verify_exp",
-    "verify_aud",
-    "verify_iss",
-}
+Names = str | tuple[str, ...]
+"""One name, or several (``"HS256"`` or ``["HS256", "RS256"]``)."""
+
+
+def _structure_names(value: object, kind: object) -> Names | None:
+    if value is None and kind == Names | None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise Invalid(f"must be a name or a list of names (item {index} is {item!r})")
+        return tuple(value)
+    raise Invalid(f"must be a name or a list of names, not {type(value).__name__}")
+
+
+def _structure_validation(value: object, _: object) -> str:
+    if value in ("local", "proxy"):
+        return str(value)
+    raise Invalid(f"must be 'local' or 'proxy', not {value!r}")
+
+
+CONVERTER.register_structure_hook_func(lambda t: t in (Names, Names | None), _structure_names)
+CONVERTER.register_structure_hook_func(
+    lambda t: t == Literal["local", "proxy"], _structure_validation
+)
+
+
+@attrs.frozen(kw_only=True)
+class JwtSettings:
+    """A ``jwt_config`` dict as data: the keys :class:`JwtConfig` takes (the seed's
+    ``algorithm``, ``key_secret`` and ``verify_*`` spellings included), each of its type.
+    What the keys mean together (an allowed algorithm, a key to validate with) is checked by
+    :class:`JwtConfig`."""
+
+    algorithms: Names | None = None
+    algorithm: str | None = None
+    key_secrets: Names = attrs.field(default=(), metadata=aliases("key_secret"))
+    secret_key: str | None = attrs.field(default=None, repr=False)
+    public_key: str | None = attrs.field(default=None, repr=False)
+    key_id: str | None = None
+    issuer: str | None = None
+    audience: Names | None = None
+    required_claims: Names = ("exp",)
+    leeway: float = 30.0
+    claims_type: Any = None
+    validation: Literal["local", "proxy"] = "local"
+    proxy_config: dict[str, str] = attrs.field(factory=dict)
+    max_token_size: int = 8192
+    cache_size: int = 10_000
+    verify_exp: bool = True
+    verify_aud: bool | None = None
+    verify_iss: bool | None = None
+
+
+def jwt_settings(value: JwtSettings | Mapping[str, Any]) -> JwtSettings:
+    """``jwt_config`` read as :class:`JwtSettings`. Raises :class:`JwtConfigError` of one
+    line: ``jwt_config['leeway'] must be a number, not 'ten'``, or an unknown key with the
+    allowed ones and a did-you-mean."""
+    settings: JwtSettings = structure_config(
+        value, JwtSettings, root="jwt_config", error=JwtConfigError
+    )
+    return settings
 
 
 def _check_verify_flags(

@@ -20,6 +20,7 @@ from pywatt.wire import ServiceType
 from . import _errors
 from ._config import JwtConfig
 from ._errors import JwtError, ValidatorUnavailable
+from ._service_options import JwtServiceOptions
 
 log = logging.getLogger("pywatt.jwt.proxy")
 
@@ -33,22 +34,10 @@ _REFUSALS: dict[str, type[JwtError]] = {
 
 
 def proxy_config(config: JwtConfig) -> dict[str, dict[str, str]]:
-    """The ``service_request`` config of a :class:`JwtConfig` (a map of strings)."""
-    options: dict[str, str] = {
-        "algorithms": ",".join(config.algorithms),
-        "required_claims": ",".join(config.required_claims),
-        "leeway": f"{config.leeway:g}",
-    }
-    if config.key_secrets:
-        options["key_secrets"] = ",".join(config.key_secrets)
-    if config.issuer is not None:
-        options["issuer"] = config.issuer
-    if config.audience:
-        options["audience"] = ",".join(config.audience)
-    if config.key_id is not None:
-        options["key_id"] = config.key_id
-    options.update(config.proxy_config)
-    return {"config": options}
+    """The ``service_request`` config of a :class:`JwtConfig` (a map of strings): its
+    :class:`JwtServiceOptions`, then its ``proxy_config`` (for an orchestrator that takes
+    more)."""
+    return {"config": {**JwtServiceOptions.of(config).to_wire(), **config.proxy_config}}
 
 
 def refusal(error_text: str) -> JwtError:

@@ -8,6 +8,7 @@ from ._errors import ServiceFailed as ServiceFailed
 from ._errors import StdioTimeout as StdioTimeout
 from ._init import read_init_blob as read_init_blob
 from ._link import StdioLink as StdioLink
+from ._link import link_subscriptions as link_subscriptions
 from ._messages import CallService as CallService
 from ._messages import FetchRemoteSecret as FetchRemoteSecret
 from ._messages import HttpOverStdio as HttpOverStdio

@@ -2,10 +2,16 @@
 
 docs/protocol.md §16 A7 and A10 are why it exists: the Rust SDK has several competing stdin
 readers and several stdout writers, and loses lines. Here one actor owns both pipes. Its
-background task reads stdin line by line and dispatches by op; its mailbox serializes every
-write, so each line leaves whole. Requests that wait for an answer on stdin (secrets, ports)
-are answered with deferred replies, so a slow answer never blocks the mailbox, and each has
-its protocol deadline (docs/architecture.md, decision 2).
+background task reads stdin line by line; its mailbox serializes every write, so each line
+leaves whole. What an inbound line answers (a secret, a port, a service request) the link
+correlates itself; every other message it hands on through its dispatch table, an
+:class:`actors.Subscriptions` like the channels' (:func:`link_subscriptions`: ``shutdown`` to
+the lifecycle actor, ``rotated`` and pushed secrets to the secrets actor, ``http_request`` to
+the HTTP actor), wrapped in the message that actor takes (``_ENVELOPES``).
+
+Requests that wait for an answer on stdin (secrets, ports) are answered with deferred
+replies, so a slow answer never blocks the mailbox, and each has its
+protocol deadline (docs/architecture.md, decision 2).
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ import functools
 import logging
 import os
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 import trio
 
@@ -93,6 +99,57 @@ LinkMessage = (
 )
 
 
+def link_subscriptions(
+    *, lifecycle: str | None = None, secrets: str = "pywatt.secrets", http: str = HTTP
+) -> dict[type[Any], str]:
+    """Who gets the stdin messages the link does not answer itself: ``shutdown`` (and stdin
+    closing) goes to ``lifecycle``, ``rotated`` and pushed secret values to ``secrets``,
+    ``http_request`` to ``http``."""
+    table: dict[type[Any], str] = {
+        RotatedNotification: secrets,
+        SecretValueResponse: secrets,
+        IpcHttpRequest: http,
+    }
+    if lifecycle is not None:
+        table[Shutdown] = lifecycle
+    return table
+
+
+def _rotation(message: RotatedNotification) -> RotationNotice:
+    return RotationNotice(tuple(message.keys), message.rotation_id)
+
+
+def _pushed(message: SecretValueResponse) -> SecretPushed:
+    return SecretPushed(message.name, message.value, message.rotation_id)
+
+
+_ENVELOPES: Final[Mapping[type[Any], Callable[[Any], object]]] = {
+    RotatedNotification: _rotation,
+    SecretValueResponse: _pushed,
+    IpcHttpRequest: HttpOverStdio,
+}
+"""What the subscriber of each forwarded stdin type is told: the message its actor takes.
+(``shutdown`` closes the link first, which tells the subscriber of ``Shutdown``
+:class:`LinkShutdown`, as stdin closing does.)"""
+
+
+_OWN: Final = frozenset(
+    {
+        SecretValueResponse,  # answered here; a push or a rotation is forwarded too
+        SecretError,
+        IpcPortNegotiationResponse,
+        ServiceResponse,
+        ServiceOperationResult,
+        Shutdown,  # closes the link, which tells the table's subscriber of Shutdown
+        Heartbeat,
+        TreeRequest,
+        InitBlob,
+    }
+)
+"""The stdin lines the link handles itself: the answers it correlates, and the few that
+concern the link. Every other line goes by its dispatch table."""
+
+
 def _timeout(what: str) -> Callable[[str, float], StdioTimeout]:
     """The ``timeout_error`` of a table of stdio requests (their keys are not for users)."""
     return lambda _key, seconds: StdioTimeout(what, seconds)
@@ -101,8 +158,12 @@ def _timeout(what: str) -> Callable[[str, float], StdioTimeout]:
 class StdioLink(actors.Actor[LinkMessage]):
     """Owns the module's stdin and stdout (registered as ``pywatt.link``).
 
-    When the orchestrator sends ``shutdown`` or closes stdin, the actor named ``notify`` is
-    told :class:`LinkShutdown` (the module's lifecycle actor, which stops the tree), once.
+    Inbound messages for other actors go by ``subscriptions`` (by default
+    :func:`link_subscriptions` of ``notify`` and ``secrets``): when the orchestrator sends
+    ``shutdown`` or closes stdin, the subscriber of ``Shutdown`` (the module's lifecycle
+    actor, which stops the tree) is told :class:`LinkShutdown`, once. An ``http_request``
+    whose subscriber is not running is refused with a 503. A table given is kept as it is
+    (by the spec, for every incarnation): what was added to it survives a restart.
     """
 
     reply_errors = (LinkError, SecretNotFound, SecretTimeout, SecretUnavailable)
@@ -116,6 +177,7 @@ class StdioLink(actors.Actor[LinkMessage]):
         module_id: str,
         notify: str | None = None,
         secrets: str = "pywatt.secrets",
+        subscriptions: actors.Subscriptions | None = None,
         secret_deadline: float = SECRET_DEADLINE,
         port_deadline: float = PORT_DEADLINE,
         service_deadline: float = SERVICE_DEADLINE,
@@ -123,9 +185,14 @@ class StdioLink(actors.Actor[LinkMessage]):
         self.stdin = stdin
         self.stdout = stdout
         self.decoder = decoder
-        self.notify = notify
         self.module_id = module_id
-        self.secrets = secrets
+        if subscriptions is not None and notify is not None:
+            raise TypeError("StdioLink: give notify or subscriptions, not both")
+        self.subscriptions = (
+            subscriptions
+            if subscriptions is not None
+            else actors.Subscriptions(link_subscriptions(lifecycle=notify, secrets=secrets))
+        )
         self.secret_deadline = secret_deadline
         self.port_deadline = port_deadline
         self.service_deadline = service_deadline
@@ -243,13 +310,14 @@ class StdioLink(actors.Actor[LinkMessage]):
             self.malformed += 1
             log.error("ignored a malformed stdin line (%d bytes): %s", len(line), exc)
             return
+        if type(message) not in _OWN:
+            await self._forward(message)
+            return
         match message:
             case SecretValueResponse():
                 await self._on_secret(message)
             case SecretError(name=name, message=text):
                 self.secrets_waiting.fail(name, lambda: SecretNotFound(name, text))
-            case RotatedNotification(keys=keys, rotation_id=rotation_id):
-                await self.ctx.system.tell(self.secrets, RotationNotice(tuple(keys), rotation_id))
             case IpcPortNegotiationResponse(request_id=request_id):
                 self._on_port(message, request_id)
             case ServiceResponse():
@@ -265,22 +333,26 @@ class StdioLink(actors.Actor[LinkMessage]):
                 await self._write(encode_json(ModuleTree(request_id=request_id, tree=tree)))
             case InitBlob():
                 log.warning("ignored an init line after startup")
-            case IpcHttpRequest():
-                if self.ctx.system.lookup(HTTP) is not None:
-                    await self.ctx.system.tell(HTTP, HttpOverStdio(message))
-                else:
-                    await self._refuse_http(message)
-            case _:
-                log.warning("ignored %s on stdin: not handled by this module", message.OP)
+
+    async def _forward(self, message: OrchestratorToModule) -> None:
+        """Hand ``message`` to its subscriber, wrapped in the message that actor takes."""
+        name = self.subscriptions.target(message)
+        envelope = _ENVELOPES.get(type(message))
+        if isinstance(message, IpcHttpRequest) and (
+            name is None or self.ctx.system.lookup(name) is None
+        ):
+            await self._refuse_http(message)
+        elif name is None or envelope is None:
+            log.warning("ignored %s on stdin: not handled by this module", message.OP)
+        else:
+            await self.ctx.system.tell(name, envelope(message))
 
     async def _on_secret(self, message: SecretValueResponse) -> None:
         answered = self.secrets_waiting.resolve(message.name, message.value)
         if answered and message.rotation_id is None:
             return
         # Unsolicited (a push) or carrying a rotation id: the secrets actor caches it.
-        await self.ctx.system.tell(
-            self.secrets, SecretPushed(message.name, message.value, message.rotation_id)
-        )
+        await self._forward(message)
 
     def _on_port(self, message: IpcPortNegotiationResponse, request_id: str) -> None:
         ports = self.ports
@@ -352,5 +424,6 @@ class StdioLink(actors.Actor[LinkMessage]):
         for table in (self.ports, self.services, self.operations):
             for key in table:
                 table.fail(key, functools.partial(LinkClosed, reason))
-        if self.notify is not None:
-            self.ctx.system.tell_nowait(self.notify, LinkShutdown(reason))
+        lifecycle = self.subscriptions.target_of(Shutdown)
+        if lifecycle is not None:
+            self.ctx.system.tell_nowait(lifecycle, LinkShutdown(reason))

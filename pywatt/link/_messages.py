@@ -94,7 +94,8 @@ class HttpOverStdio:
 
 @attrs.frozen
 class LinkShutdown:
-    """Told by the link to the actor it was made to notify (``StdioLink(notify=...)``): the
-    orchestrator sent ``shutdown`` on stdin, or closed it (``reason`` says which)."""
+    """Told by the link to the subscriber of ``Shutdown`` in its dispatch table
+    (``StdioLink(notify=...)`` or ``subscriptions=``): the orchestrator sent ``shutdown`` on
+    stdin, or closed it (``reason`` says which)."""
 
     reason: str

@@ -18,7 +18,7 @@ from actors import AutoShutdown, ChildSpec, Restart, Strategy, SupervisorSpec
 from pywatt._errors import ConfigError, PywattError
 from pywatt._extras import have, require
 from pywatt.backends import BackendUnreachable, check_backends
-from pywatt.link import InitBlobError, StdioLink
+from pywatt.link import InitBlobError, StdioLink, link_subscriptions
 from pywatt.logs import configure_logging, redactor
 from pywatt.registrar import Announce, Register
 from pywatt.router import ROUTER, EndpointsReady, GetRouterStatistics
@@ -92,6 +92,9 @@ def build_tree(
         config, init, lifecycle=LIFECYCLE
     )
     secrets_kept = SecretsKept()  # what the secrets actor was told, kept with its name
+    # Who gets what the orchestrator says on stdin, kept with the link's name (the channels
+    # read a table of the same kind: communication_specs).
+    stdin_table = actors.Subscriptions(link_subscriptions(lifecycle=LIFECYCLE))
     providers = [
         ChildSpec("pywatt.secrets.memory", MemoryProvider, protocol=PROVIDER, shutdown=grace),
         ChildSpec("pywatt.secrets.env", EnvProvider, protocol=PROVIDER, shutdown=grace),
@@ -114,7 +117,7 @@ def build_tree(
                     stdout=stdout,
                     decoder=decoder,
                     module_id=init.module_id,
-                    notify=LIFECYCLE,
+                    subscriptions=stdin_table,
                 ),
                 shutdown=grace,
             ),

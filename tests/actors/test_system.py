@@ -87,6 +87,7 @@ def test_the_public_surface_is_exported_from_the_package() -> None:
         "LifecycleEvent",
         "Mailbox", "MailboxFull", "MailboxStatistics", "NoSuchActor", "OverflowPolicy",
         "PendingReplies", "Protocol", "ProtocolMismatch", "Registry", "ReplyTimeout", "Request",
+        "Subscriptions",
         "Restart", "RestartIntensityExceeded", "Restarted", "StartFailed", "Started", "Stopped",
         "Strategy", "Supervisor", "SupervisorSpec", "SystemClosed", "TaskHandle", "Timer",
         "UnacceptedMessage", "open_actor_system", "testing",

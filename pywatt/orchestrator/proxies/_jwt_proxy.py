@@ -38,6 +38,8 @@ from pywatt.jwt import (
     JwtError,
     KeyRing,
     TokenValidator,
+    comma_names,
+    jwt_service_request,
     parse_keys,
 )
 from pywatt.wire import ServiceOperation, ServiceRequest
@@ -67,38 +69,28 @@ class _JwtState:
     rings: dict[tuple[str, ...], list[BoundKey]] = attrs.Factory(dict)
 
 
-def _split(value: str | None) -> tuple[str, ...]:
-    return tuple(p.strip() for p in (value or "").split(",") if p.strip())
-
-
 def config_from_request(options: Any) -> JwtConfig:
     """The validation config a module asked for (see the module docstring).
 
     Raises :class:`ServiceError` naming what is wrong.
     """
-    inner = options.get("config") if isinstance(options, dict) else None
-    if inner is None:
-        inner = {}
-    if not isinstance(inner, dict) or not all(isinstance(v, str) for v in inner.values()):
-        raise ServiceError('the Jwt config must be {"config": {name: string}}')
-    known = {"key_secrets", "algorithms", "issuer", "audience", "required_claims", "leeway",
-             "key_id"}  # fmt: skip
-    unknown = sorted(set(inner) - known)
-    if unknown:
-        raise ServiceError(f"unknown Jwt config key(s): {', '.join(unknown)}")
     try:
-        leeway = float(inner.get("leeway", "30"))
+        asked = jwt_service_request(options).config
+    except JwtConfigError as exc:
+        raise ServiceError(str(exc)) from None
+    try:
+        leeway = float("30" if asked.leeway is None else asked.leeway)
     except ValueError:
         raise ServiceError("leeway must be a number of seconds") from None
     try:
         return JwtConfig(
-            key_secrets=_split(inner.get("key_secrets")) or (_DEFAULT_SECRET,),
-            algorithms=_split(inner.get("algorithms")) or ("HS256",),
-            issuer=inner.get("issuer") or None,
-            audience=_split(inner.get("audience")),
-            required_claims=_split(inner.get("required_claims") or "exp"),
+            key_secrets=comma_names(asked.key_secrets) or (_DEFAULT_SECRET,),
+            algorithms=comma_names(asked.algorithms) or ("HS256",),
+            issuer=asked.issuer or None,
+            audience=comma_names(asked.audience),
+            required_claims=comma_names(asked.required_claims or "exp"),
             leeway=leeway,
-            key_id=inner.get("key_id") or None,
+            key_id=asked.key_id or None,
             cache_size=0,  # a validator per operation (keys re-read each time): nothing to keep
         )
     except JwtConfigError as exc:
