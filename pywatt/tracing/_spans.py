@@ -120,20 +120,26 @@ def client_span(
         return _NOTHING
     if _unsampled():  # no span; the context (not sampled) still goes along
         return nullcontext(inject())
-    if notify:
-        kind = SpanKind.PRODUCER
-        attributes = {
-            n.MESSAGING_SYSTEM: n.RPC_SYSTEM_VALUE,
-            n.MESSAGING_DESTINATION: f"{target}:{endpoint}",
-            n.MESSAGING_OPERATION: "send",
-        }
-        name = f"send {target}:{endpoint}"
-    else:
-        kind = SpanKind.CLIENT
-        attributes = {n.RPC_SYSTEM: n.RPC_SYSTEM_VALUE, n.RPC_SERVICE: target,
-                      n.RPC_METHOD: endpoint}  # fmt: skip
-        name = f"{target}/{endpoint}"
+    kind, name, attributes = _request_shape(notify, target, endpoint, caller=True)
     return _ClientSpan(tracer.start_span(name, kind=kind, attributes=_attributes(attributes)))
+
+
+def _request_shape(
+    notify: bool, module: str, endpoint: str, *, caller: bool
+) -> tuple[SpanKind, str, dict[str, Any]]:
+    """Kind, name and attributes of one side of an inter-module request (RPC conventions) or
+    notification (messaging conventions); ``module`` is the module the request is for."""
+    if notify:
+        operation = "send" if caller else "process"
+        attributes: dict[str, Any] = {
+            n.MESSAGING_SYSTEM: n.RPC_SYSTEM_VALUE,
+            n.MESSAGING_DESTINATION: f"{module}:{endpoint}",
+            n.MESSAGING_OPERATION: operation,
+        }
+        kind = SpanKind.PRODUCER if caller else SpanKind.CONSUMER
+        return kind, f"{operation} {module}:{endpoint}", attributes
+    attributes = {n.RPC_SYSTEM: n.RPC_SYSTEM_VALUE, n.RPC_SERVICE: module, n.RPC_METHOD: endpoint}
+    return SpanKind.CLIENT if caller else SpanKind.SERVER, f"{module}/{endpoint}", attributes
 
 
 def server_span(
@@ -151,20 +157,7 @@ def server_span(
         return None
     module = STATE.module_id or ""
     method = endpoint or ""
-    attributes: dict[str, Any]
-    if notify:
-        kind = SpanKind.CONSUMER
-        attributes = {
-            n.MESSAGING_SYSTEM: n.RPC_SYSTEM_VALUE,
-            n.MESSAGING_DESTINATION: f"{module}:{method}",
-            n.MESSAGING_OPERATION: "process",
-        }
-        name = f"process {module}:{method}"
-    else:
-        kind = SpanKind.SERVER
-        attributes = {n.RPC_SYSTEM: n.RPC_SYSTEM_VALUE, n.RPC_SERVICE: module,
-                      n.RPC_METHOD: method}  # fmt: skip
-        name = f"{module}/{method}"
+    kind, name, attributes = _request_shape(notify, module, method, caller=False)
     attributes["pywatt.source.module.id"] = source
     if actor is not None:
         attributes[n.ACTOR] = actor
