@@ -447,10 +447,11 @@ class Gateway(Actor[GatewayMessage]):
         level = logging.WARNING if status >= 500 else logging.INFO
         if not console.enabled(level):
             return
-        # What the client chose (method, path) is redacted, each once per distinct value:
-        # the rest (status, time, module id) is the gateway's own.
-        method = self._redacted(console, scope["method"].upper())
-        path = self._redacted(console, scope["path"])  # never the query: it may hold a secret
+        # What the client chose (method, path) is redacted as the one text the line shows, so
+        # a secret that straddles the two is caught; once per distinct request line. The rest
+        # (status, time, module id) is the gateway's own. Never the query: it may hold a secret.
+        request_line = self._redacted(console, f"{scope['method'].upper()} {scope['path']}")
+        method, _, path = request_line.partition(" ")
         ms = round(seconds * 1000, 1)
         console.emit(
             level,
