@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,7 +26,7 @@ import pywatt.tracing
 from pywatt.orchestrator import Manifest, ModuleSpec, Orchestrator, open_orchestrator
 from pywatt.orchestrator.dashboard import COLLECTOR
 
-from ..orchestrator.test_dashboard import CHROMIUM, CHROMIUM_ARGS
+from ..orchestrator.test_dashboard import CHROMIUM, CHROMIUM_ARGS, DOCS_IMAGES
 
 MODULES = os.path.join(os.path.dirname(__file__), "modules")
 OVERFLOW = 99_999_999_999  # past PostgreSQL's integer: the query fails, the trace has errors
@@ -189,8 +190,9 @@ def browse(base: str, shots: Path) -> dict[str, Any]:
             bars = page.locator("#waterfall .wf-row")
             expect(bars).to_have_count(5, timeout=slow)
             expect(page.locator("#waterfall .wf-row.wf-error")).to_have_count(5)  # all failed
-            page.locator("#waterfall").scroll_into_view_if_needed()
-            page.screenshot(path=str(shots / "waterfall.png"), full_page=True)
+            section = page.locator("section", has=page.locator("#waterfall"))
+            section.screenshot(path=str(shots / "waterfall.png"))
+            page.screenshot(path=str(shots / "page.png"), full_page=True)
             return {
                 "depths": [int(d) for d in bars.evaluate_all("r => r.map(e => e.dataset.depth)")],
                 "modules": bars.evaluate_all("r => r.map(e => e.dataset.module)"),
@@ -232,8 +234,10 @@ async def test_the_page_lists_traces_and_draws_a_waterfall(
     root, query = boxes[0], boxes[4]
     assert root["x"] <= query["x"]  # the query starts later than the gateway's hop...
     assert query["x"] + query["width"] <= root["x"] + root["width"] + 1  # ...and ends in it
-    for name in ("traces.png", "waterfall.png"):
+    for name in ("traces.png", "waterfall.png", "page.png"):
         assert (tmp_path / name).stat().st_size > 10_000
+    if os.environ.get("PYWATT_DOCS_SCREENSHOTS") == "1":  # refresh the docs' picture
+        shutil.copy(tmp_path / "waterfall.png", DOCS_IMAGES / "dashboard-waterfall.png")
 
 
 async def test_traces_keep_coming_after_the_collector_crashes(traced: TracerProvider) -> None:

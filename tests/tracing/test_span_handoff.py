@@ -5,6 +5,7 @@ the module's forwarder crashing mid-traffic while spans keep reaching the link."
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import trio
@@ -18,7 +19,7 @@ from pywatt.link import Send
 from pywatt.module._spans import SPANS, SpanForwarder, TapSpans
 from pywatt.tracing import SpanBuffer, span_from_json, span_to_json
 from pywatt.tracing._tap import TAP
-from pywatt.wire import ModuleSpans
+from pywatt.wire import ModuleSpans, ModuleToOrchestrator, decode_json, encode_json
 
 
 @pytest.fixture
@@ -70,6 +71,16 @@ def test_spans_reach_the_buffer_and_read_back_from_their_json(provider: TracerPr
     assert outer_json["end_ns"] >= outer_json["start_ns"] > 0
     for data in (inner_json, outer_json):
         assert span_from_json(data, plain) == data
+
+
+def test_the_example_line_of_the_protocol_page_reads_back() -> None:
+    page = Path(__file__).parents[2] / "docs" / "protocol-extensions.md"
+    [text] = [x for x in page.read_text().splitlines() if x.startswith('{"op":"spans"')]
+    line = decode_json(text.encode(), ModuleToOrchestrator)
+    assert isinstance(line, ModuleSpans)
+    assert encode_json(line).decode() == text
+    [data] = line.spans
+    assert span_from_json(data, plain) == data
 
 
 def test_the_buffer_is_bounded_and_counts_what_it_dropped(provider: TracerProvider) -> None:
