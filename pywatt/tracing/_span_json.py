@@ -18,6 +18,7 @@ MAX_ATTRIBUTES: Final = 32
 MAX_TEXT: Final = 512
 """Characters of a text (name, attribute, status message) kept."""
 _MAX_ITEMS: Final = 16
+_SCALARS: Final = (str, bool, int, float)
 _KINDS: Final = frozenset({"internal", "server", "client", "producer", "consumer"})
 _STATUSES: Final = frozenset({"unset", "ok", "error"})
 _TRACE_ID: Final = re.compile(r"[0-9a-f]{32}")
@@ -43,19 +44,20 @@ def span_to_json(span: ReadableSpan, redact: Redact) -> dict[str, Any]:
     parent = span.parent
     status = span.status
     service = span.resource.attributes.get("service.name")
-    return {
+    data = {
         "trace_id": f"{context.trace_id:032x}" if context is not None else "",
         "span_id": f"{context.span_id:016x}" if context is not None else "",
         "parent_id": f"{parent.span_id:016x}" if parent is not None else None,
-        "name": _text(span.name, redact),
+        "name": span.name,
         "kind": span.kind.name.lower(),
         "start_ns": span.start_time or 0,
         "end_ns": span.end_time or span.start_time or 0,
         "status": status.status_code.name.lower(),
-        "status_message": _text(status.description, redact) if status.description else None,
-        "service": _text(service, redact) if isinstance(service, str) else None,
-        "attributes": _attributes(span.attributes or {}, redact),
+        "status_message": status.description or None,
+        "service": service if isinstance(service, str) else None,
+        "attributes": span.attributes or {},
     }
+    return _bounded(data, redact)
 
 
 def span_from_json(data: object, redact: Redact) -> dict[str, Any]:
@@ -76,42 +78,76 @@ def span_from_json(data: object, redact: Redact) -> dict[str, Any]:
     attributes = data.get("attributes", {})
     if not isinstance(attributes, Mapping):
         raise BadSpan("attributes", "a JSON object is needed")
-    return {
-        "trace_id": trace_id,
-        "span_id": span_id,
-        "parent_id": parent_id,
-        "name": _text(_str(data, "name"), redact),
-        "kind": kind,
-        "start_ns": start,
-        "end_ns": end,
-        "status": status,
-        "status_message": _optional_text(data, "status_message", redact),
-        "service": _optional_text(data, "service", redact),
-        "attributes": _attributes(attributes, redact),
-    }
+    return _bounded(
+        {
+            "trace_id": trace_id,
+            "span_id": span_id,
+            "parent_id": parent_id,
+            "name": _str(data, "name"),
+            "kind": kind,
+            "start_ns": start,
+            "end_ns": end,
+            "status": status,
+            "status_message": _optional(data, "status_message"),
+            "service": _optional(data, "service"),
+            "attributes": attributes,
+        },
+        redact,
+    )
 
 
-def _attributes(attributes: Mapping[Any, object], redact: Redact) -> dict[str, Any]:
-    kept: dict[str, Any] = {}
-    for key, value in attributes.items():
+def _bounded(data: dict[str, Any], redact: Redact) -> dict[str, Any]:
+    """``data`` with at most :data:`MAX_ATTRIBUTES` attributes (lists cut to 16 items, values
+    of other types as text) and every text redacted and cut, in one pass of ``redact``."""
+    kept: list[tuple[str, Any]] = []
+    for key, value in data["attributes"].items():
         if len(kept) == MAX_ATTRIBUTES:
             break
-        kept[_text(str(key), redact)] = _value(value, redact)
-    return kept
+        if not isinstance(value, _SCALARS) and value is not None:
+            if isinstance(value, Sequence):  # rare: item by item
+                value = [_item(item, redact) for item in list(value)[:_MAX_ITEMS]]
+            else:
+                value = str(value)
+        kept.append((str(key), value))
+    message, service = data["status_message"], data["service"]
+    texts = [data["name"], message or "", service or ""]
+    texts += [key for key, _ in kept]
+    texts += [value for _, value in kept if isinstance(value, str)]
+    cleaned = _redact_all(texts, redact)
+    data["name"] = cleaned[0]
+    if message is not None:
+        data["status_message"] = cleaned[1]
+    if service is not None:
+        data["service"] = cleaned[2]
+    keys = cleaned[3 : 3 + len(kept)]
+    strings = iter(cleaned[3 + len(kept) :])
+    data["attributes"] = {
+        key: next(strings) if isinstance(value, str) else value
+        for key, (_, value) in zip(keys, kept, strict=True)
+    }
+    return data
 
 
-def _text(text: str, redact: Redact) -> str:
-    return redact(text)[:MAX_TEXT]
-
-
-def _value(value: object, redact: Redact) -> Any:
-    if isinstance(value, str):
-        return _text(value, redact)
+def _item(value: object, redact: Redact) -> Any:
     if isinstance(value, bool | int | float) or value is None:
         return value
-    if isinstance(value, Sequence | list):
-        return [_value(item, redact) for item in list(value)[:_MAX_ITEMS]]
-    return _text(str(value), redact)
+    return redact(str(value))[:MAX_TEXT]
+
+
+_SEPARATOR: Final = "\x00"
+
+
+def _redact_all(texts: list[str], redact: Redact) -> list[str]:
+    """Each of ``texts`` redacted and cut to :data:`MAX_TEXT`, by one call of ``redact`` over
+    them all (a third of the cost of one call each). Joined by a character no secret form
+    and no credential shape matches alone: a match that crosses it removes it, and then
+    each text is redacted by itself."""
+    if not texts:
+        return []
+    parts = redact(_SEPARATOR.join(texts)).split(_SEPARATOR)
+    if len(parts) != len(texts):
+        parts = [redact(text) for text in texts]
+    return [part[:MAX_TEXT] for part in parts]
 
 
 def _str(data: Mapping[str, Any], field: str) -> str:
@@ -121,8 +157,8 @@ def _str(data: Mapping[str, Any], field: str) -> str:
     return value
 
 
-def _optional_text(data: Mapping[str, Any], field: str, redact: Redact) -> str | None:
-    return None if data.get(field) is None else _text(_str(data, field), redact)
+def _optional(data: Mapping[str, Any], field: str) -> str | None:
+    return None if data.get(field) is None else _str(data, field)
 
 
 def _matching(data: Mapping[str, Any], field: str, pattern: re.Pattern[str]) -> str:

@@ -3,10 +3,15 @@ order, malformed spans refused by field while the rest is kept, redaction."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import trio
 
 from pywatt.logs import Redactor
 from pywatt.orchestrator.dashboard import TraceRing
+
+from .helpers import raw, running
 
 T1, T2 = "1" * 32, "2" * 32
 
@@ -155,3 +160,31 @@ def test_texts_are_redacted_and_bounded_whatever_the_sender_did() -> None:
     assert row["attributes"]["k2"] == ["[REDACTED]", 3]
     assert len(row["attributes"]) == 32
     assert len(row["attributes"]["k3"]) == 512
+
+
+async def test_a_module_s_malformed_spans_are_refused_named_and_its_secrets_redacted() -> None:
+    """A real module process (the raw test peer) writes a ``spans`` line with a good span
+    carrying its secret and a malformed one: the good one is kept, redacted by the
+    orchestrator; the bad one is refused with a warning naming the field; the module runs on."""
+    good = span(T1, 1, None, 0, 10, "GET /login", attributes={"password": "tok-SECRET-9f8e7d"})
+    bad = {**span(T1, 2, 1, 0, 10), "kind": "sideways"}
+    line = json.dumps({"op": "spans", "spans": [good, bad], "dropped": 3})
+    spec = raw("spanner", "--secret", "TOKEN", "--line", line)
+    with trio.fail_after(30):
+        async with running(spec, secrets={"TOKEN": "tok-SECRET-9f8e7d"}) as run:
+            module = run.orch.module("spanner")
+            await module.wait_announced()
+            board = run.orch.dashboard
+            assert board is not None
+            while board.traces.trace(T1) is None:  # noqa: ASYNC110 (no event to wait on)
+                await trio.sleep(0.02)
+            assert module.state.value == "running"
+            listing = board.trace_list()
+    trace = board.traces.trace(T1)
+    assert trace is not None
+    [kept] = trace["spans"]
+    assert kept["attributes"] == {"password": "[REDACTED]"}
+    assert kept["source"] == "spanner"
+    assert (listing["rejected"], listing["dropped"]) == (1, 3)
+    assert "spanner sent 1 malformed span(s), not kept: span field 'kind'" in run.text()
+    assert "tok-SECRET-9f8e7d" not in run.text()
