@@ -54,6 +54,7 @@ class TraceRing:
         """Spans lost on the way: dropped by a module under pressure, or over a trace's cap."""
         self.rejected = 0
         """Spans refused as malformed."""
+        self._summaries: tuple[int, list[dict[str, Any]]] = (-1, [])
 
     def add(self, source: str, spans: Iterable[object], dropped: int = 0) -> list[BadSpan]:
         """Add the spans ``source`` (a module id, or :data:`ORCHESTRATOR`) sent; returns the
@@ -95,9 +96,12 @@ class TraceRing:
     def summaries(self) -> list[dict[str, Any]]:
         """Every trace kept, the latest-started first: its root span's name, duration, the
         modules it went through, whether a span failed."""
-        rows = [_summary(trace_id, trace) for trace_id, trace in self._traces.items()]
-        rows.sort(key=lambda row: row["start_ns"], reverse=True)
-        return rows
+        version, rows = self._summaries
+        if version != self.version:  # every page's stream asks each second: once per change
+            rows = [_summary(trace_id, trace) for trace_id, trace in self._traces.items()]
+            rows.sort(key=lambda row: row["start_ns"], reverse=True)
+            self._summaries = (self.version, rows)
+        return list(rows)
 
     def trace(self, trace_id: str) -> dict[str, Any] | None:
         """One trace with its spans in waterfall order (each after its parent, ``depth`` its

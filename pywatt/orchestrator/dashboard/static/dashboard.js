@@ -132,6 +132,7 @@ function addEvent(e) {
 // --- traces ----------------------------------------------------------------------------------
 
 let selectedTrace = null;
+let shownSpans = 0;  // spans of the waterfall on the page (more may arrive: it is redrawn)
 
 function renderTraces(reply) {
   const lost = [];
@@ -149,6 +150,8 @@ function renderTraces(reply) {
     row.addEventListener("click", () => openTrace(t.trace_id));
     return row;
   }), "traces-empty");
+  const shown = reply.traces.find((t) => t.trace_id === selectedTrace);
+  if (shown && shown.span_count !== shownSpans) openTrace(selectedTrace);
 }
 
 async function openTrace(traceId) {
@@ -193,6 +196,7 @@ function renderWaterfall(box, trace) {
     .map((s) => el("p", { class: "wf-detail" }, `${s.name}: ${s.status_message}`));
   box.replaceChildren(head, ...rows, ...errors);
   box.dataset.trace = trace.trace_id;
+  shownSpans = trace.span_count;
 }
 
 // --- the stream ------------------------------------------------------------------------------
