@@ -9,6 +9,7 @@ from typing import Any
 import trio
 
 from pywatt.logs import Redactor
+from pywatt.orchestrator import DashboardSettings, Manifest, open_orchestrator
 from pywatt.orchestrator.dashboard import TraceRing
 
 from .helpers import raw, running
@@ -188,3 +189,16 @@ async def test_a_module_s_malformed_spans_are_refused_named_and_its_secrets_reda
     assert (listing["rejected"], listing["dropped"]) == (1, 3)
     assert "spanner sent 1 malformed span(s), not kept: span field 'kind'" in run.text()
     assert "tok-SECRET-9f8e7d" not in run.text()
+
+
+async def test_with_the_dashboard_off_modules_are_not_asked_for_spans() -> None:
+    manifest = Manifest(modules=(raw("quiet"),), grace=0.5)
+    settings = DashboardSettings(enabled=False)
+    with trio.fail_after(30):
+        async with open_orchestrator(manifest, on_output=lambda line: None,
+                                     dashboard=settings) as orch:  # fmt: skip
+            await orch.module("quiet").wait_announced()
+            blob = orch.module("quiet").init_blob
+    assert blob is not None
+    assert "PYWATT_EVENTS" in blob.env
+    assert "PYWATT_SPANS" not in blob.env
