@@ -24,7 +24,6 @@ import socket
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any, Final
 
 import trio
@@ -46,13 +45,7 @@ from pywatt._extras import have
 from pywatt._version import __version__
 from pywatt.observe import SecretsRotated
 from pywatt.tracing import SpanBuffer
-from pywatt.wire import (
-    ENV_EVENTS,
-    ENV_SPANS,
-    ModuleSpans,
-    OrchestratorDeclaration,
-    ServiceProviderInfo,
-)
+from pywatt.wire import ENV_EVENTS, ENV_SPANS, OrchestratorDeclaration, ServiceProviderInfo
 
 from ._errors import ModuleExited, ModuleNotRunning, NoSuchModule
 from .config import GATEWAY_NAME, Manifest, process_name, supervisor_name
@@ -65,6 +58,7 @@ from .dashboard import (
     EndpointLatency,
     TraceCollector,
     TraceRing,
+    span_intake,
     start_dashboard,
 )
 from .gateway import Gateway, Transport
@@ -500,7 +494,7 @@ async def open_orchestrator(
             base_env=dict(os.environ),
             endpoints=endpoints,
             tls=manifest.tls,
-            on_spans=partial(_take_spans, traces, console),
+            on_spans=span_intake(traces, console),
         )
         hub_state = HubState()
         channel_settings = ChannelSettings(
@@ -595,12 +589,3 @@ async def open_orchestrator(
         shutil.rmtree(socket_dir, ignore_errors=True)
         if own_spans.detach is not None:
             own_spans.detach()
-
-
-def _take_spans(traces: TraceRing, console: Console, module_id: str, line: ModuleSpans) -> None:
-    """Keep the spans of a module's ``spans`` line; a malformed span is refused, named."""
-    errors = traces.add(module_id, line.spans, line.dropped)
-    if errors:
-        console.warning(
-            f"{module_id} sent {len(errors)} malformed span(s), not kept: {errors[0]}", module_id
-        )

@@ -10,7 +10,9 @@ import trio
 
 from pywatt.logs import Redactor
 from pywatt.orchestrator import DashboardSettings, Manifest, open_orchestrator
-from pywatt.orchestrator.dashboard import TraceRing
+from pywatt.orchestrator.console import Console, ConsoleLine
+from pywatt.orchestrator.dashboard import TraceRing, span_intake
+from pywatt.wire import ModuleSpans
 
 from .helpers import raw, running
 
@@ -202,3 +204,23 @@ async def test_with_the_dashboard_off_modules_are_not_asked_for_spans() -> None:
     assert blob is not None
     assert "PYWATT_EVENTS" in blob.env
     assert "PYWATT_SPANS" not in blob.env
+
+
+def test_a_module_that_keeps_sending_malformed_spans_does_not_flood_the_console() -> None:
+    lines: list[ConsoleLine] = []
+    take = span_intake(TraceRing(plain), Console(lines.append))
+    bad = {**span(T1, 1, None, 0, 10), "status": "fine"}
+    for n in range(120):
+        take("noisy", ModuleSpans(spans=[bad, span(T1, n + 1, None, 0, 10)], dropped=0))
+    take("other", ModuleSpans(spans=[bad], dropped=0))
+    texts = [line.text for line in lines]
+    assert texts == [
+        "noisy sent 1 malformed span(s), not kept: span field 'status': 'fine' is none of "
+        "error, ok, unset",
+        "noisy sent 1 malformed span(s), not kept: span field 'status': 'fine' is none of "
+        "error, ok, unset (line 10 with malformed spans)",
+        "noisy sent 1 malformed span(s), not kept: span field 'status': 'fine' is none of "
+        "error, ok, unset (line 100 with malformed spans)",
+        "other sent 1 malformed span(s), not kept: span field 'status': 'fine' is none of "
+        "error, ok, unset",
+    ]

@@ -1,7 +1,9 @@
-"""The orchestrator's own finished spans (the gateway's hop) into the dashboard's traces."""
+"""Spans into the dashboard's traces: the orchestrator's own (the gateway's hop), moved from
+their buffer by an actor, and the modules' ``spans`` lines."""
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable
 from typing import Final
 
@@ -9,10 +11,12 @@ import trio
 
 import actors
 from pywatt.tracing import SpanBuffer, span_to_json
+from pywatt.wire import ModuleSpans
 
+from ..console import Console
 from ._traces import ORCHESTRATOR, TraceRing
 
-__all__ = ["COLLECTOR", "FLUSH_EVERY", "TraceCollector"]
+__all__ = ["COLLECTOR", "FLUSH_EVERY", "TraceCollector", "span_intake"]
 
 COLLECTOR: Final = "pywatt.traces"
 FLUSH_EVERY: Final = 0.25
@@ -44,3 +48,25 @@ class TraceCollector(actors.Actor[None]):
                     break
                 encoded = [span_to_json(span, self.redact) for span in spans]
                 self.ring.add(ORCHESTRATOR, encoded, dropped)
+
+
+def span_intake(traces: TraceRing, console: Console) -> Callable[[str, ModuleSpans], None]:
+    """What takes each module's ``spans`` lines: the spans go into ``traces``; a line with
+    malformed spans is a console warning naming the first bad field, for a module's 1st,
+    10th, 100th ... such line (a module that keeps sending them does not flood the console)."""
+    refused: collections.Counter[str] = collections.Counter()
+
+    def take(module_id: str, line: ModuleSpans) -> None:
+        errors = traces.add(module_id, line.spans, line.dropped)
+        if not errors:
+            return
+        refused[module_id] += 1
+        count = refused[module_id]
+        if str(count).rstrip("0") == "1":  # 1, 10, 100, ...
+            again = f" (line {count} with malformed spans)" if count > 1 else ""
+            console.warning(
+                f"{module_id} sent {len(errors)} malformed span(s), not kept: {errors[0]}" + again,
+                module_id,
+            )
+
+    return take
