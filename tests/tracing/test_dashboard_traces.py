@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
+import signal
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +28,7 @@ import pywatt.tracing
 from pywatt.orchestrator import Manifest, ModuleSpec, Orchestrator, open_orchestrator
 from pywatt.orchestrator.dashboard import COLLECTOR
 
+from ..orchestrator.test_cli import background
 from ..orchestrator.test_dashboard import CHROMIUM, CHROMIUM_ARGS, DOCS_IMAGES
 
 MODULES = os.path.join(os.path.dirname(__file__), "modules")
@@ -264,3 +267,44 @@ async def test_traces_keep_coming_after_the_collector_crashes(traced: TracerProv
                     trace = (await client.get(f"/_pywatt/api/traces/{row['trace_id']}")).json()
                     whole += _names(trace) >= WHOLE
                 await trio.sleep(0.1)
+
+
+async def test_pywatt_run_with_the_dashboard_exporter_shows_the_whole_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user's way: ``OTEL_TRACES_EXPORTER=dashboard pywatt run``, the orchestrator and
+    both modules set up by the variable alone, no collector anywhere."""
+    database_url = os.environ.get("DATABASE_URL")
+    if not database_url:
+        pytest.fail("DATABASE_URL is not set: run with .ci/with-services.sh (or `just test`)")
+    manifest = tmp_path / "pywatt.toml"
+    manifest.write_text(
+        f"""
+[orchestrator]
+grace = 1
+
+[modules.back]
+command = {os.path.join(MODULES, "back.py")!r}
+
+[modules.front]
+command = {os.path.join(MODULES, "front.py")!r}
+"""
+    )
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "dashboard")
+    with trio.fail_after(60):
+        async with background("run", "--manifest", str(manifest), "--no-control") as run:
+            await run.wait_for("front is up", timeout=30)
+            await run.wait_for("back is up", timeout=30)
+            await run.wait_for("/_pywatt/")
+            [address] = re.findall(r"dashboard on (http://\S+)/_pywatt/", run.output)
+            async with httpx.AsyncClient(base_url=address, timeout=30) as client:
+                while (reply := await _order(client, 8)).status_code != 200:  # noqa: ASYNC110
+                    await trio.sleep(0.05)  # until front's channel to back is up
+                trace = await _wait_trace(client, lambda t: _names(t) >= WHOLE)
+            run.process.send_signal(signal.SIGTERM)
+    assert reply.json() == {"number": 8, "doubled": 16}
+    assert [r["source"] for r in trace["spans"]][:5] == [
+        "orchestrator", "front", "front", "back", "back",
+    ]  # fmt: skip
+    assert trace["spans"][0]["service"] == "pywatt-orchestrator"
+    assert {r["service"] for r in trace["spans"][1:]} == {"front", "back"}
