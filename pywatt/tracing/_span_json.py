@@ -18,7 +18,7 @@ MAX_ATTRIBUTES: Final = 32
 MAX_TEXT: Final = 512
 """Characters of a text (name, attribute, status message) kept."""
 _MAX_ITEMS: Final = 16
-_SCALARS: Final = (str, bool, int, float)
+_PLAIN: Final = frozenset({str, bool, int, float, type(None)})
 _KINDS: Final = frozenset({"internal", "server", "client", "producer", "consumer"})
 _STATUSES: Final = frozenset({"unset", "ok", "error"})
 _TRACE_ID: Final = re.compile(r"[0-9a-f]{32}")
@@ -99,39 +99,31 @@ def span_from_json(data: object, redact: Redact) -> dict[str, Any]:
 def _bounded(data: dict[str, Any], redact: Redact) -> dict[str, Any]:
     """``data`` with at most :data:`MAX_ATTRIBUTES` attributes (lists cut to 16 items, values
     of other types as text) and every text redacted and cut, in one pass of ``redact``."""
-    kept: list[tuple[str, Any]] = []
-    for key, value in data["attributes"].items():
-        if len(kept) == MAX_ATTRIBUTES:
-            break
-        if not isinstance(value, _SCALARS) and value is not None:
-            if isinstance(value, Sequence):  # rare: item by item
-                value = [_item(item, redact) for item in list(value)[:_MAX_ITEMS]]
-            else:
-                value = str(value)
-        kept.append((str(key), value))
+    items = list(data["attributes"].items())[:MAX_ATTRIBUTES]
+    keys = [str(key) for key, _ in items]
+    values = [v if type(v) in _PLAIN else _other(v, redact) for _, v in items]
+    strings = [n for n, value in enumerate(values) if type(value) is str]
     message, service = data["status_message"], data["service"]
-    texts = [data["name"], message or "", service or ""]
-    texts += [key for key, _ in kept]
-    texts += [value for _, value in kept if isinstance(value, str)]
+    texts = [data["name"], message or "", service or "", *keys]
+    texts += [values[n] for n in strings]
     cleaned = _redact_all(texts, redact)
     data["name"] = cleaned[0]
     if message is not None:
         data["status_message"] = cleaned[1]
     if service is not None:
         data["service"] = cleaned[2]
-    keys = cleaned[3 : 3 + len(kept)]
-    strings = iter(cleaned[3 + len(kept) :])
-    data["attributes"] = {
-        key: next(strings) if isinstance(value, str) else value
-        for key, (_, value) in zip(keys, kept, strict=True)
-    }
+    for n, text in zip(strings, cleaned[3 + len(keys) :], strict=True):
+        values[n] = text
+    data["attributes"] = dict(zip(cleaned[3 : 3 + len(keys)], values, strict=True))
     return data
 
 
-def _item(value: object, redact: Redact) -> Any:
-    if isinstance(value, bool | int | float) or value is None:
-        return value
-    return redact(str(value))[:MAX_TEXT]
+def _other(value: object, redact: Redact) -> Any:
+    """A value that is no text, number or boolean: a list item by item, else its text."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [v if type(v) in _PLAIN and type(v) is not str else redact(str(v))[:MAX_TEXT]
+                for v in list(value)[:_MAX_ITEMS]]  # fmt: skip
+    return str(value)
 
 
 _SEPARATOR: Final = "\x00"
