@@ -494,7 +494,7 @@ async def open_orchestrator(
             base_env=dict(os.environ),
             endpoints=endpoints,
             tls=manifest.tls,
-            on_spans=span_intake(traces, console),
+            on_spans=span_intake(traces, console) if board_settings.enabled else None,
         )
         hub_state = HubState()
         channel_settings = ChannelSettings(
