@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Any, Final
 
+import attrs
+import outcome
 import trio
 
-from actors import StreamAborted, StreamAbortReason, StreamStatistics
+from actors import ActorContext, StreamAborted, StreamAbortReason, StreamStatistics, TaskHandle
 from pywatt.channels import NoChannel, Writer, WriterRevoked
 from pywatt.wire import (
     DEFAULT_CHUNK_SIZE,
@@ -49,11 +51,12 @@ from pywatt.wire import (
     encode_stream_frame,
 )
 
-from ._errors import RouterError
+from ._errors import RequestInterrupted, RequestTimeout, RouterError
 
 __all__ = [
     "CLAIM_TIMEOUT",
     "MAX_WINDOW",
+    "Answer",
     "RemoteInbound",
     "RemoteOutbound",
     "StreamTable",
@@ -389,6 +392,21 @@ class RemoteInbound(_End):
             self._fail(StreamAborted(StreamAbortReason.STOPPED, _PRODUCER, detail))
 
 
+@attrs.define
+class Answer:
+    """Who waits for the answer to the request that announced outbound stream ``stream``."""
+
+    request_id: uuid.UUID
+    target: str
+    endpoint: str
+    stream: RemoteOutbound
+    deliver: Callable[[outcome.Outcome[Any]], None]
+    deadline: float
+    orphaned: bool = False
+    """The ask of it died with a crashed router: only the reply (or the stream's failure,
+    the deadline, the channel's loss) ends the wait now."""
+
+
 class StreamTable:
     """The streams of one module, by id (see the module docstring). Plain data, kept with
     the router's name; every method but :meth:`write` is synchronous."""
@@ -412,6 +430,47 @@ class StreamTable:
         self.dropped = 0
         """Frames for no stream we know (after its end or an abort: ignored)."""
         self.on_open: Callable[[RemoteInbound], None] | None = None
+        self.answers: dict[uuid.UUID, Answer] = {}
+        """The announcing requests of our outbound streams whose answer is awaited: a
+        restarted router hands their reply here (its crashed incarnation's asks failed)."""
+        self.hosted: dict[object, TaskHandle] = {}
+        """Lasting tasks (stream handlers, stream replies): they outlive a crash of the
+        router and end when it stops for good (:meth:`end_hosted`)."""
+
+    # -- what outlives the router's incarnation -------------------------------------------
+
+    def host(self, ctx: ActorContext, fn: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Run ``fn(*args)`` as a lasting task of ``ctx`` (it outlives a crash of the router)."""
+        key = object()
+
+        async def run() -> None:
+            try:
+                await fn(*args)
+            finally:
+                self.hosted.pop(key, None)
+
+        self.hosted[key] = ctx.start_lasting_task(run)
+
+    def end_hosted(self) -> None:
+        """The router stops for good: cancel its lasting tasks (their streams abort)."""
+        for handle in list(self.hosted.values()):
+            handle.cancel()
+        self.hosted.clear()
+
+    def await_answer(self, answer: Answer) -> None:
+        self.answers[answer.request_id] = answer
+
+    def orphan(self, request_id: uuid.UUID) -> bool:
+        """The router that asked ``request_id`` crashed: keep waiting for its reply (the
+        next incarnation hands it over). False if nobody waits for it any more."""
+        answer = self.answers.get(request_id)
+        if answer is None:
+            return False
+        answer.orphaned = True
+        return True
+
+    def take_answer(self, request_id: uuid.UUID) -> Answer | None:
+        return self.answers.pop(request_id, None)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -526,6 +585,12 @@ class StreamTable:
     def connection_lost(self, channel: str, reason: str) -> None:
         """Abort every stream that went over ``channel``."""
         detail = f"the channel {channel} to the orchestrator closed mid-stream ({reason})"
+        for answer in [a for a in self.answers.values() if a.stream.channel == channel]:
+            if answer.orphaned:
+                del self.answers[answer.request_id]
+                answer.deliver(outcome.Error(RequestInterrupted(
+                    answer.target, answer.endpoint, answer.request_id, reason
+                )))  # fmt: skip
         for out in [o for o in self.outbound.values() if o.channel == channel]:
             out.lost(detail)
             self.forget(out.stream_id, out)
@@ -539,6 +604,10 @@ class StreamTable:
         for sid, ended in list(self.ended.items()):
             if now - ended.since >= CLAIM_TIMEOUT:
                 del self.ended[sid]
+        for answer in [a for a in self.answers.values() if a.orphaned and a.deadline <= now]:
+            del self.answers[answer.request_id]
+            timeout = RequestTimeout(answer.target, answer.endpoint, answer.request_id, 0.0)
+            answer.deliver(outcome.Error(timeout))
         for inbound in list(self.inbound.values()):
             if now - inbound.since < CLAIM_TIMEOUT:
                 continue

@@ -14,12 +14,16 @@ Endpoints it serves:
 * ``run``: one step, as the test orchestrator asks it: ``{"upload": "module:endpoint",
   "size", "chunk", "metadata", "cancel_after"}``, ``{"call": "module:endpoint", "size"}`` (a
   bytes payload of that size, compared with the echo), ``{"download": "module:endpoint",
-  "size", "stop_after"}``; answered with the outcome or ``{"error": class, "message",
+  "size", "stop_after"}``, ``{"notify": "module:endpoint", "size"}`` (a notification of
+  that many bytes); answered with the outcome or ``{"error": class, "message",
   "reason", "by", "cause"}``.
+* ``sink``: takes notifications of bytes; ``sunk`` (``{"count": n}``) waits for the first
+  ``n`` and answers their ``{"size", "crc32", "type"}`` in order of arrival.
 * ``hold``: parks, for the crash tests (the process is killed under it).
 * ``start`` / ``result``: run a ``run`` step in the actor ``background`` (outside the
   router, so a crash of the router does not take the step with it), and wait for its outcome.
-* ``crash``: crashes the module's actor ``{"actor": name}`` (from an actor outside its tree).
+* ``crash``: crashes the module's actor ``{"actor": name}`` (from an actor outside its tree);
+  ``incarnation``: that actor's incarnation number (1 until it restarts).
 
 It logs ``upload receiving from <module>`` at an upload's first chunk and ``upload aborted:
 reason=<code> by=<side>: <detail>`` when one is aborted.
@@ -193,6 +197,9 @@ async def main(state: AppState[Any]) -> None:
                     "reply": stream.reply, "sent_crc32": crc,
                     "max_in_flight": stats.max_in_flight,
                 }  # fmt: skip
+            if "notify" in step:
+                await state.send_message(step["notify"], body(int(step["size"])))
+                return {"sent": int(step["size"])}
             if "call" in step:
                 payload = body(int(step["size"]))
                 value = await state.send_request(
@@ -225,6 +232,25 @@ async def main(state: AppState[Any]) -> None:
         await state.system.tell("crasher", CrashIt(request["actor"]))
         return "crashing"
 
+    sunk: list[dict[str, Any]] = []
+    sunk_changed = trio.Event()
+
+    def sink(notification: Any) -> None:
+        nonlocal sunk_changed
+        data = bytes(notification)  # bytes if it came in a stream, else a JSON list of ints
+        kind = type(notification).__name__
+        sunk.append({"size": len(data), "crc32": zlib.crc32(data), "type": kind})
+        sunk_changed.set()
+        sunk_changed = trio.Event()
+
+    async def sunk_after(request: dict[str, int]) -> list[dict[str, Any]]:
+        while len(sunk) < int(request["count"]):
+            await sunk_changed.wait()
+        return sunk[: int(request["count"])]
+
+    def incarnation(request: dict[str, str]) -> int:
+        return state.system.statistics(request["actor"]).incarnation or 0
+
     await state.system.spawn(Crasher, name="crasher")
     await state.spawn(lambda: Background(run), name="background")
 
@@ -238,6 +264,9 @@ async def main(state: AppState[Any]) -> None:
     await state.serve("start", start)
     await state.serve("result", result)
     await state.serve("crash", crash)
+    await state.serve("incarnation", incarnation)
+    await state.serve("sink", sink)
+    await state.serve("sunk", sunk_after)
     await state.serve_stream("upload", upload)
     await state.serve("echo", echo)
     await state.serve("limited", echo, max_request_size=1000)
