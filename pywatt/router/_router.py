@@ -160,6 +160,7 @@ from ._streaming import (
 )
 from ._streams import (
     CLAIM_TIMEOUT,
+    IDLE_TIMEOUT,
     RemoteInbound,
     RemoteOutbound,
     StreamsUnsupported,
@@ -218,16 +219,18 @@ def router_spec(
     max_in_flight: int = 1024,
     shutdown: float = 5.0,
     hold_until_ready: bool = False,
+    stream_idle_timeout: float = IDLE_TIMEOUT,
 ) -> ChildSpec:
     """The child spec of ``pywatt.router``: one :class:`Endpoints` table for the name, handed
     to every incarnation, so the endpoints served survive a restart. ``hold_until_ready``:
     hold requests for endpoints not served yet until told :class:`EndpointsReady` (see the
-    module docstring). Raises ``ValueError`` for a non-positive timeout or a
-    ``max_in_flight`` below 1."""
+    module docstring). ``stream_idle_timeout``: seconds a stream may stand still with chunks
+    waiting for a consumer that takes none before both sides get ``idle`` (docs/streams.md).
+    Raises ``ValueError`` for a non-positive timeout or a ``max_in_flight`` below 1."""
     if default_timeout <= 0 or max_in_flight < 1:
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
     endpoints = Endpoints(ready=not hold_until_ready, max_held=max_in_flight)
-    streams = StreamTable()
+    streams = StreamTable(idle_timeout=stream_idle_timeout)
     return ChildSpec(
         ROUTER,
         lambda: Router(
@@ -295,7 +298,8 @@ class Router(Actor[RouterMessage]):
         self.replies = PendingReplies[uuid.UUID](
             self.ctx, timeout_error=self._timeout_error, on_expire=self._expired
         )
-        self.ctx.send_interval(5.0, SweepStreams())
+        # Often enough that an idle stream ends within a quarter of its timeout.
+        self.ctx.send_interval(min(5.0, self.streams.idle_timeout / 4), SweepStreams())
         # Streams write through the channels actor's writer too; the sync parts of the stream
         # table (picking a connection) need one at hand, so it is asked for at once.
         self.streams.renew = self._stream_writer

@@ -247,8 +247,9 @@ async def pump(
             async for chunk in chunks:
                 await out.send(chunk)
         out.end()
-    except StreamAborted:
-        pass  # the consumer gave up: it knows
+    except StreamAborted as exc:  # the consumer gave up (it knows), or it stood idle
+        log.info("a stream the module sent ended early: reason=%s by=%s: %s",
+                 exc.reason.value, exc.by, exc.detail)  # fmt: skip
     except Exception as exc:
         log.info("a stream's producer raised %s: %s", type(exc).__name__, exc)
         out.abort(f"the producer raised {type(exc).__name__}: {exc}", StreamAbortReason.CRASHED)

@@ -55,6 +55,7 @@ from ._errors import RequestInterrupted, RequestTimeout, RouterError
 
 __all__ = [
     "CLAIM_TIMEOUT",
+    "IDLE_TIMEOUT",
     "MAX_WINDOW",
     "Answer",
     "RemoteInbound",
@@ -69,6 +70,9 @@ at most per stream. Producers default to 10 (``DEFAULT_WINDOW``); a larger windo
 long stream moving when every hop waits for a busy CPU (benchmarks/streams.py)."""
 CLAIM_TIMEOUT: Final = 30.0
 """Seconds an open nobody claimed, or a claim whose open never came, is kept."""
+IDLE_TIMEOUT: Final = 120.0
+"""Default seconds a stream may stand still with chunks waiting for a consumer that takes
+none (or a producer waiting for credit that never comes) before both sides get ``idle``."""
 
 _CONSUMER: Final = "consumer"
 _PRODUCER: Final = "producer"
@@ -102,6 +106,8 @@ class _End:
         self.channel = channel
         self.aborted: StreamAborted | None = None
         self.lot = trio.lowlevel.ParkingLot()
+        self.mark: tuple[object, float] = (None, 0.0)
+        """The stream's progress at the last sweep that saw it change, and when (idle)."""
         self._settled = trio.Event()
         """Set once the open arrived (inbound) or the stream failed."""
 
@@ -416,7 +422,11 @@ class StreamTable:
         *,
         max_window: int = MAX_WINDOW,
         max_chunk_size: int = DEFAULT_CHUNK_SIZE,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
+        if not idle_timeout > 0:
+            raise ValueError(f"idle_timeout must be positive, not {idle_timeout!r}")
+        self.idle_timeout = idle_timeout
         self.writer: Writer | None = None
         """The channels actor's write capability, set by the router (it asks for it)."""
         self.renew: Callable[[], Awaitable[Writer]] | None = None
@@ -598,12 +608,35 @@ class StreamTable:
             inbound.lost(detail)
             self.forget(inbound.stream_id, inbound)
 
+    def _sweep_idle(self, now: float) -> None:
+        """Abort, as ``idle``, the streams held by a consumer that takes nothing: chunks
+        wait for it (or, producing, we wait for its credit) and nothing moved for
+        :attr:`idle_timeout` seconds."""
+        idle = self.idle_timeout
+        for inbound in [i for i in self.inbound.values() if i.claimed and i.aborted is None]:
+            r = inbound.receiver
+            progress = (r.received, r.consumed)
+            if _stands_still(inbound, progress, r.buffered > 0, now, idle):
+                inbound.abort(
+                    f"nobody took a chunk of the stream for {idle:g} s while chunks waited "
+                    "(the idle timeout)",
+                    StreamAbortReason.IDLE,
+                )
+        for out in [o for o in self.outbound.values() if o.sending]:
+            s = out.sender
+            if _stands_still(out, (s.sent, s.granted), s.credit < 1, now, idle):
+                out.abort(
+                    f"the consumer took no chunk of the stream for {idle:g} s (the idle timeout)",
+                    StreamAbortReason.IDLE,
+                )
+
     def sweep(self, now: float) -> None:
         """Abort the streams nobody claimed, and the claims never opened, after
         :data:`CLAIM_TIMEOUT` seconds."""
         for sid, ended in list(self.ended.items()):
             if now - ended.since >= CLAIM_TIMEOUT:
                 del self.ended[sid]
+        self._sweep_idle(now)
         for answer in [a for a in self.answers.values() if a.orphaned and a.deadline <= now]:
             del self.answers[answer.request_id]
             timeout = RequestTimeout(answer.target, answer.endpoint, answer.request_id, 0.0)
@@ -626,6 +659,14 @@ class StreamTable:
                     )
                 )
                 self.forget(inbound.stream_id, inbound)
+
+
+def _stands_still(end: _End, progress: object, waiting: bool, now: float, idle: float) -> bool:
+    """Whether ``end`` made no ``progress`` for ``idle`` seconds while ``waiting``."""
+    if progress != end.mark[0]:
+        end.mark = (progress, now)
+        return False
+    return waiting and now - end.mark[1] >= idle
 
 
 def _with_peer(frame: StreamOpen, peer: str) -> StreamOpen:

@@ -83,10 +83,12 @@ class Lines:
 
 
 @asynccontextmanager
-async def orchestrated(*ids: str) -> AsyncIterator[tuple[Orchestrator, Lines]]:
+async def orchestrated(
+    *ids: str, env: dict[str, str] | None = None
+) -> AsyncIterator[tuple[Orchestrator, Lines]]:
     lines = Lines()
     manifest = Manifest(
-        modules=tuple(ModuleSpec.from_command(i, STREAMER) for i in ids),
+        modules=tuple(ModuleSpec.from_command(i, STREAMER, env=env or {}) for i in ids),
         heartbeat_interval=0.5, grace=2.0, term_grace=1.0,
     )  # fmt: skip
     async with open_orchestrator(manifest, on_output=lines.keep) as orch:
@@ -299,6 +301,25 @@ async def test_a_producer_module_killed_mid_stream_aborts_the_consumer() -> None
             os.kill(pid, signal.SIGKILL)
             line = await lines.wait_for("upload aborted")
     assert "reason=stopped by=producer: module 'a' lost its channel mid-stream" in line
+
+
+async def test_a_reply_stream_nobody_reads_ends_idle_on_both_sides() -> None:
+    """A caller that takes a reply stream and never iterates it would hold the producer for
+    ever: after the idle timeout (1 s here, 120 s by default) both sides get ``idle``."""
+    with trio.fail_after(60):
+        async with orchestrated("a", "b", env={"STREAMER_IDLE": "1"}) as (orch, lines):
+            unread = await step(
+                orch, "a", download="b:download", request={"size": 16 * MIB}, unread=True
+            )
+            producer = await lines.wait_for("a stream the module sent ended early")
+
+            after = await step(orch, "a", download="b:download", request={"size": 3 * MIB})
+    assert (unread["error"], unread["reason"]) == ("StreamAborted", "idle"), unread
+    assert "idle timeout" in unread["message"]
+    assert producer.startswith("[b]"), producer
+    assert "reason=idle" in producer
+    assert "idle timeout" in producer
+    assert after == {"bytes": 3 * MIB, "crc_ok": True, "metadata": {}}  # read: not idle
 
 
 # -- let it crash ----------------------------------------------------------------------------

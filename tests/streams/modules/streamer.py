@@ -14,7 +14,8 @@ Endpoints it serves:
 * ``run``: one step, as the test orchestrator asks it: ``{"upload": "module:endpoint",
   "size", "chunk", "metadata", "cancel_after"}``, ``{"call": "module:endpoint", "size"}`` (a
   bytes payload of that size, compared with the echo), ``{"download": "module:endpoint",
-  "size", "stop_after"}``, ``{"notify": "module:endpoint", "size"}`` (a notification of
+  "size", "stop_after", "unread"}`` (``unread``: read nothing until the stream is
+  aborted, then iterate it), ``{"notify": "module:endpoint", "size"}`` (a notification of
   that many bytes); answered with the outcome or ``{"error": class, "message",
   "reason", "by", "cause"}``.
 * ``sink``: takes notifications of bytes; ``sunk`` (``{"count": n}``) waits for the first
@@ -211,6 +212,12 @@ async def main(state: AppState[Any]) -> None:
             if "download" in step:
                 reply = await state.send_request(step["download"], step["request"], timeout=60)
                 assert isinstance(reply, RemoteInbound), type(reply)
+                if step.get("unread"):  # hold it unread until the idle timeout ends it
+                    with trio.fail_after(60):
+                        while reply.aborted is None:
+                            await reply.lot.park()  # woken by each frame and by the abort
+                    async for _ in reply:
+                        raise AssertionError("a chunk came out of a stream aborted idle")
                 size = crc = 0
                 stop_after = step.get("stop_after")
                 async for chunk in reply:
@@ -283,4 +290,8 @@ if __name__ == "__main__":
 
     if os.environ.get("STREAMER_DUMP"):  # debugging: where is it stuck?
         faulthandler.dump_traceback_later(float(os.environ["STREAMER_DUMP"]), repeat=True)
-    raise SystemExit(run_module(main, log_level="INFO"))
+    # STREAMER_IDLE: the stream idle timeout in seconds (the idle test makes it short).
+    idle = float(os.environ.get("STREAMER_IDLE", "120"))
+    raise SystemExit(
+        run_module(main, log_level="INFO", messaging_config={"stream_idle_timeout": idle})
+    )
