@@ -370,6 +370,24 @@ async def test_a_stream_goes_on_across_a_crash_of_either_router(module: str) -> 
     assert restarts >= 2, "the router did not crash"
 
 
+@pytest.mark.parametrize("module", ["a", "b"])
+async def test_a_stream_reply_goes_on_across_a_crash_of_either_router(module: str) -> None:
+    """A stream reply's sending (b, a lasting task) and its reading (a, the caller's task
+    with the stream in the table) both outlive a crash of their router."""
+    with trio.fail_after(90):
+        async with orchestrated("a", "b") as (orch, lines):
+            await orch.request(
+                "a", "start", {"download": "b:download", "request": {"size": 16 * MIB},
+                               "slow_chunks": 60, "sleep": 0.01},
+            )  # fmt: skip
+            await lines.wait_for("download receiving from b:download")
+            await orch.request(module, "crash", {"actor": "pywatt.router"})
+            result = await orch.request("a", "result", {})
+            restarts = await orch.request(module, "incarnation", {"actor": "pywatt.router"})
+    assert result == {"bytes": 16 * MIB, "crc_ok": True, "metadata": {}}, (result, lines.lines)
+    assert restarts >= 2, "the router did not crash"
+
+
 # -- a producer that breaks the rules ----------------------------------------------------------
 
 

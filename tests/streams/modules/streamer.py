@@ -14,10 +14,11 @@ Endpoints it serves:
 * ``run``: one step, as the test orchestrator asks it: ``{"upload": "module:endpoint",
   "size", "chunk", "metadata", "cancel_after"}``, ``{"call": "module:endpoint", "size"}`` (a
   bytes payload of that size, compared with the echo), ``{"download": "module:endpoint",
-  "size", "stop_after", "unread"}`` (``unread``: read nothing until the stream is
-  aborted, then iterate it), ``{"notify": "module:endpoint", "size"}`` (a notification of
-  that many bytes); answered with the outcome or ``{"error": class, "message",
-  "reason", "by", "cause"}``.
+  "size", "stop_after", "unread", "slow_chunks", "sleep"}`` (``unread``: read nothing
+  until the stream is aborted, then iterate it; ``sleep`` seconds after each of the first
+  ``slow_chunks`` chunks; ``download receiving`` logged at the first),
+  ``{"notify": "module:endpoint", "size"}`` (a notification of that many bytes); answered
+  with the outcome or ``{"error": class, "message", "reason", "by", "cause"}``.
 * ``sink``: takes notifications of bytes; ``sunk`` (``{"count": n}``) waits for the first
   ``n`` and answers their ``{"size", "crc32", "type"}`` in order of arrival.
 * ``hold``: parks, for the crash tests (the process is killed under it).
@@ -218,11 +219,17 @@ async def main(state: AppState[Any]) -> None:
                             await reply.lot.park()  # woken by each frame and by the abort
                     async for _ in reply:
                         raise AssertionError("a chunk came out of a stream aborted idle")
-                size = crc = 0
+                size = crc = chunks = 0
                 stop_after = step.get("stop_after")
+                slow, pause = int(step.get("slow_chunks", 0)), float(step.get("sleep", 0))
                 async for chunk in reply:
                     size += len(chunk)
                     crc = zlib.crc32(chunk, crc)
+                    chunks += 1
+                    if chunks == 1:
+                        log.info("download receiving from %s", step["download"])
+                    if chunks <= slow:
+                        await trio.sleep(pause)
                     if stop_after is not None and size >= stop_after:
                         await reply.aclose()
                         break
