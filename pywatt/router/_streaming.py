@@ -84,7 +84,8 @@ REQUEST_KEY: Final = "pywatt.request"
 """Stream metadata key: the id of the request that announces the stream (the orchestrator
 answers that request itself if it refuses the stream)."""
 NOT_A_MODULE: Final = "pywatt.orchestrator"
-"""The caller id of the orchestrator's own requests: it reads no streams."""
+"""The caller id of the orchestrator's own requests: a pywatt orchestrator reads the streams
+that answer them itself."""
 _STREAM_REPLY: Final = b'{"Stream":"'
 _BODY_REPLY: Final = b'{"Body":"'
 
@@ -295,15 +296,16 @@ def stream_reply_data(
     if not stream and (
         (json_size is not None and json_size <= router.stream_threshold)
         or channel == LOCAL_CHANNEL
-        or source == NOT_A_MODULE
         or not router.streams.supported()
     ):
         return None
-    if channel == LOCAL_CHANNEL or source == NOT_A_MODULE:
+    if channel == LOCAL_CHANNEL:
         return _error_reply(
             router.module_id, request_id, "StreamAborted",
-            "a stream reply to the module itself or to the orchestrator is not supported",
+            "a stream reply to the module itself is not supported",
         )  # fmt: skip
+    # To the orchestrator's own request (source ``pywatt.orchestrator``) as to a module's: a
+    # pywatt orchestrator takes the stream itself (it is the stream's target).
     if stream:
         chunks = result.chunks if isinstance(result, StreamReply) else result
         metadata = dict(result.metadata) if isinstance(result, StreamReply) else {}

@@ -32,6 +32,7 @@ from pywatt.orchestrator import (
     Orchestrator,
     open_orchestrator,
 )
+from pywatt.router import RemoteInbound
 from pywatt.wire import (
     NEED_DATA,
     REPLY_MARKER_PROPERTY,
@@ -169,6 +170,29 @@ async def test_stream_replies_of_every_size_are_iterated_by_the_caller() -> None
     for size, result in zip(SIZES, generated, strict=True):
         assert result == {"bytes": size, "crc_ok": True, "metadata": {}}, (size, result)
     assert replied == {"bytes": 3 * MIB, "crc_ok": True, "metadata": {"size": str(3 * MIB)}}
+
+
+async def test_the_orchestrators_own_requests_get_big_and_stream_replies() -> None:
+    """``orch.request`` is answered like a module's request: a value over 1 MiB of JSON in
+    a stream the orchestrator reads whole (no ReplyTooLarge for 16 MiB + 1, bytes as bytes),
+    a stream reply as the stream itself, iterated by the orchestrator's caller. The
+    orchestrator's end lives in the hub's state: a crash of the hub mid-stream costs it
+    nothing."""
+    with trio.fail_after(120):
+        async with orchestrated("a", "b") as (orch, _lines):
+            values = [await orch.request("b", "make", {"size": size}) for size in SIZES]
+            stream = await orch.request("b", "download", {"size": 3 * MIB + 5})
+            assert isinstance(stream, RemoteInbound), type(stream)
+            crc = size = 0
+            async for chunk in stream:
+                crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+                if size == 64 * KIB:  # one chunk in, the rest still to come
+                    await orch.kill_hub()
+    for size_, value in zip(SIZES, values, strict=True):
+        data = bytes(value)  # a JSON list of numbers in one frame, bytes from a stream
+        assert (len(data), zlib.crc32(data)) == (size_, zlib.crc32(body(size_)))
+    assert isinstance(values[-1], bytes)
+    assert (size, crc) == (3 * MIB + 5, zlib.crc32(body(3 * MIB + 5)))
 
 
 # -- limits ----------------------------------------------------------------------------------

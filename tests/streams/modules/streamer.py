@@ -6,6 +6,7 @@ Endpoints it serves:
   per chunk for the first ``metadata["slow_chunks"]`` chunks; answers ``{"bytes", "chunks",
   "crc32", "source", "metadata"}``. With ``metadata["fail_after"]`` it raises after that many
   chunks; with ``metadata["stop_after"]`` it returns early.
+* ``make``: answers ``{"size": n}`` with ``n`` bytes of the test pattern (a value).
 * ``echo``: answers its request as it is (bytes stay bytes); ``limited``: the same, for
   requests of at most 1000 bytes (``max_request_size``).
 * ``download``: answers ``{"size": n}`` with a stream of ``n`` bytes (an async generator);
@@ -162,6 +163,9 @@ async def main(state: AppState[Any]) -> None:
     def echo(request: Any) -> Any:
         return request
 
+    def make(request: dict[str, int]) -> bytes:
+        return body(int(request["size"]))
+
     async def download(request: dict[str, Any]) -> AsyncIterator[bytes]:
         fail_at = request.get("fail_at")
         sent = 0
@@ -283,6 +287,7 @@ async def main(state: AppState[Any]) -> None:
     await state.serve("sunk", sunk_after)
     await state.serve_stream("upload", upload)
     await state.serve("echo", echo)
+    await state.serve("make", make)
     await state.serve("limited", echo, max_request_size=1000)
     await state.serve("download", download)
     await state.serve("download_reply", download_reply)
