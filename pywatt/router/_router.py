@@ -50,7 +50,11 @@ Restarts: the endpoints served are in an :class:`Endpoints` table that belongs t
 (:func:`router_spec` hands the same one to every incarnation), so a restarted router serves
 them at once; so are the requests held. What dies with an incarnation fails at once rather
 than at a deadline: asks in flight get ``ActorCrashed``, and callers whose handler was still
-running get a ``RequestInterrupted`` error reply.
+running get a ``RequestInterrupted`` error reply. Streams are the exception (docs/streams.md,
+"What survives a crash"): the :class:`StreamTable` is the name's too, and a stream handler,
+the sending of a stream reply or of a notification's body and the reading of a request's
+body are lasting tasks, which a crash does not cancel (a stop for good does, in
+``on_stop``); they tell their outcome to the router by name.
 """
 
 from __future__ import annotations

@@ -338,7 +338,13 @@ def claim_body(
             log.warning("dropped a notification from %s: %s", source, exc)
         return
 
+    # A lasting task that tells the router by name: the body goes on arriving across a
+    # crash of the router, and the incarnation serving then handles the request.
+    router_ref, module_id, counts = router.ctx.self_ref, router.module_id, router.counts
+
     async def read() -> None:
+        from ._messages import HandlerReply
+
         try:
             body = await inbound.read_all(limit)
         except StreamAborted as exc:
@@ -347,15 +353,16 @@ def claim_body(
                 else "StreamAborted"
             )  # fmt: skip
             if exc.reason is StreamAbortReason.TOO_LARGE:
-                router.counts["too_large"] += 1
+                counts["too_large"] += 1
             if reply:
-                await write_error(router, channel, source, request_id, error_type, str(exc))
+                data = _error_reply(module_id, request_id, error_type, str(exc))
+                await router_ref.tell(HandlerReply(source, request_id, data, channel))
             else:
                 log.warning("dropped a notification from %s: %s", source, exc)
             return
-        await router.ctx.self_ref.tell(BodyArrived(channel, message, body))
+        await router_ref.tell(BodyArrived(channel, message, body))
 
-    router.ctx.start_task(read)
+    router.streams.host(router.ctx, read)
 
 
 async def write_error(
