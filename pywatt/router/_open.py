@@ -99,6 +99,14 @@ class ModuleStream:
         table.take_answer(request_id)
         self._on_answer(result)
 
+    def _on_failed(self, request_id: uuid.UUID, error: StreamAborted) -> None:
+        """The stream failed. If the ask of its request died with our router, its answer
+        may never come (the consumer never took the request): the failure is the answer."""
+        answer = self._out.table.answers.get(request_id)
+        if answer is not None and answer.orphaned:
+            self._out.table.take_answer(request_id)
+            self._on_answer(outcome.Error(_fresh_copy(error)))
+
     def _on_answer(self, result: outcome.Outcome[Any]) -> None:
         """The announcing request's outcome (called once, synchronously, by the router)."""
         if self._answered.is_set():
@@ -158,10 +166,12 @@ async def open_module_stream(
     # Asked without waiting (no nursery around the user's block, whose errors then come out
     # of it as they are): the answer arrives by callback. The stream table waits for it
     # too, so that a crash of our router mid-stream does not lose it.
-    deadline = trio.current_time() + (timeout or ANSWER_TIMEOUT)
+    wait = timeout or ANSWER_TIMEOUT
     outbound.table.await_answer(
-        Answer(request_id, module, name, outbound, stream._on_answer, deadline)
-    )
+        Answer(request_id, module, name, outbound, stream._on_answer, wait,
+               trio.current_time() + wait)
+    )  # fmt: skip
+    outbound.on_failed = functools.partial(stream._on_failed, request_id)
     system.ref(ROUTER).ask_nowait(request, functools.partial(stream._on_ask, request_id))
     try:
         try:
@@ -198,3 +208,9 @@ def _as_abort(error: BaseException) -> StreamAborted:
     if isinstance(error, RequestTimeout):
         return StreamAborted(StreamAbortReason.CANCELLED, "producer", str(error))
     return StreamAborted(StreamAbortReason.APPLICATION, "producer", str(error))
+
+
+def _fresh_copy(error: StreamAborted) -> StreamAborted:
+    copy = StreamAborted(error.reason, error.by, error.detail)
+    copy.__cause__ = error.__cause__
+    return copy

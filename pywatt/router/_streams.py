@@ -136,6 +136,14 @@ class RemoteOutbound(_End):
         self.metadata = dict(sender.metadata)
         self.on_refused: Callable[[StreamAborted], None] | None = None
         """Called once if the orchestrator or the consumer refuses the stream (``refused``)."""
+        self.on_failed: Callable[[StreamAborted], None] | None = None
+        """Called once when the stream fails, whichever way."""
+
+    def _fail(self, error: StreamAborted) -> None:
+        first = self.aborted is None
+        super()._fail(error)
+        if first and self.on_failed is not None:
+            self.on_failed(error)
 
     @property
     def stream_id(self) -> uuid.UUID:
@@ -407,6 +415,7 @@ class Answer:
     endpoint: str
     stream: RemoteOutbound
     deliver: Callable[[outcome.Outcome[Any]], None]
+    timeout: float
     deadline: float
     orphaned: bool = False
     """The ask of it died with a crashed router: only the reply (or the stream's failure,
@@ -639,7 +648,9 @@ class StreamTable:
         self._sweep_idle(now)
         for answer in [a for a in self.answers.values() if a.orphaned and a.deadline <= now]:
             del self.answers[answer.request_id]
-            timeout = RequestTimeout(answer.target, answer.endpoint, answer.request_id, 0.0)
+            timeout = RequestTimeout(
+                answer.target, answer.endpoint, answer.request_id, answer.timeout
+            )
             answer.deliver(outcome.Error(timeout))
         for inbound in list(self.inbound.values()):
             if now - inbound.since < CLAIM_TIMEOUT:
