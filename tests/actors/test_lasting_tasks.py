@@ -76,6 +76,7 @@ class Worker(actors.Actor[Begin | Boom | Raise]):
 
             self.shared.handles.append(self.ctx.start_lasting_task(wait, "lasting"))
             self.ctx.start_task(wait, "plain")
+            log.append(("begun", incarnation))
         elif isinstance(message, Boom):
             raise RuntimeError("boom on purpose")
         else:
@@ -99,6 +100,7 @@ async def test_a_lasting_task_outlives_a_crash_and_a_plain_one_does_not() -> Non
     async with actors.open_actor_system() as system:
         ref = await system.spawn(lambda: Worker(shared), name="worker")
         await ref.tell(Begin(go))
+        await shared.log.wait_for(("begun", 1))
         await actors.testing.crash(system, "worker")
         await shared.log.wait_for(("plain", "cancelled", 1))
         await system.wait_for("worker")
@@ -121,6 +123,7 @@ async def test_a_stop_for_good_cancels_what_the_actor_cancels_in_on_stop() -> No
     async with actors.open_actor_system() as system:
         ref = await system.spawn(lambda: Worker(shared), name="worker")
         await ref.tell(Begin(trio.Event()))
+        await shared.log.wait_for(("begun", 1))  # handled: a stop no longer drops it
         await system.stop("worker")
         await shared.log.wait_for(("lasting", "cancelled", 1))
     assert ("stop", None) in shared.log
