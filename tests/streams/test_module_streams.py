@@ -351,11 +351,13 @@ async def test_a_reply_stream_nobody_reads_ends_idle_on_both_sides() -> None:
 SLOWLY = {"sleep": "0.01", "slow_chunks": "60"}
 
 
-async def _start_slow_upload(orch: Orchestrator, lines: Lines) -> None:
+async def _start_slow_upload(
+    orch: Orchestrator, lines: Lines, slowly: dict[str, str] = SLOWLY
+) -> None:
     """Module a uploads 16 MiB to b, slowly at first, from its actor ``background``."""
     await orch.request(
         "a", "start", {"upload": "b:upload", "size": 16 * MIB, "chunk": 64 * KIB,
-                       "metadata": SLOWLY},
+                       "metadata": slowly},
     )  # fmt: skip
     await lines.wait_for("upload receiving from a")
 
@@ -381,7 +383,8 @@ async def test_a_stream_goes_on_across_a_crash_of_either_router(module: str) -> 
     order, and the next stream goes through."""
     with trio.fail_after(90):
         async with orchestrated("a", "b") as (orch, lines):
-            await _start_slow_upload(orch, lines)
+            # 2 s slow at first (10 chunks in flight at most): the crash comes mid-stream.
+            await _start_slow_upload(orch, lines, {"sleep": "0.02", "slow_chunks": "100"})
             await orch.request(module, "crash", {"actor": "pywatt.router"})
             result = await orch.request("a", "result", {})
             after = await step(orch, "a", upload="b:upload", size=3 * MIB)
@@ -402,7 +405,7 @@ async def test_a_stream_reply_goes_on_across_a_crash_of_either_router(module: st
         async with orchestrated("a", "b") as (orch, lines):
             await orch.request(
                 "a", "start", {"download": "b:download", "request": {"size": 16 * MIB},
-                               "slow_chunks": 60, "sleep": 0.01},
+                               "slow_chunks": 100, "sleep": 0.02},
             )  # fmt: skip
             await lines.wait_for("download receiving from b:download")
             await orch.request(module, "crash", {"actor": "pywatt.router"})
