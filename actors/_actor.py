@@ -287,6 +287,20 @@ class ActorContext:
         self._nursery.start_soon(self._run_task, scope, fn, args)
         return TaskHandle(scope)
 
+    def start_lasting_task(self, fn: Callable[..., Awaitable[object]], *args: object) -> TaskHandle:
+        """Run ``fn(*args)`` beside the actor, outliving this incarnation: a crash and restart
+        of the actor do not cancel it, so work that others handed to the actor's name (a
+        stream a peer is sending, an answer it waits for) goes on across the restart.
+
+        It ends when it returns, through the returned handle, or when the actor's supervisor
+        ends; an actor whose incarnation stops for good (not a crash: ``ctx.failure`` is
+        None in ``on_stop``) should cancel its lasting tasks there. An exception it raises
+        crashes nobody: it is logged (logger ``actors``) and the task ends.
+        """
+        scope = trio.CancelScope()
+        self._nursery.start_soon(_run_lasting, scope, fn, args)
+        return TaskHandle(scope)
+
     async def _run_task(
         self,
         scope: trio.CancelScope,
@@ -387,3 +401,15 @@ class ActorContext:
             self._watchers.remove(watcher.cell)
         if watcher._watching is not None and self in watcher._watching:
             watcher._watching.remove(self)
+
+
+async def _run_lasting(
+    scope: trio.CancelScope, fn: Callable[..., Awaitable[object]], args: tuple[object, ...]
+) -> None:
+    import logging
+
+    with scope:
+        try:
+            await fn(*args)
+        except Exception:  # nobody's crash: the incarnation that started it may be gone
+            logging.getLogger("actors").exception("a lasting task raised")

@@ -65,6 +65,9 @@ class StreamAbortReason(enum.Enum):
     """A chunk was over the stream's chunk size (only on the wire)."""
     APPLICATION = "application"
     """The application aborted it, or the consumer answered with an error before the end."""
+    IDLE = "idle"
+    """The consumer took no chunk for the idle timeout while chunks waited (only on the
+    wire: a reply stream nobody reads)."""
 
 
 class StreamAborted(ActorError):

@@ -454,6 +454,8 @@ class Supervisor:
                     await serve(ctx)
                 except Exception as exc:
                     error = exc
+                    if ctx.failure is None:  # on_stop tells a crash from a stop by it
+                        ctx.failure = exc
                     _fail_in_hand(ctx, cell, error)
                 if error is None and ctx.failure is not None:  # a background task crashed
                     error = ctx.failure

@@ -263,3 +263,11 @@ def test_an_endpoint_dict_is_read_strictly(entry: dict[str, Any], line: str) -> 
     assert str(caught.value) == line
     good = ModuleConfig.from_kwargs(endpoints=[{"path": "/a", "methods": ["post"], "auth": "jwt"}])
     assert good.announced()[0].methods == ["POST"]
+
+
+def test_a_stream_idle_timeout_must_be_positive() -> None:
+    good = structure_config({"stream_idle_timeout": 5}, MessagingSettings, root="messaging_config")
+    assert good.stream_idle_timeout == 5.0
+    assert MessagingSettings().stream_idle_timeout == 120.0
+    with pytest.raises(ConfigError, match="'stream_idle_timeout' must be > 0"):
+        structure_config({"stream_idle_timeout": 0}, MessagingSettings, root="messaging_config")

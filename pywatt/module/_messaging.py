@@ -98,6 +98,7 @@ def communication_specs(
             init.module_id,
             default_timeout=messaging.default_timeout,
             max_in_flight=messaging.max_in_flight,
+            stream_idle_timeout=messaging.stream_idle_timeout,
             shutdown=grace,
             # A restarted module's channel is up before main has served anything: hold
             # requests for its endpoints until main is done (_run.py says when).

@@ -31,10 +31,12 @@ DEFAULT_PREFIX: Final = "pywatt:discovery"
 
 @attrs.frozen(kw_only=True)
 class MessagingSettings:
-    """``messaging_config``: the router's default reply timeout and in-flight bound."""
+    """``messaging_config``: the router's default reply timeout and in-flight bound, and
+    the seconds a stream may stand still with nobody taking its chunks (docs/streams.md)."""
 
     default_timeout: float = 30.0
     max_in_flight: int = 1024
+    stream_idle_timeout: float = attrs.field(default=120.0, validator=attrs.validators.gt(0))
 
 
 @attrs.frozen(kw_only=True)

@@ -41,6 +41,7 @@ from ._router import Router as Router
 from ._router import router_spec as router_spec
 from ._streaming import STREAM_THRESHOLD as STREAM_THRESHOLD
 from ._streaming import StreamReply as StreamReply
+from ._streaming import stream_reply_id as stream_reply_id
 from ._streams import RemoteInbound as RemoteInbound
 from ._streams import RemoteOutbound as RemoteOutbound
 from ._streams import StreamsUnsupported as StreamsUnsupported

@@ -11,6 +11,7 @@ module down) aborts the stream, so ``send`` raises ``StreamAborted`` with that e
 from __future__ import annotations
 
 import contextlib
+import functools
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Final
@@ -18,7 +19,14 @@ from typing import Any, Final
 import outcome
 import trio
 
-from actors import ActorError, ActorSystem, StreamAborted, StreamAbortReason, StreamStatistics
+from actors import (
+    ActorCrashed,
+    ActorError,
+    ActorSystem,
+    StreamAborted,
+    StreamAbortReason,
+    StreamStatistics,
+)
 from pywatt.wire import DEFAULT_CHUNK_SIZE, DEFAULT_WINDOW
 
 from ._errors import (
@@ -31,7 +39,7 @@ from ._errors import (
 )
 from ._messages import ROUTER, SendRequest, parse_target
 from ._streaming import REQUEST_KEY, STREAM_KEY, OpenStream
-from ._streams import MAX_WINDOW, RemoteOutbound
+from ._streams import MAX_WINDOW, Answer, RemoteOutbound
 
 __all__ = ["ANSWER_TIMEOUT", "ModuleStream", "open_module_stream"]
 
@@ -77,8 +85,32 @@ class ModuleStream:
     def statistics(self) -> StreamStatistics:
         return self._out.statistics()
 
+    def _on_ask(self, request_id: uuid.UUID, result: outcome.Outcome[Any]) -> None:
+        """The ask of the announcing request ended. If our router crashed with it, the
+        request is still on its way: its reply reaches the next incarnation, which hands it
+        to the stream table (:meth:`_on_answer`)."""
+        table = self._out.table
+        if (
+            isinstance(result, outcome.Error)
+            and isinstance(result.error, ActorCrashed)
+            and table.orphan(request_id)
+        ):
+            return
+        table.take_answer(request_id)
+        self._on_answer(result)
+
+    def _on_failed(self, request_id: uuid.UUID, error: StreamAborted) -> None:
+        """The stream failed. If the ask of its request died with our router, its answer
+        may never come (the consumer never took the request): the failure is the answer."""
+        answer = self._out.table.answers.get(request_id)
+        if answer is not None and answer.orphaned:
+            self._out.table.take_answer(request_id)
+            self._on_answer(outcome.Error(_fresh_copy(error)))
+
     def _on_answer(self, result: outcome.Outcome[Any]) -> None:
         """The announcing request's outcome (called once, synchronously, by the router)."""
+        if self._answered.is_set():
+            return
         if isinstance(result, outcome.Value):
             self._reply = result.value
         elif isinstance(result, outcome.Error):
@@ -132,23 +164,33 @@ async def open_module_stream(
         request_id=request_id,
     )  # fmt: skip
     # Asked without waiting (no nursery around the user's block, whose errors then come out
-    # of it as they are): the answer arrives by callback.
-    system.ref(ROUTER).ask_nowait(request, stream._on_answer)
+    # of it as they are): the answer arrives by callback. The stream table waits for it
+    # too, so that a crash of our router mid-stream does not lose it.
+    wait = timeout or ANSWER_TIMEOUT
+    outbound.table.await_answer(
+        Answer(request_id, module, name, outbound, stream._on_answer, wait,
+               trio.current_time() + wait)
+    )  # fmt: skip
+    outbound.on_failed = functools.partial(stream._on_failed, request_id)
+    system.ref(ROUTER).ask_nowait(request, functools.partial(stream._on_ask, request_id))
     try:
-        yield stream
-    except trio.Cancelled:
-        outbound.abort("the producer was cancelled", StreamAbortReason.CANCELLED)
-        raise
-    except BaseException as exc:
-        detail = f"the producer raised {type(exc).__name__}: {exc}"
-        outbound.abort(detail, StreamAbortReason.CRASHED)
-        raise
-    try:
-        outbound.end()
-        await stream._answered.wait()
-    except trio.Cancelled:
-        outbound.abort("the producer was cancelled", StreamAbortReason.CANCELLED)
-        raise
+        try:
+            yield stream
+        except trio.Cancelled:
+            outbound.abort("the producer was cancelled", StreamAbortReason.CANCELLED)
+            raise
+        except BaseException as exc:
+            detail = f"the producer raised {type(exc).__name__}: {exc}"
+            outbound.abort(detail, StreamAbortReason.CRASHED)
+            raise
+        try:
+            outbound.end()
+            await stream._answered.wait()
+        except trio.Cancelled:
+            outbound.abort("the producer was cancelled", StreamAbortReason.CANCELLED)
+            raise
+    finally:
+        outbound.table.take_answer(request_id)  # nobody waits for it any more
     if stream._error is not None:
         raise stream._error
 
@@ -166,3 +208,9 @@ def _as_abort(error: BaseException) -> StreamAborted:
     if isinstance(error, RequestTimeout):
         return StreamAborted(StreamAbortReason.CANCELLED, "producer", str(error))
     return StreamAborted(StreamAbortReason.APPLICATION, "producer", str(error))
+
+
+def _fresh_copy(error: StreamAborted) -> StreamAborted:
+    copy = StreamAborted(error.reason, error.by, error.detail)
+    copy.__cause__ = error.__cause__
+    return copy

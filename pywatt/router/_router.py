@@ -50,7 +50,11 @@ Restarts: the endpoints served are in an :class:`Endpoints` table that belongs t
 (:func:`router_spec` hands the same one to every incarnation), so a restarted router serves
 them at once; so are the requests held. What dies with an incarnation fails at once rather
 than at a deadline: asks in flight get ``ActorCrashed``, and callers whose handler was still
-running get a ``RequestInterrupted`` error reply.
+running get a ``RequestInterrupted`` error reply. Streams are the exception (docs/streams.md,
+"What survives a crash"): the :class:`StreamTable` is the name's too, and a stream handler,
+the sending of a stream reply or of a notification's body and the reading of a request's
+body are lasting tasks, which a crash does not cancel (a stop for good does, in
+``on_stop``); they tell their outcome to the router by name.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ import uuid
 from typing import Any, Final
 
 import attrs
+import outcome
 import trio
 
 from actors import (
@@ -142,10 +147,13 @@ from ._streaming import (
     STREAM_THRESHOLD,
     BodyArrived,
     OpenStream,
+    ResendNotification,
     ResendWhole,
+    StreamHandled,
     SweepStreams,
     body_request_payload,
     claim_body,
+    finish_stream,
     is_stream_reply,
     on_stream_reply,
     open_body,
@@ -154,7 +162,14 @@ from ._streaming import (
     surely_big,
     write_error,
 )
-from ._streams import RemoteInbound, RemoteOutbound, StreamsUnsupported, StreamTable
+from ._streams import (
+    CLAIM_TIMEOUT,
+    IDLE_TIMEOUT,
+    RemoteInbound,
+    RemoteOutbound,
+    StreamsUnsupported,
+    StreamTable,
+)
 
 __all__ = ["LOCAL_CHANNEL", "NOTIFY_MARKER_VALUE", "Router", "router_spec"]
 
@@ -195,6 +210,8 @@ RouterMessage = (
     | ResendWhole
     | BodyArrived
     | SweepStreams
+    | StreamHandled
+    | ResendNotification
 )
 _STREAM_FRAMES: Final = StreamFrame.__args__
 
@@ -206,16 +223,18 @@ def router_spec(
     max_in_flight: int = 1024,
     shutdown: float = 5.0,
     hold_until_ready: bool = False,
+    stream_idle_timeout: float = IDLE_TIMEOUT,
 ) -> ChildSpec:
     """The child spec of ``pywatt.router``: one :class:`Endpoints` table for the name, handed
     to every incarnation, so the endpoints served survive a restart. ``hold_until_ready``:
     hold requests for endpoints not served yet until told :class:`EndpointsReady` (see the
-    module docstring). Raises ``ValueError`` for a non-positive timeout or a
-    ``max_in_flight`` below 1."""
+    module docstring). ``stream_idle_timeout``: seconds a stream may stand still with chunks
+    waiting for a consumer that takes none before both sides get ``idle`` (docs/streams.md).
+    Raises ``ValueError`` for a non-positive timeout or a ``max_in_flight`` below 1."""
     if default_timeout <= 0 or max_in_flight < 1:
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
     endpoints = Endpoints(ready=not hold_until_ready, max_held=max_in_flight)
-    streams = StreamTable()
+    streams = StreamTable(idle_timeout=stream_idle_timeout)
     return ChildSpec(
         ROUTER,
         lambda: Router(
@@ -260,6 +279,9 @@ class Router(Actor[RouterMessage]):
         """The module's streams, by id (``_streams``): like ``endpoints``, the name's."""
         self.stream_threshold = stream_threshold
         self.bodies: dict[uuid.UUID, RemoteOutbound] = {}
+        self.notified: dict[uuid.UUID, tuple[SendMessage, float]] = {}
+        """Notifications whose value went in a stream, by id, until a refusal of it may
+        still come (:data:`CLAIM_TIMEOUT`): a refused one goes again whole."""
         self.resent: set[uuid.UUID] = set()
         """Requests re-sent whole after their target refused the stream of their value: the
         orchestrator's ``StreamRefused`` answer to the first sending is not their outcome."""
@@ -280,7 +302,8 @@ class Router(Actor[RouterMessage]):
         self.replies = PendingReplies[uuid.UUID](
             self.ctx, timeout_error=self._timeout_error, on_expire=self._expired
         )
-        self.ctx.send_interval(5.0, SweepStreams())
+        # Often enough that an idle stream ends within a quarter of its timeout.
+        self.ctx.send_interval(min(5.0, self.streams.idle_timeout / 4), SweepStreams())
         # Streams write through the channels actor's writer too; the sync parts of the stream
         # table (picking a connection) need one at hand, so it is asked for at once.
         self.streams.renew = self._stream_writer
@@ -298,8 +321,10 @@ class Router(Actor[RouterMessage]):
         return writer
 
     async def on_stop(self) -> None:
+        if self.ctx.failure is None:  # stopped for good, not a crash: streams end too
+            self.streams.end_hosted()
         # Handler tasks end with this incarnation (a crash or a stop): their callers hear it
-        # now instead of at their deadline.
+        # now instead of at their deadline (streamed endpoints' handlers outlive a crash).
         serving, self.serving = self.serving, {}
         for (source, request_id), channel in serving.items():
             error = ReplyError(
@@ -346,14 +371,24 @@ class Router(Actor[RouterMessage]):
                 message.target, message.endpoint, message.metadata,
                 window=message.window, chunk_size=message.chunk_size,
             )  # fmt: skip
+        if isinstance(message, StreamHandled):
+            await self._stream_handled(message)
+            return None
         if isinstance(message, BodyArrived):
             await self._serve_request(message.channel, message.message, message.body)
+            return None
+        if isinstance(message, ResendNotification):
+            await self._resend_notification(message.notify_id)
             return None
         if isinstance(message, ResendWhole):
             await self._resend_whole(message.request_id, message.message)
             return None
         if isinstance(message, SweepStreams):
-            self.streams.sweep(trio.current_time())
+            now = trio.current_time()
+            self.streams.sweep(now)
+            for notify_id, (_, sent) in list(self.notified.items()):
+                if now - sent >= CLAIM_TIMEOUT:  # no refusal came: it was taken
+                    del self.notified[notify_id]
             return None
         if isinstance(message, ConnectionLost):
             self.streams.connection_lost(message.channel, message.reason)
@@ -434,19 +469,65 @@ class Router(Actor[RouterMessage]):
             self.counts["too_large"] += 1
             raise MessageTooLarge(target, endpoint, exc.size, exc.limit) from exc
 
-    async def _send_notification(self, message: SendMessage) -> None:
-        payload = request_payload(
-            message.payload, message.endpoint, NOTIFY_MARKER_VALUE, message.trace
+    async def _send_notification(self, message: SendMessage, whole: bool = False) -> None:
+        """Send a notification; over the stream threshold its value goes in a stream, as a
+        request's does (``whole``: never, its target took no stream)."""
+        local = message.target == self.module_id
+        big = (
+            not local
+            and not whole
+            and surely_big(message.payload, self.stream_threshold)
+            and self.streams.supported()
         )
-        if message.target == self.module_id:  # to itself: served here, never on the wire
+        payload = (
+            EncodedMessage(data=b"", format=EncodingFormat.JSON)  # not written: see below
+            if big
+            else request_payload(
+                message.payload, message.endpoint, NOTIFY_MARKER_VALUE, message.trace
+            )
+        )
+        if local:  # to itself: served here, never on the wire
             self.counts["notifications"] += 1
             await self._serve_request(LOCAL_CHANNEL, self._local(uuid.uuid4(), payload))
             return
+        notify_id = uuid.uuid4()
+        prefer = None
+        if not whole and (
+            big or (len(payload.data) > self.stream_threshold and self.streams.supported())
+        ):
+            # The value goes in a stream (_streaming); a target that takes no streams makes
+            # the orchestrator answer StreamRefused, and it goes again whole (_on_reply).
+            body = open_body(
+                self, message.target, message.endpoint, message.payload, notify_id, notify=True
+            )
+            self.notified[notify_id] = (message, trio.current_time())
+            payload = body_request_payload(message.endpoint, NOTIFY_MARKER_VALUE, body.stream_id)
+            prefer = body.channel
         await self._send_frame(
-            self._route_frame(message.target, message.endpoint, uuid.uuid4(), payload),
+            self._route_frame(message.target, message.endpoint, notify_id, payload),
             f"a message to {message.target}/{message.endpoint}",
+            prefer=prefer,
         )
         self.counts["notifications"] += 1
+
+    async def _resend_notification(self, notify_id: uuid.UUID) -> None:
+        """The target of a big notification took no stream: send it again whole (up to the
+        frame limit, as to any Rust module; over it, it is dropped and logged)."""
+        found = self.notified.pop(notify_id, None)
+        if found is None:
+            return
+        message = found[0]
+        try:
+            if surely_big(message.payload, DEFAULT_MAX_FRAME_SIZE):  # not worth writing
+                size = 2 * len(message.payload)
+                raise MessageTooLarge(
+                    message.target, message.endpoint, size, DEFAULT_MAX_FRAME_SIZE
+                )
+            await self._send_notification(message, whole=True)
+        except (NoChannel, EncodeError, MessageTooLarge) as exc:
+            self.counts["too_large"] += isinstance(exc, MessageTooLarge)
+            log.warning("a notification to %s/%s is lost: its target takes no streams and %s",
+                        message.target, message.endpoint, exc)  # fmt: skip
 
     def _local(self, request_id: uuid.UUID, payload: EncodedMessage) -> RoutedModuleMessage:
         """A request or notification to this module, as it would arrive on a channel."""
@@ -525,6 +606,9 @@ class Router(Actor[RouterMessage]):
     # -- outcomes --------------------------------------------------------------------------
 
     def _on_reply(self, source: str, request_id: uuid.UUID, payload: EncodedMessage) -> bool:
+        if request_id in self.notified and b'"type":"StreamRefused"' in payload.data:
+            self.ctx.self_ref.tell_nowait(ResendNotification(request_id))
+            return False
         if request_id in self.resent and b'"type":"StreamRefused"' in payload.data:
             self.resent.discard(request_id)  # the first sending's answer: it was sent again
             return False
@@ -532,6 +616,8 @@ class Router(Actor[RouterMessage]):
         if payload.data[:1] == b"{" and on_stream_reply(self, request_id, payload.data):
             return True
         request = self.requests.pop(request_id, None)
+        if request is None and self._answer_orphan(request_id, payload):
+            return True
         if request is None:
             self.counts["late_replies"] += 1
             log.info("dropped a late or unknown reply from %s (request %s)", source, request_id)
@@ -560,6 +646,31 @@ class Router(Actor[RouterMessage]):
             )
         self.counts["replies"] += 1
         return self.replies.resolve(request_id, result)
+
+    def _answer_orphan(self, request_id: uuid.UUID, payload: EncodedMessage) -> bool:
+        """The reply to a stream's announcing request that a crashed incarnation of this
+        router had sent: hand it to the stream that waits for it (docs/streams.md)."""
+        answer = self.streams.take_answer(request_id)
+        if answer is None:
+            return False
+        try:
+            result = decode_reply(payload.data, Any)
+        except Exception as exc:
+            self.counts["malformed"] += 1
+            error = BadReply(answer.target, answer.endpoint, request_id, str(exc))
+            answer.deliver(outcome.Error(error))
+            return True
+        self.counts["replies"] += 1
+        if isinstance(result, ReplyError):
+            self.counts["remote_errors"] += 1
+            remote = RemoteError.from_reply(
+                result.error_type, result.message, result.module, result.request_id,
+                endpoint=answer.endpoint,
+            )  # fmt: skip
+            answer.deliver(outcome.Error(remote))
+        else:
+            answer.deliver(outcome.Value(result))
+        return True
 
     def _refused(self, request_id: uuid.UUID, message: SendRequest) -> None:
         """The stream of a request's value was refused: its first sending's answer (the
@@ -684,7 +795,8 @@ class Router(Actor[RouterMessage]):
                 await write_error(self, channel, source, request_id, "BadRequest", str(exc))
                 return
         elif isinstance(streamed, str) and entry is not None:
-            claim_body(self, channel, message, streamed, entry.max_size)
+            claim_body(self, channel, message, streamed, entry.max_size,
+                       reply=marker == REPLY_MARKER_VALUE)  # fmt: skip
             return
         elif (
             entry is not None
@@ -746,7 +858,12 @@ class Router(Actor[RouterMessage]):
                 request = self._request_value(entry, content, message, body)
                 result: Any
                 if isinstance(request, RemoteInbound):  # a streamed endpoint's handler
-                    result = serve_stream(request, handler)
+                    # A lasting task: the stream goes on across a crash of this router.
+                    self.streams.host(
+                        self.ctx, finish_stream, self.ctx.system, serve_stream(request, handler),
+                        StreamHandled(source, request_id, channel, marker), span, deadline,
+                    )  # fmt: skip
+                    return
                 else:
                     result = handler(request)
                 if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
@@ -761,6 +878,23 @@ class Router(Actor[RouterMessage]):
             data = self._ok_data(result, marker, source, request_id, channel)
         if marker != NOTIFY_MARKER_VALUE:
             await self._write_reply(HandlerReply(source, request_id, data, channel))
+
+    async def _stream_handled(self, done: StreamHandled) -> None:
+        """A streamed endpoint's handler (a lasting task) ended: write its answer."""
+        if done.result is None:
+            self._gave_up(done.source, done.request_id, None)
+            return
+        if isinstance(done.result, outcome.Error):
+            error = done.result.error
+            assert isinstance(error, Exception)
+            data = self._error_data(error, done.source, done.request_id)
+        else:
+            assert isinstance(done.result, outcome.Value)
+            data = self._ok_data(
+                done.result.value, done.marker, done.source, done.request_id, done.channel
+            )
+        if done.marker != NOTIFY_MARKER_VALUE:
+            await self._write_reply(HandlerReply(done.source, done.request_id, data, done.channel))
 
     async def _release_held(self) -> None:
         """Dispatch the held requests again: to a handler registered since, or (once ready)

@@ -25,15 +25,17 @@ import functools
 import inspect
 import logging
 import uuid
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
+import outcome
 import trio
 
-from actors import Request, StreamAborted, StreamAbortReason
+from actors import ActorError, ActorSystem, Request, StreamAborted, StreamAbortReason
 from pywatt.channels import uuid4_text
+from pywatt.tracing import Span, end_span
 from pywatt.wire import (
     REPLY_MARKER_PROPERTY,
     EncodedMessage,
@@ -44,6 +46,7 @@ from pywatt.wire import (
     encode_reply_error,
 )
 
+from ._messages import ROUTER
 from ._streams import RemoteInbound, RemoteOutbound
 
 if TYPE_CHECKING:
@@ -55,9 +58,12 @@ __all__ = [
     "STREAM_THRESHOLD",
     "BodyArrived",
     "OpenStream",
+    "ResendNotification",
+    "StreamHandled",
     "StreamReply",
     "SweepStreams",
     "claim_body",
+    "finish_stream",
     "on_stream_reply",
     "open_body",
     "stream_reply_data",
@@ -78,7 +84,8 @@ REQUEST_KEY: Final = "pywatt.request"
 """Stream metadata key: the id of the request that announces the stream (the orchestrator
 answers that request itself if it refuses the stream)."""
 NOT_A_MODULE: Final = "pywatt.orchestrator"
-"""The caller id of the orchestrator's own requests: it reads no streams."""
+"""The caller id of the orchestrator's own requests: a pywatt orchestrator reads the streams
+that answer them itself."""
 _STREAM_REPLY: Final = b'{"Stream":"'
 _BODY_REPLY: Final = b'{"Body":"'
 
@@ -123,6 +130,51 @@ class ResendWhole:
 
 
 @attrs.frozen
+class StreamHandled:
+    """Internal: a streamed endpoint's handler (a lasting task, which may have outlived the
+    incarnation that started it) ended; ``result`` is None if the caller's deadline passed."""
+
+    source: str
+    request_id: uuid.UUID
+    channel: str
+    marker: object
+    result: outcome.Outcome[Any] | None = None
+
+
+async def finish_stream(
+    system: ActorSystem, awaitable: Awaitable[Any], done: StreamHandled, span: Span | None,
+    deadline: float,
+) -> None:  # fmt: skip
+    """Await a streamed endpoint's handler and tell the router, by name, its outcome: the
+    router that writes the answer may be a later incarnation than the one that started it.
+    At the caller's deadline the handler is cancelled and nothing is sent."""
+    result: outcome.Outcome[Any] | None = None
+    try:
+        with trio.CancelScope(deadline=deadline):
+            result = outcome.Value(await awaitable)
+    except Exception as exc:
+        end_span(span, exc)
+        result = outcome.Error(exc)
+    else:
+        if result is None:
+            end_span(span, TimeoutError("the caller's deadline passed; the handler was cancelled"))
+        else:
+            end_span(span)
+    try:
+        await system.tell(ROUTER, attrs.evolve(done, result=result))
+    except ActorError as exc:  # the router is gone for good: nobody to answer for
+        log.info("the answer to stream request %s is lost: %s", done.request_id, exc)
+
+
+@attrs.frozen
+class ResendNotification:
+    """Internal: the target took no stream for notification ``notify_id``'s value (the
+    orchestrator answered ``StreamRefused``): send it again whole."""
+
+    notify_id: uuid.UUID
+
+
+@attrs.frozen
 class SweepStreams:
     """Internal timer tick: abort streams nobody claimed (``StreamTable.sweep``)."""
 
@@ -148,9 +200,9 @@ async def serve_stream(inbound: RemoteInbound, handler: Callable[[Any], Any]) ->
         await inbound.wait_open()
         result = handler(inbound)
         value = await result if inspect.isawaitable(result) else result
-    except trio.Cancelled:  # the router's incarnation is ending: its tasks with it
+    except trio.Cancelled:  # the router stopped for good, or the caller's deadline passed
         inbound.abort(
-            "the handler was cancelled: the consumer's router stopped or restarted",
+            "the handler was cancelled: the consumer's router stopped or the deadline passed",
             StreamAbortReason.STOPPED,
         )
         raise
@@ -196,8 +248,9 @@ async def pump(
             async for chunk in chunks:
                 await out.send(chunk)
         out.end()
-    except StreamAborted:
-        pass  # the consumer gave up: it knows
+    except StreamAborted as exc:  # the consumer gave up (it knows), or it stood idle
+        log.info("a stream the module sent ended early: reason=%s by=%s: %s",
+                 exc.reason.value, exc.by, exc.detail)  # fmt: skip
     except Exception as exc:
         log.info("a stream's producer raised %s: %s", type(exc).__name__, exc)
         out.abort(f"the producer raised {type(exc).__name__}: {exc}", StreamAbortReason.CRASHED)
@@ -212,17 +265,22 @@ async def pump(
 
 
 def open_body(
-    router: Router, target: str, endpoint: str, value: Any, request: uuid.UUID | None = None
-) -> RemoteOutbound:
+    router: Router, target: str, endpoint: str, value: Any, request: uuid.UUID | None = None,
+    *, notify: bool = False,
+) -> RemoteOutbound:  # fmt: skip
     """Open a stream carrying ``value`` as MessagePack and start sending it; ``request``:
-    the request it is the value of."""
+    the request (or, ``notify``, the notification) it is the value of."""
     body = encode_body(value)
     metadata = {BODY_KIND: "value"}
     if request is not None:
         metadata[REQUEST_KEY] = str(request)
     out = router.streams.open_outbound(target, endpoint, metadata)
-    # A request's body is released with the request (a refusal may come after its end).
-    router.ctx.start_task(functools.partial(pump, out, body, release=request is None))
+    # A request's body is released with the request (a refusal may come after its end). A
+    # notification's has nobody waiting for it: a lasting task, like a stream reply's.
+    if notify:
+        router.streams.host(router.ctx, pump, out, body)
+    else:
+        router.ctx.start_task(functools.partial(pump, out, body, release=request is None))
     return out
 
 
@@ -238,15 +296,16 @@ def stream_reply_data(
     if not stream and (
         (json_size is not None and json_size <= router.stream_threshold)
         or channel == LOCAL_CHANNEL
-        or source == NOT_A_MODULE
         or not router.streams.supported()
     ):
         return None
-    if channel == LOCAL_CHANNEL or source == NOT_A_MODULE:
+    if channel == LOCAL_CHANNEL:
         return _error_reply(
             router.module_id, request_id, "StreamAborted",
-            "a stream reply to the module itself or to the orchestrator is not supported",
+            "a stream reply to the module itself is not supported",
         )  # fmt: skip
+    # To the orchestrator's own request (source ``pywatt.orchestrator``) as to a module's: a
+    # pywatt orchestrator takes the stream itself (it is the stream's target).
     if stream:
         chunks = result.chunks if isinstance(result, StreamReply) else result
         metadata = dict(result.metadata) if isinstance(result, StreamReply) else {}
@@ -254,27 +313,38 @@ def stream_reply_data(
             out = router.streams.open_outbound(source, "pywatt.reply", metadata)
         except Exception as exc:
             return _error_reply(router.module_id, request_id, "StreamAborted", str(exc))
-        router.ctx.start_task(pump, out, chunks)
+        router.streams.host(router.ctx, pump, out, chunks)  # outlives a crash of the router
         return _STREAM_REPLY + str(out.stream_id).encode() + b'"}'
     out = open_body(router, source, "pywatt.reply", result)
     return _BODY_REPLY + str(out.stream_id).encode() + b'"}'
 
 
 def claim_body(
-    router: Router, channel: str, message: Any, stream_id: str, limit: int | None
-) -> None:
-    """A request whose value comes in stream ``stream_id``: read it in a task, then serve
-    the request (:class:`BodyArrived`); a body over ``limit`` is refused."""
+    router: Router, channel: str, message: Any, stream_id: str, limit: int | None,
+    *, reply: bool = True,
+) -> None:  # fmt: skip
+    """A request (``reply``) or notification whose value comes in stream ``stream_id``:
+    read it in a task, then serve it (:class:`BodyArrived`); a body over ``limit`` is
+    refused (a notification's failure is logged: nobody waits for an answer)."""
     source, request_id = message.source_module_id, message.original_request_id
     try:
         inbound = router.streams.claim(uuid.UUID(stream_id))
     except (ValueError, LookupError) as exc:
-        router.ctx.start_task(
-            write_error, router, channel, source, request_id, "StreamAborted", str(exc)
-        )
+        if reply:
+            router.ctx.start_task(
+                write_error, router, channel, source, request_id, "StreamAborted", str(exc)
+            )
+        else:
+            log.warning("dropped a notification from %s: %s", source, exc)
         return
 
+    # A lasting task that tells the router by name: the body goes on arriving across a
+    # crash of the router, and the incarnation serving then handles the request.
+    router_ref, module_id, counts = router.ctx.self_ref, router.module_id, router.counts
+
     async def read() -> None:
+        from ._messages import HandlerReply
+
         try:
             body = await inbound.read_all(limit)
         except StreamAborted as exc:
@@ -283,12 +353,16 @@ def claim_body(
                 else "StreamAborted"
             )  # fmt: skip
             if exc.reason is StreamAbortReason.TOO_LARGE:
-                router.counts["too_large"] += 1
-            await write_error(router, channel, source, request_id, error_type, str(exc))
+                counts["too_large"] += 1
+            if reply:
+                data = _error_reply(module_id, request_id, error_type, str(exc))
+                await router_ref.tell(HandlerReply(source, request_id, data, channel))
+            else:
+                log.warning("dropped a notification from %s: %s", source, exc)
             return
-        await router.ctx.self_ref.tell(BodyArrived(channel, message, body))
+        await router_ref.tell(BodyArrived(channel, message, body))
 
-    router.ctx.start_task(read)
+    router.streams.host(router.ctx, read)
 
 
 async def write_error(

@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Any, Final
 
+import attrs
+import outcome
 import trio
 
-from actors import StreamAborted, StreamAbortReason, StreamStatistics
+from actors import ActorContext, StreamAborted, StreamAbortReason, StreamStatistics, TaskHandle
 from pywatt.channels import NoChannel, Writer, WriterRevoked
 from pywatt.wire import (
     DEFAULT_CHUNK_SIZE,
@@ -49,11 +51,13 @@ from pywatt.wire import (
     encode_stream_frame,
 )
 
-from ._errors import RouterError
+from ._errors import RequestInterrupted, RequestTimeout, RouterError
 
 __all__ = [
     "CLAIM_TIMEOUT",
+    "IDLE_TIMEOUT",
     "MAX_WINDOW",
+    "Answer",
     "RemoteInbound",
     "RemoteOutbound",
     "StreamTable",
@@ -66,6 +70,9 @@ at most per stream. Producers default to 10 (``DEFAULT_WINDOW``); a larger windo
 long stream moving when every hop waits for a busy CPU (benchmarks/streams.py)."""
 CLAIM_TIMEOUT: Final = 30.0
 """Seconds an open nobody claimed, or a claim whose open never came, is kept."""
+IDLE_TIMEOUT: Final = 120.0
+"""Default seconds a stream may stand still with chunks waiting for a consumer that takes
+none (or a producer waiting for credit that never comes) before both sides get ``idle``."""
 
 _CONSUMER: Final = "consumer"
 _PRODUCER: Final = "producer"
@@ -99,6 +106,8 @@ class _End:
         self.channel = channel
         self.aborted: StreamAborted | None = None
         self.lot = trio.lowlevel.ParkingLot()
+        self.mark: tuple[object, float] = (None, 0.0)
+        """The stream's progress at the last sweep that saw it change, and when (idle)."""
         self._settled = trio.Event()
         """Set once the open arrived (inbound) or the stream failed."""
 
@@ -127,6 +136,14 @@ class RemoteOutbound(_End):
         self.metadata = dict(sender.metadata)
         self.on_refused: Callable[[StreamAborted], None] | None = None
         """Called once if the orchestrator or the consumer refuses the stream (``refused``)."""
+        self.on_failed: Callable[[StreamAborted], None] | None = None
+        """Called once when the stream fails, whichever way."""
+
+    def _fail(self, error: StreamAborted) -> None:
+        first = self.aborted is None
+        super()._fail(error)
+        if first and self.on_failed is not None:
+            self.on_failed(error)
 
     @property
     def stream_id(self) -> uuid.UUID:
@@ -389,6 +406,22 @@ class RemoteInbound(_End):
             self._fail(StreamAborted(StreamAbortReason.STOPPED, _PRODUCER, detail))
 
 
+@attrs.define
+class Answer:
+    """Who waits for the answer to the request that announced outbound stream ``stream``."""
+
+    request_id: uuid.UUID
+    target: str
+    endpoint: str
+    stream: RemoteOutbound
+    deliver: Callable[[outcome.Outcome[Any]], None]
+    timeout: float
+    deadline: float
+    orphaned: bool = False
+    """The ask of it died with a crashed router: only the reply (or the stream's failure,
+    the deadline, the channel's loss) ends the wait now."""
+
+
 class StreamTable:
     """The streams of one module, by id (see the module docstring). Plain data, kept with
     the router's name; every method but :meth:`write` is synchronous."""
@@ -398,7 +431,11 @@ class StreamTable:
         *,
         max_window: int = MAX_WINDOW,
         max_chunk_size: int = DEFAULT_CHUNK_SIZE,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
+        if not idle_timeout > 0:
+            raise ValueError(f"idle_timeout must be positive, not {idle_timeout!r}")
+        self.idle_timeout = idle_timeout
         self.writer: Writer | None = None
         """The channels actor's write capability, set by the router (it asks for it)."""
         self.renew: Callable[[], Awaitable[Writer]] | None = None
@@ -412,6 +449,47 @@ class StreamTable:
         self.dropped = 0
         """Frames for no stream we know (after its end or an abort: ignored)."""
         self.on_open: Callable[[RemoteInbound], None] | None = None
+        self.answers: dict[uuid.UUID, Answer] = {}
+        """The announcing requests of our outbound streams whose answer is awaited: a
+        restarted router hands their reply here (its crashed incarnation's asks failed)."""
+        self.hosted: dict[object, TaskHandle] = {}
+        """Lasting tasks (stream handlers, stream replies): they outlive a crash of the
+        router and end when it stops for good (:meth:`end_hosted`)."""
+
+    # -- what outlives the router's incarnation -------------------------------------------
+
+    def host(self, ctx: ActorContext, fn: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Run ``fn(*args)`` as a lasting task of ``ctx`` (it outlives a crash of the router)."""
+        key = object()
+
+        async def run() -> None:
+            try:
+                await fn(*args)
+            finally:
+                self.hosted.pop(key, None)
+
+        self.hosted[key] = ctx.start_lasting_task(run)
+
+    def end_hosted(self) -> None:
+        """The router stops for good: cancel its lasting tasks (their streams abort)."""
+        for handle in list(self.hosted.values()):
+            handle.cancel()
+        self.hosted.clear()
+
+    def await_answer(self, answer: Answer) -> None:
+        self.answers[answer.request_id] = answer
+
+    def orphan(self, request_id: uuid.UUID) -> bool:
+        """The router that asked ``request_id`` crashed: keep waiting for its reply (the
+        next incarnation hands it over). False if nobody waits for it any more."""
+        answer = self.answers.get(request_id)
+        if answer is None:
+            return False
+        answer.orphaned = True
+        return True
+
+    def take_answer(self, request_id: uuid.UUID) -> Answer | None:
+        return self.answers.pop(request_id, None)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -526,6 +604,12 @@ class StreamTable:
     def connection_lost(self, channel: str, reason: str) -> None:
         """Abort every stream that went over ``channel``."""
         detail = f"the channel {channel} to the orchestrator closed mid-stream ({reason})"
+        for answer in [a for a in self.answers.values() if a.stream.channel == channel]:
+            if answer.orphaned:
+                del self.answers[answer.request_id]
+                answer.deliver(outcome.Error(RequestInterrupted(
+                    answer.target, answer.endpoint, answer.request_id, reason
+                )))  # fmt: skip
         for out in [o for o in self.outbound.values() if o.channel == channel]:
             out.lost(detail)
             self.forget(out.stream_id, out)
@@ -533,12 +617,41 @@ class StreamTable:
             inbound.lost(detail)
             self.forget(inbound.stream_id, inbound)
 
+    def _sweep_idle(self, now: float) -> None:
+        """Abort, as ``idle``, the streams held by a consumer that takes nothing: chunks
+        wait for it (or, producing, we wait for its credit) and nothing moved for
+        :attr:`idle_timeout` seconds."""
+        idle = self.idle_timeout
+        for inbound in [i for i in self.inbound.values() if i.claimed and i.aborted is None]:
+            r = inbound.receiver
+            progress = (r.received, r.consumed)
+            if _stands_still(inbound, progress, r.buffered > 0, now, idle):
+                inbound.abort(
+                    f"nobody took a chunk of the stream for {idle:g} s while chunks waited "
+                    "(the idle timeout)",
+                    StreamAbortReason.IDLE,
+                )
+        for out in [o for o in self.outbound.values() if o.sending]:
+            s = out.sender
+            if _stands_still(out, (s.sent, s.granted), s.credit < 1, now, idle):
+                out.abort(
+                    f"the consumer took no chunk of the stream for {idle:g} s (the idle timeout)",
+                    StreamAbortReason.IDLE,
+                )
+
     def sweep(self, now: float) -> None:
         """Abort the streams nobody claimed, and the claims never opened, after
         :data:`CLAIM_TIMEOUT` seconds."""
         for sid, ended in list(self.ended.items()):
             if now - ended.since >= CLAIM_TIMEOUT:
                 del self.ended[sid]
+        self._sweep_idle(now)
+        for answer in [a for a in self.answers.values() if a.orphaned and a.deadline <= now]:
+            del self.answers[answer.request_id]
+            timeout = RequestTimeout(
+                answer.target, answer.endpoint, answer.request_id, answer.timeout
+            )
+            answer.deliver(outcome.Error(timeout))
         for inbound in list(self.inbound.values()):
             if now - inbound.since < CLAIM_TIMEOUT:
                 continue
@@ -557,6 +670,14 @@ class StreamTable:
                     )
                 )
                 self.forget(inbound.stream_id, inbound)
+
+
+def _stands_still(end: _End, progress: object, waiting: bool, now: float, idle: float) -> bool:
+    """Whether ``end`` made no ``progress`` for ``idle`` seconds while ``waiting``."""
+    if progress != end.mark[0]:
+        end.mark = (progress, now)
+        return False
+    return waiting and now - end.mark[1] >= idle
 
 
 def _with_peer(frame: StreamOpen, peer: str) -> StreamOpen:

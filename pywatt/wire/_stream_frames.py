@@ -52,6 +52,9 @@ class AbortCode(enum.Enum):
     """A data frame carried more than the chunk size announced in the open frame."""
     APPLICATION = "application"
     """The application aborted with a reason of its own (in the text)."""
+    IDLE = "idle"
+    """The consumer took no chunk for the idle timeout while chunks waited for it (a
+    reply stream nobody reads), so the producer would have been held forever."""
 
 
 @attrs.frozen(kw_only=True)

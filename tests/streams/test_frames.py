@@ -37,7 +37,7 @@ def test_every_kind_round_trips() -> None:
         assert w.decode_stream_frame(w.encode_stream_frame(frame)) == frame
     assert [c.value for c in w.AbortCode] == [
         "cancelled", "crashed", "stopped", "protocol", "integrity", "refused", "too_large",
-        "application",
+        "application", "idle",
     ]  # fmt: skip
 
 

@@ -32,6 +32,7 @@ from pywatt.orchestrator import (
     Orchestrator,
     open_orchestrator,
 )
+from pywatt.router import RemoteInbound
 from pywatt.wire import (
     NEED_DATA,
     REPLY_MARKER_PROPERTY,
@@ -83,10 +84,12 @@ class Lines:
 
 
 @asynccontextmanager
-async def orchestrated(*ids: str) -> AsyncIterator[tuple[Orchestrator, Lines]]:
+async def orchestrated(
+    *ids: str, env: dict[str, str] | None = None
+) -> AsyncIterator[tuple[Orchestrator, Lines]]:
     lines = Lines()
     manifest = Manifest(
-        modules=tuple(ModuleSpec.from_command(i, STREAMER) for i in ids),
+        modules=tuple(ModuleSpec.from_command(i, STREAMER, env=env or {}) for i in ids),
         heartbeat_interval=0.5, grace=2.0, term_grace=1.0,
     )  # fmt: skip
     async with open_orchestrator(manifest, on_output=lines.keep) as orch:
@@ -138,6 +141,24 @@ async def test_requests_and_replies_of_every_size_go_through_as_bytes() -> None:
         assert result == {"same": True, "type": "bytes", "size": size}, (size, result)
 
 
+async def test_notifications_of_every_size_arrive_whole_and_in_order() -> None:
+    """A notification over 1 MiB of JSON switches to a stream as a request does: no
+    PayloadTooLarge for 16 MiB + 1 (its value arrives as bytes, in a stream); smaller ones
+    come in one frame as before (as JSON, a list of numbers)."""
+    with trio.fail_after(120):
+        async with orchestrated("a", "b") as (orch, lines):
+            sent = [await step(orch, "a", notify="b:sink", size=size) for size in SIZES]
+            sunk = await orch.request("b", "sunk", {"count": len(SIZES)})
+            stats = await step(orch, "a", call="b:echo", size=3)  # the routers go on
+    assert sent == [{"sent": size} for size in SIZES], (sent, lines.lines[-10:])
+    assert [(s["size"], s["crc32"]) for s in sunk] == [
+        (size, zlib.crc32(body(size))) for size in SIZES
+    ]
+    assert sunk[-1]["type"] == "bytes"  # the stream's MessagePack kept it bytes
+    assert sunk[0]["type"] == "list"  # 0 B in one JSON frame: []
+    assert stats["same"]
+
+
 async def test_stream_replies_of_every_size_are_iterated_by_the_caller() -> None:
     with trio.fail_after(120):
         async with orchestrated("a", "b") as (orch, _lines):
@@ -149,6 +170,29 @@ async def test_stream_replies_of_every_size_are_iterated_by_the_caller() -> None
     for size, result in zip(SIZES, generated, strict=True):
         assert result == {"bytes": size, "crc_ok": True, "metadata": {}}, (size, result)
     assert replied == {"bytes": 3 * MIB, "crc_ok": True, "metadata": {"size": str(3 * MIB)}}
+
+
+async def test_the_orchestrators_own_requests_get_big_and_stream_replies() -> None:
+    """``orch.request`` is answered like a module's request: a value over 1 MiB of JSON in
+    a stream the orchestrator reads whole (no ReplyTooLarge for 16 MiB + 1, bytes as bytes),
+    a stream reply as the stream itself, iterated by the orchestrator's caller. The
+    orchestrator's end lives in the hub's state: a crash of the hub mid-stream costs it
+    nothing."""
+    with trio.fail_after(120):
+        async with orchestrated("a", "b") as (orch, _lines):
+            values = [await orch.request("b", "make", {"size": size}) for size in SIZES]
+            stream = await orch.request("b", "download", {"size": 3 * MIB + 5})
+            assert isinstance(stream, RemoteInbound), type(stream)
+            crc = size = 0
+            async for chunk in stream:
+                crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+                if size == 64 * KIB:  # one chunk in, the rest still to come
+                    await orch.kill_hub()
+    for size_, value in zip(SIZES, values, strict=True):
+        data = bytes(value)  # a JSON list of numbers in one frame, bytes from a stream
+        assert (len(data), zlib.crc32(data)) == (size_, zlib.crc32(body(size_)))
+    assert isinstance(values[-1], bytes)
+    assert (size, crc) == (3 * MIB + 5, zlib.crc32(body(3 * MIB + 5)))
 
 
 # -- limits ----------------------------------------------------------------------------------
@@ -283,16 +327,37 @@ async def test_a_producer_module_killed_mid_stream_aborts_the_consumer() -> None
     assert "reason=stopped by=producer: module 'a' lost its channel mid-stream" in line
 
 
+async def test_a_reply_stream_nobody_reads_ends_idle_on_both_sides() -> None:
+    """A caller that takes a reply stream and never iterates it would hold the producer for
+    ever: after the idle timeout (1 s here, 120 s by default) both sides get ``idle``."""
+    with trio.fail_after(60):
+        async with orchestrated("a", "b", env={"STREAMER_IDLE": "1"}) as (orch, lines):
+            unread = await step(
+                orch, "a", download="b:download", request={"size": 16 * MIB}, unread=True
+            )
+            producer = await lines.wait_for("a stream the module sent ended early")
+
+            after = await step(orch, "a", download="b:download", request={"size": 3 * MIB})
+    assert (unread["error"], unread["reason"]) == ("StreamAborted", "idle"), unread
+    assert "idle timeout" in unread["message"]
+    assert producer.startswith("[b]"), producer
+    assert "reason=idle" in producer
+    assert "idle timeout" in producer
+    assert after == {"bytes": 3 * MIB, "crc_ok": True, "metadata": {}}  # read: not idle
+
+
 # -- let it crash ----------------------------------------------------------------------------
 
 SLOWLY = {"sleep": "0.01", "slow_chunks": "60"}
 
 
-async def _start_slow_upload(orch: Orchestrator, lines: Lines) -> None:
+async def _start_slow_upload(
+    orch: Orchestrator, lines: Lines, slowly: dict[str, str] = SLOWLY
+) -> None:
     """Module a uploads 16 MiB to b, slowly at first, from its actor ``background``."""
     await orch.request(
         "a", "start", {"upload": "b:upload", "size": 16 * MIB, "chunk": 64 * KIB,
-                       "metadata": SLOWLY},
+                       "metadata": slowly},
     )  # fmt: skip
     await lines.wait_for("upload receiving from a")
 
@@ -310,25 +375,44 @@ async def test_a_stream_goes_on_across_a_restart_of_the_hub() -> None:
     assert result["reply"]["crc32"] == zlib.crc32(body(16 * MIB))
 
 
-@pytest.mark.parametrize(("module", "by"), [("a", "producer"), ("b", "consumer")])
-async def test_a_router_crash_mid_stream_aborts_it_typed_and_the_next_stream_works(
-    module: str, by: str
-) -> None:
-    """The streams table survives a crash of the router (it is the name's), but what ran in
-    the crashed incarnation does not: the consumer's handler (a task of its router) and the
-    producer's wait for the answer (an ask of its router). So the stream in flight ends with
-    a typed abort on the other side, at once, and the next stream goes through."""
-    with trio.fail_after(60):
+@pytest.mark.parametrize("module", ["a", "b"])
+async def test_a_stream_goes_on_across_a_crash_of_either_router(module: str) -> None:
+    """The streams table, the consumer's handler (a lasting task) and the producer's wait for
+    the answer (held by the table) all outlive a crash of the router, of the producer (a) or
+    of the consumer (b): the stream in flight finishes by itself, every byte once and in
+    order, and the next stream goes through."""
+    with trio.fail_after(90):
         async with orchestrated("a", "b") as (orch, lines):
-            await _start_slow_upload(orch, lines)
+            # 2 s slow at first (10 chunks in flight at most): the crash comes mid-stream.
+            await _start_slow_upload(orch, lines, {"sleep": "0.02", "slow_chunks": "100"})
             await orch.request(module, "crash", {"actor": "pywatt.router"})
             result = await orch.request("a", "result", {})
             after = await step(orch, "a", upload="b:upload", size=3 * MIB)
-    assert (result["error"], result["reason"], result["by"]) == (
-        "StreamAborted", "stopped", by,
-    ), result  # fmt: skip
-    assert "router" in result["message"]
+            restarts = await orch.request(module, "incarnation", {"actor": "pywatt.router"})
+    assert "reply" in result, (result, lines.lines[-20:])
+    assert result["reply"]["bytes"] == 16 * MIB
+    assert result["reply"]["chunks"] == 16 * MIB // (64 * KIB)
+    assert result["reply"]["crc32"] == result["sent_crc32"] == zlib.crc32(body(16 * MIB))
     assert after["reply"]["bytes"] == 3 * MIB
+    assert restarts >= 2, "the router did not crash"
+
+
+@pytest.mark.parametrize("module", ["a", "b"])
+async def test_a_stream_reply_goes_on_across_a_crash_of_either_router(module: str) -> None:
+    """A stream reply's sending (b, a lasting task) and its reading (a, the caller's task
+    with the stream in the table) both outlive a crash of their router."""
+    with trio.fail_after(90):
+        async with orchestrated("a", "b") as (orch, lines):
+            await orch.request(
+                "a", "start", {"download": "b:download", "request": {"size": 16 * MIB},
+                               "slow_chunks": 100, "sleep": 0.02},
+            )  # fmt: skip
+            await lines.wait_for("download receiving from b:download")
+            await orch.request(module, "crash", {"actor": "pywatt.router"})
+            result = await orch.request("a", "result", {})
+            restarts = await orch.request(module, "incarnation", {"actor": "pywatt.router"})
+    assert result == {"bytes": 16 * MIB, "crc_ok": True, "metadata": {}}, (result, lines.lines)
+    assert restarts >= 2, "the router did not crash"
 
 
 # -- a producer that breaks the rules ----------------------------------------------------------
@@ -485,3 +569,38 @@ async def test_a_big_request_to_a_rust_module_goes_whole_as_before_or_fails_too_
     assert len(ignored) == 1, lines.lines[-20:]  # the request sent whole, not the announcing one
     assert too_big["error"] == "MessageTooLarge", too_big
     assert after["same"]
+
+
+async def test_a_big_notification_to_a_rust_module_goes_whole_or_is_dropped_and_logged() -> None:
+    """A notification's stream is refused like a request's: the orchestrator drops the
+    announcing notification and answers StreamRefused, and the router sends the value whole
+    (400 KiB of bytes, 1.4 MB of JSON); over the frame limit (9 MiB) it is dropped and
+    logged, since nobody waits for an answer."""
+    rust = ModuleSpec.from_command(
+        "r", str(Path(__file__).parents[1] / "integration" / "modules" / "rust_peer.py"),
+        kind=ModuleKind.FOREIGN, env={"RUST_TARGET": "a"},
+        channels=ChannelOptions(security=SecurityLevel.NONE),
+    )  # fmt: skip
+    lines = Lines()
+    manifest = Manifest(
+        modules=(ModuleSpec.from_command("a", STREAMER), rust), heartbeat_interval=0.5,
+        grace=2.0, term_grace=1.0,
+    )  # fmt: skip
+    with trio.fail_after(60):
+        async with open_orchestrator(manifest, on_output=lines.keep) as orch:
+            await orch.module("a").wait_announced()
+            await orch.wait_channels("a")
+            await lines.wait_for("[r] reply from a")
+            await step(orch, "a", notify="r:anything", size=400 * KIB)
+            first = await lines.wait_for("[r] ignored routed_module_message")
+            await step(orch, "a", notify="r:anything", size=9 * MIB)
+            lost = await lines.wait_for("is lost")
+            await step(orch, "a", notify="r:anything", size=10)
+            while len(ignored := [x for x in lines.lines if "ignored routed_module" in x]) < 2:
+                await lines.changed.wait()
+    assert first == ignored[0]
+    whole = int(first.split("(")[1].split()[0])
+    assert whole > 400 * KIB * 3, first  # the value itself, as JSON, not the announcement
+    assert int(ignored[1].split("(")[1].split()[0]) < 1000, ignored  # the 10 B one next
+    assert "a notification to r/anything is lost" in lost
+    assert "MessageTooLarge" in lost or "limit" in lost, lost

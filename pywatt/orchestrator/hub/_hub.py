@@ -38,7 +38,7 @@ from typing import Any, Final
 import attrs
 import trio
 
-from actors import Actor, DeferredReply, Request
+from actors import Actor, DeferredReply, Request, StreamAborted
 from pywatt.channels import (
     RawRoute,
     payload_json,
@@ -47,6 +47,7 @@ from pywatt.channels import (
     routed_response_frame,
 )
 from pywatt.observe import ChannelChanged
+from pywatt.router import stream_reply_id
 from pywatt.wire import (
     READY_ENDPOINT,
     REPLY_ENDPOINT,
@@ -78,6 +79,7 @@ from pywatt.wire import (
     UnregisterServiceProviderResponse,
     UnregistrationRequest,
     UnregistrationResponse,
+    decode_body,
     decode_payload_message,
     decode_reply,
     encode_payload,
@@ -302,6 +304,7 @@ class Hub(Actor[HubMessage]):
             self._settle()
             now = trio.current_time()
             self.state.streams.sweep(now)
+            self.state.own.sweep(now)
             for key, route in list(self.routes.items()):
                 if route.expires < now:
                     del self.routes[key]
@@ -351,6 +354,7 @@ class Hub(Actor[HubMessage]):
         if self._last_used.get(conn.module_id) is conn:
             del self._last_used[conn.module_id]
         self.state.streams.closed(conn)
+        self.state.own.closed(conn)
         for key, route in list(self.routes.items()):
             if route.callee_conn is conn:
                 del self.routes[key]
@@ -392,7 +396,10 @@ class Hub(Actor[HubMessage]):
                 content.payload_json, content,
             )  # fmt: skip
         elif isinstance(content, RelayedStreamFrame):
-            self.state.streams.on_frame(conn, content, self._conn_for, self._known)
+            if self.state.own.take(conn, content):  # a reply to orch.request, as a stream
+                self.state.streams.settle(content)
+            else:
+                self.state.streams.on_frame(conn, content, self._conn_for, self._known)
         elif isinstance(content, RouteToModule):
             self._route(
                 conn, content.target_module_id, content.target_endpoint, content.request_id,
@@ -571,6 +578,10 @@ class Hub(Actor[HubMessage]):
         self, reply: DeferredReply, callee: str, request_id: uuid.UUID, payload: EncodedMessage
     ) -> None:
         response_type = self._types.pop(request_id, Any)
+        streamed = stream_reply_id(payload.data) if payload.data[:1] == b"{" else None
+        if streamed is not None:
+            self._answer_stream(reply, callee, streamed, response_type)
+            return
         try:
             result = decode_reply(payload.data, response_type)
         except DecodeError as exc:
@@ -580,6 +591,41 @@ class Hub(Actor[HubMessage]):
             reply.fail(ModuleCallFailed(callee, result.error_type, result.message))
         else:
             reply.reply(result)
+
+    def _answer_stream(
+        self,
+        reply: DeferredReply,
+        callee: str,
+        streamed: tuple[bool, uuid.UUID],
+        response_type: Any,
+    ) -> None:
+        """A reply to the orchestrator's own request that came as a stream: the stream
+        itself (``{"Stream":..}``, a ``RemoteInbound`` for the caller to iterate) or a value
+        in one (``{"Body":..}``, read whole here and decoded as ``response_type``)."""
+        whole, stream_id = streamed
+        try:
+            inbound = self.state.own.claim_reply(stream_id)
+        except LookupError as exc:
+            reply.fail(ModuleCallFailed(callee, "BadReply", str(exc)))
+            return
+        if not whole:
+            reply.reply(inbound)
+            return
+
+        async def read() -> None:
+            try:
+                body = await inbound.read_all()
+            except StreamAborted as exc:
+                reply.fail(ModuleCallFailed(callee, "StreamAborted", str(exc)))
+                return
+            try:
+                value = decode_body(body, response_type)
+            except DecodeError as exc:
+                reply.fail(ModuleCallFailed(callee, "BadReply", str(exc)))
+                return
+            reply.reply(value)
+
+        self.ctx.start_task(read)
 
     def _fail(
         self,

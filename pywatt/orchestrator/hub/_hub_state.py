@@ -33,6 +33,7 @@ from actors import DeferredReply
 from pywatt.wire import Capabilities, HealthStatus, RegisteredModule, ServiceProviderInfo
 
 from ._connection import ServerConnection
+from ._own_streams import OwnStreams
 from ._stream_relay import StreamRelay
 
 __all__ = ["HubState", "ReadyWaiter", "RegistrationRecord", "Route"]
@@ -100,6 +101,8 @@ class HubState:
     """Routing statistics; they count across restarts of the hub."""
     streams: StreamRelay = attrs.Factory(StreamRelay)
     """The streams relayed between modules (``_stream_relay``)."""
+    own: OwnStreams = attrs.Factory(OwnStreams)
+    """The streams modules send to the orchestrator itself: replies to ``orch.request``."""
 
     def stale(self) -> tuple[list[ServerConnection], list[tuple[str, uuid.UUID]]]:
         """What a crash may have left behind: connections that are closed but still listed,

@@ -125,6 +125,12 @@ class StreamRelay:
         self.legs.pop(sid, None)
         self.queued.pop(sid, None)
 
+    def settle(self, frame: RelayedStreamFrame) -> None:
+        """``frame`` was queued for the hub and taken by someone else (a stream to the
+        orchestrator itself): later frames of its stream need not wait for it."""
+        if frame.stream_id in self.queued:
+            self._handled(frame)
+
     def _handled(self, frame: RelayedStreamFrame) -> None:
         left = self.queued[frame.stream_id] - 1
         if left > 0:

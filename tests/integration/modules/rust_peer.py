@@ -105,6 +105,8 @@ def main() -> None:
             answered = True
             source = message["source_module_id"]
             log(f"reply from {source} same-id={known} value={json.dumps(value)}")
+        elif op == "routed_module_message":
+            log(f"ignored {op} ({len(message['payload']['data'])} bytes of payload)")
         else:
             log(f"ignored {op}")
 

@@ -6,6 +6,7 @@ Endpoints it serves:
   per chunk for the first ``metadata["slow_chunks"]`` chunks; answers ``{"bytes", "chunks",
   "crc32", "source", "metadata"}``. With ``metadata["fail_after"]`` it raises after that many
   chunks; with ``metadata["stop_after"]`` it returns early.
+* ``make``: answers ``{"size": n}`` with ``n`` bytes of the test pattern (a value).
 * ``echo``: answers its request as it is (bytes stay bytes); ``limited``: the same, for
   requests of at most 1000 bytes (``max_request_size``).
 * ``download``: answers ``{"size": n}`` with a stream of ``n`` bytes (an async generator);
@@ -14,12 +15,18 @@ Endpoints it serves:
 * ``run``: one step, as the test orchestrator asks it: ``{"upload": "module:endpoint",
   "size", "chunk", "metadata", "cancel_after"}``, ``{"call": "module:endpoint", "size"}`` (a
   bytes payload of that size, compared with the echo), ``{"download": "module:endpoint",
-  "size", "stop_after"}``; answered with the outcome or ``{"error": class, "message",
-  "reason", "by", "cause"}``.
+  "size", "stop_after", "unread", "slow_chunks", "sleep"}`` (``unread``: read nothing
+  until the stream is aborted, then iterate it; ``sleep`` seconds after each of the first
+  ``slow_chunks`` chunks; ``download receiving`` logged at the first),
+  ``{"notify": "module:endpoint", "size"}`` (a notification of that many bytes); answered
+  with the outcome or ``{"error": class, "message", "reason", "by", "cause"}``.
+* ``sink``: takes notifications of bytes; ``sunk`` (``{"count": n}``) waits for the first
+  ``n`` and answers their ``{"size", "crc32", "type"}`` in order of arrival.
 * ``hold``: parks, for the crash tests (the process is killed under it).
 * ``start`` / ``result``: run a ``run`` step in the actor ``background`` (outside the
   router, so a crash of the router does not take the step with it), and wait for its outcome.
-* ``crash``: crashes the module's actor ``{"actor": name}`` (from an actor outside its tree).
+* ``crash``: crashes the module's actor ``{"actor": name}`` (from an actor outside its tree);
+  ``incarnation``: that actor's incarnation number (1 until it restarts).
 
 It logs ``upload receiving from <module>`` at an upload's first chunk and ``upload aborted:
 reason=<code> by=<side>: <detail>`` when one is aborted.
@@ -156,6 +163,9 @@ async def main(state: AppState[Any]) -> None:
     def echo(request: Any) -> Any:
         return request
 
+    def make(request: dict[str, int]) -> bytes:
+        return body(int(request["size"]))
+
     async def download(request: dict[str, Any]) -> AsyncIterator[bytes]:
         fail_at = request.get("fail_at")
         sent = 0
@@ -193,6 +203,9 @@ async def main(state: AppState[Any]) -> None:
                     "reply": stream.reply, "sent_crc32": crc,
                     "max_in_flight": stats.max_in_flight,
                 }  # fmt: skip
+            if "notify" in step:
+                await state.send_message(step["notify"], body(int(step["size"])))
+                return {"sent": int(step["size"])}
             if "call" in step:
                 payload = body(int(step["size"]))
                 value = await state.send_request(
@@ -204,11 +217,23 @@ async def main(state: AppState[Any]) -> None:
             if "download" in step:
                 reply = await state.send_request(step["download"], step["request"], timeout=60)
                 assert isinstance(reply, RemoteInbound), type(reply)
-                size = crc = 0
+                if step.get("unread"):  # hold it unread until the idle timeout ends it
+                    with trio.fail_after(60):
+                        while reply.aborted is None:
+                            await reply.lot.park()  # woken by each frame and by the abort
+                    async for _ in reply:
+                        raise AssertionError("a chunk came out of a stream aborted idle")
+                size = crc = chunks = 0
                 stop_after = step.get("stop_after")
+                slow, pause = int(step.get("slow_chunks", 0)), float(step.get("sleep", 0))
                 async for chunk in reply:
                     size += len(chunk)
                     crc = zlib.crc32(chunk, crc)
+                    chunks += 1
+                    if chunks == 1:
+                        log.info("download receiving from %s", step["download"])
+                    if chunks <= slow:
+                        await trio.sleep(pause)
                     if stop_after is not None and size >= stop_after:
                         await reply.aclose()
                         break
@@ -225,6 +250,25 @@ async def main(state: AppState[Any]) -> None:
         await state.system.tell("crasher", CrashIt(request["actor"]))
         return "crashing"
 
+    sunk: list[dict[str, Any]] = []
+    sunk_changed = trio.Event()
+
+    def sink(notification: Any) -> None:
+        nonlocal sunk_changed
+        data = bytes(notification)  # bytes if it came in a stream, else a JSON list of ints
+        kind = type(notification).__name__
+        sunk.append({"size": len(data), "crc32": zlib.crc32(data), "type": kind})
+        sunk_changed.set()
+        sunk_changed = trio.Event()
+
+    async def sunk_after(request: dict[str, int]) -> list[dict[str, Any]]:
+        while len(sunk) < int(request["count"]):
+            await sunk_changed.wait()
+        return sunk[: int(request["count"])]
+
+    def incarnation(request: dict[str, str]) -> int:
+        return state.system.statistics(request["actor"]).incarnation or 0
+
     await state.system.spawn(Crasher, name="crasher")
     await state.spawn(lambda: Background(run), name="background")
 
@@ -238,8 +282,12 @@ async def main(state: AppState[Any]) -> None:
     await state.serve("start", start)
     await state.serve("result", result)
     await state.serve("crash", crash)
+    await state.serve("incarnation", incarnation)
+    await state.serve("sink", sink)
+    await state.serve("sunk", sunk_after)
     await state.serve_stream("upload", upload)
     await state.serve("echo", echo)
+    await state.serve("make", make)
     await state.serve("limited", echo, max_request_size=1000)
     await state.serve("download", download)
     await state.serve("download_reply", download_reply)
@@ -254,4 +302,8 @@ if __name__ == "__main__":
 
     if os.environ.get("STREAMER_DUMP"):  # debugging: where is it stuck?
         faulthandler.dump_traceback_later(float(os.environ["STREAMER_DUMP"]), repeat=True)
-    raise SystemExit(run_module(main, log_level="INFO"))
+    # STREAMER_IDLE: the stream idle timeout in seconds (the idle test makes it short).
+    idle = float(os.environ.get("STREAMER_IDLE", "120"))
+    raise SystemExit(
+        run_module(main, log_level="INFO", messaging_config={"stream_idle_timeout": idle})
+    )
