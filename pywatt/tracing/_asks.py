@@ -78,10 +78,10 @@ class _AskTracer:
         if tracer is None or getattr(message, "carries_trace", False):
             return _NOTHING  # off, or a message that carries its trace itself (the router's)
         context = _get_current()
-        parent = _get_current_span(context)
-        if not parent.get_span_context().is_valid:
+        parent = _get_current_span(context).get_span_context()
+        if not parent.is_valid:
             return _NOTHING  # no trace to continue: asks outside a trace make no spans
-        if not STATE.trace_asks or not parent.is_recording():
+        if not STATE.trace_asks or not parent.trace_flags.sampled:
             # asks are not spans (the default), or a trace not sampled (no spans in it):
             # the context is carried on, no span made
             return nullcontext(context)

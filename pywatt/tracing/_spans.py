@@ -114,9 +114,11 @@ class _ClientSpan:
 
 def _unsampled() -> bool:
     """Inside a trace that is not sampled: pywatt makes no spans there (the SDK would make
-    non-recording ones, at most of the cost of real ones), only carries the context on."""
-    current = trace.get_current_span()
-    return current.get_span_context().is_valid and not current.is_recording()
+    non-recording ones, at most of the cost of real ones), only carries the context on.
+    Read from the trace flags, not from whether the current span still records: a tell's
+    work may run after the span it was sent in has ended, and is still in its trace."""
+    current = trace.get_current_span().get_span_context()
+    return current.is_valid and not current.trace_flags.sampled
 
 
 def _attributes(extra: Mapping[str, Any], module_id: str | None) -> dict[str, Any]:
@@ -151,8 +153,8 @@ def client_span(
     if tracer is None:
         return _NOTHING
     parent = _get_current()
-    current = _get_current_span(parent)
-    if current.get_span_context().is_valid and not current.is_recording():
+    current = _get_current_span(parent).get_span_context()
+    if current.is_valid and not current.trace_flags.sampled:
         # inside a trace not sampled: no span; the context (not sampled) still goes along
         return nullcontext(inject())
     kind, name, attributes = _client_shape(notify, target, endpoint, STATE.module_id)
