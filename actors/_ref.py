@@ -83,11 +83,10 @@ class ActorRef(Generic[M], metaclass=_RuntimeOnly):
         if cell.mailbox.closed:
             cell = self._live()
         cell.check(message)
-        tracer = HOOK.tracer
-        if tracer is not None:
-            cell.mailbox.put_nowait(self._told(tracer, message))
-            return
-        cell.mailbox.put_nowait(message)
+        if HOOK.tracer is None:
+            cell.mailbox.put_nowait(message)
+        else:
+            cell.mailbox.put_nowait(self._told(message))
 
     async def tell(self, message: M) -> None:
         """Send a one-way message, waiting for room if the mailbox is full (WAIT policy).
@@ -100,15 +99,16 @@ class ActorRef(Generic[M], metaclass=_RuntimeOnly):
         if cell.mailbox.closed:
             cell = self._live()
         cell.check(message)
-        tracer = HOOK.tracer
-        if tracer is not None:
-            await cell.mailbox.put(self._told(tracer, message))
-            return
-        await cell.mailbox.put(message)
+        if HOOK.tracer is None:
+            await cell.mailbox.put(message)
+        else:
+            await cell.mailbox.put(self._told(message))
 
-    def _told(self, tracer: AskTracer, message: M) -> object:
-        """``message`` in a :class:`Told` envelope when it is sent inside a trace."""
-        context = tracer.tell_context(self.name, message)
+    def _told(self, message: M) -> object:
+        """``message`` in a :class:`Told` envelope when it is sent inside a trace (a tracer
+        is installed)."""
+        tracer = HOOK.tracer
+        context = None if tracer is None else tracer.tell_context(self.name, message)
         return message if context is None else Told(message, context)
 
     async def ask(
