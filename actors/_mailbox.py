@@ -85,6 +85,18 @@ class _Waiter:
         self.item = item
 
 
+class Told:
+    """A one-way message sent inside a trace, with the sender's tracing context: the actor
+    handles ``message`` with ``trace`` attached (actors/_tracing.py). Plain tells are queued
+    as they are; only a tracer installed wraps them."""
+
+    __slots__ = ("message", "trace")
+
+    def __init__(self, message: object, trace: object) -> None:
+        self.message = message
+        self.trace = trace
+
+
 class Ask:
     """The reply slot of one ask: the actor completes it, the asker waits on it.
 
@@ -429,6 +441,8 @@ class Mailbox:
                 if reason is DeadLetterReason.STOPPED
                 else MailboxFull(self.name, self.capacity)
             )
+            self._dead_letters.record(self.name, item.message, reason)
+        elif type(item) is Told:
             self._dead_letters.record(self.name, item.message, reason)
         else:
             self._dead_letters.record(self.name, item, reason)

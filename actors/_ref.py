@@ -13,7 +13,7 @@ import trio
 from trio.lowlevel import current_task
 
 from ._errors import MailboxFull
-from ._mailbox import Ask, AskDeadline, MailboxStatistics
+from ._mailbox import Ask, AskDeadline, MailboxStatistics, Told
 from ._tracing import HOOK, AskTracer
 
 if TYPE_CHECKING:
@@ -83,7 +83,10 @@ class ActorRef(Generic[M], metaclass=_RuntimeOnly):
         if cell.mailbox.closed:
             cell = self._live()
         cell.check(message)
-        cell.mailbox.put_nowait(message)
+        if HOOK.tracer is None:
+            cell.mailbox.put_nowait(message)
+        else:
+            cell.mailbox.put_nowait(self._told(message))
 
     async def tell(self, message: M) -> None:
         """Send a one-way message, waiting for room if the mailbox is full (WAIT policy).
@@ -96,7 +99,17 @@ class ActorRef(Generic[M], metaclass=_RuntimeOnly):
         if cell.mailbox.closed:
             cell = self._live()
         cell.check(message)
-        await cell.mailbox.put(message)
+        if HOOK.tracer is None:
+            await cell.mailbox.put(message)
+        else:
+            await cell.mailbox.put(self._told(message))
+
+    def _told(self, message: M) -> object:
+        """``message`` in a :class:`Told` envelope when it is sent inside a trace (a tracer
+        is installed)."""
+        tracer = HOOK.tracer
+        context = None if tracer is None else tracer.tell_context(self.name, message)
+        return message if context is None else Told(message, context)
 
     async def ask(
         self,
@@ -212,9 +225,35 @@ class ActorRef(Generic[M], metaclass=_RuntimeOnly):
         if cell.mailbox.closed:
             cell = self._live()
         cell.check(message)
+        tracer = HOOK.tracer
+        ask = (
+            Ask(message, on_result)
+            if tracer is None
+            else self._traced_nowait(tracer, message, on_result)
+        )
         # A refusal (full mailbox) was already reported to on_result when it happened.
         with contextlib.suppress(MailboxFull):
-            cell.mailbox.put_nowait(Ask(message, on_result))
+            cell.mailbox.put_nowait(ask)
+
+    def _traced_nowait(
+        self,
+        tracer: AskTracer,
+        message: Request[R],
+        on_result: Callable[[outcome.Outcome[R]], None],
+    ) -> Ask:
+        """An ``ask_nowait`` with a tracer installed: its context in the envelope, and (where
+        asks are spans) its span open until the outcome, ended before ``on_result`` runs."""
+        span = tracer.ask_span(self.name, message)
+        context = span.__enter__()
+        if context is None:
+            return Ask(message, on_result)
+
+        def done(result: outcome.Outcome[R]) -> None:
+            error = result.error if isinstance(result, outcome.Error) else None
+            span.__exit__(None if error is None else type(error), error, None)
+            on_result(result)
+
+        return Ask(message, done, context)
 
     def statistics(self) -> MailboxStatistics:
         """The mailbox statistics of the actor behind this name."""

@@ -11,7 +11,7 @@ import trio
 from trio.lowlevel import current_task, wait_task_rescheduled
 
 from ._actor import ActorContext
-from ._mailbox import Ask
+from ._mailbox import Ask, Told
 from ._messages import DeadLetterReason
 from ._tracing import HOOK
 
@@ -104,7 +104,7 @@ async def _serve(ctx: ActorContext, scope: trio.CancelScope) -> bool:
                     if item.trace is None:
                         result = await receive(item.message)
                     else:  # handled in the asker's tracing context (actors/_tracing.py)
-                        result = await _traced(receive, item)
+                        result = await _traced(receive, item.message, item.trace)
                 except reply_errors as exc:
                     mailbox.failed += 1
                     item.fail(exc)
@@ -116,6 +116,15 @@ async def _serve(ctx: ActorContext, scope: trio.CancelScope) -> bool:
                     ctx.in_hand = None
                     mailbox.processed += 1
                     return False
+            elif type(item) is Told:  # a tell sent inside a trace: in the sender's context
+                sample -= 1
+                started = clock() if observer is not None or not sample else 0.0
+                message = ctx.in_hand = item.message
+                try:
+                    await _traced(receive, message, item.trace)
+                except reply_errors:
+                    mailbox.failed += 1
+                    dead_letters.record(name, message, DeadLetterReason.FAILED)
             else:
                 sample -= 1
                 started = clock() if observer is not None or not sample else 0.0
@@ -144,13 +153,15 @@ async def _serve(ctx: ActorContext, scope: trio.CancelScope) -> bool:
     return True
 
 
-async def _traced(receive: Callable[[Any], Awaitable[Any]], ask: Ask) -> Any:
-    """``receive(ask.message)`` with the ask's tracing context attached."""
+async def _traced(
+    receive: Callable[[Any], Awaitable[Any]], message: object, context: object
+) -> Any:
+    """``receive(message)`` with the sender's tracing ``context`` attached."""
     tracer = HOOK.tracer
-    if tracer is None:  # removed since the ask was sent
-        return await receive(ask.message)
-    token = tracer.attach(ask.trace)
+    if tracer is None:  # removed since the message was sent
+        return await receive(message)
+    token = tracer.attach(context)
     try:
-        return await receive(ask.message)
+        return await receive(message)
     finally:
         tracer.detach(token)

@@ -15,6 +15,11 @@ scrape of a busy module costs.
   router (encoded as for the wire, served by a function handler, answered): what
   ``state.send_request`` does. Under the SDK each is a client span, the W3C context in the
   payload's ``metadata.properties``, and a server span.
+  ``sdk_floor``: the untraced request (pywatt's tracing off) plus, in the same loop, what
+  the SDK alone does for a traced one: the client span and the server span with the same
+  names, kinds and attributes, the context injected into a carrier and extracted from it,
+  under the same processor. What no instrumentation of the SDK can go below: the ratio
+  ``sdk_batch`` / ``sdk_floor`` is pywatt's own share.
 * Targets, as ratios to ``untraced``: ``api_only`` at least 0.95, ``sdk_batch`` at least 0.6.
 
 * ``metrics_scrape``: scrapes per second of a module-sized actor system with 1,000 actors
@@ -41,10 +46,11 @@ from typing import Any, Final
 
 import attrs
 import trio
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import Span, SpanKind
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 import actors
@@ -59,7 +65,7 @@ SCRAPE_MS_TARGET: Final = 50.0
 API_ONLY_TARGET: Final = 0.95
 SDK_TARGET: Final = 0.6
 BATCH: Final = 200
-MODES: Final = ("untraced", "api_only", "sdk_batch", "sdk_ask_spans", "sdk_sampled")
+MODES: Final = ("untraced", "api_only", "sdk_batch", "sdk_ask_spans", "sdk_sampled", "sdk_floor")
 SAMPLED: Final = 0.1
 """``sdk_sampled``: the share of traces kept (``parentbased_traceidratio``), for reference."""
 
@@ -167,6 +173,10 @@ def _tracing(mode: str) -> Iterator[None]:
         return
     if mode == "sdk_ask_spans":
         os.environ[pywatt.tracing.TRACE_ASKS] = "1"
+    if mode == "sdk_floor":
+        with _floor_tracer():
+            yield
+        return
     exporter = _Dropped()
     sampled = mode == "sdk_sampled"
     sampler = ParentBased(TraceIdRatioBased(SAMPLED)) if sampled else None
@@ -200,6 +210,43 @@ def _root() -> AbstractContextManager[Any]:
 
 
 _SAMPLED_TRACER: list[trace.Tracer | None] = [None]
+
+
+@contextmanager
+def _floor_tracer() -> Iterator[trace.Tracer]:
+    """An SDK provider as ``sdk_batch`` has, pywatt's tracing left off: a tracer for the
+    SDK's own work (``sdk_floor``) inside a sampled span."""
+    assert not pywatt.tracing.refresh()
+    exporter = _Dropped()
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    tracer = provider.get_tracer("bench")
+    _FLOOR_TRACER[0] = tracer
+    try:
+        with tracer.start_as_current_span("request"):
+            yield tracer
+    finally:
+        _FLOOR_TRACER[0] = None
+        provider.shutdown()
+    assert exporter.spans > 0
+
+
+_FLOOR_TRACER: list[trace.Tracer | None] = [None]
+_CLIENT_ATTRIBUTES: Final = {"rpc.system": "pywatt", "rpc.service": "me", "rpc.method": "echo",
+                             "pywatt.module.id": "me"}  # fmt: skip
+_SERVER_ATTRIBUTES: Final = {**_CLIENT_ATTRIBUTES, "pywatt.source.module.id": "me"}
+
+
+def _sdk_alone(tracer: trace.Tracer) -> Span:
+    """What the SDK does for one traced request, pywatt aside: its client span, the context
+    injected and extracted, its server span. Returns the client span (the server span is
+    ended at once: which of the two ends when is no cost of its own)."""
+    client = tracer.start_span("me/echo", None, SpanKind.CLIENT, _CLIENT_ATTRIBUTES)
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, trace.set_span_in_context(client))
+    parent = propagate.extract(carrier)
+    tracer.start_span("me/echo", parent, SpanKind.SERVER, _SERVER_ATTRIBUTES).end()
+    return client
 
 
 @attrs.frozen
@@ -237,6 +284,13 @@ def _requests(mode: str) -> Any:
             router = system.ref(ROUTER)
 
             async def batch() -> float:
+                floor = _FLOOR_TRACER[0]
+                if floor is not None:  # sdk_floor: the SDK's work beside an untraced request
+                    for n in range(BATCH):
+                        client = _sdk_alone(floor)
+                        await router.ask(SendRequest("me", "echo", n, Any, None, None))
+                        client.end()
+                    return float(BATCH)
                 with _root():
                     for n in range(BATCH):
                         # what state.send_request("me:echo", n) does
@@ -279,10 +333,19 @@ def define(bench: Bench) -> None:
         for mode in MODES:
             if mode == "sdk_ask_spans" and name != "traced_ask":
                 continue  # a routed request's asks are spanned by its client span already
+            if mode == "sdk_floor" and name != "traced_request":
+                continue  # an ask's floor is sdk_span
             case.add(mode, workload(mode))
         for mode, target in (("api_only", API_ONLY_TARGET), ("sdk_batch", SDK_TARGET)):
             ratio = bench.ratio(name, mode, "untraced", name=f"{name}_{mode}_vs_untraced")
             bench.target(ratio, ">=", target)
+    # The bound the SDK itself sets, and pywatt's share of what is left (no targets).
+    bench.ratio(
+        "traced_request", "sdk_floor", "untraced", name="traced_request_sdk_floor_vs_untraced"
+    )
+    bench.ratio(
+        "traced_request", "sdk_batch", "sdk_floor", name="traced_request_sdk_batch_vs_sdk_floor"
+    )
     bench.meta["traced_ask"] = {
         "untraced": "no tracer provider, no trace",
         "api_only": "the OpenTelemetry API's proxy provider (no SDK), inside an API span",
@@ -297,6 +360,9 @@ def define(bench: Bench) -> None:
         "api_only": "the same inside an API span without an SDK",
         "sdk_batch": "the same under the SDK: a client span and a server span per request",
         "sdk_sampled": f"as sdk_batch, a new trace per {BATCH} requests, {SAMPLED:.0%} kept",
+        "sdk_floor": "untraced, plus the SDK's own work for a traced request in the same loop "
+        "(client and server span with the same attributes, inject, extract; same processor): "
+        "the bound under sdk_batch",
     }
     bench.case("sdk_span", unit="spans/s").add("opentelemetry_sdk", _sdk_span)
     bench.meta["sdk_span"] = {

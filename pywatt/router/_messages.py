@@ -62,7 +62,7 @@ class SendMessage(Request[None]):
     trace: dict[str, str] | None = None
     """The W3C trace context of the caller's span (``pywatt.tracing.client_span``)."""
 
-    trace_ask: ClassVar[bool] = False  # the caller's span covers it: no ask span
+    carries_trace: ClassVar[bool] = True  # ``trace`` is its context: the ask carries none
 
 
 @attrs.frozen
@@ -84,7 +84,7 @@ class SendRequest(Request[Any]):
     request_id: uuid.UUID | None = None
     """The request's id (None: a fresh one); a stream's announcing request names its own."""
 
-    trace_ask: ClassVar[bool] = False  # the caller's span covers it: no ask span
+    carries_trace: ClassVar[bool] = True  # ``trace`` is its context: the ask carries none
 
 
 @attrs.frozen

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
+from functools import lru_cache
 from types import TracebackType
 from typing import Any
 
@@ -35,7 +36,12 @@ __all__ = [
 _NOTHING: AbstractContextManager[Any] = nullcontext()
 _attach = otel_context.attach
 _detach = otel_context.detach
+_get_current = otel_context.get_current
+_get_current_span = trace.get_current_span
 _set_span_in_context = trace.set_span_in_context
+_inject = propagate.inject
+_SHAPES = 1024
+"""Span shapes (kind, name, attributes) kept per request target: most recently used."""
 
 
 class _Current:
@@ -59,21 +65,18 @@ class _Current:
         _detach(self.token)
 
 
-class _ClientSpan:
-    """A client (or producer) span current around a block that gets the carrier of its
-    context; ended, failed if the block raised, when the block ends."""
+class _Block:
+    """A span current around a block and ended with it, failed if the block raised: what
+    ``start_as_current_span`` does, without its generator-based context manager."""
 
     __slots__ = ("span", "token")
 
     def __init__(self, span: Span) -> None:
         self.span = span
 
-    def __enter__(self) -> dict[str, str] | None:
-        context = _set_span_in_context(self.span)
-        self.token = _attach(context)
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier, context=context)
-        return carrier or None
+    def __enter__(self) -> Span:
+        self.token = _attach(_set_span_in_context(self.span))
+        return self.span
 
     def __exit__(
         self,
@@ -85,17 +88,44 @@ class _ClientSpan:
         end_span(self.span, error)
 
 
+class _ClientSpan:
+    """A client (or producer) span around a block that gets the carrier of its context;
+    ended, failed if the block raised, when the block ends. The span is not made current:
+    the block only hands the carrier to the router, which serves the request in the
+    carrier's context (an attach and a detach per request saved)."""
+
+    __slots__ = ("carrier", "span")
+
+    def __init__(self, span: Span, carrier: dict[str, str] | None) -> None:
+        self.span = span
+        self.carrier = carrier
+
+    def __enter__(self) -> dict[str, str] | None:
+        return self.carrier
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        end_span(self.span, error)
+
+
 def _unsampled() -> bool:
     """Inside a trace that is not sampled: pywatt makes no spans there (the SDK would make
-    non-recording ones, at most of the cost of real ones), only carries the context on."""
-    current = trace.get_current_span()
-    return current.get_span_context().is_valid and not current.is_recording()
+    non-recording ones, at most of the cost of real ones), only carries the context on.
+    Read from the trace flags, not from whether the current span still records: a tell's
+    work may run after the span it was sent in has ended, and is still in its trace."""
+    current = trace.get_current_span().get_span_context()
+    return current.is_valid and not current.trace_flags.sampled
 
 
-def _attributes(extra: Mapping[str, Any]) -> dict[str, Any]:
+def _attributes(extra: Mapping[str, Any], module_id: str | None) -> dict[str, Any]:
+    """``extra`` and ``pywatt.module.id`` (when this process is a module)."""
     attributes = dict(extra)
-    if STATE.module_id is not None:
-        attributes[n.MODULE_ID] = STATE.module_id
+    if module_id is not None:
+        attributes[n.MODULE_ID] = module_id
     return attributes
 
 
@@ -107,21 +137,31 @@ def span(
     tracer = STATE.tracer
     if tracer is None or _unsampled():
         return _NOTHING
-    return tracer.start_as_current_span(name, kind=kind, attributes=_attributes(attributes))
+    return _Block(
+        tracer.start_span(name, kind=kind, attributes=_attributes(attributes, STATE.module_id))
+    )
 
 
 def client_span(
     target: str, endpoint: str, *, notify: bool = False
 ) -> AbstractContextManager[dict[str, str] | None]:
-    """The caller's span of an inter-module request (``notify``: a notification); the block
-    gets the carrier to put in the request's metadata (None while tracing is off)."""
+    """The caller's span of an inter-module request (``notify``: a notification), started
+    now and ended when the block ends; the block gets the carrier of its context to put in
+    the request's metadata (None while tracing is off). The span is not current inside
+    the block: the carrier is how the request continues the trace."""
     tracer = STATE.tracer
     if tracer is None:
         return _NOTHING
-    if _unsampled():  # no span; the context (not sampled) still goes along
+    parent = _get_current()
+    current = _get_current_span(parent).get_span_context()
+    if current.is_valid and not current.trace_flags.sampled:
+        # inside a trace not sampled: no span; the context (not sampled) still goes along
         return nullcontext(inject())
-    kind, name, attributes = _request_shape(notify, target, endpoint, caller=True)
-    return _ClientSpan(tracer.start_span(name, kind=kind, attributes=_attributes(attributes)))
+    kind, name, attributes = _client_shape(notify, target, endpoint, STATE.module_id)
+    span_ = tracer.start_span(name, parent, kind, attributes)
+    carrier: dict[str, str] = {}
+    _inject(carrier, _set_span_in_context(span_, parent))
+    return _ClientSpan(span_, carrier or None)
 
 
 def _request_shape(
@@ -142,6 +182,28 @@ def _request_shape(
     return SpanKind.CLIENT if caller else SpanKind.SERVER, f"{module}/{endpoint}", attributes
 
 
+@lru_cache(maxsize=_SHAPES)
+def _client_shape(
+    notify: bool, module: str, endpoint: str, module_id: str | None
+) -> tuple[SpanKind, str, Mapping[str, Any]]:
+    """The caller's side of a request, built once per target (the SDK copies the
+    attributes into each span: this dict is never changed)."""
+    kind, name, attributes = _request_shape(notify, module, endpoint, caller=True)
+    return kind, name, _attributes(attributes, module_id)
+
+
+@lru_cache(maxsize=_SHAPES)
+def _server_shape(
+    notify: bool, module_id: str | None, endpoint: str, source: str, actor: str | None
+) -> tuple[SpanKind, str, Mapping[str, Any]]:
+    """The callee's side of a request, built once per endpoint and caller."""
+    kind, name, attributes = _request_shape(notify, module_id or "", endpoint, caller=False)
+    attributes["pywatt.source.module.id"] = source
+    if actor is not None:
+        attributes[n.ACTOR] = actor
+    return kind, name, _attributes(attributes, module_id)
+
+
 def server_span(
     carrier: Mapping[str, str] | None,
     source: str,
@@ -155,15 +217,8 @@ def server_span(
     tracer = STATE.tracer
     if tracer is None:
         return None
-    module = STATE.module_id or ""
-    method = endpoint or ""
-    kind, name, attributes = _request_shape(notify, module, method, caller=False)
-    attributes["pywatt.source.module.id"] = source
-    if actor is not None:
-        attributes[n.ACTOR] = actor
-    return tracer.start_span(
-        name, context=extract(carrier), kind=kind, attributes=_attributes(attributes)
-    )
+    kind, name, attributes = _server_shape(notify, STATE.module_id, endpoint or "", source, actor)
+    return tracer.start_span(name, extract(carrier), kind, attributes)
 
 
 def http_server_span(
@@ -179,7 +234,7 @@ def http_server_span(
         name or method,
         context=extract(headers),
         kind=SpanKind.SERVER,
-        attributes=_attributes(attributes),
+        attributes=_attributes(attributes, STATE.module_id),
     )
 
 
