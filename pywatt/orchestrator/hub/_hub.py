@@ -52,6 +52,7 @@ from pywatt.wire import (
     REPLY_ENDPOINT,
     REPLY_MARKER_PROPERTY,
     REPLY_MARKER_VALUE,
+    BinaryRoute,
     CapabilitiesRequest,
     CapabilitiesResponse,
     DecodeError,
@@ -64,6 +65,7 @@ from pywatt.wire import (
     HeartbeatRequest,
     HeartbeatResponse,
     MessageMetadata,
+    PayloadTooLarge,
     RegisteredModule,
     RegisterServiceProviderRequest,
     RegisterServiceProviderResponse,
@@ -78,6 +80,8 @@ from pywatt.wire import (
     UnregisterServiceProviderResponse,
     UnregistrationRequest,
     UnregistrationResponse,
+    binary_budget_ms,
+    binary_routed_frame,
     decode_payload_message,
     decode_reply,
     encode_payload,
@@ -391,6 +395,11 @@ class Hub(Actor[HubMessage]):
                 conn, content.target_module_id, content.target_endpoint, content.request_id,
                 content.payload_json, content,
             )  # fmt: skip
+        elif isinstance(content, BinaryRoute):  # from a pywatt module (extensions §5.1)
+            self._route(
+                conn, content.target_module_id, content.target_endpoint, content.request_id,
+                None, content,
+            )  # fmt: skip
         elif isinstance(content, RelayedStreamFrame):
             self.state.streams.on_frame(conn, content, self._conn_for, self._known)
         elif isinstance(content, RouteToModule):
@@ -422,11 +431,13 @@ class Hub(Actor[HubMessage]):
         callee: str,
         endpoint: str,
         request_id: uuid.UUID,
-        payload: bytes,
-        route: RawRoute | RouteToModule,
+        payload: bytes | None,
+        route: RawRoute | RouteToModule | BinaryRoute,
     ) -> None:
         """Forward a ``route_to_module`` whose payload is ``payload`` (the JSON of its
-        ``EncodedMessage``, spliced into the outgoing frame as it is)."""
+        ``EncodedMessage``, spliced into the outgoing frame as it is), or ``None`` for one
+        in the binary form (its bytes go on as they are to a module that reads that form;
+        see :func:`_forward_frame`)."""
         source = conn.module_id
         if endpoint == REPLY_ENDPOINT:
             pending = self.routes.pop((source, request_id), None)
@@ -443,16 +454,20 @@ class Hub(Actor[HubMessage]):
                 )
                 return
             if pending.reply is not None:
-                encoded = route.payload() if isinstance(route, RawRoute) else route.payload
-                self._answer(pending.reply, source, request_id, encoded)
+                self._answer(pending.reply, source, request_id, _payload_of(route))
                 return
             target = self._conn_for(pending.caller, pending.caller_conn)
             if target is not None:
-                target.send_nowait(routed_response_frame(source, request_id, payload))
-                self.counts["replies"] += 1
+                frame = self._forward_frame(True, source, request_id, payload, route, target)
+                if frame is not None:
+                    target.send_nowait(frame)
+                    self.counts["replies"] += 1
             return
         # The caller's budget: how long it will wait for this request (none from Rust).
-        budget = route_budget_ms(payload)
+        if isinstance(route, BinaryRoute):
+            budget = binary_budget_ms(route.data)
+        else:
+            budget = None if payload is None else route_budget_ms(payload)
         if budget == 0:  # spent already: the caller has its timeout, nobody waits
             self.counts["expired"] += 1
             return
@@ -479,11 +494,50 @@ class Hub(Actor[HubMessage]):
                     f"no module named {callee!r}",
                 )  # fmt: skip
             return
-        target.send_nowait(routed_message_frame(source, request_id, payload))
+        frame = self._forward_frame(False, source, request_id, payload, route, target)
+        if frame is None:
+            self._fail(
+                source, conn, callee, request_id, "MessageTooLarge",
+                f"the request is over the frame limit in the JSON form module {callee!r} reads",
+            )  # fmt: skip
+            return
+        target.send_nowait(frame)
         # Remembered as long as the caller waits: a reply after that is dropped here.
         ttl = ROUTE_TTL if budget is None else min(budget / 1000.0, ROUTE_TTL)
         self.routes[(callee, request_id)] = Route(source, conn, target, trio.current_time() + ttl)
         self.counts["routed"] += 1
+
+    def _forward_frame(
+        self,
+        response: bool,
+        source: str,
+        request_id: uuid.UUID,
+        payload: bytes | None,
+        route: RawRoute | RouteToModule | BinaryRoute,
+        target: ServerConnection,
+    ) -> bytes | None:
+        """The ``routed_module_response`` (``response``) or ``routed_module_message`` frame
+        of ``route`` for ``target``: a route that came in the binary form goes on in it to a
+        module that declared MessagePack, its payload bytes untouched; any other goes as
+        JSON. None when the JSON form would be over the frame limit (counted, logged)."""
+        if isinstance(route, BinaryRoute):
+            if target.msgpack:
+                return binary_routed_frame(response, source, request_id, route.data, route.format)
+            payload = payload_json(route.payload())
+        assert payload is not None
+        try:
+            if response:
+                return routed_response_frame(source, request_id, payload)
+            return routed_message_frame(source, request_id, payload)
+        except PayloadTooLarge as exc:
+            self.counts["too_large"] += 1
+            self.console.warning(
+                f"dropped {'a reply' if response else 'a request'} from {source} for "
+                f"{target.module_id} ({request_id}): {exc.size} bytes as JSON, over the "
+                f"{exc.limit}-byte frame limit",
+                source,
+            )
+            return None
 
     def _known(self, module_id: str) -> bool:
         return self.modules is None or module_id in self.modules
@@ -499,7 +553,7 @@ class Hub(Actor[HubMessage]):
         conn: ServerConnection,
         callee: str,
         request_id: uuid.UUID,
-        route: RawRoute | RouteToModule,
+        route: RawRoute | RouteToModule | BinaryRoute,
         budget: int | None = None,
     ) -> None:
         """Answer ``pywatt.ready`` for ``callee``: at once when it is reachable (or does not
@@ -516,9 +570,8 @@ class Hub(Actor[HubMessage]):
             self._answer_for(conn.module_id, conn, callee, request_id, encode_reply_ok(True))
             return
         wait = ROUTE_TTL
-        encoded = route.payload() if isinstance(route, RawRoute) else route.payload
         try:
-            content = decode_payload_message(encoded, Any).content
+            content = decode_payload_message(_payload_of(route), Any).content
             if isinstance(content, dict) and isinstance(content.get("wait"), int | float):
                 wait = min(max(float(content["wait"]), 0.0), ROUTE_TTL)
         except DecodeError:
@@ -728,6 +781,12 @@ class Hub(Actor[HubMessage]):
                 del self.registrations[module_id]
                 self.console.info(f"{module_id} unregistered", module_id)
             conn.send_nowait(encode_bare(UnregistrationResponse(success=valid, error=error)))
+
+
+def _payload_of(route: RawRoute | RouteToModule | BinaryRoute) -> EncodedMessage:
+    """The payload of a route in any of its forms. Raises ``DecodeError`` (never for a
+    route read by the listener)."""
+    return route.payload if isinstance(route, RouteToModule) else route.payload()
 
 
 def _info(conn: ServerConnection) -> ConnectionInfo:

@@ -42,6 +42,7 @@ from pywatt.wire import (
     ModuleDeclaration,
     RemoteProtocolError,
     SecurityLevel,
+    parse_binary_route,
     stream_frame_head,
 )
 
@@ -276,9 +277,15 @@ class ModuleListener(Actor[KillListener]):
                         # payload forwarded as it is.
                         head = stream_frame_head(frame.payload)
                         if head is None:
+                            # A request or reply in the binary form (extensions §5.1).
+                            binary = parse_binary_route(frame.payload)
+                            if binary is not None:
+                                conn.malformed_run = 0
+                                await hub.tell(FromConnection(conn, binary))
+                                continue
                             if conn.refuse_malformed(
                                 f"{len(frame.payload)} bytes: a code-4 frame that is no "
-                                "stream frame in pywatt's form"
+                                "stream frame nor binary route in pywatt's form"
                             ):
                                 return
                             continue
