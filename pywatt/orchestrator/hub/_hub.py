@@ -193,6 +193,9 @@ class HubStatistics:
     expired: int = 0
     """Requests not forwarded because their caller's budget (``pywatt_deadline_ms``) was
     spent when they arrived."""
+    binary: int = 0
+    """Requests and replies forwarded in the binary form (both modules pywatt; protocol
+    extensions §5.1): their payload bytes passed on as they came."""
 
 
 @attrs.frozen
@@ -328,6 +331,7 @@ class Hub(Actor[HubMessage]):
             return HubStatistics(
                 c["routed"], c["replies"], c["late_replies"], c["unroutable"],
                 c["interrupted"], len(self.routes), c["updates_pushed"], c["expired"],
+                c["binary"],
             )  # fmt: skip
         return None
 
@@ -522,6 +526,7 @@ class Hub(Actor[HubMessage]):
         JSON. None when the JSON form would be over the frame limit (counted, logged)."""
         if isinstance(route, BinaryRoute):
             if target.msgpack:
+                self.counts["binary"] += 1
                 return binary_routed_frame(response, source, request_id, route.data, route.format)
             payload = payload_json(route.payload())
         assert payload is not None
