@@ -167,6 +167,14 @@ class HubKilled(Exception):
 
 
 @attrs.frozen
+class DirectRouteFailed:
+    """A route handled by a listener for the hub (``_direct``) raised ``error``: the hub
+    crashes with it, as if it had raised in its own task."""
+
+    error: Exception
+
+
+@attrs.frozen
 class ConnectionInfo:
     """A snapshot of one module connection as the orchestrator sees it."""
 
@@ -235,6 +243,7 @@ ORCHESTRATOR_CALLER: Final = "pywatt.orchestrator"
 HubMessage = (
     CallModule
     | KillHub
+    | DirectRouteFailed
     | Opened
     | Closed
     | FromConnection
@@ -276,6 +285,11 @@ class Hub(Actor[HubMessage]):
     async def on_start(self) -> None:
         self._settle()
         self.ctx.send_interval(10.0, _Sweep())
+        self.state.direct.route = self._on_frame  # the listeners route through it (_direct)
+
+    async def on_stop(self) -> None:
+        if self.state.direct.route == self._on_frame:
+            self.state.direct.route = None
 
     def _settle(self) -> None:
         """Settle what the state holds that is no longer true (``HubState.stale``): after a
@@ -289,11 +303,16 @@ class Hub(Actor[HubMessage]):
 
     async def receive(self, message: HubMessage) -> Any:
         if isinstance(message, FromConnection):
+            self.state.direct.hub_took()
             self._on_frame(message.conn, message.content)
         elif isinstance(message, Opened):
+            self.state.direct.hub_took()
             self._opened(message.conn)
         elif isinstance(message, Closed):
+            self.state.direct.hub_took()
             self._closed(message.conn)
+        elif isinstance(message, DirectRouteFailed):
+            raise message.error  # crash with it: a restart settles what it left (_direct)
         elif isinstance(message, ModuleEnded):
             for provider in [
                 p for p in self.providers.values() if p.module_id == message.module_id

@@ -33,6 +33,7 @@ from actors import DeferredReply
 from pywatt.wire import Capabilities, HealthStatus, RegisteredModule, ServiceProviderInfo
 
 from ._connection import ServerConnection
+from ._direct import DirectRoutes
 from ._stream_relay import StreamRelay
 
 __all__ = ["HubState", "ReadyWaiter", "RegistrationRecord", "Route"]
@@ -100,6 +101,8 @@ class HubState:
     """Routing statistics; they count across restarts of the hub."""
     streams: StreamRelay = attrs.Factory(StreamRelay)
     """The streams relayed between modules (``_stream_relay``)."""
+    direct: DirectRoutes = attrs.Factory(DirectRoutes)
+    """The hub's routing lent to the listeners (``_direct``)."""
 
     def stale(self) -> tuple[list[ServerConnection], list[tuple[str, uuid.UUID]]]:
         """What a crash may have left behind: connections that are closed but still listed,

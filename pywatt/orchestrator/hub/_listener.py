@@ -31,9 +31,10 @@ import attrs
 import trio
 
 from actors import Actor
-from pywatt.channels import parse_route
+from pywatt.channels import RawRoute, parse_route
 from pywatt.wire import (
     NEED_DATA,
+    BinaryRoute,
     DecodeError,
     FrameDecoder,
     FrameFormat,
@@ -48,8 +49,9 @@ from pywatt.wire import (
 
 from ..console import Console
 from ._connection import ServerConnection, decode_module_frame, encode_bare
+from ._direct import DirectRoutes
 from ._first_frame import FirstFrameRefused, admit_first_frame
-from ._hub import HUB_NAME, Closed, FromConnection, Opened
+from ._hub import HUB_NAME, Closed, DirectRouteFailed, FromConnection, Opened
 from ._stream_relay import RelayedStreamFrame, StreamRelay
 
 __all__ = [
@@ -88,6 +90,9 @@ class ChannelSettings:
     relay: StreamRelay | None = None
     """The hub's stream relay: a frame of a stream the hub knows is forwarded by the
     listener that read it (``StreamRelay.forward_direct``), without a hand-off per chunk."""
+    direct: DirectRoutes = attrs.Factory(DirectRoutes)
+    """The hub's routing, lent to the listeners (``_direct``): requests and replies are
+    routed by the listener that read them, without a hand-off per frame."""
 
 
 @attrs.define
@@ -205,6 +210,7 @@ class ModuleListener(Actor[KillListener]):
                     conn, decoder
                 ):
                     return
+                self.settings.direct.told_hub()
                 hub.tell_nowait(Opened(conn))
                 opened = True
                 async with trio.open_nursery() as nursery:
@@ -218,6 +224,7 @@ class ModuleListener(Actor[KillListener]):
             if report is not None:  # one line per connection, however many there were
                 console.warning(report, ep.module_id)
             if opened:
+                self.settings.direct.told_hub()
                 hub.tell_nowait(Closed(conn))
             await trio.aclose_forcefully(stream)
 
@@ -281,7 +288,7 @@ class ModuleListener(Actor[KillListener]):
                             binary = parse_binary_route(frame.payload)
                             if binary is not None:
                                 conn.malformed_run = 0
-                                await hub.tell(FromConnection(conn, binary))
+                                await self._route(conn, binary)
                                 continue
                             if conn.refuse_malformed(
                                 f"{len(frame.payload)} bytes: a code-4 frame that is no "
@@ -296,6 +303,7 @@ class ModuleListener(Actor[KillListener]):
                             if relay.forward_direct(conn, relayed):
                                 continue
                             relay.queue(relayed)
+                        self.settings.direct.told_hub()
                         await hub.tell(FromConnection(conn, relayed))
                         continue
                     if frame.format is FrameFormat.JSON:
@@ -304,7 +312,7 @@ class ModuleListener(Actor[KillListener]):
                         raw = parse_route(frame.payload)
                         if raw is not None:
                             conn.malformed_run = 0
-                            await hub.tell(FromConnection(conn, raw))
+                            await self._route(conn, raw)
                             continue
                     try:
                         message = decode_module_frame(frame)
@@ -327,6 +335,7 @@ class ModuleListener(Actor[KillListener]):
                             conn.latency = trio.current_time() - conn.heartbeat_sent_at
                             conn.heartbeat_sent_at = None
                         continue
+                    self.settings.direct.told_hub()
                     await hub.tell(FromConnection(conn, content))
             except RemoteProtocolError as exc:
                 conn.close(f"unusable frame stream: {exc}")
@@ -336,6 +345,20 @@ class ModuleListener(Actor[KillListener]):
             if not data:
                 return
             decoder.feed(data)
+
+    async def _route(self, conn: ServerConnection, route: RawRoute | BinaryRoute) -> None:
+        """Hand a request or reply to the hub's routing: in this task when the hub lends it
+        (``_direct``), else through its mailbox."""
+        direct = self.settings.direct
+        try:
+            if direct.forward(conn, route):
+                return
+        except Exception as exc:  # the hub's bug: it crashes with it, not this connection
+            direct.failed()
+            self.ctx.system.ref(HUB_NAME).tell_nowait(DirectRouteFailed(exc))
+            return
+        direct.told_hub()
+        await self.ctx.system.ref(HUB_NAME).tell(FromConnection(conn, route))
 
     async def _heartbeats(self, conn: ServerConnection) -> None:
         interval = self.settings.heartbeat_interval
