@@ -1,7 +1,8 @@
 """The hub: the orchestrator's side of channels, routing, discovery and registration.
 
 Connections accepted by the listeners register here (``Opened`` / ``Closed``) and every
-decoded frame arrives as :class:`FromConnection`. The hub
+decoded frame arrives as :class:`FromConnection`, except requests and replies, which the
+listener that read them routes with the hub's own routing, lent to it (``_direct``). The hub
 
 * routes ``route_to_module`` (decision 7): a request becomes ``routed_module_message`` on
   one of the target's connections (the one the target last sent on, which its own channel

@@ -10,8 +10,10 @@ and counted and the connection goes on, unless it is one of ``MALFORMED_RUN_LIMI
 which closes it; they are logged in one line when the connection ends. A broken frame header
 closes it (decision 5). A
 ``route_to_module`` in its canonical form is read by ``pywatt.channels.parse_route`` and
-handed on as a ``RawRoute`` whose payload is forwarded without being decoded; any other form
-is decoded by ``pywatt.wire``.
+handed on as a ``RawRoute`` whose payload is forwarded without being decoded, and one in the
+binary form (protocol extensions §5.1) as a ``BinaryRoute``; both are routed in the
+listener's task when the hub lends its routing (``_direct``). Any other form is decoded by
+``pywatt.wire``.
 
 The socket file is created owner-only (0600) inside the orchestrator's private run
 directory and removed when the listener stops. ``KillListener`` crashes the actor on
