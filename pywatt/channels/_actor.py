@@ -107,6 +107,15 @@ class Writer:
             return state.name
         return None
 
+    def binary(self, prefer: str | None = None) -> bool:
+        """Whether the connection :meth:`offer` would pick now has both ends declared
+        MessagePack, so a request or reply may go there in the binary form
+        (``pywatt.wire.binary_route_frame``). A module's connections all go to one
+        orchestrator and declare the same formats, so the answer holds for the connection
+        :meth:`send` picks after a wait too. Does not block."""
+        state = None if self.revoked else self._pick(prefer)
+        return state is not None and state.streams
+
     async def send(self, frame: bytes, prefer: str | None = None, what: str = "a frame") -> str:
         """Queue ``frame`` on ``prefer`` if it is up, else on the connection the preferences
         pick, waiting for room; returns the connection's name. Raises :class:`NoChannel`

@@ -27,6 +27,7 @@ from pywatt.wire import (
     decode_stream_frame,
     encode_frame,
     encode_json,
+    parse_binary_routed,
     stream_frame_head,
     to_message,
 )
@@ -93,6 +94,9 @@ def decode_inbound(frame: Frame) -> OrchestratorToModule | RegistrationReply | S
     """Decode an orchestrator→module frame: an op (bare or ``Message``-wrapped) or one of
     the bare registration replies of §10. Raises ``DecodeError``."""
     if frame.format is FrameFormat.MSGPACK:
+        routed = parse_binary_routed(frame.payload)  # a request or reply (extensions §5.1)
+        if routed is not None:
+            return routed
         if stream_frame_head(frame.payload) is not None:  # a stream (extensions §9.4)
             return decode_stream_frame(frame.payload)
         return decode_msgpack(frame.payload, OrchestratorToModule)

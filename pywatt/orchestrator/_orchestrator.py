@@ -506,6 +506,7 @@ async def open_orchestrator(
             console=console,
             server_ssl=server_context(manifest.tls) if manifest.tls is not None else None,
             relay=hub_state.streams,
+            direct=hub_state.direct,
         )
         handles = {spec.id: ModuleHandle(spec) for spec in manifest.start_order()}
         for handle in handles.values():

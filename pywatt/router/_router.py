@@ -108,6 +108,7 @@ from pywatt.wire import (
     RoutedModuleMessage,
     RoutedModuleResponse,
     StreamFrame,
+    binary_route_frame,
     decode_body,
     decode_payload,
     decode_payload_message,
@@ -459,12 +460,34 @@ class Router(Actor[RouterMessage]):
         except ActorError as exc:
             raise NoChannel(what) from exc
 
-    def _route_frame(
-        self, target: str, endpoint: str, request_id: uuid.UUID, payload: EncodedMessage
+    def _frame(
+        self,
+        target: str,
+        endpoint: str,
+        request_id: uuid.UUID,
+        payload: EncodedMessage,
+        prefer: str | None = None,
     ) -> bytes:
-        """``route_frame``, or :class:`MessageTooLarge` when the frame is over the limit."""
+        """The frame of a request, notification or reply: in the binary form when the
+        connection it will go on (``prefer`` if up) has both ends declared MessagePack
+        (extensions §5.1), else as the Rust SDK writes it. Raises ``PayloadTooLarge``,
+        ``EncodeError``."""
+        writer = self.writer
+        if writer is not None and writer.binary(prefer):
+            return binary_route_frame(target, endpoint, request_id, payload)
+        return route_frame(target, endpoint, request_id, payload)
+
+    def _route_frame(
+        self,
+        target: str,
+        endpoint: str,
+        request_id: uuid.UUID,
+        payload: EncodedMessage,
+        prefer: str | None = None,
+    ) -> bytes:
+        """``_frame``, or :class:`MessageTooLarge` when the frame is over the limit."""
         try:
-            return route_frame(target, endpoint, request_id, payload)
+            return self._frame(target, endpoint, request_id, payload, prefer)
         except PayloadTooLarge as exc:
             self.counts["too_large"] += 1
             raise MessageTooLarge(target, endpoint, exc.size, exc.limit) from exc
@@ -568,7 +591,9 @@ class Router(Actor[RouterMessage]):
                 self.bodies[request_id] = body
                 payload = body_request_payload(message.endpoint, REPLY_MARKER_VALUE, body.stream_id)
                 channel = await self._send_frame(
-                    self._route_frame(message.target, message.endpoint, request_id, payload),
+                    self._route_frame(
+                        message.target, message.endpoint, request_id, payload, body.channel
+                    ),
                     f"a request to {message.target}/{message.endpoint}",
                     prefer=body.channel,
                 )
@@ -1064,7 +1089,7 @@ class Router(Actor[RouterMessage]):
             return
         payload = EncodedMessage(data=message.data, format=EncodingFormat.JSON)
         try:
-            frame = route_frame(source, REPLY_ENDPOINT, request_id, payload)
+            frame = self._frame(source, REPLY_ENDPOINT, request_id, payload, message.channel)
         except PayloadTooLarge as exc:
             # The caller learns it now, as an error of its request, rather than at its deadline.
             self.counts["too_large"] += 1
@@ -1079,7 +1104,7 @@ class Router(Actor[RouterMessage]):
                 request_id=request_id,
             )
             payload = EncodedMessage(data=encode_reply_error(error), format=EncodingFormat.JSON)
-            frame = route_frame(source, REPLY_ENDPOINT, request_id, payload)
+            frame = self._frame(source, REPLY_ENDPOINT, request_id, payload, message.channel)
         try:
             await self._send_frame(
                 frame,

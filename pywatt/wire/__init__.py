@@ -58,6 +58,12 @@ from ._payload import encode_payload as encode_payload
 from ._payload import encode_reply_error as encode_reply_error
 from ._payload import encode_reply_ok as encode_reply_ok
 from ._payload import to_message as to_message
+from ._route_binary import BinaryRoute as BinaryRoute
+from ._route_binary import binary_budget_ms as binary_budget_ms
+from ._route_binary import binary_route_frame as binary_route_frame
+from ._route_binary import binary_routed_frame as binary_routed_frame
+from ._route_binary import parse_binary_route as parse_binary_route
+from ._route_binary import parse_binary_routed as parse_binary_routed
 from ._stream_codec import decode_stream_frame as decode_stream_frame
 from ._stream_codec import encode_stream_frame as encode_stream_frame
 from ._stream_codec import stream_frame_head as stream_frame_head

@@ -41,6 +41,7 @@ from pywatt.wire import (
     FrameFormat,
     MessageMetadata,
     ModuleDeclaration,
+    RoutedModuleResponse,
     RouteToModule,
     SecurityLevel,
     StreamAbort,
@@ -51,6 +52,7 @@ from pywatt.wire import (
     encode_frame,
     encode_payload,
     encode_stream_frame,
+    parse_binary_routed,
 )
 
 MODULES = Path(__file__).parent / "modules"
@@ -444,6 +446,10 @@ async def _abort_and_reply(
             decoder.feed(data)
             continue
         if frame.format is FrameFormat.MSGPACK:
+            routed = parse_binary_routed(frame.payload)  # a reply in the binary form
+            if isinstance(routed, RoutedModuleResponse):
+                reply = json.loads(routed.payload.data)
+                continue
             decoded = decode_stream_frame(frame.payload)
             if isinstance(decoded, StreamAbort):
                 abort = decoded

@@ -115,6 +115,12 @@ class ServerConnection:
         """The module declared itself pywatt on this connection (extensions allowed)."""
         return self.declaration is not None
 
+    @property
+    def msgpack(self) -> bool:
+        """The module declared MessagePack on this connection: requests and replies may go
+        to it in the binary form (protocol extensions §5.1)."""
+        return self.declaration is not None and "msgpack" in self.declaration.formats
+
     def __repr__(self) -> str:
         return f"<ServerConnection {self.label}{' closed' if self.closed else ''}>"
 

@@ -1,7 +1,8 @@
 """The hub: the orchestrator's side of channels, routing, discovery and registration.
 
 Connections accepted by the listeners register here (``Opened`` / ``Closed``) and every
-decoded frame arrives as :class:`FromConnection`. The hub
+decoded frame arrives as :class:`FromConnection`, except requests and replies, which the
+listener that read them routes with the hub's own routing, lent to it (``_direct``). The hub
 
 * routes ``route_to_module`` (decision 7): a request becomes ``routed_module_message`` on
   one of the target's connections (the one the target last sent on, which its own channel
@@ -53,6 +54,7 @@ from pywatt.wire import (
     REPLY_ENDPOINT,
     REPLY_MARKER_PROPERTY,
     REPLY_MARKER_VALUE,
+    BinaryRoute,
     CapabilitiesRequest,
     CapabilitiesResponse,
     DecodeError,
@@ -65,6 +67,7 @@ from pywatt.wire import (
     HeartbeatRequest,
     HeartbeatResponse,
     MessageMetadata,
+    PayloadTooLarge,
     RegisteredModule,
     RegisterServiceProviderRequest,
     RegisterServiceProviderResponse,
@@ -79,6 +82,8 @@ from pywatt.wire import (
     UnregisterServiceProviderResponse,
     UnregistrationRequest,
     UnregistrationResponse,
+    binary_budget_ms,
+    binary_routed_frame,
     decode_body,
     decode_payload_message,
     decode_reply,
@@ -165,6 +170,14 @@ class HubKilled(Exception):
 
 
 @attrs.frozen
+class DirectRouteFailed:
+    """A route handled by a listener for the hub (``_direct``) raised ``error``: the hub
+    crashes with it, as if it had raised in its own task."""
+
+    error: Exception
+
+
+@attrs.frozen
 class ConnectionInfo:
     """A snapshot of one module connection as the orchestrator sees it."""
 
@@ -191,6 +204,9 @@ class HubStatistics:
     expired: int = 0
     """Requests not forwarded because their caller's budget (``pywatt_deadline_ms``) was
     spent when they arrived."""
+    binary: int = 0
+    """Requests and replies forwarded in the binary form (both modules pywatt; protocol
+    extensions §5.1): their payload bytes passed on as they came."""
 
 
 @attrs.frozen
@@ -230,6 +246,7 @@ ORCHESTRATOR_CALLER: Final = "pywatt.orchestrator"
 HubMessage = (
     CallModule
     | KillHub
+    | DirectRouteFailed
     | Opened
     | Closed
     | FromConnection
@@ -271,6 +288,11 @@ class Hub(Actor[HubMessage]):
     async def on_start(self) -> None:
         self._settle()
         self.ctx.send_interval(10.0, _Sweep())
+        self.state.direct.route = self._on_frame  # the listeners route through it (_direct)
+
+    async def on_stop(self) -> None:
+        if self.state.direct.route == self._on_frame:
+            self.state.direct.route = None
 
     def _settle(self) -> None:
         """Settle what the state holds that is no longer true (``HubState.stale``): after a
@@ -284,11 +306,16 @@ class Hub(Actor[HubMessage]):
 
     async def receive(self, message: HubMessage) -> Any:
         if isinstance(message, FromConnection):
+            self.state.direct.hub_took()
             self._on_frame(message.conn, message.content)
         elif isinstance(message, Opened):
+            self.state.direct.hub_took()
             self._opened(message.conn)
         elif isinstance(message, Closed):
+            self.state.direct.hub_took()
             self._closed(message.conn)
+        elif isinstance(message, DirectRouteFailed):
+            raise message.error  # crash with it: a restart settles what it left (_direct)
         elif isinstance(message, ModuleEnded):
             for provider in [
                 p for p in self.providers.values() if p.module_id == message.module_id
@@ -327,6 +354,7 @@ class Hub(Actor[HubMessage]):
             return HubStatistics(
                 c["routed"], c["replies"], c["late_replies"], c["unroutable"],
                 c["interrupted"], len(self.routes), c["updates_pushed"], c["expired"],
+                c["binary"],
             )  # fmt: skip
         return None
 
@@ -395,6 +423,11 @@ class Hub(Actor[HubMessage]):
                 conn, content.target_module_id, content.target_endpoint, content.request_id,
                 content.payload_json, content,
             )  # fmt: skip
+        elif isinstance(content, BinaryRoute):  # from a pywatt module (extensions §5.1)
+            self._route(
+                conn, content.target_module_id, content.target_endpoint, content.request_id,
+                None, content,
+            )  # fmt: skip
         elif isinstance(content, RelayedStreamFrame):
             if self.state.own.take(conn, content):  # a reply to orch.request, as a stream
                 self.state.streams.settle(content)
@@ -429,11 +462,13 @@ class Hub(Actor[HubMessage]):
         callee: str,
         endpoint: str,
         request_id: uuid.UUID,
-        payload: bytes,
-        route: RawRoute | RouteToModule,
+        payload: bytes | None,
+        route: RawRoute | RouteToModule | BinaryRoute,
     ) -> None:
         """Forward a ``route_to_module`` whose payload is ``payload`` (the JSON of its
-        ``EncodedMessage``, spliced into the outgoing frame as it is)."""
+        ``EncodedMessage``, spliced into the outgoing frame as it is), or ``None`` for one
+        in the binary form (its bytes go on as they are to a module that reads that form;
+        see :func:`_forward_frame`)."""
         source = conn.module_id
         if endpoint == REPLY_ENDPOINT:
             pending = self.routes.pop((source, request_id), None)
@@ -450,16 +485,20 @@ class Hub(Actor[HubMessage]):
                 )
                 return
             if pending.reply is not None:
-                encoded = route.payload() if isinstance(route, RawRoute) else route.payload
-                self._answer(pending.reply, source, request_id, encoded)
+                self._answer(pending.reply, source, request_id, _payload_of(route))
                 return
             target = self._conn_for(pending.caller, pending.caller_conn)
             if target is not None:
-                target.send_nowait(routed_response_frame(source, request_id, payload))
-                self.counts["replies"] += 1
+                frame = self._forward_frame(True, source, request_id, payload, route, target)
+                if frame is not None:
+                    target.send_nowait(frame)
+                    self.counts["replies"] += 1
             return
         # The caller's budget: how long it will wait for this request (none from Rust).
-        budget = route_budget_ms(payload)
+        if isinstance(route, BinaryRoute):
+            budget = binary_budget_ms(route.data)
+        else:
+            budget = None if payload is None else route_budget_ms(payload)
         if budget == 0:  # spent already: the caller has its timeout, nobody waits
             self.counts["expired"] += 1
             return
@@ -486,11 +525,51 @@ class Hub(Actor[HubMessage]):
                     f"no module named {callee!r}",
                 )  # fmt: skip
             return
-        target.send_nowait(routed_message_frame(source, request_id, payload))
+        frame = self._forward_frame(False, source, request_id, payload, route, target)
+        if frame is None:
+            self._fail(
+                source, conn, callee, request_id, "MessageTooLarge",
+                f"the request is over the frame limit in the JSON form module {callee!r} reads",
+            )  # fmt: skip
+            return
+        target.send_nowait(frame)
         # Remembered as long as the caller waits: a reply after that is dropped here.
         ttl = ROUTE_TTL if budget is None else min(budget / 1000.0, ROUTE_TTL)
         self.routes[(callee, request_id)] = Route(source, conn, target, trio.current_time() + ttl)
         self.counts["routed"] += 1
+
+    def _forward_frame(
+        self,
+        response: bool,
+        source: str,
+        request_id: uuid.UUID,
+        payload: bytes | None,
+        route: RawRoute | RouteToModule | BinaryRoute,
+        target: ServerConnection,
+    ) -> bytes | None:
+        """The ``routed_module_response`` (``response``) or ``routed_module_message`` frame
+        of ``route`` for ``target``: a route that came in the binary form goes on in it to a
+        module that declared MessagePack, its payload bytes untouched; any other goes as
+        JSON. None when the JSON form would be over the frame limit (counted, logged)."""
+        if isinstance(route, BinaryRoute):
+            if target.msgpack:
+                self.counts["binary"] += 1
+                return binary_routed_frame(response, source, request_id, route.data, route.format)
+            payload = payload_json(route.payload())
+        assert payload is not None
+        try:
+            if response:
+                return routed_response_frame(source, request_id, payload)
+            return routed_message_frame(source, request_id, payload)
+        except PayloadTooLarge as exc:
+            self.counts["too_large"] += 1
+            self.console.warning(
+                f"dropped {'a reply' if response else 'a request'} from {source} for "
+                f"{target.module_id} ({request_id}): {exc.size} bytes as JSON, over the "
+                f"{exc.limit}-byte frame limit",
+                source,
+            )
+            return None
 
     def _known(self, module_id: str) -> bool:
         return self.modules is None or module_id in self.modules
@@ -506,7 +585,7 @@ class Hub(Actor[HubMessage]):
         conn: ServerConnection,
         callee: str,
         request_id: uuid.UUID,
-        route: RawRoute | RouteToModule,
+        route: RawRoute | RouteToModule | BinaryRoute,
         budget: int | None = None,
     ) -> None:
         """Answer ``pywatt.ready`` for ``callee``: at once when it is reachable (or does not
@@ -523,9 +602,8 @@ class Hub(Actor[HubMessage]):
             self._answer_for(conn.module_id, conn, callee, request_id, encode_reply_ok(True))
             return
         wait = ROUTE_TTL
-        encoded = route.payload() if isinstance(route, RawRoute) else route.payload
         try:
-            content = decode_payload_message(encoded, Any).content
+            content = decode_payload_message(_payload_of(route), Any).content
             if isinstance(content, dict) and isinstance(content.get("wait"), int | float):
                 wait = min(max(float(content["wait"]), 0.0), ROUTE_TTL)
         except DecodeError:
@@ -774,6 +852,12 @@ class Hub(Actor[HubMessage]):
                 del self.registrations[module_id]
                 self.console.info(f"{module_id} unregistered", module_id)
             conn.send_nowait(encode_bare(UnregistrationResponse(success=valid, error=error)))
+
+
+def _payload_of(route: RawRoute | RouteToModule | BinaryRoute) -> EncodedMessage:
+    """The payload of a route in any of its forms. Raises ``DecodeError`` (never for a
+    route read by the listener)."""
+    return route.payload if isinstance(route, RouteToModule) else route.payload()
 
 
 def _info(conn: ServerConnection) -> ConnectionInfo:

@@ -33,6 +33,7 @@ from actors import DeferredReply
 from pywatt.wire import Capabilities, HealthStatus, RegisteredModule, ServiceProviderInfo
 
 from ._connection import ServerConnection
+from ._direct import DirectRoutes
 from ._own_streams import OwnStreams
 from ._stream_relay import StreamRelay
 
@@ -103,6 +104,8 @@ class HubState:
     """The streams relayed between modules (``_stream_relay``)."""
     own: OwnStreams = attrs.Factory(OwnStreams)
     """The streams modules send to the orchestrator itself: replies to ``orch.request``."""
+    direct: DirectRoutes = attrs.Factory(DirectRoutes)
+    """The hub's routing lent to the listeners (``_direct``)."""
 
     def stale(self) -> tuple[list[ServerConnection], list[tuple[str, uuid.UUID]]]:
         """What a crash may have left behind: connections that are closed but still listed,

@@ -10,8 +10,10 @@ and counted and the connection goes on, unless it is one of ``MALFORMED_RUN_LIMI
 which closes it; they are logged in one line when the connection ends. A broken frame header
 closes it (decision 5). A
 ``route_to_module`` in its canonical form is read by ``pywatt.channels.parse_route`` and
-handed on as a ``RawRoute`` whose payload is forwarded without being decoded; any other form
-is decoded by ``pywatt.wire``.
+handed on as a ``RawRoute`` whose payload is forwarded without being decoded, and one in the
+binary form (protocol extensions §5.1) as a ``BinaryRoute``; both are routed in the
+listener's task when the hub lends its routing (``_direct``). Any other form is decoded by
+``pywatt.wire``.
 
 The socket file is created owner-only (0600) inside the orchestrator's private run
 directory and removed when the listener stops. ``KillListener`` crashes the actor on
@@ -31,9 +33,10 @@ import attrs
 import trio
 
 from actors import Actor
-from pywatt.channels import parse_route
+from pywatt.channels import RawRoute, parse_route
 from pywatt.wire import (
     NEED_DATA,
+    BinaryRoute,
     DecodeError,
     FrameDecoder,
     FrameFormat,
@@ -42,13 +45,15 @@ from pywatt.wire import (
     ModuleDeclaration,
     RemoteProtocolError,
     SecurityLevel,
+    parse_binary_route,
     stream_frame_head,
 )
 
 from ..console import Console
 from ._connection import ServerConnection, decode_module_frame, encode_bare
+from ._direct import DirectRoutes
 from ._first_frame import FirstFrameRefused, admit_first_frame
-from ._hub import HUB_NAME, Closed, FromConnection, Opened
+from ._hub import HUB_NAME, Closed, DirectRouteFailed, FromConnection, Opened
 from ._stream_relay import RelayedStreamFrame, StreamRelay
 
 __all__ = [
@@ -87,6 +92,9 @@ class ChannelSettings:
     relay: StreamRelay | None = None
     """The hub's stream relay: a frame of a stream the hub knows is forwarded by the
     listener that read it (``StreamRelay.forward_direct``), without a hand-off per chunk."""
+    direct: DirectRoutes = attrs.Factory(DirectRoutes)
+    """The hub's routing, lent to the listeners (``_direct``): requests and replies are
+    routed by the listener that read them, without a hand-off per frame."""
 
 
 @attrs.define
@@ -204,6 +212,7 @@ class ModuleListener(Actor[KillListener]):
                     conn, decoder
                 ):
                     return
+                self.settings.direct.told_hub()
                 hub.tell_nowait(Opened(conn))
                 opened = True
                 async with trio.open_nursery() as nursery:
@@ -217,6 +226,7 @@ class ModuleListener(Actor[KillListener]):
             if report is not None:  # one line per connection, however many there were
                 console.warning(report, ep.module_id)
             if opened:
+                self.settings.direct.told_hub()
                 hub.tell_nowait(Closed(conn))
             await trio.aclose_forcefully(stream)
 
@@ -276,9 +286,15 @@ class ModuleListener(Actor[KillListener]):
                         # payload forwarded as it is.
                         head = stream_frame_head(frame.payload)
                         if head is None:
+                            # A request or reply in the binary form (extensions §5.1).
+                            binary = parse_binary_route(frame.payload)
+                            if binary is not None:
+                                conn.malformed_run = 0
+                                await self._route(conn, binary)
+                                continue
                             if conn.refuse_malformed(
                                 f"{len(frame.payload)} bytes: a code-4 frame that is no "
-                                "stream frame in pywatt's form"
+                                "stream frame nor binary route in pywatt's form"
                             ):
                                 return
                             continue
@@ -289,6 +305,7 @@ class ModuleListener(Actor[KillListener]):
                             if relay.forward_direct(conn, relayed):
                                 continue
                             relay.queue(relayed)
+                        self.settings.direct.told_hub()
                         await hub.tell(FromConnection(conn, relayed))
                         continue
                     if frame.format is FrameFormat.JSON:
@@ -297,7 +314,7 @@ class ModuleListener(Actor[KillListener]):
                         raw = parse_route(frame.payload)
                         if raw is not None:
                             conn.malformed_run = 0
-                            await hub.tell(FromConnection(conn, raw))
+                            await self._route(conn, raw)
                             continue
                     try:
                         message = decode_module_frame(frame)
@@ -320,6 +337,7 @@ class ModuleListener(Actor[KillListener]):
                             conn.latency = trio.current_time() - conn.heartbeat_sent_at
                             conn.heartbeat_sent_at = None
                         continue
+                    self.settings.direct.told_hub()
                     await hub.tell(FromConnection(conn, content))
             except RemoteProtocolError as exc:
                 conn.close(f"unusable frame stream: {exc}")
@@ -329,6 +347,20 @@ class ModuleListener(Actor[KillListener]):
             if not data:
                 return
             decoder.feed(data)
+
+    async def _route(self, conn: ServerConnection, route: RawRoute | BinaryRoute) -> None:
+        """Hand a request or reply to the hub's routing: in this task when the hub lends it
+        (``_direct``), else through its mailbox."""
+        direct = self.settings.direct
+        try:
+            if direct.forward(conn, route):
+                return
+        except Exception as exc:  # the hub's bug: it crashes with it, not this connection
+            direct.failed()
+            self.ctx.system.ref(HUB_NAME).tell_nowait(DirectRouteFailed(exc))
+            return
+        direct.told_hub()
+        await self.ctx.system.ref(HUB_NAME).tell(FromConnection(conn, route))
 
     async def _heartbeats(self, conn: ServerConnection) -> None:
         interval = self.settings.heartbeat_interval
