@@ -27,6 +27,7 @@ from actors import (
     StreamAbortReason,
     StreamStatistics,
 )
+from pywatt.tracing import client_span
 from pywatt.wire import DEFAULT_CHUNK_SIZE, DEFAULT_WINDOW
 
 from ._errors import (
@@ -152,6 +153,25 @@ async def open_module_stream(
             f"{DEFAULT_CHUNK_SIZE} bytes, not {window} and {chunk_size}"
         )
     module, name = parse_target(target, endpoint)
+    # The stream is one request to its endpoint: one client span over the block, whose
+    # context the announcing request carries to the consumer's handler.
+    with client_span(module, name) as trace:
+        async with _open(system, module, name, metadata, window, chunk_size, timeout, trace) as s:
+            yield s
+
+
+@contextlib.asynccontextmanager
+async def _open(
+    system: ActorSystem,
+    module: str,
+    name: str,
+    metadata: dict[str, str] | None,
+    window: int,
+    chunk_size: int,
+    timeout: float | None,
+    trace: dict[str, str] | None,
+) -> AsyncIterator[ModuleStream]:
+    """:func:`open_module_stream` inside its span (``trace``: the span's carrier)."""
     request_id = uuid.uuid4()
     meta = {k: v for k, v in (metadata or {}).items() if not k.startswith("pywatt.")}
     meta[REQUEST_KEY] = str(request_id)
@@ -161,7 +181,7 @@ async def open_module_stream(
     stream = ModuleStream(outbound)
     request = SendRequest(
         module, name, {STREAM_KEY: str(outbound.stream_id)}, Any, timeout or ANSWER_TIMEOUT,
-        request_id=request_id,
+        trace, request_id=request_id,
     )  # fmt: skip
     # Asked without waiting (no nursery around the user's block, whose errors then come out
     # of it as they are): the answer arrives by callback. The stream table waits for it

@@ -107,3 +107,43 @@ async def test_one_trace_from_the_gateway_through_two_modules_to_postgresql(
     # the statement's values are never recorded, in any span of the trace
     for span in received:
         assert all("4242" not in str(v) for k, v in span.attributes.items() if k != "url.path")
+
+
+async def test_a_stream_between_modules_is_one_request_in_the_trace(spans: Spans) -> None:
+    with otlp_receiver() as receiver:
+        env = {
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": receiver.url,
+            "OTEL_BSP_SCHEDULE_DELAY": "50",
+            "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
+        }
+        manifest = Manifest(
+            modules=(
+                ModuleSpec.from_command("back", os.path.join(MODULES, "back.py"), env=env),
+                ModuleSpec.from_command("front", os.path.join(MODULES, "front.py"), env=env),
+            ),
+            grace=2.0,
+            term_grace=1.0,
+        )
+        with trio.fail_after(90):
+            async with open_orchestrator(manifest, on_output=lambda line: None) as orch:
+                for module in ("back", "front"):
+                    await orch.module(module).wait_announced()
+                await orch.wait_channels("front")
+                await orch.wait_channels("back")
+                async with httpx.AsyncClient(timeout=30) as client:
+                    body = b"x" * 200_000  # several chunks
+                    reply = await client.post(f"{orch.orchestrator_api}/upload", content=body)
+                assert reply.status_code == 200, reply.text
+                assert reply.json() == {"stored": 200_000}
+                received = await _wait_for(
+                    receiver,
+                    {("front", "POST /upload"), ("front", "back/store"), ("back", "back/store")},
+                )
+    front_http = _one(received, "front", "POST /upload")
+    client = _one(received, "front", "back/store")
+    server = _one(received, "back", "back/store")
+    assert {s.trace_id for s in (front_http, client, server)} == {front_http.trace_id}
+    assert client.parent_id == front_http.span_id
+    assert server.parent_id == client.span_id
+    assert (client.kind, server.kind) == (CLIENT, SERVER)

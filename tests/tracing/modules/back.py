@@ -1,5 +1,6 @@
 """The back module of the tracing tests: endpoint ``lookup`` queries PostgreSQL
-(``DATABASE_URL``) with the order number as a parameter."""
+(``DATABASE_URL``) with the order number as a parameter; streamed endpoint ``store``
+counts the bytes of a stream."""
 
 from __future__ import annotations
 
@@ -17,7 +18,14 @@ async def main(state: AppState[Any]) -> None:
         assert row is not None
         return {"number": request["number"], "doubled": row["doubled"]}
 
+    async def store(stream: Any) -> dict[str, int]:
+        size = 0
+        async for chunk in stream:
+            size += len(chunk)
+        return {"stored": size}
+
     await state.serve("lookup", lookup)
+    await state.serve_stream("store", store)
 
 
 if __name__ == "__main__":

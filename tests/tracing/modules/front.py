@@ -1,5 +1,6 @@
 """The front module of the tracing tests: ``GET /order/{id}`` asks module ``back`` for the
-order (an inter-module request) and answers what it said."""
+order (an inter-module request) and answers what it said; ``POST /upload`` streams the body
+to ``back`` and answers what it counted."""
 
 from __future__ import annotations
 
@@ -19,8 +20,24 @@ async def main(state: AppState[Any]) -> Starlette:
         found = await state.send_request("back:lookup", {"number": number})
         return JSONResponse(found)
 
-    return Starlette(routes=[Route("/order/{number}", order)])
+    async def upload(request: Request) -> JSONResponse:
+        body = await request.body()
+        async with state.open_stream("back:store") as stream:
+            await stream.send(body)
+        return JSONResponse(stream.reply)
+
+    return Starlette(
+        routes=[Route("/order/{number}", order), Route("/upload", upload, methods=["POST"])]
+    )
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_module(main, endpoints=[AnnouncedEndpoint("/order/{number}")]))
+    raise SystemExit(
+        run_module(
+            main,
+            endpoints=[
+                AnnouncedEndpoint("/order/{number}"),
+                AnnouncedEndpoint("/upload", methods=["POST"]),
+            ],
+        )
+    )
