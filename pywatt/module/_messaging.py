@@ -102,6 +102,8 @@ def communication_specs(
             # A restarted module's channel is up before main has served anything: hold
             # requests for its endpoints until main is done (_run.py says when).
             hold_until_ready=True,
+            # A pywatt orchestrator forwards a caller's cancel to the callee (extensions §11).
+            cancels=OrchestratorDeclaration.from_env(init.env) is not None,
         )
         services.append(router)
     if config.enable_service_discovery:

@@ -100,6 +100,7 @@ from pywatt.wire import (
     EncodingFormat,
     PayloadTooLarge,
     ReplyError,
+    RequestCancelled,
     RoutedModuleMessage,
     RoutedModuleResponse,
     StreamFrame,
@@ -112,6 +113,16 @@ from pywatt.wire import (
     encode_reply_ok,
 )
 
+from ._cancel import (
+    CallerGaveUp,
+    CancelledByCaller,
+    caller_gave_up,
+    cancel_remote,
+    end_scope,
+    handler_scope,
+    on_cancelled,
+    watch_asker,
+)
 from ._endpoints import Endpoints, Handler
 from ._errors import (
     BadReply,
@@ -195,6 +206,7 @@ RouterMessage = (
     | ResendWhole
     | BodyArrived
     | SweepStreams
+    | CallerGaveUp
 )
 _STREAM_FRAMES: Final = StreamFrame.__args__
 
@@ -206,12 +218,14 @@ def router_spec(
     max_in_flight: int = 1024,
     shutdown: float = 5.0,
     hold_until_ready: bool = False,
+    cancels: bool = False,
 ) -> ChildSpec:
     """The child spec of ``pywatt.router``: one :class:`Endpoints` table for the name, handed
     to every incarnation, so the endpoints served survive a restart. ``hold_until_ready``:
     hold requests for endpoints not served yet until told :class:`EndpointsReady` (see the
     module docstring). Raises ``ValueError`` for a non-positive timeout or a
-    ``max_in_flight`` below 1."""
+    ``max_in_flight`` below 1. ``cancels``: the orchestrator is pywatt, so a request the
+    caller gives up on is cancelled at the callee (``_cancel``)."""
     if default_timeout <= 0 or max_in_flight < 1:
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
     endpoints = Endpoints(ready=not hold_until_ready, max_held=max_in_flight)
@@ -224,6 +238,7 @@ def router_spec(
             streams=streams,
             default_timeout=default_timeout,
             max_in_flight=max_in_flight,
+            cancels=cancels,
         ),
         protocol=ROUTER_PROTOCOL,
         shutdown=shutdown,
@@ -249,6 +264,7 @@ class Router(Actor[RouterMessage]):
         max_in_flight: int = 1024,
         stream_threshold: int = STREAM_THRESHOLD,
         channels: str = CHANNELS_ACTOR,
+        cancels: bool = False,
     ) -> None:
         if default_timeout <= 0 or max_in_flight < 1:
             raise ValueError("default_timeout must be positive and max_in_flight at least 1")
@@ -273,6 +289,10 @@ class Router(Actor[RouterMessage]):
         # Requests whose handler runs as a task of this incarnation: (source, request_id) ->
         # the channel it came on. Whoever takes an entry out writes that request's one reply.
         self.serving: dict[tuple[str, uuid.UUID], str] = {}
+        # The cancel scopes of those handler tasks, for a caller that gives up (_cancel).
+        self.scopes: dict[tuple[str, uuid.UUID], trio.CancelScope] = {}
+        self.cancels = cancels
+        """The orchestrator is pywatt: tell it when a caller gives up on a request."""
         self.counts: collections.Counter[str] = collections.Counter()
         self.latency = Histogram()
 
@@ -298,6 +318,10 @@ class Router(Actor[RouterMessage]):
         return writer
 
     async def on_stop(self) -> None:
+        # Requests in flight die with this incarnation (their askers get ActorCrashed or
+        # ActorStopped): their callees stop working on them.
+        for request_id, request in list(self.requests.items()):
+            cancel_remote(self, request.target, request_id, request.channel)
         # Handler tasks end with this incarnation (a crash or a stop): their callers hear it
         # now instead of at their deadline.
         serving, self.serving = self.serving, {}
@@ -327,6 +351,8 @@ class Router(Actor[RouterMessage]):
                 self._on_reply(inbound.source_module_id, inbound.request_id, inbound.payload)
             elif isinstance(inbound, RoutedModuleMessage):
                 await self._on_routed(message.channel, inbound)
+            elif isinstance(inbound, RequestCancelled):
+                on_cancelled(self, message.channel, inbound.source_module_id, inbound.request_id)
             return None
         if isinstance(message, SendRequest):
             reply = self.ctx.defer_reply()
@@ -354,6 +380,9 @@ class Router(Actor[RouterMessage]):
             return None
         if isinstance(message, SweepStreams):
             self.streams.sweep(trio.current_time())
+            return None
+        if isinstance(message, CallerGaveUp):
+            caller_gave_up(self, message.request_id)
             return None
         if isinstance(message, ConnectionLost):
             self.streams.connection_lost(message.channel, message.reason)
@@ -508,6 +537,7 @@ class Router(Actor[RouterMessage]):
             time.perf_counter(),
         )
         self.replies.add(request_id, reply, deadline=deadline)
+        watch_asker(self, request_id, reply)
         self.counts["sent"] += 1
         if local:
             await self._serve_request(LOCAL_CHANNEL, self._local(request_id, payload))
@@ -858,9 +888,16 @@ class Router(Actor[RouterMessage]):
         its timeout already."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
-            with trio.CancelScope(deadline=deadline) as scope:
-                result = await awaitable
+            scope = handler_scope(self, source, request_id, deadline)
+            try:
+                with scope:
+                    result = await awaitable
+            finally:
+                by_caller = end_scope(self, source, request_id)
             if scope.cancelled_caught:
+                if by_caller:
+                    end_span(span, CancelledByCaller())
+                    return
                 self._gave_up(source, request_id, span)
                 return
         except Exception as exc:
@@ -889,7 +926,16 @@ class Router(Actor[RouterMessage]):
         try:
             request = self._request_value(entry, content, message, body)
             assert isinstance(entry.handler, str)
-            result: Any = await self._ask_actor(entry.handler, request, deadline)
+            result: Any = None
+            scope = handler_scope(self, source, request_id, math.inf)
+            try:
+                with scope:  # the caller's cancel: the ask, and so the actor's handler
+                    result = await self._ask_actor(entry.handler, request, deadline)
+            finally:
+                by_caller = end_scope(self, source, request_id)
+            if by_caller:
+                end_span(span, CancelledByCaller())
+                return
         except AskTimeout:
             self._gave_up(source, request_id, span)
             return
