@@ -6,6 +6,7 @@ request, changes nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ from contextlib import asynccontextmanager
 
 import trio
 
+from actors import ActorError
 from pywatt.channels import encode_module_frame
 from pywatt.orchestrator import (
     ConsoleLine,
@@ -81,6 +83,27 @@ async def test_a_caller_that_gives_up_cancels_the_callees_handler() -> None:
             stats = await orch.routing_statistics()
             assert stats.cancelled == 2
             assert stats.cancels_ignored == 0
+
+
+async def test_a_cancel_reaches_the_callee_after_a_crash_of_the_hub() -> None:
+    with trio.fail_after(45):
+        async with orchestrated(canceller("a"), canceller("b")) as orch:
+            await ready(orch, "a", "b")
+            async with trio.open_nursery() as nursery:
+
+                async def give_up() -> None:
+                    request = {"target": "b:hold", "key": "k", "gate": True}
+                    # The hub's incarnation that routed this ask crashes: its asker hears it.
+                    with contextlib.suppress(ActorError):
+                        await orch.request("a", "give_up", request)
+
+                nursery.start_soon(give_up)
+                assert await orch.request("b", "wait_started", "k")
+                await orch.kill_hub()  # mid-traffic: b's handler runs for a
+                assert await orch.request("a", "go", "k")  # now a gives up
+                assert await orch.request("b", "wait_cancelled", "k")
+            assert await orch.request("a", "call", {"target": "b:echo", "payload": 2}) == 2
+            assert (await orch.routing_statistics()).cancelled == 1
 
 
 async def test_a_module_calling_itself_cancels_in_process() -> None:

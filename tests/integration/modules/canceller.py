@@ -8,7 +8,8 @@ that key's handler started / was cancelled (so the test waits on the thing it ch
 
 As a caller: ``give_up`` ``{"target": "module:endpoint", "key": k}`` sends the request
 (timeout 60 s), waits until the target says its handler started, cancels its own wait and
-answers ``"gave up"``; ``call`` ``{"target": ..., "payload": ...}`` waits for the reply.
+answers ``"gave up"`` (with ``"gate": true``, only once ``go`` was asked for that key);
+``call`` ``{"target": ..., "payload": ...}`` waits for the reply.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pywatt import AppState, run_module
 
 STARTED: collections.defaultdict[str, trio.Event] = collections.defaultdict(trio.Event)
 CANCELLED: collections.defaultdict[str, trio.Event] = collections.defaultdict(trio.Event)
+GO: collections.defaultdict[str, trio.Event] = collections.defaultdict(trio.Event)
 
 
 async def hold(key: str) -> None:
@@ -75,8 +77,14 @@ async def main(state: AppState[Any]) -> None:
 
             nursery.start_soon(call)
             await state.send_request(f"{module}:wait_started", key, timeout=30)
+            if request.get("gate"):
+                await GO[key].wait()
             nursery.cancel_scope.cancel()  # the caller gives up, well before 60 s
         return "gave up"
+
+    def go(key: str) -> bool:
+        GO[key].set()
+        return True
 
     async def call(request: dict[str, Any]) -> Any:
         return await state.send_request(request["target"], request.get("payload"), timeout=60)
@@ -90,6 +98,7 @@ async def main(state: AppState[Any]) -> None:
     await state.serve("echo", echo)
     await state.serve("give_up", give_up)
     await state.serve("call", call)
+    await state.serve("go", go)
 
 
 if __name__ == "__main__":
