@@ -424,6 +424,8 @@ class Router(Actor[RouterMessage]):
             held=self.endpoints.held,
             latency=self.latency.snapshot(),
             expired=c["expired"],
+            gave_up=c["cancelled"],
+            cancelled_by_caller=c["cancelled_by_caller"],
         )
 
     # -- sending ---------------------------------------------------------------------------

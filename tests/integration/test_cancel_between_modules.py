@@ -83,6 +83,14 @@ async def test_a_caller_that_gives_up_cancels_the_callees_handler() -> None:
             stats = await orch.routing_statistics()
             assert stats.cancelled == 2
             assert stats.cancels_ignored == 0
+            assert await orch.request("a", "stats", None) == {
+                "gave_up": 2,
+                "cancelled_by_caller": 0,
+            }
+            assert await orch.request("b", "stats", None) == {
+                "gave_up": 0,
+                "cancelled_by_caller": 2,
+            }
 
 
 async def test_a_cancel_reaches_the_callee_after_a_crash_of_the_hub() -> None:

@@ -4,7 +4,8 @@ As a callee: ``hold`` (an async handler) and ``hold_actor`` (served by the actor
 ``holder``) wait, for the request's ``key``, on an event that is never set, and record
 ``cancelled`` when their work is cancelled; ``wait_started`` / ``wait_cancelled`` answer once
 that key's handler started / was cancelled (so the test waits on the thing it checks),
-``state`` answers ``"running"``, ``"cancelled"`` or ``None``; ``echo`` answers at once.
+``state`` answers ``"running"``, ``"cancelled"`` or ``None``; ``echo`` answers at once;
+``stats`` answers the router's ``gave_up`` and ``cancelled_by_caller``.
 
 As a caller: ``give_up`` ``{"target": "module:endpoint", "key": k}`` sends the request
 (timeout 60 s), waits until the target says its handler started, cancels its own wait and
@@ -22,6 +23,7 @@ import trio
 
 import actors
 from pywatt import AppState, run_module
+from pywatt.router import GetRouterStatistics
 
 STARTED: collections.defaultdict[str, trio.Event] = collections.defaultdict(trio.Event)
 CANCELLED: collections.defaultdict[str, trio.Event] = collections.defaultdict(trio.Event)
@@ -82,6 +84,10 @@ async def main(state: AppState[Any]) -> None:
             nursery.cancel_scope.cancel()  # the caller gives up, well before 60 s
         return "gave up"
 
+    async def stats(request: Any) -> dict[str, int]:
+        found = await state.system.ask("pywatt.router", GetRouterStatistics())
+        return {"gave_up": found.gave_up, "cancelled_by_caller": found.cancelled_by_caller}
+
     def go(key: str) -> bool:
         GO[key].set()
         return True
@@ -99,6 +105,7 @@ async def main(state: AppState[Any]) -> None:
     await state.serve("give_up", give_up)
     await state.serve("call", call)
     await state.serve("go", go)
+    await state.serve("stats", stats)
 
 
 if __name__ == "__main__":
