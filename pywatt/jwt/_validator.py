@@ -28,28 +28,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from joserfc import jwt
 from joserfc.errors import (
-    ClaimError,
-    ExpiredTokenError,
-    InvalidClaimError,
     JoseError,
-    MissingClaimError,
 )
 from joserfc.jws import JWSRegistry
 from joserfc.util import urlsafe_b64decode
 
 from ._cache import TokenCache
+from ._claim_rules import ClaimRules
 from ._config import JwtConfig
 from ._errors import (
     AlgorithmNotAllowed,
     BadSignature,
-    InvalidClaim,
     JwtError,
     MalformedToken,
-    MissingClaim,
-    TokenExpired,
-    TokenNotYetValid,
     UnknownKey,
     ValidatorUnavailable,
 )
@@ -85,14 +77,15 @@ class TokenValidator:
         self.allowed = frozenset(config.algorithms)
         self._now = now
         self._leeway = math.ceil(config.leeway)
-        options: dict[str, Any] = {name: {"essential": True} for name in config.required_claims}
-        if config.issuer is not None:
-            options["iss"] = {"essential": True, "value": config.issuer}
-        if config.audience:
-            options["aud"] = {"essential": True, "values": list(config.audience)}
         self._headers: dict[str, tuple[str, object]] = {}
         """Header segments that passed every header check: ``(alg, kid)`` (``_header``)."""
-        self._claims = jwt.JWTClaimsRegistry(now=lambda: int(now()), leeway=self._leeway, **options)
+        self._claims = ClaimRules(
+            required=config.required_claims,
+            issuer=config.issuer,
+            audience=config.audience,
+            leeway=self._leeway,
+            now=now,
+        )
 
     @property
     def keys(self) -> KeyRing:
@@ -153,20 +146,7 @@ class TokenValidator:
             raise MalformedToken("the payload nests too deeply") from None
         if not isinstance(claims, dict):
             raise MalformedToken("the payload is not a JSON object")
-        try:
-            self._claims.validate(claims)
-        except ExpiredTokenError:
-            raise TokenExpired() from None
-        except MissingClaimError as exc:
-            raise MissingClaim(f"missing required claim {exc.claim!r}") from None
-        except InvalidClaimError as exc:
-            if exc.claim in ("nbf", "iat") and "not yet" in str(exc.description).lower():
-                raise TokenNotYetValid() from None
-            if exc.claim in ("nbf", "iat"):
-                raise TokenNotYetValid(f"invalid {exc.claim!r}") from None
-            raise InvalidClaim(f"invalid claim {exc.claim!r}") from None
-        except ClaimError as exc:
-            raise InvalidClaim(f"invalid claim {exc.claim!r}") from None
+        self._claims.check(claims)
         return claims, payload
 
     def _header(self, head: str) -> tuple[str, object]:
