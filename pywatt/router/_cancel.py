@@ -16,7 +16,8 @@ Functions of the :class:`~pywatt.router.Router`, in both of its roles.
   actor's handler is cancelled in turn), no reply is sent, and the request is recorded as a
   dead letter (``CANCELLED``) and logged as "cancelled by caller". A cancel for a request
   that is unknown, finished or another connection's does nothing but count
-  (``cancels_ignored``).
+  (``cancels_ignored``). A request held until the module's setup serves its endpoint is
+  dropped from the held ones.
 """
 
 from __future__ import annotations
@@ -120,6 +121,11 @@ def on_cancelled(router: Router, channel: str, source: str, request_id: uuid.UUI
     key = (source, request_id)
     scope = router.scopes.get(key)
     if scope is None or router.serving.get(key) != channel:
+        if router.endpoints.drop_held(channel, source, request_id):  # not started yet
+            router.counts["cancelled_by_caller"] += 1
+            log.info("request %s from %s was %s before its endpoint was served",
+                     request_id, source, CANCELLED_BY_CALLER)  # fmt: skip
+            return
         router.counts["cancels_ignored"] += 1
         return
     del router.serving[key]  # nothing is written when the task ends: see by_caller
