@@ -17,7 +17,9 @@ Functions of the :class:`~pywatt.router.Router`, in both of its roles.
   dead letter (``CANCELLED``) and logged as "cancelled by caller". A cancel for a request
   that is unknown, finished or another connection's does nothing but count
   (``cancels_ignored``). A request held until the module's setup serves its endpoint is
-  dropped from the held ones.
+  dropped from the held ones. A streamed endpoint's handler is not cancelled this way: it
+  ends with its stream, which the producer aborts when it gives up and the orchestrator
+  aborts when the producer goes (with a reason the handler can read).
 """
 
 from __future__ import annotations
@@ -139,14 +141,19 @@ def on_cancelled(router: Router, channel: str, source: str, request_id: uuid.UUI
 
 
 def handler_scope(
-    router: Router, source: str, request_id: uuid.UUID, deadline: float
+    router: Router,
+    source: str,
+    request_id: uuid.UUID,
+    deadline: float,
+    *,
+    cancellable: bool = True,
 ) -> trio.CancelScope:
     """The cancel scope a handler task runs in for one request: it ends at the caller's
     ``deadline``, or when the caller cancels (:func:`on_cancelled`) if the request is one
     the router tracks (a notification is never cancelled). The task removes it when it ends
     (:func:`end_scope`)."""
     scope = trio.CancelScope(deadline=deadline)
-    if (source, request_id) in router.serving:
+    if cancellable and (source, request_id) in router.serving:
         router.scopes[(source, request_id)] = scope
     return scope
 

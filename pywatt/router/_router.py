@@ -783,7 +783,12 @@ class Router(Actor[RouterMessage]):
                     result = handler(request)
                 if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
                     self._track(source, request_id, marker, channel)
-                    self.ctx.start_task(self._finish, result, message, marker, span, deadline)
+                    # A streamed endpoint's handler ends with its stream (aborted when the
+                    # producer gives up or goes), not with a cancel (_cancel).
+                    cancellable = not isinstance(request, RemoteInbound)
+                    self.ctx.start_task(
+                        self._finish, result, message, marker, span, deadline, cancellable
+                    )
                     return
         except Exception as exc:
             end_span(span, exc)
@@ -884,13 +889,14 @@ class Router(Actor[RouterMessage]):
         marker: object,
         span: Span | None,
         deadline: float,
+        cancellable: bool = True,
     ) -> None:
         """Await an async handler's result and write its reply (a task of the router). At
-        the caller's deadline the handler is cancelled and nothing is sent: the caller has
-        its timeout already."""
+        the caller's deadline, or when the caller cancels (if ``cancellable``), the handler
+        is cancelled and nothing is sent: the caller has its outcome already."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
-            scope = handler_scope(self, source, request_id, deadline)
+            scope = handler_scope(self, source, request_id, deadline, cancellable=cancellable)
             try:
                 with scope:
                     result = await awaitable
@@ -929,7 +935,7 @@ class Router(Actor[RouterMessage]):
             request = self._request_value(entry, content, message, body)
             assert isinstance(entry.handler, str)
             result: Any = None
-            scope = handler_scope(self, source, request_id, math.inf)
+            scope = handler_scope(self, source, request_id, math.inf, cancellable=not entry.stream)
             try:
                 with scope:  # the caller's cancel: the ask, and so the actor's handler
                     result = await self._ask_actor(entry.handler, request, deadline)
