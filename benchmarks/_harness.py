@@ -232,6 +232,8 @@ class Bench:
             for impl in (ratio.ours, ratio.baseline):
                 if impl not in case.implementations:
                     raise BenchmarkError(f"ratio {ratio.name!r}: case has no {impl!r}")
+        # every result says how busy the machine was: other work skews a ratio measured on it
+        self.meta.setdefault("loadavg_1m_at_start", os.getloadavg()[0])
         for case in self.cases.values():
             if log:
                 log(f"{self.name}: {case.name} ...")
@@ -239,6 +241,7 @@ class Bench:
         for name, measure in self._metric_fns.items():
             samples = [_finite(float(measure()), name) for _ in range(self.settings.repetitions)]
             self.metrics[name] = statistics.median(samples)
+        self.meta.setdefault("loadavg_1m_at_end", os.getloadavg()[0])
         self._ran = True
 
     def _run_case(self, case: Case) -> None:

@@ -278,6 +278,10 @@ def test_harness_writes_a_valid_results_file(tmp_path: Path) -> None:
     assert doc["targets"]["answer_ms"] == {"op": "<=", "value": 50.0, "met": True}
     assert bench.missed() == ["spin_vs_fast"]
     assert all(len(s) == 3 for c in bench.cases.values() for s in c.samples.values())
+    # how busy the machine was, at both ends of the run, rides with every result
+    for key in ("loadavg_1m_at_start", "loadavg_1m_at_end"):
+        assert isinstance(doc["meta"][key], float)
+        assert doc["meta"][key] >= 0
 
 
 def test_harness_table_lists_every_case_and_target(tmp_path: Path) -> None:

@@ -51,6 +51,7 @@ from ._messaging import (
     module_info,
     wait_channels,
 )
+from ._spans import SPANS, TapSpans, span_specs
 from ._state import AppState
 
 log = logging.getLogger("pywatt.module")
@@ -149,7 +150,8 @@ def build_tree(
                 unregister=config.enable_module_registration,
                 shutdown=grace,
             ),
-            *forwarder_specs(init, grace),  # last: its restarts restart nothing else
+            *forwarder_specs(init, grace),  # last: their restarts restart nothing else
+            *span_specs(init, grace),
         ],
         strategy=Strategy.REST_FOR_ONE,
         max_restarts=5,
@@ -276,6 +278,8 @@ async def _start(
                 )
                 raise TimeoutError(f"main did not return within {MAIN_SLOW:g} s")
             refresh_tracing()  # main may have set a tracer provider of its own
+        if system.lookup(SPANS) is not None:  # the orchestrator's dashboard shows traces
+            await system.tell(SPANS, TapSpans())
         if config.enable_internal_messaging:  # every endpoint main serves is registered
             await system.ask(ROUTER, EndpointsReady())
         endpoints = config.announced()

@@ -44,16 +44,21 @@ from actors import (
 from pywatt._extras import have
 from pywatt._version import __version__
 from pywatt.observe import SecretsRotated
-from pywatt.wire import ENV_EVENTS, OrchestratorDeclaration, ServiceProviderInfo
+from pywatt.tracing import SpanBuffer
+from pywatt.wire import ENV_EVENTS, ENV_SPANS, OrchestratorDeclaration, ServiceProviderInfo
 
 from ._errors import ModuleExited, ModuleNotRunning, NoSuchModule
 from .config import GATEWAY_NAME, Manifest, process_name, supervisor_name
 from .console import Console, ConsoleLine, Verbosity
 from .dashboard import (
+    COLLECTOR,
     TOKEN_ENV,
     Dashboard,
     DashboardSettings,
     EndpointLatency,
+    TraceCollector,
+    TraceRing,
+    span_intake,
     start_dashboard,
 )
 from .gateway import Gateway, Transport
@@ -467,6 +472,7 @@ async def open_orchestrator(
             gateway_socket.close()
         raise
     socket_dir = tempfile.mkdtemp(prefix="pywatt-")  # 0700: only we reach the sockets
+    own_spans = SpanBuffer()  # the orchestrator's own spans, while tracing is on here
     try:
         api = api_url(api_socket)
         endpoints = {spec.id: module_endpoints(spec) for spec in manifest.modules}
@@ -476,15 +482,19 @@ async def open_orchestrator(
             heartbeat_interval=manifest.heartbeat_interval,
             formats=frozenset({"json", "msgpack"}),  # msgpack: streams (extensions §9.4)
         )
+        board_settings = dashboard or DashboardSettings(token=environment.get(TOKEN_ENV) or None)
+        traces = TraceRing(console.redact.redact)  # outlives every actor that adds to it
+        asked = {ENV_EVENTS: "1", **({ENV_SPANS: "1"} if board_settings.enabled else {})}
         settings = ProcessSettings(
             orchestrator_api=api,
-            declaration_env={**declaration.to_env(), ENV_EVENTS: "1"},
+            declaration_env={**declaration.to_env(), **asked},
             grace=manifest.grace,
             term_grace=manifest.term_grace,
             console=console,
             base_env=dict(os.environ),
             endpoints=endpoints,
             tls=manifest.tls,
+            on_spans=span_intake(traces, console) if board_settings.enabled else None,
         )
         hub_state = HubState()
         channel_settings = ChannelSettings(
@@ -520,10 +530,14 @@ async def open_orchestrator(
             bound_host, bound_port = api_socket.getsockname()[:2]
             latency = EndpointLatency(lambda: orch.modules)  # outlives the gateway actor
             board = start_dashboard(
-                orch, dashboard or DashboardSettings(token=environment.get(TOKEN_ENV) or None),
-                latency, bound_host, system.events.subscribe,
-            )  # fmt: skip
+                orch, board_settings, latency, traces, bound_host, system.events.subscribe
+            )
             orch.dashboard = board
+            if board is not None and own_spans.attach():
+                redact = console.redact.redact
+                await system.spawn(
+                    lambda: TraceCollector(own_spans, traces, redact), name=COLLECTOR
+                )
             api_port = int(bound_port)
             reserved = {api_port: "the orchestrator API"}
             await system.spawn(lambda: PortRegistry(reserved), name=PORTS_NAME)
@@ -573,3 +587,5 @@ async def open_orchestrator(
     finally:
         api_socket.close()
         shutil.rmtree(socket_dir, ignore_errors=True)
+        if own_spans.detach is not None:
+            own_spans.detach()

@@ -6,7 +6,8 @@ place costs one global test. With one (``pip install 'pywatt[tracing]'`` and
 travels through the gateway, in inter-module requests and notifications, and across actor
 mailboxes, and pywatt makes spans for the gateway hop, HTTP requests, inter-module requests
 (both sides), database statements, cache operations and JWT validation, and (with
-``PYWATT_TRACE_ASKS=1``) for actor asks made inside a trace.
+``PYWATT_TRACE_ASKS=1``) for actor asks made inside a trace. Finished spans also reach the
+orchestrator's dashboard (:class:`SpanBuffer`, docs/observability.md).
 """
 
 from opentelemetry.trace import Span as Span
@@ -16,6 +17,9 @@ from ._propagation import extract as extract
 from ._propagation import inject as inject
 from ._setup import setup_tracing as setup_tracing
 from ._setup import shutdown_tracing as shutdown_tracing
+from ._span_json import BadSpan as BadSpan
+from ._span_json import span_from_json as span_from_json
+from ._span_json import span_to_json as span_to_json
 from ._spans import activated as activated
 from ._spans import asgi_server_span as asgi_server_span
 from ._spans import cache_span as cache_span
@@ -33,10 +37,14 @@ from ._switch import TRACE_ASKS as TRACE_ASKS
 from ._switch import enabled as enabled
 from ._switch import refresh as refresh
 from ._switch import set_module_id as set_module_id
+from ._tap import SpanBuffer as SpanBuffer
+from ._tap import tap_spans as tap_spans
 
 __all__ = [
     "TRACE_ASKS",
+    "BadSpan",
     "Span",
+    "SpanBuffer",
     "TracingUnavailable",
     "activated",
     "asgi_server_span",
@@ -57,5 +65,8 @@ __all__ = [
     "setup_tracing",
     "shutdown_tracing",
     "span",
+    "span_from_json",
+    "span_to_json",
+    "tap_spans",
     "trace_carrier",
 ]

@@ -2,7 +2,8 @@
 the orchestrator whose code does not configure one itself (docs/tracing.md).
 
 ``OTEL_TRACES_EXPORTER`` names the exporters (comma-separated): ``otlp`` (OTLP over HTTP,
-``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT``), ``console`` or
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT``), ``console``,
+``dashboard`` (the SDK with no exporter: spans only reach the orchestrator's dashboard) or
 ``none``. Unset, or ``none``, configures nothing. The service name is ``OTEL_SERVICE_NAME``,
 else the module id. Spans go through a ``BatchSpanProcessor`` (``OTEL_BSP_*``).
 """
@@ -69,9 +70,10 @@ def setup_tracing(service: str, *, module_id: str | None = None) -> bool:
             from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
             exporters.append(ConsoleSpanExporter())
-        else:
+        elif name != "dashboard":  # the dashboard's tap is added where there is a dashboard
             raise TracingUnavailable(
-                f"OTEL_TRACES_EXPORTER names {name!r}; pywatt knows otlp, console and none"
+                f"OTEL_TRACES_EXPORTER names {name!r}; pywatt knows otlp, console, dashboard "
+                "and none"
             )
     name = service if module_id is not None else os.environ.get("OTEL_SERVICE_NAME") or service
     resource = Resource.create({SERVICE_NAME: name})

@@ -28,18 +28,20 @@ SCOPE = "pywatt"
 
 
 class _State:
-    __slots__ = ("checked", "module_id", "trace_asks", "tracer")
+    __slots__ = ("checked", "module_id", "provider", "trace_asks", "tracer")
 
     def __init__(self) -> None:
         self.checked = False
         self.tracer: trace.Tracer | None = None
+        self.provider: trace.TracerProvider | None = None
         self.module_id: str | None = None
         self.trace_asks = False
 
 
 STATE = _State()
 """``STATE.tracer``: pywatt's tracer while a real SDK is configured, else ``None``;
-``STATE.trace_asks``: whether an ask inside a trace is a span (``PYWATT_TRACE_ASKS``)."""
+``STATE.provider``: the provider it comes from; ``STATE.trace_asks``: whether an ask inside
+a trace is a span (``PYWATT_TRACE_ASKS``)."""
 
 
 def _real(provider: trace.TracerProvider) -> bool:
@@ -73,9 +75,11 @@ def refresh(provider: trace.TracerProvider | None = None) -> bool:
     if _real(provider):
         STATE.trace_asks = _trace_asks()
         STATE.tracer = provider.get_tracer(SCOPE)
+        STATE.provider = provider
         actors.set_ask_tracer(ASK_TRACER)
     else:
         STATE.tracer = None
+        STATE.provider = None
         if actors.ask_tracer() is ASK_TRACER:
             actors.set_ask_tracer(None)
     STATE.checked = True

@@ -130,7 +130,9 @@ from ._types_message import EncodingFormat as EncodingFormat
 from ._types_message import Message as Message
 from ._types_message import MessageMetadata as MessageMetadata
 from ._types_observe import ENV_EVENTS as ENV_EVENTS
+from ._types_observe import ENV_SPANS as ENV_SPANS
 from ._types_observe import ModuleEvents as ModuleEvents
+from ._types_observe import ModuleSpans as ModuleSpans
 from ._types_observe import ModuleTree as ModuleTree
 from ._types_observe import TreeRequest as TreeRequest
 from ._types_ops import AnnounceBlob as AnnounceBlob

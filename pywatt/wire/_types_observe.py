@@ -1,8 +1,9 @@
 """Wire types of the observability extension (docs/protocol-extensions.md, section 10):
 the orchestrator asks a pywatt module for its supervision tree, and a module forwards its
-events. Stdio lines only, and only between pywatt peers: ``tree_request`` goes to a module the
-orchestrator started as a pywatt module, ``events`` goes to an orchestrator that set
-``PYWATT_EVENTS`` in ``InitBlob.env``.
+events and finished spans. Stdio lines only, and only between pywatt peers: ``tree_request``
+goes to a module the orchestrator started as a pywatt module, ``events`` goes to an
+orchestrator that set ``PYWATT_EVENTS`` in ``InitBlob.env``, ``spans`` to one that set
+``PYWATT_SPANS``.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import attrs
 from ._unions import ModuleToOrchestrator, OrchestratorToModule
 from ._values import JsonValue, UInt32
 
-__all__ = ["ENV_EVENTS", "ModuleEvents", "ModuleTree", "TreeRequest"]
+__all__ = ["ENV_EVENTS", "ENV_SPANS", "ModuleEvents", "ModuleSpans", "ModuleTree", "TreeRequest"]
 
 #: ``InitBlob.env`` key: ``"1"`` when the orchestrator takes ``events`` lines from the module.
 ENV_EVENTS: Final = "PYWATT_EVENTS"
+#: ``InitBlob.env`` key: ``"1"`` when the orchestrator takes ``spans`` lines from the module.
+ENV_SPANS: Final = "PYWATT_SPANS"
 
 
 @attrs.frozen(kw_only=True)
@@ -60,4 +63,19 @@ class ModuleEvents(ModuleToOrchestrator):
     OP: ClassVar[str] = "events"
 
     events: list[JsonValue]
+    dropped: UInt32 = 0
+
+
+@attrs.frozen(kw_only=True)
+class ModuleSpans(ModuleToOrchestrator):
+    """``spans`` (extension): finished spans of the module's tracing, as JSON objects
+    (``pywatt.tracing.span_to_json``); ``dropped`` counts the spans the module dropped since
+    its last ``spans`` line (its buffer was full).
+
+    ``{"op":"spans","spans":[{"trace_id":"...","span_id":"...",...}],"dropped":0}``
+    """
+
+    OP: ClassVar[str] = "spans"
+
+    spans: list[JsonValue]
     dropped: UInt32 = 0

@@ -99,6 +99,24 @@ async def test_one_access_line_per_request_through_the_gateway() -> None:
     assert not any("not-in-the-log" in line.render_json() for line in lines.lines)
 
 
+STRADDLING = "GET /straddle-9f3c2a71e5d04b68"
+"""A secret that spans the method and the path of a request line."""
+
+
+async def test_the_access_line_redacts_a_secret_that_straddles_method_and_path() -> None:
+    with trio.fail_after(30):
+        async with running(plain("shop")) as (orch, lines):
+            orch.console.redact.register(STRADDLING)
+            async with httpx.AsyncClient(timeout=10) as client:
+                path = STRADDLING.split(" ", 1)[1]
+                assert (await client.get(f"{orch.orchestrator_api}{path}")).status_code == 404
+            access = await lines.wait_for(1, lambda line: bool(line.fields.get("access")))
+    rendered = access[0].render_json()
+    assert "straddle-9f3c2a71e5d04b68" not in rendered
+    assert "/straddle-" not in access[0].render()
+    assert " 404 " in access[0].render()
+
+
 async def test_gateway_health_is_200_when_every_module_is_healthy() -> None:
     with trio.fail_after(30):
         async with (

@@ -17,7 +17,8 @@ import trio
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
-from pywatt.orchestrator import Manifest, ModuleSpec, open_orchestrator
+from actors import Backoff
+from pywatt.orchestrator import Manifest, ModuleSpec, ModuleState, RestartPolicy, open_orchestrator
 from pywatt.testing import ModuleUnderTest, open_module
 
 from .prom import families, samples, value
@@ -104,6 +105,32 @@ async def test_the_gateway_answers_404_405_for_unannounced_routes(
         reply = await client.delete(f"{gateway}/public")
         assert reply.status_code == 405
         assert reply.headers["allow"] == "GET"
+
+
+async def test_the_gateway_answers_503_while_the_module_is_down_and_502_once_it_stopped() -> None:
+    # The first restart waits a minute: the module stays down while the test looks.
+    slow = RestartPolicy(backoff=Backoff(first=60, base=60, multiplier=1.0, cap=60, jitter=0.0))
+    async with open_module(MODULES / "fastapi_mod.py", secrets={"JWT_SECRET": SECRET},
+                           restart=slow) as module:  # fmt: skip
+        gateway = module.orchestrator.orchestrator_api
+        async with httpx.AsyncClient(timeout=10) as client:
+            assert (await client.get(f"{gateway}/public")).status_code == 200
+            assert module.pid is not None
+            os.kill(module.pid, signal.SIGKILL)
+            with trio.fail_after(30):
+                await module.handle.wait_until(lambda h: h.state is ModuleState.RESTARTING)
+            reply = await client.get(f"{gateway}/public")
+            assert reply.status_code == 503
+            assert reply.headers["retry-after"] == "1"
+            assert reply.json() == {
+                "error": "module 'fastapi_mod' serves /public but is restarting; retry shortly"
+            }
+            # a path nobody ever announced is still the gateway's own 404
+            assert (await client.get(f"{gateway}/not-announced")).status_code == 404
+            await module.stop()
+            reply = await client.get(f"{gateway}/public")
+            assert reply.status_code == 502
+            assert reply.json() == {"error": "module 'fastapi_mod' serves /public but is stopped"}
 
 
 async def test_health_and_metrics_reflect_the_modules_actors() -> None:
@@ -203,7 +230,7 @@ def test_zz_no_token_or_key_appears_in_any_captured_log() -> None:
 
 async def test_gateway_traffic_resumes_by_itself_after_the_module_is_killed_mid_traffic() -> None:
     """The gateway's pooled connections to a module die with its process: requests in the
-    gap get a 502 or 404 (never a hang), and once the module is back (restarted by its policy, on
+    gap get a 502 or 503 (never a hang), and once the module is back (restarted by its policy, on
     the same port) the same gateway serves it again, on new connections."""
     spec = ModuleSpec.from_command("web", str(MODULES / "fastapi_mod.py"))
     manifest = Manifest(modules=[spec], secrets={"JWT_SECRET": SECRET}, grace=2, term_grace=2)
@@ -241,6 +268,6 @@ async def test_gateway_traffic_resumes_by_itself_after_the_module_is_killed_mid_
                     )
                     await served_ok(len(statuses), 5)
                 nursery.cancel_scope.cancel()
-        # 502: a request the dying process took; 404: none running serves the path.
-        assert set(statuses) <= {200, 404, 502}, statuses
+        # 502: a request the dying process took; 503: the module is down, back shortly.
+        assert set(statuses) <= {200, 502, 503}, statuses
         LOGS.extend(orch.stderr_lines("web"))

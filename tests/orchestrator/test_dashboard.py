@@ -155,6 +155,9 @@ async def test_loopback_without_a_token_and_what_the_api_answers() -> None:
                 assert "nothing.js" in missing.json()["error"]
                 foreign = await client.get("/_pywatt/", headers={"host": "evil.example"})
                 assert foreign.status_code == 403
+                for path in ("/_pywatt/api/traces", "/_pywatt/api/traces/" + "a" * 32):
+                    foreign = await client.get(path, headers={"host": "evil.example"})
+                    assert foreign.status_code == 403
                 assert "Host" in foreign.json()["error"]
                 # The stream: a state, then trees, as Server-Sent Events.
                 async with client.stream("GET", "/_pywatt/api/stream") as stream:
@@ -207,6 +210,13 @@ async def test_bound_elsewhere_the_dashboard_needs_its_token() -> None:
             assert wrong.json()["error"] == "the dashboard's token is wrong"
             bearer = {"authorization": f"Bearer {TOKEN}"}
             assert (await client.get("/_pywatt/api/state", headers=bearer)).status_code == 200
+            # The traces, the list and each one, behind the same door.
+            assert (await client.get("/_pywatt/api/traces")).status_code == 401
+            assert (await client.get("/_pywatt/api/traces/" + "a" * 32)).status_code == 401
+            traces = await client.get("/_pywatt/api/traces", headers=bearer)
+            assert traces.json()["traces"] == []  # this orchestrator traces nothing
+            gone = await client.get("/_pywatt/api/traces/" + "a" * 32, headers=bearer)
+            assert gone.status_code == 404
             # ?token= once: the page moves it into a cookie of its own and drops it from the URL.
             first = await client.get("/_pywatt/", params={"token": TOKEN})
             assert first.status_code == 303

@@ -59,7 +59,7 @@ async def module_pid(run_dir: str, module_id: str) -> int:
 
 
 async def test_status_tree_and_events_json(tmp_path: Path) -> None:
-    with trio.fail_after(60):
+    with trio.fail_after(90):
         async with two_modules(tmp_path) as (_, run_dir):
             shown = await pywatt("status", "--tree", "--run-dir", run_dir)
             assert shown.returncode == 0, shown.stderr
@@ -89,12 +89,16 @@ async def test_status_tree_and_events_json(tmp_path: Path) -> None:
                 lines = LineReader(events.stdout)
                 pid = await module_pid(run_dir, "alpha")
                 # The stream is open once the orchestrator answers; crash until seen (the
-                # first signal may come before the subscription).
+                # first signal may come before the subscription). The waits double, so a slow
+                # start of `pywatt events` never crashes the worker past its restart intensity
+                # (3 in 5 s), which would end the module.
                 seen: dict[str, object] | None = None
-                with trio.move_on_after(20):
+                wait = 1.0
+                with trio.move_on_after(40):
                     while seen is None:
                         os.kill(pid, signal.SIGUSR1)
-                        with trio.move_on_after(1.0):
+                        wait *= 2
+                        with trio.move_on_after(wait / 2):
                             while True:
                                 data = json.loads(await lines.next())
                                 if data.get("kind") == "crashed" and data.get("source") == "alpha":

@@ -23,6 +23,7 @@ from ..processes import Observed, event_line, tree_reply
 from ._access import Access, DashboardSettings
 from ._history import History
 from ._latency import EndpointLatency
+from ._traces import TraceRing
 
 
 class Watched(Observed, Protocol):
@@ -73,18 +74,25 @@ def _static_files() -> dict[str, bytes]:
 
 class Dashboard:
     """The gateway's dashboard (docs/observability.md): modules and their states, their
-    supervision trees, recent crashes and rotations, the slowest endpoints, pushed live.
+    supervision trees, recent crashes and rotations, the slowest endpoints, the latest
+    traces, pushed live.
 
-    ``history`` and ``latency`` are kept by the orchestrator (they outlive the gateway actor);
-    ``access`` says who may look.
+    ``history``, ``latency`` and ``traces`` are kept by the orchestrator (they outlive the
+    gateway actor); ``access`` says who may look.
     """
 
     def __init__(
-        self, orch: Watched, history: History, latency: EndpointLatency, access: Access
+        self,
+        orch: Watched,
+        history: History,
+        latency: EndpointLatency,
+        access: Access,
+        traces: TraceRing | None = None,
     ) -> None:
         self.orch = orch
         self.history = history
         self.latency = latency
+        self.traces = traces if traces is not None else TraceRing(orch.console.redact.redact)
         self.access = access
         self._files = _static_files()
         self.streams = 0
@@ -106,6 +114,16 @@ class Dashboard:
             "crashes": list(self.history.crashes),
             "rotations": list(self.history.rotations),
             "endpoints": self.latency.top(),
+        }
+
+    def trace_list(self) -> dict[str, Any]:
+        """The traces kept, latest first (summaries), and what was lost on the way."""
+        ring = self.traces
+        return {
+            "traces": ring.summaries(),
+            "keep": ring.keep,
+            "dropped": ring.dropped,
+            "rejected": ring.rejected,
         }
 
     async def trees(self) -> dict[str, Any]:
@@ -147,6 +165,15 @@ class Dashboard:
         if rest == "api/trees":
             body = _json(await self.trees())
             return await _reply(send, 200, body, b"application/json", head=head)
+        if rest == "api/traces":
+            body = _json(self.trace_list())
+            return await _reply(send, 200, body, b"application/json", head=head)
+        if rest.startswith("api/traces/"):
+            trace_id = rest[len("api/traces/") :]
+            found = self.traces.trace(trace_id)
+            if found is None:
+                return await _error(send, 404, f"no trace {trace_id[:64]!r} is kept (any more)")
+            return await _reply(send, 200, _json(found), b"application/json", head=head)
         if rest == "api/stream":
             await self._stream(receive, send, stopping)
             return 200
@@ -161,8 +188,9 @@ class Dashboard:
 
     async def _stream(self, receive: Any, send: Any, stopping: trio.Event) -> None:
         """Server-Sent Events until the client goes or the gateway stops: ``state`` now and
-        every second (and at once after a crash, a state change or a rotation), ``trees``
-        now and every two seconds, and each ``event`` as ``pywatt events --json`` prints it."""
+        every second (and at once after a crash, a state change or a rotation), ``traces``
+        (the list) now and within a second of a change, ``trees`` now and every two seconds,
+        and each ``event`` as ``pywatt events --json`` prints it."""
         lock = trio.Lock()
 
         async def push(kind: str, data: Any) -> None:
@@ -190,8 +218,12 @@ class Dashboard:
                     n.cancel_scope.cancel()
 
                 async def states() -> None:
+                    seen = -1
                     while True:
                         await push("state", self.state())
+                        if self.traces.version != seen:
+                            seen = self.traces.version
+                            await push("traces", self.trace_list())
                         await trio.sleep(STATE_EVERY)
 
                 async def trees() -> None:
@@ -256,6 +288,7 @@ def start_dashboard(
     orch: Watched,
     settings: DashboardSettings,
     latency: EndpointLatency,
+    traces: TraceRing,
     bound: str,
     subscribe: Callable[[Callable[[actors.Event], None]], object],
 ) -> Dashboard | None:
@@ -268,4 +301,4 @@ def start_dashboard(
     subscribe(history.on_event)
     if settings.token:
         orch.console.redact.register(settings.token)
-    return Dashboard(orch, history, latency, Access(settings.token, bound))
+    return Dashboard(orch, history, latency, Access(settings.token, bound), traces)

@@ -25,7 +25,9 @@ when it accepts ``text/event-stream``. Streamed bodies are limited by the module
 ``max_body_size``, not the gateway's.
 
 The gateway answers 404 when no module announced the path, 405 when it did for other
-methods, 502 when the module is not running or went away mid-request, 504 after
+methods, 503 (with ``Retry-After: 1``) while the module that served the path is down and
+will be started again, 502 when it is down for good (stopped, failed, gave up) or went away
+mid-request, 504 after
 ``timeout`` seconds (30 by default), and 413 for a body over ``max_body_size``. Everything
 else is the module's own answer, headers and body as the module produced them. It checks
 no token itself: a module protects its ``auth="jwt"`` endpoints.
@@ -178,14 +180,35 @@ def find_route(
         announce: AnnounceBlob | None = handle.announce
         if announce is None or handle.state is not ModuleState.RUNNING:
             continue
-        for endpoint in announce.endpoints:
-            if not path_matches(endpoint.path, path):
-                continue
-            methods = [m.upper() for m in endpoint.methods]
-            if method in methods or (method == "HEAD" and "GET" in methods) or "*" in methods:
-                return handle, []
-            allowed += methods
+        found, methods = _serves(announce, method, path)
+        if found:
+            return handle, []
+        allowed += methods
     return None, sorted(set(allowed))
+
+
+def find_down_module(handles: list[ModuleHandle], method: str, path: str) -> ModuleHandle | None:
+    """The module, not running now, whose last announce served ``method path`` (None: none)."""
+    for handle in handles:
+        announce = handle.last_announce
+        if announce is None or handle.state is ModuleState.RUNNING:
+            continue
+        if _serves(announce, method, path)[0]:
+            return handle
+    return None
+
+
+def _serves(announce: AnnounceBlob, method: str, path: str) -> tuple[bool, list[str]]:
+    """Whether ``announce`` serves ``method path``; else the methods it has for the path."""
+    allowed: list[str] = []
+    for endpoint in announce.endpoints:
+        if not path_matches(endpoint.path, path):
+            continue
+        methods = [m.upper() for m in endpoint.methods]
+        if method in methods or (method == "HEAD" and "GET" in methods) or "*" in methods:
+            return True, []
+        allowed += methods
+    return False, allowed
 
 
 class Gateway(Actor[GatewayMessage]):
@@ -424,10 +447,11 @@ class Gateway(Actor[GatewayMessage]):
         level = logging.WARNING if status >= 500 else logging.INFO
         if not console.enabled(level):
             return
-        # What the client chose (method, path) is redacted, each once per distinct value:
-        # the rest (status, time, module id) is the gateway's own.
-        method = self._redacted(console, scope["method"].upper())
-        path = self._redacted(console, scope["path"])  # never the query: it may hold a secret
+        # What the client chose (method, path) is redacted as the one text the line shows, so
+        # a secret that straddles the two is caught; once per distinct request line. The rest
+        # (status, time, module id) is the gateway's own. Never the query: it may hold a secret.
+        request_line = self._redacted(console, f"{scope['method'].upper()} {scope['path']}")
+        method, _, path = request_line.partition(" ")
         ms = round(seconds * 1000, 1)
         console.emit(
             level,
@@ -475,7 +499,7 @@ class Gateway(Actor[GatewayMessage]):
                 response = _json(405, {"error": f"{method} is not allowed on {path}"})
                 response.headers["allow"] = ", ".join(allowed)
                 return response
-            return _json(404, {"error": f"no module serves {method} {path}"})
+            return _no_route(self.handles(), method, path)
         served.module = handle.id
         raw_path = scope.get("raw_path") or path.encode()
         uri = raw_path.decode("latin-1")
@@ -834,6 +858,22 @@ async def _body_parts(receive: Any) -> AsyncIterator[bytes]:
 
 def _json(status: int, value: Any) -> GatewayResponse:
     return GatewayResponse(status, {"content-type": "application/json"}, json.dumps(value).encode())
+
+
+def _no_route(handles: list[ModuleHandle], method: str, path: str) -> GatewayResponse:
+    """No running module serves ``method path``: 503 while the module that served it will
+    be back, 502 when it is down for good, 404 when nobody ever announced it."""
+    down = find_down_module(handles, method, path)
+    if down is None:
+        return _json(404, {"error": f"no module serves {method} {path}"})
+    state = down.state.value
+    if down.state.final:
+        return _json(502, {"error": f"module {down.id!r} serves {path} but is {state}"})
+    response = _json(
+        503, {"error": f"module {down.id!r} serves {path} but is {state}; retry shortly"}
+    )
+    response.headers["retry-after"] = "1"
+    return response
 
 
 class _Waiter:

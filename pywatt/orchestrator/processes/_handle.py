@@ -99,6 +99,9 @@ class ModuleHandle:
         """How many restarts the supervisor has scheduled."""
         self.announce: AnnounceBlob | None = None
         """The current process's announce, once it has sent one."""
+        self.last_announce: AnnounceBlob | None = None
+        """The last announce any of its processes sent (kept while it is down: the gateway
+        tells a client the path's module is restarting rather than that nobody serves it)."""
         self.init_blob: InitBlob | None = None
         """The InitBlob sent to the current process."""
         self.last_exit: int | None = None
@@ -194,6 +197,8 @@ class ModuleHandle:
         previous = self.state
         for name, value in changes.items():
             setattr(self, name, value)
+        if self.announce is not None:
+            self.last_announce = self.announce
         if self.state is not previous and self._on_state is not None:
             self._on_state(self, previous)
         self._changed_now()

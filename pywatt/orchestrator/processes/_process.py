@@ -27,7 +27,7 @@ import shlex
 import signal
 import subprocess
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import attrs
@@ -50,6 +50,7 @@ from pywatt.wire import (
     IpcPortNegotiation,
     IpcPortNegotiationResponse,
     ModuleEvents,
+    ModuleSpans,
     ModuleToOrchestrator,
     ModuleTree,
     OrchestratorToModule,
@@ -104,6 +105,8 @@ class ProcessSettings:
     endpoints: Mapping[str, ModuleEndpoints] = attrs.field(factory=dict)
     """Each module's channel endpoints (its own TCP port and socket path)."""
     tls: TlsFiles | None = None
+    on_spans: Callable[[str, ModuleSpans], None] | None = None
+    """Takes each ``spans`` line of a module (the dashboard's traces); None: none asked for."""
 
 
 @attrs.frozen
@@ -392,6 +395,8 @@ class ModuleProcess(Actor[ProcessMessage]):
                 self._trees.resolve(message.request_id, tree)
         elif isinstance(message, ModuleEvents):
             publish_module_events(self.ctx.system.events, spec.id, message)
+        elif isinstance(message, ModuleSpans) and self.settings.on_spans is not None:
+            self.settings.on_spans(spec.id, message)
         else:
             self.console.warning(
                 f"{spec.id} sent {message.OP!r} on stdout, which the embedded orchestrator "

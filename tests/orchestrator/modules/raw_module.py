@@ -114,6 +114,7 @@ def main() -> None:
     parser.add_argument("--ignore-shutdown", action="store_true")
     parser.add_argument("--ack-first", action="store_true", help="Rust order: ack, then refetch")
     parser.add_argument("--say", action="append", default=[])
+    parser.add_argument("--line", action="append", default=[], help="a stdout line, as given")
     parser.add_argument("--service", action="store_true", help="try the service proxy ops")
     opts = parser.parse_args()
     leak = set(opts.leak)
@@ -137,6 +138,8 @@ def main() -> None:
         send_raw(b"\n")
     for name in opts.secret:
         fetch(name, opts.secret_timeout, leak)
+    for line in opts.line:
+        send_raw(line.encode() + b"\n")
     for spec in opts.port_request:
         request_id = str(uuid.uuid4())
         send(

@@ -1,5 +1,6 @@
 // The pywatt dashboard: renders what the gateway pushes on /_pywatt/api/stream (Server-Sent
-// Events: "state", "trees", "event"). No framework, no build step; text only goes into the
+// Events: "state", "trees", "traces", "event"; a trace's spans come from
+// /_pywatt/api/traces/<id> when its row is clicked). No framework, no build step; text only goes into the
 // page as text (textContent), never as markup.
 "use strict";
 
@@ -128,6 +129,76 @@ function addEvent(e) {
   while (list.children.length > MAX_EVENTS) list.lastElementChild.remove();
 }
 
+// --- traces ----------------------------------------------------------------------------------
+
+let selectedTrace = null;
+let shownSpans = 0;  // spans of the waterfall on the page (more may arrive: it is redrawn)
+
+function renderTraces(reply) {
+  const lost = [];
+  if (reply.dropped) lost.push(`${reply.dropped} span(s) dropped`);
+  if (reply.rejected) lost.push(`${reply.rejected} malformed span(s) refused`);
+  document.getElementById("traces-note").textContent =
+    `(the latest ${reply.keep}, click one for its waterfall${lost.length ? "; " + lost.join(", ") : ""})`;
+  fill("traces", reply.traces.map((t) => {
+    const row = el("tr", { "data-trace": t.trace_id, class: t.trace_id === selectedTrace ? "selected" : null },
+      el("td", null, clock(t.at)), el("td", { class: "id" }, t.root),
+      el("td", { class: "num" }, t.duration_ms.toFixed(2)),
+      el("td", { class: "num", title: t.modules.join(", ") }, t.module_count),
+      el("td", { class: "num" }, t.span_count + (t.dropped ? ` (+${t.dropped} dropped)` : "")),
+      el("td", null, t.error ? el("span", { class: "error-flag" }, "error") : "ok"));
+    row.addEventListener("click", () => openTrace(t.trace_id));
+    return row;
+  }), "traces-empty");
+  const shown = reply.traces.find((t) => t.trace_id === selectedTrace);
+  if (shown && shown.span_count !== shownSpans) openTrace(selectedTrace);
+}
+
+async function openTrace(traceId) {
+  selectedTrace = traceId;
+  for (const row of document.querySelectorAll("#traces tbody tr")) {
+    row.classList.toggle("selected", row.dataset.trace === traceId);
+  }
+  const box = document.getElementById("waterfall");
+  const reply = await fetch(`api/traces/${encodeURIComponent(traceId)}`);
+  const data = await reply.json();
+  if (!reply.ok) {
+    box.replaceChildren(el("p", { class: "empty" }, data.error));
+  } else {
+    renderWaterfall(box, data);
+  }
+  box.hidden = false;
+}
+
+function renderWaterfall(box, trace) {
+  const total = Math.max(trace.duration_ms, 0.001);
+  const rows = trace.spans.map((s) => {
+    const where = [s.module ?? s.source, s.actor].filter(Boolean).join(" · ");
+    const label = el("div", { class: "wf-label" }, s.name, " ", el("span", { class: "wf-where" }, where));
+    label.style.paddingLeft = `${s.depth * 1.1}rem`;
+    const bar = el("div", { class: `wf-bar wf-kind-${s.kind}` });
+    bar.style.left = `${(s.offset_ms / total) * 100}%`;
+    bar.style.width = `${(s.duration_ms / total) * 100}%`;
+    const track = el("div", { class: "wf-track" }, bar,
+      el("span", { class: "wf-ms" }, `${s.duration_ms.toFixed(2)} ms`));
+    const attributes = Object.entries(s.attributes).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+    const title = [`${s.kind} span ${s.span_id} from ${s.source}`, ...attributes];
+    if (s.status_message) title.unshift(`error: ${s.status_message}`);
+    return el("div", {
+      class: "wf-row" + (s.status === "error" ? " wf-error" : ""), "data-span": s.span_id,
+      "data-depth": s.depth, "data-module": s.module ?? "", title: title.join("\n"),
+    }, label, track);
+  });
+  const head = el("h3", null, `${trace.root} · ${trace.duration_ms.toFixed(2)} ms · ` +
+    `${trace.span_count} spans · modules: ${trace.modules.join(", ") || "none"}` +
+    (trace.error ? " · error" : ""));
+  const errors = trace.spans.filter((s) => s.status === "error" && s.status_message)
+    .map((s) => el("p", { class: "wf-detail" }, `${s.name}: ${s.status_message}`));
+  box.replaceChildren(head, ...rows, ...errors);
+  box.dataset.trace = trace.trace_id;
+  shownSpans = trace.span_count;
+}
+
 // --- the stream ------------------------------------------------------------------------------
 
 function connect() {
@@ -143,6 +214,7 @@ function connect() {
   });
   stream.addEventListener("state", (m) => renderState(JSON.parse(m.data)));
   stream.addEventListener("trees", (m) => renderTrees(JSON.parse(m.data)));
+  stream.addEventListener("traces", (m) => renderTraces(JSON.parse(m.data)));
   stream.addEventListener("event", (m) => addEvent(JSON.parse(m.data)));
 }
 
