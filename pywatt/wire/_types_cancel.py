@@ -3,20 +3,25 @@ that gives up on a request before its deadline says so, and the callee's handler
 cancelled.
 
 Only between pywatt peers: a module sends ``cancel_request`` only to an orchestrator that
-declared itself pywatt (``PYWATT_ORCHESTRATOR`` in ``InitBlob.env``), and the orchestrator
-sends ``request_cancelled`` only on a connection whose module declared itself pywatt.
+said it takes them (``PYWATT_CANCELS`` = ``1`` in ``InitBlob.env``, :data:`ENV_CANCELS`),
+and the orchestrator sends ``request_cancelled`` only on a connection whose module declared
+itself pywatt.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import ClassVar, Final
 
 import attrs
 
 from ._unions import ModuleToOrchestrator, OrchestratorToModule
 
-__all__ = ["CancelRequest", "RequestCancelled"]
+__all__ = ["ENV_CANCELS", "CancelRequest", "RequestCancelled"]
+
+#: ``InitBlob.env`` key: ``"1"`` when the orchestrator takes ``cancel_request`` frames (an
+#: older pywatt orchestrator would refuse them as malformed).
+ENV_CANCELS: Final = "PYWATT_CANCELS"
 
 
 @attrs.frozen(kw_only=True)
