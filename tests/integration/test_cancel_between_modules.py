@@ -29,6 +29,7 @@ from pywatt.orchestrator import (
 )
 from pywatt.wire import (
     NEED_DATA,
+    REPLY_ENDPOINT,
     CancelRequest,
     EncodedMessage,
     FrameDecoder,
@@ -232,3 +233,36 @@ async def test_only_the_caller_can_cancel_its_request_and_stray_cancels_are_harm
             assert bytes(reply["payload"]["data"]) == b'{"Ok":"still here"}'
             stats = await orch.routing_statistics()
             assert (stats.cancelled, stats.cancels_ignored) == (1, 5)
+
+
+async def test_a_readiness_probe_the_orchestrator_holds_is_dropped_by_its_cancel() -> None:
+    with trio.fail_after(45):
+        async with orchestrated(
+            raw("a", kind=ModuleKind.FOREIGN), raw("c", kind=ModuleKind.FOREIGN)
+        ) as orch:
+            for module_id in ("a", "c"):
+                await orch.module(module_id).wait_announced()
+            a = await _raw_peer(orch, "a")
+            # c has no channel: the orchestrator itself holds a's probe for it.
+            probe_id = uuid.uuid4()
+            await a.send_all(_request("c", "pywatt.ready", probe_id, {"wait": 30}))
+            await a.send_all(_cancel("c", probe_id))
+            stats = await orch.routing_statistics()
+            while stats.cancelled + stats.cancels_ignored < 1:  # the hub took it in turn
+                await orch.wait_channels("a")
+                stats = await orch.routing_statistics()
+            assert (stats.cancelled, stats.cancels_ignored) == (1, 0)
+            # c comes up: the probe is gone (else a would be answered for it now), so the
+            # first frame a gets is the reply c sends to a's next request.
+            c = await _raw_peer(orch, "c")
+            echo_id = uuid.uuid4()
+            await a.send_all(_request("c", "echo", echo_id, "hi"))
+            routed = json.loads(await _reply(c, FrameDecoder()))
+            assert routed["original_request_id"] == str(echo_id)
+            reply = RouteToModule(
+                target_module_id="a", target_endpoint=REPLY_ENDPOINT, request_id=echo_id,
+                payload=EncodedMessage(data=b'{"Ok":"hi"}'),
+            )  # fmt: skip
+            await c.send_all(encode_module_frame(reply))
+            answer = json.loads(await _reply(a, FrameDecoder()))
+            assert answer["request_id"] == str(echo_id)
