@@ -134,6 +134,15 @@ class DeferredReply:
         """Not answered yet, and the asker is still waiting."""
         return self._ask is not None and self._ask.pending
 
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once if the asker gives up (its cancel scope is cancelled, its
+        task dies) before this reply is completed; at once if it already has. It runs in the
+        asker's task as its wait is cancelled, so it must be quick, must not block and must
+        not raise: tell the actor (``self_ref.tell_nowait``) and act there. A tell has no
+        asker: nothing is ever called."""
+        if self._ask is not None:
+            self._ask.on_cancel(callback)
+
     def reply(self, value: object) -> None:
         """Send ``value`` to the asker."""
         if self._ask is not None:

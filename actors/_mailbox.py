@@ -114,6 +114,7 @@ class Ask:
     __slots__ = (
         "_callback",
         "_early",
+        "_on_cancel",
         "_scope",
         "_state",
         "_task",
@@ -143,6 +144,7 @@ class Ask:
         self._early: outcome.Outcome[Any] | None = None
         self._timer: AskDeadline | None = None
         self._scope: trio.CancelScope | None = None
+        self._on_cancel: Callable[[], None] | None = None
 
     @property
     def deadline(self) -> float:
@@ -164,6 +166,15 @@ class Ask:
         """Neither answered nor given up on."""
         return self._state == _PENDING
 
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once if the asker gives up before an outcome (at once if it has
+        already). It runs in the asker's task as its wait is cancelled: it must be quick,
+        must not block and must not raise."""
+        if self._state == _CANCELLED:
+            callback()
+        elif self._state == _PENDING:
+            self._on_cancel = callback
+
     def reply(self, value: object) -> None:
         """Wake the asker with ``value``; ignored if it already has an outcome or gave up."""
         if self._state == _PENDING:
@@ -176,6 +187,7 @@ class Ask:
 
     def _complete(self, result: outcome.Outcome[Any]) -> None:
         self._state = _DONE
+        self._on_cancel = None
         timer = self._timer
         if timer is not None:
             timer._discard()
@@ -215,6 +227,10 @@ class Ask:
             scope = self._scope
             if scope is not None:
                 scope.cancel()
+            on_cancel = self._on_cancel
+            if on_cancel is not None:
+                self._on_cancel = None
+                on_cancel()
             return Abort.SUCCEEDED
 
         return await wait_task_rescheduled(abort)

@@ -17,6 +17,7 @@ from pywatt.wire import (
     DiscoverServiceProvidersResponse,
     DiscoveryUpdate,
     RegisterServiceProviderResponse,
+    RequestCancelled,
     RoutedModuleMessage,
     RoutedModuleResponse,
     StreamFrame,
@@ -35,12 +36,13 @@ REGISTRAR: Final = "pywatt.registrar"
 
 def service_subscriptions(services: Iterable[str]) -> dict[type[Any], str]:
     """The inbound types each of the module's services takes, for those in ``services``:
-    routed messages, replies and stream frames (and lost connections) to the router,
+    routed messages, replies, cancels and stream frames (and lost connections) to the router,
     discovery replies and updates to discovery, registration replies to the registrar."""
     by_service: dict[str, tuple[type[Any], ...]] = {
         ROUTER: (
             RoutedModuleMessage,
             RoutedModuleResponse,
+            RequestCancelled,
             *StreamFrame.__args__,
             ConnectionLost,
         ),

@@ -10,6 +10,11 @@ swaps its key ring on rotation; the standalone middleware owns one too. The orde
 4. joserfc verifies the signature with that key and that algorithm only;
 5. claims: required ones present, ``exp``/``nbf``/``iat`` with leeway, ``iss``, ``aud``.
 
+Steps 1 to 3 read the header, which an issuer's tokens share: a header segment that passed
+them is remembered (16 of them per validator; a failure never is), so a fresh token costs the
+payload, the signature and the claims. The parts are decoded with joserfc's own strict
+base64url and checked against its registries, and joserfc's algorithm verifies the signature.
+
 A token that passed all of that (from its second time on) is kept in a :class:`TokenCache`
 (``JwtConfig.cache_size`` of them; see ``_cache.py``) until its ``exp``: validating it
 again is a hash and a lookup. Replacing :attr:`TokenValidator.keys` empties the cache.
@@ -23,27 +28,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from joserfc import jws, jwt
 from joserfc.errors import (
-    ClaimError,
-    ExpiredTokenError,
-    InvalidClaimError,
     JoseError,
-    MissingClaimError,
 )
-from joserfc.jws import CompactSignature, JWSRegistry
+from joserfc.jws import JWSRegistry
+from joserfc.util import urlsafe_b64decode
 
 from ._cache import TokenCache
+from ._claim_rules import ClaimRules
 from ._config import JwtConfig
 from ._errors import (
     AlgorithmNotAllowed,
     BadSignature,
-    InvalidClaim,
     JwtError,
     MalformedToken,
-    MissingClaim,
-    TokenExpired,
-    TokenNotYetValid,
     UnknownKey,
     ValidatorUnavailable,
 )
@@ -53,6 +51,8 @@ from ._keys import BoundKey, KeyRing
 # must be allowed explicitly); parsing alone uses one that allows all four.
 _REGISTRIES = {alg: JWSRegistry(algorithms=[alg]) for alg in ("HS256", "RS256", "ES256", "Ed25519")}
 _PARSE_REGISTRY = JWSRegistry(algorithms=list(_REGISTRIES))
+_HEADERS_KEPT = 16
+"""Header segments a validator remembers as checked (an issuer's tokens share one)."""
 
 
 class TokenValidator:
@@ -77,12 +77,15 @@ class TokenValidator:
         self.allowed = frozenset(config.algorithms)
         self._now = now
         self._leeway = math.ceil(config.leeway)
-        options: dict[str, Any] = {name: {"essential": True} for name in config.required_claims}
-        if config.issuer is not None:
-            options["iss"] = {"essential": True, "value": config.issuer}
-        if config.audience:
-            options["aud"] = {"essential": True, "values": list(config.audience)}
-        self._claims = jwt.JWTClaimsRegistry(now=lambda: int(now()), leeway=self._leeway, **options)
+        self._headers: dict[str, tuple[str, object]] = {}
+        """Header segments that passed every header check: ``(alg, kid)`` (``_header``)."""
+        self._claims = ClaimRules(
+            required=config.required_claims,
+            issuer=config.issuer,
+            audience=config.audience,
+            leeway=self._leeway,
+            now=now,
+        )
 
     @property
     def keys(self) -> KeyRing:
@@ -112,8 +115,57 @@ class TokenValidator:
 
     def _verify(self, token: str) -> tuple[dict[str, Any], bytes]:
         """Every check of the module docstring: the claims and the payload they came from."""
-        compact = _extract(token)
-        header = compact.headers()
+        head, signing_input, payload, signature_segment = _split(token)
+        alg, kid = self._header(head)
+        key = self._select(kid, alg)
+        registry = _REGISTRIES[alg]
+        try:
+            # The key's type fits the algorithm, and joserfc verifies the signature with that
+            # key and that algorithm only.
+            algorithm = registry.get_alg(alg)
+            algorithm.check_key(key.key)
+            try:
+                signature = urlsafe_b64decode(signature_segment)
+            except (TypeError, ValueError):
+                verified = False
+            else:
+                verified = algorithm.verify(signing_input, signature, key.key)
+        except JoseError as exc:
+            raise MalformedToken(f"cannot verify: {type(exc).__name__}") from None
+        except (ValueError, TypeError):
+            raise MalformedToken() from None
+        if not verified:
+            raise BadSignature()
+        try:
+            claims = json.loads(payload)
+        except ValueError:
+            raise MalformedToken("the payload is not JSON") from None
+        except RecursionError:
+            # Signed, yet arrays or objects nested past the parser's depth: refused like any
+            # other unreadable payload, never a crash of the validator's actor.
+            raise MalformedToken("the payload nests too deeply") from None
+        if not isinstance(claims, dict):
+            raise MalformedToken("the payload is not a JSON object")
+        self._claims.check(claims)
+        return claims, payload
+
+    def _header(self, head: str) -> tuple[str, object]:
+        """``(alg, kid)`` of a token's header segment once it passed every header check: a
+        JSON object, ``alg`` allowed, no ``crit``, its registered fields as joserfc's registry
+        of that algorithm requires. The tokens of one issuer share their header, so a header
+        that passed is remembered by its segment (a few of them; failures never): the key is
+        still chosen anew for each token. Raises :class:`JwtError`."""
+        known = self._headers.get(head)
+        if known is not None:
+            return known
+        try:
+            segment = head.encode("ascii")
+            _PARSE_REGISTRY.validate_header_size(segment)
+            header = json.loads(urlsafe_b64decode(segment))
+        except (JoseError, ValueError, TypeError, RecursionError):
+            raise MalformedToken("not a compact JWS with a JSON header") from None
+        if not isinstance(header, dict):
+            raise MalformedToken("the header is not a JSON object")
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self.allowed:
             raise AlgorithmNotAllowed(
@@ -123,41 +175,18 @@ class TokenValidator:
             )
         if "crit" in header:
             raise MalformedToken("critical header parameters are not supported")
-        key = self._select(header.get("kid"), alg)
         try:
-            # A registry of this one algorithm: joserfc enforces the allow-list once more.
-            verified = jws.validate_compact(compact, key.key, registry=_REGISTRIES[alg])
+            _REGISTRIES[alg].check_header(header)
         except JoseError as exc:
             raise MalformedToken(f"cannot verify: {type(exc).__name__}") from None
         except (ValueError, TypeError):
             raise MalformedToken() from None
-        if not verified:
-            raise BadSignature()
-        try:
-            claims = json.loads(compact.payload)
-        except ValueError:
-            raise MalformedToken("the payload is not JSON") from None
-        except RecursionError:
-            # Signed, yet arrays or objects nested past the parser's depth: refused like any
-            # other unreadable payload, never a crash of the validator's actor.
-            raise MalformedToken("the payload nests too deeply") from None
-        if not isinstance(claims, dict):
-            raise MalformedToken("the payload is not a JSON object")
-        try:
-            self._claims.validate(claims)
-        except ExpiredTokenError:
-            raise TokenExpired() from None
-        except MissingClaimError as exc:
-            raise MissingClaim(f"missing required claim {exc.claim!r}") from None
-        except InvalidClaimError as exc:
-            if exc.claim in ("nbf", "iat") and "not yet" in str(exc.description).lower():
-                raise TokenNotYetValid() from None
-            if exc.claim in ("nbf", "iat"):
-                raise TokenNotYetValid(f"invalid {exc.claim!r}") from None
-            raise InvalidClaim(f"invalid claim {exc.claim!r}") from None
-        except ClaimError as exc:
-            raise InvalidClaim(f"invalid claim {exc.claim!r}") from None
-        return claims, compact.payload
+        kid = header.get("kid")
+        headers = self._headers
+        if len(headers) >= _HEADERS_KEPT:
+            headers.clear()
+        headers[head] = (alg, kid)
+        return alg, kid
 
     def _select(self, kid: object, alg: str) -> BoundKey:
         keys = self._keys
@@ -180,19 +209,30 @@ class TokenValidator:
         return key
 
 
-def _extract(token: str) -> CompactSignature:
-    """The parsed compact JWS (header decoded, payload base64url-decoded, not verified)."""
-    if token.count(".") != 2:
+def _split(token: str) -> tuple[str, bytes, bytes, bytes]:
+    """The parts of a compact JWS, not verified: the header's segment (checked by
+    ``TokenValidator._header``), the signing input, the payload, and the signature's segment
+    (decoded when it is checked, as joserfc does: one that does not decode is a bad
+    signature). The payload is base64url-decoded as joserfc does (strict: no padding, no
+    other alphabet, canonical last character), each segment within its registry's size.
+    Raises :class:`MalformedToken`."""
+    segments = token.split(".")
+    if len(segments) != 3:
         raise MalformedToken(
-            "encrypted tokens (JWE) are not accepted" if token.count(".") == 4 else None
+            "encrypted tokens (JWE) are not accepted" if len(segments) == 5 else None
         )
+    head, body, tail = segments
     try:
-        compact = jws.extract_compact(token.encode("ascii"), registry=_PARSE_REGISTRY)
-    except (JoseError, ValueError, TypeError, RecursionError):
+        signing_input = token[: len(head) + 1 + len(body)].encode("ascii")
+        signature = tail.encode("ascii")
+        registry = _PARSE_REGISTRY
+        registry.validate_signature_size(signature)
+        payload_segment = signing_input[len(head) + 1 :]
+        registry.validate_payload_size(payload_segment)
+        payload = urlsafe_b64decode(payload_segment)
+    except (JoseError, ValueError, TypeError):
         raise MalformedToken("not a compact JWS with a JSON header") from None
-    if not isinstance(compact.headers(), dict):
-        raise MalformedToken("the header is not a JSON object")
-    return compact
+    return head, signing_input, payload, signature
 
 
 def describe(error: JwtError) -> str:

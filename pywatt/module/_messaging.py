@@ -30,7 +30,7 @@ from pywatt.channels import (
 from pywatt.discovery import DISCOVERY, DISCOVERY_PROTOCOL, OrchestratorDiscovery, Subscribers
 from pywatt.registrar import build_capabilities, registrar_spec
 from pywatt.router import ROUTER, router_spec
-from pywatt.wire import InitBlob, ModuleInfo, OrchestratorDeclaration, Shutdown
+from pywatt.wire import ENV_CANCELS, InitBlob, ModuleInfo, OrchestratorDeclaration, Shutdown
 
 from ._config import ModuleConfig
 from ._settings import (
@@ -103,6 +103,8 @@ def communication_specs(
             # A restarted module's channel is up before main has served anything: hold
             # requests for its endpoints until main is done (_run.py says when).
             hold_until_ready=True,
+            # The orchestrator forwards a caller's cancel to the callee (extensions §11).
+            cancels=init.env.get(ENV_CANCELS) == "1",
         )
         services.append(router)
     if config.enable_service_discovery:

@@ -45,7 +45,13 @@ from pywatt._extras import have
 from pywatt._version import __version__
 from pywatt.observe import SecretsRotated
 from pywatt.tracing import SpanBuffer
-from pywatt.wire import ENV_EVENTS, ENV_SPANS, OrchestratorDeclaration, ServiceProviderInfo
+from pywatt.wire import (
+    ENV_CANCELS,
+    ENV_EVENTS,
+    ENV_SPANS,
+    OrchestratorDeclaration,
+    ServiceProviderInfo,
+)
 
 from ._errors import ModuleExited, ModuleNotRunning, NoSuchModule
 from .config import GATEWAY_NAME, Manifest, process_name, supervisor_name
@@ -487,7 +493,11 @@ async def open_orchestrator(
         )
         board_settings = dashboard or DashboardSettings(token=environment.get(TOKEN_ENV) or None)
         traces = TraceRing(console.redact.redact)  # outlives every actor that adds to it
-        asked = {ENV_EVENTS: "1", **({ENV_SPANS: "1"} if board_settings.enabled else {})}
+        asked = {
+            ENV_EVENTS: "1",
+            ENV_CANCELS: "1",
+            **({ENV_SPANS: "1"} if board_settings.enabled else {}),
+        }
         settings = ProcessSettings(
             orchestrator_api=api,
             declaration_env={**declaration.to_env(), **asked},

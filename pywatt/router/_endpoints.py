@@ -11,6 +11,7 @@ for an endpoint nobody serves yet, before the module said its endpoints are all 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import attrs
@@ -58,6 +59,19 @@ class Endpoints:
         """Every held request, in arrival order; none is held any more."""
         held, self._held = self._held, []
         return held
+
+    def drop_held(self, channel: str, source: str, request_id: uuid.UUID) -> bool:
+        """Forget the held request ``request_id`` of ``source`` that came on ``channel`` (its
+        caller gave up); False if none is held."""
+        for index, (came_on, message) in enumerate(self._held):
+            if (
+                came_on == channel
+                and message.original_request_id == request_id
+                and message.source_module_id == source
+            ):
+                del self._held[index]
+                return True
+        return False
 
     @property
     def held(self) -> int:

@@ -154,6 +154,11 @@ class RouterStatistics:
     expired: int = 0
     """Requests served here whose caller's deadline passed before the handler answered:
     the handler was cancelled (or never run) and no reply was sent."""
+    gave_up: int = 0
+    """Requests sent from here whose asker gave up before the reply (and its deadline): the
+    callee was told to cancel them (docs/calling-modules.md)."""
+    cancelled_by_caller: int = 0
+    """Requests served here whose caller gave up: the handler was cancelled, no reply sent."""
 
 
 @attrs.frozen

@@ -105,6 +105,7 @@ from pywatt.wire import (
     EncodingFormat,
     PayloadTooLarge,
     ReplyError,
+    RequestCancelled,
     RoutedModuleMessage,
     RoutedModuleResponse,
     StreamFrame,
@@ -118,6 +119,16 @@ from pywatt.wire import (
     encode_reply_ok,
 )
 
+from ._cancel import (
+    CallerGaveUp,
+    CancelledByCaller,
+    caller_gave_up,
+    cancel_remote,
+    end_scope,
+    handler_scope,
+    on_cancelled,
+    watch_asker,
+)
 from ._endpoints import Endpoints, Handler
 from ._errors import (
     BadReply,
@@ -213,6 +224,7 @@ RouterMessage = (
     | SweepStreams
     | StreamHandled
     | ResendNotification
+    | CallerGaveUp
 )
 _STREAM_FRAMES: Final = StreamFrame.__args__
 
@@ -225,13 +237,16 @@ def router_spec(
     shutdown: float = 5.0,
     hold_until_ready: bool = False,
     stream_idle_timeout: float = IDLE_TIMEOUT,
+    cancels: bool = False,
 ) -> ChildSpec:
     """The child spec of ``pywatt.router``: one :class:`Endpoints` table for the name, handed
     to every incarnation, so the endpoints served survive a restart. ``hold_until_ready``:
     hold requests for endpoints not served yet until told :class:`EndpointsReady` (see the
     module docstring). ``stream_idle_timeout``: seconds a stream may stand still with chunks
     waiting for a consumer that takes none before both sides get ``idle`` (docs/streams.md).
-    Raises ``ValueError`` for a non-positive timeout or a ``max_in_flight`` below 1."""
+    ``cancels``: the orchestrator is pywatt, so a request the caller gives up on is
+    cancelled at the callee (``_cancel``). Raises ``ValueError`` for a non-positive timeout
+    or a ``max_in_flight`` below 1."""
     if default_timeout <= 0 or max_in_flight < 1:
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
     endpoints = Endpoints(ready=not hold_until_ready, max_held=max_in_flight)
@@ -244,6 +259,7 @@ def router_spec(
             streams=streams,
             default_timeout=default_timeout,
             max_in_flight=max_in_flight,
+            cancels=cancels,
         ),
         protocol=ROUTER_PROTOCOL,
         shutdown=shutdown,
@@ -269,6 +285,7 @@ class Router(Actor[RouterMessage]):
         max_in_flight: int = 1024,
         stream_threshold: int = STREAM_THRESHOLD,
         channels: str = CHANNELS_ACTOR,
+        cancels: bool = False,
     ) -> None:
         if default_timeout <= 0 or max_in_flight < 1:
             raise ValueError("default_timeout must be positive and max_in_flight at least 1")
@@ -296,6 +313,10 @@ class Router(Actor[RouterMessage]):
         # Requests whose handler runs as a task of this incarnation: (source, request_id) ->
         # the channel it came on. Whoever takes an entry out writes that request's one reply.
         self.serving: dict[tuple[str, uuid.UUID], str] = {}
+        # The cancel scopes of those handler tasks, for a caller that gives up (_cancel).
+        self.scopes: dict[tuple[str, uuid.UUID], trio.CancelScope] = {}
+        self.cancels = cancels
+        """The orchestrator is pywatt: tell it when a caller gives up on a request."""
         self.counts: collections.Counter[str] = collections.Counter()
         self.latency = Histogram()
 
@@ -324,6 +345,12 @@ class Router(Actor[RouterMessage]):
     async def on_stop(self) -> None:
         if self.ctx.failure is None:  # stopped for good, not a crash: streams end too
             self.streams.end_hosted()
+        # Requests in flight die with this incarnation (their askers get ActorCrashed or
+        # ActorStopped): their callees stop working on them. A stream's announcing request
+        # is not one of them: the stream table waits for its answer across a crash.
+        for request_id, request in list(self.requests.items()):
+            if request_id not in self.streams.answers:
+                cancel_remote(self, request.target, request_id, request.channel)
         # Handler tasks end with this incarnation (a crash or a stop): their callers hear it
         # now instead of at their deadline (streamed endpoints' handlers outlive a crash).
         serving, self.serving = self.serving, {}
@@ -353,6 +380,8 @@ class Router(Actor[RouterMessage]):
                 self._on_reply(inbound.source_module_id, inbound.request_id, inbound.payload)
             elif isinstance(inbound, RoutedModuleMessage):
                 await self._on_routed(message.channel, inbound)
+            elif isinstance(inbound, RequestCancelled):
+                on_cancelled(self, message.channel, inbound.source_module_id, inbound.request_id)
             return None
         if isinstance(message, SendRequest):
             reply = self.ctx.defer_reply()
@@ -390,6 +419,9 @@ class Router(Actor[RouterMessage]):
             for notify_id, (_, sent) in list(self.notified.items()):
                 if now - sent >= CLAIM_TIMEOUT:  # no refusal came: it was taken
                     del self.notified[notify_id]
+            return None
+        if isinstance(message, CallerGaveUp):
+            caller_gave_up(self, message.request_id)
             return None
         if isinstance(message, ConnectionLost):
             self.streams.connection_lost(message.channel, message.reason)
@@ -431,6 +463,8 @@ class Router(Actor[RouterMessage]):
             held=self.endpoints.held,
             latency=self.latency.snapshot(),
             expired=c["expired"],
+            gave_up=c["cancelled"],
+            cancelled_by_caller=c["cancelled_by_caller"],
         )
 
     # -- sending ---------------------------------------------------------------------------
@@ -614,6 +648,7 @@ class Router(Actor[RouterMessage]):
             time.perf_counter(),
         )
         self.replies.add(request_id, reply, deadline=deadline)
+        watch_asker(self, request_id, reply)
         self.counts["sent"] += 1
         if local:
             await self._serve_request(LOCAL_CHANNEL, self._local(request_id, payload))
@@ -893,7 +928,12 @@ class Router(Actor[RouterMessage]):
                     result = handler(request)
                 if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
                     self._track(source, request_id, marker, channel)
-                    self.ctx.start_task(self._finish, result, message, marker, span, deadline)
+                    # A streamed endpoint's handler ends with its stream (aborted when the
+                    # producer gives up or goes), not with a cancel (_cancel).
+                    cancellable = not isinstance(request, RemoteInbound)
+                    self.ctx.start_task(
+                        self._finish, result, message, marker, span, deadline, cancellable
+                    )
                     return
         except Exception as exc:
             end_span(span, exc)
@@ -1011,15 +1051,23 @@ class Router(Actor[RouterMessage]):
         marker: object,
         span: Span | None,
         deadline: float,
+        cancellable: bool = True,
     ) -> None:
         """Await an async handler's result and write its reply (a task of the router). At
-        the caller's deadline the handler is cancelled and nothing is sent: the caller has
-        its timeout already."""
+        the caller's deadline, or when the caller cancels (if ``cancellable``), the handler
+        is cancelled and nothing is sent: the caller has its outcome already."""
         source, request_id = message.source_module_id, message.original_request_id
         try:
-            with trio.CancelScope(deadline=deadline) as scope:
-                result = await awaitable
+            scope = handler_scope(self, source, request_id, deadline, cancellable=cancellable)
+            try:
+                with scope:
+                    result = await awaitable
+            finally:
+                by_caller = end_scope(self, source, request_id)
             if scope.cancelled_caught:
+                if by_caller:
+                    end_span(span, CancelledByCaller())
+                    return
                 self._gave_up(source, request_id, span)
                 return
         except Exception as exc:
@@ -1048,7 +1096,16 @@ class Router(Actor[RouterMessage]):
         try:
             request = self._request_value(entry, content, message, body)
             assert isinstance(entry.handler, str)
-            result: Any = await self._ask_actor(entry.handler, request, deadline)
+            result: Any = None
+            scope = handler_scope(self, source, request_id, math.inf, cancellable=not entry.stream)
+            try:
+                with scope:  # the caller's cancel: the ask, and so the actor's handler
+                    result = await self._ask_actor(entry.handler, request, deadline)
+            finally:
+                by_caller = end_scope(self, source, request_id)
+            if by_caller:
+                end_span(span, CancelledByCaller())
+                return
         except AskTimeout:
             self._gave_up(source, request_id, span)
             return

@@ -93,6 +93,9 @@ from ._stream_rust import encode_rust_chunk as encode_rust_chunk
 from ._stream_rust import rust_byte_sum as rust_byte_sum
 from ._stream_rust import rust_chunks as rust_chunks
 from ._stream_sender import StreamSender as StreamSender
+from ._types_cancel import ENV_CANCELS as ENV_CANCELS
+from ._types_cancel import CancelRequest as CancelRequest
+from ._types_cancel import RequestCancelled as RequestCancelled
 from ._types_common import Duration as Duration
 from ._types_common import ListenAddress as ListenAddress
 from ._types_common import SecurityLevel as SecurityLevel

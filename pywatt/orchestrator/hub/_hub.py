@@ -30,6 +30,7 @@ that outlives each incarnation, so a crash of the hub loses only the message in 
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 import uuid
@@ -55,6 +56,7 @@ from pywatt.wire import (
     REPLY_MARKER_PROPERTY,
     REPLY_MARKER_VALUE,
     BinaryRoute,
+    CancelRequest,
     CapabilitiesRequest,
     CapabilitiesResponse,
     DecodeError,
@@ -94,6 +96,7 @@ from pywatt.wire import (
 
 from .._errors import ModuleCallFailed
 from ..console import Console
+from ._cancel import CallAbandoned, cancel_from, cancel_routes_of, on_call_abandoned
 from ._connection import ServerConnection, encode_bare
 from ._hub_state import HubState, ReadyWaiter, RegistrationRecord, Route
 from ._stream_relay import RelayedStreamFrame
@@ -207,6 +210,11 @@ class HubStatistics:
     binary: int = 0
     """Requests and replies forwarded in the binary form (both modules pywatt; protocol
     extensions §5.1): their payload bytes passed on as they came."""
+    cancelled: int = 0
+    """Requests whose caller gave up (a ``cancel_request``, or its connection closed): the
+    callee was told ``request_cancelled``."""
+    cancels_ignored: int = 0
+    """``cancel_request`` for no route of that connection (unknown, finished, not its own)."""
 
 
 @attrs.frozen
@@ -257,6 +265,7 @@ HubMessage = (
     | GetProviders
     | GetRegistration
     | GetHubStatistics
+    | CallAbandoned
 )
 
 
@@ -341,6 +350,8 @@ class Hub(Actor[HubMessage]):
                     del self.state.ready_waiters[module_id]
         elif isinstance(message, CallModule):
             self._call(message)
+        elif isinstance(message, CallAbandoned):
+            on_call_abandoned(self, message)
         elif isinstance(message, KillHub):
             raise HubKilled("the hub was killed on request")
         elif isinstance(message, GetConnections):
@@ -354,7 +365,7 @@ class Hub(Actor[HubMessage]):
             return HubStatistics(
                 c["routed"], c["replies"], c["late_replies"], c["unroutable"],
                 c["interrupted"], len(self.routes), c["updates_pushed"], c["expired"],
-                c["binary"],
+                c["binary"], c["cancelled"], c["cancels_ignored"],
             )  # fmt: skip
         return None
 
@@ -383,6 +394,7 @@ class Hub(Actor[HubMessage]):
             del self._last_used[conn.module_id]
         self.state.streams.closed(conn)
         self.state.own.closed(conn)
+        cancel_routes_of(self, conn)  # its caller gave up on what it asked on it
         for key, route in list(self.routes.items()):
             if route.callee_conn is conn:
                 del self.routes[key]
@@ -438,6 +450,8 @@ class Hub(Actor[HubMessage]):
                 conn, content.target_module_id, content.target_endpoint, content.request_id,
                 payload_json(content.payload), content,
             )  # fmt: skip
+        elif isinstance(content, CancelRequest):
+            cancel_from(self, conn, content)
         elif isinstance(content, RegisterServiceProviderRequest):
             self._register_provider(conn, content)
         elif isinstance(content, DiscoverServiceProvidersRequest):
@@ -651,6 +665,13 @@ class Hub(Actor[HubMessage]):
             ORCHESTRATOR_CALLER, None, target, trio.current_time() + ROUTE_TTL, reply
         )
         self._types[request_id] = message.response_type
+        callee, tell = message.module_id, self.ctx.self_ref.tell_nowait
+
+        def abandoned() -> None:  # in the asker's task: never raise there
+            with contextlib.suppress(Exception):
+                tell(CallAbandoned(callee, request_id))
+
+        reply.on_cancel(abandoned)
 
     def _answer(
         self, reply: DeferredReply, callee: str, request_id: uuid.UUID, payload: EncodedMessage
