@@ -36,6 +36,7 @@ from ._connection import ChannelInbound as ChannelInbound
 from ._connection import ConnectionLost as ConnectionLost
 from ._connection import Opener as Opener
 from ._connection import SendFrame as SendFrame
+from ._connection import StreamSink as StreamSink
 from ._connection import open_channel_stream as open_channel_stream
 from ._directory import ChannelDirectory as ChannelDirectory
 from ._directory import ChannelState as ChannelState

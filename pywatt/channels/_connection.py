@@ -12,7 +12,8 @@ reader. While connected, the outbox is published on the connection's ``ChannelSt
 the channels actor's :class:`~pywatt.channels.Writer` (the router's path) appends frames
 there directly instead of telling this actor. Inbound messages go to the actor subscribed
 to their type (:class:`~pywatt.channels.Subscriptions`, kept with the channels actor's
-name).
+name), except stream frames when a :data:`StreamSink` is given (the module's stream table):
+the reader hands each to it at once, in order, without a message per chunk.
 
 Limits (docs/architecture.md, decision 5): a frame whose payload does not decode is refused,
 counted (``malformed``) and logged, and the connection goes on; a broken length prefix or
@@ -29,7 +30,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import attrs
 import outcome
@@ -47,6 +48,12 @@ from pywatt.wire import (
     IpcHttpResponse,
     RemoteProtocolError,
     Shutdown,
+    StreamAbort,
+    StreamCredit,
+    StreamData,
+    StreamEnd,
+    StreamFrame,
+    StreamOpen,
 )
 
 from ._config import ChannelConfig
@@ -71,6 +78,7 @@ __all__ = [
     "ConnectionLost",
     "Opener",
     "SendFrame",
+    "StreamSink",
     "open_channel_stream",
 ]
 
@@ -88,6 +96,10 @@ burst leave while the rest are still being read (a pipeline, not one clump per b
 _REGISTRATION_REPLIES: Final = RegistrationReply.__args__
 
 Opener = Callable[[ChannelConfig], Awaitable[trio.abc.Stream]]
+StreamSink: TypeAlias = Callable[[str, StreamFrame], None]
+"""Takes a stream frame and the name of the connection it came on, at once (the module's
+stream table, ``pywatt.router.StreamTable.on_frame``). It must not block."""
+_STREAM_FRAMES: Final = (StreamData, StreamCredit, StreamOpen, StreamEnd, StreamAbort)
 
 
 @attrs.frozen
@@ -132,6 +144,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         *,
         subscriptions: Subscriptions | None = None,
         opener: Opener | None = None,
+        stream_sink: StreamSink | None = None,
     ) -> None:
         self.subscriptions = (
             subscriptions if subscriptions is not None else Subscriptions(HTTP_SUBSCRIPTION)
@@ -141,6 +154,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         self.state = state
         self.directory = directory
         self.opener = opener or open_channel_stream
+        self.stream_sink = stream_sink
         self.stream: trio.abc.Stream | None = None
         self.outbox = Outbox()
         self._error: BaseException | None = None
@@ -348,6 +362,10 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 state.malformed,
                 exc,
             )
+            return
+        sink = self.stream_sink
+        if sink is not None and isinstance(message, _STREAM_FRAMES):
+            sink(self.name, message)  # no hop through the router's mailbox per chunk
             return
         if isinstance(message, Heartbeat):
             state.heartbeats += 1

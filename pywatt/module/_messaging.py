@@ -29,7 +29,7 @@ from pywatt.channels import (
 )
 from pywatt.discovery import DISCOVERY, DISCOVERY_PROTOCOL, OrchestratorDiscovery, Subscribers
 from pywatt.registrar import build_capabilities, registrar_spec
-from pywatt.router import ROUTER, router_spec
+from pywatt.router import ROUTER, StreamTable, router_spec
 from pywatt.wire import InitBlob, ModuleInfo, OrchestratorDeclaration, Shutdown
 
 from ._config import ModuleConfig
@@ -74,6 +74,9 @@ def communication_specs(
         version=__version__,
     )
     services_run = {"pywatt.registrar"}
+    # The router's stream table, kept with its name: the connections hand it stream frames
+    # as they read them (no message to the router per chunk).
+    streams = StreamTable() if config.enable_internal_messaging else None
     if config.enable_internal_messaging:
         services_run.add(ROUTER)
     if config.enable_service_discovery:
@@ -84,6 +87,7 @@ def communication_specs(
         shutdown=grace,
         services=frozenset(services_run),
         subscriptions={Shutdown: lifecycle, ChannelFailed: lifecycle} if lifecycle else None,
+        stream_sink=streams.on_frame if streams is not None else None,
     )
     runtime = ModuleRuntime(ChannelView(directory), tuple(configs))
     registration = registration_settings(config.registration_config)
@@ -102,6 +106,7 @@ def communication_specs(
             # A restarted module's channel is up before main has served anything: hold
             # requests for its endpoints until main is done (_run.py says when).
             hold_until_ready=True,
+            streams=streams,
         )
         services.append(router)
     if config.enable_service_discovery:

@@ -206,16 +206,19 @@ def router_spec(
     max_in_flight: int = 1024,
     shutdown: float = 5.0,
     hold_until_ready: bool = False,
+    streams: StreamTable | None = None,
 ) -> ChildSpec:
     """The child spec of ``pywatt.router``: one :class:`Endpoints` table for the name, handed
-    to every incarnation, so the endpoints served survive a restart. ``hold_until_ready``:
+    to every incarnation, so the endpoints served survive a restart. ``streams``: the
+    stream table of the name (made here when None; the module hands the same one to its
+    channels, which give it stream frames directly). ``hold_until_ready``:
     hold requests for endpoints not served yet until told :class:`EndpointsReady` (see the
     module docstring). Raises ``ValueError`` for a non-positive timeout or a
     ``max_in_flight`` below 1."""
     if default_timeout <= 0 or max_in_flight < 1:
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
     endpoints = Endpoints(ready=not hold_until_ready, max_held=max_in_flight)
-    streams = StreamTable()
+    streams = streams if streams is not None else StreamTable()
     return ChildSpec(
         ROUTER,
         lambda: Router(

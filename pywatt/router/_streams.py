@@ -104,6 +104,8 @@ class _End:
 
     def _flush(self, machine: StreamSender | StreamReceiver) -> None:
         """Write the frames the machine queued (credit, abort, open, end: small ones)."""
+        if not machine.has_frames_to_send:  # most chunks queue nothing
+            return
         for frame in machine.frames_to_send():
             self.table.put(self.channel, _frame(frame))
 
@@ -228,7 +230,8 @@ class RemoteOutbound(_End):
             if error.reason is StreamAbortReason.REFUSED and self.on_refused is not None:
                 self.on_refused(error)
             return
-        self.lot.unpark_all()
+        if self.lot:  # someone waits (for credit, or for a chunk)
+            self.lot.unpark_all()
 
     def lost(self, detail: str) -> None:
         """Our channel closed: nothing more can reach the consumer."""
@@ -379,7 +382,8 @@ class RemoteInbound(_End):
             self._fail(_aborted(frame_, by))
             self.table.forget(self.stream_id, self)
             return
-        self.lot.unpark_all()
+        if self.lot:  # someone waits (for credit, or for a chunk)
+            self.lot.unpark_all()
 
     def lost(self, detail: str) -> None:
         """Our channel closed: nothing more will come."""

@@ -18,7 +18,7 @@ from typing import Final
 from ._framing import FrameFormat
 from ._stream_frames import StreamData
 
-__all__ = ["decode_stream_data", "encode_stream_data"]
+__all__ = ["decode_stream_data", "encode_stream_data", "stream_uuid"]
 
 _FRAME_HEADER: Final = struct.Struct(">IB")
 _HEAD: Final = b"\x84\xa6stream\xa4data\xa2id\xc4\x10"
@@ -31,6 +31,19 @@ _U64: Final = struct.Struct(">Q")
 _ID_AT: Final = len(_HEAD)
 _SEQ_AT: Final = _ID_AT + 16 + len(_SEQ_KEY)
 _MSGPACK: Final = int(FrameFormat.MSGPACK)
+_last_id: list[tuple[bytes, uuid.UUID]] = [(bytes(16), uuid.UUID(int=0))]
+
+
+def stream_uuid(raw: bytes) -> uuid.UUID:
+    """The ``UUID`` of the 16 bytes ``raw``; the last one made is kept, since a stream's
+    frames come one after another and ``uuid.UUID(bytes=...)`` costs more than comparing 16
+    bytes (a UUID is immutable: sharing it is safe)."""
+    last = _last_id[0]
+    if last[0] == raw:
+        return last[1]
+    made = uuid.UUID(bytes=raw)
+    _last_id[0] = (raw, made)
+    return made
 
 
 def _uint(value: int) -> bytes:
@@ -116,5 +129,5 @@ def _rest(data: bytes) -> StreamData | None:
     if start + size != len(data):
         return None
     return StreamData(
-        stream_id=uuid.UUID(bytes=data[_ID_AT : _ID_AT + 16]), seq=seq, payload=data[start:]
+        stream_id=stream_uuid(data[_ID_AT : _ID_AT + 16]), seq=seq, payload=data[start:]
     )
