@@ -149,6 +149,7 @@ class RemoteOutbound(_End):
         view = memoryview(data).cast("B")
         size = sender.chunk_size
         sid = sender.sid.bytes
+        table, channel = self.table, self.channel
         try:
             await trio.lowlevel.checkpoint_if_cancelled()
             for start in range(0, len(view), size):
@@ -159,7 +160,8 @@ class RemoteOutbound(_End):
                 chunk = view[start : start + size]
                 # The frame is built around the chunk in one copy (no frame object).
                 frame = encode_stream_data(sid, sender.count(chunk), chunk)
-                await self.table.write(self.channel, frame)
+                if not table.offer(channel, frame):  # the outbox is full: wait for room
+                    await table.write(channel, frame)
             self._raise_if_aborted()
         except trio.Cancelled:
             self.abort("the producer was cancelled", StreamAbortReason.CANCELLED)
@@ -442,6 +444,13 @@ class StreamTable:
         are aborted by :meth:`connection_lost`)."""
         if channel is not None and self.writer is not None:
             self.writer.put_on(channel, frame)
+
+    def offer(self, channel: str | None, frame: bytes) -> bool:
+        """Queue a data frame on ``channel`` if its outbox has room now; False when the
+        caller must :meth:`write` it (which waits, or drops it if the channel is gone).
+        Does not block."""
+        writer = self.writer
+        return channel is not None and writer is not None and writer.offer_on(channel, frame)
 
     async def write(self, channel: str | None, frame: bytes) -> None:
         """Queue a data frame on ``channel``, waiting while its outbox is full. A channel
