@@ -38,6 +38,7 @@ from pywatt.wire import (
     AbortCode,
     FrameFormat,
     StreamAbort,
+    StreamData,
     StreamFrame,
     StreamOpen,
     StreamReceiver,
@@ -364,16 +365,23 @@ class RemoteInbound(_End):
 
     def on_frame(self, channel: str, frame: StreamFrame) -> None:
         """A frame from the producer: open, data, end or abort."""
+        receiver = self.receiver
+        if type(frame) is StreamData and receiver.state is StreamState.OPEN:
+            # Most frames: a chunk of an open stream queues nothing and settles nothing.
+            try:
+                receiver.receive(frame)
+            except StreamViolation as exc:
+                self._violated(exc)
+                return
+            if self.lot:
+                self.lot.unpark_all()
+            return
         if self.channel is None:
             self.channel = channel
-        receiver = self.receiver
         try:
             receiver.receive(frame)
         except StreamViolation as exc:
-            self._flush(receiver)
-            reason = StreamAbortReason(exc.code.value)
-            self._fail(StreamAborted(reason, _PRODUCER, str(exc)))
-            self.table.forget(self.stream_id, self)
+            self._violated(exc)
             return
         self._flush(receiver)  # an open over our limits is refused at once
         if receiver.opened is not None:
@@ -386,6 +394,12 @@ class RemoteInbound(_End):
             return
         if self.lot:  # someone waits (for credit, or for a chunk)
             self.lot.unpark_all()
+
+    def _violated(self, exc: StreamViolation) -> None:
+        self._flush(self.receiver)
+        reason = StreamAbortReason(exc.code.value)
+        self._fail(StreamAborted(reason, _PRODUCER, str(exc)))
+        self.table.forget(self.stream_id, self)
 
     def lost(self, detail: str) -> None:
         """Our channel closed: nothing more will come."""
@@ -524,6 +538,11 @@ class StreamTable:
     def on_frame(self, channel: str, frame: StreamFrame) -> None:
         """Hand a frame that arrived on ``channel`` to its stream's end. Does not block."""
         sid = frame.stream_id
+        if type(frame) is StreamData:  # most frames: a chunk for a consumer here
+            inbound = self.inbound.get(sid)
+            if inbound is not None:
+                inbound.on_frame(channel, frame)
+                return
         outbound = self.outbound.get(sid)
         if outbound is not None:
             outbound.on_frame(frame)

@@ -268,7 +268,7 @@ def decode_stream_frame(data: bytes | bytearray | memoryview) -> StreamFrame:
     if type(raw_id) is not bytes or len(raw_id) != 16:
         got = f"{len(raw_id)} bytes" if type(raw_id) is bytes else _kind(raw_id)
         raise StreamFrameError(f"expected a 16-byte bin, got {got}", "$.id")
-    return _DECODERS[kind](uuid.UUID(bytes=raw_id), body)
+    return _DECODERS[kind](stream_uuid(raw_id), body)
 
 
 _HEAD: Final = {
@@ -276,6 +276,7 @@ _HEAD: Final = {
     for kind in _KEYS
 }
 _HEADS: Final = sorted(_HEAD.items(), key=lambda item: item[0] != "data")  # most frames first
+_HEAD_READ: Final = 1 + max(map(len, _HEAD.values())) + 16
 
 
 def stream_frame_head(data: bytes | bytearray | memoryview) -> tuple[str, uuid.UUID] | None:
@@ -283,7 +284,7 @@ def stream_frame_head(data: bytes | bytearray | memoryview) -> tuple[str, uuid.U
     first key and ``id`` the second), read without decoding the rest, so a relay can forward
     a data frame's bytes as they are; ``None`` for anything else (decode that with
     :func:`decode_stream_frame`). Does not block or raise."""
-    raw = data if type(data) is bytes else memoryview(data).tobytes()
+    raw = data if type(data) is bytes else memoryview(data)[:_HEAD_READ].tobytes()
     if len(raw) < 2 or not 0x81 <= raw[0] <= 0x8F:
         return None
     for kind, head in _HEADS:
