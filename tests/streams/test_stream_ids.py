@@ -18,6 +18,7 @@ from pywatt.wire import (
     StreamOpen,
     decode_stream_data,
     decode_stream_frame,
+    encode_stream_data,
     encode_stream_frame,
     stream_frame_head,
 )
@@ -71,3 +72,9 @@ def test_a_head_cut_short_is_no_head_from_any_buffer() -> None:
     cut = data[: data.index(A.bytes) + 15]
     for holder in (cut, bytearray(cut), memoryview(cut)):
         assert stream_frame_head(holder) is None
+
+
+def test_a_data_frame_needs_a_16_byte_id() -> None:
+    for raw in (b"", A.bytes[:15], A.bytes + b"\x00"):
+        with pytest.raises(ValueError, match="16 bytes"):
+            encode_stream_data(raw, 0, b"x")
