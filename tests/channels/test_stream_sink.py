@@ -2,7 +2,8 @@
 stream frame as it reads it, in order and with the connection's name, instead of a message
 to a subscriber per chunk; other frames still go to their subscribers; and the sink, given
 when the tree is built, still gets the frames after the connection actor crashed and
-reconnected."""
+reconnected. And the producer's side: ``Writer.offer_on`` queues a chunk on its stream's
+connection only while that connection is up and has room."""
 
 from __future__ import annotations
 
@@ -20,11 +21,14 @@ from pywatt.channels import (
     ChannelInbound,
     ConnectionStatus,
     FixedInterval,
+    GetWriter,
     Subscribe,
+    heartbeat_ack_frame,
 )
 from pywatt.wire import (
     ChannelType,
     FrameFormat,
+    HeartbeatAck,
     Shutdown,
     StreamCredit,
     StreamData,
@@ -115,3 +119,24 @@ async def test_stream_frames_go_to_the_sink_in_order_and_survive_a_connection_cr
                 assert seen[:-3] == list(range(40, 40 + len(seen) - 3))
                 assert got.statistics().current_buffer_used == 0
                 assert inbound.statistics().current_buffer_used == 0
+
+
+async def test_offer_on_queues_on_that_connection_only_while_it_has_room() -> None:
+    with trio.fail_after(20):
+        async with fake_orchestrator() as orch:
+            config = ChannelConfig(kind=ChannelType.TCP, address=orch.address)
+            async with running_channels([config]) as (system, directory):
+                peer = await orch.next_peer()
+                await _connected(directory)
+                writer = await system.ask(CHANNELS_ACTOR, GetWriter())
+                assert writer.offer_on(CONNECTION, heartbeat_ack_frame())
+                assert isinstance((await peer.read()).content, HeartbeatAck)
+                assert not writer.offer_on("pywatt.channels.nowhere.0", heartbeat_ack_frame())
+                outbox = directory.states[CONNECTION].outbox
+                assert outbox is not None
+                outbox.size = outbox.high_water  # as if the writer were behind
+                assert not writer.offer_on(CONNECTION, heartbeat_ack_frame())
+                outbox.size = 0
+                await actors.testing.crash(system, CHANNELS_ACTOR)
+                assert writer.revoked
+                assert not writer.offer_on(CONNECTION, heartbeat_ack_frame())
