@@ -71,6 +71,8 @@ from ._routeframes import route_frame as route_frame
 from ._routeframes import routed_message_frame as routed_message_frame
 from ._routeframes import routed_response_frame as routed_response_frame
 from ._routeframes import uuid4_text as uuid4_text
+from ._send_buffers import IOV_MAX as IOV_MAX
+from ._send_buffers import send_buffers as send_buffers
 from ._serial import LineExpired as LineExpired
 from ._serial import Outgoing as Outgoing
 from ._serial import SerialRequests as SerialRequests

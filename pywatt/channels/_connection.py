@@ -5,7 +5,8 @@ starts the connect task and returns at once, so a failing attempt is a crash of 
 incarnation and the connection's own supervisor applies the reconnect policy (restart delay
 and restart limit; see ``_policy``). Read and write paths are independent (docs/protocol.md §16
 A11): a reader task decodes frames and dispatches them, a writer task drains the outbox,
-joining every frame queued since its last write into one ``send_all``. ``SendFrame``
+writing every frame queued since its last write with one ``sendmsg`` (``send_buffers``:
+no copy to join them; TLS joins them). ``SendFrame``
 messages only append to the :class:`~pywatt.channels.Outbox` (waiting for room above a
 high-water mark, which is the back-pressure a sender feels), so a slow peer never blocks the
 reader. While connected, the outbox is published on the connection's ``ChannelState``, so
@@ -68,6 +69,7 @@ from ._frames import (
 )
 from ._messages import ChannelInbound, ConnectionLost, SendFrame
 from ._outbox import Outbox
+from ._send_buffers import send_buffers
 from ._serve_http import HTTP_SUBSCRIPTION, ServeHttp
 from ._subscriptions import Subscriptions
 
@@ -300,13 +302,12 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 await outbox.wait_frames()
                 continue
             batch = outbox.take()
-            data = batch[0] if len(batch) == 1 else b"".join(batch)
             try:
-                await stream.send_all(data)
+                await send_buffers(stream, batch)  # a batch of stream chunks is not joined
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 raise self._broken(f"write failed: {exc.__cause__ or exc}") from exc
             state.frames_out += len(batch)
-            state.bytes_out += len(data)
+            state.bytes_out += sum(map(len, batch))
 
     async def _read_loop(self, stream: trio.abc.Stream) -> None:
         decoder = FrameDecoder(self.config.max_frame_size)
