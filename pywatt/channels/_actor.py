@@ -153,6 +153,13 @@ class Writer:
         outbox.put(frame)
         return True
 
+    def offer_on(self, channel: str, frame: bytes) -> bool:
+        """Queue ``frame`` on ``channel`` if it is up and below the high-water mark now;
+        False otherwise (then :meth:`write_on` waits or says it is gone). Does not block."""
+        state = None if self.revoked else self._directory.states.get(channel)
+        outbox = state.outbox if state is not None else None
+        return outbox is not None and outbox.offer(frame)
+
     async def write_on(self, channel: str, frame: bytes) -> bool:
         """Queue ``frame`` on ``channel``, waiting for room; False when that connection is
         gone. Raises :class:`WriterRevoked` when this writer is no longer valid."""

@@ -5,14 +5,16 @@ starts the connect task and returns at once, so a failing attempt is a crash of 
 incarnation and the connection's own supervisor applies the reconnect policy (restart delay
 and restart limit; see ``_policy``). Read and write paths are independent (docs/protocol.md §16
 A11): a reader task decodes frames and dispatches them, a writer task drains the outbox,
-joining every frame queued since its last write into one ``send_all``. ``SendFrame``
+writing every frame queued since its last write with one ``sendmsg`` (``send_buffers``:
+no copy to join them; TLS joins them). ``SendFrame``
 messages only append to the :class:`~pywatt.channels.Outbox` (waiting for room above a
 high-water mark, which is the back-pressure a sender feels), so a slow peer never blocks the
 reader. While connected, the outbox is published on the connection's ``ChannelState``, so
 the channels actor's :class:`~pywatt.channels.Writer` (the router's path) appends frames
 there directly instead of telling this actor. Inbound messages go to the actor subscribed
 to their type (:class:`~pywatt.channels.Subscriptions`, kept with the channels actor's
-name).
+name), except stream frames when a :data:`StreamSink` is given (the module's stream table):
+the reader hands each to it at once, in order, without a message per chunk.
 
 Limits (docs/architecture.md, decision 5): a frame whose payload does not decode is refused,
 counted (``malformed``) and logged, and the connection goes on; a broken length prefix or
@@ -29,7 +31,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import attrs
 import outcome
@@ -47,6 +49,12 @@ from pywatt.wire import (
     IpcHttpResponse,
     RemoteProtocolError,
     Shutdown,
+    StreamAbort,
+    StreamCredit,
+    StreamData,
+    StreamEnd,
+    StreamFrame,
+    StreamOpen,
 )
 
 from ._config import ChannelConfig
@@ -61,6 +69,7 @@ from ._frames import (
 )
 from ._messages import ChannelInbound, ConnectionLost, SendFrame
 from ._outbox import Outbox
+from ._send_buffers import send_buffers
 from ._serve_http import HTTP_SUBSCRIPTION, ServeHttp
 from ._subscriptions import Subscriptions
 
@@ -71,6 +80,7 @@ __all__ = [
     "ConnectionLost",
     "Opener",
     "SendFrame",
+    "StreamSink",
     "open_channel_stream",
 ]
 
@@ -88,6 +98,10 @@ burst leave while the rest are still being read (a pipeline, not one clump per b
 _REGISTRATION_REPLIES: Final = RegistrationReply.__args__
 
 Opener = Callable[[ChannelConfig], Awaitable[trio.abc.Stream]]
+StreamSink: TypeAlias = Callable[[str, StreamFrame], None]
+"""Takes a stream frame and the name of the connection it came on, at once (the module's
+stream table, ``pywatt.router.StreamTable.on_frame``). It must not block."""
+_STREAM_FRAMES: Final = (StreamData, StreamCredit, StreamOpen, StreamEnd, StreamAbort)
 
 
 @attrs.frozen
@@ -132,6 +146,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         *,
         subscriptions: Subscriptions | None = None,
         opener: Opener | None = None,
+        stream_sink: StreamSink | None = None,
     ) -> None:
         self.subscriptions = (
             subscriptions if subscriptions is not None else Subscriptions(HTTP_SUBSCRIPTION)
@@ -141,6 +156,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         self.state = state
         self.directory = directory
         self.opener = opener or open_channel_stream
+        self.stream_sink = stream_sink
         self.stream: trio.abc.Stream | None = None
         self.outbox = Outbox()
         self._error: BaseException | None = None
@@ -286,13 +302,12 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 await outbox.wait_frames()
                 continue
             batch = outbox.take()
-            data = batch[0] if len(batch) == 1 else b"".join(batch)
             try:
-                await stream.send_all(data)
+                await send_buffers(stream, batch)  # a batch of stream chunks is not joined
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 raise self._broken(f"write failed: {exc.__cause__ or exc}") from exc
             state.frames_out += len(batch)
-            state.bytes_out += len(data)
+            state.bytes_out += sum(map(len, batch))
 
     async def _read_loop(self, stream: trio.abc.Stream) -> None:
         decoder = FrameDecoder(self.config.max_frame_size)
@@ -348,6 +363,10 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 state.malformed,
                 exc,
             )
+            return
+        sink = self.stream_sink
+        if sink is not None and isinstance(message, _STREAM_FRAMES):
+            sink(self.name, message)  # no hop through the router's mailbox per chunk
             return
         if isinstance(message, Heartbeat):
             state.heartbeats += 1

@@ -24,6 +24,7 @@ from pywatt.wire import (
     decode_json,
     decode_msgpack,
     decode_orchestrator_frame,
+    decode_stream_data,
     decode_stream_frame,
     encode_frame,
     encode_json,
@@ -94,6 +95,9 @@ def decode_inbound(frame: Frame) -> OrchestratorToModule | RegistrationReply | S
     """Decode an orchestrator→module frame: an op (bare or ``Message``-wrapped) or one of
     the bare registration replies of §10. Raises ``DecodeError``."""
     if frame.format is FrameFormat.MSGPACK:
+        data = decode_stream_data(frame.payload)  # a stream's chunk, in pywatt's own layout
+        if data is not None:
+            return data
         routed = parse_binary_routed(frame.payload)  # a request or reply (extensions §5.1)
         if routed is not None:
             return routed

@@ -1,13 +1,13 @@
 """A connection's outbox: the frames queued for its writer task, shared with its senders.
 
-The connection actor owns it and its writer drains it, joining every frame queued since the
-last write into one ``send_all``. The channels actor's :class:`~pywatt.channels.Writer` (the
-router's path) appends to it directly with :meth:`Outbox.offer`, without a hand-off to the
-connection actor: a request's frame then costs an append and, at
-most, one wake-up of the writer. Back-pressure is kept: above ``high_water`` bytes,
-``offer`` refuses and the sender waits with :meth:`wait_room` (or tells the connection actor
-a ``SendFrame``, which waits the same way). When the connection ends the outbox is closed:
-``offer`` refuses and waiters are woken.
+The connection actor owns it and its writer drains it, writing every frame queued since the
+last write in one call (``send_buffers``). The channels actor's
+:class:`~pywatt.channels.Writer` (the router's path) appends to it directly with
+:meth:`Outbox.offer`, without a hand-off to the connection actor: a request's frame then
+costs an append and, at most, one wake-up of the writer. Back-pressure is kept: above
+``high_water`` bytes, ``offer`` refuses and the sender waits with :meth:`wait_room` (or
+tells the connection actor a ``SendFrame``, which waits the same way). When the connection
+ends the outbox is closed: ``offer`` refuses and waiters are woken.
 """
 
 from __future__ import annotations

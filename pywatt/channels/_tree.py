@@ -20,7 +20,7 @@ from pywatt.wire import ChannelPreferences
 
 from ._actor import CHANNELS_ACTOR, ChannelsActor, Connection
 from ._config import ChannelConfig
-from ._connection import ChannelConnection, Opener
+from ._connection import ChannelConnection, Opener, StreamSink
 from ._directory import ChannelDirectory, ChannelState
 from ._serve_http import HTTP_SUBSCRIPTION
 from ._subscriptions import DISCOVERY, REGISTRAR, ROUTER, Subscriptions, service_subscriptions
@@ -44,6 +44,7 @@ def channels_supervisor_spec(
     shutdown: float = 5.0,
     services: frozenset[str] | None = None,
     subscriptions: Mapping[type[Any], str] | None = None,
+    stream_sink: StreamSink | None = None,
 ) -> SupervisorSpec:
     """``pywatt.channels``: one supervisor per connection (``pool_size`` per channel), then
     the channels actor that owns the directory.
@@ -52,7 +53,9 @@ def channels_supervisor_spec(
     router, discovery, registrar; see ``service_subscriptions``); ``subscriptions`` adds more
     (inbound type -> actor name, e.g. ``Shutdown`` and ``ChannelFailed`` to the module's
     lifecycle actor); ``http_request`` goes to ``pywatt.http`` unless they say otherwise.
-    ``preferences`` picks the connection for a frame. ``opener`` replaces
+    ``stream_sink`` takes stream frames as they are read, instead of their subscriber
+    (the router's stream table, kept with its name). ``preferences`` picks the connection
+    for a frame. ``opener`` replaces
     the socket opener (tests). ``directory``: the channels actor's record, made here when
     None; pass one only to look at it from a test or a benchmark.
     """
@@ -76,7 +79,12 @@ def channels_supervisor_spec(
                 config: ChannelConfig = config, state: ChannelState = state
             ) -> ChannelConnection:
                 return ChannelConnection(
-                    config, state, directory, subscriptions=table, opener=opener
+                    config,
+                    state,
+                    directory,
+                    subscriptions=table,
+                    opener=opener,
+                    stream_sink=stream_sink,
                 )
 
             supervisor = f"{name}.supervisor"

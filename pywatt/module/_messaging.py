@@ -29,7 +29,7 @@ from pywatt.channels import (
 )
 from pywatt.discovery import DISCOVERY, DISCOVERY_PROTOCOL, OrchestratorDiscovery, Subscribers
 from pywatt.registrar import build_capabilities, registrar_spec
-from pywatt.router import ROUTER, router_spec
+from pywatt.router import ROUTER, StreamTable, router_spec
 from pywatt.wire import ENV_CANCELS, InitBlob, ModuleInfo, OrchestratorDeclaration, Shutdown
 
 from ._config import ModuleConfig
@@ -74,6 +74,14 @@ def communication_specs(
         version=__version__,
     )
     services_run = {"pywatt.registrar"}
+    messaging = messaging_settings(config.messaging_config)
+    # The router's stream table, kept with its name: the connections hand it stream frames
+    # as they read them (no message to the router per chunk).
+    streams = (
+        StreamTable(idle_timeout=messaging.stream_idle_timeout)
+        if config.enable_internal_messaging
+        else None
+    )
     if config.enable_internal_messaging:
         services_run.add(ROUTER)
     if config.enable_service_discovery:
@@ -84,10 +92,10 @@ def communication_specs(
         shutdown=grace,
         services=frozenset(services_run),
         subscriptions={Shutdown: lifecycle, ChannelFailed: lifecycle} if lifecycle else None,
+        stream_sink=streams.on_frame if streams is not None else None,
     )
     runtime = ModuleRuntime(ChannelView(directory), tuple(configs))
     registration = registration_settings(config.registration_config)
-    messaging = messaging_settings(config.messaging_config)
     discovery = discovery_settings(config.service_discovery_config)
     # One memory for the name: a restarted registrar goes on with the same registration.
     registrar = registrar_spec(heartbeat_interval=registration.heartbeat_interval, shutdown=grace)
@@ -105,6 +113,7 @@ def communication_specs(
             hold_until_ready=True,
             # The orchestrator forwards a caller's cancel to the callee (extensions §11).
             cancels=init.env.get(ENV_CANCELS) == "1",
+            streams=streams,
         )
         services.append(router)
     if config.enable_service_discovery:

@@ -238,19 +238,23 @@ def router_spec(
     hold_until_ready: bool = False,
     stream_idle_timeout: float = IDLE_TIMEOUT,
     cancels: bool = False,
+    streams: StreamTable | None = None,
 ) -> ChildSpec:
     """The child spec of ``pywatt.router``: one :class:`Endpoints` table for the name, handed
-    to every incarnation, so the endpoints served survive a restart. ``hold_until_ready``:
+    to every incarnation, so the endpoints served survive a restart. ``streams``: the
+    stream table of the name (made here when None; the module hands the same one to its
+    channels, which give it stream frames directly). ``hold_until_ready``:
     hold requests for endpoints not served yet until told :class:`EndpointsReady` (see the
     module docstring). ``stream_idle_timeout``: seconds a stream may stand still with chunks
-    waiting for a consumer that takes none before both sides get ``idle`` (docs/streams.md).
-    ``cancels``: the orchestrator is pywatt, so a request the caller gives up on is
-    cancelled at the callee (``_cancel``). Raises ``ValueError`` for a non-positive timeout
-    or a ``max_in_flight`` below 1."""
+    waiting for a consumer that takes none before both sides get ``idle`` (docs/streams.md;
+    the table's own when ``streams`` is given). ``cancels``: the orchestrator is pywatt, so a
+    request the caller gives up on is cancelled at the callee (``_cancel``). Raises
+    ``ValueError`` for a non-positive timeout or a ``max_in_flight`` below 1."""
     if default_timeout <= 0 or max_in_flight < 1:
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
     endpoints = Endpoints(ready=not hold_until_ready, max_held=max_in_flight)
-    streams = StreamTable(idle_timeout=stream_idle_timeout)
+    if streams is None:
+        streams = StreamTable(idle_timeout=stream_idle_timeout)
     return ChildSpec(
         ROUTER,
         lambda: Router(

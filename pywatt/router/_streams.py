@@ -40,6 +40,7 @@ from pywatt.wire import (
     AbortCode,
     FrameFormat,
     StreamAbort,
+    StreamData,
     StreamFrame,
     StreamOpen,
     StreamReceiver,
@@ -113,6 +114,8 @@ class _End:
 
     def _flush(self, machine: StreamSender | StreamReceiver) -> None:
         """Write the frames the machine queued (credit, abort, open, end: small ones)."""
+        if not machine.has_frames_to_send:  # most chunks queue nothing
+            return
         for frame in machine.frames_to_send():
             self.table.put(self.channel, _frame(frame))
 
@@ -164,6 +167,7 @@ class RemoteOutbound(_End):
         view = memoryview(data).cast("B")
         size = sender.chunk_size
         sid = sender.sid.bytes
+        table, channel = self.table, self.channel
         try:
             await trio.lowlevel.checkpoint_if_cancelled()
             for start in range(0, len(view), size):
@@ -174,7 +178,8 @@ class RemoteOutbound(_End):
                 chunk = view[start : start + size]
                 # The frame is built around the chunk in one copy (no frame object).
                 frame = encode_stream_data(sid, sender.count(chunk), chunk)
-                await self.table.write(self.channel, frame)
+                if not table.offer(channel, frame):  # the outbox is full: wait for room
+                    await table.write(channel, frame)
             self._raise_if_aborted()
         except trio.Cancelled:
             self.abort("the producer was cancelled", StreamAbortReason.CANCELLED)
@@ -245,7 +250,8 @@ class RemoteOutbound(_End):
             if error.reason is StreamAbortReason.REFUSED and self.on_refused is not None:
                 self.on_refused(error)
             return
-        self.lot.unpark_all()
+        if self.lot:  # someone waits (for credit, or for a chunk)
+            self.lot.unpark_all()
 
     def lost(self, detail: str) -> None:
         """Our channel closed: nothing more can reach the consumer."""
@@ -376,16 +382,23 @@ class RemoteInbound(_End):
 
     def on_frame(self, channel: str, frame: StreamFrame) -> None:
         """A frame from the producer: open, data, end or abort."""
+        receiver = self.receiver
+        if type(frame) is StreamData and receiver.state is StreamState.OPEN:
+            # Most frames: a chunk of an open stream queues nothing and settles nothing.
+            try:
+                receiver.receive(frame)
+            except StreamViolation as exc:
+                self._violated(exc)
+                return
+            if self.lot:
+                self.lot.unpark_all()
+            return
         if self.channel is None:
             self.channel = channel
-        receiver = self.receiver
         try:
             receiver.receive(frame)
         except StreamViolation as exc:
-            self._flush(receiver)
-            reason = StreamAbortReason(exc.code.value)
-            self._fail(StreamAborted(reason, _PRODUCER, str(exc)))
-            self.table.forget(self.stream_id, self)
+            self._violated(exc)
             return
         self._flush(receiver)  # an open over our limits is refused at once
         if receiver.opened is not None:
@@ -396,7 +409,14 @@ class RemoteInbound(_End):
             self._fail(_aborted(frame_, by))
             self.table.forget(self.stream_id, self)
             return
-        self.lot.unpark_all()
+        if self.lot:  # someone waits (for credit, or for a chunk)
+            self.lot.unpark_all()
+
+    def _violated(self, exc: StreamViolation) -> None:
+        self._flush(self.receiver)
+        reason = StreamAbortReason(exc.code.value)
+        self._fail(StreamAborted(reason, _PRODUCER, str(exc)))
+        self.table.forget(self.stream_id, self)
 
     def lost(self, detail: str) -> None:
         """Our channel closed: nothing more will come."""
@@ -517,6 +537,13 @@ class StreamTable:
         if channel is not None and self.writer is not None:
             self.writer.put_on(channel, frame)
 
+    def offer(self, channel: str | None, frame: bytes) -> bool:
+        """Queue a data frame on ``channel`` if its outbox has room now; False when the
+        caller must :meth:`write` it (which waits, or drops it if the channel is gone).
+        Does not block."""
+        writer = self.writer
+        return channel is not None and writer is not None and writer.offer_on(channel, frame)
+
     async def write(self, channel: str | None, frame: bytes) -> None:
         """Queue a data frame on ``channel``, waiting while its outbox is full. A channel
         that is gone drops it (the stream is aborted by :meth:`connection_lost`)."""
@@ -589,6 +616,11 @@ class StreamTable:
     def on_frame(self, channel: str, frame: StreamFrame) -> None:
         """Hand a frame that arrived on ``channel`` to its stream's end. Does not block."""
         sid = frame.stream_id
+        if type(frame) is StreamData:  # most frames: a chunk for a consumer here
+            inbound = self.inbound.get(sid)
+            if inbound is not None:
+                inbound.on_frame(channel, frame)
+                return
         outbound = self.outbound.get(sid)
         if outbound is not None:
             outbound.on_frame(frame)

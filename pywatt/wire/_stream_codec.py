@@ -16,7 +16,7 @@ from typing import Any, Final
 import msgpack  # type: ignore[import-untyped]
 
 from ._errors import EncodeError, IntegerOutOfRange
-from ._stream_data import decode_stream_data
+from ._stream_data import decode_stream_data, stream_uuid
 from ._stream_errors import StreamFrameError
 from ._stream_frames import (
     AbortCode,
@@ -268,13 +268,15 @@ def decode_stream_frame(data: bytes | bytearray | memoryview) -> StreamFrame:
     if type(raw_id) is not bytes or len(raw_id) != 16:
         got = f"{len(raw_id)} bytes" if type(raw_id) is bytes else _kind(raw_id)
         raise StreamFrameError(f"expected a 16-byte bin, got {got}", "$.id")
-    return _DECODERS[kind](uuid.UUID(bytes=raw_id), body)
+    return _DECODERS[kind](stream_uuid(raw_id), body)
 
 
 _HEAD: Final = {
     kind: b"\xa6stream" + bytes([0xA0 | len(kind)]) + kind.encode() + b"\xa2id\xc4\x10"
     for kind in _KEYS
 }
+_HEADS: Final = sorted(_HEAD.items(), key=lambda item: item[0] != "data")  # most frames first
+_HEAD_READ: Final = 1 + max(map(len, _HEAD.values())) + 16
 
 
 def stream_frame_head(data: bytes | bytearray | memoryview) -> tuple[str, uuid.UUID] | None:
@@ -282,11 +284,13 @@ def stream_frame_head(data: bytes | bytearray | memoryview) -> tuple[str, uuid.U
     first key and ``id`` the second), read without decoding the rest, so a relay can forward
     a data frame's bytes as they are; ``None`` for anything else (decode that with
     :func:`decode_stream_frame`). Does not block or raise."""
-    view = memoryview(data)
-    if len(view) < 2 or not 0x81 <= view[0] <= 0x8F:
+    raw = data if type(data) is bytes else memoryview(data)[:_HEAD_READ].tobytes()
+    if len(raw) < 2 or not 0x81 <= raw[0] <= 0x8F:
         return None
-    for kind, head in _HEAD.items():
-        end = 1 + len(head)
-        if view[1:end] == head and len(view) >= end + 16:
-            return kind, uuid.UUID(bytes=bytes(view[end : end + 16]))
+    for kind, head in _HEADS:
+        if raw.startswith(head, 1):
+            end = 1 + len(head)
+            if len(raw) < end + 16:
+                return None
+            return kind, stream_uuid(raw[end : end + 16])
     return None

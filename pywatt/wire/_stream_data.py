@@ -18,7 +18,7 @@ from typing import Final
 from ._framing import FrameFormat
 from ._stream_frames import StreamData
 
-__all__ = ["decode_stream_data", "encode_stream_data"]
+__all__ = ["decode_stream_data", "encode_stream_data", "stream_uuid"]
 
 _FRAME_HEADER: Final = struct.Struct(">IB")
 _HEAD: Final = b"\x84\xa6stream\xa4data\xa2id\xc4\x10"
@@ -31,6 +31,21 @@ _U64: Final = struct.Struct(">Q")
 _ID_AT: Final = len(_HEAD)
 _SEQ_AT: Final = _ID_AT + 16 + len(_SEQ_KEY)
 _MSGPACK: Final = int(FrameFormat.MSGPACK)
+_FIXED: Final = len(_HEAD) + 16 + len(_SEQ_KEY) + len(_PAYLOAD_KEY)
+"""The bytes of a data frame's body that do not depend on its seq and size."""
+_last_id: list[tuple[bytes, uuid.UUID]] = [(bytes(16), uuid.UUID(int=0))]
+
+
+def stream_uuid(raw: bytes) -> uuid.UUID:
+    """The ``UUID`` of the 16 bytes ``raw``; the last one made is kept, since a stream's
+    frames come one after another and ``uuid.UUID(bytes=...)`` costs more than comparing 16
+    bytes (a UUID is immutable: sharing it is safe)."""
+    last = _last_id[0]
+    if last[0] == raw:
+        return last[1]
+    made = uuid.UUID(bytes=raw)
+    _last_id[0] = (raw, made)
+    return made
 
 
 def _uint(value: int) -> bytes:
@@ -59,11 +74,17 @@ def encode_stream_data(
     """The complete code-4 frame (header included) of data frame ``seq`` of the stream whose
     16-byte id is ``stream_id``, carrying ``payload``: one copy of the payload. The caller
     checks the values (``StreamSender`` does: a u64 seq, a payload of at most the chunk
-    size); a payload over 4 GiB or a seq over u64 raise ``struct.error``. Does not block."""
+    size); a payload over 4 GiB or a seq over u64 raise ``struct.error``, an id that is not
+    16 bytes ``ValueError``. Does not block."""
+    if len(stream_id) != 16:
+        raise ValueError(f"a stream id is 16 bytes, not {len(stream_id)}")
     size = len(payload)
-    body_head = b"".join((_HEAD, stream_id, _SEQ_KEY, _uint(seq), _PAYLOAD_KEY, _bin_head(size)))
-    header = _FRAME_HEADER.pack(len(body_head) + size, _MSGPACK)
-    return b"".join((header, body_head, payload))
+    seq_bytes = _uint(seq)
+    bin_head = _bin_head(size)
+    header = _FRAME_HEADER.pack(_FIXED + len(seq_bytes) + len(bin_head) + size, _MSGPACK)
+    return b"".join(
+        (header, _HEAD, stream_id, _SEQ_KEY, seq_bytes, _PAYLOAD_KEY, bin_head, payload)
+    )
 
 
 def decode_stream_data(data: bytes) -> StreamData | None:
@@ -116,5 +137,5 @@ def _rest(data: bytes) -> StreamData | None:
     if start + size != len(data):
         return None
     return StreamData(
-        stream_id=uuid.UUID(bytes=data[_ID_AT : _ID_AT + 16]), seq=seq, payload=data[start:]
+        stream_id=stream_uuid(data[_ID_AT : _ID_AT + 16]), seq=seq, payload=data[start:]
     )

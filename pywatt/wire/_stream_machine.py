@@ -47,6 +47,11 @@ class StreamMachine:
         self.aborted_by_peer = False
         self._outbox: list[StreamFrame] = []
 
+    @property
+    def has_frames_to_send(self) -> bool:
+        """Whether :meth:`frames_to_send` would return any (a cheap test per chunk)."""
+        return bool(self._outbox)
+
     def frames_to_send(self) -> list[StreamFrame]:
         """The frames queued for the peer since the last call, oldest first."""
         out, self._outbox = self._outbox, []

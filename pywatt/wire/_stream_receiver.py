@@ -78,6 +78,13 @@ class StreamReceiver(StreamMachine):
         Frames arriving after an abort are ignored. A frame the rules do not allow aborts the
         stream (an abort frame is queued for the sender) and raises ``StreamViolation``.
         """
+        if (
+            type(frame) is StreamData
+            and self.state is StreamState.OPEN
+            and (frame.stream_id is self.stream_id or frame.stream_id == self.stream_id)
+        ):
+            self._on_data(frame)  # most frames
+            return
         if self.state is StreamState.ABORTED:
             return
         if isinstance(frame, StreamOpen):

@@ -104,7 +104,8 @@ class StreamSender(StreamMachine):
         """Account for one data frame that the caller writes itself (with
         ``encode_stream_data``, no frame object queued) and return its seq; the same checks
         and errors as :meth:`send`. The payload is read, not kept."""
-        self._require(StreamState.OPEN, action="send a chunk")
+        if self.state is not StreamState.OPEN:
+            self._require(StreamState.OPEN, action="send a chunk")
         size = len(payload)
         if size > self.chunk_size:
             raise ChunkTooLarge(size, self.chunk_size)

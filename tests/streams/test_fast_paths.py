@@ -11,8 +11,8 @@ import trio.testing
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pywatt.channels import send_buffers
 from pywatt.orchestrator.hub._connection import ServerConnection
-from pywatt.orchestrator.hub._send_buffers import send_buffers
 from pywatt.orchestrator.hub._stream_relay import RelayedStreamFrame, StreamRelay
 from pywatt.wire import (
     FrameDecoder,

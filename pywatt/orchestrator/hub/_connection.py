@@ -21,6 +21,7 @@ from typing import Any, Final
 
 import trio
 
+from pywatt.channels import send_buffers
 from pywatt.wire import (
     CapabilitiesRequest,
     DecodeError,
@@ -36,8 +37,6 @@ from pywatt.wire import (
     encode_frame,
     encode_json,
 )
-
-from ._send_buffers import send_buffers
 
 __all__ = ["MALFORMED_RUN_LIMIT", "ServerConnection", "decode_module_frame", "encode_bare"]
 

@@ -275,12 +275,12 @@ class ModuleListener(Actor[KillListener]):
         hub = self.ctx.system.ref(HUB_NAME)
         console = self.console
         while not conn.closed:
+            conn.last_received = trio.current_time()  # (once per read, not per frame)
             try:
                 for handed, frame in enumerate(decoder.frames()):
                     if handed and handed % _CHUNK == 0:  # let the hub forward the first ones
                         await trio.lowlevel.checkpoint()
                     conn.frames_in += 1
-                    conn.last_received = trio.current_time()
                     if frame.format is FrameFormat.MSGPACK and conn.pywatt:
                         # A stream frame (protocol-extensions §9.4): relayed by its id, the
                         # payload forwarded as it is.

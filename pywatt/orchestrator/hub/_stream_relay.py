@@ -107,7 +107,7 @@ class StreamRelay:
         its stream is known (the hub handled its open) and no earlier frame of it waits in
         the hub's mailbox. Returns False when the hub must take it (then :meth:`queue` it).
         Saves a hand-off to the hub per chunk. Does not block."""
-        if frame.kind == "open" or self.queued[frame.stream_id]:
+        if frame.kind == "open" or frame.stream_id in self.queued:  # (no zero counts kept)
             return False
         leg = self.legs.get(frame.stream_id)
         if leg is None or (conn is not leg.producer and conn is not leg.consumer):

@@ -1,7 +1,8 @@
 """Write a list of byte strings to a trio stream in as few system calls as it takes, unjoined.
 
-A relayed stream chunk is queued as its frame header and its payload, and a batch holds
-several: joining them for one ``send_all`` would copy every payload once more. On a socket,
+A batch of frames (a module's outbox; a relayed stream chunk, queued by the orchestrator as
+its frame header and its payload) can hold several 64 KiB chunks: joining them for one
+``send_all`` would copy every one once more. On a socket,
 :func:`send_buffers` hands the list to ``sendmsg`` (scatter-gather, at most :data:`IOV_MAX`
 pieces a call) and goes on from where a partial write stopped; any other stream (TLS) gets
 them joined.
