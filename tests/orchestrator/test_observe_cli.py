@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
@@ -47,7 +48,7 @@ async def two_modules(tmp_path: Path) -> AsyncIterator[tuple[Background, str]]:
         await run.wait_for(f"control socket: {run_dir}/control.sock")
         yield run, run_dir
         stopped = await pywatt("stop", "--run-dir", run_dir)
-        assert stopped.returncode == 0, stopped.stderr
+        assert stopped.returncode == 0, (stopped.stderr, run.output)
 
 
 async def module_pid(run_dir: str, module_id: str) -> int:
@@ -111,6 +112,37 @@ async def test_status_tree_and_events_json(tmp_path: Path) -> None:
             finally:
                 events.kill()
                 await events.wait()
+
+
+async def test_an_events_client_that_stops_reading_costs_the_orchestrator_nothing(
+    tmp_path: Path,
+) -> None:
+    with trio.fail_after(90):
+        async with two_modules(tmp_path) as (run, run_dir):
+            control = os.path.join(run_dir, "control.sock")
+            streams = []
+            for _ in range(2):
+                sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                await sock.connect(control)
+                stream = trio.SocketStream(sock)
+                await stream.send_all(b'{"command": "events"}\n')
+                reader = LineReader(stream)
+                assert json.loads(await reader.next()) == {"ok": True}
+                streams.append((sock, reader))
+            # The first client stops reading: the orchestrator's next write to it fails.
+            streams[0][0].shutdown(socket.SHUT_RD)
+            pid = await module_pid(run_dir, "alpha")
+            os.kill(pid, signal.SIGUSR1)
+            # The second client sees the crash: the orchestrator wrote it to both.
+            while True:
+                data = json.loads(await streams[1][1].next())
+                if data.get("kind") == "crashed" and data.get("source") == "alpha":
+                    break
+            shown = await pywatt("status", "--run-dir", run_dir)
+            assert shown.returncode == 0, (shown.stderr, run.output)
+            assert "Traceback" not in run.output
+            for sock, _ in streams:
+                sock.close()
 
 
 class LineReader:

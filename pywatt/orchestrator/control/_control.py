@@ -78,7 +78,10 @@ async def serve_control(
     listener = trio.SocketListener(sock)
 
     async def handler(stream: trio.SocketStream) -> None:
-        await _serve_one(orch, stream)
+        try:
+            await _serve_one(orch, stream)
+        except* (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the client went away mid-answer: it costs that client only
 
     task_status.started(path)
     try:
