@@ -202,49 +202,52 @@ class Dashboard:
         await send({"type": "http.response.start", "status": 200, "headers": [
             (b"content-type", b"text/event-stream; charset=utf-8"), *_SECURITY,
             (b"x-accel-buffering", b"no")]})  # fmt: skip
-        with (
-            contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError),
-            _counted(self),
-        ):
-            async with self.orch.events(buffer=STREAM_BUFFER) as events, trio.open_nursery() as n:
+        with _counted(self):
+            try:
+                async with (
+                    self.orch.events(buffer=STREAM_BUFFER) as events,
+                    trio.open_nursery() as n,
+                ):
 
-                async def until_gone() -> None:
-                    while (await receive())["type"] != "http.disconnect":
-                        pass
-                    n.cancel_scope.cancel()
+                    async def until_gone() -> None:
+                        while (await receive())["type"] != "http.disconnect":
+                            pass
+                        n.cancel_scope.cancel()
 
-                async def until_stopping() -> None:
-                    await stopping.wait()
-                    n.cancel_scope.cancel()
+                    async def until_stopping() -> None:
+                        await stopping.wait()
+                        n.cancel_scope.cancel()
 
-                async def states() -> None:
-                    seen = -1
-                    while True:
-                        await push("state", self.state())
-                        if self.traces.version != seen:
-                            seen = self.traces.version
-                            await push("traces", self.trace_list())
-                        await trio.sleep(STATE_EVERY)
+                    async def states() -> None:
+                        seen = -1
+                        while True:
+                            await push("state", self.state())
+                            if self.traces.version != seen:
+                                seen = self.traces.version
+                                await push("traces", self.trace_list())
+                            await trio.sleep(STATE_EVERY)
 
-                async def trees() -> None:
-                    while True:
-                        await push("trees", await self.trees())
-                        await trio.sleep(TREES_EVERY)
+                    async def trees() -> None:
+                        while True:
+                            await push("trees", await self.trees())
+                            await trio.sleep(TREES_EVERY)
 
-                for task in (until_gone, until_stopping, states, trees):
-                    n.start_soon(task)
-                reported = 0
-                async for event in events:
-                    if events.dropped != reported:  # this page fell behind: say how far
-                        gap = EventsDropped(events.dropped - reported)
-                        reported = events.dropped
-                        await push("event", event_line(gap))
-                    data = event_line(event)
-                    if data is None:
-                        continue
-                    await push("event", data)
-                    if data.get("kind") in _PUSH_STATE:
-                        await push("state", self.state())
+                    for task in (until_gone, until_stopping, states, trees):
+                        n.start_soon(task)
+                    reported = 0
+                    async for event in events:
+                        if events.dropped != reported:  # this page fell behind: say how far
+                            gap = EventsDropped(events.dropped - reported)
+                            reported = events.dropped
+                            await push("event", event_line(gap))
+                        data = event_line(event)
+                        if data is None:
+                            continue
+                        await push("event", data)
+                        if data.get("kind") in _PUSH_STATE:
+                            await push("state", self.state())
+            except* (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                pass  # the page went away: its stream ends, nothing else does
         with contextlib.suppress(Exception):  # the client may be gone already
             await send({"type": "http.response.body", "body": b""})
 
