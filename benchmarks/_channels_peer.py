@@ -2,7 +2,9 @@
 
 Every module serves ``echo``. ``run`` (asked by the orchestrator) sends ``echo`` requests
 to ``target`` for ``seconds`` with ``in_flight`` outstanding and answers with the count, the
-elapsed time and the latency percentiles.
+elapsed time and the latency percentiles. ``spans_seen`` flushes the tracer provider's
+batched spans and answers with what benchmarks/_drop_exporter.py was handed in this
+process (nothing when it is not configured).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time  # noqa: E402
 from typing import Any  # noqa: E402
 
 import trio  # noqa: E402
+from opentelemetry import trace  # noqa: E402
 
 from pywatt import AppState, run_module  # noqa: E402
 
@@ -54,8 +57,17 @@ async def main(state: AppState[Any]) -> None:
             "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000.0,
         }
 
+    def spans_seen(request: Any) -> dict[str, Any]:
+        flush = getattr(trace.get_tracer_provider(), "force_flush", None)
+        if callable(flush):
+            flush()
+        exporter = sys.modules.get("benchmarks._drop_exporter")
+        seen: dict[str, Any] = exporter.seen() if exporter else {"kinds": {}, "traces": []}
+        return seen
+
     await state.serve("echo", echo)
     await state.serve("run", run)
+    await state.serve("spans_seen", spans_seen)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -45,7 +45,7 @@ from pywatt.channels import (
     encode_module_frame,
     heartbeat_ack_frame,
 )
-from pywatt.orchestrator import Manifest, ModuleSpec, open_orchestrator
+from pywatt.orchestrator import DashboardSettings, Manifest, ModuleSpec, open_orchestrator
 from pywatt.wire import (
     NEED_DATA,
     ChannelType,
@@ -163,11 +163,21 @@ class RoutedFixture:
 
     ``idle`` adds modules that take no part (benchmarks/scale.py runs the same routed
     requests beside more and more idle modules); every one has announced and opened its
-    channels before the first run.
+    channels before the first run. ``env`` is added to the environment of ``ping`` and
+    ``pong`` (benchmarks/observability.py configures their tracing so); ``dashboard=False``
+    runs the orchestrator without its dashboard (which asks modules for their spans).
     """
 
-    def __init__(self, idle: Sequence[ModuleSpec] = ()) -> None:
+    def __init__(
+        self,
+        idle: Sequence[ModuleSpec] = (),
+        *,
+        env: Mapping[str, str] | None = None,
+        dashboard: bool = True,
+    ) -> None:
         self.idle = tuple(idle)
+        self.env = dict(env or {})
+        self.dashboard = dashboard
         self.token: trio.lowlevel.TrioToken | None = None
         self.orch: Any = None
         self.ready = threading.Event()
@@ -186,11 +196,14 @@ class RoutedFixture:
 
     async def _main(self) -> None:
         specs = [
-            ModuleSpec.from_command("pong", PEER),
-            ModuleSpec.from_command("ping", PEER),
+            ModuleSpec.from_command("pong", PEER, env=self.env),
+            ModuleSpec.from_command("ping", PEER, env=self.env),
             *self.idle,
         ]
-        async with open_orchestrator(Manifest(modules=specs), on_output=lambda line: None) as orch:
+        board = None if self.dashboard else DashboardSettings(enabled=False)
+        async with open_orchestrator(
+            Manifest(modules=specs), on_output=lambda line: None, dashboard=board
+        ) as orch:
             for module in (spec.id for spec in specs):
                 with trio.fail_after(30):
                     await orch.module(module).wait_announced()
@@ -231,6 +244,17 @@ class RoutedFixture:
 
         result: dict[str, float] = trio.from_thread.run(ask, trio_token=self.token)
         return result
+
+    def request(self, module: str, endpoint: str, payload: Any) -> Any:
+        """Ask ``module``'s ``endpoint`` through the orchestrator (outside the timed runs)."""
+        if self.token is None:
+            self.start()
+
+        async def ask() -> Any:
+            with trio.fail_after(30):
+                return await self.orch.request(module, endpoint, payload)
+
+        return trio.from_thread.run(ask, trio_token=self.token)
 
 
 def _route_frame() -> bytes:

@@ -3,8 +3,10 @@ the orchestrator whose code does not configure one itself (docs/tracing.md).
 
 ``OTEL_TRACES_EXPORTER`` names the exporters (comma-separated): ``otlp`` (OTLP over HTTP,
 ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT``), ``console``,
-``dashboard`` (the SDK with no exporter: spans only reach the orchestrator's dashboard) or
-``none``. Unset, or ``none``, configures nothing. The service name is ``OTEL_SERVICE_NAME``,
+``dashboard`` (the SDK with no exporter: spans only reach the orchestrator's dashboard),
+``none``, or the name of an exporter a package registers under the entry point group
+``opentelemetry_traces_exporter`` (OpenTelemetry's own convention: the class is made with
+no arguments). Unset, or ``none``, configures nothing. The service name is ``OTEL_SERVICE_NAME``,
 else the module id. Spans go through a ``BatchSpanProcessor`` (``OTEL_BSP_*``).
 """
 
@@ -12,14 +14,21 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Final
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Final
 
 from opentelemetry import trace
 
 from ._errors import TracingUnavailable
 from ._switch import refresh, set_module_id
 
-__all__ = ["setup_tracing"]
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+__all__ = ["EXPORTER_GROUP", "setup_tracing"]
+
+EXPORTER_GROUP: Final = "opentelemetry_traces_exporter"
+"""The entry point group other exporters are found in (as OpenTelemetry's SDK names it)."""
 
 log = logging.getLogger("pywatt.tracing")
 
@@ -47,7 +56,7 @@ def setup_tracing(service: str, *, module_id: str | None = None) -> bool:
     try:
         from opentelemetry.sdk.resources import SERVICE_NAME, Resource
         from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError:
         raise TracingUnavailable(
             f"OTEL_TRACES_EXPORTER={os.environ['OTEL_TRACES_EXPORTER']!r} needs the "
@@ -71,10 +80,7 @@ def setup_tracing(service: str, *, module_id: str | None = None) -> bool:
 
             exporters.append(ConsoleSpanExporter())
         elif name != "dashboard":  # the dashboard's tap is added where there is a dashboard
-            raise TracingUnavailable(
-                f"OTEL_TRACES_EXPORTER names {name!r}; pywatt knows otlp, console, dashboard "
-                "and none"
-            )
+            exporters.append(_registered(name))
     name = service if module_id is not None else os.environ.get("OTEL_SERVICE_NAME") or service
     resource = Resource.create({SERVICE_NAME: name})
     provider = TracerProvider(resource=resource)
@@ -83,6 +89,27 @@ def setup_tracing(service: str, *, module_id: str | None = None) -> bool:
     trace.set_tracer_provider(provider)
     log.info("tracing on: %s spans of %s", ", ".join(names), service)
     return refresh()
+
+
+def _registered(name: str) -> SpanExporter:
+    """The exporter a package registers as ``name`` in :data:`EXPORTER_GROUP`, made with no
+    arguments; :class:`TracingUnavailable` when none is, or it cannot be made."""
+    found = entry_points(group=EXPORTER_GROUP, name=name)
+    if not found:
+        raise TracingUnavailable(
+            f"OTEL_TRACES_EXPORTER names {name!r}; pywatt knows otlp, console, dashboard "
+            f"and none, and no installed package registers {name!r} as an "
+            f"{EXPORTER_GROUP} entry point"
+        )
+    entry = next(iter(found))
+    try:
+        exporter: SpanExporter = entry.load()()
+    except Exception as exc:
+        raise TracingUnavailable(
+            f"OTEL_TRACES_EXPORTER={name!r}: the exporter registered as {entry.value!r} "
+            f"cannot be made: {exc!r}"
+        ) from exc
+    return exporter
 
 
 FLUSH_TIMEOUT: Final = 2.0
