@@ -139,8 +139,8 @@ def _plain_registry() -> CollectorRegistry:
             gauge.labels(name).set(1)
         for counter in counters:
             counter.labels(name).inc()
-    for n in ("actors", "mailbox_capacity"):
-        Gauge(f"plain_{n}", n, ["kind"], registry=registry).labels("Idle").set(1)
+    for family in ("actors", "mailbox_capacity"):
+        Gauge(f"plain_{family}", family, ["kind"], registry=registry).labels("Idle").set(1)
     histogram = Histogram("plain_actor_handling_seconds", "h", ["kind"], registry=registry,
                           buckets=BUCKETS)  # fmt: skip
     histogram.labels("Idle").observe(0.0001)
