@@ -69,7 +69,7 @@ from ._frames import (
 )
 from ._messages import ChannelInbound, ConnectionLost, SendFrame
 from ._outbox import Outbox
-from ._send_buffers import send_buffers
+from ._send_buffers import send_buffers, write_now
 from ._serve_http import HTTP_SUBSCRIPTION, ServeHttp
 from ._subscriptions import Subscriptions
 
@@ -178,7 +178,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
     async def on_stop(self) -> None:
         error = self._error or self.ctx.failure
         stream, self.stream = self.stream, None
-        self.outbox.close()  # no new frames: senders go to the next incarnation
+        self.outbox.close()  # no new frames (nor direct writes): senders go to the next one
         if self.state.outbox is self.outbox:
             self.state.outbox = None
         if stream is not None:
@@ -290,10 +290,23 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         self.ctx.start_task(self._write_loop, stream)
         await self._read_loop(stream)
 
+    def _write_now(self, frame: bytes) -> int:
+        """The outbox's first try at a frame while nothing is queued (see ``Outbox``)."""
+        stream = self.stream
+        if stream is None:
+            return 0
+        written = write_now(stream, [frame])
+        if written == len(frame):
+            self.state.frames_out += 1
+        self.state.bytes_out += written
+        return written
+
     async def _write_loop(self, stream: trio.abc.Stream) -> None:
         state = self.state
         outbox = self.outbox
         self._writing = True
+        if isinstance(stream, trio.SocketStream) and not outbox.closed:
+            outbox.direct = self._write_now
         while True:
             if not outbox.frames:
                 if self._closing:
@@ -302,10 +315,13 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 await outbox.wait_frames()
                 continue
             batch = outbox.take()
+            outbox.writing = True
             try:
                 await send_buffers(stream, batch)  # a batch of stream chunks is not joined
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 raise self._broken(f"write failed: {exc.__cause__ or exc}") from exc
+            finally:
+                outbox.writing = False
             state.frames_out += len(batch)
             state.bytes_out += sum(map(len, batch))
 
