@@ -35,6 +35,7 @@ from ._connection import ChannelConnection as ChannelConnection
 from ._connection import ChannelInbound as ChannelInbound
 from ._connection import ConnectionLost as ConnectionLost
 from ._connection import Opener as Opener
+from ._connection import ReplySink as ReplySink
 from ._connection import SendFrame as SendFrame
 from ._connection import StreamSink as StreamSink
 from ._connection import open_channel_stream as open_channel_stream

@@ -14,7 +14,8 @@ the channels actor's :class:`~pywatt.channels.Writer` (the router's path) append
 there directly instead of telling this actor. Inbound messages go to the actor subscribed
 to their type (:class:`~pywatt.channels.Subscriptions`, kept with the channels actor's
 name), except stream frames when a :data:`StreamSink` is given (the module's stream table):
-the reader hands each to it at once, in order, without a message per chunk.
+the reader hands each to it at once, in order, without a message per chunk; likewise replies
+to this module's requests when a :data:`ReplySink` is given (the router's reply handler).
 
 Limits (docs/architecture.md, decision 5): a frame whose payload does not decode is refused,
 counted (``malformed``) and logged, and the connection goes on; a broken length prefix or
@@ -48,6 +49,7 @@ from pywatt.wire import (
     IpcHttpRequest,
     IpcHttpResponse,
     RemoteProtocolError,
+    RoutedModuleResponse,
     Shutdown,
     StreamAbort,
     StreamCredit,
@@ -79,6 +81,7 @@ __all__ = [
     "CheckLiveness",
     "ConnectionLost",
     "Opener",
+    "ReplySink",
     "SendFrame",
     "StreamSink",
     "open_channel_stream",
@@ -101,6 +104,10 @@ Opener = Callable[[ChannelConfig], Awaitable[trio.abc.Stream]]
 StreamSink: TypeAlias = Callable[[str, StreamFrame], None]
 """Takes a stream frame and the name of the connection it came on, at once (the module's
 stream table, ``pywatt.router.StreamTable.on_frame``). It must not block."""
+ReplySink: TypeAlias = Callable[[str, RoutedModuleResponse], bool]
+"""Takes a reply to one of this module's requests and the name of the connection it came
+on, at once (the router's, ``pywatt.router.DirectReplies.on_reply``); False when it did not
+(no router runs): the reply then goes to its subscriber as a message. It must not block."""
 _STREAM_FRAMES: Final = (StreamData, StreamCredit, StreamOpen, StreamEnd, StreamAbort)
 
 
@@ -147,6 +154,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         subscriptions: Subscriptions | None = None,
         opener: Opener | None = None,
         stream_sink: StreamSink | None = None,
+        reply_sink: ReplySink | None = None,
     ) -> None:
         self.subscriptions = (
             subscriptions if subscriptions is not None else Subscriptions(HTTP_SUBSCRIPTION)
@@ -157,6 +165,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         self.directory = directory
         self.opener = opener or open_channel_stream
         self.stream_sink = stream_sink
+        self.reply_sink = reply_sink
         self.stream: trio.abc.Stream | None = None
         self.outbox = Outbox()
         self._error: BaseException | None = None
@@ -384,6 +393,13 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         if sink is not None and isinstance(message, _STREAM_FRAMES):
             sink(self.name, message)  # no hop through the router's mailbox per chunk
             return
+        replies = self.reply_sink
+        if (
+            replies is not None
+            and type(message) is RoutedModuleResponse
+            and replies(self.name, message)
+        ):
+            return  # the asker is answered now, not after a hop through the router
         if isinstance(message, Heartbeat):
             state.heartbeats += 1
             if state.last_heartbeat is not None:
