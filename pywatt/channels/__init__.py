@@ -35,6 +35,7 @@ from ._connection import ChannelConnection as ChannelConnection
 from ._connection import ChannelInbound as ChannelInbound
 from ._connection import ConnectionLost as ConnectionLost
 from ._connection import Opener as Opener
+from ._connection import ReplySink as ReplySink
 from ._connection import SendFrame as SendFrame
 from ._connection import StreamSink as StreamSink
 from ._connection import open_channel_stream as open_channel_stream
@@ -73,6 +74,7 @@ from ._routeframes import routed_response_frame as routed_response_frame
 from ._routeframes import uuid4_text as uuid4_text
 from ._send_buffers import IOV_MAX as IOV_MAX
 from ._send_buffers import send_buffers as send_buffers
+from ._send_buffers import write_now as write_now
 from ._serial import LineExpired as LineExpired
 from ._serial import Outgoing as Outgoing
 from ._serial import SerialRequests as SerialRequests

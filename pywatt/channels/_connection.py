@@ -14,7 +14,8 @@ the channels actor's :class:`~pywatt.channels.Writer` (the router's path) append
 there directly instead of telling this actor. Inbound messages go to the actor subscribed
 to their type (:class:`~pywatt.channels.Subscriptions`, kept with the channels actor's
 name), except stream frames when a :data:`StreamSink` is given (the module's stream table):
-the reader hands each to it at once, in order, without a message per chunk.
+the reader hands each to it at once, in order, without a message per chunk; likewise replies
+to this module's requests when a :data:`ReplySink` is given (the router's reply handler).
 
 Limits (docs/architecture.md, decision 5): a frame whose payload does not decode is refused,
 counted (``malformed``) and logged, and the connection goes on; a broken length prefix or
@@ -48,6 +49,7 @@ from pywatt.wire import (
     IpcHttpRequest,
     IpcHttpResponse,
     RemoteProtocolError,
+    RoutedModuleResponse,
     Shutdown,
     StreamAbort,
     StreamCredit,
@@ -69,7 +71,7 @@ from ._frames import (
 )
 from ._messages import ChannelInbound, ConnectionLost, SendFrame
 from ._outbox import Outbox
-from ._send_buffers import send_buffers
+from ._send_buffers import send_buffers, write_now
 from ._serve_http import HTTP_SUBSCRIPTION, ServeHttp
 from ._subscriptions import Subscriptions
 
@@ -79,6 +81,7 @@ __all__ = [
     "CheckLiveness",
     "ConnectionLost",
     "Opener",
+    "ReplySink",
     "SendFrame",
     "StreamSink",
     "open_channel_stream",
@@ -101,6 +104,10 @@ Opener = Callable[[ChannelConfig], Awaitable[trio.abc.Stream]]
 StreamSink: TypeAlias = Callable[[str, StreamFrame], None]
 """Takes a stream frame and the name of the connection it came on, at once (the module's
 stream table, ``pywatt.router.StreamTable.on_frame``). It must not block."""
+ReplySink: TypeAlias = Callable[[str, RoutedModuleResponse], bool]
+"""Takes a reply to one of this module's requests and the name of the connection it came
+on, at once (the router's, ``pywatt.router.DirectReplies.on_reply``); False when it did not
+(no router runs): the reply then goes to its subscriber as a message. It must not block."""
 _STREAM_FRAMES: Final = (StreamData, StreamCredit, StreamOpen, StreamEnd, StreamAbort)
 
 
@@ -147,6 +154,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         subscriptions: Subscriptions | None = None,
         opener: Opener | None = None,
         stream_sink: StreamSink | None = None,
+        reply_sink: ReplySink | None = None,
     ) -> None:
         self.subscriptions = (
             subscriptions if subscriptions is not None else Subscriptions(HTTP_SUBSCRIPTION)
@@ -157,6 +165,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         self.directory = directory
         self.opener = opener or open_channel_stream
         self.stream_sink = stream_sink
+        self.reply_sink = reply_sink
         self.stream: trio.abc.Stream | None = None
         self.outbox = Outbox()
         self._error: BaseException | None = None
@@ -178,7 +187,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
     async def on_stop(self) -> None:
         error = self._error or self.ctx.failure
         stream, self.stream = self.stream, None
-        self.outbox.close()  # no new frames: senders go to the next incarnation
+        self.outbox.close()  # no new frames (nor direct writes): senders go to the next one
         if self.state.outbox is self.outbox:
             self.state.outbox = None
         if stream is not None:
@@ -290,10 +299,23 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         self.ctx.start_task(self._write_loop, stream)
         await self._read_loop(stream)
 
+    def _write_now(self, frame: bytes) -> int:
+        """The outbox's first try at a frame while nothing is queued (see ``Outbox``)."""
+        stream = self.stream
+        if stream is None:
+            return 0
+        written = write_now(stream, [frame])
+        if written == len(frame):
+            self.state.frames_out += 1
+        self.state.bytes_out += written
+        return written
+
     async def _write_loop(self, stream: trio.abc.Stream) -> None:
         state = self.state
         outbox = self.outbox
         self._writing = True
+        if isinstance(stream, trio.SocketStream) and not outbox.closed:
+            outbox.direct = self._write_now
         while True:
             if not outbox.frames:
                 if self._closing:
@@ -302,10 +324,13 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                 await outbox.wait_frames()
                 continue
             batch = outbox.take()
+            outbox.writing = True
             try:
                 await send_buffers(stream, batch)  # a batch of stream chunks is not joined
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 raise self._broken(f"write failed: {exc.__cause__ or exc}") from exc
+            finally:
+                outbox.writing = False
             state.frames_out += len(batch)
             state.bytes_out += sum(map(len, batch))
 
@@ -368,6 +393,13 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         if sink is not None and isinstance(message, _STREAM_FRAMES):
             sink(self.name, message)  # no hop through the router's mailbox per chunk
             return
+        replies = self.reply_sink
+        if (
+            replies is not None
+            and type(message) is RoutedModuleResponse
+            and replies(self.name, message)
+        ):
+            return  # the asker is answered now, not after a hop through the router
         if isinstance(message, Heartbeat):
             state.heartbeats += 1
             if state.last_heartbeat is not None:

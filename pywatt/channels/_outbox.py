@@ -8,10 +8,17 @@ costs an append and, at most, one wake-up of the writer. Back-pressure is kept: 
 ``high_water`` bytes, ``offer`` refuses and the sender waits with :meth:`wait_room` (or
 tells the connection actor a ``SendFrame``, which waits the same way). When the connection
 ends the outbox is closed: ``offer`` refuses and waiters are woken.
+
+While the connection is up it lends the outbox a synchronous first try (:attr:`Outbox.direct`,
+``write_now`` on its socket): a frame put while nothing is queued and no write is in progress
+(:attr:`Outbox.writing`) is written in the sender's own step, without waking the writer
+task; what the socket did not take is queued for the writer. Frames put while others wait
+or a write is in progress are queued and batched, as before, so the order is kept.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import trio
@@ -25,7 +32,7 @@ HIGH_WATER: Final = 1 << 20
 class Outbox:
     """Frames waiting to be written on one connection (see the module docstring)."""
 
-    __slots__ = ("_room", "_wake", "closed", "frames", "high_water", "size")
+    __slots__ = ("_room", "_wake", "closed", "direct", "frames", "high_water", "size", "writing")
 
     def __init__(self, high_water: int = HIGH_WATER) -> None:
         self.frames: list[bytes] = []
@@ -34,6 +41,11 @@ class Outbox:
         self.closed = False
         self._wake = trio.Event()
         self._room = trio.Event()
+        self.direct: Callable[[bytes], int] | None = None
+        """Writes what it can of a frame now and returns the bytes written (see the module
+        docstring); None while the connection is not up."""
+        self.writing = False
+        """The writer task is in a write: frames must queue behind it."""
 
     @property
     def has_room(self) -> bool:
@@ -51,6 +63,13 @@ class Outbox:
     def put(self, frame: bytes) -> None:
         """Queue one complete frame regardless of the high-water mark (for the connection's
         own small frames: heartbeat acks, answers). Does not block."""
+        direct = self.direct
+        if direct is not None and not self.frames and not self.writing:
+            written = direct(frame)
+            if written == len(frame):
+                return
+            if written:
+                frame = frame[written:]
         self.frames.append(frame)
         self.size += len(frame)
         if not self._wake.is_set():
@@ -89,5 +108,6 @@ class Outbox:
         """Refuse further frames and wake every waiter. Frames queued stay for a final
         drain by the writer."""
         self.closed = True
+        self.direct = None
         self._wake.set()
         self._room.set()

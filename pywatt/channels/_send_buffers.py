@@ -6,15 +6,20 @@ its frame header and its payload) can hold several 64 KiB chunks: joining them f
 :func:`send_buffers` hands the list to ``sendmsg`` (scatter-gather, at most :data:`IOV_MAX`
 pieces a call) and goes on from where a partial write stopped; any other stream (TLS) gets
 them joined.
+
+:func:`write_now` is the synchronous first try of a sender whose connection is idle (nothing
+queued, no write in progress): one non-blocking ``writev`` in the sender's own step, with no
+wake-up of a writer task. What it could not write is queued for the writer as before.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Final
 
 import trio
 
-__all__ = ["IOV_MAX", "send_buffers"]
+__all__ = ["IOV_MAX", "send_buffers", "write_now"]
 
 IOV_MAX: Final = 512
 """Pieces given to one ``sendmsg`` call (Linux allows 1024)."""
@@ -41,3 +46,19 @@ async def send_buffers(stream: trio.abc.Stream, buffers: list[bytes]) -> None:
         del pending[:taken]
         if sent:
             pending[0] = memoryview(pending[0])[sent:]
+
+
+def write_now(stream: trio.abc.Stream, buffers: list[bytes]) -> int:
+    """Write what the socket takes of ``buffers`` at once, without blocking; return the bytes
+    written. 0 when nothing was written: the stream is not a plain socket (TLS), is closed,
+    the kernel buffer is full, or the write failed (the caller queues the frames and its
+    writer task meets the error with ``send_buffers``). At most :data:`IOV_MAX` pieces."""
+    if not isinstance(stream, trio.SocketStream):
+        return 0
+    fd = stream.socket.fileno()  # -1 once closed: never a number reused by another file
+    if fd < 0:
+        return 0
+    try:
+        return os.writev(fd, buffers[:IOV_MAX])
+    except OSError:
+        return 0

@@ -20,7 +20,7 @@ from pywatt.wire import ChannelPreferences
 
 from ._actor import CHANNELS_ACTOR, ChannelsActor, Connection
 from ._config import ChannelConfig
-from ._connection import ChannelConnection, Opener, StreamSink
+from ._connection import ChannelConnection, Opener, ReplySink, StreamSink
 from ._directory import ChannelDirectory, ChannelState
 from ._serve_http import HTTP_SUBSCRIPTION
 from ._subscriptions import DISCOVERY, REGISTRAR, ROUTER, Subscriptions, service_subscriptions
@@ -45,6 +45,7 @@ def channels_supervisor_spec(
     services: frozenset[str] | None = None,
     subscriptions: Mapping[type[Any], str] | None = None,
     stream_sink: StreamSink | None = None,
+    reply_sink: ReplySink | None = None,
 ) -> SupervisorSpec:
     """``pywatt.channels``: one supervisor per connection (``pool_size`` per channel), then
     the channels actor that owns the directory.
@@ -54,7 +55,8 @@ def channels_supervisor_spec(
     (inbound type -> actor name, e.g. ``Shutdown`` and ``ChannelFailed`` to the module's
     lifecycle actor); ``http_request`` goes to ``pywatt.http`` unless they say otherwise.
     ``stream_sink`` takes stream frames as they are read, instead of their subscriber
-    (the router's stream table, kept with its name). ``preferences`` picks the connection
+    (the router's stream table, kept with its name); ``reply_sink`` likewise takes replies to
+    this module's requests (the router's ``DirectReplies``). ``preferences`` picks the connection
     for a frame. ``opener`` replaces
     the socket opener (tests). ``directory``: the channels actor's record, made here when
     None; pass one only to look at it from a test or a benchmark.
@@ -85,6 +87,7 @@ def channels_supervisor_spec(
                     subscriptions=table,
                     opener=opener,
                     stream_sink=stream_sink,
+                    reply_sink=reply_sink,
                 )
 
             supervisor = f"{name}.supervisor"

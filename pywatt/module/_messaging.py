@@ -29,7 +29,7 @@ from pywatt.channels import (
 )
 from pywatt.discovery import DISCOVERY, DISCOVERY_PROTOCOL, OrchestratorDiscovery, Subscribers
 from pywatt.registrar import build_capabilities, registrar_spec
-from pywatt.router import ROUTER, StreamTable, router_spec
+from pywatt.router import ROUTER, DirectReplies, StreamTable, router_spec
 from pywatt.wire import ENV_CANCELS, InitBlob, ModuleInfo, OrchestratorDeclaration, Shutdown
 
 from ._config import ModuleConfig
@@ -82,6 +82,8 @@ def communication_specs(
         if config.enable_internal_messaging
         else None
     )
+    # Likewise the router's reply handler: the connections answer askers as they read.
+    replies = DirectReplies() if config.enable_internal_messaging else None
     if config.enable_internal_messaging:
         services_run.add(ROUTER)
     if config.enable_service_discovery:
@@ -93,6 +95,7 @@ def communication_specs(
         services=frozenset(services_run),
         subscriptions={Shutdown: lifecycle, ChannelFailed: lifecycle} if lifecycle else None,
         stream_sink=streams.on_frame if streams is not None else None,
+        reply_sink=replies.on_reply if replies is not None else None,
     )
     runtime = ModuleRuntime(ChannelView(directory), tuple(configs))
     registration = registration_settings(config.registration_config)
@@ -114,6 +117,7 @@ def communication_specs(
             # The orchestrator forwards a caller's cancel to the callee (extensions §11).
             cancels=init.env.get(ENV_CANCELS) == "1",
             streams=streams,
+            direct_replies=replies,
         )
         services.append(router)
     if config.enable_service_discovery:

@@ -7,6 +7,7 @@ subclass a caller can catch: :class:`ModuleUnavailable`, :class:`NoSuchModule`,
 :class:`NoSuchEndpoint` or :class:`RemoteCrash` (docs/calling-modules.md).
 """
 
+from ._direct_replies import DirectReplies as DirectReplies
 from ._endpoints import Endpoints as Endpoints
 from ._errors import BadReply as BadReply
 from ._errors import BadTarget as BadTarget

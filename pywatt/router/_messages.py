@@ -167,6 +167,14 @@ class GetRouterStatistics(Request[RouterStatistics]):
 
 
 @attrs.frozen
+class DirectReplyFailed:
+    """Internal: a reply handled in a connection's reader raised ``error``; the router
+    crashes with it (``_direct_replies``)."""
+
+    error: Exception
+
+
+@attrs.frozen
 class Unpark:
     """Internal: a slot freed outside a handler; send parked requests."""
 

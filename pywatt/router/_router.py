@@ -129,6 +129,7 @@ from ._cancel import (
     on_cancelled,
     watch_asker,
 )
+from ._direct_replies import DirectReplies
 from ._endpoints import Endpoints, Handler
 from ._errors import (
     BadReply,
@@ -142,6 +143,7 @@ from ._errors import (
 from ._messages import (
     ROUTER,
     ROUTER_PROTOCOL,
+    DirectReplyFailed,
     EndpointsReady,
     GetRouterStatistics,
     HandlerReply,
@@ -225,6 +227,7 @@ RouterMessage = (
     | StreamHandled
     | ResendNotification
     | CallerGaveUp
+    | DirectReplyFailed
 )
 _STREAM_FRAMES: Final = StreamFrame.__args__
 
@@ -239,6 +242,7 @@ def router_spec(
     stream_idle_timeout: float = IDLE_TIMEOUT,
     cancels: bool = False,
     streams: StreamTable | None = None,
+    direct_replies: DirectReplies | None = None,
 ) -> ChildSpec:
     """The child spec of ``pywatt.router``: one :class:`Endpoints` table for the name, handed
     to every incarnation, so the endpoints served survive a restart. ``streams``: the
@@ -248,7 +252,10 @@ def router_spec(
     module docstring). ``stream_idle_timeout``: seconds a stream may stand still with chunks
     waiting for a consumer that takes none before both sides get ``idle`` (docs/streams.md;
     the table's own when ``streams`` is given). ``cancels``: the orchestrator is pywatt, so a
-    request the caller gives up on is cancelled at the callee (``_cancel``). Raises
+    request the caller gives up on is cancelled at the callee (``_cancel``).
+    ``direct_replies``: the name's hook through which the module's connections resolve
+    replies as they read them (``_direct_replies``; the module hands the same to its
+    channels). Raises
     ``ValueError`` for a non-positive timeout or a ``max_in_flight`` below 1."""
     if default_timeout <= 0 or max_in_flight < 1:
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
@@ -264,6 +271,7 @@ def router_spec(
             default_timeout=default_timeout,
             max_in_flight=max_in_flight,
             cancels=cancels,
+            direct_replies=direct_replies,
         ),
         protocol=ROUTER_PROTOCOL,
         shutdown=shutdown,
@@ -290,6 +298,7 @@ class Router(Actor[RouterMessage]):
         stream_threshold: int = STREAM_THRESHOLD,
         channels: str = CHANNELS_ACTOR,
         cancels: bool = False,
+        direct_replies: DirectReplies | None = None,
     ) -> None:
         if default_timeout <= 0 or max_in_flight < 1:
             raise ValueError("default_timeout must be positive and max_in_flight at least 1")
@@ -323,6 +332,7 @@ class Router(Actor[RouterMessage]):
         """The orchestrator is pywatt: tell it when a caller gives up on a request."""
         self.counts: collections.Counter[str] = collections.Counter()
         self.latency = Histogram()
+        self.direct_replies = direct_replies
 
     async def on_start(self) -> None:
         self.replies = PendingReplies[uuid.UUID](
@@ -334,6 +344,17 @@ class Router(Actor[RouterMessage]):
         # table (picking a connection) need one at hand, so it is asked for at once.
         self.streams.renew = self._stream_writer
         self.ctx.start_task(self._prime_writer)
+        if self.direct_replies is not None:
+            self.direct_replies.hook = self._direct_reply
+
+    def _direct_reply(self, channel: str, inbound: RoutedModuleResponse) -> None:
+        """A reply as a connection reads it (``_direct_replies``)."""
+        try:
+            self._on_reply(inbound.source_module_id, inbound.request_id, inbound.payload)
+        except Exception as exc:  # crash as if it had come through the mailbox
+            if self.direct_replies is not None:
+                self.direct_replies.hook = None
+            self.ctx.self_ref.tell_nowait(DirectReplyFailed(exc))
 
     async def _prime_writer(self) -> None:
         with contextlib.suppress(NoChannel):
@@ -347,6 +368,8 @@ class Router(Actor[RouterMessage]):
         return writer
 
     async def on_stop(self) -> None:
+        if self.direct_replies is not None and self.direct_replies.hook == self._direct_reply:
+            self.direct_replies.hook = None  # replies wait in the mailbox for the next one
         if self.ctx.failure is None:  # stopped for good, not a crash: streams end too
             self.streams.end_hosted()
         # Requests in flight die with this incarnation (their askers get ActorCrashed or
@@ -424,6 +447,8 @@ class Router(Actor[RouterMessage]):
                 if now - sent >= CLAIM_TIMEOUT:  # no refusal came: it was taken
                     del self.notified[notify_id]
             return None
+        if isinstance(message, DirectReplyFailed):
+            raise message.error
         if isinstance(message, CallerGaveUp):
             caller_gave_up(self, message.request_id)
             return None

@@ -171,3 +171,17 @@ async def test_a_caller_whose_handler_dies_with_the_router_hears_it_at_once() ->
         assert (reply.request_id, decode_reply(reply.payload.data, Any)) == (
             second.original_request_id, 2,
         )  # fmt: skip
+
+
+def test_replies_go_to_the_router_only_while_one_runs() -> None:
+    from pywatt.router import DirectReplies
+
+    direct = DirectReplies()
+    reply = RoutedModuleResponse(
+        source_module_id="pong", request_id=uuid.uuid4(), payload=EncodedMessage(data=b"{}")
+    )
+    assert not direct.on_reply("tcp", reply)  # no incarnation: the reader tells the router
+    taken: list[tuple[str, RoutedModuleResponse]] = []
+    direct.hook = lambda channel, message: taken.append((channel, message))
+    assert direct.on_reply("tcp", reply)
+    assert taken == [("tcp", reply)]

@@ -2,9 +2,11 @@
 
 The listener accepts a connection on a module's own port or socket path, so the connection
 *is* that module (docs/architecture.md, decision 3). A :class:`ServerConnection` holds what the
-hub needs to write to it (an outbox drained by a writer task, every queued frame joined into
-one write) and what it measures: frames, malformed frames, the heartbeat round-trip latency
-and the time of the last frame.
+hub needs to write to it (an outbox drained by a writer task, every queued frame written with
+one ``sendmsg``; a frame queued while the outbox is empty and no write is in progress is
+written at once, in the queuing step, with no wake-up of the writer task) and what it
+measures: frames, malformed frames, the heartbeat round-trip latency and the time of the
+last frame.
 
 A frame that does not decode is refused and counted, and the connection goes on: a module
 may send one now and then (say, a newer version's message). A peer that sends
@@ -21,7 +23,7 @@ from typing import Any, Final
 
 import trio
 
-from pywatt.channels import send_buffers
+from pywatt.channels import send_buffers, write_now
 from pywatt.wire import (
     CapabilitiesRequest,
     DecodeError,
@@ -103,6 +105,8 @@ class ServerConnection:
         self.heartbeat_sent_at: float | None = None
         self.last_received = trio.current_time()
         self._wake = trio.Event()
+        self._direct = False
+        """The write loop runs and is not in a write: an idle outbox may be written at once."""
         self.cancel_scope = trio.CancelScope()
 
     @property
@@ -153,6 +157,16 @@ class ServerConnection:
         block; a module that lets more than 16 MiB pile up is disconnected."""
         if self.closed:
             return False
+        if self._direct and not self.outbox:
+            pieces = [frame] if payload is None else [frame, payload]
+            written = write_now(self.stream, pieces)
+            if written:
+                total = len(frame) + (0 if payload is None else len(payload))
+                if written == total:
+                    self.frames_out += 1
+                    return True
+                rest = memoryview(b"".join(pieces))[written:]  # rare: the kernel buffer filled
+                frame, payload = bytes(rest), None
         self.outbox.append(frame)
         self.outbox_bytes += len(frame)
         self.outbox_frames += 1
@@ -175,11 +189,20 @@ class ServerConnection:
 
     async def write_loop(self) -> None:
         """Drain the outbox until the connection closes or breaks. Blocks."""
+        try:
+            await self._write_loop()
+        finally:
+            self._direct = False
+
+    async def _write_loop(self) -> None:
+        direct = isinstance(self.stream, trio.SocketStream)
         while not self.closed:
             if not self.outbox:
+                self._direct = direct
                 self._wake = trio.Event()
                 await self._wake.wait()
                 continue
+            self._direct = False
             batch, self.outbox = self.outbox, []
             frames, self.outbox_frames = self.outbox_frames, 0
             self.outbox_bytes = 0
