@@ -53,6 +53,7 @@ from ._errors import PeerSilent as PeerSilent
 from ._frames import declaration_frame as declaration_frame
 from ._frames import encode_module_frame as encode_module_frame
 from ._frames import heartbeat_ack_frame as heartbeat_ack_frame
+from ._outbox import DIRECT_GAP_NS as DIRECT_GAP_NS
 from ._outbox import HIGH_WATER as HIGH_WATER
 from ._outbox import Outbox as Outbox
 from ._policy import LOCAL_MAX_DELAY as LOCAL_MAX_DELAY

@@ -23,12 +23,20 @@ __all__ = ["IOV_MAX", "send_buffers", "write_now"]
 
 IOV_MAX: Final = 512
 """Pieces given to one ``sendmsg`` call (Linux allows 1024)."""
+JOIN_BELOW: Final = 16 * 1024
+"""A batch whose pieces are all smaller is joined and sent with one ``send_all``: copying
+small frames once costs less than handing ``sendmsg`` hundreds of pieces (a burst of
+requests); a batch with a bigger piece (a stream's chunk) goes unjoined."""
 
 
 async def send_buffers(stream: trio.abc.Stream, buffers: list[bytes]) -> None:
     """Write ``buffers`` in order. Blocks until all is written; raises what ``send_all``
     raises (``trio.BrokenResourceError`` when the peer is gone)."""
-    if len(buffers) == 1 or not isinstance(stream, trio.SocketStream):
+    if (
+        len(buffers) == 1
+        or not isinstance(stream, trio.SocketStream)
+        or max(map(len, buffers)) < JOIN_BELOW
+    ):
         await stream.send_all(buffers[0] if len(buffers) == 1 else b"".join(buffers))
         return
     sock = stream.socket

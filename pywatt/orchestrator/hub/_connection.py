@@ -19,11 +19,12 @@ per frame.
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any, Final
 
 import trio
 
-from pywatt.channels import send_buffers, write_now
+from pywatt.channels import DIRECT_GAP_NS, send_buffers, write_now
 from pywatt.wire import (
     CapabilitiesRequest,
     DecodeError,
@@ -106,6 +107,7 @@ class ServerConnection:
         self.last_received = trio.current_time()
         self._wake = trio.Event()
         self._direct = False
+        self._direct_at = 0
         """The write loop runs and is not in a write: an idle outbox may be written at once."""
         self.cancel_scope = trio.CancelScope()
 
@@ -157,7 +159,12 @@ class ServerConnection:
         block; a module that lets more than 16 MiB pile up is disconnected."""
         if self.closed:
             return False
-        if self._direct and not self.outbox:
+        if (
+            self._direct
+            and not self.outbox
+            and (now := time.monotonic_ns()) - self._direct_at > DIRECT_GAP_NS
+        ):
+            self._direct_at = now  # a burst queues behind this one (channels.DIRECT_GAP_NS)
             pieces = [frame] if payload is None else [frame, payload]
             written = write_now(self.stream, pieces)
             if written:
