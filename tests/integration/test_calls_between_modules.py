@@ -13,11 +13,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 
 from pywatt.orchestrator import (
     ConsoleLine,
     Manifest,
+    ModuleCallFailed,
     ModuleKind,
     ModuleSpec,
     ModuleState,
@@ -217,3 +219,20 @@ env = {{ CALLER_HOLD = "1" }}
             assert "at-start ok" in line, line
             assert [m.id for m in orch.modules] == ["a", "b"]  # and b stops first
     remember({}, *lines)
+
+
+async def test_an_orchestrator_request_too_big_or_unencodable_fails_that_request_only() -> None:
+    with trio.fail_after(60):
+        async with orchestrated(caller("a")) as orch:
+            await orch.module("a").wait_announced()
+            with pytest.raises(ModuleCallFailed) as too_big:
+                await orch.request("a", "run", ["x" * (17 * 1024 * 1024)])
+            assert too_big.value.error_type == "PayloadTooLarge"
+            assert "do not stream yet" in str(too_big.value)
+            # encoding 17 MiB held the loop for a while: the channel may be reconnecting
+            await orch.wait_channels("a")
+            with pytest.raises(ModuleCallFailed) as unencodable:
+                await orch.request("a", "run", [object()])
+            assert unencodable.value.error_type == "EncodeError"
+            # the hub and the module serve on
+            assert await run(orch, "a", []) == []

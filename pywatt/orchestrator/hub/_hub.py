@@ -65,6 +65,7 @@ from pywatt.wire import (
     DiscoveryEvent,
     DiscoveryUpdate,
     EncodedMessage,
+    EncodeError,
     EncodingFormat,
     HeartbeatRequest,
     HeartbeatResponse,
@@ -645,22 +646,34 @@ class Hub(Actor[HubMessage]):
             reply.fail(ModuleCallFailed(message.module_id, "ModuleUnavailable", "no open channel"))
             return
         request_id = uuid.uuid4()
-        payload = encode_payload(
-            message.payload,
-            metadata=MessageMetadata(
-                destination=message.endpoint,
-                properties={REPLY_MARKER_PROPERTY: REPLY_MARKER_VALUE},
-            ),
-        )
-        target.send_nowait(
-            encode_bare(
+        try:
+            payload = encode_payload(
+                message.payload,
+                metadata=MessageMetadata(
+                    destination=message.endpoint,
+                    properties={REPLY_MARKER_PROPERTY: REPLY_MARKER_VALUE},
+                ),
+            )
+            frame = encode_bare(
                 RoutedModuleMessage(
                     source_module_id=ORCHESTRATOR_CALLER,
                     original_request_id=request_id,
                     payload=payload,
                 )
             )
-        )
+        except PayloadTooLarge as exc:  # this request fails, never the hub
+            reply.fail(
+                ModuleCallFailed(
+                    message.module_id, "PayloadTooLarge",
+                    f"{exc}; the orchestrator's own requests do not stream yet (its replies "
+                    "do): send a smaller payload, or have a module open a stream",
+                )
+            )  # fmt: skip
+            return
+        except EncodeError as exc:
+            reply.fail(ModuleCallFailed(message.module_id, "EncodeError", str(exc)))
+            return
+        target.send_nowait(frame)
         self.routes[(message.module_id, request_id)] = Route(
             ORCHESTRATOR_CALLER, None, target, trio.current_time() + ROUTE_TTL, reply
         )
