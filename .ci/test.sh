@@ -19,7 +19,7 @@ if [ -n "$faults_pid" ]; then
     echo
     echo "== the fault suite, bounded form (python -m benchmarks.faults --seconds 4), exit $faults:"
     grep -v '^faults: ' "$faults_dir/log" || true
-    [ "$faults" -eq 0 ] || tail -n 40 "$faults_dir/log"
+    if [ "$faults" -eq 0 ]; then rm -rf "$faults_dir"; else tail -n 40 "$faults_dir/log"; echo "(all of it in $faults_dir)"; fi
 fi
 echo
 tail -n 1 "$summary"   # pytest's closing line, last
