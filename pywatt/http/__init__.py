@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ._errors import BodyTooLarge as BodyTooLarge
     from ._errors import HttpError as HttpError
     from ._h1_client import Http1Pool as Http1Pool
+    from ._h1_client import UpstreamBody as UpstreamBody
     from ._h1_client import UpstreamError as UpstreamError
     from ._h1_client import UpstreamResponse as UpstreamResponse
     from ._h1_client import UpstreamUnreachable as UpstreamUnreachable
@@ -52,7 +53,13 @@ __getattr__, __dir__, __all__ = attach(
         "._config": ["DEFAULT_MAX_BODY", "HttpConfig"],
         "._dispatch": ["build_scope", "dispatch", "stdout_wrapper"],
         "._errors": ["AppStartupFailed", "BadHttpRequest", "BodyTooLarge", "HttpError"],
-        "._h1_client": ["Http1Pool", "UpstreamError", "UpstreamResponse", "UpstreamUnreachable"],
+        "._h1_client": [
+            "Http1Pool",
+            "UpstreamBody",
+            "UpstreamError",
+            "UpstreamResponse",
+            "UpstreamUnreachable",
+        ],
         "._h1_server": ["Http1Settings", "serve_http1"],
         "._health": ["HealthTracker"],
         "._lifespan": ["answer_lifespan"],

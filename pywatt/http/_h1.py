@@ -217,7 +217,10 @@ class ResponseParser:
         self.body: list[bytes] = []
         self.size = 0
         self.complete = False
+        self.head_complete = False
         self.keep_alive = False
+        self.length: int | None = None
+        """The body's announced ``Content-Length``; None for a chunked (or unknown) body."""
         self._parser = httptools.HttpResponseParser(self)
 
     def feed(self, data: bytes) -> None:
@@ -238,6 +241,15 @@ class ResponseParser:
         parser = self._parser
         self.status = parser.get_status_code()
         self.keep_alive = parser.should_keep_alive()
+        self.head_complete = True
+        chunked = False
+        for name, value in self.headers:
+            if name == b"transfer-encoding":
+                chunked = chunked or b"chunked" in value.lower()
+            elif name == b"content-length" and value.strip().isdigit():
+                self.length = int(value)
+        if chunked:
+            self.length = None
         if self.head_only:
             self.complete = True
             self.keep_alive = False  # the parser would wait for a body that never comes
@@ -247,6 +259,11 @@ class ResponseParser:
         if self.size > self.max_body_size:
             raise HttpParseError(502, f"response body over {self.max_body_size} bytes")
         self.body.append(body)
+
+    def take_body(self) -> bytes:
+        """The body bytes parsed since the last call (for an answer read part by part)."""
+        body, self.body = self.body, []
+        return body[0] if len(body) == 1 else b"".join(body)
 
     def on_message_complete(self) -> None:
         self.complete = True

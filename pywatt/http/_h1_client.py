@@ -21,7 +21,9 @@ import trio
 
 from ._h1 import HttpParseError, ResponseParser, request_head
 
-__all__ = ["Http1Pool", "UpstreamError", "UpstreamResponse", "UpstreamUnreachable"]
+__all__ = [
+    "Http1Pool", "UpstreamBody", "UpstreamError", "UpstreamResponse", "UpstreamUnreachable",
+]  # fmt: skip
 
 READ_SIZE: Final = 64 * 1024
 MAX_IDLE: Final = 64
@@ -38,12 +40,44 @@ class UpstreamUnreachable(UpstreamError):
 
 @attrs.frozen
 class UpstreamResponse:
-    """An upstream's whole answer: status, headers (names lower-case, as sent, repeats
-    kept) and body."""
+    """An upstream's answer: status, headers (names lower-case, as sent, repeats kept) and
+    body: the whole body, or (``rest`` not None: a streamed answer) the part read so far."""
 
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
+    rest: UpstreamBody | None = None
+    """The rest of a streamed answer's body, still to be read (see ``stream_above``)."""
+
+
+class UpstreamBody:
+    """The rest of a streamed answer's body, read part by part as the caller asks for it
+    (so the upstream's pace follows the caller's). Its connection goes back to the pool
+    once the body is read to its end; :meth:`close` before that closes it."""
+
+    def __init__(self, pool: Http1Pool, connection: _Connection, parser: ResponseParser) -> None:
+        self._pool = pool
+        self._connection: _Connection | None = connection
+        self._parser = parser
+
+    async def read(self) -> bytes:
+        """The next part of the body; ``b""`` at its end. Raises :class:`UpstreamError`."""
+        connection, parser = self._connection, self._parser
+        if connection is None:
+            return b""
+        while not parser.complete:
+            await _receive(self._pool.address, connection.sock, parser)
+            if parser.body:
+                return parser.take_body()
+        self._connection = None
+        self._pool._release(connection, parser)
+        return parser.take_body()
+
+    def close(self) -> None:
+        """Give up the rest (the connection is closed, never reused midway)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
 
 
 class _Connection:
@@ -86,10 +120,19 @@ class Http1Pool:
         return len(self._idle)
 
     async def request(
-        self, method: str, target: str, headers: list[tuple[bytes, bytes]], body: bytes
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        *,
+        stream_above: int | None = None,
     ) -> UpstreamResponse:
         """Send one request (``headers`` without ``Content-Length``: it is added) and
-        return its whole answer. Raises :class:`UpstreamError`."""
+        return its whole answer. With ``stream_above``, an answer whose body is chunked or
+        longer than that returns once its head arrived, its body to read from
+        :attr:`UpstreamResponse.rest` (which the caller must read to the end or close).
+        Raises :class:`UpstreamError`."""
         if self._closed:
             raise UpstreamError(f"the pool to {self.address} is closed")
         data = request_head(method, target, [*headers, (b"content-length", b"%d" % len(body))])
@@ -104,7 +147,7 @@ class Http1Pool:
         if connection is None:
             connection = await self._connect()
         parser = ResponseParser(max_body_size=self.max_body_size, head_only=method == "HEAD")
-        return await self._exchange(connection, data, parser)
+        return await self._exchange(connection, data, parser, stream_above)
 
     async def _connect(self) -> _Connection:
         sock = socket.socket(self._family, socket.SOCK_STREAM)
@@ -129,10 +172,14 @@ class Http1Pool:
         return connection
 
     async def _exchange(
-        self, connection: _Connection, data: bytes, parser: ResponseParser
+        self,
+        connection: _Connection,
+        data: bytes,
+        parser: ResponseParser,
+        stream_above: int | None,
     ) -> UpstreamResponse:
         sock = connection.sock
-        done = False
+        done = streamed = False
         try:
             view = memoryview(data)
             while view:
@@ -145,27 +192,32 @@ class Http1Pool:
                     raise UpstreamError(f"{self.address} went away: {exc}") from None
                 view = view[sent:]
             while not parser.complete:
-                await trio.lowlevel.wait_readable(sock)
-                try:
-                    chunk = sock.recv(READ_SIZE)
-                except BlockingIOError:
-                    continue
-                except OSError as exc:
-                    raise UpstreamError(f"{self.address} went away: {exc}") from None
-                if not chunk:
-                    raise UpstreamError(f"{self.address} closed the connection mid-answer")
-                try:
-                    parser.feed(chunk)
-                except HttpParseError as exc:
-                    raise UpstreamError(f"{self.address}: {exc}") from None
+                await _receive(self.address, sock, parser)
+                if (
+                    stream_above is not None
+                    and parser.head_complete
+                    and not parser.complete
+                    and (parser.length is None or parser.length > stream_above)
+                ):
+                    streamed = True
+                    break
             done = True
         finally:
-            if done and parser.keep_alive and not self._closed and len(self._idle) < self.max_idle:
-                self._idle.append(connection)
-            else:
+            if not done:
                 connection.close()
-        body = parser.body[0] if len(parser.body) == 1 else b"".join(parser.body)
-        return UpstreamResponse(parser.status, parser.headers, body)
+            elif not streamed:
+                self._release(connection, parser)
+        if streamed:
+            rest = UpstreamBody(self, connection, parser)
+            return UpstreamResponse(parser.status, parser.headers, parser.take_body(), rest)
+        return UpstreamResponse(parser.status, parser.headers, parser.take_body())
+
+    def _release(self, connection: _Connection, parser: ResponseParser) -> None:
+        """``connection`` is done with an answer: back to the pool if it may be reused."""
+        if parser.keep_alive and not self._closed and len(self._idle) < self.max_idle:
+            self._idle.append(connection)
+        else:
+            connection.close()
 
     def close(self) -> None:
         """Close the idle connections; the pool takes no more requests (those under way
@@ -178,6 +230,23 @@ class Http1Pool:
         idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()
+
+
+async def _receive(address: str, sock: socket.socket, parser: ResponseParser) -> None:
+    """Wait for bytes of the answer on ``sock`` and feed them to ``parser``."""
+    await trio.lowlevel.wait_readable(sock)
+    try:
+        chunk = sock.recv(READ_SIZE)
+    except BlockingIOError:
+        return
+    except OSError as exc:
+        raise UpstreamError(f"{address} went away: {exc}") from None
+    if not chunk:
+        raise UpstreamError(f"{address} closed the connection mid-answer")
+    try:
+        parser.feed(chunk)
+    except HttpParseError as exc:
+        raise UpstreamError(f"{address}: {exc}") from None
 
 
 def _usable(sock: socket.socket) -> bool:

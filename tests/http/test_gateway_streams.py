@@ -89,3 +89,42 @@ async def test_a_200_mib_upload_streams_through_with_the_orchestrators_memory_bo
         assert reply.json()["bytes"] == total
         assert reply.json()["largest_part"] <= 1 * MIB  # it arrived in parts, not whole
         assert peak - baseline < 48 * MIB, f"RSS grew {(peak - baseline) / MIB:.1f} MiB"
+
+
+async def test_on_the_default_pooled_path_a_streamed_answer_arrives_before_it_ends() -> None:
+    # No `accept: text/event-stream`: the request takes the pooled path, whose answers used
+    # to be read whole; a chunked answer now goes on part by part once its head arrived.
+    async with open_module(STREAM_MOD) as module:
+        api = module.orchestrator.orchestrator_api
+        async with httpx.AsyncClient(base_url=api, timeout=30) as client:
+            async with client.stream("GET", "/events") as events:
+                assert events.status_code == 200
+                lines = events.aiter_lines()
+                with trio.fail_after(20):  # the module holds "last" until /release
+                    assert await anext(lines) == "data: first"
+                assert (await client.post("/release")).json() == {"released": True}
+                with trio.fail_after(20):
+                    rest = [line async for line in lines if line]
+            assert rest == ["data: last"]
+            # the pooled connection came back in order: the next answers are right
+            for parts in (1, 3):
+                reply = await client.get(f"/download?parts={parts}")
+                assert reply.content == b"".join(bytes([i]) * 64 * 1024 for i in range(parts))
+
+
+async def test_a_256_mib_download_on_the_pooled_path_keeps_the_orchestrators_memory_flat() -> None:
+    parts = 4096  # of 64 KiB
+    async with open_module(STREAM_MOD) as module:
+        api = module.orchestrator.orchestrator_api
+        async with httpx.AsyncClient(base_url=api, timeout=60) as client:
+            assert len((await client.get("/download?parts=1")).content) == 64 * 1024
+            baseline = rss_bytes()
+            peak = baseline
+            size = 0
+            async with client.stream("GET", f"/download?parts={parts}") as download:
+                assert download.headers["transfer-encoding"] == "chunked"  # not gathered
+                async for chunk in download.aiter_raw():
+                    size += len(chunk)
+                    peak = max(peak, rss_bytes()) if size % (8 * MIB) < len(chunk) else peak
+        assert size == parts * 64 * 1024
+        assert peak - baseline < 48 * MIB, f"RSS grew {(peak - baseline) / MIB:.1f} MiB"

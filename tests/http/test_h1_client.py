@@ -1,6 +1,7 @@
 """The gateway's pooled HTTP/1.1 client (pywatt.http.Http1Pool) against the real built-in
 server on real sockets: connections kept and reused, whole answers (chunked, repeated
-headers, HEAD), an upstream that restarts, a cancelled request, an unreachable upstream."""
+headers, HEAD), streamed answers read part by part, an upstream that restarts, a cancelled
+request, an unreachable upstream."""
 
 from __future__ import annotations
 
@@ -43,6 +44,13 @@ class Upstream:
             await send({"type": "http.response.start", "status": 201, "headers": headers})
             for part in (b"one,", b"two,", b"three"):
                 await send({"type": "http.response.body", "body": part, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if path == "/trickle":  # a part, then the rest once released
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": b"one,", "more_body": True})
+            await self.release.wait()
+            await send({"type": "http.response.body", "body": b"two", "more_body": True})
             await send({"type": "http.response.body", "body": b""})
             return
         text = f"{scope['method']} {path}?{scope['query_string'].decode()} {body.decode()}"
@@ -91,6 +99,39 @@ async def test_one_connection_serves_request_after_request_and_answers_come_whol
         head = await pool.request("HEAD", "/echo", [], b"")
         assert (head.status, head.body) == (200, b"")
         assert app.requests == 8
+        pool.close()
+
+
+async def test_a_streamed_answer_is_read_part_by_part_and_its_connection_reused_after() -> None:
+    app = Upstream()
+    async with upstream(app) as port:
+        pool = Http1Pool(f"127.0.0.1:{port}", max_body_size=1 << 20)
+        whole = await pool.request("GET", "/n/1", [], b"", stream_above=0)
+        assert (whole.rest, whole.body) == (None, b"GET /n/1? ")  # ended with its head
+        reply = await pool.request("GET", "/trickle", [], b"", stream_above=1 << 20)
+        assert reply.status == 200
+        assert reply.rest is not None  # chunked: it returned with the head
+        assert pool.idle == 0  # the connection is the body's until it is read
+        body = reply.body or await reply.rest.read()
+        assert body == b"one,"  # before the upstream sent the rest
+        app.release.set()
+        while part := await reply.rest.read():
+            body += part
+        assert body == b"one,two"
+        assert await reply.rest.read() == b""  # and stays ended
+        assert pool.idle == 1
+        again = await pool.request("GET", "/n/2", [], b"")
+        assert port_of(again.headers) == port_of(reply.headers)  # reused, in order
+        # closed midway: never reused with the rest of an answer on its way
+        app.release = trio.Event()
+        cut = await pool.request("GET", "/trickle", [], b"", stream_above=0)
+        assert cut.rest is not None
+        cut.rest.close()
+        assert pool.idle == 0
+        after = await pool.request("GET", "/n/3", [], b"")
+        assert after.body == b"GET /n/3? "
+        assert port_of(after.headers) != port_of(cut.headers)
+        app.release.set()
         pool.close()
 
 

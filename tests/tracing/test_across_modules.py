@@ -147,3 +147,27 @@ async def test_a_stream_between_modules_is_one_request_in_the_trace(spans: Spans
     assert client.parent_id == front_http.span_id
     assert server.parent_id == client.span_id
     assert (client.kind, server.kind) == (CLIENT, SERVER)
+
+
+async def test_the_gateway_hop_spans_a_streamed_answer_to_its_end(spans: Spans) -> None:
+    # Over either path (pooled; HTTP for an event stream) the gateway's span ends once the
+    # module's answer is written whole, not when its head arrived: 0.2 s after the head here.
+    manifest = Manifest(
+        modules=(ModuleSpec.from_command("front", os.path.join(MODULES, "front.py")),),
+        grace=2.0,
+        term_grace=1.0,
+    )
+    with trio.fail_after(60):
+        async with open_orchestrator(manifest, on_output=lambda line: None) as orch:
+            await orch.module("front").wait_announced()
+            async with httpx.AsyncClient(base_url=orch.orchestrator_api, timeout=30) as client:
+                for accept in ("*/*", "text/event-stream"):
+                    async with client.stream("GET", "/ticks", headers={"accept": accept}) as got:
+                        body = b"".join([part async for part in got.aiter_raw()])
+                    assert body.count(b"data: tick") == 3
+    hops = [s for s in spans.finished() if s.name == "GET front"]
+    assert len(hops) == 2
+    for hop in hops:
+        assert hop.start_time is not None
+        assert hop.end_time is not None
+        assert hop.end_time - hop.start_time >= 200_000_000, hop.attributes

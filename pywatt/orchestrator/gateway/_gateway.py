@@ -7,7 +7,9 @@ path: exact, ``/x/*`` prefixes, ``{name}`` segments) and forwarded, by ``transpo
 
 * ``"auto"`` (the default): to a pywatt module over a pooled keep-alive HTTP/1.1
   connection to its announced listen address (:class:`pywatt.http.Http1Pool`: the request
-  whole in one write, the answer read whole, no task per request, no JSON wrapper); to a
+  whole in one write, no task per request, no JSON wrapper; an answer chunked or over
+  ``STREAM_THRESHOLD`` goes on to the client part by part as the module sends it, the
+  rest read whole); to a
   foreign (Rust SDK) module, which speaks only the §9.2 wrapper, over IPC as below;
 * ``"ipc"``: an ``http_request`` line on the module's stdin, written by its
   process actor (the only writer of that pipe); the module answers with the §9.2 wrapper on
@@ -65,7 +67,7 @@ import trio
 from actors import Actor, ActorError, Crashed, DeferredReply, Event, Request, Stopped
 from pywatt._extras import have
 from pywatt.http import answer_lifespan
-from pywatt.tracing import activated, end_http_span, gateway_span, inject
+from pywatt.tracing import Span, activated, end_http_span, gateway_span, inject
 from pywatt.wire import (
     AnnounceBlob,
     IpcHttpRequest,
@@ -140,6 +142,9 @@ class _ForwardedResponse:
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
+    rest: Any = None
+    """A streamed answer's body still to come (:class:`pywatt.http.UpstreamBody`): the
+    answer is chunked or over ``STREAM_THRESHOLD``, and goes on to the client part by part."""
 
 
 @attrs.frozen
@@ -374,12 +379,31 @@ class Gateway(Actor[GatewayMessage]):
             return
         began = time.perf_counter()
         served = _Served()
+        status = 500  # what the span records if serving fails on an unforeseen error
         try:
-            response = await self._route(scope, receive, served)
-        except GatewayFailure as exc:
-            response = _json(exc.status, {"error": str(exc)})
+            try:
+                response = await self._route(scope, receive, served)
+            except GatewayFailure as exc:
+                response = _json(exc.status, {"error": str(exc)})
+            status = response.status
+            await self._answer(scope, send, response, began, served)
+        finally:
+            end_http_span(served.span, scope["method"], None, status)
+
+    async def _answer(
+        self,
+        scope: dict[str, Any],
+        send: Any,
+        response: GatewayResponse | _StreamedResponse | _ForwardedResponse,
+        began: float,
+        served: _Served,
+    ) -> None:
+        """Write ``response`` to the client."""
         if isinstance(response, _StreamedResponse):
             await self._send_streamed(scope, send, response, began, served.module)
+            return
+        if isinstance(response, _ForwardedResponse) and response.rest is not None:
+            await self._send_rest(scope, send, response, began, served.module)
             return
         if isinstance(response, _ForwardedResponse):
             raw = [(k, v) for k, v in response.headers if k not in _HOP_BY_HOP_BYTES]
@@ -434,6 +458,47 @@ class Gateway(Actor[GatewayMessage]):
             with trio.move_on_after(1) as cleanup:
                 cleanup.shield = True
                 await reply.aclose()
+
+    async def _send_rest(
+        self,
+        scope: dict[str, Any],
+        send: Any,
+        response: _ForwardedResponse,
+        began: float,
+        module: str | None,
+    ) -> None:
+        """Pass a pooled answer's streamed body on part by part as the module sends it
+        (its Content-Length kept when it had one; chunked otherwise)."""
+        from pywatt.http import UpstreamError
+
+        rest = response.rest
+        headers = [
+            (k, v)
+            for k, v in response.headers
+            if k not in _HOP_BY_HOP_BYTES or k == b"content-length"
+        ]
+        try:
+            await send({"type": "http.response.start", "status": response.status,
+                        "headers": headers})  # fmt: skip
+            self._access_line(scope, response.status, began, module)
+            part = response.body
+            while True:
+                if part:
+                    await send({"type": "http.response.body", "body": part, "more_body": True})
+                with trio.fail_after(self.timeout):  # no progress: as over HTTP
+                    part = await rest.read()
+                if not part:
+                    break
+            await send({"type": "http.response.body", "body": b""})
+        except UpstreamError as exc:  # the module went away mid-body: the client sees a cut
+            log.warning("module %s: the streamed answer broke off: %s", module, exc)
+        except trio.TooSlowError:
+            log.warning(
+                "module %s: the streamed answer made no progress in %g s; cut off",
+                module, self.timeout,
+            )  # fmt: skip
+        finally:
+            rest.close()
 
     def _access_line(
         self, scope: dict[str, Any], status: int, began: float, module: str | None
@@ -511,35 +576,28 @@ class Gateway(Actor[GatewayMessage]):
             value = raw_value.decode("latin-1")
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
         # The gateway hop's span (None while tracing is off); the module's app continues it.
-        span = gateway_span(headers, method, path, handle.id)
-        try:
-            if self._streams(handle, headers):
-                with activated(span):
-                    if span is not None:
-                        inject(headers)
-                    streamed = await self._stream_over_http(handle, method, uri, headers, receive)
-                end_http_span(span, method, None, streamed.status)
-                return streamed
-            body = await _read_body(receive, self.max_body_size)
-            answer: GatewayResponse | _ForwardedResponse
-            with trio.move_on_after(self.timeout) as deadline, activated(span):
+        # It ends once the answer is written to the client (see ``_app``), so it spans the
+        # module's own HTTP span, a streamed body included.
+        span = served.span = gateway_span(headers, method, path, handle.id)
+        if self._streams(handle, headers):
+            with activated(span):
                 if span is not None:
                     inject(headers)
-                pooled = None
-                if self._pooled(handle):
-                    pooled = await self._over_pool(handle, method, uri, headers, body)
-                if pooled is not None:
-                    answer = pooled
-                else:
-                    answer = await self._exchange(handle, self._wire, method, uri, headers, body)
-            if deadline.cancelled_caught:
-                raise GatewayFailure(
-                    504, f"module {handle.id!r} did not answer in {self.timeout:g} s"
-                )
-        except GatewayFailure as exc:
-            end_http_span(span, method, None, exc.status)
-            raise
-        end_http_span(span, method, None, answer.status)
+                return await self._stream_over_http(handle, method, uri, headers, receive)
+        body = await _read_body(receive, self.max_body_size)
+        answer: GatewayResponse | _ForwardedResponse
+        with trio.move_on_after(self.timeout) as deadline, activated(span):
+            if span is not None:
+                inject(headers)
+            pooled = None
+            if self._pooled(handle):
+                pooled = await self._over_pool(handle, method, uri, headers, body)
+            if pooled is not None:
+                answer = pooled
+            else:
+                answer = await self._exchange(handle, self._wire, method, uri, headers, body)
+        if deadline.cancelled_caught:
+            raise GatewayFailure(504, f"module {handle.id!r} did not answer in {self.timeout:g} s")
         return answer
 
     def _pooled(self, handle: ModuleHandle) -> bool:
@@ -580,7 +638,7 @@ class Gateway(Actor[GatewayMessage]):
         ]
         self.forwarded += 1
         try:
-            reply = await pool.request(method, uri, forwarded, body)
+            reply = await pool.request(method, uri, forwarded, body, stream_above=STREAM_THRESHOLD)
         except UpstreamUnreachable as exc:
             self.forwarded -= 1
             log.info("module %s: %s; reaching it over IPC", handle.id, exc)
@@ -588,7 +646,7 @@ class Gateway(Actor[GatewayMessage]):
             return None
         except UpstreamError as exc:
             raise GatewayFailure(502, f"module {handle.id!r}: {exc}") from None
-        return _ForwardedResponse(reply.status, reply.headers, reply.body)
+        return _ForwardedResponse(reply.status, reply.headers, reply.body, reply.rest)
 
     async def _exchange(
         self,
@@ -900,9 +958,11 @@ class _Waiter:
 
 
 class _Served:
-    """Which module a request went to (for its access-log line)."""
+    """Which module a request went to (for its access-log line), and the gateway hop's
+    span (ended once the answer is written)."""
 
     module: str | None = None
+    span: Span | None = None
 
 
 _REPORTED: Final = ("healthy", "degraded", "unhealthy")

@@ -1,14 +1,16 @@
 """The front module of the tracing tests: ``GET /order/{id}`` asks module ``back`` for the
 order (an inter-module request) and answers what it said; ``POST /upload`` streams the body
-to ``back`` and answers what it counted."""
+to ``back`` and answers what it counted; ``GET /ticks`` streams three parts 0.1 s apart."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+import trio
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from pywatt import AnnouncedEndpoint, AppState, run_module
@@ -26,8 +28,21 @@ async def main(state: AppState[Any]) -> Starlette:
             await stream.send(body)
         return JSONResponse(stream.reply)
 
+    async def ticks(request: Request) -> StreamingResponse:
+        async def parts() -> AsyncIterator[bytes]:
+            for n in range(3):
+                if n:
+                    await trio.sleep(0.1)
+                yield b"data: tick %d\n\n" % n
+
+        return StreamingResponse(parts(), media_type="text/event-stream")
+
     return Starlette(
-        routes=[Route("/order/{number}", order), Route("/upload", upload, methods=["POST"])]
+        routes=[
+            Route("/order/{number}", order),
+            Route("/upload", upload, methods=["POST"]),
+            Route("/ticks", ticks),
+        ]
     )
 
 
@@ -38,6 +53,7 @@ if __name__ == "__main__":
             endpoints=[
                 AnnouncedEndpoint("/order/{number}"),
                 AnnouncedEndpoint("/upload", methods=["POST"]),
+                AnnouncedEndpoint("/ticks"),
             ],
         )
     )
