@@ -2,7 +2,7 @@
 orchestrator: in headless Chromium (Debian's, driven by Playwright) the page lists the
 modules, their trees and the slowest endpoints and shows a crash within a second of it; over
 HTTP, who may see it (loopback, the token, a clear 401); and what it remembers survives a
-crash of the gateway."""
+crash of the gateway; a page whose connection breaks mid-stream ends only its stream."""
 
 from __future__ import annotations
 
@@ -177,6 +177,51 @@ async def test_loopback_without_a_token_and_what_the_api_answers() -> None:
             async with httpx.AsyncClient(base_url=base) as client:
                 state = (await client.get("/_pywatt/api/state")).json()
             assert {e["module"] for e in state["endpoints"]} == {"web"}
+
+
+async def test_a_page_whose_connection_breaks_mid_stream_ends_that_stream_only() -> None:
+    # The HTTP server's `send` raises once the page's connection broke (before its reader
+    # saw the page go): pages that break so end their own streams quietly, even several at
+    # once, and the dashboard serves on. (Driven at the ASGI door: over a real socket the
+    # reader usually sees the reset first, and this path is a race to hit.)
+    manifest = Manifest(modules=[web("web")], grace=0.5)
+    async with open_orchestrator(manifest, on_output=lambda line: None) as orch:
+        await orch.module("web").wait_announced()
+        dashboard = orch.dashboard
+        assert dashboard is not None
+        scope = {"type": "http", "method": "GET", "path": "/_pywatt/api/stream",
+                 "headers": [(b"host", b"127.0.0.1")], "query_string": b"",
+                 "client": ("127.0.0.1", 40000)}  # fmt: skip
+        stopping = trio.Event()
+        sent: list[int] = []
+
+        async def page(writes_before_break: int) -> None:
+            writes = 0
+
+            async def send(message: dict[str, object]) -> None:
+                nonlocal writes
+                writes += 1
+                if writes > writes_before_break:
+                    raise trio.BrokenResourceError("the page's connection broke")
+
+            async def receive() -> dict[str, object]:
+                await trio.sleep_forever()  # the page never says it went
+                raise AssertionError
+
+            sent.append(await dashboard.serve(scope, receive, send, stopping))
+
+        with trio.fail_after(30):
+            async with trio.open_nursery() as nursery:
+                for n in range(6):
+                    nursery.start_soon(page, 1 + n % 3)  # the head, then 0-2 messages
+            assert sent == [200] * 6
+            assert dashboard.streams == 0
+            async with httpx.AsyncClient(base_url=orch.orchestrator_api) as client:
+                assert (await client.get("/hello")).status_code == 200
+                async with client.stream("GET", "/_pywatt/api/stream") as stream:
+                    async for line in stream.aiter_lines():
+                        if line == "event: state":
+                            break
 
 
 @asynccontextmanager
