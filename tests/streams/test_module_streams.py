@@ -197,6 +197,87 @@ async def test_the_orchestrators_own_requests_get_big_and_stream_replies() -> No
     assert (size, crc) == (3 * MIB + 5, zlib.crc32(body(3 * MIB + 5)))
 
 
+async def test_the_orchestrators_own_requests_of_every_size_reach_the_module() -> None:
+    """``orch.request`` with a value over 1 MiB of JSON sends it as a module's big request
+    goes: a stream the orchestrator produces, bytes as ``bin`` (no PayloadTooLarge for
+    16 MiB + 1); smaller ones in one frame, as JSON. The round trip of 16 MiB + 1 streams
+    both ways, and the orchestrator's table keeps no stream afterwards."""
+    with trio.fail_after(120):
+        async with orchestrated("a", "b") as (orch, _lines):
+            digests = [await orch.request("b", "digest", body(size)) for size in SIZES]
+            big = body(16 * MIB + 1)
+            echoed = await orch.request("b", "echo", big, response_type=bytes)
+            stats = await orch.routing_statistics()
+    for size, digest in zip(SIZES, digests, strict=True):
+        assert (digest["size"], digest["crc32"]) == (size, zlib.crc32(body(size))), digest
+    assert [d["type"] for d in digests] == ["list"] * 5 + ["bytes"]  # in a stream: bytes
+    assert echoed == big
+    assert stats.own_streams == 0, stats  # every body stream ended and was forgotten
+
+
+async def test_an_orchestrator_request_in_flight_holds_up_neither_the_channel_nor_others() -> None:
+    """While 64 MiB + 1 go to a module as the orchestrator's own request, its channel stays
+    the same (the hub's loop is never held long enough for the module to reconnect) and
+    the orchestrator's other requests to it are answered all along."""
+    with trio.fail_after(120):
+        async with orchestrated("a", "b") as (orch, lines):
+            before = [c.label for c in await orch.channels("b")]
+            done = trio.Event()
+            digest: dict[str, Any] = {}
+            slowest = 0.0
+            answered = 0
+
+            async def big() -> None:
+                digest.update(await orch.request("b", "digest", body(64 * MIB + 1)))
+                done.set()
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(big)
+                while not done.is_set():
+                    start = trio.current_time()
+                    assert await orch.request("b", "echo", {"n": answered}) == {"n": answered}
+                    slowest = max(slowest, trio.current_time() - start)
+                    answered += 1
+            after = [c.label for c in await orch.channels("b")]
+    print(f"{answered} small requests answered during the big one; slowest {slowest:.3f} s")
+    assert (digest["size"], digest["type"]) == (64 * MIB + 1, "bytes"), digest
+    assert digest["crc32"] == zlib.crc32(body(64 * MIB + 1))
+    assert after == before, (before, after)
+    assert answered >= 3, answered
+    assert not [line for line in lines.lines if "reconnect" in line.lower()], lines.lines
+
+
+async def test_a_big_orchestrator_request_to_a_rust_module_goes_whole_or_fails_typed() -> None:
+    """Toward a module that takes no streams (no MessagePack declared) the orchestrator's
+    own request keeps the one-frame form: 400 KiB of bytes (1.4 MB of JSON) arrive in it,
+    9 MiB (over 16 MiB of JSON) fail that request alone with ``PayloadTooLarge``, without
+    being written first."""
+    rust = ModuleSpec.from_command(
+        "r", str(Path(__file__).parents[1] / "integration" / "modules" / "rust_peer.py"),
+        kind=ModuleKind.FOREIGN, env={"RUST_TARGET": "a"},
+        channels=ChannelOptions(security=SecurityLevel.NONE),
+    )  # fmt: skip
+    lines = Lines()
+    manifest = Manifest(
+        modules=(ModuleSpec.from_command("a", STREAMER), rust), heartbeat_interval=0.5,
+        grace=2.0, term_grace=1.0,
+    )  # fmt: skip
+    with trio.fail_after(60):
+        async with open_orchestrator(manifest, on_output=lines.keep) as orch:
+            await orch.module("a").wait_announced()
+            await lines.wait_for("[r] reply from a")
+            with trio.move_on_after(1):  # the Rust-like peer answers nothing
+                await orch.request("r", "anything", body(400 * KIB))
+            whole = await lines.wait_for("[r] ignored routed_module_message")
+            with pytest.raises(ModuleCallFailed) as too_big:
+                await orch.request("r", "anything", body(9 * MIB))
+            after = await orch.request("a", "digest", body(5))
+    assert int(whole.split("(")[1].split()[0]) > 400 * KIB * 3, whole  # the value itself
+    assert too_big.value.error_type == "PayloadTooLarge"
+    assert "takes no streams" in str(too_big.value)
+    assert after["size"] == 5
+
+
 # -- limits ----------------------------------------------------------------------------------
 
 

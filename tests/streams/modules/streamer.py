@@ -6,6 +6,8 @@ Endpoints it serves:
   per chunk for the first ``metadata["slow_chunks"]`` chunks; answers ``{"bytes", "chunks",
   "crc32", "source", "metadata"}``. With ``metadata["fail_after"]`` it raises after that many
   chunks; with ``metadata["stop_after"]`` it returns early.
+* ``digest``: answers ``{"type", "size", "crc32"}`` of its request (bytes, or the JSON list of
+  numbers a small bytes value is in one frame); it logs ``digest of <size> bytes``.
 * ``make``: answers ``{"size": n}`` with ``n`` bytes of the test pattern (a value).
 * ``echo``: answers its request as it is (bytes stay bytes); ``limited``: the same, for
   requests of at most 1000 bytes (``max_request_size``).
@@ -163,6 +165,11 @@ async def main(state: AppState[Any]) -> None:
     def echo(request: Any) -> Any:
         return request
 
+    def digest(request: Any) -> dict[str, Any]:
+        data = bytes(request)
+        log.info("digest of %d bytes", len(data))
+        return {"type": type(request).__name__, "size": len(data), "crc32": zlib.crc32(data)}
+
     def make(request: dict[str, int]) -> bytes:
         return body(int(request["size"]))
 
@@ -288,6 +295,7 @@ async def main(state: AppState[Any]) -> None:
     await state.serve_stream("upload", upload)
     await state.serve("echo", echo)
     await state.serve("make", make)
+    await state.serve("digest", digest)
     await state.serve("limited", echo, max_request_size=1000)
     await state.serve("download", download)
     await state.serve("download_reply", download_reply)
