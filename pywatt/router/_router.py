@@ -494,6 +494,8 @@ class Router(Actor[RouterMessage]):
             expired=c["expired"],
             gave_up=c["cancelled"],
             cancelled_by_caller=c["cancelled_by_caller"],
+            streams=len(self.streams.inbound) + len(self.streams.outbound),
+            bodies=len(self.bodies),
         )
 
     # -- sending ---------------------------------------------------------------------------

@@ -87,12 +87,12 @@ class Lines:
 
 @asynccontextmanager
 async def orchestrated(
-    *ids: str, env: dict[str, str] | None = None
+    *ids: str, env: dict[str, str] | None = None, heartbeat_interval: float = 0.5
 ) -> AsyncIterator[tuple[Orchestrator, Lines]]:
     lines = Lines()
     manifest = Manifest(
         modules=tuple(ModuleSpec.from_command(i, STREAMER, env=env or {}) for i in ids),
-        heartbeat_interval=0.5, grace=2.0, term_grace=1.0,
+        heartbeat_interval=heartbeat_interval, grace=2.0, term_grace=1.0,
     )  # fmt: skip
     async with open_orchestrator(manifest, on_output=lines.keep) as orch:
         for module_id in ids:
@@ -245,6 +245,64 @@ async def test_an_orchestrator_request_in_flight_holds_up_neither_the_channel_no
     assert after == before, (before, after)
     assert answered >= 3, answered
     assert not [line for line in lines.lines if "reconnect" in line.lower()], lines.lines
+
+
+async def test_an_orchestrator_request_over_an_endpoint_limit_is_refused_typed() -> None:
+    """The module reads the orchestrator's stream up to the endpoint's limit and refuses the
+    rest (``RequestTooLarge``); the hub aborts what it had still to send, and forgets it."""
+    with trio.fail_after(60):
+        async with orchestrated("b") as (orch, _lines):
+            with pytest.raises(ModuleCallFailed) as refused:
+                await orch.request("b", "limited", body(16 * MIB + 1))
+            after = await orch.request("b", "digest", body(2 * MIB))
+            stats = await orch.routing_statistics()
+            held = await orch.request("b", "streams", {})
+    assert refused.value.error_type == "RequestTooLarge", refused.value
+    assert "over the consumer's limit of 1000 bytes" in str(refused.value)
+    assert (after["size"], after["type"]) == (2 * MIB, "bytes")
+    assert stats.own_streams == 0, stats
+    assert held == {"streams": 0, "bodies": 0}, held
+
+
+async def test_a_hub_crash_mid_body_aborts_the_body_and_the_next_one_goes_through() -> None:
+    """The hub crashes while the value of the orchestrator's request is on its way (the
+    module is stopped, so the window is full and the body waits for credit): the request
+    fails, the module gets the stream's abort (``cancelled``, by the producer) and refuses
+    the request it announced, no stream is left on either side, and the next big request
+    goes through by itself."""
+    with trio.fail_after(90):
+        async with orchestrated("b", heartbeat_interval=5.0) as (orch, lines):
+            pid = orch.module("b").pid
+            assert pid is not None
+            failed: list[BaseException] = []
+
+            async def big() -> None:
+                try:
+                    await orch.request("b", "digest", body(64 * MIB))
+                except Exception as exc:
+                    failed.append(exc)
+
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(big)
+                    while (await orch.routing_statistics()).own_streams == 0:
+                        await trio.sleep(0.01)
+                    await orch.kill_hub()
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            after = await orch.request("b", "digest", body(16 * MIB + 1))
+            while (held := await orch.request("b", "streams", {}))["streams"]:
+                await trio.sleep(0.05)  # the aborted body's end goes as b reads it
+            # b answered the announcing request (StreamAborted): nobody waits for it now.
+            while (stats := await orch.routing_statistics()).late_replies < 1:
+                await trio.sleep(0.05)
+    assert [type(exc).__name__ for exc in failed] == ["ActorCrashed"], failed
+    assert not [line for line in lines.lines if "digest of 67108864" in line]
+    assert (after["size"], after["type"]) == (16 * MIB + 1, "bytes"), after
+    assert after["crc32"] == zlib.crc32(body(16 * MIB + 1))
+    assert stats.own_streams == 0, stats
+    assert held == {"streams": 0, "bodies": 0}, held
 
 
 async def test_a_big_orchestrator_request_to_a_rust_module_goes_whole_or_fails_typed() -> None:

@@ -27,6 +27,8 @@ Endpoints it serves:
 * ``hold``: parks, for the crash tests (the process is killed under it).
 * ``start`` / ``result``: run a ``run`` step in the actor ``background`` (outside the
   router, so a crash of the router does not take the step with it), and wait for its outcome.
+* ``streams``: the ``{"streams", "bodies"}`` the module's router holds now (its
+  ``RouterStatistics``).
 * ``crash``: crashes the module's actor ``{"actor": name}`` (from an actor outside its tree);
   ``incarnation``: that actor's incarnation number (1 until it restarts).
 
@@ -48,7 +50,7 @@ import actors
 import actors.testing
 from actors import StreamAborted
 from pywatt import AppState, run_module
-from pywatt.router import RemoteInbound
+from pywatt.router import ROUTER, GetRouterStatistics, RemoteInbound
 
 log = logging.getLogger("streamer")
 
@@ -273,6 +275,10 @@ async def main(state: AppState[Any]) -> None:
             await sunk_changed.wait()
         return sunk[: int(request["count"])]
 
+    async def streams(request: Any) -> dict[str, int]:
+        stats = await state.system.ask(ROUTER, GetRouterStatistics())
+        return {"streams": stats.streams, "bodies": stats.bodies}
+
     def incarnation(request: dict[str, str]) -> int:
         return state.system.statistics(request["actor"]).incarnation or 0
 
@@ -290,6 +296,7 @@ async def main(state: AppState[Any]) -> None:
     await state.serve("result", result)
     await state.serve("crash", crash)
     await state.serve("incarnation", incarnation)
+    await state.serve("streams", streams)
     await state.serve("sink", sink)
     await state.serve("sunk", sunk_after)
     await state.serve_stream("upload", upload)
