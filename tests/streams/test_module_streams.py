@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 from pywatt.channels import declaration_frame, encode_module_frame
 from pywatt.orchestrator import (
@@ -286,22 +287,22 @@ async def test_a_hub_crash_mid_body_aborts_the_body_and_the_next_one_goes_throug
             try:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(big)
-                    while (await orch.routing_statistics()).own_streams == 0:
-                        await trio.sleep(0.01)
+                    await trio.testing.wait_all_tasks_blocked()  # the body waits for credit
+                    assert (await orch.routing_statistics()).own_streams == 1
                     await orch.kill_hub()
             finally:
                 os.kill(pid, signal.SIGCONT)
             after = await orch.request("b", "digest", body(16 * MIB + 1))
-            while (held := await orch.request("b", "streams", {}))["streams"]:
-                await trio.sleep(0.05)  # the aborted body's end goes as b reads it
-            # b answered the announcing request (StreamAborted): nobody waits for it now.
-            while (stats := await orch.routing_statistics()).late_replies < 1:
-                await trio.sleep(0.05)
+            # b read the abort, and answered the request it announced (StreamAborted), on
+            # the connection the next request and its reply came on after them: both done.
+            held = await orch.request("b", "streams", {})
+            stats = await orch.routing_statistics()
     assert [type(exc).__name__ for exc in failed] == ["ActorCrashed"], failed
     assert not [line for line in lines.lines if "digest of 67108864" in line]
     assert (after["size"], after["type"]) == (16 * MIB + 1, "bytes"), after
     assert after["crc32"] == zlib.crc32(body(16 * MIB + 1))
     assert stats.own_streams == 0, stats
+    assert stats.late_replies == 1, stats  # b's refusal of the first: nobody waits for it
     assert held == {"streams": 0, "bodies": 0}, held
 
 

@@ -109,7 +109,8 @@ class OwnStreams(StreamTable):
 
     def open_ends(self) -> int:
         """How many stream ends the table holds (reading or sending, not yet forgotten)."""
-        return len(self.inbound) + len(self.outbound) + len(self.bodies)
+        sending = set(self.outbound) | {out.stream_id for out in self.bodies.values()}
+        return len(self.inbound) + len(sending)
 
     def end_bodies_but(self, live: set[uuid.UUID]) -> None:
         """End the bodies of every request not in ``live`` (a sweep: none is left behind
