@@ -22,7 +22,7 @@ import pytest
 import trio
 import trio.testing
 
-from pywatt.channels import declaration_frame, encode_module_frame
+from pywatt.channels import CHANNELS_ACTOR, declaration_frame, encode_module_frame
 from pywatt.orchestrator import (
     ChannelOptions,
     ConsoleLine,
@@ -537,6 +537,34 @@ async def test_a_stream_goes_on_across_a_crash_of_either_router(module: str) -> 
     assert result["reply"]["crc32"] == result["sent_crc32"] == zlib.crc32(body(16 * MIB))
     assert after["reply"]["bytes"] == 3 * MIB
     assert restarts >= 2, "the router did not crash"
+
+
+@pytest.mark.parametrize("module", ["a", "b"])
+async def test_a_stream_goes_on_across_a_crash_of_either_channels_actor(module: str) -> None:
+    """The connections are the channels actor's name's, not its incarnation's: a crash of
+    it, in the producer (a) or the consumer (b), mid-stream, costs the stream nothing. The
+    stream finishes by itself, every byte once and in order, and the next one goes
+    through."""
+    with trio.fail_after(90):
+        async with orchestrated("a", "b") as (orch, lines):
+            before = {m: [c.label for c in await orch.channels(m)] for m in ("a", "b")}
+            await _start_slow_upload(orch, lines, {"sleep": "0.02", "slow_chunks": "100"})
+            await orch.request(module, "crash", {"actor": CHANNELS_ACTOR})
+            result = await orch.request("a", "result", {})
+            after = await step(orch, "a", upload="b:upload", size=3 * MIB)
+            restarts = await orch.request(module, "incarnation", {"actor": CHANNELS_ACTOR})
+            held = [await orch.request(m, "streams", {}) for m in ("a", "b")]
+            stats = await orch.routing_statistics()
+            now = {m: [c.label for c in await orch.channels(m)] for m in ("a", "b")}
+    assert "reply" in result, (result, lines.lines[-20:])
+    assert result["reply"]["bytes"] == 16 * MIB
+    assert result["reply"]["chunks"] == 16 * MIB // (64 * KIB)
+    assert result["reply"]["crc32"] == result["sent_crc32"] == zlib.crc32(body(16 * MIB))
+    assert after["reply"]["bytes"] == 3 * MIB
+    assert restarts >= 2, "the channels actor did not crash"
+    assert now == before  # the same connections all along
+    assert held == [{"streams": 0, "bodies": 0}] * 2, held
+    assert stats.relayed_streams <= 2, stats  # ended ones are kept a while (ENDED_TTL)
 
 
 @pytest.mark.parametrize("module", ["a", "b"])
