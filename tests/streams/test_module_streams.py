@@ -567,10 +567,14 @@ async def test_a_stream_goes_on_across_a_crash_of_either_channels_actor(module: 
     assert stats.relayed_streams <= 2, stats  # ended ones are kept a while (ENDED_TTL)
 
 
+@pytest.mark.parametrize("actor", ["pywatt.router", CHANNELS_ACTOR])
 @pytest.mark.parametrize("module", ["a", "b"])
-async def test_a_stream_reply_goes_on_across_a_crash_of_either_router(module: str) -> None:
+async def test_a_stream_reply_goes_on_across_a_crash_of_either_router(
+    module: str, actor: str
+) -> None:
     """A stream reply's sending (b, a lasting task) and its reading (a, the caller's task
-    with the stream in the table) both outlive a crash of their router."""
+    with the stream in the table) both outlive a crash of their router, or of their
+    channels actor (the connections are its name's, not its incarnation's)."""
     with trio.fail_after(90):
         async with orchestrated("a", "b") as (orch, lines):
             await orch.request(
@@ -578,11 +582,11 @@ async def test_a_stream_reply_goes_on_across_a_crash_of_either_router(module: st
                                "slow_chunks": 100, "sleep": 0.02},
             )  # fmt: skip
             await lines.wait_for("download receiving from b:download")
-            await orch.request(module, "crash", {"actor": "pywatt.router"})
+            await orch.request(module, "crash", {"actor": actor})
             result = await orch.request("a", "result", {})
-            restarts = await orch.request(module, "incarnation", {"actor": "pywatt.router"})
+            restarts = await orch.request(module, "incarnation", {"actor": actor})
     assert result == {"bytes": 16 * MIB, "crc_ok": True, "metadata": {}}, (result, lines.lines)
-    assert restarts >= 2, "the router did not crash"
+    assert restarts >= 2, f"{actor} did not crash"
 
 
 # -- a producer that breaks the rules ----------------------------------------------------------
