@@ -589,6 +589,50 @@ async def test_a_stream_reply_goes_on_across_a_crash_of_either_router(
     assert restarts >= 2, f"{actor} did not crash"
 
 
+async def _held(orch: Orchestrator, module_id: str) -> dict[str, int]:
+    held: dict[str, int] = await orch.request(module_id, "streams", {})
+    return held
+
+
+@pytest.mark.parametrize("kind", ["request", "reply"])
+async def test_a_router_crash_mid_body_aborts_the_body_on_both_sides(kind: str) -> None:
+    """The caller's router crashes while the value of its big request (``request``: b is
+    stopped, so the body waits for credit) or of the reply (``reply``: 256 MiB coming) is
+    on its way: the asker gets a typed error, the body stream is aborted on both sides, no
+    stream is left in either module's table nor in the orchestrator's relay, and the next
+    big request goes through by itself."""
+    with trio.fail_after(120):
+        async with orchestrated("a", "b", heartbeat_interval=5.0) as (orch, lines):
+            pid = orch.module("b").pid
+            assert pid is not None
+            if kind == "request":
+                os.kill(pid, signal.SIGSTOP)  # b reads nothing: the body waits for credit
+                work: dict[str, Any] = {"call": "b:echo", "size": 64 * MIB}
+            else:
+                work = {"call": "b:make", "request": {"size": 256 * MIB}}
+            try:
+                await orch.request("a", "start", work)
+                while not (await _held(orch, "a"))["streams"]:  # noqa: ASYNC110 (a's table)
+                    await trio.sleep(0.001)
+                await orch.request("a", "crash", {"actor": "pywatt.router"})
+                result = await orch.request("a", "result", {})
+            finally:
+                if kind == "request":
+                    os.kill(pid, signal.SIGCONT)
+            # The abort goes through the relay, and b reads it once it runs again.
+            while (await orch.routing_statistics()).relayed_streams:  # noqa: ASYNC110 (hub's)
+                await trio.sleep(0.01)
+            for module_id in ("a", "b"):
+                while await _held(orch, module_id) != {"streams": 0, "bodies": 0}:  # noqa: ASYNC110
+                    await trio.sleep(0.01)
+            after = await step(orch, "a", call="b:echo", size=16 * MIB + 1)
+            restarts = await orch.request("a", "incarnation", {"actor": "pywatt.router"})
+    assert result["error"] == "ActorCrashed", (result, lines.lines[-20:])
+    assert "pywatt.router" in result["message"]
+    assert after == {"same": True, "type": "bytes", "size": 16 * MIB + 1}, after
+    assert restarts >= 2, "the router did not crash"
+
+
 # -- a producer that breaks the rules ----------------------------------------------------------
 
 

@@ -16,7 +16,8 @@ Endpoints it serves:
   generator raise after ``k`` bytes.
 * ``run``: one step, as the test orchestrator asks it: ``{"upload": "module:endpoint",
   "size", "chunk", "metadata", "cancel_after"}``, ``{"call": "module:endpoint", "size"}`` (a
-  bytes payload of that size, compared with the echo), ``{"download": "module:endpoint",
+  bytes payload of that size, compared with the echo; with ``"request"`` instead, that
+  request, and the type and size of the bytes reply), ``{"download": "module:endpoint",
   "size", "stop_after", "unread", "slow_chunks", "sleep"}`` (``unread``: read nothing
   until the stream is aborted, then iterate it; ``sleep`` seconds after each of the first
   ``slow_chunks`` chunks; ``download receiving`` logged at the first),
@@ -215,6 +216,12 @@ async def main(state: AppState[Any]) -> None:
             if "notify" in step:
                 await state.send_message(step["notify"], body(int(step["size"])))
                 return {"sent": int(step["size"])}
+            if "call" in step and "request" in step:  # a bytes reply: its type and size
+                value = await state.send_request(
+                    step["call"], step["request"], response_type=bytes,
+                    timeout=float(step.get("timeout", 120)),
+                )  # fmt: skip
+                return {"type": type(value).__name__, "size": len(value)}
             if "call" in step:
                 payload = body(int(step["size"]))
                 value = await state.send_request(
