@@ -38,6 +38,8 @@ from pywatt.wire import (
     NEED_DATA,
     REPLY_MARKER_PROPERTY,
     REPLY_MARKER_VALUE,
+    EncodedMessage,
+    EncodingFormat,
     FrameDecoder,
     FrameFormat,
     MessageMetadata,
@@ -46,12 +48,15 @@ from pywatt.wire import (
     RouteToModule,
     SecurityLevel,
     StreamAbort,
+    StreamCredit,
     StreamData,
     StreamEnd,
     StreamOpen,
+    decode_body,
     decode_stream_frame,
     encode_frame,
     encode_payload,
+    encode_reply_ok,
     encode_stream_frame,
     parse_binary_routed,
 )
@@ -757,6 +762,100 @@ async def test_a_gap_a_repeat_or_a_bad_checksum_aborts_both_sides_with_a_clear_m
     assert f"({code})" in reply["Err"]["message"]
     assert detail in reply["Err"]["message"]
     assert detail in abort.reason
+
+
+async def test_the_orchestrator_sends_a_big_value_in_the_wire_form_and_within_the_window() -> None:
+    """As a raw module (x, MessagePack declared) sees the orchestrator's own big request:
+    the open (``peer`` ``pywatt.orchestrator``, ``pywatt.body`` metadata), the request whose
+    ``pywatt_body`` names the stream, then no more data frames than the window until credit
+    comes back, the end with the count, length and CRC-32, and a body that is the value as
+    MessagePack ``bin``. The raw module's reply answers ``orch.request``."""
+    spec = ModuleSpec.from_command("x", str(Path(__file__).parents[1] / "orchestrator"
+                                            / "modules" / "raw_module.py"),
+                                   kind=ModuleKind.FOREIGN)  # fmt: skip
+    manifest = Manifest(modules=(spec,), heartbeat_interval=0.5, grace=2.0, term_grace=1.0)
+    payload = body(MIB + 5)
+    answer: list[Any] = []
+    with trio.fail_after(60):
+        async with open_orchestrator(manifest) as orch, trio.open_nursery() as nursery:
+            raw = await _raw_producer(orch, "x")
+            await orch.wait_channels("x")
+
+            async def ask() -> None:
+                answer.append(await orch.request("x", "take", payload))
+
+            nursery.start_soon(ask)
+            frames = _Frames(raw)
+            opened: StreamOpen | None = None
+            request: dict[str, Any] | None = None
+            while opened is None or request is None:
+                frame = await frames.next()
+                if frame.format is FrameFormat.MSGPACK:
+                    decoded = decode_stream_frame(frame.payload)
+                    assert isinstance(decoded, StreamOpen), decoded
+                    opened = decoded
+                elif json.loads(frame.payload).get("op") == "routed_module_message":
+                    request = json.loads(frame.payload)
+            assert (opened.peer, opened.endpoint) == ("pywatt.orchestrator", "take")
+            assert opened.metadata.get("pywatt.body") == "value"
+            inner = json.loads(bytes(request["payload"]["data"]))
+            assert inner["content"] is None
+            assert inner["metadata"]["properties"]["pywatt_body"] == str(opened.stream_id)
+            # Without credit the orchestrator sends a window of chunks and then waits.
+            chunks: list[bytes] = []
+            with trio.move_on_after(1.0):
+                while True:
+                    frame = await frames.next()
+                    if frame.format is FrameFormat.MSGPACK:
+                        data = decode_stream_frame(frame.payload)
+                        assert isinstance(data, StreamData), data
+                        assert data.seq == len(chunks)
+                        chunks.append(data.payload)
+            assert len(chunks) == opened.window == 10
+            end: StreamEnd | None = None
+            granted = 0  # beyond the window: one more chunk for each credit frame
+            while end is None:
+                granted += 1
+                credit = StreamCredit(stream_id=opened.stream_id, credit=1, granted=granted)
+                await raw.send_all(_stream_frame(credit))
+                while len(chunks) < opened.window + granted and end is None:
+                    frame = await frames.next()
+                    if frame.format is not FrameFormat.MSGPACK:
+                        continue  # a heartbeat
+                    got = decode_stream_frame(frame.payload)
+                    if isinstance(got, StreamEnd):
+                        end = got
+                    else:
+                        assert isinstance(got, StreamData), got
+                        assert got.seq == len(chunks), got
+                        chunks.append(got.payload)
+            value = b"".join(chunks)
+            assert (end.chunks, end.length, end.crc32) == (
+                len(chunks), len(value), zlib.crc32(value)
+            )  # fmt: skip
+            assert decode_body(value, Any) == payload  # bytes as bin
+            answered = EncodedMessage(data=encode_reply_ok(len(value)), format=EncodingFormat.JSON)
+            reply = RouteToModule(
+                target_module_id="pywatt.orchestrator", target_endpoint="pywatt.reply",
+                request_id=uuid.UUID(request["original_request_id"]), payload=answered,
+            )  # fmt: skip
+            await raw.send_all(encode_module_frame(reply))
+    assert answer == [len(value)]
+
+
+class _Frames:
+    """The frames a raw connection reads, one at a time (a cancelled read loses none)."""
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self.stream = stream
+        self.decoder = FrameDecoder()
+
+    async def next(self) -> Any:
+        while (frame := self.decoder.next_frame()) is NEED_DATA:
+            data = await self.stream.receive_some(65536)
+            assert data, "the orchestrator closed the connection"
+            self.decoder.feed(data)
+        return frame
 
 
 # -- toward a module that takes no streams ------------------------------------------------------
