@@ -146,8 +146,9 @@ class OwnStreams(StreamTable):
 
 
 async def _chunks(head: bytes, rest: memoryview, size: int) -> AsyncIterator[bytes | memoryview]:
-    """The body ``head + rest`` in pieces of at most ``size`` bytes, cut from ``rest`` as
-    they go (no copy of it whole): the first is ``head`` and the start of ``rest``."""
+    """The body ``head + rest`` in two pieces: ``head`` with the start of ``rest`` (one
+    chunk of ``size`` bytes), then the rest of ``rest`` as a view, which
+    ``RemoteOutbound.send`` cuts into chunks as they go (no copy of the value whole)."""
     first = max(size - len(head), 0)
     yield head + rest[:first]
     if len(rest) > first:
