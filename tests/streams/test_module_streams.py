@@ -630,8 +630,22 @@ async def test_a_router_crash_mid_body_aborts_the_body_on_both_sides(kind: str) 
             for module_id in ("a", "b"):
                 while await _held(orch, module_id) != {"streams": 0, "bodies": 0}:  # noqa: ASYNC110
                     await trio.sleep(0.01)
+            # The other side's typed end. Reply: b's sending of the value sees a's abort.
+            # Request: a's router told the hub it gave up on the request (cancelled), and
+            # b's answer to it (StreamAborted: its value was aborted) comes late to the hub.
+            if kind == "reply":
+                told = await lines.wait_for(
+                    "[b] INFO a stream the module sent ended early: reason=cancelled "
+                    "by=consumer: the consumer was cancelled"
+                )
+            else:
+                while (stats := await orch.routing_statistics()).late_replies < 1:  # noqa: ASYNC110
+                    await trio.sleep(0.01)
+                told = f"cancelled={stats.cancelled} late_replies={stats.late_replies}"
+                assert stats.cancelled == 1, stats
             after = await step(orch, "a", call="b:echo", size=16 * MIB + 1)
             restarts = await orch.request("a", "incarnation", {"actor": "pywatt.router"})
+    assert told
     assert result["error"] == "ActorCrashed", (result, lines.lines[-20:])
     assert "pywatt.router" in result["message"]
     assert after == {"same": True, "type": "bytes", "size": 16 * MIB + 1}, after
