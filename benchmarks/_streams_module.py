@@ -1,7 +1,8 @@
 """The pywatt module of ``benchmarks/streams.py``: ``sink`` (streamed) reads a stream to the end
 and answers its size and the wall-clock time of its first chunk; ``push`` streams
 ``{"size"}`` bytes to ``{"target"}`` in 1 MiB sends and answers the elapsed seconds (open to
-the sink's answer) and the sink's answer."""
+the sink's answer) and the sink's answer; ``size`` answers the length of the bytes it is
+asked with (the orchestrator's own big request)."""
 
 from __future__ import annotations
 
@@ -46,8 +47,12 @@ async def main(state: AppState[Any]) -> None:
         elapsed = time.perf_counter() - t0
         return {"seconds": elapsed, "started_at": started, "reply": stream.reply}
 
+    def size_of(value: bytes) -> int:
+        return len(value)
+
     await state.serve_stream("sink", sink)
     await state.serve("push", push)
+    await state.serve("size", size_of, request_type=bytes)
 
 
 if __name__ == "__main__":

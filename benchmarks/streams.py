@@ -6,9 +6,15 @@
   the consumer's answer), against the same
   bytes pushed by a bare trio producer through one bare trio relay process to a bare trio
   consumer over Unix sockets (``bare_relay``: the physical floor here). Rate: MB/s (10^6).
+* ``orchestrator_request``, in the same case: the orchestrator's own request (``orch.request``)
+  with the same bytes as its payload to module ``b``, which takes it whole (the value goes
+  in a stream the orchestrator produces; from the call to the answer, so the module's
+  joining and decoding of the value count too); ``orchestrator_request_vs_stream`` is its
+  rate over ``pywatt``'s (no target).
 * ``metrics``: ``stream_peak_rss_<process>_mib``, the growth of each process's peak resident
   set over its resident set before the stream (reset with ``/proc/<pid>/clear_refs``), the
-  largest over the repetitions; ``stream_first_chunk_ms``, from the producer's
+  largest over the repetitions (``orchestrator_request_peak_rss_mib``: the orchestrator's
+  during its own request); ``stream_first_chunk_ms``, from the producer's
   ``open_stream`` to the consumer's first chunk (median).
 
     python -m benchmarks.streams [--quick] [--out DIR] [--strict]
@@ -35,6 +41,7 @@ MIB: Final = 1 << 20
 
 _peaks: dict[str, list[float]] = {"producer": [], "orchestrator": [], "consumer": []}
 _first: list[float] = []
+_request_peaks: list[float] = []
 
 
 def _status(pid: int, key: str) -> int:
@@ -84,6 +91,27 @@ def ours(size: int, window: int = 10) -> Any:
     return run
 
 
+def orchestrator_request(size: int) -> Any:
+    payload = (bytes(range(256)) * 4096 * (size // MIB + 1))[:size]
+
+    async def run(seconds: float) -> float:
+        manifest = Manifest(modules=(ModuleSpec.from_command("b", MODULE),), heartbeat_interval=5.0)
+        async with open_orchestrator(manifest) as orch:
+            await orch.module("b").wait_announced()
+            await orch.wait_channels("b")
+            pid = os.getpid()
+            _reset_peak(pid)
+            base = _status(pid, "VmRSS")
+            t0 = time.perf_counter()
+            taken = await orch.request("b", "size", payload)
+            elapsed = time.perf_counter() - t0
+            _request_peaks.append((_status(pid, "VmHWM") - base) / MIB)
+        assert taken == size, taken
+        return size / elapsed / 1e6
+
+    return run
+
+
 def bare(size: int) -> Any:
     def run(seconds: float) -> float:
         with tempfile.TemporaryDirectory(prefix="pywatt-bench-") as tmp:
@@ -120,14 +148,20 @@ def define(bench: Bench) -> None:
     case.add("pywatt", ours(size))
     case.add("pywatt_window_32", ours(size, 32))
     case.add("bare_relay", bare(size))
+    case.add("orchestrator_request", orchestrator_request(size))
     bench.ratio("stream_256mib", "pywatt", "bare_relay", name="stream_vs_bare_relay")
     bench.ratio(
         "stream_256mib", "pywatt_window_32", "bare_relay", name="stream_window_32_vs_bare_relay"
     )
     bench.target("stream_vs_bare_relay", ">=", 0.5)
+    bench.ratio(
+        "stream_256mib", "orchestrator_request", "pywatt", name="orchestrator_request_vs_stream"
+    )
     for name in _peaks:
         bench.metric(f"stream_peak_rss_{name}_mib", lambda name=name: max(_peaks[name] or [0.0]))
         bench.target(f"stream_peak_rss_{name}_mib", "<=", 64.0)
+    bench.metric("orchestrator_request_peak_rss_mib", lambda: max(_request_peaks or [0.0]))
+    bench.target("orchestrator_request_peak_rss_mib", "<=", 64.0)
     bench.metric("stream_first_chunk_ms", lambda: statistics.median(_first or [0.0]))
 
 

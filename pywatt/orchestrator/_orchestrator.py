@@ -296,9 +296,12 @@ class Orchestrator:
     ) -> Any:
         """Ask ``endpoint`` of a module, as the orchestrator itself (source module id
         ``pywatt.orchestrator``); returns the reply. Blocks until it arrives; the deadline is
-        the caller's. A reply over 1 MiB comes in a stream and is read whole; a handler that
-        answers with a stream (``state.stream_reply``, an async generator) returns its
-        :class:`~pywatt.router.RemoteInbound` to iterate (docs/streams.md). Raises
+        the caller's. A payload over 1 MiB of JSON goes to a pywatt module in a stream (its
+        value as MessagePack, paced by the module; one frame to any other module, and
+        ``PayloadTooLarge`` over the frame limit). A reply over 1 MiB comes in a stream and
+        is read whole; a handler that answers with a stream (``state.stream_reply``, an
+        async generator) returns its :class:`~pywatt.router.RemoteInbound` to iterate
+        (docs/streams.md). Raises
         :class:`ModuleCallFailed` with the remote error's type and message, or when the
         module has no open channel."""
         self.module(module_id)

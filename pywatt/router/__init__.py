@@ -40,9 +40,14 @@ from ._router import LOCAL_CHANNEL as LOCAL_CHANNEL
 from ._router import NOTIFY_MARKER_VALUE as NOTIFY_MARKER_VALUE
 from ._router import Router as Router
 from ._router import router_spec as router_spec
+from ._streaming import BODY_KIND as BODY_KIND
+from ._streaming import REQUEST_KEY as REQUEST_KEY
 from ._streaming import STREAM_THRESHOLD as STREAM_THRESHOLD
 from ._streaming import StreamReply as StreamReply
+from ._streaming import body_request_payload as body_request_payload
+from ._streaming import pump as pump
 from ._streaming import stream_reply_id as stream_reply_id
+from ._streaming import surely_big as surely_big
 from ._streams import RemoteInbound as RemoteInbound
 from ._streams import RemoteOutbound as RemoteOutbound
 from ._streams import StreamsUnsupported as StreamsUnsupported

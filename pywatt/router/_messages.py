@@ -159,6 +159,10 @@ class RouterStatistics:
     callee was told to cancel them (docs/calling-modules.md)."""
     cancelled_by_caller: int = 0
     """Requests served here whose caller gave up: the handler was cancelled, no reply sent."""
+    streams: int = 0
+    """Stream ends this module holds now, either way (its stream table's)."""
+    bodies: int = 0
+    """Requests sent from here whose value goes in a stream, not answered or over yet."""
 
 
 @attrs.frozen

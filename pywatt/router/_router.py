@@ -343,6 +343,7 @@ class Router(Actor[RouterMessage]):
         # Streams write through the channels actor's writer too; the sync parts of the stream
         # table (picking a connection) need one at hand, so it is asked for at once.
         self.streams.renew = self._stream_writer
+        self.streams.kick = self._kick_writer
         self.ctx.start_task(self._prime_writer)
         if self.direct_replies is not None:
             self.direct_replies.hook = self._direct_reply
@@ -360,11 +361,18 @@ class Router(Actor[RouterMessage]):
         with contextlib.suppress(NoChannel):
             await self._stream_writer()
 
+    def _kick_writer(self) -> None:
+        """A stream frame waits for a writer (the channels actor restarted): have the router
+        ask for the new one (``SweepStreams`` does, by name: whatever the incarnation). In
+        any task: never raises."""
+        with contextlib.suppress(Exception):
+            self.ctx.self_ref.tell_nowait(SweepStreams())
+
     async def _stream_writer(self) -> Writer:
         writer = self.writer
         if writer is None or writer.revoked:
             writer = self.writer = await self._new_writer("a stream frame")
-        self.streams.writer = writer
+        self.streams.renewed(writer)
         return writer
 
     async def on_stop(self) -> None:
@@ -441,6 +449,8 @@ class Router(Actor[RouterMessage]):
             await self._resend_whole(message.request_id, message.message)
             return None
         if isinstance(message, SweepStreams):
+            if self.streams.backlog:  # frames wait for the channels actor's new writer
+                self.ctx.start_task(self._prime_writer)
             now = trio.current_time()
             self.streams.sweep(now)
             for notify_id, (_, sent) in list(self.notified.items()):
@@ -494,6 +504,8 @@ class Router(Actor[RouterMessage]):
             expired=c["expired"],
             gave_up=c["cancelled"],
             cancelled_by_caller=c["cancelled_by_caller"],
+            streams=len(self.streams.inbound) + len(self.streams.outbound),
+            bodies=len(self.bodies),
         )
 
     # -- sending ---------------------------------------------------------------------------
@@ -509,7 +521,8 @@ class Router(Actor[RouterMessage]):
                 return name
         while True:
             if writer is None or writer.revoked:
-                writer = self.writer = self.streams.writer = await self._new_writer(what)
+                writer = self.writer = await self._new_writer(what)
+                self.streams.renewed(writer)
             try:
                 return await writer.send(frame, prefer, what)
             except WriterRevoked:  # the channels actor restarted meanwhile

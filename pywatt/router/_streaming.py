@@ -53,7 +53,9 @@ if TYPE_CHECKING:
     from ._router import Router
 
 __all__ = [
+    "BODY_KIND",
     "BODY_PROPERTY",
+    "REQUEST_KEY",
     "STREAM_KEY",
     "STREAM_THRESHOLD",
     "BodyArrived",
@@ -62,11 +64,14 @@ __all__ = [
     "StreamHandled",
     "StreamReply",
     "SweepStreams",
+    "body_request_payload",
     "claim_body",
     "finish_stream",
     "on_stream_reply",
     "open_body",
+    "pump",
     "stream_reply_data",
+    "surely_big",
     "write_error",
 ]
 
@@ -236,7 +241,10 @@ def stream_reply_id(data: bytes) -> tuple[bool, uuid.UUID] | None:
 
 
 async def pump(
-    out: RemoteOutbound, chunks: AsyncIterable[bytes] | bytes, *, release: bool = True
+    out: RemoteOutbound,
+    chunks: AsyncIterable[bytes | bytearray | memoryview] | bytes,
+    *,
+    release: bool = True,
 ) -> None:
     """Send ``chunks`` on ``out`` and end it; an error of the source aborts the stream
     (``crashed``), a cancellation too (``cancelled``); the consumer giving up ends it.

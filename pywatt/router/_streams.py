@@ -69,6 +69,8 @@ MAX_WINDOW: Final = 64
 """The largest window a module takes from a producer: 64 chunks (4 MiB of 64 KiB chunks) held
 at most per stream. Producers default to 10 (``DEFAULT_WINDOW``); a larger window keeps a
 long stream moving when every hop waits for a busy CPU (benchmarks/streams.py)."""
+MAX_BACKLOG: Final = 4096
+"""Small frames kept at most while no writer is at hand (:attr:`StreamTable.backlog`)."""
 CLAIM_TIMEOUT: Final = 30.0
 """Seconds an open nobody claimed, or a claim whose open never came, is kept."""
 IDLE_TIMEOUT: Final = 120.0
@@ -460,6 +462,13 @@ class StreamTable:
         """The channels actor's write capability, set by the router (it asks for it)."""
         self.renew: Callable[[], Awaitable[Writer]] | None = None
         """Asks the channels actor for its current writer (set by the router)."""
+        self.kick: Callable[[], None] | None = None
+        """Has the router ask for a new writer soon (set by the router); never raises."""
+        self.backlog: list[tuple[str, bytes]] = []
+        """Small frames (credit, open, end, abort) put while no valid writer was at hand
+        (the channels actor restarted: its writer is revoked), in order: written by
+        :meth:`renewed`. Without it a consumer's credit would be lost and its producer
+        would wait for ever."""
         self.limits = (max_window, max_chunk_size)
         self.outbound: dict[uuid.UUID, RemoteOutbound] = {}
         self.inbound: dict[uuid.UUID, RemoteInbound] = {}
@@ -533,9 +542,27 @@ class StreamTable:
 
     def put(self, channel: str | None, frame: bytes) -> None:
         """Queue a small frame on ``channel`` (dropped if the channel is gone: its streams
-        are aborted by :meth:`connection_lost`)."""
-        if channel is not None and self.writer is not None:
-            self.writer.put_on(channel, frame)
+        are aborted by :meth:`connection_lost`). Without a valid writer (the channels actor
+        restarted) it waits in the :attr:`backlog` for the next one. Does not block."""
+        if channel is None:
+            return
+        writer = self.writer
+        if writer is not None and not writer.revoked and not self.backlog:
+            writer.put_on(channel, frame)
+            return
+        if len(self.backlog) >= MAX_BACKLOG:  # no writer for a long while: the oldest go
+            del self.backlog[: MAX_BACKLOG // 2]
+        self.backlog.append((channel, frame))
+        if len(self.backlog) == 1 and self.kick is not None:
+            self.kick()
+
+    def renewed(self, writer: Writer) -> None:
+        """The channels actor's current writer: use it from now on, after writing the
+        :attr:`backlog` with it, in order."""
+        self.writer = writer
+        backlog, self.backlog = self.backlog, []
+        for channel, frame in backlog:
+            writer.put_on(channel, frame)
 
     def offer(self, channel: str | None, frame: bytes) -> bool:
         """Queue a data frame on ``channel`` if its outbox has room now; False when the
@@ -553,9 +580,10 @@ class StreamTable:
                 if self.renew is None:
                     return
                 try:
-                    writer = self.writer = await self.renew()
+                    writer = await self.renew()  # (it calls renewed: the backlog first)
                 except NoChannel:
                     return
+                self.renewed(writer)
             try:
                 await writer.write_on(channel, frame)
             except WriterRevoked:

@@ -15,6 +15,7 @@ from ._bincode import decode_bincode as decode_bincode
 from ._bincode import encode_bincode as encode_bincode
 from ._body import decode_body as decode_body
 from ._body import encode_body as encode_body
+from ._body import encode_body_parts as encode_body_parts
 from ._errors import DecodeError as DecodeError
 from ._errors import EncodeError as EncodeError
 from ._errors import FrameTooLarge as FrameTooLarge

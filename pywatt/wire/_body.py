@@ -17,7 +17,7 @@ from ._converters import Flavor, WireConverter
 from ._errors import EncodeError
 from ._msgpack import decode_msgpack
 
-__all__ = ["decode_body", "encode_body"]
+__all__ = ["decode_body", "encode_body", "encode_body_parts"]
 
 _BODY: Final = WireConverter(Flavor.MSGPACK)
 _BODY.cattrs.register_unstructure_hook(bytes, lambda b: b)
@@ -32,6 +32,26 @@ def encode_body(value: Any, as_type: Any = None) -> bytes:
         return msgpack.packb(tree, use_bin_type=True)  # type: ignore[no-any-return]
     except (TypeError, ValueError, OverflowError) as exc:
         raise EncodeError(f"cannot encode as MessagePack: {exc}") from exc
+
+
+def encode_body_parts(value: Any) -> tuple[bytes, memoryview]:
+    """The body of ``value`` as a head and a rest whose concatenation is
+    :func:`encode_body`'s: for a bytes-like value, the MessagePack ``bin`` header and a view of
+    the value itself, so a big value is sent without being copied whole first; for any other
+    value, ``encode_body(value)`` and an empty view. Raises ``EncodeError``."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        view = memoryview(value).cast("B")
+        size = len(view)
+        if size < 1 << 8:
+            head = b"\xc4" + size.to_bytes(1, "big")
+        elif size < 1 << 16:
+            head = b"\xc5" + size.to_bytes(2, "big")
+        elif size < 1 << 32:
+            head = b"\xc6" + size.to_bytes(4, "big")
+        else:
+            raise EncodeError(f"cannot encode as MessagePack: {size} bytes is over the bin limit")
+        return head, view
+    return encode_body(value), memoryview(b"")
 
 
 def decode_body(data: bytes | bytearray | memoryview, type_: Any) -> Any:

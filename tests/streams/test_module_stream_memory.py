@@ -62,3 +62,29 @@ async def test_a_gib_to_a_slow_consumer_stays_within_64_mib_over_baseline_everyw
     assert result["reply"]["max_in_flight"] <= 10
     for name, mib in grown.items():
         assert mib * MIB <= LIMIT, f"{name} grew {mib:.1f} MiB over its baseline"
+
+
+@pytest.mark.slow
+async def test_a_gib_orchestrator_request_keeps_the_orchestrator_within_64_mib() -> None:
+    """The orchestrator's own request of 1 GiB of bytes goes as a stream cut from the value
+    as it goes: the orchestrator (this process) holds the value and a window of chunks,
+    never a copy of the body. (The module holds the value it asked for, whole.)"""
+    payload = body(GIB)
+    with trio.fail_after(600):
+        # The module joins and decodes the 1 GiB value it asked for (about a second of its
+        # loop on a loaded machine): heartbeats at the default pace, not the tests' 0.5 s.
+        async with orchestrated("b", heartbeat_interval=5.0) as (orch, lines):
+            pid = os.getpid()
+            _reset_peak(pid)
+            baseline = _status(pid, "VmRSS")
+            start = trio.current_time()
+            digest = await orch.request("b", "digest", payload)
+            seconds = trio.current_time() - start
+            grown = (_status(pid, "VmHWM") - baseline) / MIB
+            stats = await orch.routing_statistics()
+    print(f"1 GiB orchestrator request: {seconds:.1f} s, {GIB / MIB / seconds:.0f} MiB/s; "
+          f"orchestrator peak RSS over baseline {grown:.1f} MiB")  # fmt: skip
+    assert (digest["size"], digest["type"]) == (GIB, "bytes"), (digest, lines.lines[-10:])
+    assert digest["crc32"] == zlib.crc32(payload)
+    assert stats.own_streams == 0, stats
+    assert grown * MIB <= LIMIT, f"the orchestrator grew {grown:.1f} MiB over its baseline"

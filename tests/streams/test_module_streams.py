@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
-from pywatt.channels import declaration_frame, encode_module_frame
+from pywatt.channels import CHANNELS_ACTOR, declaration_frame, encode_module_frame
 from pywatt.orchestrator import (
     ChannelOptions,
     ConsoleLine,
@@ -37,6 +38,8 @@ from pywatt.wire import (
     NEED_DATA,
     REPLY_MARKER_PROPERTY,
     REPLY_MARKER_VALUE,
+    EncodedMessage,
+    EncodingFormat,
     FrameDecoder,
     FrameFormat,
     MessageMetadata,
@@ -45,12 +48,15 @@ from pywatt.wire import (
     RouteToModule,
     SecurityLevel,
     StreamAbort,
+    StreamCredit,
     StreamData,
     StreamEnd,
     StreamOpen,
+    decode_body,
     decode_stream_frame,
     encode_frame,
     encode_payload,
+    encode_reply_ok,
     encode_stream_frame,
     parse_binary_routed,
 )
@@ -87,12 +93,12 @@ class Lines:
 
 @asynccontextmanager
 async def orchestrated(
-    *ids: str, env: dict[str, str] | None = None
+    *ids: str, env: dict[str, str] | None = None, heartbeat_interval: float = 0.5
 ) -> AsyncIterator[tuple[Orchestrator, Lines]]:
     lines = Lines()
     manifest = Manifest(
         modules=tuple(ModuleSpec.from_command(i, STREAMER, env=env or {}) for i in ids),
-        heartbeat_interval=0.5, grace=2.0, term_grace=1.0,
+        heartbeat_interval=heartbeat_interval, grace=2.0, term_grace=1.0,
     )  # fmt: skip
     async with open_orchestrator(manifest, on_output=lines.keep) as orch:
         for module_id in ids:
@@ -195,6 +201,145 @@ async def test_the_orchestrators_own_requests_get_big_and_stream_replies() -> No
         assert (len(data), zlib.crc32(data)) == (size_, zlib.crc32(body(size_)))
     assert isinstance(values[-1], bytes)
     assert (size, crc) == (3 * MIB + 5, zlib.crc32(body(3 * MIB + 5)))
+
+
+async def test_the_orchestrators_own_requests_of_every_size_reach_the_module() -> None:
+    """``orch.request`` with a value over 1 MiB of JSON sends it as a module's big request
+    goes: a stream the orchestrator produces, bytes as ``bin`` (no PayloadTooLarge for
+    16 MiB + 1); smaller ones in one frame, as JSON. The round trip of 16 MiB + 1 streams
+    both ways, and the orchestrator's table keeps no stream afterwards."""
+    with trio.fail_after(120):
+        async with orchestrated("a", "b") as (orch, _lines):
+            digests = [await orch.request("b", "digest", body(size)) for size in SIZES]
+            big = body(16 * MIB + 1)
+            echoed = await orch.request("b", "echo", big, response_type=bytes)
+            stats = await orch.routing_statistics()
+    for size, digest in zip(SIZES, digests, strict=True):
+        assert (digest["size"], digest["crc32"]) == (size, zlib.crc32(body(size))), digest
+    assert [d["type"] for d in digests] == ["list"] * 5 + ["bytes"]  # in a stream: bytes
+    assert echoed == big
+    assert stats.own_streams == 0, stats  # every body stream ended and was forgotten
+
+
+async def test_an_orchestrator_request_in_flight_holds_up_neither_the_channel_nor_others() -> None:
+    """While 64 MiB + 1 go to a module as the orchestrator's own request, its channel stays
+    the same (the hub's loop is never held long enough for the module to reconnect) and
+    the orchestrator's other requests to it are answered all along."""
+    with trio.fail_after(120):
+        async with orchestrated("a", "b") as (orch, lines):
+            before = [c.label for c in await orch.channels("b")]
+            done = trio.Event()
+            digest: dict[str, Any] = {}
+            slowest = 0.0
+            answered = 0
+
+            async def big() -> None:
+                digest.update(await orch.request("b", "digest", body(64 * MIB + 1)))
+                done.set()
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(big)
+                while not done.is_set():
+                    start = trio.current_time()
+                    assert await orch.request("b", "echo", {"n": answered}) == {"n": answered}
+                    slowest = max(slowest, trio.current_time() - start)
+                    answered += 1
+            after = [c.label for c in await orch.channels("b")]
+    print(f"{answered} small requests answered during the big one; slowest {slowest:.3f} s")
+    assert (digest["size"], digest["type"]) == (64 * MIB + 1, "bytes"), digest
+    assert digest["crc32"] == zlib.crc32(body(64 * MIB + 1))
+    assert after == before, (before, after)
+    assert answered >= 3, answered
+    assert not [line for line in lines.lines if "reconnect" in line.lower()], lines.lines
+
+
+async def test_an_orchestrator_request_over_an_endpoint_limit_is_refused_typed() -> None:
+    """The module reads the orchestrator's stream up to the endpoint's limit and refuses the
+    rest (``RequestTooLarge``); the hub aborts what it had still to send, and forgets it."""
+    with trio.fail_after(60):
+        async with orchestrated("b") as (orch, _lines):
+            with pytest.raises(ModuleCallFailed) as refused:
+                await orch.request("b", "limited", body(16 * MIB + 1))
+            after = await orch.request("b", "digest", body(2 * MIB))
+            stats = await orch.routing_statistics()
+            held = await orch.request("b", "streams", {})
+    assert refused.value.error_type == "RequestTooLarge", refused.value
+    assert "over the consumer's limit of 1000 bytes" in str(refused.value)
+    assert (after["size"], after["type"]) == (2 * MIB, "bytes")
+    assert stats.own_streams == 0, stats
+    assert held == {"streams": 0, "bodies": 0}, held
+
+
+async def test_a_hub_crash_mid_body_aborts_the_body_and_the_next_one_goes_through() -> None:
+    """The hub crashes while the value of the orchestrator's request is on its way (the
+    module is stopped, so the window is full and the body waits for credit): the request
+    fails, the module gets the stream's abort (``cancelled``, by the producer) and refuses
+    the request it announced, no stream is left on either side, and the next big request
+    goes through by itself."""
+    with trio.fail_after(90):
+        async with orchestrated("b", heartbeat_interval=5.0) as (orch, lines):
+            pid = orch.module("b").pid
+            assert pid is not None
+            failed: list[BaseException] = []
+
+            async def big() -> None:
+                try:
+                    await orch.request("b", "digest", body(64 * MIB))
+                except Exception as exc:
+                    failed.append(exc)
+
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(big)
+                    await trio.testing.wait_all_tasks_blocked()  # the body waits for credit
+                    assert (await orch.routing_statistics()).own_streams == 1
+                    await orch.kill_hub()
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            after = await orch.request("b", "digest", body(16 * MIB + 1))
+            # b read the abort, and answered the request it announced (StreamAborted), on
+            # the connection the next request and its reply came on after them: both done.
+            held = await orch.request("b", "streams", {})
+            stats = await orch.routing_statistics()
+    assert [type(exc).__name__ for exc in failed] == ["ActorCrashed"], failed
+    assert not [line for line in lines.lines if "digest of 67108864" in line]
+    assert (after["size"], after["type"]) == (16 * MIB + 1, "bytes"), after
+    assert after["crc32"] == zlib.crc32(body(16 * MIB + 1))
+    assert stats.own_streams == 0, stats
+    assert stats.late_replies == 1, stats  # b's refusal of the first: nobody waits for it
+    assert held == {"streams": 0, "bodies": 0}, held
+
+
+async def test_a_big_orchestrator_request_to_a_rust_module_goes_whole_or_fails_typed() -> None:
+    """Toward a module that takes no streams (no MessagePack declared) the orchestrator's
+    own request keeps the one-frame form: 400 KiB of bytes (1.4 MB of JSON) arrive in it,
+    9 MiB (over 16 MiB of JSON) fail that request alone with ``PayloadTooLarge``, without
+    being written first."""
+    rust = ModuleSpec.from_command(
+        "r", str(Path(__file__).parents[1] / "integration" / "modules" / "rust_peer.py"),
+        kind=ModuleKind.FOREIGN, env={"RUST_TARGET": "a"},
+        channels=ChannelOptions(security=SecurityLevel.NONE),
+    )  # fmt: skip
+    lines = Lines()
+    manifest = Manifest(
+        modules=(ModuleSpec.from_command("a", STREAMER), rust), heartbeat_interval=0.5,
+        grace=2.0, term_grace=1.0,
+    )  # fmt: skip
+    with trio.fail_after(60):
+        async with open_orchestrator(manifest, on_output=lines.keep) as orch:
+            await orch.module("a").wait_announced()
+            await lines.wait_for("[r] reply from a")
+            with trio.move_on_after(1):  # the Rust-like peer answers nothing
+                await orch.request("r", "anything", body(400 * KIB))
+            whole = await lines.wait_for("[r] ignored routed_module_message")
+            with pytest.raises(ModuleCallFailed) as too_big:
+                await orch.request("r", "anything", body(9 * MIB))
+            after = await orch.request("a", "digest", body(5))
+    assert int(whole.split("(")[1].split()[0]) > 400 * KIB * 3, whole  # the value itself
+    assert too_big.value.error_type == "PayloadTooLarge"
+    assert "takes no streams" in str(too_big.value)
+    assert after["size"] == 5
 
 
 # -- limits ----------------------------------------------------------------------------------
@@ -400,9 +545,41 @@ async def test_a_stream_goes_on_across_a_crash_of_either_router(module: str) -> 
 
 
 @pytest.mark.parametrize("module", ["a", "b"])
-async def test_a_stream_reply_goes_on_across_a_crash_of_either_router(module: str) -> None:
+async def test_a_stream_goes_on_across_a_crash_of_either_channels_actor(module: str) -> None:
+    """The connections are the channels actor's name's, not its incarnation's: a crash of
+    it, in the producer (a) or the consumer (b), mid-stream, costs the stream nothing. The
+    stream finishes by itself, every byte once and in order, and the next one goes
+    through."""
+    with trio.fail_after(90):
+        async with orchestrated("a", "b") as (orch, lines):
+            before = {m: [c.label for c in await orch.channels(m)] for m in ("a", "b")}
+            await _start_slow_upload(orch, lines, {"sleep": "0.02", "slow_chunks": "100"})
+            await orch.request(module, "crash", {"actor": CHANNELS_ACTOR})
+            result = await orch.request("a", "result", {})
+            after = await step(orch, "a", upload="b:upload", size=3 * MIB)
+            restarts = await orch.request(module, "incarnation", {"actor": CHANNELS_ACTOR})
+            held = [await orch.request(m, "streams", {}) for m in ("a", "b")]
+            stats = await orch.routing_statistics()
+            now = {m: [c.label for c in await orch.channels(m)] for m in ("a", "b")}
+    assert "reply" in result, (result, lines.lines[-20:])
+    assert result["reply"]["bytes"] == 16 * MIB
+    assert result["reply"]["chunks"] == 16 * MIB // (64 * KIB)
+    assert result["reply"]["crc32"] == result["sent_crc32"] == zlib.crc32(body(16 * MIB))
+    assert after["reply"]["bytes"] == 3 * MIB
+    assert restarts >= 2, "the channels actor did not crash"
+    assert now == before  # the same connections all along
+    assert held == [{"streams": 0, "bodies": 0}] * 2, held
+    assert stats.relayed_streams <= 2, stats  # ended ones are kept a while (ENDED_TTL)
+
+
+@pytest.mark.parametrize("actor", ["pywatt.router", CHANNELS_ACTOR])
+@pytest.mark.parametrize("module", ["a", "b"])
+async def test_a_stream_reply_goes_on_across_a_crash_of_either_router(
+    module: str, actor: str
+) -> None:
     """A stream reply's sending (b, a lasting task) and its reading (a, the caller's task
-    with the stream in the table) both outlive a crash of their router."""
+    with the stream in the table) both outlive a crash of their router, or of their
+    channels actor (the connections are its name's, not its incarnation's)."""
     with trio.fail_after(90):
         async with orchestrated("a", "b") as (orch, lines):
             await orch.request(
@@ -410,10 +587,68 @@ async def test_a_stream_reply_goes_on_across_a_crash_of_either_router(module: st
                                "slow_chunks": 100, "sleep": 0.02},
             )  # fmt: skip
             await lines.wait_for("download receiving from b:download")
-            await orch.request(module, "crash", {"actor": "pywatt.router"})
+            await orch.request(module, "crash", {"actor": actor})
             result = await orch.request("a", "result", {})
-            restarts = await orch.request(module, "incarnation", {"actor": "pywatt.router"})
+            restarts = await orch.request(module, "incarnation", {"actor": actor})
     assert result == {"bytes": 16 * MIB, "crc_ok": True, "metadata": {}}, (result, lines.lines)
+    assert restarts >= 2, f"{actor} did not crash"
+
+
+async def _held(orch: Orchestrator, module_id: str) -> dict[str, int]:
+    held: dict[str, int] = await orch.request(module_id, "streams", {})
+    return held
+
+
+@pytest.mark.parametrize("kind", ["request", "reply"])
+async def test_a_router_crash_mid_body_aborts_the_body_on_both_sides(kind: str) -> None:
+    """The caller's router crashes while the value of its big request (``request``: b is
+    stopped, so the body waits for credit) or of the reply (``reply``: 256 MiB coming) is
+    on its way: the asker gets a typed error, the body stream is aborted on both sides, no
+    stream is left in either module's table nor in the orchestrator's relay, and the next
+    big request goes through by itself."""
+    with trio.fail_after(120):
+        async with orchestrated("a", "b", heartbeat_interval=5.0) as (orch, lines):
+            pid = orch.module("b").pid
+            assert pid is not None
+            if kind == "request":
+                os.kill(pid, signal.SIGSTOP)  # b reads nothing: the body waits for credit
+                work: dict[str, Any] = {"call": "b:echo", "size": 64 * MIB}
+            else:
+                work = {"call": "b:make", "request": {"size": 256 * MIB}}
+            try:
+                await orch.request("a", "start", work)
+                while not (await _held(orch, "a"))["streams"]:  # noqa: ASYNC110 (a's table)
+                    await trio.sleep(0.001)
+                await orch.request("a", "crash", {"actor": "pywatt.router"})
+                result = await orch.request("a", "result", {})
+            finally:
+                if kind == "request":
+                    os.kill(pid, signal.SIGCONT)
+            # The abort goes through the relay, and b reads it once it runs again.
+            while (await orch.routing_statistics()).relayed_streams:  # noqa: ASYNC110 (hub's)
+                await trio.sleep(0.01)
+            for module_id in ("a", "b"):
+                while await _held(orch, module_id) != {"streams": 0, "bodies": 0}:  # noqa: ASYNC110
+                    await trio.sleep(0.01)
+            # The other side's typed end. Reply: b's sending of the value sees a's abort.
+            # Request: a's router told the hub it gave up on the request (cancelled), and
+            # b's answer to it (StreamAborted: its value was aborted) comes late to the hub.
+            if kind == "reply":
+                told = await lines.wait_for(
+                    "[b] INFO a stream the module sent ended early: reason=cancelled "
+                    "by=consumer: the consumer was cancelled"
+                )
+            else:
+                while (stats := await orch.routing_statistics()).late_replies < 1:  # noqa: ASYNC110
+                    await trio.sleep(0.01)
+                told = f"cancelled={stats.cancelled} late_replies={stats.late_replies}"
+                assert stats.cancelled == 1, stats
+            after = await step(orch, "a", call="b:echo", size=16 * MIB + 1)
+            restarts = await orch.request("a", "incarnation", {"actor": "pywatt.router"})
+    assert told
+    assert result["error"] == "ActorCrashed", (result, lines.lines[-20:])
+    assert "pywatt.router" in result["message"]
+    assert after == {"same": True, "type": "bytes", "size": 16 * MIB + 1}, after
     assert restarts >= 2, "the router did not crash"
 
 
@@ -541,6 +776,100 @@ async def test_a_gap_a_repeat_or_a_bad_checksum_aborts_both_sides_with_a_clear_m
     assert f"({code})" in reply["Err"]["message"]
     assert detail in reply["Err"]["message"]
     assert detail in abort.reason
+
+
+async def test_the_orchestrator_sends_a_big_value_in_the_wire_form_and_within_the_window() -> None:
+    """As a raw module (x, MessagePack declared) sees the orchestrator's own big request:
+    the open (``peer`` ``pywatt.orchestrator``, ``pywatt.body`` metadata), the request whose
+    ``pywatt_body`` names the stream, then no more data frames than the window until credit
+    comes back, the end with the count, length and CRC-32, and a body that is the value as
+    MessagePack ``bin``. The raw module's reply answers ``orch.request``."""
+    spec = ModuleSpec.from_command("x", str(Path(__file__).parents[1] / "orchestrator"
+                                            / "modules" / "raw_module.py"),
+                                   kind=ModuleKind.FOREIGN)  # fmt: skip
+    manifest = Manifest(modules=(spec,), heartbeat_interval=0.5, grace=2.0, term_grace=1.0)
+    payload = body(MIB + 5)
+    answer: list[Any] = []
+    with trio.fail_after(60):
+        async with open_orchestrator(manifest) as orch, trio.open_nursery() as nursery:
+            raw = await _raw_producer(orch, "x")
+            await orch.wait_channels("x")
+
+            async def ask() -> None:
+                answer.append(await orch.request("x", "take", payload))
+
+            nursery.start_soon(ask)
+            frames = _Frames(raw)
+            opened: StreamOpen | None = None
+            request: dict[str, Any] | None = None
+            while opened is None or request is None:
+                frame = await frames.next()
+                if frame.format is FrameFormat.MSGPACK:
+                    decoded = decode_stream_frame(frame.payload)
+                    assert isinstance(decoded, StreamOpen), decoded
+                    opened = decoded
+                elif json.loads(frame.payload).get("op") == "routed_module_message":
+                    request = json.loads(frame.payload)
+            assert (opened.peer, opened.endpoint) == ("pywatt.orchestrator", "take")
+            assert opened.metadata.get("pywatt.body") == "value"
+            inner = json.loads(bytes(request["payload"]["data"]))
+            assert inner["content"] is None
+            assert inner["metadata"]["properties"]["pywatt_body"] == str(opened.stream_id)
+            # Without credit the orchestrator sends a window of chunks and then waits.
+            chunks: list[bytes] = []
+            with trio.move_on_after(1.0):
+                while True:
+                    frame = await frames.next()
+                    if frame.format is FrameFormat.MSGPACK:
+                        data = decode_stream_frame(frame.payload)
+                        assert isinstance(data, StreamData), data
+                        assert data.seq == len(chunks)
+                        chunks.append(data.payload)
+            assert len(chunks) == opened.window == 10
+            end: StreamEnd | None = None
+            granted = 0  # beyond the window: one more chunk for each credit frame
+            while end is None:
+                granted += 1
+                credit = StreamCredit(stream_id=opened.stream_id, credit=1, granted=granted)
+                await raw.send_all(_stream_frame(credit))
+                while len(chunks) < opened.window + granted and end is None:
+                    frame = await frames.next()
+                    if frame.format is not FrameFormat.MSGPACK:
+                        continue  # a heartbeat
+                    got = decode_stream_frame(frame.payload)
+                    if isinstance(got, StreamEnd):
+                        end = got
+                    else:
+                        assert isinstance(got, StreamData), got
+                        assert got.seq == len(chunks), got
+                        chunks.append(got.payload)
+            value = b"".join(chunks)
+            assert (end.chunks, end.length, end.crc32) == (
+                len(chunks), len(value), zlib.crc32(value)
+            )  # fmt: skip
+            assert decode_body(value, Any) == payload  # bytes as bin
+            answered = EncodedMessage(data=encode_reply_ok(len(value)), format=EncodingFormat.JSON)
+            reply = RouteToModule(
+                target_module_id="pywatt.orchestrator", target_endpoint="pywatt.reply",
+                request_id=uuid.UUID(request["original_request_id"]), payload=answered,
+            )  # fmt: skip
+            await raw.send_all(encode_module_frame(reply))
+    assert answer == [len(value)]
+
+
+class _Frames:
+    """The frames a raw connection reads, one at a time (a cancelled read loses none)."""
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self.stream = stream
+        self.decoder = FrameDecoder()
+
+    async def next(self) -> Any:
+        while (frame := self.decoder.next_frame()) is NEED_DATA:
+            data = await self.stream.receive_some(65536)
+            assert data, "the orchestrator closed the connection"
+            self.decoder.feed(data)
+        return frame
 
 
 # -- toward a module that takes no streams ------------------------------------------------------

@@ -20,6 +20,7 @@ from pywatt.wire import (
     decode_body,
     decode_stream_frame,
     encode_body,
+    encode_body_parts,
     encode_msgpack,
     encode_stream_frame,
     stream_frame_head,
@@ -74,3 +75,15 @@ def test_a_value_body_keeps_bytes_as_bin() -> None:
     assert msgpack.unpackb(body, raw=False)["data"] == b"\x00\xff" * 3
     assert decode_body(body, Any) == value
     assert decode_body(encode_body(b"\x01" * 10), bytes) == b"\x01" * 10
+
+
+@pytest.mark.parametrize("size", [0, 1, 255, 256, 65535, 65536, 70000])
+def test_body_parts_are_the_body_without_copying_a_bytes_value(size: int) -> None:
+    """``encode_body_parts``: the ``bin`` header and a view of the value itself, for every
+    header size (bin 8, 16 and 32); any other value is the whole body and nothing more."""
+    value = bytes(i % 251 for i in range(size))
+    head, rest = encode_body_parts(value)
+    assert head + bytes(rest) == encode_body(value)
+    assert rest.obj is value  # the value itself, not a copy
+    other = {"data": value}
+    assert encode_body_parts(other) == (encode_body(other), memoryview(b""))

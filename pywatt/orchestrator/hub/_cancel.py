@@ -77,6 +77,7 @@ def on_call_abandoned(hub: Hub, message: CallAbandoned) -> None:
         return
     del hub.routes[key]
     hub.state.response_types.pop(message.request_id, None)
+    hub.state.own.end_body(message.request_id)
     _tell_callee(hub, route.callee_conn, ORCHESTRATOR_CALLER, message.request_id)
 
 

@@ -49,8 +49,9 @@ from pywatt.channels import (
     routed_response_frame,
 )
 from pywatt.observe import ChannelChanged
-from pywatt.router import stream_reply_id
+from pywatt.router import STREAM_THRESHOLD, body_request_payload, stream_reply_id, surely_big
 from pywatt.wire import (
+    DEFAULT_MAX_FRAME_SIZE,
     READY_ENDPOINT,
     REPLY_ENDPOINT,
     REPLY_MARKER_PROPERTY,
@@ -216,6 +217,10 @@ class HubStatistics:
     callee was told ``request_cancelled``."""
     cancels_ignored: int = 0
     """``cancel_request`` for no route of that connection (unknown, finished, not its own)."""
+    relayed_streams: int = 0
+    """Streams between modules the relay holds now (in flight, or ended moments ago)."""
+    own_streams: int = 0
+    """The orchestrator's own stream ends now: replies it reads, values it sends."""
 
 
 @attrs.frozen
@@ -313,6 +318,7 @@ class Hub(Actor[HubMessage]):
         for key in orphaned:  # the asker is gone (an ask of a crashed incarnation)
             del self.routes[key]
             self._types.pop(key[1], None)
+            self.state.own.end_body(key[1])
 
     async def receive(self, message: HubMessage) -> Any:
         if isinstance(message, FromConnection):
@@ -345,6 +351,7 @@ class Hub(Actor[HubMessage]):
             for key, route in list(self.routes.items()):
                 if route.expires < now:
                     del self.routes[key]
+            self.state.own.end_bodies_but({request_id for _, request_id in self.routes})
             for module_id, waiters in list(self.state.ready_waiters.items()):
                 waiters[:] = [w for w in waiters if w.expires >= now and not w.caller_conn.closed]
                 if not waiters:
@@ -366,7 +373,8 @@ class Hub(Actor[HubMessage]):
             return HubStatistics(
                 c["routed"], c["replies"], c["late_replies"], c["unroutable"],
                 c["interrupted"], len(self.routes), c["updates_pushed"], c["expired"],
-                c["binary"], c["cancelled"], c["cancels_ignored"],
+                c["binary"], c["cancelled"], c["cancels_ignored"], len(self.state.streams),
+                self.state.own.open_ends(),
             )  # fmt: skip
         return None
 
@@ -402,6 +410,7 @@ class Hub(Actor[HubMessage]):
                 self.counts["interrupted"] += 1
                 callee, request_id = key
                 if route.reply is not None:
+                    self.state.own.end_body(request_id)
                     route.reply.fail(
                         ModuleCallFailed(callee, "ChannelLost", "its channel closed first")
                     )
@@ -500,6 +509,7 @@ class Hub(Actor[HubMessage]):
                 )
                 return
             if pending.reply is not None:
+                self.state.own.end_body(request_id)
                 self._answer(pending.reply, source, request_id, _payload_of(route))
                 return
             target = self._conn_for(pending.caller, pending.caller_conn)
@@ -647,26 +657,13 @@ class Hub(Actor[HubMessage]):
             return
         request_id = uuid.uuid4()
         try:
-            payload = encode_payload(
-                message.payload,
-                metadata=MessageMetadata(
-                    destination=message.endpoint,
-                    properties={REPLY_MARKER_PROPERTY: REPLY_MARKER_VALUE},
-                ),
-            )
-            frame = encode_bare(
-                RoutedModuleMessage(
-                    source_module_id=ORCHESTRATOR_CALLER,
-                    original_request_id=request_id,
-                    payload=payload,
-                )
-            )
+            frame = self._call_frame(message, target, request_id)
         except PayloadTooLarge as exc:  # this request fails, never the hub
             reply.fail(
                 ModuleCallFailed(
                     message.module_id, "PayloadTooLarge",
-                    f"{exc}; the orchestrator's own requests do not stream yet (its replies "
-                    "do): send a smaller payload, or have a module open a stream",
+                    f"{exc}; module {message.module_id!r} takes no streams on this channel (it "
+                    "did not declare MessagePack), so the value must fit in one frame",
                 )
             )  # fmt: skip
             return
@@ -685,6 +682,38 @@ class Hub(Actor[HubMessage]):
                 tell(CallAbandoned(callee, request_id))
 
         reply.on_cancel(abandoned)
+
+    def _call_frame(
+        self, message: CallModule, target: ServerConnection, request_id: uuid.UUID
+    ) -> bytes:
+        """The frame of the orchestrator's own request: the value in it, or, over
+        :data:`STREAM_THRESHOLD` of JSON to a module that takes streams, a request naming
+        the stream that carries the value (``OwnStreams.send_body``, started here). Raises
+        ``PayloadTooLarge`` (without writing a bytes value that is surely over the frame
+        limit), ``EncodeError``."""
+        value, streams = message.payload, self.state.own.supported_by(target)
+        big = surely_big(value, STREAM_THRESHOLD)
+        if big and not streams and surely_big(value, DEFAULT_MAX_FRAME_SIZE):
+            raise PayloadTooLarge(2 * len(value), DEFAULT_MAX_FRAME_SIZE, what="frame of JSON")
+        payload = None
+        if not (big and streams):
+            payload = encode_payload(
+                value,
+                metadata=MessageMetadata(
+                    destination=message.endpoint,
+                    properties={REPLY_MARKER_PROPERTY: REPLY_MARKER_VALUE},
+                ),
+            )
+        if payload is None or (streams and len(payload.data) > STREAM_THRESHOLD):
+            out = self.state.own.send_body(self.ctx, target, message.endpoint, value, request_id)
+            payload = body_request_payload(message.endpoint, REPLY_MARKER_VALUE, out.stream_id)
+        return encode_bare(
+            RoutedModuleMessage(
+                source_module_id=ORCHESTRATOR_CALLER,
+                original_request_id=request_id,
+                payload=payload,
+            )
+        )
 
     def _answer(
         self, reply: DeferredReply, callee: str, request_id: uuid.UUID, payload: EncodedMessage

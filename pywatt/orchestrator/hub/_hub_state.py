@@ -103,7 +103,8 @@ class HubState:
     streams: StreamRelay = attrs.Factory(StreamRelay)
     """The streams relayed between modules (``_stream_relay``)."""
     own: OwnStreams = attrs.Factory(OwnStreams)
-    """The streams modules send to the orchestrator itself: replies to ``orch.request``."""
+    """The orchestrator's own streams: replies to ``orch.request`` that modules send it, and
+    the values of its big requests that it sends them."""
     direct: DirectRoutes = attrs.Factory(DirectRoutes)
     """The hub's routing lent to the listeners (``_direct``)."""
 

@@ -6,6 +6,8 @@ Endpoints it serves:
   per chunk for the first ``metadata["slow_chunks"]`` chunks; answers ``{"bytes", "chunks",
   "crc32", "source", "metadata"}``. With ``metadata["fail_after"]`` it raises after that many
   chunks; with ``metadata["stop_after"]`` it returns early.
+* ``digest``: answers ``{"type", "size", "crc32"}`` of its request (bytes, or the JSON list of
+  numbers a small bytes value is in one frame); it logs ``digest of <size> bytes``.
 * ``make``: answers ``{"size": n}`` with ``n`` bytes of the test pattern (a value).
 * ``echo``: answers its request as it is (bytes stay bytes); ``limited``: the same, for
   requests of at most 1000 bytes (``max_request_size``).
@@ -14,7 +16,8 @@ Endpoints it serves:
   generator raise after ``k`` bytes.
 * ``run``: one step, as the test orchestrator asks it: ``{"upload": "module:endpoint",
   "size", "chunk", "metadata", "cancel_after"}``, ``{"call": "module:endpoint", "size"}`` (a
-  bytes payload of that size, compared with the echo), ``{"download": "module:endpoint",
+  bytes payload of that size, compared with the echo; with ``"request"`` instead, that
+  request, and the type and size of the bytes reply), ``{"download": "module:endpoint",
   "size", "stop_after", "unread", "slow_chunks", "sleep"}`` (``unread``: read nothing
   until the stream is aborted, then iterate it; ``sleep`` seconds after each of the first
   ``slow_chunks`` chunks; ``download receiving`` logged at the first),
@@ -25,6 +28,8 @@ Endpoints it serves:
 * ``hold``: parks, for the crash tests (the process is killed under it).
 * ``start`` / ``result``: run a ``run`` step in the actor ``background`` (outside the
   router, so a crash of the router does not take the step with it), and wait for its outcome.
+* ``streams``: the ``{"streams", "bodies"}`` the module's router holds now (its
+  ``RouterStatistics``).
 * ``crash``: crashes the module's actor ``{"actor": name}`` (from an actor outside its tree);
   ``incarnation``: that actor's incarnation number (1 until it restarts).
 
@@ -46,7 +51,7 @@ import actors
 import actors.testing
 from actors import StreamAborted
 from pywatt import AppState, run_module
-from pywatt.router import RemoteInbound
+from pywatt.router import ROUTER, GetRouterStatistics, RemoteInbound
 
 log = logging.getLogger("streamer")
 
@@ -163,6 +168,11 @@ async def main(state: AppState[Any]) -> None:
     def echo(request: Any) -> Any:
         return request
 
+    def digest(request: Any) -> dict[str, Any]:
+        data = bytes(request)
+        log.info("digest of %d bytes", len(data))
+        return {"type": type(request).__name__, "size": len(data), "crc32": zlib.crc32(data)}
+
     def make(request: dict[str, int]) -> bytes:
         return body(int(request["size"]))
 
@@ -206,6 +216,12 @@ async def main(state: AppState[Any]) -> None:
             if "notify" in step:
                 await state.send_message(step["notify"], body(int(step["size"])))
                 return {"sent": int(step["size"])}
+            if "call" in step and "request" in step:  # a bytes reply: its type and size
+                value = await state.send_request(
+                    step["call"], step["request"], response_type=bytes,
+                    timeout=float(step.get("timeout", 120)),
+                )  # fmt: skip
+                return {"type": type(value).__name__, "size": len(value)}
             if "call" in step:
                 payload = body(int(step["size"]))
                 value = await state.send_request(
@@ -266,6 +282,10 @@ async def main(state: AppState[Any]) -> None:
             await sunk_changed.wait()
         return sunk[: int(request["count"])]
 
+    async def streams(request: Any) -> dict[str, int]:
+        stats = await state.system.ask(ROUTER, GetRouterStatistics())
+        return {"streams": stats.streams, "bodies": stats.bodies}
+
     def incarnation(request: dict[str, str]) -> int:
         return state.system.statistics(request["actor"]).incarnation or 0
 
@@ -283,11 +303,13 @@ async def main(state: AppState[Any]) -> None:
     await state.serve("result", result)
     await state.serve("crash", crash)
     await state.serve("incarnation", incarnation)
+    await state.serve("streams", streams)
     await state.serve("sink", sink)
     await state.serve("sunk", sunk_after)
     await state.serve_stream("upload", upload)
     await state.serve("echo", echo)
     await state.serve("make", make)
+    await state.serve("digest", digest)
     await state.serve("limited", echo, max_request_size=1000)
     await state.serve("download", download)
     await state.serve("download_reply", download_reply)
