@@ -87,21 +87,35 @@ def inject(carrier: dict[str, str] | None = None) -> dict[str, str] | None:
     if STATE.tracer is None:
         return None
     out: dict[str, str] = {} if carrier is None else carrier
-    propagate.inject(out)
+    context = _get_current()
+    parent = _traceparent(_get_current_span(context), context)
+    if parent is not None:
+        out[_TRACEPARENT] = parent
+    else:
+        propagate.inject(out, context)
     return out or None
 
 
 def carrier_of(span: Span, parent: otel_context.Context) -> dict[str, str] | None:
     """The fields of ``span`` (started in ``parent``) for a carrier: what the global
     propagator writes for ``parent`` with ``span`` current in it (None: nothing)."""
-    if _default() and not _get_baggage(parent):
-        found = span.get_span_context()
-        if found.is_valid and not found.trace_state:
-            trace_id, span_id, flags = found.trace_id, found.span_id, found.trace_flags
-            return {_TRACEPARENT: f"00-{trace_id:032x}-{span_id:016x}-{flags:02x}"}
+    found = _traceparent(span, parent)
+    if found is not None:
+        return {_TRACEPARENT: found}
     carrier: dict[str, str] = {}
     propagate.inject(carrier, _set_span_in_context(span, parent))
     return carrier or None
+
+
+def _traceparent(span: Span, context: otel_context.Context) -> str | None:
+    """The ``traceparent`` the default propagator writes for ``span`` in ``context`` when it
+    is all it writes (a valid span without ``tracestate``, no baggage); None otherwise."""
+    if not _default() or _get_baggage(context):
+        return None
+    found = span.get_span_context()
+    if not found.is_valid or found.trace_state:
+        return None
+    return f"00-{found.trace_id:032x}-{found.span_id:016x}-{found.trace_flags:02x}"
 
 
 def extract(carrier: Mapping[str, str] | None) -> otel_context.Context | None:

@@ -1,6 +1,7 @@
 """A finished span as JSON, the form the dashboard keeps and a module's ``spans`` lines carry:
 written from the SDK's span (:func:`span_to_json`) and read back, checked, from a peer
-(:func:`span_from_json`). Both bound every text and redact it."""
+(:func:`span_from_json`). Both bound every text and redact it. A :class:`SpanEncoder` writes
+the same JSON for a stream of spans, redacting the texts of each span shape once."""
 
 from __future__ import annotations
 

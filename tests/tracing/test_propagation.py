@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from opentelemetry import baggage, propagate, trace
+from opentelemetry import context as context_api
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.context import Context
 from opentelemetry.propagators.composite import CompositePropagator
@@ -117,6 +118,13 @@ def test_the_carrier_of_a_span_is_what_the_propagator_writes(
     written: dict[str, str] = {}
     propagate.inject(written, trace.set_span_in_context(span, parent))
     assert carrier_of(span, parent) == written
+    token = context_api.attach(trace.set_span_in_context(span, parent))
+    try:  # the public inject: the current context's fields
+        assert pywatt.tracing.inject() == written
+        into = {"content-type": "text/plain"}
+        assert pywatt.tracing.inject(into) == {"content-type": "text/plain", **written}
+    finally:
+        context_api.detach(token)
     assert ("tracestate" in written) == (state is not None)
     assert ("baggage" in written) == bool(bags)
 
@@ -171,6 +179,15 @@ def test_another_propagator_is_used_as_it_is(
     assert described(context_of(read)) == described(propagate.extract(read))
     found = trace.get_current_span(context_of({"x-trace": TRACE})).get_span_context()
     assert f"{found.trace_id:032x}" == TRACE
+
+
+def test_outside_a_trace_nothing_is_written(provider: TracerProvider) -> None:
+    assert pywatt.tracing.inject() is None
+    token = context_api.attach(baggage.set_baggage("user", "alice"))
+    try:  # baggage alone still travels
+        assert pywatt.tracing.inject() == {"baggage": "user=alice"}
+    finally:
+        context_api.detach(token)
 
 
 @pytest.mark.usefixtures("textmap")
