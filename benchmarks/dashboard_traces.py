@@ -6,8 +6,9 @@ process, and what taking them costs the orchestrator.
   ``BatchSpanProcessor`` whose exporter drops what it is handed. ``sdk_batch``: that alone.
   ``sdk_batch_dashboard``: the same with the dashboard's tap on the provider and a
   :class:`~pywatt.tracing.SpanBuffer` attached, drained in this thread every 128 spans and
-  each span turned into its redacted JSON, as a module's ``pywatt.spans`` actor does before
-  it writes a ``spans`` line (the line's encoding and the link's write are not counted).
+  each span turned into its redacted JSON by a :class:`~pywatt.tracing.SpanEncoder`, as a
+  module's ``pywatt.spans`` actor does before it writes a ``spans`` line (the line's
+  encoding and the link's write are not counted).
   Target: at least 0.7 of ``sdk_batch``.
 * ``ring_intake_span_us``: the orchestrator's time per span to check, redact and file the
   spans of 128-span lines into the ring (100 traces of 5 spans, kept turning over), with
@@ -29,7 +30,7 @@ import pywatt.tracing
 from benchmarks._harness import Bench, main, rate_loop
 from pywatt.logs import Redactor, redactor
 from pywatt.orchestrator.dashboard import TraceRing
-from pywatt.tracing import SpanBuffer, span_to_json
+from pywatt.tracing import SpanBuffer, SpanEncoder
 
 BATCH: Final = 128
 TARGET: Final = 0.7
@@ -56,6 +57,7 @@ def _spans(dashboard: bool) -> object:
         provider.add_span_processor(BatchSpanProcessor(_Dropped()))
         tracer = provider.get_tracer("bench")
         buffer = SpanBuffer()
+        encode = SpanEncoder(redactor)
         if dashboard:
             assert pywatt.tracing.refresh(provider)
             assert buffer.attach()
@@ -67,7 +69,7 @@ def _spans(dashboard: bool) -> object:
                     tracer.start_span("back/lookup", attributes=ATTRIBUTES).end()
             if dashboard:
                 spans, _ = buffer.drain(BATCH)
-                sent[0] += len([span_to_json(span, redactor.redact) for span in spans])
+                sent[0] += len([encode(span) for span in spans])
             return float(BATCH)
 
         try:

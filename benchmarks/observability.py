@@ -35,6 +35,9 @@ scrape of a busy module costs.
   at all untraced). No ``api_only``: a module without the SDK configured runs with the API
   alone, which is ``untraced`` by construction. The orchestrator's dashboard is off in both
   (it would ask the modules for their spans as well).
+  Each run also measures the CPU time each module process spends per request (from /proc);
+  the meta's ``cpu_us_per_request`` holds the medians per mode: ``sdk_batch`` minus
+  ``untraced`` is what tracing costs each process per request, in µs.
 * Targets, as ratios to ``untraced``: ``traced_ask``: ``api_only`` at least 0.95,
   ``sdk_batch`` at least 0.6; ``traced_routed_request``: ``sdk_batch`` at least 0.6.
 
@@ -56,6 +59,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -75,7 +79,7 @@ import actors
 import pywatt.tracing
 from benchmarks import _drop_exporter
 from benchmarks._harness import Bench, Settings, arate_loop, main, rate_loop
-from benchmarks.channels import RoutedFixture
+from benchmarks.channels import IN_FLIGHT, RoutedFixture
 from pywatt.metrics import BUCKETS, SystemMetrics
 from pywatt.router import ROUTER, RegisterHandler, SendRequest, router_spec
 
@@ -345,22 +349,49 @@ def _sdk_span(seconds: float) -> float:
         provider.shutdown()
 
 
+def _cpu_seconds(pid: int | None) -> float | None:
+    """CPU time (user and system) process ``pid`` has used so far; None where /proc does not
+    say (not Linux, or the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class TracedRouted:
     """The routed request's fixture with the modules' tracing as ``mode`` says; checked once,
-    at its first run, before any timed run."""
+    at its first run, before any timed run. Each run also measures the CPU time each module
+    process spent per request; ``cpu`` (``{mode: {module: µs}}``, shared by the modes) gets
+    the median over the runs so far."""
 
-    def __init__(self, mode: str, pythonpath: str) -> None:
+    def __init__(
+        self, mode: str, pythonpath: str, cpu: dict[str, dict[str, float]] | None = None
+    ) -> None:
         exporter = _drop_exporter.NAME if mode == "sdk_batch" else "none"
         env = {"OTEL_TRACES_EXPORTER": exporter, "PYTHONPATH": pythonpath}
         self.mode = mode
         self.fixture = RoutedFixture(env=env, dashboard=False)
         self.checked = False
+        self.cpu = {} if cpu is None else cpu
+        self.cpu_us: dict[str, list[float]] = {module: [] for module in _MODULES}
 
     def run(self, seconds: float) -> float:
         if not self.checked:
             self._check()
             self.checked = True
-        return self.fixture.run(seconds)
+        pids = {module: self.fixture.orch.module(module).pid for module in _MODULES}
+        before = {module: _cpu_seconds(pid) for module, pid in pids.items()}
+        result = self.fixture.measure(seconds, IN_FLIGHT)
+        count = result["count"]
+        for module, pid in pids.items():
+            start, end = before[module], _cpu_seconds(pid)
+            if start is not None and end is not None and count:
+                self.cpu_us[module].append((end - start) / count * 1e6)
+        medians = {m: round(statistics.median(us), 1) for m, us in self.cpu_us.items() if us}
+        self.cpu[self.mode] = medians
+        return float(count) / float(result["elapsed"])
 
     def _check(self) -> None:
         self.fixture.measure(0.1, 4)
@@ -382,11 +413,15 @@ class TracedRouted:
         self.fixture.close()
 
 
+_MODULES: Final = ("ping", "pong")
+
+
 def _routed(bench: Bench) -> None:
     """The ``traced_routed_request`` case, its ratio and target; its cleanup in the meta."""
     registry = tempfile.mkdtemp(prefix="pywatt-bench-otel-")
     pythonpath = _drop_exporter.registration(registry)
-    fixtures = {mode: TracedRouted(mode, pythonpath) for mode in ROUTED_MODES}
+    cpu: dict[str, dict[str, float]] = {}
+    fixtures = {mode: TracedRouted(mode, pythonpath, cpu) for mode in ROUTED_MODES}
     settings = (
         Settings(repetitions=3, seconds=0.4, warmup_seconds=0.2)
         if bench.quick
@@ -410,6 +445,10 @@ def _routed(bench: Bench) -> None:
         "the SDK, a BatchSpanProcessor; a client span in ping and a server span in pong per "
         "request, inside one sampled trace per run (rooted at ping's span of the run request)",
         "dashboard": "off (it would ask the modules for their spans too)",
+        "cpu_us_per_request": cpu,
+        "cpu_us_per_request_means": "median over the runs of the CPU time (user and system) "
+        "each module process spent per request, from /proc: what tracing costs a process is "
+        "sdk_batch's minus untraced's (more than the span work alone: see docs/tracing.md)",
     }
 
     def cleanup() -> None:

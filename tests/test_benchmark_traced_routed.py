@@ -30,6 +30,9 @@ def test_each_mode_runs_once_its_modules_are_seen_as_it_says(tmp_path: Path, mod
     try:
         assert bench.run(0.2) > 0
         assert bench.checked
+        cpu = bench.cpu[mode]  # each module process's CPU time per request, measured
+        assert set(cpu) == {"ping", "pong"}
+        assert all(us > 0 for us in cpu.values())
     finally:
         bench.close()
 

@@ -40,6 +40,9 @@ class Redactor:
         self._forms: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
+        self.generation = 0
+        """Changes whenever :meth:`redact` may give another answer for a text (a value was
+        registered): what remembers redacted texts forgets them then."""
 
     def register(self, *values: str) -> None:
         """Add secret values to redact from now on. Does not block."""
@@ -53,6 +56,7 @@ class Redactor:
                     value, min_length=self.min_length, line_min_length=self.line_min_length
                 )
             self._pattern = _alternation(self._forms)
+            self.generation += 1
 
     def redact(self, text: str) -> str:
         """``text`` with every registered value and every credential-shaped token masked."""

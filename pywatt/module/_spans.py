@@ -20,7 +20,7 @@ import trio
 import actors
 from pywatt.link import Send
 from pywatt.logs import redactor
-from pywatt.tracing import SpanBuffer, span_to_json
+from pywatt.tracing import SpanBuffer, SpanEncoder
 from pywatt.wire import ENV_SPANS, InitBlob, ModuleSpans
 
 __all__ = ["BATCH", "FLUSH_EVERY", "SPANS", "SpanForwarder", "TapSpans", "span_specs"]
@@ -47,6 +47,7 @@ class SpanForwarder(actors.Actor[TapSpans]):
         self.buffer = buffer
         self.link = link
         self._draining = False
+        self._encode = SpanEncoder(redactor)  # the spans of an endpoint redacted once
 
     async def on_start(self) -> None:
         if self.buffer.detach is not None:  # attached by an earlier incarnation
@@ -69,7 +70,7 @@ class SpanForwarder(actors.Actor[TapSpans]):
                 spans, dropped = self.buffer.drain(BATCH)
                 if not spans and not dropped:
                     break
-                encoded = [span_to_json(span, redactor.redact) for span in spans]
+                encoded = [self._encode(span) for span in spans]
                 await system.tell(self.link, Send(ModuleSpans(spans=encoded, dropped=dropped)))
 
 

@@ -40,6 +40,9 @@ from pywatt.wire import (
 __all__ = ["budget_of", "read_request", "request_payload"]
 
 _BUDGET: Final = b'"' + DEADLINE_PROPERTY.encode() + b'":'
+_MARKER: Final = b'"' + REPLY_MARKER_PROPERTY.encode() + b'":'
+_TRACEPARENT: Final = "traceparent"
+_PARENT: Final = b',"traceparent":'
 
 _REQUEST: Final = re.compile(
     rb'\{"id":"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}","content":(.*)'
@@ -67,16 +70,18 @@ def request_payload(
     the W3C trace context fields (or None), with ``"pywatt_deadline_ms": budget_ms`` first
     among the properties when a budget is given. Raises ``EncodeError``."""
     try:
-        if trace:  # the keys sorted, as serde_json writes a map
+        if trace and len(trace) == 1 and (parent := trace.get(_TRACEPARENT)) is not None:
+            # the usual trace context, a lone traceparent: its key sorts after the marker's
+            fields = _MARKER + encode_basestring(marker).encode() + _PARENT
+            fields += encode_basestring(parent).encode()
+        elif trace:  # the keys sorted, as serde_json writes a map
             properties = {REPLY_MARKER_PROPERTY: marker, **trace}
             fields = b",".join(
                 encode_basestring(key).encode() + b":" + encode_basestring(text).encode()
                 for key, text in sorted(properties.items())
             )
         else:
-            fields = (
-                b'"' + REPLY_MARKER_PROPERTY.encode() + b'":' + encode_basestring(marker).encode()
-            )
+            fields = _MARKER + encode_basestring(marker).encode()
         meta = (
             b',"metadata":{"destination":'
             + encode_basestring(endpoint).encode()

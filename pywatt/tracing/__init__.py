@@ -18,6 +18,7 @@ from ._propagation import inject as inject
 from ._setup import setup_tracing as setup_tracing
 from ._setup import shutdown_tracing as shutdown_tracing
 from ._span_json import BadSpan as BadSpan
+from ._span_json import SpanEncoder as SpanEncoder
 from ._span_json import span_from_json as span_from_json
 from ._span_json import span_to_json as span_to_json
 from ._spans import activated as activated
@@ -45,6 +46,7 @@ __all__ = [
     "BadSpan",
     "Span",
     "SpanBuffer",
+    "SpanEncoder",
     "TracingUnavailable",
     "activated",
     "asgi_server_span",

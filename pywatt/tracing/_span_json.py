@@ -1,17 +1,26 @@
 """A finished span as JSON, the form the dashboard keeps and a module's ``spans`` lines carry:
 written from the SDK's span (:func:`span_to_json`) and read back, checked, from a peer
-(:func:`span_from_json`). Both bound every text and redact it."""
+(:func:`span_from_json`). Both bound every text and redact it. A :class:`SpanEncoder` writes
+the same JSON for a stream of spans, redacting the texts of each span shape once."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
 
-__all__ = ["MAX_ATTRIBUTES", "MAX_TEXT", "BadSpan", "span_from_json", "span_to_json"]
+__all__ = [
+    "MAX_ATTRIBUTES",
+    "MAX_TEXT",
+    "SHAPES",
+    "BadSpan",
+    "SpanEncoder",
+    "span_from_json",
+    "span_to_json",
+]
 
 MAX_ATTRIBUTES: Final = 32
 """Attributes of a span kept (the first ones)."""
@@ -23,6 +32,8 @@ _KINDS: Final = frozenset({"internal", "server", "client", "producer", "consumer
 _STATUSES: Final = frozenset({"unset", "ok", "error"})
 _TRACE_ID: Final = re.compile(r"[0-9a-f]{32}")
 _SPAN_ID: Final = re.compile(r"[0-9a-f]{16}")
+SHAPES: Final = 512
+"""Span shapes a :class:`SpanEncoder` remembers; beyond, it starts again from none."""
 
 Redact = Callable[[str], str]
 
@@ -55,9 +66,83 @@ def span_to_json(span: ReadableSpan, redact: Redact) -> dict[str, Any]:
         "status": status.status_code.name.lower(),
         "status_message": status.description or None,
         "service": service if isinstance(service, str) else None,
-        "attributes": span.attributes or {},
+        "attributes": _plain(span.attributes),
     }
     return _bounded(data, redact)
+
+
+def _plain(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A span's attributes as a dict of their own: the SDK's read-only view copied by the
+    mapping under it (a C-level dict copy), not item by item through the view."""
+    if not attributes:
+        return {}
+    copy = getattr(attributes, "copy", None)
+    found = copy() if callable(copy) else None
+    return found if type(found) is dict else dict(attributes)
+
+
+class Redacting(Protocol):
+    """A redactor (``pywatt.logs.Redactor``): ``generation`` changes whenever ``redact`` may
+    answer differently for a text."""
+
+    generation: int
+
+    def redact(self, text: str) -> str: ...
+
+
+class SpanEncoder:
+    """:func:`span_to_json` for the spans of one process, with ``redactor``: the same JSON,
+    but a span whose name, status message, service and attributes were all seen before (the
+    spans of one endpoint, say) reuses their redacted and bounded form instead of redacting
+    them again. Forgets what it knows when the redactor's ``generation`` changes (a secret
+    was registered since) and when it knows :data:`SHAPES` shapes. Not thread-safe: one
+    encoder per task that drains a :class:`~pywatt.tracing.SpanBuffer`."""
+
+    def __init__(self, redactor: Redacting, shapes: int = SHAPES) -> None:
+        self.redactor = redactor
+        self.shapes = shapes
+        self._known: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._generation = redactor.generation
+
+    def __call__(self, span: ReadableSpan) -> dict[str, Any]:
+        status = span.status
+        message = status.description or None
+        service = span.resource.attributes.get("service.name")
+        service = service if isinstance(service, str) else None
+        attributes = _plain(span.attributes)
+        try:
+            # the types too: 1, 1.0 and True are equal keys, and their JSON differs
+            key = (span.name, span.kind, status.status_code, message, service,
+                   *attributes.items(), *map(type, attributes.values()))  # fmt: skip
+            hash(key)
+        except TypeError:  # a value that is no plain one (not from the SDK): not kept
+            return span_to_json(span, self.redactor.redact)
+        generation = self.redactor.generation
+        if generation != self._generation or len(self._known) >= self.shapes:
+            self._known.clear()
+            self._generation = generation
+        known = self._known.get(key)
+        if known is None:
+            data = span_to_json(span, self.redactor.redact)
+            self._known[key] = {name: data[name] for name in _SHAPED}
+            data["attributes"] = dict(data["attributes"])
+            return data
+        context = span.context
+        parent = span.parent
+        data = {
+            "trace_id": f"{context.trace_id:032x}" if context is not None else "",
+            "span_id": f"{context.span_id:016x}" if context is not None else "",
+            "parent_id": f"{parent.span_id:016x}" if parent is not None else None,
+            "start_ns": span.start_time or 0,
+            "end_ns": span.end_time or span.start_time or 0,
+            **known,
+        }
+        data["attributes"] = dict(known["attributes"])
+        return data
+
+
+_SHAPED: Final = ("name", "kind", "status", "status_message", "service", "attributes")
+"""The fields of a span's JSON that its shape (:class:`SpanEncoder`) decides."""
 
 
 def span_from_json(data: object, redact: Redact) -> dict[str, Any]:

@@ -10,11 +10,11 @@ from types import TracebackType
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from . import _names as n
-from ._propagation import extract, inject
+from ._propagation import carrier_of, extract, inject
 from ._switch import STATE
 
 __all__ = [
@@ -39,7 +39,6 @@ _detach = otel_context.detach
 _get_current = otel_context.get_current
 _get_current_span = trace.get_current_span
 _set_span_in_context = trace.set_span_in_context
-_inject = propagate.inject
 _SHAPES = 1024
 """Span shapes (kind, name, attributes) kept per request target: most recently used."""
 
@@ -159,9 +158,7 @@ def client_span(
         return nullcontext(inject())
     kind, name, attributes = _client_shape(notify, target, endpoint, STATE.module_id)
     span_ = tracer.start_span(name, parent, kind, attributes)
-    carrier: dict[str, str] = {}
-    _inject(carrier, _set_span_in_context(span_, parent))
-    return _ClientSpan(span_, carrier or None)
+    return _ClientSpan(span_, carrier_of(span_, parent))
 
 
 def _request_shape(

@@ -42,11 +42,15 @@ class Charge:
 
 
 def _same_as_wire(
-    value: Any, endpoint: str, marker: str, budget: int | None = None
+    value: Any,
+    endpoint: str,
+    marker: str,
+    budget: int | None = None,
+    trace: dict[str, str] | None = None,
 ) -> EncodedMessage:
-    fast = request_payload(value, endpoint, marker, None, budget)
+    fast = request_payload(value, endpoint, marker, trace, budget)
     envelope_id = uuid.UUID(decode_json(fast.data, dict[str, Any])["id"])
-    properties: dict[str, Any] = {"pywatt_reply": marker}
+    properties: dict[str, Any] = {"pywatt_reply": marker, **(trace or {})}
     if budget is not None:
         properties["pywatt_deadline_ms"] = budget
     slow = encode_payload(
@@ -63,18 +67,24 @@ def _same_as_wire(
     endpoint=st.text(max_size=10),
     marker=st.sampled_from(["result", "none"]),
     budget=st.none() | st.integers(min_value=0, max_value=10**12),
+    trace=st.none()
+    | st.fixed_dictionaries({"traceparent": st.text(max_size=60)})
+    | st.fixed_dictionaries(
+        {"traceparent": st.text(max_size=60)}, optional={"tracestate": st.text(max_size=20)}
+    ),
 )
 def test_a_request_payload_has_the_bytes_of_encode_payload_and_reads_back(
-    value: Any, endpoint: str, marker: str, budget: int | None
+    value: Any, endpoint: str, marker: str, budget: int | None, trace: dict[str, str] | None
 ) -> None:
-    payload = _same_as_wire(value, endpoint, marker, budget)
+    payload = _same_as_wire(value, endpoint, marker, budget, trace)
     slow = decode_payload_message(payload, Any)
     assert budget_of(slow.metadata.properties) == budget
     fast = read_request(payload)
-    if fast is None:  # only an endpoint that needs escapes is left to pywatt.wire
-        assert any(c in endpoint for c in '"\\' + "".join(map(chr, range(32))))
+    if fast is None:  # only texts that need escapes are left to pywatt.wire
+        texts = [endpoint, *(trace or {}).values()]
+        assert any(c in text for text in texts for c in '"\\' + "".join(map(chr, range(32))))
         return
-    assert fast == (slow.content, slow.metadata.destination, marker, None, budget)
+    assert fast == (slow.content, slow.metadata.destination, marker, trace, budget)
 
 
 def test_an_attrs_request_is_written_as_pywatt_wire_writes_it() -> None:

@@ -16,8 +16,9 @@ import actors
 import actors.testing
 import pywatt.tracing
 from pywatt.link import Send
+from pywatt.logs import Redactor
 from pywatt.module._spans import SPANS, SpanForwarder, TapSpans
-from pywatt.tracing import SpanBuffer, span_from_json, span_to_json
+from pywatt.tracing import SpanBuffer, SpanEncoder, span_from_json, span_to_json
 from pywatt.tracing._tap import TAP
 from pywatt.wire import ModuleSpans, ModuleToOrchestrator, decode_json, encode_json
 
@@ -138,3 +139,41 @@ async def test_the_forwarder_crashes_mid_traffic_and_spans_keep_coming(
     since = names[names.index(f"s{after}") :]
     assert since == made[after : after + len(since)]
     assert len(set(names)) == len(names)
+
+
+def test_the_encoder_writes_what_span_to_json_writes_and_redacts_new_secrets(
+    provider: TracerProvider,
+) -> None:
+    redactor = Redactor()
+    encode = SpanEncoder(redactor, shapes=4)
+    buffer = SpanBuffer()
+    assert buffer.attach()
+    tracer = provider.get_tracer("test")
+    try:
+        with tracer.start_as_current_span("GET /orders/{id}"):
+            for _n in range(3):  # one shape, three spans
+                tracer.start_span("back/lookup", attributes={"rpc.method": "lookup"}).end()
+            for value in (1, True, 1.0, "1", ("a", "b")):  # equal as keys, not as JSON
+                tracer.start_span("typed", attributes={"v": value}).end()
+            with tracer.start_as_current_span("failed") as failed:
+                failed.set_status(Status(StatusCode.ERROR, "token hunter2-secret refused"))
+            tracer.start_span("url", attributes={"url.full": "https://u:pw@host/x"}).end()
+    finally:
+        assert buffer.detach is not None
+        buffer.detach()
+    spans, _ = buffer.drain(100)
+    assert len(spans) == 11
+    for _ in range(2):  # the second time from what the encoder remembers
+        for span in spans:
+            assert encode(span) == span_to_json(span, redactor.redact)
+    typed = [encode(span)["attributes"]["v"] for span in spans if span.name == "typed"]
+    assert [type(value) for value in typed] == [int, bool, float, str, list]
+    assert "u:pw" not in str(encode(spans[-2]))  # a credential shape, redacted
+    failed_span = next(span for span in spans if span.name == "failed")
+    assert "hunter2-secret" in str(encode(failed_span))
+    redactor.register("hunter2-secret")  # registered since: not remembered unredacted
+    assert "hunter2-secret" not in str(encode(failed_span))
+    assert encode(failed_span) == span_to_json(failed_span, redactor.redact)
+    first = encode(spans[0])
+    first["attributes"]["rpc.method"] = "changed"  # each span's JSON is its own
+    assert encode(spans[1])["attributes"] == {"rpc.method": "lookup"}
