@@ -299,15 +299,20 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         self.ctx.start_task(self._write_loop, stream)
         await self._read_loop(stream)
 
-    def _write_now(self, frame: bytes) -> int:
-        """The outbox's first try at a frame while nothing is queued (see ``Outbox``)."""
+    def _write_now(self, frames: list[bytes]) -> int:
+        """The outbox's end-of-pass write of what was queued in the pass (see ``Outbox``)."""
         stream = self.stream
         if stream is None:
             return 0
-        written = write_now(stream, [frame])
-        if written == len(frame):
-            self.state.frames_out += 1
-        self.state.bytes_out += written
+        written = write_now(stream, frames)
+        state = self.state
+        state.bytes_out += written
+        left = written
+        for frame in frames:  # the frames that went out whole
+            left -= len(frame)
+            if left < 0:
+                break
+            state.frames_out += 1
         return written
 
     async def _write_loop(self, stream: trio.abc.Stream) -> None:
