@@ -89,6 +89,7 @@ from pywatt.channels import (
     NoChannel,
     Writer,
     WriterRevoked,
+    random_uuid,
     route_frame,
 )
 from pywatt.metrics import Histogram
@@ -130,6 +131,7 @@ from ._cancel import (
     watch_asker,
 )
 from ._direct_replies import DirectReplies
+from ._direct_requests import DirectRequests
 from ._endpoints import Endpoints, Handler
 from ._errors import (
     BadReply,
@@ -243,6 +245,7 @@ def router_spec(
     cancels: bool = False,
     streams: StreamTable | None = None,
     direct_replies: DirectReplies | None = None,
+    direct_requests: DirectRequests | None = None,
 ) -> ChildSpec:
     """The child spec of ``pywatt.router``: one :class:`Endpoints` table for the name, handed
     to every incarnation, so the endpoints served survive a restart. ``streams``: the
@@ -255,7 +258,8 @@ def router_spec(
     request the caller gives up on is cancelled at the callee (``_cancel``).
     ``direct_replies``: the name's hook through which the module's connections resolve
     replies as they read them (``_direct_replies``; the module hands the same to its
-    channels). Raises
+    channels). ``direct_requests``: the name's hook through which askers send requests in
+    their own task (``_direct_requests``; the module's state holds the same). Raises
     ``ValueError`` for a non-positive timeout or a ``max_in_flight`` below 1."""
     if default_timeout <= 0 or max_in_flight < 1:
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
@@ -272,6 +276,7 @@ def router_spec(
             max_in_flight=max_in_flight,
             cancels=cancels,
             direct_replies=direct_replies,
+            direct_requests=direct_requests,
         ),
         protocol=ROUTER_PROTOCOL,
         shutdown=shutdown,
@@ -299,6 +304,7 @@ class Router(Actor[RouterMessage]):
         channels: str = CHANNELS_ACTOR,
         cancels: bool = False,
         direct_replies: DirectReplies | None = None,
+        direct_requests: DirectRequests | None = None,
     ) -> None:
         if default_timeout <= 0 or max_in_flight < 1:
             raise ValueError("default_timeout must be positive and max_in_flight at least 1")
@@ -333,6 +339,7 @@ class Router(Actor[RouterMessage]):
         self.counts: collections.Counter[str] = collections.Counter()
         self.latency = Histogram()
         self.direct_replies = direct_replies
+        self.direct_requests = direct_requests
 
     async def on_start(self) -> None:
         self.replies = PendingReplies[uuid.UUID](
@@ -346,6 +353,8 @@ class Router(Actor[RouterMessage]):
         self.ctx.start_task(self._prime_writer)
         if self.direct_replies is not None:
             self.direct_replies.hook = self._direct_reply
+        if self.direct_requests is not None:
+            self.direct_requests.hook = self._direct_request
 
     def _direct_reply(self, channel: str, inbound: RoutedModuleResponse) -> None:
         """A reply as a connection reads it (``_direct_replies``)."""
@@ -355,6 +364,66 @@ class Router(Actor[RouterMessage]):
             if self.direct_replies is not None:
                 self.direct_replies.hook = None
             self.ctx.self_ref.tell_nowait(DirectReplyFailed(exc))
+
+    def _direct_request(self, message: SendRequest) -> DeferredReply | None:
+        """A request sent in its asker's task (``_direct_requests``)."""
+        try:
+            return self._request_now(message)
+        except Exception as exc:  # crash as if it had come through the mailbox
+            if self.direct_requests is not None:
+                self.direct_requests.hook = None
+            self.ctx.self_ref.tell_nowait(DirectReplyFailed(exc))
+            raise ActorCrashed(self.ctx.cell.name, type(message).__name__) from exc
+
+    def _request_now(self, message: SendRequest) -> DeferredReply | None:
+        """``_send_request`` for the common case, in one synchronous call: the asker's reply
+        handle once the frame is queued, or None (nothing done) when the request must go
+        through the mailbox: no writer yet or no room, requests parked, to this module
+        itself, or its value goes in a stream."""
+        writer = self.writer
+        if (
+            writer is None
+            or writer.revoked
+            or self.parked
+            or self.ctx.ended
+            or len(self.replies) >= self.max_in_flight
+            or message.target == self.module_id
+            or (surely_big(message.payload, self.stream_threshold) and self.streams.supported())
+        ):
+            return None
+        now = trio.current_time()
+        timeout = self.default_timeout if message.timeout is None else message.timeout
+        scopes = trio.current_effective_deadline()  # this is the asker's task
+        deadline = min(now + timeout, now if scopes == -math.inf else scopes)
+        budget_ms = max(math.ceil((deadline - now) * 1000.0), 0)
+        request_id = message.request_id or random_uuid()
+        try:
+            payload = request_payload(
+                message.payload, message.endpoint, REPLY_MARKER_VALUE, message.trace, budget_ms
+            )
+            if len(payload.data) > self.stream_threshold and self.streams.supported():
+                return None
+            frame = self._route_frame(message.target, message.endpoint, request_id, payload)
+        except (EncodeError, MessageTooLarge) as exc:
+            reply = self.ctx.reply_to_caller()
+            reply.fail(exc)
+            return reply
+        channel = writer.offer(frame)
+        if channel is None:
+            return None
+        reply = self.ctx.reply_to_caller()
+        self.requests[request_id] = _Request(
+            message.target,
+            message.endpoint,
+            message.response_type,
+            channel,
+            deadline - now,
+            time.perf_counter(),
+        )
+        self.replies.add(request_id, reply, deadline=deadline)
+        watch_asker(self, request_id, reply)
+        self.counts["sent"] += 1
+        return reply
 
     async def _prime_writer(self) -> None:
         with contextlib.suppress(NoChannel):
@@ -370,6 +439,8 @@ class Router(Actor[RouterMessage]):
     async def on_stop(self) -> None:
         if self.direct_replies is not None and self.direct_replies.hook == self._direct_reply:
             self.direct_replies.hook = None  # replies wait in the mailbox for the next one
+        if self.direct_requests is not None and self.direct_requests.hook == self._direct_request:
+            self.direct_requests.hook = None  # requests are asked of the next one
         if self.ctx.failure is None:  # stopped for good, not a crash: streams end too
             self.streams.end_hosted()
         # Requests in flight die with this incarnation (their askers get ActorCrashed or
@@ -574,9 +645,9 @@ class Router(Actor[RouterMessage]):
         )
         if local:  # to itself: served here, never on the wire
             self.counts["notifications"] += 1
-            await self._serve_request(LOCAL_CHANNEL, self._local(uuid.uuid4(), payload))
+            await self._serve_request(LOCAL_CHANNEL, self._local(random_uuid(), payload))
             return
-        notify_id = uuid.uuid4()
+        notify_id = random_uuid()
         prefer = None
         if not whole and (
             big or (len(payload.data) > self.stream_threshold and self.streams.supported())
@@ -622,7 +693,7 @@ class Router(Actor[RouterMessage]):
         )
 
     async def _send_request(self, message: SendRequest, reply: DeferredReply) -> None:
-        request_id = message.request_id or uuid.uuid4()
+        request_id = message.request_id or random_uuid()
         local = message.target == self.module_id
         # The deadline: the request's timeout, or the asker's own deadline if earlier (it
         # inherits its cancel scopes'); it travels as the budget left, in whole ms.
