@@ -49,6 +49,7 @@ from pywatt.wire import (
     IpcHttpRequest,
     IpcHttpResponse,
     RemoteProtocolError,
+    RoutedModuleMessage,
     RoutedModuleResponse,
     Shutdown,
     StreamAbort,
@@ -104,10 +105,11 @@ Opener = Callable[[ChannelConfig], Awaitable[trio.abc.Stream]]
 StreamSink: TypeAlias = Callable[[str, StreamFrame], None]
 """Takes a stream frame and the name of the connection it came on, at once (the module's
 stream table, ``pywatt.router.StreamTable.on_frame``). It must not block."""
-ReplySink: TypeAlias = Callable[[str, RoutedModuleResponse], bool]
-"""Takes a reply to one of this module's requests and the name of the connection it came
-on, at once (the router's, ``pywatt.router.DirectReplies.on_reply``); False when it did not
-(no router runs): the reply then goes to its subscriber as a message. It must not block."""
+ReplySink: TypeAlias = Callable[[str, RoutedModuleResponse | RoutedModuleMessage], bool]
+"""Takes a reply to one of this module's requests, or a request to it, and the name of the
+connection it came on, at once (the router's, ``pywatt.router.DirectReplies.on_reply``);
+False when it did not (no router runs, or a request it leaves to its mailbox): the frame then
+goes to its subscriber as a message. It must not block."""
 _STREAM_FRAMES: Final = (StreamData, StreamCredit, StreamOpen, StreamEnd, StreamAbort)
 
 
@@ -401,10 +403,10 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         replies = self.reply_sink
         if (
             replies is not None
-            and type(message) is RoutedModuleResponse
+            and (type(message) is RoutedModuleResponse or type(message) is RoutedModuleMessage)
             and replies(self.name, message)
         ):
-            return  # the asker is answered now, not after a hop through the router
+            return  # answered (or served) now, not after a hop through the router
         if isinstance(message, Heartbeat):
             state.heartbeats += 1
             if state.last_heartbeat is not None:

@@ -353,6 +353,7 @@ class Router(Actor[RouterMessage]):
         self.ctx.start_task(self._prime_writer)
         if self.direct_replies is not None:
             self.direct_replies.hook = self._direct_reply
+            self.direct_replies.serve = self._direct_serve
         if self.direct_requests is not None:
             self.direct_requests.hook = self._direct_request
 
@@ -439,6 +440,8 @@ class Router(Actor[RouterMessage]):
     async def on_stop(self) -> None:
         if self.direct_replies is not None and self.direct_replies.hook == self._direct_reply:
             self.direct_replies.hook = None  # replies wait in the mailbox for the next one
+        if self.direct_replies is not None and self.direct_replies.serve == self._direct_serve:
+            self.direct_replies.serve = None  # requests too
         if self.direct_requests is not None and self.direct_requests.hook == self._direct_request:
             self.direct_requests.hook = None  # requests are asked of the next one
         if self.ctx.failure is None:  # stopped for good, not a crash: streams end too
@@ -1044,6 +1047,89 @@ class Router(Actor[RouterMessage]):
         if marker != NOTIFY_MARKER_VALUE:
             await self._write_reply(HandlerReply(source, request_id, data, channel))
 
+    def _reply_frame(self, message: HandlerReply) -> bytes:
+        """The frame of a reply; over the frame limit, the frame of a ``ReplyTooLarge``
+        error instead (the caller learns it now rather than at its deadline)."""
+        source, request_id = message.source, message.request_id
+        payload = EncodedMessage(data=message.data, format=EncodingFormat.JSON)
+        try:
+            return self._frame(source, REPLY_ENDPOINT, request_id, payload, message.channel)
+        except PayloadTooLarge as exc:
+            self.counts["too_large"] += 1
+            log.warning("the reply to %s (request %s) is a %d-byte frame, over the %d-byte "
+                        "limit; the caller gets ReplyTooLarge", source, request_id, exc.size,
+                        exc.limit)  # fmt: skip
+            error = ReplyError(
+                error_type="ReplyTooLarge",
+                message=f"the reply would be a {exc.size}-byte frame; the limit is "
+                f"{exc.limit} bytes",
+                module=self.module_id,
+                request_id=request_id,
+            )
+            payload = EncodedMessage(data=encode_reply_error(error), format=EncodingFormat.JSON)
+            return self._frame(source, REPLY_ENDPOINT, request_id, payload, message.channel)
+
+    def _direct_serve(self, channel: str, message: RoutedModuleMessage) -> bool:
+        """A request as a connection reads it (``_direct_replies``): served now when
+        :meth:`_serve_now` can; False when it must be told to the router instead."""
+        try:
+            return self._serve_now(channel, message)
+        except Exception as exc:  # crash as if it had come through the mailbox
+            if self.direct_replies is not None:
+                self.direct_replies.hook = self.direct_replies.serve = None
+            self.ctx.self_ref.tell_nowait(DirectReplyFailed(exc))
+            return True
+
+    def _serve_now(self, channel: str, message: RoutedModuleMessage) -> bool:
+        """``_serve_request`` in the reader's step, for the common case only: a request (not
+        a notification: those keep their order through the mailbox) in the form pywatt
+        writes, for an endpoint served by a function, while nothing waits in the mailbox
+        ahead of it. The function runs here as it would in the router; an awaitable it
+        returns runs as a task, as there. False (nothing done) for anything else."""
+        writer = self.writer
+        if (
+            writer is None
+            or writer.revoked
+            or self.ctx.ended
+            or len(self.ctx.cell.mailbox)
+            or message.original_request_id in self.requests  # a reply in the old form
+        ):
+            return False
+        fast = read_request(message.payload)
+        if fast is None:
+            return False
+        content, endpoint, marker, carrier, budget = fast
+        if marker != REPLY_MARKER_VALUE or budget == 0:
+            return False
+        source, request_id = message.source_module_id, message.original_request_id
+        entry = self.endpoints.find(endpoint, source)
+        if (
+            entry is None
+            or entry.stream
+            or isinstance(entry.handler, str)
+            or (entry.max_size is not None and len(message.payload.data) > entry.max_size)
+        ):
+            return False
+        deadline = math.inf if budget is None else trio.current_time() + budget / 1000.0
+        span = server_span(carrier, source, endpoint, actor=None, notify=False)
+        try:
+            with activated(span):
+                result = entry.handler(self._request_value(entry, content, message, None))
+                if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
+                    self._track(source, request_id, marker, channel)
+                    self.ctx.start_task(self._finish, result, message, marker, span, deadline, True)
+                    return True
+        except Exception as exc:
+            end_span(span, exc)
+            data = self._error_data(exc, source, request_id)
+        else:
+            end_span(span)
+            data = self._ok_data(result, marker, source, request_id, channel)
+        reply = HandlerReply(source, request_id, data, channel)
+        if writer.offer(self._reply_frame(reply), channel) is None:  # no room: wait for it
+            self.ctx.start_task(self._write_reply, reply)
+        return True
+
     async def _stream_handled(self, done: StreamHandled) -> None:
         """A streamed endpoint's handler (a lasting task) ended: write its answer."""
         if done.result is None:
@@ -1244,24 +1330,7 @@ class Router(Actor[RouterMessage]):
                 source, request_id, EncodedMessage(data=message.data, format=EncodingFormat.JSON)
             )
             return
-        payload = EncodedMessage(data=message.data, format=EncodingFormat.JSON)
-        try:
-            frame = self._frame(source, REPLY_ENDPOINT, request_id, payload, message.channel)
-        except PayloadTooLarge as exc:
-            # The caller learns it now, as an error of its request, rather than at its deadline.
-            self.counts["too_large"] += 1
-            log.warning("the reply to %s (request %s) is a %d-byte frame, over the %d-byte "
-                        "limit; the caller gets ReplyTooLarge", source, request_id, exc.size,
-                        exc.limit)  # fmt: skip
-            error = ReplyError(
-                error_type="ReplyTooLarge",
-                message=f"the reply would be a {exc.size}-byte frame; the limit is "
-                f"{exc.limit} bytes",
-                module=self.module_id,
-                request_id=request_id,
-            )
-            payload = EncodedMessage(data=encode_reply_error(error), format=EncodingFormat.JSON)
-            frame = self._frame(source, REPLY_ENDPOINT, request_id, payload, message.channel)
+        frame = self._reply_frame(message)
         try:
             await self._send_frame(
                 frame,
