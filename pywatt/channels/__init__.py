@@ -53,9 +53,10 @@ from ._errors import PeerSilent as PeerSilent
 from ._frames import declaration_frame as declaration_frame
 from ._frames import encode_module_frame as encode_module_frame
 from ._frames import heartbeat_ack_frame as heartbeat_ack_frame
-from ._outbox import DIRECT_GAP_NS as DIRECT_GAP_NS
 from ._outbox import HIGH_WATER as HIGH_WATER
 from ._outbox import Outbox as Outbox
+from ._pass_end import PassEnd as PassEnd
+from ._pass_end import at_pass_end as at_pass_end
 from ._policy import LOCAL_MAX_DELAY as LOCAL_MAX_DELAY
 from ._policy import ExponentialBackoff as ExponentialBackoff
 from ._policy import FixedInterval as FixedInterval
@@ -68,6 +69,7 @@ from ._routeframes import RawRoute as RawRoute
 from ._routeframes import parse_route as parse_route
 from ._routeframes import parse_routed as parse_routed
 from ._routeframes import payload_json as payload_json
+from ._routeframes import random_uuid as random_uuid
 from ._routeframes import route_budget_ms as route_budget_ms
 from ._routeframes import route_frame as route_frame
 from ._routeframes import routed_message_frame as routed_message_frame

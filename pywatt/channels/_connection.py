@@ -49,6 +49,7 @@ from pywatt.wire import (
     IpcHttpRequest,
     IpcHttpResponse,
     RemoteProtocolError,
+    RoutedModuleMessage,
     RoutedModuleResponse,
     Shutdown,
     StreamAbort,
@@ -104,10 +105,11 @@ Opener = Callable[[ChannelConfig], Awaitable[trio.abc.Stream]]
 StreamSink: TypeAlias = Callable[[str, StreamFrame], None]
 """Takes a stream frame and the name of the connection it came on, at once (the module's
 stream table, ``pywatt.router.StreamTable.on_frame``). It must not block."""
-ReplySink: TypeAlias = Callable[[str, RoutedModuleResponse], bool]
-"""Takes a reply to one of this module's requests and the name of the connection it came
-on, at once (the router's, ``pywatt.router.DirectReplies.on_reply``); False when it did not
-(no router runs): the reply then goes to its subscriber as a message. It must not block."""
+ReplySink: TypeAlias = Callable[[str, RoutedModuleResponse | RoutedModuleMessage], bool]
+"""Takes a reply to one of this module's requests, or a request to it, and the name of the
+connection it came on, at once (the router's, ``pywatt.router.DirectReplies.on_reply``);
+False when it did not (no router runs, or a request it leaves to its mailbox): the frame then
+goes to its subscriber as a message. It must not block."""
 _STREAM_FRAMES: Final = (StreamData, StreamCredit, StreamOpen, StreamEnd, StreamAbort)
 
 
@@ -299,15 +301,20 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         self.ctx.start_task(self._write_loop, stream)
         await self._read_loop(stream)
 
-    def _write_now(self, frame: bytes) -> int:
-        """The outbox's first try at a frame while nothing is queued (see ``Outbox``)."""
+    def _write_now(self, frames: list[bytes]) -> int:
+        """The outbox's end-of-pass write of what was queued in the pass (see ``Outbox``)."""
         stream = self.stream
         if stream is None:
             return 0
-        written = write_now(stream, [frame])
-        if written == len(frame):
-            self.state.frames_out += 1
-        self.state.bytes_out += written
+        written = write_now(stream, frames)
+        state = self.state
+        state.bytes_out += written
+        left = written
+        for frame in frames:  # the frames that went out whole
+            left -= len(frame)
+            if left < 0:
+                break
+            state.frames_out += 1
         return written
 
     async def _write_loop(self, stream: trio.abc.Stream) -> None:
@@ -396,10 +403,10 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         replies = self.reply_sink
         if (
             replies is not None
-            and type(message) is RoutedModuleResponse
+            and (type(message) is RoutedModuleResponse or type(message) is RoutedModuleMessage)
             and replies(self.name, message)
         ):
-            return  # the asker is answered now, not after a hop through the router
+            return  # answered (or served) now, not after a hop through the router
         if isinstance(message, Heartbeat):
             state.heartbeats += 1
             if state.last_heartbeat is not None:

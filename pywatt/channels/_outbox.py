@@ -9,36 +9,35 @@ costs an append and, at most, one wake-up of the writer. Back-pressure is kept: 
 tells the connection actor a ``SendFrame``, which waits the same way). When the connection
 ends the outbox is closed: ``offer`` refuses and waiters are woken.
 
-While the connection is up it lends the outbox a synchronous first try (:attr:`Outbox.direct`,
-``write_now`` on its socket): a frame put while nothing is queued and no write is in progress
-(:attr:`Outbox.writing`) is written in the sender's own step, without waking the writer
-task; what the socket did not take is queued for the writer. Frames put while others wait
-or a write is in progress are queued and batched, as before, so the order is kept.
+While the connection is up it lends the outbox a synchronous write (:attr:`Outbox.direct`,
+``write_now`` on its socket). A frame put while no write is in progress
+(:attr:`Outbox.writing`) is not written at once, nor does it wake the writer task: the first
+one of a scheduler pass asks for a flush at the end of the pass (``at_pass_end``), which
+writes every frame queued in that pass with one system call, in the run loop's own step; what
+the socket did not take is left for the writer, which it wakes. Frames put while a write is in
+progress queue behind it, so the order is kept.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Final
 
 import trio
 
-__all__ = ["DIRECT_GAP_NS", "HIGH_WATER", "Outbox"]
+from ._pass_end import at_pass_end
+
+__all__ = ["HIGH_WATER", "Outbox"]
 
 HIGH_WATER: Final = 1 << 20
 """Bytes queued before a sender waits for the writer."""
-DIRECT_GAP_NS: Final = 10_000
-"""A frame goes out at once only if none did in the last 50 µs: a lone request is written
-in its sender's step, a burst (many frames a microsecond apart) is queued and written in one
-call by the writer, not one system call per frame."""
 
 
 class Outbox:
     """Frames waiting to be written on one connection (see the module docstring)."""
 
     __slots__ = (
-        "_room", "_wake", "closed", "direct", "direct_at", "frames", "high_water", "size",
+        "_room", "_wake", "closed", "direct", "flush_due", "frames", "high_water", "size",
         "writing",
     )  # fmt: skip
 
@@ -49,13 +48,13 @@ class Outbox:
         self.closed = False
         self._wake = trio.Event()
         self._room = trio.Event()
-        self.direct: Callable[[bytes], int] | None = None
-        """Writes what it can of a frame now and returns the bytes written (see the module
-        docstring); None while the connection is not up."""
+        self.direct: Callable[[list[bytes]], int] | None = None
+        """Writes what it can of some frames now and returns the bytes written (see the
+        module docstring); None while the connection is not up."""
         self.writing = False
         """The writer task is in a write: frames must queue behind it."""
-        self.direct_at = 0
-        """When (``time.monotonic_ns``) a frame last went out by :attr:`direct`."""
+        self.flush_due = False
+        """A flush at the end of this pass is asked for (:meth:`flush`)."""
 
     @property
     def has_room(self) -> bool:
@@ -73,23 +72,46 @@ class Outbox:
     def put(self, frame: bytes) -> None:
         """Queue one complete frame regardless of the high-water mark (for the connection's
         own small frames: heartbeat acks, answers). Does not block."""
-        direct = self.direct
-        if (
-            direct is not None
-            and not self.frames
-            and not self.writing
-            and (now := time.monotonic_ns()) - self.direct_at > DIRECT_GAP_NS
-        ):
-            self.direct_at = now
-            written = direct(frame)
-            if written == len(frame):
-                return
-            if written:
-                frame = frame[written:]
         self.frames.append(frame)
         self.size += len(frame)
-        if not self._wake.is_set():
+        if self.flush_due:
+            return
+        if self.direct is not None and not self.writing:
+            self.flush_due = True
+            at_pass_end(self.flush)
+        elif not self._wake.is_set():
             self._wake.set()
+
+    def flush(self) -> bool:
+        """Write what is queued with :attr:`direct`, unless a write is in progress (the
+        writer takes it after) or the connection is down (the writer's final drain takes
+        it); what the socket does not take is left for the writer, which is woken. Returns
+        whether a task was woken. Does not block."""
+        self.flush_due = False
+        frames = self.frames
+        direct = self.direct
+        if not frames or self.writing:
+            return False
+        if direct is None:
+            self._wake.set()
+            return True
+        woke = self._room.statistics().tasks_waiting > 0
+        written = direct(frames)
+        if written == self.size:
+            self.take()
+            return woke
+        # The kernel buffer filled: drop what went out whole and keep the rest of a frame
+        # cut in two, for the writer.
+        self.size -= written
+        taken = 0
+        while written >= len(frames[taken]):
+            written -= len(frames[taken])
+            taken += 1
+        del frames[:taken]
+        if written:
+            frames[0] = frames[0][written:]
+        self._wake.set()
+        return True
 
     def push_front(self, frame: bytes) -> None:
         """Queue ``frame`` ahead of everything queued (the first frame of a connection)."""

@@ -22,10 +22,10 @@ text of the ``EncodedMessage`` (``{"data":[...],"format":"Json"}``) is carried a
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from json.encoder import encode_basestring
+from random import getrandbits
 from typing import Final
 
 import attrs
@@ -95,13 +95,28 @@ class RawRoute:
         return value
 
 
+_V4_KEEP: Final = ~((0xF000 << 64) | (0xC000 << 48))
+_V4_SET: Final = (0x4000 << 64) | (0x8000 << 48)
+"""The version (4) and variant (RFC 4122) bits of a random UUID, as ``uuid.uuid4`` sets them."""
+_UNKNOWN: Final = uuid.SafeUUID.unknown
+
+
+def random_uuid() -> uuid.UUID:
+    """A random (version 4) UUID, like ``uuid.uuid4()`` at a fraction of the cost: 128 bits
+    from Python's ``random`` (no ``getrandom`` system call per id, no argument checks). The
+    ids of requests and envelopes name them; they are no secret (a cancel is honoured only
+    from the connection that sent the request) and need no cryptographic source."""
+    value = getrandbits(128) & _V4_KEEP | _V4_SET
+    made = object.__new__(uuid.UUID)
+    object.__setattr__(made, "int", value)
+    object.__setattr__(made, "is_safe", _UNKNOWN)
+    return made
+
+
 def uuid4_text() -> str:
     """A random (version 4) UUID in its hyphenated text form, like ``str(uuid.uuid4())``
-    at half the cost (an envelope id that is only ever written)."""
-    b = bytearray(os.urandom(16))
-    b[6] = (b[6] & 0x0F) | 0x40
-    b[8] = (b[8] & 0x3F) | 0x80
-    h = b.hex()
+    (an envelope id that is only ever written; see :func:`random_uuid`)."""
+    h = "%032x" % (getrandbits(128) & _V4_KEEP | _V4_SET)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 

@@ -7,9 +7,10 @@ its frame header and its payload) can hold several 64 KiB chunks: joining them f
 pieces a call) and goes on from where a partial write stopped; any other stream (TLS) gets
 them joined.
 
-:func:`write_now` is the synchronous first try of a sender whose connection is idle (nothing
-queued, no write in progress): one non-blocking ``writev`` in the sender's own step, with no
-wake-up of a writer task. What it could not write is queued for the writer as before.
+:func:`write_now` is the synchronous write of what a connection queued in one scheduler pass
+while its writer was idle (``_pass_end``): one non-blocking ``write`` (small frames joined,
+as :func:`send_buffers` does) or ``writev``, with no wake-up of a writer task. What it could
+not write is left for the writer.
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ def write_now(stream: trio.abc.Stream, buffers: list[bytes]) -> int:
     if fd < 0:
         return 0
     try:
+        if len(buffers) == 1:
+            return os.write(fd, buffers[0])
+        if max(map(len, buffers)) < JOIN_BELOW:
+            return os.write(fd, b"".join(buffers))
         return os.writev(fd, buffers[:IOV_MAX])
     except OSError:
         return 0

@@ -29,7 +29,7 @@ from pywatt.channels import (
 )
 from pywatt.discovery import DISCOVERY, DISCOVERY_PROTOCOL, OrchestratorDiscovery, Subscribers
 from pywatt.registrar import build_capabilities, registrar_spec
-from pywatt.router import ROUTER, DirectReplies, StreamTable, router_spec
+from pywatt.router import ROUTER, DirectReplies, DirectRequests, StreamTable, router_spec
 from pywatt.wire import ENV_CANCELS, InitBlob, ModuleInfo, OrchestratorDeclaration, Shutdown
 
 from ._config import ModuleConfig
@@ -47,10 +47,12 @@ log = logging.getLogger("pywatt.module")
 
 @attrs.frozen
 class ModuleRuntime:
-    """What the module's state reads about its channels (never writes)."""
+    """What the module's state reads about its channels (never writes), and the router's
+    hook through which its requests go out in the asker's own task."""
 
     channels: ChannelView
     configs: tuple[ChannelConfig, ...] = ()
+    requests: DirectRequests | None = None
 
 
 def communication_specs(
@@ -84,6 +86,8 @@ def communication_specs(
     )
     # Likewise the router's reply handler: the connections answer askers as they read.
     replies = DirectReplies() if config.enable_internal_messaging else None
+    # And its request sending: askers send in their own task.
+    requests = DirectRequests() if config.enable_internal_messaging else None
     if config.enable_internal_messaging:
         services_run.add(ROUTER)
     if config.enable_service_discovery:
@@ -97,7 +101,7 @@ def communication_specs(
         stream_sink=streams.on_frame if streams is not None else None,
         reply_sink=replies.on_reply if replies is not None else None,
     )
-    runtime = ModuleRuntime(ChannelView(directory), tuple(configs))
+    runtime = ModuleRuntime(ChannelView(directory), tuple(configs), requests)
     registration = registration_settings(config.registration_config)
     discovery = discovery_settings(config.service_discovery_config)
     # One memory for the name: a restarted registrar goes on with the same registration.
@@ -118,6 +122,7 @@ def communication_specs(
             cancels=init.env.get(ENV_CANCELS) == "1",
             streams=streams,
             direct_replies=replies,
+            direct_requests=requests,
         )
         services.append(router)
     if config.enable_service_discovery:

@@ -8,6 +8,7 @@ subclass a caller can catch: :class:`ModuleUnavailable`, :class:`NoSuchModule`,
 """
 
 from ._direct_replies import DirectReplies as DirectReplies
+from ._direct_requests import DirectRequests as DirectRequests
 from ._endpoints import Endpoints as Endpoints
 from ._errors import BadReply as BadReply
 from ._errors import BadTarget as BadTarget

@@ -9,6 +9,12 @@ they read it: the asker is answered in the reader's own step. The router's state
 ever touched from the one trio thread, and a reply is handled in one synchronous call, so
 nothing interleaves with the router's own messages.
 
+Requests to this module take the same way (:attr:`DirectReplies.serve`): a request for an
+endpoint served by a function, read while nothing waits in the router's mailbox, is served
+in the reader's step (``Router._serve_now``) and its reply queued at once; anything else
+(a notification, whose order the mailbox keeps; an actor or streamed endpoint; a busy
+router) is told to the router as before.
+
 While no incarnation runs (a restart), :attr:`hook` is None and replies go to the router's
 mailbox, as before. A hook that raises is taken away and the router is told the error, and
 crashes with it as it would have handling the reply itself (its asks fail at once, and it
@@ -21,7 +27,7 @@ from collections.abc import Callable
 
 import attrs
 
-from pywatt.wire import RoutedModuleResponse
+from pywatt.wire import RoutedModuleMessage, RoutedModuleResponse
 
 __all__ = ["DirectReplies"]
 
@@ -32,12 +38,18 @@ class DirectReplies:
 
     hook: Callable[[str, RoutedModuleResponse], None] | None = None
     """The running router incarnation's reply handler; None while none runs."""
+    serve: Callable[[str, RoutedModuleMessage], bool] | None = None
+    """The running router incarnation's request server; None while none runs."""
 
-    def on_reply(self, channel: str, reply: RoutedModuleResponse) -> bool:
-        """Handle ``reply`` (read on ``channel``) now; False when no router runs and it must
-        be told to the router instead. Does not block or raise."""
-        hook = self.hook
-        if hook is None:
-            return False
-        hook(channel, reply)
-        return True
+    def on_reply(self, channel: str, reply: RoutedModuleResponse | RoutedModuleMessage) -> bool:
+        """Handle ``reply`` (or request, read on ``channel``) now; False when it must be told
+        to the router instead (no router runs; a request it does not serve now). Does not
+        block or raise."""
+        if type(reply) is RoutedModuleResponse:
+            hook = self.hook
+            if hook is None:
+                return False
+            hook(channel, reply)
+            return True
+        serve = self.serve
+        return serve is not None and type(reply) is RoutedModuleMessage and serve(channel, reply)

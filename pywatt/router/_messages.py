@@ -34,8 +34,6 @@ EndpointHandler = Callable[[Any], Awaitable[Any]] | Callable[[Any], Any] | str
 def parse_target(target: str, endpoint: str | None = None) -> tuple[str, str]:
     """``("billing", "charge")`` from ``"billing:charge"``, ``"billing/charge"``, or
     ``("billing", "charge")`` given apart. Raises :class:`BadTarget`."""
-    from ._errors import BadTarget
-
     if endpoint is not None:
         module = target
     else:
@@ -44,10 +42,16 @@ def parse_target(target: str, endpoint: str | None = None) -> tuple[str, str]:
             if found:
                 break
         else:
-            raise BadTarget(f"target {target!r} must be 'module:endpoint' or 'module/endpoint'")
+            raise _bad_target(f"target {target!r} must be 'module:endpoint' or 'module/endpoint'")
     if not module or not endpoint:
-        raise BadTarget(f"target {target!r} needs both a module id and an endpoint")
+        raise _bad_target(f"target {target!r} needs both a module id and an endpoint")
     return module, endpoint
+
+
+def _bad_target(text: str) -> Exception:
+    from ._errors import BadTarget  # imported on failure only: parse_target runs per request
+
+    return BadTarget(text)
 
 
 @attrs.frozen

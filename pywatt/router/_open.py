@@ -27,6 +27,7 @@ from actors import (
     StreamAbortReason,
     StreamStatistics,
 )
+from pywatt.channels import random_uuid
 from pywatt.tracing import client_span
 from pywatt.wire import DEFAULT_CHUNK_SIZE, DEFAULT_WINDOW
 
@@ -172,7 +173,7 @@ async def _open(
     trace: dict[str, str] | None,
 ) -> AsyncIterator[ModuleStream]:
     """:func:`open_module_stream` inside its span (``trace``: the span's carrier)."""
-    request_id = uuid.uuid4()
+    request_id = random_uuid()
     meta = {k: v for k, v in (metadata or {}).items() if not k.startswith("pywatt.")}
     meta[REQUEST_KEY] = str(request_id)
     outbound: RemoteOutbound = await system.ask(

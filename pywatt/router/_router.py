@@ -89,6 +89,7 @@ from pywatt.channels import (
     NoChannel,
     Writer,
     WriterRevoked,
+    random_uuid,
     route_frame,
 )
 from pywatt.metrics import Histogram
@@ -130,6 +131,7 @@ from ._cancel import (
     watch_asker,
 )
 from ._direct_replies import DirectReplies
+from ._direct_requests import DirectRequests
 from ._endpoints import Endpoints, Handler
 from ._errors import (
     BadReply,
@@ -243,6 +245,7 @@ def router_spec(
     cancels: bool = False,
     streams: StreamTable | None = None,
     direct_replies: DirectReplies | None = None,
+    direct_requests: DirectRequests | None = None,
 ) -> ChildSpec:
     """The child spec of ``pywatt.router``: one :class:`Endpoints` table for the name, handed
     to every incarnation, so the endpoints served survive a restart. ``streams``: the
@@ -255,7 +258,8 @@ def router_spec(
     request the caller gives up on is cancelled at the callee (``_cancel``).
     ``direct_replies``: the name's hook through which the module's connections resolve
     replies as they read them (``_direct_replies``; the module hands the same to its
-    channels). Raises
+    channels). ``direct_requests``: the name's hook through which askers send requests in
+    their own task (``_direct_requests``; the module's state holds the same). Raises
     ``ValueError`` for a non-positive timeout or a ``max_in_flight`` below 1."""
     if default_timeout <= 0 or max_in_flight < 1:
         raise ValueError("default_timeout must be positive and max_in_flight at least 1")
@@ -272,6 +276,7 @@ def router_spec(
             max_in_flight=max_in_flight,
             cancels=cancels,
             direct_replies=direct_replies,
+            direct_requests=direct_requests,
         ),
         protocol=ROUTER_PROTOCOL,
         shutdown=shutdown,
@@ -299,6 +304,7 @@ class Router(Actor[RouterMessage]):
         channels: str = CHANNELS_ACTOR,
         cancels: bool = False,
         direct_replies: DirectReplies | None = None,
+        direct_requests: DirectRequests | None = None,
     ) -> None:
         if default_timeout <= 0 or max_in_flight < 1:
             raise ValueError("default_timeout must be positive and max_in_flight at least 1")
@@ -333,6 +339,7 @@ class Router(Actor[RouterMessage]):
         self.counts: collections.Counter[str] = collections.Counter()
         self.latency = Histogram()
         self.direct_replies = direct_replies
+        self.direct_requests = direct_requests
 
     async def on_start(self) -> None:
         self.replies = PendingReplies[uuid.UUID](
@@ -347,6 +354,9 @@ class Router(Actor[RouterMessage]):
         self.ctx.start_task(self._prime_writer)
         if self.direct_replies is not None:
             self.direct_replies.hook = self._direct_reply
+            self.direct_replies.serve = self._direct_serve
+        if self.direct_requests is not None:
+            self.direct_requests.hook = self._direct_request
 
     def _direct_reply(self, channel: str, inbound: RoutedModuleResponse) -> None:
         """A reply as a connection reads it (``_direct_replies``)."""
@@ -356,6 +366,66 @@ class Router(Actor[RouterMessage]):
             if self.direct_replies is not None:
                 self.direct_replies.hook = None
             self.ctx.self_ref.tell_nowait(DirectReplyFailed(exc))
+
+    def _direct_request(self, message: SendRequest) -> DeferredReply | None:
+        """A request sent in its asker's task (``_direct_requests``)."""
+        try:
+            return self._request_now(message)
+        except Exception as exc:  # crash as if it had come through the mailbox
+            if self.direct_requests is not None:
+                self.direct_requests.hook = None
+            self.ctx.self_ref.tell_nowait(DirectReplyFailed(exc))
+            raise ActorCrashed(self.ctx.cell.name, type(message).__name__) from exc
+
+    def _request_now(self, message: SendRequest) -> DeferredReply | None:
+        """``_send_request`` for the common case, in one synchronous call: the asker's reply
+        handle once the frame is queued, or None (nothing done) when the request must go
+        through the mailbox: no writer yet or no room, requests parked, to this module
+        itself, or its value goes in a stream."""
+        writer = self.writer
+        if (
+            writer is None
+            or writer.revoked
+            or self.parked
+            or self.ctx.ended
+            or len(self.replies) >= self.max_in_flight
+            or message.target == self.module_id
+            or (surely_big(message.payload, self.stream_threshold) and self.streams.supported())
+        ):
+            return None
+        now = trio.current_time()
+        timeout = self.default_timeout if message.timeout is None else message.timeout
+        scopes = trio.current_effective_deadline()  # this is the asker's task
+        deadline = min(now + timeout, now if scopes == -math.inf else scopes)
+        budget_ms = max(math.ceil((deadline - now) * 1000.0), 0)
+        request_id = message.request_id or random_uuid()
+        try:
+            payload = request_payload(
+                message.payload, message.endpoint, REPLY_MARKER_VALUE, message.trace, budget_ms
+            )
+            if len(payload.data) > self.stream_threshold and self.streams.supported():
+                return None
+            frame = self._route_frame(message.target, message.endpoint, request_id, payload)
+        except (EncodeError, MessageTooLarge) as exc:
+            reply = self.ctx.reply_to_caller()
+            reply.fail(exc)
+            return reply
+        channel = writer.offer(frame)
+        if channel is None:
+            return None
+        reply = self.ctx.reply_to_caller()
+        self.requests[request_id] = _Request(
+            message.target,
+            message.endpoint,
+            message.response_type,
+            channel,
+            deadline - now,
+            time.perf_counter(),
+        )
+        self.replies.add(request_id, reply, deadline=deadline)
+        watch_asker(self, request_id, reply)
+        self.counts["sent"] += 1
+        return reply
 
     async def _prime_writer(self) -> None:
         with contextlib.suppress(NoChannel):
@@ -378,6 +448,10 @@ class Router(Actor[RouterMessage]):
     async def on_stop(self) -> None:
         if self.direct_replies is not None and self.direct_replies.hook == self._direct_reply:
             self.direct_replies.hook = None  # replies wait in the mailbox for the next one
+        if self.direct_replies is not None and self.direct_replies.serve == self._direct_serve:
+            self.direct_replies.serve = None  # requests too
+        if self.direct_requests is not None and self.direct_requests.hook == self._direct_request:
+            self.direct_requests.hook = None  # requests are asked of the next one
         if self.ctx.failure is None:  # stopped for good, not a crash: streams end too
             self.streams.end_hosted()
         # Requests in flight die with this incarnation (their askers get ActorCrashed or
@@ -587,9 +661,9 @@ class Router(Actor[RouterMessage]):
         )
         if local:  # to itself: served here, never on the wire
             self.counts["notifications"] += 1
-            await self._serve_request(LOCAL_CHANNEL, self._local(uuid.uuid4(), payload))
+            await self._serve_request(LOCAL_CHANNEL, self._local(random_uuid(), payload))
             return
-        notify_id = uuid.uuid4()
+        notify_id = random_uuid()
         prefer = None
         if not whole and (
             big or (len(payload.data) > self.stream_threshold and self.streams.supported())
@@ -635,7 +709,7 @@ class Router(Actor[RouterMessage]):
         )
 
     async def _send_request(self, message: SendRequest, reply: DeferredReply) -> None:
-        request_id = message.request_id or uuid.uuid4()
+        request_id = message.request_id or random_uuid()
         local = message.target == self.module_id
         # The deadline: the request's timeout, or the asker's own deadline if earlier (it
         # inherits its cancel scopes'); it travels as the budget left, in whole ms.
@@ -986,6 +1060,89 @@ class Router(Actor[RouterMessage]):
         if marker != NOTIFY_MARKER_VALUE:
             await self._write_reply(HandlerReply(source, request_id, data, channel))
 
+    def _reply_frame(self, message: HandlerReply) -> bytes:
+        """The frame of a reply; over the frame limit, the frame of a ``ReplyTooLarge``
+        error instead (the caller learns it now rather than at its deadline)."""
+        source, request_id = message.source, message.request_id
+        payload = EncodedMessage(data=message.data, format=EncodingFormat.JSON)
+        try:
+            return self._frame(source, REPLY_ENDPOINT, request_id, payload, message.channel)
+        except PayloadTooLarge as exc:
+            self.counts["too_large"] += 1
+            log.warning("the reply to %s (request %s) is a %d-byte frame, over the %d-byte "
+                        "limit; the caller gets ReplyTooLarge", source, request_id, exc.size,
+                        exc.limit)  # fmt: skip
+            error = ReplyError(
+                error_type="ReplyTooLarge",
+                message=f"the reply would be a {exc.size}-byte frame; the limit is "
+                f"{exc.limit} bytes",
+                module=self.module_id,
+                request_id=request_id,
+            )
+            payload = EncodedMessage(data=encode_reply_error(error), format=EncodingFormat.JSON)
+            return self._frame(source, REPLY_ENDPOINT, request_id, payload, message.channel)
+
+    def _direct_serve(self, channel: str, message: RoutedModuleMessage) -> bool:
+        """A request as a connection reads it (``_direct_replies``): served now when
+        :meth:`_serve_now` can; False when it must be told to the router instead."""
+        try:
+            return self._serve_now(channel, message)
+        except Exception as exc:  # crash as if it had come through the mailbox
+            if self.direct_replies is not None:
+                self.direct_replies.hook = self.direct_replies.serve = None
+            self.ctx.self_ref.tell_nowait(DirectReplyFailed(exc))
+            return True
+
+    def _serve_now(self, channel: str, message: RoutedModuleMessage) -> bool:
+        """``_serve_request`` in the reader's step, for the common case only: a request (not
+        a notification: those keep their order through the mailbox) in the form pywatt
+        writes, for an endpoint served by a function, while nothing waits in the mailbox
+        ahead of it. The function runs here as it would in the router; an awaitable it
+        returns runs as a task, as there. False (nothing done) for anything else."""
+        writer = self.writer
+        if (
+            writer is None
+            or writer.revoked
+            or self.ctx.ended
+            or len(self.ctx.cell.mailbox)
+            or message.original_request_id in self.requests  # a reply in the old form
+        ):
+            return False
+        fast = read_request(message.payload)
+        if fast is None:
+            return False
+        content, endpoint, marker, carrier, budget = fast
+        if marker != REPLY_MARKER_VALUE or budget == 0:
+            return False
+        source, request_id = message.source_module_id, message.original_request_id
+        entry = self.endpoints.find(endpoint, source)
+        if (
+            entry is None
+            or entry.stream
+            or isinstance(entry.handler, str)
+            or (entry.max_size is not None and len(message.payload.data) > entry.max_size)
+        ):
+            return False
+        deadline = math.inf if budget is None else trio.current_time() + budget / 1000.0
+        span = server_span(carrier, source, endpoint, actor=None, notify=False)
+        try:
+            with activated(span):
+                result = entry.handler(self._request_value(entry, content, message, None))
+                if inspect.isawaitable(result):  # an async handler: awaited beside the mailbox
+                    self._track(source, request_id, marker, channel)
+                    self.ctx.start_task(self._finish, result, message, marker, span, deadline, True)
+                    return True
+        except Exception as exc:
+            end_span(span, exc)
+            data = self._error_data(exc, source, request_id)
+        else:
+            end_span(span)
+            data = self._ok_data(result, marker, source, request_id, channel)
+        reply = HandlerReply(source, request_id, data, channel)
+        if writer.offer(self._reply_frame(reply), channel) is None:  # no room: wait for it
+            self.ctx.start_task(self._write_reply, reply)
+        return True
+
     async def _stream_handled(self, done: StreamHandled) -> None:
         """A streamed endpoint's handler (a lasting task) ended: write its answer."""
         if done.result is None:
@@ -1186,24 +1343,7 @@ class Router(Actor[RouterMessage]):
                 source, request_id, EncodedMessage(data=message.data, format=EncodingFormat.JSON)
             )
             return
-        payload = EncodedMessage(data=message.data, format=EncodingFormat.JSON)
-        try:
-            frame = self._frame(source, REPLY_ENDPOINT, request_id, payload, message.channel)
-        except PayloadTooLarge as exc:
-            # The caller learns it now, as an error of its request, rather than at its deadline.
-            self.counts["too_large"] += 1
-            log.warning("the reply to %s (request %s) is a %d-byte frame, over the %d-byte "
-                        "limit; the caller gets ReplyTooLarge", source, request_id, exc.size,
-                        exc.limit)  # fmt: skip
-            error = ReplyError(
-                error_type="ReplyTooLarge",
-                message=f"the reply would be a {exc.size}-byte frame; the limit is "
-                f"{exc.limit} bytes",
-                module=self.module_id,
-                request_id=request_id,
-            )
-            payload = EncodedMessage(data=encode_reply_error(error), format=EncodingFormat.JSON)
-            frame = self._frame(source, REPLY_ENDPOINT, request_id, payload, message.channel)
+        frame = self._reply_frame(message)
         try:
             await self._send_frame(
                 frame,

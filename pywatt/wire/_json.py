@@ -175,7 +175,28 @@ def encode_json(value: Any, as_type: Any = None) -> bytes:
     Raises ``EncodeError`` for a value with no JSON form (``UnserializableError`` for
     ``Identify``).
     """
+    if as_type is None:
+        return write_json(unstructure_any(value))
     return write_json(JSON.unstructure(value, as_type))
+
+
+_SCALARS: Final = frozenset({str, int, bool, type(None)})
+
+
+def unstructure_any(value: Any) -> Any:
+    """``JSON.unstructure(value)``, skipping the converters for a str / int / bool / None and
+    a dict of string keys and such values (a request's or reply's usual content): they are
+    already the builtins the converters would hand back."""
+    t = type(value)
+    if t in _SCALARS:
+        return value
+    if t is dict:
+        for key, item in value.items():
+            if type(key) is not str or type(item) not in _SCALARS:
+                break
+        else:
+            return value
+    return JSON.unstructure(value)
 
 
 @overload

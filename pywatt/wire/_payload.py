@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from ._bincode import decode_bincode, encode_bincode
 from ._converters import JSON
 from ._errors import DecodeError, EncodeError, NoBincodeLayout
-from ._json import decode_json, parse_json, write_json
+from ._json import decode_json, parse_json, unstructure_any, write_json
 from ._types_ext import ReplyError
 from ._types_message import EncodedMessage, EncodingFormat, Message, MessageMetadata
 from ._unions import OrchestratorToModule
@@ -131,7 +131,7 @@ def decode_payload(encoded: EncodedMessage, type_: type[T]) -> T:
 
 def encode_reply_ok(value: Any) -> bytes:
     """The JSON of a successful pywatt reply: ``{"Ok":<value>}``. Raises ``EncodeError``."""
-    return write_json({"Ok": JSON.unstructure(value)})
+    return write_json({"Ok": unstructure_any(value)})
 
 
 def encode_reply_error(error: ReplyError) -> bytes:

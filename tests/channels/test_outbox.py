@@ -72,18 +72,37 @@ async def _socket_pair() -> tuple[trio.SocketStream, trio.SocketStream]:
     return trio.SocketStream(a), trio.SocketStream(b)
 
 
-async def test_an_idle_outbox_writes_at_once_and_queues_behind_a_write_in_progress() -> None:
+async def _next_pass() -> None:
+    """Let the run loop finish its pass (and run what waits for its end)."""
+    await trio.lowlevel.checkpoint()
+    await trio.lowlevel.checkpoint()
+
+
+async def test_frames_queued_in_one_pass_go_out_in_one_write_at_its_end() -> None:
     left, right = await _socket_pair()
     box = Outbox()
-    box.direct = lambda frame: write_now(left, [frame])
-    box.put(b"one")  # idle: written in this step, nothing queued, no writer woken
-    assert box.frames == []
-    assert await right.receive_some(100) == b"one"
-    box.writing = True  # a write in progress: the next frames wait their turn
+    writes: list[list[bytes]] = []
+
+    def direct(frames: list[bytes]) -> int:
+        writes.append(list(frames))
+        return write_now(left, frames)
+
+    box.direct = direct
+    box.put(b"one")  # idle: queued, written at the end of this pass, no writer woken
     box.put(b"two")
+    assert box.frames == [b"one", b"two"]
+    assert writes == []
+    await _next_pass()
+    assert writes == [[b"one", b"two"]]
+    assert box.frames == []
+    assert box.size == 0
+    assert await right.receive_some(100) == b"onetwo"
+    box.writing = True  # a write in progress: the frames wait for the writer, in order
+    box.put(b"three")
+    await _next_pass()
+    assert box.frames == [b"three"]
+    assert len(writes) == 1
     box.writing = False
-    box.put(b"three")  # something is queued: it goes behind it, never ahead
-    assert box.frames == [b"two", b"three"]
     await left.aclose()
     assert write_now(left, [b"gone"]) == 0  # closed: nothing is written to a reused number
     box.close()
@@ -91,23 +110,32 @@ async def test_an_idle_outbox_writes_at_once_and_queues_behind_a_write_in_progre
     await right.aclose()
 
 
-async def test_what_a_full_socket_does_not_take_is_queued_for_the_writer() -> None:
+async def test_what_a_full_socket_does_not_take_is_left_for_the_writer() -> None:
     left, right = await _socket_pair()
     box = Outbox(high_water=1 << 30)
-    box.direct = lambda frame: write_now(left, [frame])
+    box.direct = lambda frames: write_now(left, frames)
     big = bytes(range(256)) * (1 << 14)  # 4 MiB: more than the kernel buffers take
-    box.put(big)
-    assert len(box.frames) == 1
-    assert 0 < len(box.frames[0]) < len(big)
     received = bytearray()
+    writer_woken: list[bool] = []
+
+    async def writer() -> None:
+        await box.wait_frames()
+        writer_woken.append(True)
+        await left.send_all(b"".join(box.take()))
 
     async def read() -> None:
-        while len(received) < len(big):
+        while len(received) < len(big) + 4:
             received.extend(await right.receive_some(1 << 16))
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(read)
-        await left.send_all(box.take()[0])
-    assert bytes(received) == big
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(writer)
+            await trio.testing.wait_all_tasks_blocked()  # the writer waits for frames
+            box.put(b"head")
+            box.put(big)
+            await _next_pass()  # the end-of-pass write took part of it and woke the writer
+            nursery.start_soon(read)
+    assert writer_woken == [True]
+    assert bytes(received) == b"head" + big
     await left.aclose()
     await right.aclose()

@@ -3,6 +3,7 @@ read, and anything not in the canonical form left to ``pywatt.wire`` (``None``).
 
 from __future__ import annotations
 
+import pickle
 import uuid
 
 import pytest
@@ -14,6 +15,7 @@ from pywatt.channels import (
     parse_route,
     parse_routed,
     payload_json,
+    random_uuid,
     route_frame,
     routed_message_frame,
     routed_response_frame,
@@ -196,6 +198,19 @@ def test_uuid4_text_is_a_random_version_4_uuid() -> None:
     for text in seen:
         value = uuid.UUID(text)
         assert str(value) == text
+        assert value.version == 4
+        assert value.variant == uuid.RFC_4122
+
+
+def test_random_uuid_is_a_uuid_like_uuid4s() -> None:
+    seen = {random_uuid() for _ in range(100)}
+    assert len(seen) == 100
+    for value in seen:
+        same = uuid.UUID(str(value))
+        assert same == value
+        assert hash(same) == hash(value)  # a dict key read back from the wire finds it
+        assert uuid.UUID(bytes=value.bytes) == value
+        assert pickle.loads(pickle.dumps(value)) == value
         assert value.version == 4
         assert value.variant == uuid.RFC_4122
 

@@ -3,8 +3,9 @@
 The listener accepts a connection on a module's own port or socket path, so the connection
 *is* that module (docs/architecture.md, decision 3). A :class:`ServerConnection` holds what the
 hub needs to write to it (an outbox drained by a writer task, every queued frame written with
-one ``sendmsg``; a frame queued while the outbox is empty and no write is in progress is
-written at once, in the queuing step, with no wake-up of the writer task) and what it
+one ``sendmsg``; frames queued while no write is in progress are written together at the end
+of the scheduler pass that queued them, ``pywatt.channels.at_pass_end``, with no wake-up of
+the writer task) and what it
 measures: frames, malformed frames, the heartbeat round-trip latency and the time of the
 last frame.
 
@@ -19,12 +20,11 @@ per frame.
 from __future__ import annotations
 
 import itertools
-import time
 from typing import Any, Final
 
 import trio
 
-from pywatt.channels import DIRECT_GAP_NS, send_buffers, write_now
+from pywatt.channels import at_pass_end, send_buffers, write_now
 from pywatt.wire import (
     CapabilitiesRequest,
     DecodeError,
@@ -107,8 +107,9 @@ class ServerConnection:
         self.last_received = trio.current_time()
         self._wake = trio.Event()
         self._direct = False
-        self._direct_at = 0
-        """The write loop runs and is not in a write: an idle outbox may be written at once."""
+        """The write loop runs and is not in a write: the outbox may be flushed by the run
+        loop at the end of the pass (:meth:`_flush`)."""
+        self._flush_due = False
         self.cancel_scope = trio.CancelScope()
 
     @property
@@ -159,21 +160,6 @@ class ServerConnection:
         block; a module that lets more than 16 MiB pile up is disconnected."""
         if self.closed:
             return False
-        if (
-            self._direct
-            and not self.outbox
-            and (now := time.monotonic_ns()) - self._direct_at > DIRECT_GAP_NS
-        ):
-            self._direct_at = now  # a burst queues behind this one (channels.DIRECT_GAP_NS)
-            pieces = [frame] if payload is None else [frame, payload]
-            written = write_now(self.stream, pieces)
-            if written:
-                total = len(frame) + (0 if payload is None else len(payload))
-                if written == total:
-                    self.frames_out += 1
-                    return True
-                rest = memoryview(b"".join(pieces))[written:]  # rare: the kernel buffer filled
-                frame, payload = bytes(rest), None
         self.outbox.append(frame)
         self.outbox_bytes += len(frame)
         self.outbox_frames += 1
@@ -183,8 +169,39 @@ class ServerConnection:
         if self.outbox_bytes > MAX_OUTBOX:
             self.close("the module does not read its channel (16 MiB queued)")
             return False
-        if not self._wake.is_set():
+        if self._flush_due:
+            return True
+        if self._direct:
+            self._flush_due = True
+            at_pass_end(self._flush)
+        elif not self._wake.is_set():
             self._wake.set()
+        return True
+
+    def _flush(self) -> bool:
+        """Write what was queued in this pass in one call, unless the writer is in a write
+        (it takes it after) or the connection closed; leave what the socket does not take
+        for the writer, and wake it. Returns whether a task was woken."""
+        self._flush_due = False
+        outbox = self.outbox
+        if not outbox or self.closed or not self._direct:
+            return False
+        written = write_now(self.stream, outbox)
+        if written == self.outbox_bytes:
+            self.frames_out += self.outbox_frames
+            self.outbox = []
+            self.outbox_bytes = self.outbox_frames = 0
+            return False
+        # The kernel buffer filled: the rest goes to the writer (which counts the frames).
+        self.outbox_bytes -= written
+        taken = 0
+        while written >= len(outbox[taken]):
+            written -= len(outbox[taken])
+            taken += 1
+        del outbox[:taken]
+        if written:
+            outbox[0] = outbox[0][written:]
+        self._wake.set()
         return True
 
     def close(self, reason: str) -> None:

@@ -74,6 +74,8 @@ _CHUNK: Final = 4
 """Frames handed to the hub before the reader lets the others run, so the first frames of a
 burst are forwarded while the rest are still being read."""
 _HANDSHAKE: Final = 10.0
+_OP_FIRST: Final = b"\xa2op"
+"""The bytes after the map header of a binary request or reply (its first key, ``"op"``)."""
 _HEARTBEAT_FRAME: Final = encode_bare(Heartbeat())
 
 
@@ -283,10 +285,15 @@ class ModuleListener(Actor[KillListener]):
                     conn.frames_in += 1
                     if frame.format is FrameFormat.MSGPACK and conn.pywatt:
                         # A stream frame (protocol-extensions §9.4): relayed by its id, the
-                        # payload forwarded as it is.
-                        head = stream_frame_head(frame.payload)
+                        # payload forwarded as it is. A request or reply in the binary form
+                        # (extensions §5.1) has "op" for its first key, a stream frame never:
+                        # one look at the first bytes says which to try.
+                        head = (
+                            None
+                            if frame.payload[1:4] == _OP_FIRST
+                            else stream_frame_head(frame.payload)
+                        )
                         if head is None:
-                            # A request or reply in the binary form (extensions §5.1).
                             binary = parse_binary_route(frame.payload)
                             if binary is not None:
                                 conn.malformed_run = 0
