@@ -88,3 +88,26 @@ async def test_a_gib_orchestrator_request_keeps_the_orchestrator_within_64_mib()
     assert digest["crc32"] == zlib.crc32(payload)
     assert stats.own_streams == 0, stats
     assert grown * MIB <= LIMIT, f"the orchestrator grew {grown:.1f} MiB over its baseline"
+
+
+@pytest.mark.slow
+async def test_a_gib_request_and_a_gib_reply_between_modules() -> None:
+    """The top of the size sweep for a plain request and its reply: module a asks b's
+    ``echo`` with 1 GiB of bytes and gets the same 1 GiB back, each way as a value in a
+    stream (no PayloadTooLarge, bytes kept bytes). The orchestrator, which relays both
+    streams, holds only their windows. (Each module holds the whole value it sent or got.)"""
+    with trio.fail_after(600):
+        # Each module joins and decodes a 1 GiB value (a second or more of its loop on a
+        # loaded machine): heartbeats at the default pace, not the tests' 0.5 s.
+        async with orchestrated("a", "b", heartbeat_interval=5.0) as (orch, lines):
+            pid = os.getpid()
+            _reset_peak(pid)
+            baseline = _status(pid, "VmRSS")
+            start = trio.current_time()
+            result = await step(orch, "a", call="b:echo", size=GIB, timeout=500)
+            seconds = trio.current_time() - start
+            grown = (_status(pid, "VmHWM") - baseline) / MIB
+    print(f"1 GiB request and reply: {seconds:.1f} s; orchestrator peak RSS over baseline "
+          f"{grown:.1f} MiB")  # fmt: skip
+    assert result == {"same": True, "type": "bytes", "size": GIB}, (result, lines.lines[-10:])
+    assert grown * MIB <= LIMIT, f"the orchestrator grew {grown:.1f} MiB over its baseline"
