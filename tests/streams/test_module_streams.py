@@ -533,6 +533,10 @@ async def test_a_stream_goes_on_across_a_crash_of_either_router(module: str) -> 
             # 2 s slow at first (10 chunks in flight at most): the crash comes mid-stream.
             await _start_slow_upload(orch, lines, {"sleep": "0.02", "slow_chunks": "100"})
             await orch.request(module, "crash", {"actor": "pywatt.router"})
+            # The crash is told, not done, when `crash` answers: wait for the new router
+            # (an ask of `result` meanwhile could be one the crash interrupts, rightly).
+            while await orch.request(module, "incarnation", {"actor": "pywatt.router"}) < 2:  # noqa: ASYNC110 (asked of the module)
+                await trio.sleep(0.01)
             result = await orch.request("a", "result", {})
             after = await step(orch, "a", upload="b:upload", size=3 * MIB)
             restarts = await orch.request(module, "incarnation", {"actor": "pywatt.router"})
