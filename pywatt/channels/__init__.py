@@ -76,6 +76,7 @@ from ._routeframes import routed_message_frame as routed_message_frame
 from ._routeframes import routed_response_frame as routed_response_frame
 from ._routeframes import uuid4_text as uuid4_text
 from ._send_buffers import IOV_MAX as IOV_MAX
+from ._send_buffers import drop_written as drop_written
 from ._send_buffers import send_buffers as send_buffers
 from ._send_buffers import write_now as write_now
 from ._serial import LineExpired as LineExpired

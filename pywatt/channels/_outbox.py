@@ -26,6 +26,7 @@ from typing import Final
 import trio
 
 from ._pass_end import at_pass_end
+from ._send_buffers import drop_written
 
 __all__ = ["HIGH_WATER", "Outbox"]
 
@@ -103,13 +104,7 @@ class Outbox:
         # The kernel buffer filled: drop what went out whole and keep the rest of a frame
         # cut in two, for the writer.
         self.size -= written
-        taken = 0
-        while written >= len(frames[taken]):
-            written -= len(frames[taken])
-            taken += 1
-        del frames[:taken]
-        if written:
-            frames[0] = frames[0][written:]
+        drop_written(frames, written)
         self._wake.set()
         return True
 

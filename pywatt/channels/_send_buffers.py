@@ -20,7 +20,7 @@ from typing import Final
 
 import trio
 
-__all__ = ["IOV_MAX", "send_buffers", "write_now"]
+__all__ = ["IOV_MAX", "drop_written", "send_buffers", "write_now"]
 
 IOV_MAX: Final = 512
 """Pieces given to one ``sendmsg`` call (Linux allows 1024)."""
@@ -75,3 +75,15 @@ def write_now(stream: trio.abc.Stream, buffers: list[bytes]) -> int:
         return os.writev(fd, buffers[:IOV_MAX])
     except OSError:
         return 0
+
+
+def drop_written(frames: list[bytes], written: int) -> None:
+    """After :func:`write_now` took ``written`` bytes of ``frames`` (not all of them): drop
+    the frames that went out whole and keep the unwritten rest of one cut in two."""
+    taken = 0
+    while written >= len(frames[taken]):
+        written -= len(frames[taken])
+        taken += 1
+    del frames[:taken]
+    if written:
+        frames[0] = frames[0][written:]

@@ -414,6 +414,19 @@ class Router(Actor[RouterMessage]):
         if channel is None:
             return None
         reply = self.ctx.reply_to_caller()
+        self._sent(message, request_id, reply, channel, deadline, now)
+        return reply
+
+    def _sent(
+        self,
+        message: SendRequest,
+        request_id: uuid.UUID,
+        reply: DeferredReply,
+        channel: str,
+        deadline: float,
+        now: float,
+    ) -> None:
+        """Bookkeeping of a request just queued on ``channel``: awaiting its reply."""
         self.requests[request_id] = _Request(
             message.target,
             message.endpoint,
@@ -425,7 +438,6 @@ class Router(Actor[RouterMessage]):
         self.replies.add(request_id, reply, deadline=deadline)
         watch_asker(self, request_id, reply)
         self.counts["sent"] += 1
-        return reply
 
     async def _prime_writer(self) -> None:
         with contextlib.suppress(NoChannel):
@@ -755,17 +767,7 @@ class Router(Actor[RouterMessage]):
         except (NoChannel, EncodeError, MessageTooLarge) as exc:
             reply.fail(exc)
             return
-        self.requests[request_id] = _Request(
-            message.target,
-            message.endpoint,
-            message.response_type,
-            channel,
-            deadline - now,
-            time.perf_counter(),
-        )
-        self.replies.add(request_id, reply, deadline=deadline)
-        watch_asker(self, request_id, reply)
-        self.counts["sent"] += 1
+        self._sent(message, request_id, reply, channel, deadline, now)
         if local:
             await self._serve_request(LOCAL_CHANNEL, self._local(request_id, payload))
 

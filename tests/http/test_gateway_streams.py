@@ -28,21 +28,25 @@ def rss_bytes() -> int:
     raise AssertionError("no VmRSS in /proc/self/status")
 
 
+async def _first_event_before_the_last(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    """GET /events: its first event reaches the client while the module holds the last."""
+    async with client.stream("GET", "/events", headers=headers) as events:
+        assert events.status_code == 200
+        assert events.headers["content-type"].startswith("text/event-stream")
+        lines = events.aiter_lines()
+        with trio.fail_after(20):  # the module holds "last" until /release
+            assert await anext(lines) == "data: first"
+        assert (await client.post("/release")).json() == {"released": True}
+        with trio.fail_after(20):
+            rest = [line async for line in lines if line]
+    assert rest == ["data: last"]
+
+
 async def test_server_sent_events_reach_the_client_before_the_module_sent_the_last() -> None:
     async with open_module(STREAM_MOD) as module:
         api = module.orchestrator.orchestrator_api
         async with httpx.AsyncClient(base_url=api, timeout=30) as client:
-            headers = {"accept": "text/event-stream"}
-            async with client.stream("GET", "/events", headers=headers) as events:
-                assert events.status_code == 200
-                assert events.headers["content-type"].startswith("text/event-stream")
-                lines = events.aiter_lines()
-                with trio.fail_after(20):  # the module holds "last" until /release
-                    assert await anext(lines) == "data: first"
-                assert (await client.post("/release")).json() == {"released": True}
-                with trio.fail_after(20):
-                    rest = [line async for line in lines if line]
-            assert rest == ["data: last"]
+            await _first_event_before_the_last(client, {"accept": "text/event-stream"})
 
 
 async def test_a_more_body_download_passes_through_in_parts_over_http() -> None:
@@ -97,15 +101,7 @@ async def test_on_the_default_pooled_path_a_streamed_answer_arrives_before_it_en
     async with open_module(STREAM_MOD) as module:
         api = module.orchestrator.orchestrator_api
         async with httpx.AsyncClient(base_url=api, timeout=30) as client:
-            async with client.stream("GET", "/events") as events:
-                assert events.status_code == 200
-                lines = events.aiter_lines()
-                with trio.fail_after(20):  # the module holds "last" until /release
-                    assert await anext(lines) == "data: first"
-                assert (await client.post("/release")).json() == {"released": True}
-                with trio.fail_after(20):
-                    rest = [line async for line in lines if line]
-            assert rest == ["data: last"]
+            await _first_event_before_the_last(client, {})
             # the pooled connection came back in order: the next answers are right
             for parts in (1, 3):
                 reply = await client.get(f"/download?parts={parts}")

@@ -111,6 +111,20 @@ async def step(orch: Orchestrator, module_id: str, **step: Any) -> Any:
     return await orch.request(module_id, "run", step)
 
 
+def _with_a_rust_like_peer() -> Manifest:
+    """Module ``a`` (this SDK) and ``r``, a Rust-like peer (no MessagePack, no streams) that
+    sends ``a`` one request."""
+    rust = ModuleSpec.from_command(
+        "r", str(Path(__file__).parents[1] / "integration" / "modules" / "rust_peer.py"),
+        kind=ModuleKind.FOREIGN, env={"RUST_TARGET": "a"},
+        channels=ChannelOptions(security=SecurityLevel.NONE),
+    )  # fmt: skip
+    return Manifest(
+        modules=(ModuleSpec.from_command("a", STREAMER), rust), heartbeat_interval=0.5,
+        grace=2.0, term_grace=1.0,
+    )  # fmt: skip
+
+
 # -- the size sweep --------------------------------------------------------------------------
 
 
@@ -316,16 +330,8 @@ async def test_a_big_orchestrator_request_to_a_rust_module_goes_whole_or_fails_t
     own request keeps the one-frame form: 400 KiB of bytes (1.4 MB of JSON) arrive in it,
     9 MiB (over 16 MiB of JSON) fail that request alone with ``PayloadTooLarge``, without
     being written first."""
-    rust = ModuleSpec.from_command(
-        "r", str(Path(__file__).parents[1] / "integration" / "modules" / "rust_peer.py"),
-        kind=ModuleKind.FOREIGN, env={"RUST_TARGET": "a"},
-        channels=ChannelOptions(security=SecurityLevel.NONE),
-    )  # fmt: skip
     lines = Lines()
-    manifest = Manifest(
-        modules=(ModuleSpec.from_command("a", STREAMER), rust), heartbeat_interval=0.5,
-        grace=2.0, term_grace=1.0,
-    )  # fmt: skip
+    manifest = _with_a_rust_like_peer()
     with trio.fail_after(60):
         async with open_orchestrator(manifest, on_output=lines.keep) as orch:
             await orch.module("a").wait_announced()
@@ -885,16 +891,8 @@ async def test_a_big_request_to_a_rust_module_goes_whole_as_before_or_fails_too_
     the caller sends the value in the request itself, as it always did: 400 KiB of bytes (1.4 MB
     of JSON) arrive (the Rust-like peer ignores them, so the call times out), 9 MiB (over
     16 MiB of JSON) are MessageTooLarge."""
-    rust = ModuleSpec.from_command(
-        "r", str(Path(__file__).parents[1] / "integration" / "modules" / "rust_peer.py"),
-        kind=ModuleKind.FOREIGN, env={"RUST_TARGET": "a"},
-        channels=ChannelOptions(security=SecurityLevel.NONE),
-    )  # fmt: skip
     lines = Lines()
-    manifest = Manifest(
-        modules=(ModuleSpec.from_command("a", STREAMER), rust), heartbeat_interval=0.5,
-        grace=2.0, term_grace=1.0,
-    )  # fmt: skip
+    manifest = _with_a_rust_like_peer()
     with trio.fail_after(60):
         async with open_orchestrator(manifest, on_output=lines.keep) as orch:
             await orch.module("a").wait_announced()
@@ -915,16 +913,8 @@ async def test_a_big_notification_to_a_rust_module_goes_whole_or_is_dropped_and_
     announcing notification and answers StreamRefused, and the router sends the value whole
     (400 KiB of bytes, 1.4 MB of JSON); over the frame limit (9 MiB) it is dropped and
     logged, since nobody waits for an answer."""
-    rust = ModuleSpec.from_command(
-        "r", str(Path(__file__).parents[1] / "integration" / "modules" / "rust_peer.py"),
-        kind=ModuleKind.FOREIGN, env={"RUST_TARGET": "a"},
-        channels=ChannelOptions(security=SecurityLevel.NONE),
-    )  # fmt: skip
     lines = Lines()
-    manifest = Manifest(
-        modules=(ModuleSpec.from_command("a", STREAMER), rust), heartbeat_interval=0.5,
-        grace=2.0, term_grace=1.0,
-    )  # fmt: skip
+    manifest = _with_a_rust_like_peer()
     with trio.fail_after(60):
         async with open_orchestrator(manifest, on_output=lines.keep) as orch:
             await orch.module("a").wait_announced()

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import trio
 
-from pywatt.channels import at_pass_end, send_buffers, write_now
+from pywatt.channels import at_pass_end, drop_written, send_buffers, write_now
 from pywatt.wire import (
     CapabilitiesRequest,
     DecodeError,
@@ -194,13 +194,7 @@ class ServerConnection:
             return False
         # The kernel buffer filled: the rest goes to the writer (which counts the frames).
         self.outbox_bytes -= written
-        taken = 0
-        while written >= len(outbox[taken]):
-            written -= len(outbox[taken])
-            taken += 1
-        del outbox[:taken]
-        if written:
-            outbox[0] = outbox[0][written:]
+        drop_written(outbox, written)
         self._wake.set()
         return True
 
