@@ -1,6 +1,7 @@
 """Routing through the orchestrator, driven by raw clients: a route in the canonical form
 (forwarded without decoding its payload) and one in another form (decoded by pywatt.wire)
-come out as the same frames, and requests go to the connection the target last sent on."""
+come out as the same frames, and requests go to the connection the target last sent on (or,
+before it sent anything, to one connection, in order)."""
 
 from __future__ import annotations
 
@@ -212,3 +213,43 @@ async def test_the_hop_honours_the_callers_budget() -> None:
             )  # fmt: skip
             await billing.aclose()
             await ledger.aclose()
+
+
+async def test_a_target_that_sent_nothing_gets_everything_on_one_connection_in_order() -> None:
+    """Two connections and not a frame sent on either: every request goes to the Unix socket,
+    in order (taking turns between the two let a small frame on one overtake a big one on
+    the other)."""
+    open_tcp = ChannelOptions(security=SecurityLevel.NONE)  # raw clients, without a token
+    with trio.fail_after(20):
+        async with running(
+            raw("billing", kind=ModuleKind.FOREIGN),
+            raw("ledger", kind=ModuleKind.FOREIGN, channels=open_tcp),
+        ) as run:
+            orch = run.orch
+            for module in ("billing", "ledger"):
+                await orch.module(module).wait_announced()
+            billing = await trio.open_unix_socket(orch.endpoints("billing").socket_path or "")
+            host, port = (orch.endpoints("ledger").tcp_address or "").rsplit(":", 1)
+            ledger_tcp = await trio.open_tcp_stream(host, int(port))
+            await orch.wait_channels("ledger", 1)
+            ledger_ipc = await trio.open_unix_socket(orch.endpoints("ledger").socket_path or "")
+            await orch.wait_channels("ledger", 2)
+            sent = []
+            for size in (200_000, 10, 200_000, 10, 10, 200_000):
+                request_id = uuid.uuid4()
+                sent.append(request_id)
+                await billing.send_all(
+                    encode_module_frame(
+                        RouteToModule(
+                            target_module_id="ledger", target_endpoint="post",
+                            request_id=request_id,
+                            payload=EncodedMessage(data=b'"' + b"x" * size + b'"'),
+                        )
+                    )
+                )  # fmt: skip
+            at_ipc = FrameDecoder()
+            for request_id in sent:  # every one on the Unix socket, in order
+                assert str(request_id).encode() in await _next(ledger_ipc, at_ipc)
+            assert (await orch.routing_statistics()).routed == len(sent)
+            for stream in (billing, ledger_ipc, ledger_tcp):
+                await stream.aclose()

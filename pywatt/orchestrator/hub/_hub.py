@@ -298,7 +298,6 @@ class Hub(Actor[HubMessage]):
         self.counts = state.counts
         self._last_used = state.last_used
         self._types = state.response_types
-        self._turn = 0
 
     async def on_start(self) -> None:
         self._settle()
@@ -430,11 +429,15 @@ class Hub(Actor[HubMessage]):
         last = self._last_used.get(module_id)
         if last is not None and not last.closed:
             return last
+        # Nothing sent yet: one connection, kept until the module speaks on another, so
+        # what goes to it keeps its order. Its Unix socket first, as a module's own
+        # preferences pick by default (protocol §6.3); the oldest of a kind.
         live = [c for c in self.conns.get(module_id, ()) if not c.closed]
         if not live:
             return None
-        self._turn += 1
-        return live[self._turn % len(live)]
+        chosen = next((c for c in live if c.kind == "ipc"), live[0])
+        self._last_used[module_id] = chosen
+        return chosen
 
     # -- frames ----------------------------------------------------------------------------
 
