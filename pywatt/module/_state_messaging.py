@@ -103,13 +103,9 @@ class MessagingMixin:
         direct = runtime.requests if runtime is not None else None
         with client_span(module, name) as trace:
             request = SendRequest(module, name, payload, response_type, timeout, trace)
-            # Sent in this task by the running router when it can (_direct_requests); an
-            # ask tracer follows asks only: with one installed the request is asked.
-            reply = (
-                direct.start(request)
-                if direct is not None and actors.ask_tracer() is None
-                else None
-            )
+            # Sent in this task by the running router when it can (_direct_requests). The
+            # request carries its trace itself (the client span's context, in ``trace``).
+            reply = direct.start(request) if direct is not None else None
             result: R = (
                 await reply.wait() if reply is not None else await self.system.ask(ROUTER, request)
             )
