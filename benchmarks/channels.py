@@ -8,10 +8,15 @@
 * ``routed_request``: request/response between two module processes through the embedded
   orchestrator (three processes: module ``ping`` asks ``pong:echo`` with 16 requests in
   flight; JSON payload ``{"n":1,"text":"ping"}``), against a bare trio TCP ping-pong of the
-  same route frame with 16 in flight over one connection to an echo process (``bare``).
+  same route frame with 16 in flight over one connection to an echo process (``bare``),
+  and the same through a bare relay process (``bare_relay``: three trio processes on Unix
+  sockets, as the routed request has, moving bytes without parsing them; the ratio
+  ``routed_request_vs_bare_relay`` has no target, it shows the floor of the shape).
   ``metrics.routed_p50_ms`` / ``routed_p99_ms`` are the request latencies seen by ``ping``;
   ``routed_p50_1_ms`` / ``routed_p99_1_ms`` the same with one request in flight (latency
-  without queueing: target p50 <= 0.25 ms), from runs of their own after the case's.
+  without queueing: target p50 <= 0.25 ms), from runs of their own after the case's;
+  ``relay_p50_1_ms`` the bare relay's p50 with one in flight, the latency no routed request
+  can go under on the same machine.
 
     python -m benchmarks.channels [--quick] [--out DIR] [--strict]
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import collections
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -270,38 +276,67 @@ def _route_frame() -> bytes:
 
 
 class BarePingPong:
-    """16 requests in flight over one TCP connection to an echo process; replies come back
-    in order, each wakes the oldest waiter."""
+    """Requests in flight over one connection to an echo process, replies back in order,
+    each waking the oldest waiter: over TCP straight to the echo (``relay=False``), or
+    through a bare relay process over Unix sockets (``relay=True``: the shape of the routed
+    request, three processes, with nothing parsed on the way)."""
 
-    def __init__(self) -> None:
-        self.process: subprocess.Popen[str] | None = None
+    def __init__(self, *, relay: bool = False) -> None:
+        self.relay = relay
+        self.processes: list[subprocess.Popen[str]] = []
         self.port = 0
+        self.path = ""
         self.frame = _route_frame()
+        self.directory = ""
+
+    def _spawn(self, *args: str) -> str:
+        process = subprocess.Popen(
+            [sys.executable, ECHO, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.processes.append(process)
+        assert process.stdout is not None
+        return process.stdout.readline().strip()
 
     def _start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, ECHO], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        assert self.process.stdout is not None
-        self.port = int(self.process.stdout.readline())
+        if not self.relay:
+            self.port = int(self._spawn())
+            return
+        self.directory = tempfile.mkdtemp(prefix="pywatt-bench-relay-")
+        echo = os.path.join(self.directory, "echo.sock")
+        self.path = os.path.join(self.directory, "relay.sock")
+        self._spawn(echo)
+        self._spawn("relay", self.path, echo)
 
     def close(self) -> None:
-        if self.process is not None:
-            assert self.process.stdin is not None
-            self.process.stdin.close()
-            self.process.wait(10)
+        for process in self.processes:
+            assert process.stdin is not None
+            process.stdin.close()
+            process.wait(10)
+        self.processes = []
+        if self.directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
     def run(self, seconds: float) -> float:
-        if self.process is None:
-            self._start()
-        return trio.run(self._run, seconds)
+        result = self.measure(seconds, IN_FLIGHT)
+        return result["count"] / result["elapsed"]
 
-    async def _run(self, seconds: float) -> float:
-        stream = await trio.open_tcp_stream("127.0.0.1", self.port)
+    def measure(self, seconds: float, in_flight: int) -> dict[str, float]:
+        """One run with ``in_flight`` requests outstanding: count, elapsed, p50 and p99."""
+        if not self.processes:
+            self._start()
+        return trio.run(self._run, seconds, in_flight)
+
+    async def _run(self, seconds: float, in_flight: int) -> dict[str, float]:
+        stream: trio.abc.Stream
+        if self.relay:
+            stream = await trio.open_unix_socket(self.path)
+        else:
+            stream = await trio.open_tcp_stream("127.0.0.1", self.port)
         waiters: collections.deque[trio.Event] = collections.deque()
         lock = trio.StrictFIFOLock()
         frame = self.frame
-        done = [0]
+        latencies: list[float] = []
+        clock = time.perf_counter
 
         async def reader() -> None:
             decoder = FrameDecoder()
@@ -314,24 +349,30 @@ class BarePingPong:
                     waiters.popleft().set()
 
         async def worker(deadline: float) -> None:
-            while time.perf_counter() < deadline:
+            while (sent := clock()) < deadline:
                 event = trio.Event()
                 async with lock:
                     waiters.append(event)
                     await stream.send_all(frame)
                 await event.wait()
-                done[0] += 1
+                latencies.append(clock() - sent)
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(reader)
-            start = time.perf_counter()
+            start = clock()
             async with trio.open_nursery() as workers:
-                for _ in range(IN_FLIGHT):
+                for _ in range(in_flight):
                     workers.start_soon(worker, start + seconds)
-            elapsed = time.perf_counter() - start
+            elapsed = clock() - start
             nursery.cancel_scope.cancel()
         await stream.aclose()
-        return done[0] / elapsed
+        latencies.sort()
+        return {
+            "count": len(latencies),
+            "elapsed": elapsed,
+            "p50_ms": latencies[len(latencies) // 2] * 1000.0,
+            "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000.0,
+        }
 
 
 def define(bench: Bench) -> None:
@@ -342,6 +383,7 @@ def define(bench: Bench) -> None:
         bench.target(bench.ratio(name, "pywatt", "bare"), ">=", ONE_WAY_TARGET)
     routed = RoutedFixture()
     bare = BarePingPong()
+    relay = BarePingPong(relay=True)
     settings = (
         Settings(repetitions=3, seconds=0.4, warmup_seconds=0.2)
         if bench.quick
@@ -350,11 +392,13 @@ def define(bench: Bench) -> None:
     case = bench.case("routed_request", unit="req/s", settings=settings)
     case.add("pywatt", routed.run)
     case.add("bare", bare.run)
+    case.add("bare_relay", relay.run)
     bench.target(
         bench.ratio("routed_request", "pywatt", "bare", name="routed_request_vs_ping_pong"),
         ">=",
         ROUTED_TARGET,
     )
+    bench.ratio("routed_request", "pywatt", "bare_relay")  # the floor of three processes
     # The latencies measured by the case's runs (the warm-up's left out).
     bench.metric("routed_p50_ms", lambda: statistics.median(routed.p50[1:] or routed.p50))
     bench.metric("routed_p99_ms", lambda: statistics.median(routed.p99[1:] or routed.p99))
@@ -370,7 +414,19 @@ def define(bench: Bench) -> None:
     bench.metric("routed_p50_1_ms", p50_one_in_flight)
     bench.metric("routed_p99_1_ms", lambda: p99_one.pop(0))
     bench.target("routed_p50_1_ms", "<=", ROUTED_P50_1_TARGET_MS)
-    bench.meta["cleanup"] = [routed.close, bare.close]
+    # The same through the bare relay: the latency of three trio processes on Unix
+    # sockets that parse nothing, under which no routed request can go.
+    bench.metric("relay_p50_1_ms", lambda: relay.measure(settings.seconds, 1)["p50_ms"])
+    bench.meta["routed_request"] = {
+        "pywatt": f"module ping asks pong:echo through the embedded orchestrator, "
+        f"{IN_FLIGHT} in flight (Unix sockets)",
+        "bare": f"the same route frame, {IN_FLIGHT} in flight, over one TCP connection "
+        "straight to a trio echo process (two processes)",
+        "bare_relay": f"the same frame, {IN_FLIGHT} in flight, through a trio process that "
+        "pumps bytes between two Unix sockets to the echo process (three processes, nothing "
+        "parsed)",
+    }
+    bench.meta["cleanup"] = [routed.close, bare.close, relay.close]
 
 
 if __name__ == "__main__":
