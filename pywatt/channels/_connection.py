@@ -72,6 +72,7 @@ from ._frames import (
 )
 from ._messages import ChannelInbound, ConnectionLost, SendFrame
 from ._outbox import Outbox
+from ._receive import SocketReader
 from ._send_buffers import send_buffers, write_now
 from ._serve_http import HTTP_SUBSCRIPTION, ServeHttp
 from ._subscriptions import Subscriptions
@@ -343,9 +344,10 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
 
     async def _read_loop(self, stream: trio.abc.Stream) -> None:
         decoder = FrameDecoder(self.config.max_frame_size)
+        reader = SocketReader(stream)
         while True:
             try:
-                data = await stream.receive_some(_RECEIVE)
+                data = await reader.receive_some(_RECEIVE)
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 raise self._broken(f"read failed: {exc.__cause__ or exc}") from exc
             if not data:

@@ -234,7 +234,7 @@ class ModuleListener(Actor[KillListener]):
 
     async def _receive(self, conn: ServerConnection) -> bytes:
         try:
-            data = await conn.stream.receive_some(_RECEIVE)
+            data = await conn.reader.receive_some(_RECEIVE)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             conn.close(f"read failed: {exc.__cause__ or exc}")
             return b""
