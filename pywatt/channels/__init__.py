@@ -65,6 +65,7 @@ from ._policy import ReconnectPolicy as ReconnectPolicy
 from ._policy import default_policy as default_policy
 from ._policy import is_local_address as is_local_address
 from ._policy import policy_from_dict as policy_from_dict
+from ._receive import SocketReader as SocketReader
 from ._routeframes import RawRoute as RawRoute
 from ._routeframes import parse_route as parse_route
 from ._routeframes import parse_routed as parse_routed

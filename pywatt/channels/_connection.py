@@ -72,6 +72,7 @@ from ._frames import (
 )
 from ._messages import ChannelInbound, ConnectionLost, SendFrame
 from ._outbox import Outbox
+from ._receive import SocketReader
 from ._send_buffers import send_buffers, write_now
 from ._serve_http import HTTP_SUBSCRIPTION, ServeHttp
 from ._subscriptions import Subscriptions
@@ -96,9 +97,11 @@ UNIX_SEND_BUFFER: Final = 1 << 20
 200 KiB): a stream's window of 64 KiB chunks is written in a few calls, not one per chunk and
 a wait for the reader between them (benchmarks/streams.py). Kernel memory, used only while
 bytes wait for the reader."""
-_CHUNK: Final = 4
+_CHUNK: Final = 8
 """Frames handed on before the reader lets the others run: replies to the first requests of a
-burst leave while the rest are still being read (a pipeline, not one clump per burst)."""
+burst leave while the rest are still being read (a pipeline, not one clump per burst). Each
+yield ends a scheduler pass, and so costs an end-of-pass write: 8 measured less CPU per routed
+request than 4 at the same rate; 12 and more clump a burst and the rate falls."""
 _REGISTRATION_REPLIES: Final = RegistrationReply.__args__
 
 Opener = Callable[[ChannelConfig], Awaitable[trio.abc.Stream]]
@@ -343,9 +346,10 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
 
     async def _read_loop(self, stream: trio.abc.Stream) -> None:
         decoder = FrameDecoder(self.config.max_frame_size)
+        reader = SocketReader(stream)
         while True:
             try:
-                data = await stream.receive_some(_RECEIVE)
+                data = await reader.receive_some(_RECEIVE)
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 raise self._broken(f"read failed: {exc.__cause__ or exc}") from exc
             if not data:

@@ -22,6 +22,11 @@ from ._outbox import Outbox
 
 __all__ = ["ChannelDirectory", "ChannelState", "ChannelStatistics", "ConnectionStatus"]
 
+_changes = [0]
+"""Bumped whenever a connection changes status or joins a directory: a directory's pools
+of connected connections (``ChannelDirectory.pick``, on every request's path) are built
+again only after that."""
+
 
 class ConnectionStatus(enum.Enum):
     CONNECTING = "connecting"
@@ -111,6 +116,7 @@ class ChannelState:
             self.consecutive_failures += 1
         if error is not None:
             self.last_error = error
+        _changes[0] += 1
         self.changed.set()
         self.changed = trio.Event()
 
@@ -150,9 +156,11 @@ class ChannelDirectory:
         self._turn = itertools.count()
         self._changed = trio.Event()
         self._order_cache: tuple[ChannelPreferences, list[ChannelType]] | None = None
+        self._pools: tuple[int, ChannelPreferences, list[list[ChannelState]]] | None = None
 
     def add(self, state: ChannelState) -> None:
         self.states[state.name] = state
+        _changes[0] += 1
 
     def notify(self) -> None:
         """A connection changed state (wakes :meth:`wait_connected`)."""
@@ -196,12 +204,22 @@ class ChannelDirectory:
         """The connection that should carry the next frame, or None if none is up: the first
         of :meth:`candidates`, without building the rest (it is on every request's path)."""
         turn = next(self._turn)
-        states = self.states.values()
-        for kind in self._order():
-            pool = [s for s in states if s.kind is kind and s.status is ConnectionStatus.CONNECTED]
-            if pool:
-                return pool[turn % len(pool)]
+        pools = self._pools
+        if pools is None or pools[0] != _changes[0] or pools[1] is not self.preferences:
+            pools = self._pools = (_changes[0], self.preferences, self._connected_pools())
+        for pool in pools[2]:
+            return pool[turn % len(pool)]
         return None
+
+    def _connected_pools(self) -> list[list[ChannelState]]:
+        """The connected connections of each allowed kind, in the order to try the kinds;
+        the kinds with none left out."""
+        states = self.states.values()
+        pools = (
+            [s for s in states if s.kind is kind and s.status is ConnectionStatus.CONNECTED]
+            for kind in self._order()
+        )
+        return [pool for pool in pools if pool]
 
     async def wait_changed(self) -> None:
         """Block until some connection changes state."""

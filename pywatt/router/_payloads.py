@@ -72,28 +72,63 @@ def request_payload(
     try:
         if trace and len(trace) == 1 and (parent := trace.get(_TRACEPARENT)) is not None:
             # the usual trace context, a lone traceparent: its key sorts after the marker's
-            fields = _MARKER + encode_basestring(marker).encode() + _PARENT
-            fields += encode_basestring(parent).encode()
+            fields = _marker(marker) + _PARENT + encode_basestring(parent).encode() + b"}}}"
         elif trace:  # the keys sorted, as serde_json writes a map
             properties = {REPLY_MARKER_PROPERTY: marker, **trace}
             fields = b",".join(
                 encode_basestring(key).encode() + b":" + encode_basestring(text).encode()
                 for key, text in sorted(properties.items())
             )
+            fields += b"}}}"
         else:
-            fields = _MARKER + encode_basestring(marker).encode()
-        meta = (
-            b',"metadata":{"destination":'
-            + encode_basestring(endpoint).encode()
-            + b',"properties":{'
-            + (b"" if budget_ms is None else _BUDGET + str(budget_ms).encode() + b",")
-            + fields
-            + b"}}}"
-        )
+            fields = _marker(marker) + b"}}}"
+        head = _destination(endpoint)
     except UnicodeEncodeError:
         raise EncodeError("string contains a lone surrogate; it has no UTF-8 form") from None
-    data = b'{"id":"' + uuid4_text().encode() + b'","content":' + encode_json(value) + meta
+    data = b"".join(
+        (
+            b'{"id":"',
+            uuid4_text().encode(),
+            b'","content":',
+            encode_json(value),
+            head,
+            b"" if budget_ms is None else _BUDGET + str(budget_ms).encode() + b",",
+            fields,
+        )
+    )
     return EncodedMessage(data=data, format=EncodingFormat.JSON)
+
+
+# What is the same for every request to an endpoint (and for every reply marker) is written
+# once: the metadata up to the properties, and the marker's field.
+_destinations: dict[str, bytes] = {}
+_markers: dict[str, bytes] = {}
+_KEPT: Final = 1024
+"""At most this many endpoints' heads are kept; past it the table starts afresh."""
+
+
+def _destination(endpoint: str) -> bytes:
+    """``,"metadata":{"destination":<endpoint>,"properties":{``. Raises
+    ``UnicodeEncodeError``."""
+    head = _destinations.get(endpoint)
+    if head is None:
+        head = b',"metadata":{"destination":' + encode_basestring(endpoint).encode()
+        head += b',"properties":{'
+        if len(_destinations) >= _KEPT:
+            _destinations.clear()
+        _destinations[endpoint] = head
+    return head
+
+
+def _marker(marker: str) -> bytes:
+    """``"pywatt_reply":<marker>``. Raises ``UnicodeEncodeError``."""
+    field = _markers.get(marker)
+    if field is None:
+        field = _MARKER + encode_basestring(marker).encode()
+        if len(_markers) >= _KEPT:
+            _markers.clear()
+        _markers[marker] = field
+    return field
 
 
 def read_request(

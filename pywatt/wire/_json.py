@@ -111,6 +111,14 @@ _ENCODER: Final = json.JSONEncoder(
     check_circular=False,
     allow_nan=False,
 )
+# ``JSONEncoder.encode`` builds the C encoder anew on every call (with ``_ENCODER``'s
+# settings, no indent); it is built once here and called as ``encode`` calls it.
+_MAKE_C_ENCODER: Final[Any] = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER: Final[Any] = (
+    None
+    if _MAKE_C_ENCODER is None
+    else _MAKE_C_ENCODER(None, _default, encode_basestring, None, ":", ",", False, False, False)
+)
 
 
 def _write(value: Any, out: list[str]) -> None:
@@ -154,7 +162,7 @@ def _write(value: Any, out: list[str]) -> None:
 def write_json(tree: Any) -> bytes:
     """Write builtins (as produced by the converters) as serde_json bytes."""
     try:
-        text = _ENCODER.encode(tree)
+        text = _ENCODER.encode(tree) if _C_ENCODER is None else "".join(_C_ENCODER(tree, 0))
     except _NeedsSlowWriter:
         out: list[str] = []
         _write(tree, out)

@@ -190,3 +190,16 @@ def test_a_traced_payload_carries_the_trace_context_in_sorted_properties(
     }
     if "baggage" not in trace:
         assert read_request(timed) == ({"a": 1}, "charge", "result", trace, 700)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"metadata": {"destination": "x", "properties": {"pywatt_reply": "result"}}},
+        [{"a": 1, "metadata": {"destination": "e"}}, ',"metadata":{"destination":"'],
+        {"x": {"metadata": {"destination": "e", "properties": {}}}, "y": "}}}"},
+    ],
+)
+def test_a_content_that_holds_the_metadata_text_reads_back_whole(value: Any) -> None:
+    payload = request_payload(value, "charge", "result", None, 250)
+    assert read_request(payload) == (value, "charge", "result", None, 250)

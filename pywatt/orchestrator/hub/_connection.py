@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import trio
 
-from pywatt.channels import at_pass_end, drop_written, send_buffers, write_now
+from pywatt.channels import SocketReader, at_pass_end, drop_written, send_buffers, write_now
 from pywatt.wire import (
     CapabilitiesRequest,
     DecodeError,
@@ -87,6 +87,8 @@ class ServerConnection:
         self.kind = kind
         self.number = next(_ids)
         self.stream = stream
+        self.reader = SocketReader(stream)
+        """Reads ``stream`` (the listener's reads, ``pywatt.channels.SocketReader``)."""
         self.declaration: ModuleDeclaration | None = None
         self.outbox: list[bytes] = []
         self.outbox_bytes = 0
