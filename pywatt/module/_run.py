@@ -41,6 +41,7 @@ from pywatt.wire import EXIT_CANNOT_START, InitBlob, LineDecoder, SocketAddress
 from ._config import ModuleConfig, secrets_from_env
 from ._data import data_specs
 from ._forward import forwarder_specs
+from ._gc import freeze_startup_heap, wants_freeze
 from ._http import builtin_endpoints, not_found_app
 from ._init_wait import init_deadline, wait_init_blob
 from ._lifecycle import LIFECYCLE, ModuleOutcome, ShutdownModule, lifecycle_spec
@@ -254,6 +255,7 @@ async def _start(
     """Start-up, in order (see :func:`serve_module`). A failure is logged, told to the
     lifecycle actor (the module stops) and returned."""
     try:
+        freeze = wants_freeze()
         values: dict[str, str] = {}
         for name in config.secrets:  # in order, before announcing (docs/protocol.md §3.3 step 3)
             values[name] = (await system.ask("pywatt.secrets", GetSecret(name))).value
@@ -301,6 +303,8 @@ async def _start(
             watch_module(system, runtime.channels)
         await system.ask("pywatt.registrar", Announce(_listen_text(init), endpoints))
         log.info("module %s announced %d endpoint(s)", init.module_id, len(endpoints))
+        if freeze:
+            freeze_startup_heap()
         if config.enable_module_registration:
             await _register(system, config, init)
     except (SecretError, PywattError, TimeoutError, actors.ActorError) as exc:
