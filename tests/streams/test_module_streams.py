@@ -538,11 +538,7 @@ async def test_a_stream_goes_on_across_a_crash_of_either_router(module: str) -> 
         async with orchestrated("a", "b") as (orch, lines):
             # 2 s slow at first (10 chunks in flight at most): the crash comes mid-stream.
             await _start_slow_upload(orch, lines, {"sleep": "0.02", "slow_chunks": "100"})
-            await orch.request(module, "crash", {"actor": "pywatt.router"})
-            # The crash is told, not done, when `crash` answers: wait for the new router
-            # (an ask of `result` meanwhile could be one the crash interrupts, rightly).
-            while await orch.request(module, "incarnation", {"actor": "pywatt.router"}) < 2:  # noqa: ASYNC110 (asked of the module)
-                await trio.sleep(0.01)
+            await _crash(orch, module, "pywatt.router")
             result = await orch.request("a", "result", {})
             after = await step(orch, "a", upload="b:upload", size=3 * MIB)
             restarts = await orch.request(module, "incarnation", {"actor": "pywatt.router"})
@@ -597,11 +593,21 @@ async def test_a_stream_reply_goes_on_across_a_crash_of_either_router(
                                "slow_chunks": 100, "sleep": 0.02},
             )  # fmt: skip
             await lines.wait_for("download receiving from b:download")
-            await orch.request(module, "crash", {"actor": actor})
+            await _crash(orch, module, actor)
             result = await orch.request("a", "result", {})
             restarts = await orch.request(module, "incarnation", {"actor": actor})
     assert result == {"bytes": 16 * MIB, "crc_ok": True, "metadata": {}}, (result, lines.lines)
     assert restarts >= 2, f"{actor} did not crash"
+
+
+async def _crash(orch: Orchestrator, module_id: str, actor: str) -> None:
+    """Crash ``actor`` in ``module_id`` and return once its next incarnation runs. The crash
+    is told, not done, when ``crash`` answers: a request the old router takes meanwhile (a
+    long ``result``) is one the crash interrupts, rightly (``RequestInterrupted``). A plain
+    function serves ``incarnation``: answered at once, never interrupted."""
+    await orch.request(module_id, "crash", {"actor": actor})
+    while await orch.request(module_id, "incarnation", {"actor": actor}) < 2:  # noqa: ASYNC110 (asked of the module)
+        await trio.sleep(0.01)
 
 
 async def _held(orch: Orchestrator, module_id: str) -> dict[str, int]:
@@ -629,7 +635,7 @@ async def test_a_router_crash_mid_body_aborts_the_body_on_both_sides(kind: str) 
                 await orch.request("a", "start", work)
                 while not (await _held(orch, "a"))["streams"]:  # noqa: ASYNC110 (a's table)
                     await trio.sleep(0.001)
-                await orch.request("a", "crash", {"actor": "pywatt.router"})
+                await _crash(orch, "a", "pywatt.router")
                 result = await orch.request("a", "result", {})
             finally:
                 if kind == "request":
