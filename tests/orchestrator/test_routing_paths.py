@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import trio
 
 from pywatt.channels import encode_module_frame
-from pywatt.orchestrator import ChannelOptions, ModuleKind
+from pywatt.orchestrator import ChannelOptions, ModuleKind, Orchestrator
 from pywatt.wire import (
     NEED_DATA,
     REPLY_ENDPOINT,
@@ -99,21 +101,59 @@ async def test_canonical_and_other_forms_of_a_route_are_forwarded_alike() -> Non
             await ledger.aclose()
 
 
-async def test_requests_go_to_the_connection_the_target_last_sent_on() -> None:
+@asynccontextmanager
+async def _ledger_on_two_connections(
+    *, tcp_first: bool
+) -> AsyncIterator[tuple[Orchestrator, trio.abc.Stream, trio.abc.Stream, trio.abc.Stream]]:
+    """Raw modules ``billing`` (one Unix-socket connection) and ``ledger`` (one on each
+    transport, TCP opened first when ``tcp_first``): ``(orch, billing, ledger_ipc,
+    ledger_tcp)``, all open and counted by the orchestrator."""
     open_tcp = ChannelOptions(security=SecurityLevel.NONE)  # raw clients, without a token
-    with trio.fail_after(20):
-        async with running(
-            raw("billing", kind=ModuleKind.FOREIGN),
-            raw("ledger", kind=ModuleKind.FOREIGN, channels=open_tcp),
-        ) as run:
-            orch = run.orch
-            for module in ("billing", "ledger"):
-                await orch.module(module).wait_announced()
-            billing = await trio.open_unix_socket(orch.endpoints("billing").socket_path or "")
-            ledger_ipc = await trio.open_unix_socket(orch.endpoints("ledger").socket_path or "")
-            host, port = (orch.endpoints("ledger").tcp_address or "").rsplit(":", 1)
+    async with running(
+        raw("billing", kind=ModuleKind.FOREIGN),
+        raw("ledger", kind=ModuleKind.FOREIGN, channels=open_tcp),
+    ) as run:
+        orch = run.orch
+        for module in ("billing", "ledger"):
+            await orch.module(module).wait_announced()
+        billing = await trio.open_unix_socket(orch.endpoints("billing").socket_path or "")
+        host, port = (orch.endpoints("ledger").tcp_address or "").rsplit(":", 1)
+        ledger_path = orch.endpoints("ledger").socket_path or ""
+        if tcp_first:
             ledger_tcp = await trio.open_tcp_stream(host, int(port))
-            await orch.wait_channels("ledger", 2)
+            await orch.wait_channels("ledger", 1)
+            ledger_ipc = await trio.open_unix_socket(ledger_path)
+        else:
+            ledger_ipc = await trio.open_unix_socket(ledger_path)
+            ledger_tcp = await trio.open_tcp_stream(host, int(port))
+        await orch.wait_channels("ledger", 2)
+        try:
+            yield orch, billing, ledger_ipc, ledger_tcp
+        finally:
+            for stream in (billing, ledger_ipc, ledger_tcp):
+                await stream.aclose()
+
+
+async def _send_posts(billing: trio.abc.Stream, payloads: list[bytes]) -> list[uuid.UUID]:
+    """Route one request to ``ledger:post`` per payload (JSON text); their ids, in order."""
+    sent = []
+    for data in payloads:
+        request_id = uuid.uuid4()
+        sent.append(request_id)
+        await billing.send_all(
+            encode_module_frame(
+                RouteToModule(
+                    target_module_id="ledger", target_endpoint="post",
+                    request_id=request_id, payload=EncodedMessage(data=data),
+                )
+            )
+        )  # fmt: skip
+    return sent
+
+
+async def test_requests_go_to_the_connection_the_target_last_sent_on() -> None:
+    with trio.fail_after(20):
+        async with _ledger_on_two_connections(tcp_first=False) as (orch, billing, _, ledger_tcp):
             # The ledger speaks on TCP (a route to a module that is not there).
             await ledger_tcp.send_all(
                 encode_module_frame(
@@ -125,23 +165,10 @@ async def test_requests_go_to_the_connection_the_target_last_sent_on() -> None:
             )  # fmt: skip
             while (await orch.routing_statistics()).unroutable < 1:  # noqa: ASYNC110 (hub state)
                 await trio.sleep(0.01)
+            sent = await _send_posts(billing, [b"{}"] * 4)
             at_tcp = FrameDecoder()
-            sent = []
-            for _ in range(4):
-                request_id = uuid.uuid4()
-                sent.append(request_id)
-                await billing.send_all(
-                    encode_module_frame(
-                        RouteToModule(
-                            target_module_id="ledger", target_endpoint="post",
-                            request_id=request_id, payload=EncodedMessage(data=b"{}"),
-                        )
-                    )
-                )  # fmt: skip
             for request_id in sent:  # every one on TCP, in order
                 assert str(request_id).encode() in await _next(ledger_tcp, at_tcp)
-            for stream in (billing, ledger_ipc, ledger_tcp):
-                await stream.aclose()
 
 
 def _timed_payload(budget_ms: int) -> EncodedMessage:
@@ -216,40 +243,14 @@ async def test_the_hop_honours_the_callers_budget() -> None:
 
 
 async def test_a_target_that_sent_nothing_gets_everything_on_one_connection_in_order() -> None:
-    """Two connections and not a frame sent on either: every request goes to the Unix socket,
-    in order (taking turns between the two let a small frame on one overtake a big one on
-    the other)."""
-    open_tcp = ChannelOptions(security=SecurityLevel.NONE)  # raw clients, without a token
+    """Two connections and not a frame sent on either: every request goes to the Unix socket
+    (opened second), in order (taking turns between the two let a small frame on one
+    overtake a big one on the other)."""
     with trio.fail_after(20):
-        async with running(
-            raw("billing", kind=ModuleKind.FOREIGN),
-            raw("ledger", kind=ModuleKind.FOREIGN, channels=open_tcp),
-        ) as run:
-            orch = run.orch
-            for module in ("billing", "ledger"):
-                await orch.module(module).wait_announced()
-            billing = await trio.open_unix_socket(orch.endpoints("billing").socket_path or "")
-            host, port = (orch.endpoints("ledger").tcp_address or "").rsplit(":", 1)
-            ledger_tcp = await trio.open_tcp_stream(host, int(port))
-            await orch.wait_channels("ledger", 1)
-            ledger_ipc = await trio.open_unix_socket(orch.endpoints("ledger").socket_path or "")
-            await orch.wait_channels("ledger", 2)
-            sent = []
-            for size in (200_000, 10, 200_000, 10, 10, 200_000):
-                request_id = uuid.uuid4()
-                sent.append(request_id)
-                await billing.send_all(
-                    encode_module_frame(
-                        RouteToModule(
-                            target_module_id="ledger", target_endpoint="post",
-                            request_id=request_id,
-                            payload=EncodedMessage(data=b'"' + b"x" * size + b'"'),
-                        )
-                    )
-                )  # fmt: skip
+        async with _ledger_on_two_connections(tcp_first=True) as (orch, billing, ledger_ipc, _):
+            sizes = (200_000, 10, 200_000, 10, 10, 200_000)
+            sent = await _send_posts(billing, [b'"' + b"x" * size + b'"' for size in sizes])
             at_ipc = FrameDecoder()
             for request_id in sent:  # every one on the Unix socket, in order
                 assert str(request_id).encode() in await _next(ledger_ipc, at_ipc)
             assert (await orch.routing_statistics()).routed == len(sent)
-            for stream in (billing, ledger_ipc, ledger_tcp):
-                await stream.aclose()
