@@ -63,6 +63,7 @@ from pywatt.wire import (
 HERE: Final = Path(__file__).resolve().parent
 PEER: Final = str(HERE / "_channels_peer.py")
 ECHO: Final = str(HERE / "_channels_echo.py")
+RELAY: Final = str(HERE / "_relay_peer.py")
 FRAME: Final = heartbeat_ack_frame()
 BATCH: Final = 256
 IN_FLIGHT: Final = 16
@@ -289,28 +290,31 @@ class BarePingPong:
         self.frame = _route_frame()
         self.directory = ""
 
-    def _spawn(self, *args: str) -> str:
+    def _spawn(self, script: str, *args: str) -> str:
         process = subprocess.Popen(
-            [sys.executable, ECHO, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
+            [sys.executable, script, *args],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
         self.processes.append(process)
         assert process.stdout is not None
         return process.stdout.readline().strip()
 
     def _start(self) -> None:
         if not self.relay:
-            self.port = int(self._spawn())
+            self.port = int(self._spawn(ECHO))
             return
         self.directory = tempfile.mkdtemp(prefix="pywatt-bench-relay-")
         echo = os.path.join(self.directory, "echo.sock")
         self.path = os.path.join(self.directory, "relay.sock")
-        self._spawn(echo)
-        self._spawn("relay", self.path, echo)
+        self._spawn(RELAY, "echo", echo)
+        self._spawn(RELAY, "relay", self.path, echo)
 
     def close(self) -> None:
         for process in self.processes:
             assert process.stdin is not None
-            process.stdin.close()
+            process.stdin.close()  # the TCP echo ends then; the Unix-socket peers are stopped
+            if self.relay:
+                process.terminate()
             process.wait(10)
         self.processes = []
         if self.directory:
