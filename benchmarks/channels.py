@@ -5,18 +5,20 @@
   joins what is queued into one write) into a sink that counts the bytes, against a bare
   trio loop doing ``send_all`` of the same frame per message (``bare``). Rate: frames/s,
   until the sink has every byte.
-* ``routed_request``: request/response between two module processes through the embedded
-  orchestrator (three processes: module ``ping`` asks ``pong:echo`` with 16 requests in
-  flight; JSON payload ``{"n":1,"text":"ping"}``), against a bare trio TCP ping-pong of the
-  same route frame with 16 in flight over one connection to an echo process (``bare``),
-  and the same through a bare relay process (``bare_relay``: three trio processes on Unix
-  sockets, as the routed request has, moving bytes without parsing them; the ratio
-  ``routed_request_vs_bare_relay`` has no target, it shows the floor of the shape).
+* ``routed_request``: request/response between two module processes under the embedded
+  orchestrator (module ``ping`` asks ``pong:echo`` with 16 requests in flight; JSON payload
+  ``{"n":1,"text":"ping"}``), as a user gets it: on the direct line the orchestrator granted
+  them (``pywatt``, two processes), and with ``PYWATT_DIRECT_LINES=0``, through the
+  orchestrator (``through_orchestrator``, three processes, as every request to or from a
+  Rust module goes). Against a bare trio TCP ping-pong of the same route frame with 16 in
+  flight over one connection to an echo process (``bare``), and the same through a bare
+  relay process (``bare_relay``: three trio processes on Unix sockets moving bytes without
+  parsing them, the floor of the path through the orchestrator; its ratios have no target).
   ``metrics.routed_p50_ms`` / ``routed_p99_ms`` are the request latencies seen by ``ping``;
   ``routed_p50_1_ms`` / ``routed_p99_1_ms`` the same with one request in flight (latency
   without queueing: target p50 <= 0.25 ms), from runs of their own after the case's;
-  ``relay_p50_1_ms`` the bare relay's p50 with one in flight, the latency no routed request
-  can go under on the same machine.
+  ``orchestrator_p50_1_ms`` the same through the orchestrator, and ``relay_p50_1_ms`` the
+  bare relay's, the latency no request through a third process can go under.
 
     python -m benchmarks.channels [--quick] [--out DIR] [--strict]
 """
@@ -181,9 +183,13 @@ class RoutedFixture:
         *,
         env: Mapping[str, str] | None = None,
         dashboard: bool = True,
+        lines: bool = True,
     ) -> None:
         self.idle = tuple(idle)
         self.env = dict(env or {})
+        self.lines = lines
+        if not lines:  # every request through the orchestrator, as before direct lines
+            self.env["PYWATT_DIRECT_LINES"] = "0"
         self.dashboard = dashboard
         self.token: trio.lowlevel.TrioToken | None = None
         self.orch: Any = None
@@ -215,6 +221,13 @@ class RoutedFixture:
                 with trio.fail_after(30):
                     await orch.module(module).wait_announced()
                     await orch.wait_channels(module, 2)
+            if self.lines:  # measured on the direct line, not while it is being opened
+                with trio.fail_after(30):
+                    while (await orch.routing_statistics()).lines_granted < 1:
+                        probe = {"target": "pong", "seconds": 0.01, "in_flight": 1}
+                        await orch.request("ping", "run", probe)
+                    probe = {"target": "pong", "seconds": 0.05, "in_flight": 1}
+                    await orch.request("ping", "run", probe)
             self.orch = orch
             self.stop = trio.Event()
             self.token = trio.lowlevel.current_trio_token()
@@ -386,6 +399,7 @@ def define(bench: Bench) -> None:
         case.add("bare", one_way_bare(kind))
         bench.target(bench.ratio(name, "pywatt", "bare"), ">=", ONE_WAY_TARGET)
     routed = RoutedFixture()
+    hop = RoutedFixture(lines=False)
     bare = BarePingPong()
     relay = BarePingPong(relay=True)
     settings = (
@@ -395,6 +409,7 @@ def define(bench: Bench) -> None:
     )
     case = bench.case("routed_request", unit="req/s", settings=settings)
     case.add("pywatt", routed.run)
+    case.add("through_orchestrator", hop.run)
     case.add("bare", bare.run)
     case.add("bare_relay", relay.run)
     bench.target(
@@ -402,7 +417,10 @@ def define(bench: Bench) -> None:
         ">=",
         ROUTED_TARGET,
     )
-    bench.ratio("routed_request", "pywatt", "bare_relay")  # the floor of three processes
+    bench.ratio("routed_request", "pywatt", "bare_relay")
+    # Through the orchestrator (PYWATT_DIRECT_LINES=0, and every request to or from a Rust
+    # module): three processes, whose floor is the bare relay.
+    bench.ratio("routed_request", "through_orchestrator", "bare_relay")
     # The latencies measured by the case's runs (the warm-up's left out).
     bench.metric("routed_p50_ms", lambda: statistics.median(routed.p50[1:] or routed.p50))
     bench.metric("routed_p99_ms", lambda: statistics.median(routed.p99[1:] or routed.p99))
@@ -421,16 +439,19 @@ def define(bench: Bench) -> None:
     # The same through the bare relay: the latency of three trio processes on Unix
     # sockets that parse nothing, under which no routed request can go.
     bench.metric("relay_p50_1_ms", lambda: relay.measure(settings.seconds, 1)["p50_ms"])
+    bench.metric("orchestrator_p50_1_ms", lambda: hop.measure(settings.seconds, 1)["p50_ms"])
     bench.meta["routed_request"] = {
-        "pywatt": f"module ping asks pong:echo through the embedded orchestrator, "
-        f"{IN_FLIGHT} in flight (Unix sockets)",
+        "pywatt": f"module ping asks pong:echo, {IN_FLIGHT} in flight, under the embedded "
+        "orchestrator, on the direct line it granted them (two processes, a Unix socket)",
+        "through_orchestrator": f"the same with PYWATT_DIRECT_LINES=0: through the "
+        f"orchestrator, {IN_FLIGHT} in flight (three processes, Unix sockets)",
         "bare": f"the same route frame, {IN_FLIGHT} in flight, over one TCP connection "
         "straight to a trio echo process (two processes)",
         "bare_relay": f"the same frame, {IN_FLIGHT} in flight, through a trio process that "
         "pumps bytes between two Unix sockets to the echo process (three processes, nothing "
         "parsed)",
     }
-    bench.meta["cleanup"] = [routed.close, bare.close, relay.close]
+    bench.meta["cleanup"] = [routed.close, hop.close, bare.close, relay.close]
 
 
 if __name__ == "__main__":

@@ -89,10 +89,23 @@ class Writer:
 
     def _pick(self, prefer: str | None) -> ChannelState | None:
         directory = self._directory
-        state = directory.states.get(prefer) if prefer is not None else None
+        state = directory.find(prefer)
         if state is None or state.status is not ConnectionStatus.CONNECTED:
             state = directory.pick()
         return state
+
+    def line(self, target: str) -> str | None:
+        """The direct line to module ``target`` if one is up (pass it as ``prefer``), else
+        None; then the lines actor, if one runs, is told that ``target`` is talked to (it
+        asks the orchestrator for a line, at most now and then). Does not block."""
+        directory = self._directory
+        state = directory.lines.get(target)
+        if state is not None and state.status is ConnectionStatus.CONNECTED:
+            return state.name
+        want = directory.want_line
+        if want is not None:
+            want(target)
+        return None
 
     def offer(self, frame: bytes, prefer: str | None = None) -> str | None:
         """Queue ``frame`` if a connection is up and has room now; returns its name, or None
@@ -146,7 +159,7 @@ class Writer:
     def put_on(self, channel: str, frame: bytes) -> bool:
         """Queue a small control ``frame`` on ``channel`` now, past the high-water mark;
         False when that connection is gone or this writer is revoked."""
-        state = None if self.revoked else self._directory.states.get(channel)
+        state = None if self.revoked else self._directory.find(channel)
         outbox = state.outbox if state is not None else None
         if outbox is None or outbox.closed:
             return False
@@ -156,14 +169,14 @@ class Writer:
     def offer_on(self, channel: str, frame: bytes) -> bool:
         """Queue ``frame`` on ``channel`` if it is up and below the high-water mark now;
         False otherwise (then :meth:`write_on` waits or says it is gone). Does not block."""
-        state = None if self.revoked else self._directory.states.get(channel)
+        state = None if self.revoked else self._directory.find(channel)
         outbox = state.outbox if state is not None else None
         return outbox is not None and outbox.offer(frame)
 
     async def write_on(self, channel: str, frame: bytes) -> bool:
         """Queue ``frame`` on ``channel``, waiting for room; False when that connection is
         gone. Raises :class:`WriterRevoked` when this writer is no longer valid."""
-        state = self._directory.states.get(channel)
+        state = self._directory.find(channel)
         while state is not None:
             if self.revoked:
                 raise WriterRevoked("a stream frame")

@@ -150,6 +150,9 @@ async def open_channel_stream(config: ChannelConfig) -> trio.abc.Stream:
 class ChannelConnection(Actor[SendFrame | CheckLiveness]):
     """One connection of a channel; see the module docstring."""
 
+    loss_level = logging.WARNING
+    """How loudly a lost connection is logged."""
+
     def __init__(
         self,
         config: ChannelConfig,
@@ -208,7 +211,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         else:
             reason = f"{type(error).__name__}: {error}"
             self.state.set_status(ConnectionStatus.DISCONNECTED, reason)
-            log.warning("channel %s lost: %s", self.name, reason)
+            log.log(self.loss_level, "channel %s lost: %s", self.name, reason)
         if stream is not None:  # it was connected: say that it no longer is
             lost = reason != "closed"
             self.ctx.system.events.emit(
@@ -302,7 +305,11 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         if config.heartbeat_interval is not None:
             self.ctx.send_interval(config.heartbeat_interval, CheckLiveness())
         self.ctx.start_task(self._write_loop, stream)
+        await self._before_reading()
         await self._read_loop(stream)
+
+    async def _before_reading(self) -> None:
+        """Runs once connected, before the first read (a line waits for its fence here)."""
 
     def _write_now(self, frames: list[bytes]) -> int:
         """The outbox's end-of-pass write of what was queued in the pass (see ``Outbox``)."""
@@ -357,7 +364,7 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
                     decoder.at_eof()
                 except RemoteProtocolError as exc:
                     raise self._broken(f"closed mid-frame: {exc}", ChannelProtocolError) from exc
-                raise self._broken("the orchestrator closed the connection")
+                raise self._broken(f"{self.peer} closed the connection")
             self.state.bytes_in += len(data)
             decoder.feed(data)
             try:
@@ -383,23 +390,40 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
             ref = self._service_refs[name] = await self.ctx.system.wait_for(name)
         await ref.tell(ChannelInbound(self.name, message))
 
+    @property
+    def peer(self) -> str:
+        """Who is at the other end (for log lines)."""
+        return "the orchestrator"
+
+    def _malformed(self, size: int, error: DecodeError) -> None:
+        """A frame that did not decode was refused (counted already): say so."""
+        log.warning(
+            "channel %s refused a malformed frame (%d bytes, %d so far): %s",
+            self.name,
+            size,
+            self.state.malformed,
+            error,
+        )
+
+    def _good_frame(self) -> None:
+        """A frame decoded (a line counts malformed frames in a row)."""
+
+    def _decode(self, frame: Frame) -> Any:
+        """The message a frame carries (an orchestrator's). Raises ``DecodeError``."""
+        return decode_inbound(frame)
+
     async def _on_frame(self, frame: Frame) -> None:
         state = self.state
         state.frames_in += 1
         now = trio.current_time()
         state.last_received = now
         try:
-            message = decode_inbound(frame)
+            message = self._decode(frame)
         except DecodeError as exc:
             state.malformed += 1
-            log.warning(
-                "channel %s refused a malformed frame (%d bytes, %d so far): %s",
-                self.name,
-                len(frame.payload),
-                state.malformed,
-                exc,
-            )
+            self._malformed(len(frame.payload), exc)
             return
+        self._good_frame()
         sink = self.stream_sink
         if sink is not None and isinstance(message, _STREAM_FRAMES):
             sink(self.name, message)  # no hop through the router's mailbox per chunk

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import attrs
 import trio
@@ -157,10 +157,25 @@ class ChannelDirectory:
         self._changed = trio.Event()
         self._order_cache: tuple[ChannelPreferences, list[ChannelType]] | None = None
         self._pools: tuple[int, ChannelPreferences, list[list[ChannelState]]] | None = None
+        self.lines: dict[str, ChannelState] = {}
+        """Direct lines to other modules that carry what this module sends them, by target
+        (``_lines``): up, fenced, and never picked for anything else."""
+        self.line_states: dict[str, ChannelState] = {}
+        """Every direct line, both ways, by connection name (replies go back on the line a
+        request came on)."""
+        self.want_line: Callable[[str], None] | None = None
+        """Set by the lines actor while one runs: told each target that has no line yet."""
 
     def add(self, state: ChannelState) -> None:
         self.states[state.name] = state
         _changes[0] += 1
+
+    def find(self, name: str | None) -> ChannelState | None:
+        """The connection called ``name``: a channel to the orchestrator or a line."""
+        if name is None:
+            return None
+        state = self.states.get(name)
+        return state if state is not None else self.line_states.get(name)
 
     def notify(self) -> None:
         """A connection changed state (wakes :meth:`wait_connected`)."""

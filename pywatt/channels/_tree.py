@@ -16,12 +16,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from actors import ChildSpec, Restart, Strategy, SupervisorSpec
-from pywatt.wire import ChannelPreferences
+from pywatt.wire import ChannelPreferences, LineExpect, LineGrant, LineRefused
 
 from ._actor import CHANNELS_ACTOR, ChannelsActor, Connection
 from ._config import ChannelConfig
 from ._connection import ChannelConnection, Opener, ReplySink, StreamSink
 from ._directory import ChannelDirectory, ChannelState
+from ._lines import LINES_ACTOR, LineBook, LinesActor, LineSettings
 from ._serve_http import HTTP_SUBSCRIPTION
 from ._subscriptions import DISCOVERY, REGISTRAR, ROUTER, Subscriptions, service_subscriptions
 
@@ -46,6 +47,7 @@ def channels_supervisor_spec(
     subscriptions: Mapping[type[Any], str] | None = None,
     stream_sink: StreamSink | None = None,
     reply_sink: ReplySink | None = None,
+    lines: LineSettings | None = None,
 ) -> SupervisorSpec:
     """``pywatt.channels``: one supervisor per connection (``pool_size`` per channel), then
     the channels actor that owns the directory.
@@ -69,6 +71,14 @@ def channels_supervisor_spec(
         {**HTTP_SUBSCRIPTION, **service_subscriptions(wanted), **(subscriptions or {})}
     )
     children: list[ChildSpec | SupervisorSpec] = []
+    if lines is not None:
+        table.add((LineGrant, LineRefused, LineExpect), LINES_ACTOR)
+        book = LineBook()  # kept with the name, across restarts
+
+        def lines_actor(settings: LineSettings = lines) -> LinesActor:
+            return LinesActor(settings, directory, book, table, reply_sink)
+
+        children.append(ChildSpec(LINES_ACTOR, lines_actor, shutdown=shutdown))
     watched: list[Connection] = []
     for config in configs:
         supervision = config.policy.supervision(config.connect_timeout)

@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 from typing import Final
 
-from pywatt._errors import ConfigError
+from ._switches import env_switch
 
 __all__ = ["GC_FREEZE", "freeze_startup_heap", "wants_freeze"]
 
 GC_FREEZE: Final = "PYWATT_GC_FREEZE"
-_YES: Final = frozenset({"", "1", "true", "yes", "on"})
-_NO: Final = frozenset({"0", "false", "no", "off"})
 
 log = logging.getLogger("pywatt.module")
 
@@ -32,16 +29,11 @@ log = logging.getLogger("pywatt.module")
 def wants_freeze() -> bool:
     """Whether ``PYWATT_GC_FREEZE`` lets the module freeze its start-up heap (yes unless
     it says no). Raises :class:`ConfigError` for a value that is neither."""
-    value = os.environ.get(GC_FREEZE, "")
-    word = value.strip().lower()
-    if word in _NO:
-        return False
-    if word not in _YES:
-        raise ConfigError(
-            f"{GC_FREEZE}={value!r}: say 0 to keep Python's collector as it is, or 1 (the "
-            "default) to freeze what start-up made once the module has announced"
-        )
-    return True
+    return env_switch(
+        GC_FREEZE,
+        off="to keep Python's collector as it is",
+        on="to freeze what start-up made once the module has announced",
+    )
 
 
 def freeze_startup_heap() -> bool:

@@ -25,12 +25,21 @@ from pywatt.channels import (
     ChannelView,
     channel_configs,
     channels_supervisor_spec,
+    declare_lines,
+    line_settings,
     preferences_from_dict,
 )
 from pywatt.discovery import DISCOVERY, DISCOVERY_PROTOCOL, OrchestratorDiscovery, Subscribers
 from pywatt.registrar import build_capabilities, registrar_spec
 from pywatt.router import ROUTER, DirectReplies, DirectRequests, StreamTable, router_spec
-from pywatt.wire import ENV_CANCELS, InitBlob, ModuleInfo, OrchestratorDeclaration, Shutdown
+from pywatt.wire import (
+    ENV_CANCELS,
+    ENV_LINES,
+    InitBlob,
+    ModuleInfo,
+    OrchestratorDeclaration,
+    Shutdown,
+)
 
 from ._config import ModuleConfig
 from ._settings import (
@@ -39,6 +48,7 @@ from ._settings import (
     messaging_settings,
     registration_settings,
 )
+from ._switches import env_switch
 
 __all__ = ["ModuleRuntime", "communication_specs", "module_info", "wait_channels"]
 
@@ -75,6 +85,22 @@ def communication_specs(
         ipc_config=config.ipc_config,
         version=__version__,
     )
+    # Direct lines to other pywatt modules, when the orchestrator offers them and the module
+    # does not say no (PYWATT_DIRECT_LINES=0): its declaration names its line socket.
+    lines = (
+        line_settings(
+            configs,
+            # (lines are Unix sockets: a module told not to use them opens none)
+            offered=init.env.get(ENV_LINES) == "1"
+            and directory.preferences.use_ipc
+            and wants_lines(),
+            module_id=init.module_id,
+        )
+        if config.enable_internal_messaging
+        else None
+    )
+    if lines is not None:
+        configs = declare_lines(configs, lines)
     services_run = {"pywatt.registrar"}
     messaging = messaging_settings(config.messaging_config)
     # The router's stream table, kept with its name: the connections hand it stream frames
@@ -100,6 +126,7 @@ def communication_specs(
         subscriptions={Shutdown: lifecycle, ChannelFailed: lifecycle} if lifecycle else None,
         stream_sink=streams.on_frame if streams is not None else None,
         reply_sink=replies.on_reply if replies is not None else None,
+        lines=lines,
     )
     runtime = ModuleRuntime(ChannelView(directory), tuple(configs), requests)
     registration = registration_settings(config.registration_config)
@@ -146,6 +173,19 @@ def communication_specs(
             )
         services.append(ChildSpec(DISCOVERY, factory, protocol=DISCOVERY_PROTOCOL, shutdown=grace))
     return channels, registrar, services, runtime
+
+
+DIRECT_LINES = "PYWATT_DIRECT_LINES"
+
+
+def wants_lines() -> bool:
+    """Whether ``PYWATT_DIRECT_LINES`` lets the module talk to other modules over direct
+    lines (yes unless it says no). Raises ``ConfigError`` for a value that is neither."""
+    return env_switch(
+        DIRECT_LINES,
+        off="to send every request through the orchestrator",
+        on="to talk to other pywatt modules over direct lines",
+    )
 
 
 def module_info(config: ModuleConfig, init: InitBlob) -> ModuleInfo:

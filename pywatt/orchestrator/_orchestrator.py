@@ -48,6 +48,7 @@ from pywatt.tracing import SpanBuffer
 from pywatt.wire import (
     ENV_CANCELS,
     ENV_EVENTS,
+    ENV_LINES,
     ENV_SPANS,
     OrchestratorDeclaration,
     ServiceProviderInfo,
@@ -499,6 +500,7 @@ async def open_orchestrator(
         asked = {
             ENV_EVENTS: "1",
             ENV_CANCELS: "1",
+            ENV_LINES: "1",
             **({ENV_SPANS: "1"} if board_settings.enabled else {}),
         }
         settings = ProcessSettings(

@@ -83,9 +83,11 @@ from actors import (
 )
 from pywatt.channels import (
     CHANNELS_ACTOR,
+    LINES_ACTOR,
     ChannelInbound,
     ConnectionLost,
     GetWriter,
+    LineFence,
     NoChannel,
     Writer,
     WriterRevoked,
@@ -96,6 +98,7 @@ from pywatt.metrics import Histogram
 from pywatt.tracing import Span, activated, end_span, server_span, trace_carrier
 from pywatt.wire import (
     DEFAULT_MAX_FRAME_SIZE,
+    LINE_ENDPOINT,
     READY_ENDPOINT,
     REPLY_ENDPOINT,
     REPLY_MARKER_PROPERTY,
@@ -405,12 +408,13 @@ class Router(Actor[RouterMessage]):
             )
             if len(payload.data) > self.stream_threshold and self.streams.supported():
                 return None
-            frame = self._route_frame(message.target, message.endpoint, request_id, payload)
+            line = writer.line(message.target)  # a direct line to the target, if one is up
+            frame = self._route_frame(message.target, message.endpoint, request_id, payload, line)
         except (EncodeError, MessageTooLarge) as exc:
             reply = self.ctx.reply_to_caller()
             reply.fail(exc)
             return reply
-        channel = writer.offer(frame)
+        channel = writer.offer(frame, line)
         if channel is None:
             return None
         reply = self.ctx.reply_to_caller()
@@ -614,6 +618,11 @@ class Router(Actor[RouterMessage]):
             except WriterRevoked:  # the channels actor restarted meanwhile
                 writer = None
 
+    def _line(self, target: str) -> str | None:
+        """The direct line to ``target`` if one is up (the connection to prefer)."""
+        writer = self.writer
+        return None if writer is None or writer.revoked else writer.line(target)
+
     async def _new_writer(self, what: str) -> Writer:
         """The channels actor's current writer (it waits for a restarting one).
         Raises :class:`NoChannel` when this module runs no channels actor."""
@@ -676,7 +685,7 @@ class Router(Actor[RouterMessage]):
             await self._serve_request(LOCAL_CHANNEL, self._local(random_uuid(), payload))
             return
         notify_id = random_uuid()
-        prefer = None
+        prefer = self._line(message.target)
         if not whole and (
             big or (len(payload.data) > self.stream_threshold and self.streams.supported())
         ):
@@ -689,7 +698,7 @@ class Router(Actor[RouterMessage]):
             payload = body_request_payload(message.endpoint, NOTIFY_MARKER_VALUE, body.stream_id)
             prefer = body.channel
         await self._send_frame(
-            self._route_frame(message.target, message.endpoint, notify_id, payload),
+            self._route_frame(message.target, message.endpoint, notify_id, payload, prefer),
             f"a message to {message.target}/{message.endpoint}",
             prefer=prefer,
         )
@@ -760,9 +769,11 @@ class Router(Actor[RouterMessage]):
                     prefer=body.channel,
                 )
             else:
+                line = self._line(message.target)
                 channel = await self._send_frame(
-                    self._route_frame(message.target, message.endpoint, request_id, payload),
+                    self._route_frame(message.target, message.endpoint, request_id, payload, line),
                     f"a request to {message.target}/{message.endpoint}",
+                    prefer=line,
                 )
         except (NoChannel, EncodeError, MessageTooLarge) as exc:
             reply.fail(exc)
@@ -872,9 +883,11 @@ class Router(Actor[RouterMessage]):
                     message.target, message.endpoint, size, DEFAULT_MAX_FRAME_SIZE
                 )
             payload = request_payload(message.payload, message.endpoint, REPLY_MARKER_VALUE)
+            line = self._line(message.target)
             channel = await self._send_frame(
-                self._route_frame(message.target, message.endpoint, request_id, payload),
+                self._route_frame(message.target, message.endpoint, request_id, payload, line),
                 f"a request to {message.target}/{message.endpoint}",
+                prefer=line,
             )
         except (NoChannel, EncodeError, MessageTooLarge) as exc:
             self.resent.discard(request_id)
@@ -987,6 +1000,11 @@ class Router(Actor[RouterMessage]):
                 f"takes at most {entry.max_size}"
             )
             await write_error(self, channel, source, request_id, "RequestTooLarge", text)
+            return
+        if entry is None and endpoint == LINE_ENDPOINT:  # a peer's line is fenced
+            if isinstance(content, dict) and isinstance(content.get("line"), str):
+                with contextlib.suppress(ActorError):  # no lines here: nothing to open
+                    self.ctx.system.tell_nowait(LINES_ACTOR, LineFence(source, content["line"]))
             return
         if entry is None and endpoint == READY_ENDPOINT:  # a readiness probe: we are here
             if marker == REPLY_MARKER_VALUE:

@@ -230,18 +230,23 @@ class ModuleDeclaration:
     """What a pywatt module declares in ``metadata.properties["pywatt"]`` of its first frame.
 
     ``{"pywatt":{"auth_token":"tok","formats":["json","msgpack"],"version":"0.1.0"}}``;
-    ``auth_token`` is present only when the security level asks for one.
+    ``auth_token`` is present only when the security level asks for one; ``line`` only when
+    the module takes direct lines from other modules (the path of its line socket,
+    docs/protocol-extensions.md §12).
     """
 
     version: str
     formats: frozenset[str] = attrs.field(default=frozenset({"json"}), converter=_with_json)
     auth_token: str | None = None
+    line: str | None = None
 
     def to_properties(self) -> dict[str, Any]:
         """The ``metadata.properties`` entry (a one-key dict) carrying this declaration."""
         body: dict[str, Any] = {"formats": sorted(self.formats), "version": self.version}
         if self.auth_token is not None:
             body["auth_token"] = self.auth_token
+        if self.line is not None:
+            body["line"] = self.line
         return {DECLARATION_PROPERTY: body}
 
     @classmethod
@@ -265,8 +270,12 @@ class ModuleDeclaration:
         token = body.get("auth_token")
         if token is not None and not isinstance(token, str):
             raise DecodeError("`auth_token` must be a string", path + ".auth_token")
+        line = body.get("line")
+        if line is not None and not isinstance(line, str):
+            raise DecodeError("`line` must be a string", path + ".line")
         return cls(
             version=version,
             formats=_formats(",".join(formats), "formats"),
             auth_token=token,
+            line=line,
         )

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
 import trio
 
 from actors import ActorError
@@ -57,8 +58,9 @@ async def orchestrated(*specs: ModuleSpec) -> AsyncIterator[Orchestrator]:
     remember({}, *lines)
 
 
-def canceller(module_id: str) -> ModuleSpec:
-    return ModuleSpec.from_command(module_id, CANCELLER)
+def canceller(module_id: str, *, lines: bool = True) -> ModuleSpec:
+    env = {} if lines else {"PYWATT_DIRECT_LINES": "0"}
+    return ModuleSpec.from_command(module_id, CANCELLER, env=env)
 
 
 async def ready(orch: Orchestrator, *module_ids: str) -> None:
@@ -67,10 +69,24 @@ async def ready(orch: Orchestrator, *module_ids: str) -> None:
         await orch.wait_channels(module_id)
 
 
-async def test_a_caller_that_gives_up_cancels_the_callees_handler() -> None:
+async def _line_up(orch: Orchestrator) -> None:
+    """Until a→b requests go on a direct line: their cancels go there too."""
+    while True:
+        before = (await orch.routing_statistics()).routed
+        assert await orch.request("a", "call", {"target": "b:echo", "payload": 1}) == 1
+        if (await orch.routing_statistics()).routed == before:
+            return
+
+
+@pytest.mark.parametrize("lines", [False, True], ids=["through_orchestrator", "direct_line"])
+async def test_a_caller_that_gives_up_cancels_the_callees_handler(lines: bool) -> None:
+    """Through the orchestrator (which forwards the cancel) or on the direct line between
+    the two modules (the cancel goes straight to the callee)."""
     with trio.fail_after(45):
-        async with orchestrated(canceller("a"), canceller("b")) as orch:
+        async with orchestrated(canceller("a", lines=lines), canceller("b", lines=lines)) as orch:
             await ready(orch, "a", "b")
+            if lines:
+                await _line_up(orch)
             for endpoint in ("hold", "hold_actor"):  # an async handler, an actor's
                 key = f"scope-{endpoint}"
                 start = trio.current_time()
@@ -82,8 +98,9 @@ async def test_a_caller_that_gives_up_cancels_the_callees_handler() -> None:
             assert await orch.request("a", "call", {"target": "b:echo", "payload": 7}) == 7
             assert await orch.request("b", "call", {"target": "a:echo", "payload": 8}) == 8
             stats = await orch.routing_statistics()
-            assert stats.cancelled == 2
+            assert stats.cancelled == (0 if lines else 2)
             assert stats.cancels_ignored == 0
+            assert stats.lines_granted == (2 if lines else 0)  # a→b, and b→a for its call
             assert await orch.request("a", "stats", None) == {
                 "gave_up": 2,
                 "cancelled_by_caller": 0,

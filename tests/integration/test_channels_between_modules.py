@@ -58,15 +58,20 @@ def parse_summary(line: str) -> dict[str, Any]:
 
 
 async def test_three_modules_request_each_other_over_tcp_and_unix_sockets() -> None:
+    # Through the orchestrator, on the kind of channel each prefers (no direct lines:
+    # tests/integration/test_direct_lines.py has those).
+    off = {"PYWATT_DIRECT_LINES": "0"}
     specs = [
-        ModuleSpec.from_command("a", PEER, env={"PEER_CALLS": "b,c", "PEER_ROUNDS": "5"}),
+        ModuleSpec.from_command("a", PEER, env={"PEER_CALLS": "b,c", "PEER_ROUNDS": "5", **off}),
         ModuleSpec.from_command(
-            "b", PEER, env={"PEER_CALLS": "a,c", "PEER_ROUNDS": "5", "PEER_PREFER": "tcp_only"}
+            "b", PEER,
+            env={"PEER_CALLS": "a,c", "PEER_ROUNDS": "5", "PEER_PREFER": "tcp_only", **off},
         ),
         ModuleSpec.from_command(
-            "c", PEER, env={"PEER_CALLS": "a,b", "PEER_ROUNDS": "5", "PEER_PREFER": "ipc_only"}
+            "c", PEER,
+            env={"PEER_CALLS": "a,b", "PEER_ROUNDS": "5", "PEER_PREFER": "ipc_only", **off},
         ),
-    ]
+    ]  # fmt: skip
     with trio.fail_after(30):
         async with orchestrated(*specs) as (orch, _lines):
             for module_id in "abc":

@@ -47,6 +47,7 @@ async def test_pywatt_module_gets_initblob_with_declaration_and_announces() -> N
         "PYWATT_HEARTBEAT_INTERVAL",
         "PYWATT_EVENTS",
         "PYWATT_CANCELS",  # it forwards a caller's cancel to the callee
+        "PYWATT_LINES",  # it grants direct lines between pywatt modules
         "PYWATT_SPANS",  # the dashboard is on: it takes the module's spans
     }
     assert init_event["env_module_id"] == "greeter"

@@ -70,6 +70,7 @@ from pywatt.wire import (
     EncodingFormat,
     HeartbeatRequest,
     HeartbeatResponse,
+    LineRequest,
     MessageMetadata,
     PayloadTooLarge,
     RegisteredModule,
@@ -101,6 +102,7 @@ from ..console import Console
 from ._cancel import CallAbandoned, cancel_from, cancel_routes_of, on_call_abandoned
 from ._connection import ServerConnection, encode_bare
 from ._hub_state import HubState, ReadyWaiter, RegistrationRecord, Route
+from ._lines import grant_line
 from ._stream_relay import RelayedStreamFrame
 from ._tokens import same_token
 
@@ -221,6 +223,11 @@ class HubStatistics:
     """Streams between modules the relay holds now (in flight, or ended moments ago)."""
     own_streams: int = 0
     """The orchestrator's own stream ends now: replies it reads, values it sends."""
+    lines_granted: int = 0
+    """Direct lines granted between modules (extensions §12): their traffic no longer
+    passes here."""
+    lines_refused: int = 0
+    """Line requests refused (the target unknown, down, or taking no lines)."""
 
 
 @attrs.frozen
@@ -373,7 +380,7 @@ class Hub(Actor[HubMessage]):
                 c["routed"], c["replies"], c["late_replies"], c["unroutable"],
                 c["interrupted"], len(self.routes), c["updates_pushed"], c["expired"],
                 c["binary"], c["cancelled"], c["cancels_ignored"], len(self.state.streams),
-                self.state.own.open_ends(),
+                self.state.own.open_ends(), c["lines_granted"], c["lines_refused"],
             )  # fmt: skip
         return None
 
@@ -465,6 +472,8 @@ class Hub(Actor[HubMessage]):
             )  # fmt: skip
         elif isinstance(content, CancelRequest):
             cancel_from(self, conn, content)
+        elif isinstance(content, LineRequest):
+            grant_line(self, conn, content)
         elif isinstance(content, RegisterServiceProviderRequest):
             self._register_provider(conn, content)
         elif isinstance(content, DiscoverServiceProvidersRequest):
