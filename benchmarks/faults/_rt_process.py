@@ -118,9 +118,33 @@ async def socket_reset(budget: float, counts: Counts) -> None:
         else:  # counted by the module's "sabotage crashing" line
             await run.control(module_id, "sabotage", {"actor": actor})
 
-    async with open_run(counts) as run:
+    async with open_run(counts, lines=False) as run:  # the cuts are on the orchestrator's path
         run.injected_crashes |= {"ListenerKilled", "CrashCommand", *RECONNECTS}
         await _faults(run, budget, RESET, cut)
+
+
+LINE: Final = frozenset({"ChannelLost"})
+"""A direct line cut under a request: the caller's router answers it as the orchestrator
+answers for a callee whose channel closed."""
+
+
+async def line_cut(budget: float, counts: Counts) -> None:
+    """Crash the direct line's connection actor mid-traffic, at the caller's end or at the
+    callee's: the line ends, requests go through the orchestrator, and a new line is
+    granted."""
+    rng = random.Random(5)
+    turn = 0
+
+    async def cut(run: Run) -> None:
+        nonlocal turn
+        await trio.sleep(rng.uniform(0.05, 0.3))
+        module_id = (DRIVER, TARGET)[turn % 2]
+        turn += 1
+        await run.control(module_id, "sabotage", {"actor": "pywatt.channels.line.*"})
+
+    async with open_run(counts) as run:
+        run.injected_crashes |= {"CrashCommand"}
+        await _faults(run, budget, LINE, cut)
 
 
 HUB: Final = frozenset({"ActorCrashed"})
@@ -139,6 +163,6 @@ async def hub_crash(budget: float, counts: Counts) -> None:
             await run.orch.kill_hub()
             run.counts.faults_injected += 1
 
-    async with open_run(counts) as run:
+    async with open_run(counts, lines=False) as run:  # routes, not lines, cross the hub
         run.injected_crashes.add("HubKilled")
         await _faults(run, budget, HUB, crash)

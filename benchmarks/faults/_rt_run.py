@@ -338,15 +338,18 @@ async def open_run(
     modules: Sequence[str] = (TARGET, DRIVER),
     *,
     restart: RestartPolicy | None = None,
+    lines: bool = True,
 ) -> AsyncIterator[Run]:
     """Run copies of the fault module called ``modules`` (all announced before this
-    yields); scan the output when the block ends and the modules have stopped."""
+    yields); scan the output when the block ends and the modules have stopped. ``lines``:
+    the modules talk over direct lines once granted (``False``: every request goes
+    through the orchestrator, for faults on its path)."""
     nonce = secrets.token_hex(8)
     secret = f"fault-{nonce}-\"q'\\é"  # quotes, a backslash, not ASCII: escaped forms differ
     specs = [
         ModuleSpec.from_command(
             module_id, str(FAULT_MODULE), secrets=[SECRET_NAME],
-            restart=restart,
+            restart=restart, env={} if lines else {"PYWATT_DIRECT_LINES": "0"},
         )
         for module_id in modules
     ]  # fmt: skip

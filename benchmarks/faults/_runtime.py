@@ -13,6 +13,7 @@ SCENARIOS: list[Named] = [
     Named("module_stop", _rt_process.module_stop),
     Named("socket_reset", _rt_process.socket_reset),
     Named("hub_crash", _rt_process.hub_crash),
+    Named("line_cut", _rt_process.line_cut),
     Named("router_crash", _rt_actors.router_crash),
     Named("registrar_crash", _rt_actors.registrar_crash),
     Named("crash_storm", _rt_actors.crash_storm),

@@ -220,7 +220,11 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
         self.directory.notify()
         target = self.subscriptions.target_of(ConnectionLost)
         if target is not None:
-            await self.ctx.system.tell(target, ConnectionLost(self.name, reason))
+            await self.ctx.system.tell(target, self._lost(reason))
+
+    def _lost(self, reason: str) -> ConnectionLost:
+        """What the subscriber of ``ConnectionLost`` is told when this connection ends."""
+        return ConnectionLost(self.name, reason)
 
     # -- messages --------------------------------------------------------------------------
 

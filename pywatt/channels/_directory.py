@@ -186,6 +186,15 @@ class ChannelDirectory:
         """A snapshot of every connection. Does not block."""
         return [state.statistics() for state in self.states.values()]
 
+    def line_statistics(self) -> list[ChannelStatistics]:
+        """A snapshot of every direct line, each named by its direction and peer
+        (``pywatt.channels.line.to.billing``: the same name for the next line to the same
+        peer, whose counts start again). Does not block."""
+        return [
+            attrs.evolve(state.statistics(), name=state.name.rpartition(".")[0])
+            for state in list(self.line_states.values())
+        ]
+
     def _order(self) -> list[ChannelType]:
         prefs = self.preferences
         cached = self._order_cache

@@ -25,7 +25,8 @@ from pywatt.wire import DecodeError, Frame, decode_line_frame
 from ._config import ChannelConfig
 from ._connection import ChannelConnection, ReplySink
 from ._directory import ChannelDirectory, ChannelState
-from ._errors import ChannelProtocolError
+from ._errors import ChannelBroken, ChannelProtocolError
+from ._messages import ConnectionLost
 from ._subscriptions import Subscriptions
 
 __all__ = ["FENCE_TIMEOUT", "Line", "LineConnection"]
@@ -80,6 +81,18 @@ class LineConnection(ChannelConnection):
         self._on_end = on_end
         self._run_of_malformed = 0
         self._last_malformed = ""
+
+    async def _run(self) -> None:
+        # A line ends when its peer goes, restarts or breaks the rules: an ordinary end,
+        # not a crash (nothing restarts it); the reason goes to the log and the router.
+        try:
+            await super()._run()
+        except ChannelBroken as exc:
+            self._error = exc
+            self.ctx.stop()
+
+    def _lost(self, reason: str) -> ConnectionLost:
+        return ConnectionLost(self.name, reason, peer=self.line.peer)
 
     async def _open(self, config: ChannelConfig) -> trio.abc.Stream:
         return self.line.stream

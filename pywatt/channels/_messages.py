@@ -27,7 +27,9 @@ class ChannelInbound:
 @attrs.frozen
 class ConnectionLost:
     """Told to the router when connection ``channel`` ends: requests it carried will get
-    no reply through it."""
+    no reply through it. ``peer``: the module at the other end of a direct line (None for a
+    channel to the orchestrator)."""
 
     channel: str
     reason: str
+    peer: str | None = None

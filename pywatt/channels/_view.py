@@ -33,6 +33,12 @@ class ChannelView:
         """A snapshot of every connection. Does not block."""
         return self._directory.statistics()
 
+    def all_statistics(self) -> list[ChannelStatistics]:
+        """:meth:`statistics` and then every direct line's (for the metrics). Does not
+        block."""
+        directory = self._directory
+        return directory.statistics() + directory.line_statistics()
+
     def available_kinds(self) -> list[ChannelType]:
         """The kinds with a connection up, in the order frames would try them."""
         kinds: list[ChannelType] = []

@@ -1,4 +1,5 @@
-"""The module's channels to the orchestrator: state, connects, failures, frames."""
+"""The module's channels to the orchestrator and its direct lines to other modules: state,
+connects, failures, frames."""
 
 from __future__ import annotations
 

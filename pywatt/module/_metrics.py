@@ -30,5 +30,5 @@ def watch_module(system: actors.ActorSystem, channels: ChannelView) -> SystemMet
     metrics.watch("secrets", SecretStatistics, secret_families, name=SECRETS_ACTOR)
     metrics.watch("db", PoolStatus, pool_families, protocol=DATABASE)
     metrics.watch("cache", Stats, cache_families, protocol=CACHE)
-    metrics.watch_channels(channels.statistics)
+    metrics.watch_channels(channels.all_statistics)  # direct lines too
     return metrics

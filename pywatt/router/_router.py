@@ -907,14 +907,29 @@ class Router(Actor[RouterMessage]):
             body.release()
 
     def _on_connection_lost(self, message: ConnectionLost) -> None:
+        channel, reason = message.channel, message.reason
         for request_id, request in list(self.requests.items()):
-            if request.channel == message.channel:
+            if request.channel == channel:
                 self._end_body(request_id)
                 del self.requests[request_id]
                 self.counts["interrupted"] += 1
-                reason = message.reason
-                error = RequestInterrupted(request.target, request.endpoint, request_id, reason)
+                error: Exception
+                if message.peer is None:
+                    error = RequestInterrupted(request.target, request.endpoint, request_id, reason)
+                else:  # the callee's end of a direct line: as the orchestrator says it
+                    error = RemoteError(
+                        "ChannelLost",
+                        f"the direct line to module {request.target!r} closed before it "
+                        f"replied ({reason})",
+                        request.target,
+                        request_id,
+                        endpoint=request.endpoint,
+                    )
                 self.replies.fail(request_id, error)
+        if message.peer is not None:  # its caller is gone: what it asked is cancelled
+            for (source, request_id), came_on in list(self.serving.items()):
+                if came_on == channel:
+                    on_cancelled(self, channel, source, request_id)
 
     def _timeout_error(self, request_id: uuid.UUID, seconds: float) -> RequestTimeout:
         """The asker's error when request ``request_id`` passes its deadline."""

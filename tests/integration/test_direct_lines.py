@@ -35,6 +35,7 @@ from pywatt.wire import (
     line_proof,
 )
 
+from ..http.prom import value
 from .conftest import MODULES, remember
 
 LINER = str(MODULES / "liner.py")
@@ -102,6 +103,14 @@ async def test_requests_go_on_a_direct_line_once_it_is_up() -> None:
             assert await _routed(orch) == before  # nothing of a→b passed the orchestrator
             stats = await orch.routing_statistics()
             assert (stats.lines_granted, stats.lines_refused) == (1, 0)
+            # Each end's metrics show its end of the line, named by direction and peer.
+            out = {"channel": "pywatt.channels.line.to.b", "kind": "ipc"}
+            into = {"channel": "pywatt.channels.line.from.a", "kind": "ipc"}
+            page_a = await orch.request("a", "metrics", None)
+            page_b = await orch.request("b", "metrics", None)
+    assert value(page_a, "pywatt_channel_up", **out) == 1
+    assert (value(page_a, "pywatt_channel_frames_out_total", **out) or 0) >= result["ok"]
+    assert (value(page_b, "pywatt_channel_frames_in_total", **into) or 0) >= result["ok"]
     assert any("direct line to b open" in line for line in lines), lines
 
 

@@ -10,8 +10,9 @@ Each copy serves the same endpoints:
   stops it, waits until every request in flight has an outcome and returns the tally.
 * ``sabotage``: crash an actor of this module on request (``{"actor", "times", "pause"}``),
   with ``actors.testing.crash``: how a scenario crashes ``pywatt.router``,
-  ``pywatt.registrar`` or ``worker`` inside this process. Each crash is logged as
-  ``sabotage crashing <actor>``.
+  ``pywatt.registrar`` or ``worker`` inside this process (an ``actor`` ending in ``*``:
+  every actor whose name starts so, once each, such as the direct lines). Each crash is
+  logged as ``sabotage crashing <actor>``.
 
 Every request of the traffic has two deadlines: the router's (``timeout``: it then fails
 with ``RequestTimeout``) and, ``margin`` seconds later, the driver's own: a request without an
@@ -181,6 +182,15 @@ class Saboteur(actors.Actor[Sabotage]):
     async def receive(self, message: Sabotage) -> None:
         system = self.ctx.system
         done = 0
+        if message.actor.endswith("*"):  # every actor whose name starts so, once
+            prefix = message.actor[:-1]
+            for name in [n for n in system.registry.names() if n.startswith(prefix)]:
+                log.info("sabotage crashing %s", name)
+                try:
+                    await actors.testing.crash(system, name)
+                except actors.NoSuchActor:
+                    continue
+            return
         if message.poison:  # the actor crashes on a message of its own mailbox
             for _ in range(message.times):
                 log.info("sabotage crashing %s", message.actor)

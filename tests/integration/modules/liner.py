@@ -8,10 +8,12 @@ Endpoints:
   ``0..n-1`` as fast as it can, as notifications, except every ``k``-th one (``k`` > 0),
   which is a request it waits for; answers ``"sent"``.
 * ``load`` ``{"target": id, "seconds": s}``: requests ``target:post`` one after the other for
-  ``s`` seconds, each with a 2 s timeout; answers ``{"ok": n, "errors": {class: count}}``.
+  ``s`` seconds, each with a 2 s timeout; answers ``{"ok": n, "errors": {type: count}}``
+  (a remote error's ``error_type``, else the exception's class).
 * ``ask`` ``{"target": id, "value": v}``: one request to ``target:post``; its answer.
 * ``crash`` ``{"actor": name}``: crashes that actor of this module; ``incarnation``
   ``{"actor": name}``: its incarnation number.
+* ``metrics``: the module's metrics page (the Prometheus text format).
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ async def main(state: AppState[Any]) -> None:
             try:
                 assert await state.send_request(f"{request['target']}:post", n, timeout=2) == n
             except Exception as exc:  # every outcome is counted, whatever it is
-                errors[type(exc).__name__] += 1
+                errors[getattr(exc, "error_type", None) or type(exc).__name__] += 1
                 await trio.sleep(0.01)
             else:
                 ok += 1
@@ -89,13 +91,16 @@ async def main(state: AppState[Any]) -> None:
     def incarnation(request: dict[str, str]) -> int:
         return state.system.statistics(request["actor"]).incarnation or 0
 
+    async def metrics(request: Any) -> str:
+        return (await state.metrics.render()).decode()
+
     await state.system.spawn(Crasher, name="crasher")
     for name, handler in (
         ("post", post), ("seen", seen_after), ("burst", burst), ("load", load), ("ask", ask),
-        ("crash", crash), ("incarnation", incarnation),
+        ("crash", crash), ("incarnation", incarnation), ("metrics", metrics),
     ):  # fmt: skip
         await state.serve(name, handler)
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_module(main, log_level="INFO"))
+    raise SystemExit(run_module(main, log_level="INFO", metrics=True))
