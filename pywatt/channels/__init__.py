@@ -54,15 +54,16 @@ from ._frames import declaration_frame as declaration_frame
 from ._frames import encode_module_frame as encode_module_frame
 from ._frames import heartbeat_ack_frame as heartbeat_ack_frame
 from ._line_connection import FENCE_TIMEOUT as FENCE_TIMEOUT
+from ._line_connection import STALL_LIMIT as STALL_LIMIT
 from ._line_connection import LineConnection as LineConnection
 from ._lines import LINES_ACTOR as LINES_ACTOR
 from ._lines import LineBook as LineBook
-from ._lines import LineFence as LineFence
 from ._lines import LinesActor as LinesActor
 from ._lines import LineSettings as LineSettings
 from ._lines import declare_lines as declare_lines
 from ._lines import line_settings as line_settings
 from ._lines import line_socket_path as line_socket_path
+from ._messages import LineReady as LineReady
 from ._outbox import HIGH_WATER as HIGH_WATER
 from ._outbox import Outbox as Outbox
 from ._pass_end import PassEnd as PassEnd

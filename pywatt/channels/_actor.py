@@ -94,6 +94,23 @@ class Writer:
             state = directory.pick()
         return state
 
+    def publish_line(self, peer: str, channel: str) -> bool:
+        """Let the direct line ``channel`` carry what this module sends ``peer`` (once its
+        fence is queued: the router's ``LineReady``); False if it is no longer up."""
+        directory = self._directory
+        state = directory.line_states.get(channel)
+        if self.revoked or state is None or state.status is not ConnectionStatus.CONNECTED:
+            return False
+        directory.lines[peer] = state
+        return True
+
+    def line_fenced(self, peer: str, nonce: str) -> None:
+        """``peer``'s fence for its line ``nonce`` came through the orchestrator: the line
+        may be read from now on. Does not block."""
+        fenced = self._directory.fenced
+        if fenced is not None:
+            fenced(peer, nonce)
+
     def line(self, target: str) -> str | None:
         """The direct line to module ``target`` if one is up (pass it as ``prefer``), else
         None; then the lines actor, if one runs, is told that ``target`` is talked to (it
@@ -141,6 +158,12 @@ class Writer:
         while True:
             outbox = state.outbox
             if outbox is None or outbox.closed:
+                if state.name not in self._directory.states:  # a direct line that ended:
+                    # nothing writes for it later; the frame goes the orchestrator's way
+                    state = self._directory.pick()
+                    if state is None:
+                        raise NoChannel(what)
+                    continue
                 break
             if outbox.offer(frame):
                 return state.name

@@ -165,6 +165,8 @@ class ChannelDirectory:
         request came on)."""
         self.want_line: Callable[[str], None] | None = None
         """Set by the lines actor while one runs: told each target that has no line yet."""
+        self.fenced: Callable[[str, str], None] | None = None
+        """Set with the lines actor's book: a peer's fence came (peer, line nonce)."""
 
     def add(self, state: ChannelState) -> None:
         self.states[state.name] = state

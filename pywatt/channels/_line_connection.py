@@ -31,8 +31,11 @@ from ._subscriptions import Subscriptions
 
 __all__ = ["FENCE_TIMEOUT", "Line", "LineConnection"]
 
-FENCE_TIMEOUT: Final = 10.0
+FENCE_TIMEOUT: Final = 30.0
 """Seconds a line from another module waits for that module's fence before it closes."""
+STALL_LIMIT: Final = 5.0
+"""Seconds a line may stay above its outbox's high-water mark (its peer reads nothing) before
+it is closed: one module that stops reading never holds up its callers' routers."""
 MALFORMED_RUN: Final = 10
 """Malformed frames in a row after which a line is closed."""
 
@@ -88,8 +91,38 @@ class LineConnection(ChannelConnection):
         try:
             await super()._run()
         except ChannelBroken as exc:
-            self._error = exc
-            self.ctx.stop()
+            self._end(exc)
+
+    async def _write_loop(self, stream: trio.abc.Stream) -> None:
+        try:
+            await super()._write_loop(stream)
+        except ChannelBroken as exc:
+            self._end(exc)
+
+    def _end(self, error: ChannelBroken) -> None:
+        if self._error is None:
+            self._error = error
+        self.ctx.stop()
+
+    async def _watch_stall(self) -> None:
+        """Close the line once its peer has read nothing for :data:`STALL_LIMIT` seconds
+        while frames wait (what waits for it fails as ``ChannelLost``; new traffic goes
+        through the orchestrator, which never blocks on a module)."""
+        outbox = self.outbox
+        since: float | None = None
+        while not outbox.closed:
+            await trio.sleep(STALL_LIMIT / 5)
+            if outbox.has_room:
+                since = None
+                continue
+            now = trio.current_time()
+            since = now if since is None else since
+            if now - since >= STALL_LIMIT:
+                self._end(self._broken(
+                    f"{self.peer} read nothing for {STALL_LIMIT:g} s with {outbox.size} "
+                    "bytes waiting; closing the line"
+                ))  # fmt: skip
+                return
 
     def _lost(self, reason: str) -> ConnectionLost:
         return ConnectionLost(self.name, reason, peer=self.line.peer)
@@ -123,6 +156,7 @@ class LineConnection(ChannelConnection):
         # Both ends are pywatt modules that declared MessagePack: requests and replies go
         # in the binary form (set before the first checkpoint, so before the line is used).
         self.state.streams = True
+        self.ctx.start_task(self._watch_stall)
         if self.line.outgoing:
             return
         with trio.move_on_after(FENCE_TIMEOUT):

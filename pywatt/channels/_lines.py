@@ -34,16 +34,13 @@ import logging
 import os
 import secrets
 import socket
-import uuid
 from typing import Any, Final
 
 import attrs
 import trio
 
-from actors import Actor, NoSuchActor, Restart
+from actors import Actor, ActorError, NoSuchActor, Restart
 from pywatt.wire import (
-    LINE_ENDPOINT,
-    REPLY_MARKER_PROPERTY,
     ChannelType,
     EncodeError,
     FrameDecoder,
@@ -52,10 +49,7 @@ from pywatt.wire import (
     LineGrant,
     LineRefused,
     LineRequest,
-    MessageMetadata,
     RemoteProtocolError,
-    binary_route_frame,
-    encode_payload,
     line_accept_frame,
     line_hello_frame,
     line_proof,
@@ -69,14 +63,12 @@ from ._connection import UNIX_SEND_BUFFER, ReplySink
 from ._directory import ChannelDirectory, ChannelState, ConnectionStatus
 from ._frames import encode_module_frame
 from ._line_connection import Line, LineConnection
-from ._messages import ChannelInbound
-from ._routeframes import route_frame
+from ._messages import ChannelInbound, LineReady
 from ._subscriptions import Subscriptions
 
 __all__ = [
     "LINES_ACTOR",
     "LineBook",
-    "LineFence",
     "LineSettings",
     "LinesActor",
     "declare_lines",
@@ -99,6 +91,9 @@ PENDING_QUIET: Final = 30.0
 """Seconds before asking again when the orchestrator has not answered."""
 MAX_HANDSHAKES: Final = 64
 """Handshakes at once; a connection past them is closed at once."""
+TICKETS_PER_PEER: Final = 4
+"""Tickets kept per peer (the oldest go first): a module that keeps asking for lines to this
+one holds at most this many."""
 _MAX_HANDSHAKE_FRAME: Final = 4096
 _SOCKET_PATH_MAX: Final = 107  # sun_path holds 108 bytes, the last a NUL
 
@@ -169,19 +164,19 @@ class LineBook:
     """Lines from other modules waiting for (or past) their fence, by (peer, nonce)."""
     numbers: itertools.count[int] = attrs.Factory(itertools.count)
     handshakes: int = 0
+    listening: bool = False
+    """The line socket is bound (a module that cannot bind it still opens lines to others)."""
     opened: int = 0
     """Lines opened, both ways."""
     refused: int = 0
     """Connections to the line socket refused, and lines that could not be opened."""
 
-
-@attrs.frozen
-class LineFence:
-    """Told by the router: ``source``'s fence for line ``nonce`` came through the
-    orchestrator."""
-
-    source: str
-    nonce: str
+    def open_gate(self, peer: str, nonce: str) -> None:
+        """``peer``'s fence for line ``nonce`` came (the router read it): the line may be
+        read. Does not block."""
+        gate = self.gates.get((peer, nonce))
+        if gate is not None:
+            gate.set()
 
 
 @attrs.frozen
@@ -198,7 +193,7 @@ class _Refused(Exception):
     """A line's handshake failed; the message says why (for one log line)."""
 
 
-LinesMessage = ChannelInbound | LineFence | _WantLine | _Sweep
+LinesMessage = ChannelInbound | _WantLine | _Sweep
 
 
 class LinesActor(Actor[LinesMessage]):
@@ -223,7 +218,19 @@ class LinesActor(Actor[LinesMessage]):
         self.book.quiet.clear()
         self.directory.want_line = self._want
         self.ctx.send_interval(1.0, _Sweep())
-        sock = await self._bind()
+        try:
+            sock = await self._bind()
+        except OSError as exc:
+            if self.book.listening or self.ctx.incarnation == 1:  # said once, not per restart
+                log.warning(
+                    "cannot listen for direct lines at %s (%s): requests from other modules "
+                    "come through the orchestrator",
+                    self.settings.path,
+                    exc,
+                )
+            self.book.listening = False
+            return
+        self.book.listening = True
         self.ctx.start_task(self._listen, sock)
 
     async def on_stop(self) -> None:
@@ -243,10 +250,6 @@ class LinesActor(Actor[LinesMessage]):
         book = self.book
         if isinstance(message, _WantLine):
             self._ask(message.target)
-        elif isinstance(message, LineFence):
-            gate = book.gates.get((message.source, message.nonce))
-            if gate is not None:
-                gate.set()
         elif isinstance(message, _Sweep):
             now = trio.current_time()
             for target, when in list(book.quiet.items()):
@@ -270,6 +273,7 @@ class LinesActor(Actor[LinesMessage]):
         elif isinstance(message, LineExpect):
             tickets = book.expected.setdefault(message.source_module_id, [])
             tickets.append((message.ticket, now + TICKET_LIFETIME))
+            del tickets[:-TICKETS_PER_PEER]
             book.arrived.set()
             book.arrived = trio.Event()
 
@@ -322,8 +326,13 @@ class LinesActor(Actor[LinesMessage]):
                 source, nonce, proof = parsed
                 ticket = await self._ticket(source, nonce, proof)
                 line = Line(source, nonce.hex(), outgoing=False, stream=stream)
-                book.gates[(source, line.nonce)] = line.gate  # before the peer can fence
-                await stream.send_all(line_accept_frame(line_proof(ticket, nonce, accept=True)))
+                key = (source, line.nonce)
+                book.gates[key] = line.gate  # before the peer can fence
+                try:
+                    await stream.send_all(line_accept_frame(line_proof(ticket, nonce, accept=True)))
+                except BaseException:
+                    book.gates.pop(key, None)
+                    raise
         except (_Refused, trio.TooSlowError, trio.BrokenResourceError, OSError) as exc:
             book.refused += 1
             why = "no proven ticket within 5 s" if isinstance(exc, trio.TooSlowError) else exc
@@ -333,7 +342,8 @@ class LinesActor(Actor[LinesMessage]):
             return
         finally:
             book.handshakes -= 1
-        await self._start(line)
+        if await self._start(line) is None:
+            book.gates.pop((line.peer, line.nonce), None)
 
     async def _ticket(self, source: str, nonce: bytes, proof: bytes) -> str:
         """The ticket granted to ``source`` that ``proof`` proves (used up), waiting for it
@@ -352,6 +362,8 @@ class LinesActor(Actor[LinesMessage]):
         target = grant.target_module_id
         stream: trio.SocketStream | None = None
         try:
+            if grant.address != self._socket_of(target):
+                raise _Refused(f"the grant names another socket ({grant.address!r})")
             with trio.fail_after(HANDSHAKE_TIMEOUT):
                 stream = await trio.open_unix_socket(grant.address)
                 stream.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UNIX_SEND_BUFFER)
@@ -373,34 +385,30 @@ class LinesActor(Actor[LinesMessage]):
             return
         line = Line(target, nonce.hex(), outgoing=True, stream=stream)
         state = await self._start(line)
+        if state is None:
+            return
         while not state.connected:
             if state.status is not ConnectionStatus.CONNECTING:
                 return  # it ended before it was up
             await state.changed.wait()
-        self._publish(line, state)
-
-    def _publish(self, line: Line, state: ChannelState) -> None:
-        """Fence, then let the line carry what this module sends ``line.peer``: in one step,
-        so nothing the router writes meanwhile can go between the two."""
-        routed = self.directory.pick()
-        outbox = routed.outbox if routed is not None else None
-        if routed is None or outbox is None or outbox.closed:
-            self.ctx.start_task(self._stop_line, state.name)
+        # The router fences the line and then publishes it, in the order of everything it
+        # sends (so nothing it sent the peer before can come after the fence).
+        router = self.subscriptions.target_of(LineReady)
+        if router is None:
+            await self._stop_line(state.name)
             return
-        payload = encode_payload(
-            {"line": line.nonce},
-            metadata=MessageMetadata(
-                destination=LINE_ENDPOINT, properties={REPLY_MARKER_PROPERTY: "none"}
-            ),
-        )
-        fence_id = uuid.uuid4()
-        write = binary_route_frame if routed.streams else route_frame
-        outbox.put(write(line.peer, LINE_ENDPOINT, fence_id, payload))
-        self.directory.lines[line.peer] = state
+        await self.ctx.system.tell(router, LineReady(line.peer, line.nonce, state.name))
         log.info("direct line to %s open (%s)", line.peer, state.name)
 
-    async def _start(self, line: Line) -> ChannelState:
-        """Start the line's connection actor under ``pywatt.channels``; its state."""
+    def _socket_of(self, target: str) -> str | None:
+        """Where ``target``'s line socket is: next to this module's channel socket, as the
+        orchestrator gives every module its socket in one directory."""
+        directory = os.path.dirname(self.settings.channel.address)
+        return line_socket_path(os.path.join(directory, f"{target}.sock"))
+
+    async def _start(self, line: Line) -> ChannelState | None:
+        """Start the line's connection actor under ``pywatt.channels``; its state, or None
+        when it could not start (the module is stopping): the socket is closed then."""
         settings = self.settings
         number = next(self.book.numbers)
         way = "to" if line.outgoing else "from"
@@ -424,9 +432,15 @@ class LinesActor(Actor[LinesMessage]):
                 on_end=self._ended,
             )
 
-        await self.ctx.system.spawn(
-            connection, name=name, restart=Restart.TEMPORARY, supervisor="pywatt.channels"
-        )
+        try:
+            await self.ctx.system.spawn(
+                connection, name=name, restart=Restart.TEMPORARY, supervisor="pywatt.channels"
+            )
+        except ActorError as exc:
+            self.directory.line_states.pop(name, None)
+            await trio.aclose_forcefully(line.stream)
+            log.info("the line %s did not start: %s", name, exc)
+            return None
         return state
 
     async def _stop_line(self, name: str) -> None:
@@ -438,6 +452,7 @@ class LinesActor(Actor[LinesMessage]):
         directory = self.directory
         if directory.lines.get(line.peer) is state:
             del directory.lines[line.peer]
+        if line.outgoing:  # ask again soon (a line that never came up too)
             self.book.quiet[line.peer] = trio.current_time() + LOST_QUIET
         directory.line_states.pop(state.name, None)
         self.book.gates.pop((line.peer, line.nonce), None)

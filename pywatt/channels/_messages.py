@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["ChannelInbound", "ConnectionLost", "SendFrame"]
+__all__ = ["ChannelInbound", "ConnectionLost", "LineReady", "SendFrame"]
 
 
 @attrs.frozen
@@ -22,6 +22,17 @@ class ChannelInbound:
 
     channel: str
     message: Any
+
+
+@attrs.frozen
+class LineReady:
+    """Told to the subscriber of ``LineReady`` (the router) when a direct line this module
+    opened to ``peer`` is up: it fences the line (``nonce`` names it) and then publishes it
+    (``Writer.publish_line(peer, channel)``)."""
+
+    peer: str
+    nonce: str
+    channel: str
 
 
 @attrs.frozen

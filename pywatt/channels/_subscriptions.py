@@ -25,7 +25,7 @@ from pywatt.wire import (
 )
 
 from ._frames import RegistrationReply
-from ._messages import ConnectionLost
+from ._messages import ConnectionLost, LineReady
 
 __all__ = ["DISCOVERY", "REGISTRAR", "ROUTER", "Subscriptions", "service_subscriptions"]
 
@@ -45,6 +45,7 @@ def service_subscriptions(services: Iterable[str]) -> dict[type[Any], str]:
             RequestCancelled,
             *StreamFrame.__args__,
             ConnectionLost,
+            LineReady,
         ),
         DISCOVERY: (
             DiscoveryUpdate,

@@ -74,6 +74,7 @@ def channels_supervisor_spec(
     if lines is not None:
         table.add((LineGrant, LineRefused, LineExpect), LINES_ACTOR)
         book = LineBook()  # kept with the name, across restarts
+        directory.fenced = book.open_gate  # the router's fences, whatever the incarnation
 
         def lines_actor(settings: LineSettings = lines) -> LinesActor:
             return LinesActor(settings, directory, book, table, reply_sink)

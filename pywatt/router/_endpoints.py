@@ -73,6 +73,14 @@ class Endpoints:
                 return True
         return False
 
+    def drop_channel(self, channel: str) -> int:
+        """Forget every held request that came on ``channel`` (a direct line whose caller
+        went); returns how many."""
+        kept = [(came_on, message) for came_on, message in self._held if came_on != channel]
+        dropped = len(self._held) - len(kept)
+        self._held = kept
+        return dropped
+
     @property
     def held(self) -> int:
         return len(self._held)

@@ -87,6 +87,9 @@ class SendRequest(Request[Any]):
     """The W3C trace context of the caller's span (``pywatt.tracing.client_span``)."""
     request_id: uuid.UUID | None = None
     """The request's id (None: a fresh one); a stream's announcing request names its own."""
+    direct_line: bool = True
+    """It may go on a direct line to ``target`` when one is up (docs/calling-modules.md);
+    False for a stream's announcing request, which goes the way of its stream."""
 
     carries_trace: ClassVar[bool] = True  # ``trace`` is its context: the ask carries none
 

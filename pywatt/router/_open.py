@@ -182,7 +182,7 @@ async def _open(
     stream = ModuleStream(outbound)
     request = SendRequest(
         module, name, {STREAM_KEY: str(outbound.stream_id)}, Any, timeout or ANSWER_TIMEOUT,
-        trace, request_id=request_id,
+        trace, request_id=request_id, direct_line=False,
     )  # fmt: skip
     # Asked without waiting (no nursery around the user's block, whose errors then come out
     # of it as they are): the answer arrives by callback. The stream table waits for it

@@ -83,11 +83,10 @@ from actors import (
 )
 from pywatt.channels import (
     CHANNELS_ACTOR,
-    LINES_ACTOR,
     ChannelInbound,
     ConnectionLost,
     GetWriter,
-    LineFence,
+    LineReady,
     NoChannel,
     Writer,
     WriterRevoked,
@@ -223,6 +222,7 @@ RouterMessage = (
     | GetRouterStatistics
     | ChannelInbound
     | ConnectionLost
+    | LineReady
     | Unpark
     | HandlerReply
     | OpenStream
@@ -408,7 +408,9 @@ class Router(Actor[RouterMessage]):
             )
             if len(payload.data) > self.stream_threshold and self.streams.supported():
                 return None
-            line = writer.line(message.target)  # a direct line to the target, if one is up
+            # A direct line to the target, if one is up (a stream's announcing request goes
+            # the way of its stream: through the orchestrator).
+            line = writer.line(message.target) if message.direct_line else None
             frame = self._route_frame(message.target, message.endpoint, request_id, payload, line)
         except (EncodeError, MessageTooLarge) as exc:
             reply = self.ctx.reply_to_caller()
@@ -555,6 +557,9 @@ class Router(Actor[RouterMessage]):
         if isinstance(message, ConnectionLost):
             self.streams.connection_lost(message.channel, message.reason)
             self._on_connection_lost(message)
+        elif isinstance(message, LineReady):
+            await self._line_ready(message)
+            return None
         elif isinstance(message, RegisterHandler):
             self.endpoints.register(message)
             await self._release_held()
@@ -617,6 +622,21 @@ class Router(Actor[RouterMessage]):
                 return await writer.send(frame, prefer, what)
             except WriterRevoked:  # the channels actor restarted meanwhile
                 writer = None
+
+    async def _line_ready(self, message: LineReady) -> None:
+        """A direct line to ``message.peer`` is up: fence it, then let it carry what this
+        module sends the peer. The fence goes the way every frame before it went (this
+        mailbox, the same writer), so nothing sent earlier can follow it; the line is
+        published in the same step as the fence is queued."""
+        payload = request_payload({"line": message.nonce}, LINE_ENDPOINT, NOTIFY_MARKER_VALUE)
+        try:
+            frame = self._route_frame(message.peer, LINE_ENDPOINT, random_uuid(), payload)
+            await self._send_frame(frame, f"the fence of the line to {message.peer}")
+        except (NoChannel, EncodeError, MessageTooLarge) as exc:
+            log.info("the line to %s stays unused: %s", message.peer, exc)
+            return
+        if self.writer is not None:
+            self.writer.publish_line(message.peer, message.channel)
 
     def _line(self, target: str) -> str | None:
         """The direct line to ``target`` if one is up (the connection to prefer)."""
@@ -769,7 +789,7 @@ class Router(Actor[RouterMessage]):
                     prefer=body.channel,
                 )
             else:
-                line = self._line(message.target)
+                line = self._line(message.target) if message.direct_line else None
                 channel = await self._send_frame(
                     self._route_frame(message.target, message.endpoint, request_id, payload, line),
                     f"a request to {message.target}/{message.endpoint}",
@@ -795,6 +815,13 @@ class Router(Actor[RouterMessage]):
     # -- outcomes --------------------------------------------------------------------------
 
     def _on_reply(self, source: str, request_id: uuid.UUID, payload: EncodedMessage) -> bool:
+        asked = self.requests.get(request_id)
+        noted = self.notified.get(request_id)
+        if (asked is not None and asked.target != source) or (
+            noted is not None and noted[0].target != source
+        ):  # not from the module asked: a peer on a direct line answering what it was not
+            self.counts["late_replies"] += 1  # asked (the orchestrator checks it on its hop)
+            return False
         if request_id in self.notified and b'"type":"StreamRefused"' in payload.data:
             self.ctx.self_ref.tell_nowait(ResendNotification(request_id))
             return False
@@ -930,6 +957,7 @@ class Router(Actor[RouterMessage]):
             for (source, request_id), came_on in list(self.serving.items()):
                 if came_on == channel:
                     on_cancelled(self, channel, source, request_id)
+            self.endpoints.drop_channel(channel)
 
     def _timeout_error(self, request_id: uuid.UUID, seconds: float) -> RequestTimeout:
         """The asker's error when request ``request_id`` passes its deadline."""
@@ -1016,10 +1044,13 @@ class Router(Actor[RouterMessage]):
             )
             await write_error(self, channel, source, request_id, "RequestTooLarge", text)
             return
-        if entry is None and endpoint == LINE_ENDPOINT:  # a peer's line is fenced
+        if endpoint == LINE_ENDPOINT:  # a peer's fence: its line may be read from now on
             if isinstance(content, dict) and isinstance(content.get("line"), str):
-                with contextlib.suppress(ActorError):  # no lines here: nothing to open
-                    self.ctx.system.tell_nowait(LINES_ACTOR, LineFence(source, content["line"]))
+                with contextlib.suppress(NoChannel):  # no channels: no lines either
+                    writer = self.writer
+                    if writer is None or writer.revoked:
+                        writer = self.writer = await self._new_writer("a fence")
+                    writer.line_fenced(source, content["line"])
             return
         if entry is None and endpoint == READY_ENDPOINT:  # a readiness probe: we are here
             if marker == REPLY_MARKER_VALUE:

@@ -7,6 +7,7 @@ away at no cost to the traffic, and ``PYWATT_DIRECT_LINES=0`` keeps a module off
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ import pytest
 import trio
 
 from actors import Backoff
+from pywatt.channels import STALL_LIMIT
 from pywatt.orchestrator import (
     ConsoleLine,
     Manifest,
@@ -72,13 +74,13 @@ async def _routed(orch: Orchestrator) -> int:
     return (await orch.routing_statistics()).routed
 
 
-async def _wait_line(orch: Orchestrator, count: int = 1) -> None:
-    """Until the orchestrator has granted ``count`` lines, asking a→b meanwhile (the asks
-    are what make a want one)."""
+async def _wait_line(orch: Orchestrator, count: int = 1, target: str = "b") -> None:
+    """Until the orchestrator has granted ``count`` lines, asking a→``target`` meanwhile
+    (the asks are what make a want one)."""
     n = 0
     while (await orch.routing_statistics()).lines_granted < count:
         n += 1
-        assert await orch.request("a", "ask", {"target": "b", "value": n}) == n
+        assert await orch.request("a", "ask", {"target": target, "value": n}) == n
 
 
 async def _wait_off_the_hub(orch: Orchestrator) -> None:
@@ -169,6 +171,40 @@ async def test_a_restart_of_either_end_mid_traffic_resumes_on_a_new_line(victim:
             result = await orch.request("a", "load", {"target": "b", "seconds": 0.3})
             assert result["errors"] == {}
             assert result["ok"] > 50
+
+
+async def test_a_peer_that_reads_nothing_does_not_hold_up_its_callers_router() -> None:
+    """b stops (SIGSTOP) while a floods it with notifications over their line: a's outbox
+    for the line fills and a's router waits for room; within the stall limit the line is
+    closed, and a notification from a to c, behind the flood in a's router, arrives."""
+    with trio.fail_after(60):
+        async with orchestrated("a", "b", "c") as (orch, lines):
+            await _wait_line(orch, 1, "b")
+            await _wait_line(orch, 2, "c")
+            pid = orch.module("b").pid
+            assert pid is not None
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                async with trio.open_nursery() as nursery:
+
+                    async def flood() -> None:
+                        with contextlib.suppress(Exception):  # b may be dropped meanwhile
+                            flood = {"target": "b", "count": 48, "size": 256 * 1024}
+                            await orch.request("a", "flood", flood)
+
+                    nursery.start_soon(flood)
+                    while True:  # until a's router is stuck behind the full line
+                        with trio.move_on_after(0.2) as stuck:
+                            await orch.request("a", "burst", {"target": "c", "count": 1})
+                        if stuck.cancelled_caught:
+                            break
+                    start = trio.current_time()
+                    assert await orch.request("a", "burst", {"target": "c", "count": 1}) == "sent"
+                    assert trio.current_time() - start < STALL_LIMIT + 5
+                    nursery.cancel_scope.cancel()
+            finally:
+                os.kill(pid, signal.SIGCONT)
+    assert any("read nothing for 5 s" in line for line in lines), lines
 
 
 async def test_the_lines_actor_crashes_mid_traffic_and_the_line_carries_on() -> None:

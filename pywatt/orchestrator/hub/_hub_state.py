@@ -107,6 +107,8 @@ class HubState:
     the values of its big requests that it sends them."""
     direct: DirectRoutes = attrs.Factory(DirectRoutes)
     """The hub's routing lent to the listeners (``_direct``)."""
+    line_grants: dict[tuple[str, str], float] = attrs.Factory(dict)
+    """When each (asker, target) was last granted a direct line (``_lines``)."""
 
     def stale(self) -> tuple[list[ServerConnection], list[tuple[str, uuid.UUID]]]:
         """What a crash may have left behind: connections that are closed but still listed,

@@ -11,8 +11,11 @@ here.
 
 from __future__ import annotations
 
+import math
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
+
+import trio
 
 from pywatt.wire import LineExpect, LineGrant, LineRefused, LineRequest
 
@@ -21,7 +24,11 @@ from ._connection import ServerConnection, encode_bare
 if TYPE_CHECKING:
     from ._hub import Hub
 
-__all__ = ["grant_line"]
+__all__ = ["REGRANT_AFTER", "grant_line"]
+
+REGRANT_AFTER: Final = 0.25
+"""Seconds before the same module is granted another line to the same target: a module
+that keeps asking cannot flood its target with tickets."""
 
 
 def grant_line(hub: Hub, conn: ServerConnection, request: LineRequest) -> None:
@@ -30,6 +37,10 @@ def grant_line(hub: Hub, conn: ServerConnection, request: LineRequest) -> None:
         return
     target = request.target_module_id
     reason = _refusal(hub, conn.module_id, target)
+    key = (conn.module_id, target)
+    now = trio.current_time()
+    if reason is None and now - hub.state.line_grants.get(key, -math.inf) < REGRANT_AFTER:
+        reason = f"a line to {target!r} was granted less than {REGRANT_AFTER:g} s ago"
     callee = None if reason is not None else hub._conn_for(target)
     address = callee.declaration.line if callee and callee.declaration else None
     if callee is None or address is None:
@@ -37,6 +48,7 @@ def grant_line(hub: Hub, conn: ServerConnection, request: LineRequest) -> None:
         why = reason or f"module {target!r} takes no direct lines"
         conn.send_nowait(encode_bare(LineRefused(target_module_id=target, reason=why)))
         return
+    hub.state.line_grants[key] = now
     ticket = secrets.token_urlsafe(32)
     callee.send_nowait(encode_bare(LineExpect(source_module_id=conn.module_id, ticket=ticket)))
     conn.send_nowait(

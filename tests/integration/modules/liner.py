@@ -7,6 +7,8 @@ Endpoints:
 * ``burst`` ``{"target": id, "count": n, "every": k}``: sends ``target:post`` the numbers
   ``0..n-1`` as fast as it can, as notifications, except every ``k``-th one (``k`` > 0),
   which is a request it waits for; answers ``"sent"``.
+* ``flood`` ``{"target": id, "count": n, "size": bytes}``: ``n`` notifications to
+  ``target:post`` of a string of ``size`` characters each; answers ``"sent"``.
 * ``load`` ``{"target": id, "seconds": s}``: requests ``target:post`` one after the other for
   ``s`` seconds, each with a 2 s timeout; answers ``{"ok": n, "errors": {type: count}}``
   (a remote error's ``error_type``, else the exception's class).
@@ -66,6 +68,12 @@ async def main(state: AppState[Any]) -> None:
                 await state.send_message(target, n)
         return "sent"
 
+    async def flood(request: dict[str, Any]) -> str:
+        text = "x" * int(request["size"])
+        for _ in range(int(request["count"])):
+            await state.send_message(f"{request['target']}:post", text)
+        return "sent"
+
     async def load(request: dict[str, Any]) -> dict[str, Any]:
         ok, errors = 0, collections.Counter[str]()
         end = trio.current_time() + float(request["seconds"])
@@ -97,6 +105,7 @@ async def main(state: AppState[Any]) -> None:
     await state.system.spawn(Crasher, name="crasher")
     for name, handler in (
         ("post", post), ("seen", seen_after), ("burst", burst), ("load", load), ("ask", ask),
+        ("flood", flood),
         ("crash", crash), ("incarnation", incarnation), ("metrics", metrics),
     ):  # fmt: skip
         await state.serve(name, handler)
