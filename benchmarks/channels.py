@@ -420,7 +420,10 @@ def define(bench: Bench) -> None:
     bench.ratio("routed_request", "pywatt", "bare_relay")
     # Through the orchestrator (PYWATT_DIRECT_LINES=0, and every request to or from a Rust
     # module): three processes, whose floor is the bare relay.
-    bench.ratio("routed_request", "through_orchestrator", "bare_relay")
+    bench.ratio(
+        "routed_request", "through_orchestrator", "bare_relay",
+        name="orchestrator_request_vs_bare_relay",
+    )  # fmt: skip
     # The latencies measured by the case's runs (the warm-up's left out).
     bench.metric("routed_p50_ms", lambda: statistics.median(routed.p50[1:] or routed.p50))
     bench.metric("routed_p99_ms", lambda: statistics.median(routed.p99[1:] or routed.p99))
