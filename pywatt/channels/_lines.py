@@ -32,7 +32,6 @@ import contextlib
 import itertools
 import logging
 import os
-import secrets
 import socket
 from typing import Any, Final
 
@@ -41,6 +40,7 @@ import trio
 
 from actors import Actor, ActorError, NoSuchActor, Restart
 from pywatt.wire import (
+    LINE_NONCE_SIZE,
     ChannelType,
     EncodeError,
     FrameDecoder,
@@ -89,6 +89,9 @@ LOST_QUIET: Final = 0.5
 """Seconds before asking again for a line that closed."""
 PENDING_QUIET: Final = 30.0
 """Seconds before asking again when the orchestrator has not answered."""
+SWEEP_EVERY: Final = 30.0
+"""Seconds between two sweeps of expired tickets and refusals (memory only: each is checked
+against the clock when used)."""
 MAX_HANDSHAKES: Final = 64
 """Handshakes at once; a connection past them is closed at once."""
 TICKETS_PER_PEER: Final = 4
@@ -217,7 +220,7 @@ class LinesActor(Actor[LinesMessage]):
         # A grant an earlier incarnation waited for, or was dialling, died with it: ask again.
         self.book.quiet.clear()
         self.directory.want_line = self._want
-        self.ctx.send_interval(1.0, _Sweep())
+        self.ctx.send_interval(SWEEP_EVERY, _Sweep())
         try:
             sock = await self._bind()
         except OSError as exc:
@@ -240,9 +243,11 @@ class LinesActor(Actor[LinesMessage]):
     def _want(self, target: str) -> None:
         """``Writer.line`` found no line to ``target``: ask for one unless asked lately."""
         book = self.book
-        if target in book.quiet:
+        until = book.quiet.get(target)
+        now = trio.current_time()
+        if until is not None and until > now:
             return
-        book.quiet[target] = trio.current_time() + PENDING_QUIET
+        book.quiet[target] = now + PENDING_QUIET
         with contextlib.suppress(Exception):  # a full mailbox: the next send asks again
             self.ctx.self_ref.tell_nowait(_WantLine(target))
 
@@ -367,7 +372,7 @@ class LinesActor(Actor[LinesMessage]):
             with trio.fail_after(HANDSHAKE_TIMEOUT):
                 stream = await trio.open_unix_socket(grant.address)
                 stream.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UNIX_SEND_BUFFER)
-                nonce = secrets.token_bytes(16)
+                nonce = os.urandom(LINE_NONCE_SIZE)
                 proof = line_proof(grant.ticket, nonce, accept=False)
                 await stream.send_all(line_hello_frame(self.settings.module_id, nonce, proof))
                 answer = parse_line_accept(await _first_frame(stream))
