@@ -23,8 +23,9 @@ scrape of a busy module costs.
   No targets here (reported, with ``sdk_floor``): in one process the request pays both
   spans, and the SDK's own work for them bounds the rate below 0.6 (docs/tracing.md).
 * ``traced_routed_request`` (requests/s): the routed request of benchmarks/channels.py (its
-  fixture: module ``ping`` asks ``pong:echo`` through the embedded orchestrator, 16 in
-  flight, three processes), each module process configured only by ``OTEL_*`` variables.
+  fixture: module ``ping`` asks ``pong:echo`` under the embedded orchestrator, on the
+  direct line it granted them, 16 in flight, two processes), each module process configured
+  only by ``OTEL_*`` variables.
   ``untraced``: ``OTEL_TRACES_EXPORTER=none``. ``sdk_batch``: ``OTEL_TRACES_EXPORTER`` naming
   an exporter that drops spans (benchmarks/_drop_exporter.py, registered as an entry point):
   the SDK and a ``BatchSpanProcessor`` in each module. The trace's root is ``ping``'s server
@@ -438,9 +439,9 @@ def _routed(bench: Bench) -> None:
     )
     bench.target(ratio, ">=", SDK_TARGET)
     bench.meta["traced_routed_request"] = {
-        "untraced": "module ping asks pong:echo through the embedded orchestrator, 16 in "
-        "flight, OTEL_TRACES_EXPORTER=none in both modules (the API alone: no api_only mode, "
-        "it is this by construction)",
+        "untraced": "module ping asks pong:echo on the direct line the embedded orchestrator "
+        "granted them, 16 in flight, OTEL_TRACES_EXPORTER=none in both modules (the API "
+        "alone: no api_only mode, it is this by construction)",
         "sdk_batch": "the same, OTEL_TRACES_EXPORTER naming an exporter that drops spans: "
         "the SDK, a BatchSpanProcessor; a client span in ping and a server span in pong per "
         "request, inside one sampled trace per run (rooted at ping's span of the run request)",
