@@ -83,12 +83,13 @@ async def _wait_line(orch: Orchestrator, count: int = 1, target: str = "b") -> N
         assert await orch.request("a", "ask", {"target": target, "value": n}) == n
 
 
-async def _wait_off_the_hub(orch: Orchestrator) -> None:
-    """Until a's requests to b no longer pass through the orchestrator (the line is up)."""
+async def _wait_off_the_hub(orch: Orchestrator, target: str = "b") -> None:
+    """Until a's requests to ``target`` no longer pass through the orchestrator (the line is
+    up: granted is not enough, it may still be opening)."""
     while True:
         before = await _routed(orch)
         for n in range(3):
-            assert await orch.request("a", "ask", {"target": "b", "value": n}) == n
+            assert await orch.request("a", "ask", {"target": target, "value": n}) == n
         if await _routed(orch) == before:  # (the orchestrator's own asks are not "routed")
             return
 
@@ -180,7 +181,9 @@ async def test_a_peer_that_reads_nothing_does_not_hold_up_its_callers_router() -
     with trio.fail_after(60):
         async with orchestrated("a", "b", "c") as (orch, lines):
             await _wait_line(orch, 1, "b")
+            await _wait_off_the_hub(orch, "b")  # the flood must go on the line, not the hub
             await _wait_line(orch, 2, "c")
+            await _wait_off_the_hub(orch, "c")
             pid = orch.module("b").pid
             assert pid is not None
             os.kill(pid, signal.SIGSTOP)
@@ -193,11 +196,12 @@ async def test_a_peer_that_reads_nothing_does_not_hold_up_its_callers_router() -
                             await orch.request("a", "flood", flood)
 
                     nursery.start_soon(flood)
-                    while True:  # until a's router is stuck behind the full line
-                        with trio.move_on_after(0.2) as stuck:
-                            await orch.request("a", "burst", {"target": "c", "count": 1})
-                        if stuck.cancelled_caught:
-                            break
+                    with trio.fail_after(20):  # until a's router is stuck behind the full line
+                        while True:
+                            with trio.move_on_after(0.2) as stuck:
+                                await orch.request("a", "burst", {"target": "c", "count": 1})
+                            if stuck.cancelled_caught:
+                                break
                     start = trio.current_time()
                     assert await orch.request("a", "burst", {"target": "c", "count": 1}) == "sent"
                     assert trio.current_time() - start < STALL_LIMIT + 5
