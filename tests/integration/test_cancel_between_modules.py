@@ -112,8 +112,8 @@ async def test_a_caller_that_gives_up_cancels_the_callees_handler(lines: bool) -
 
 
 async def test_a_cancel_reaches_the_callee_after_a_crash_of_the_hub() -> None:
-    with trio.fail_after(45):
-        async with orchestrated(canceller("a"), canceller("b")) as orch:
+    with trio.fail_after(45):  # through the hub, the subject here: no direct line
+        async with orchestrated(canceller("a", lines=False), canceller("b")) as orch:
             await ready(orch, "a", "b")
             async with trio.open_nursery() as nursery:
 

@@ -102,7 +102,8 @@ async def test_three_modules_request_each_other_over_tcp_and_unix_sockets() -> N
 
 
 async def test_a_killed_listener_reconnects_and_every_request_gets_exactly_one_outcome() -> None:
-    env = {
+    env = {  # through the listeners, the subject here: no direct line
+        "PYWATT_DIRECT_LINES": "0",
         "PEER_CALLS": "b", "PEER_ROUNDS": "300", "PEER_CONCURRENCY": "4",
         "PEER_PAUSE": "0.004", "PEER_TIMEOUT": "5",
     }  # fmt: skip

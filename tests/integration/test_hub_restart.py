@@ -53,7 +53,9 @@ async def _as_module(orch: Orchestrator, module_id: str) -> trio.SocketStream:
 
 
 def _traffic(rounds: int) -> dict[str, str]:
+    # Through the hub, the subject here: no direct line between the modules.
     return {
+        "PYWATT_DIRECT_LINES": "0",
         "PEER_CALLS": "b", "PEER_ROUNDS": str(rounds), "PEER_CONCURRENCY": "4",
         "PEER_PAUSE": "0.004", "PEER_TIMEOUT": "5",
     }  # fmt: skip
