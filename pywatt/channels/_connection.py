@@ -409,9 +409,6 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
             error,
         )
 
-    def _good_frame(self) -> None:
-        """A frame decoded (a line counts malformed frames in a row)."""
-
     def _decode(self, frame: Frame) -> Any:
         """The message a frame carries (an orchestrator's). Raises ``DecodeError``."""
         return decode_inbound(frame)
@@ -427,7 +424,6 @@ class ChannelConnection(Actor[SendFrame | CheckLiveness]):
             state.malformed += 1
             self._malformed(len(frame.payload), exc)
             return
-        self._good_frame()
         sink = self.stream_sink
         if sink is not None and isinstance(message, _STREAM_FRAMES):
             sink(self.name, message)  # no hop through the router's mailbox per chunk

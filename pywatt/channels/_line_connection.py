@@ -83,7 +83,6 @@ class LineConnection(ChannelConnection):
         self.module_id = module_id
         self._on_end = on_end
         self._run_of_malformed = 0
-        self._last_malformed = ""
 
     async def _run(self) -> None:
         # A line ends when its peer goes, restarts or breaks the rules: an ordinary end,
@@ -135,22 +134,20 @@ class LineConnection(ChannelConnection):
         return f"module {self.line.peer}"
 
     def _decode(self, frame: Frame) -> Any:
-        return decode_line_frame(frame, self.line.peer, self.module_id)
+        message = decode_line_frame(frame, self.line.peer, self.module_id)
+        self._run_of_malformed = 0  # malformed frames are counted in a row
+        return message
 
     def _malformed(self, size: int, error: DecodeError) -> None:
         # A peer is not trusted like the orchestrator: one line in the log when it ends,
         # and it ends after MALFORMED_RUN malformed frames in a row.
         self._run_of_malformed += 1
-        self._last_malformed = str(error)
         if self._run_of_malformed >= MALFORMED_RUN:
             raise self._broken(
                 f"{self.peer} sent {MALFORMED_RUN} malformed frames in a row (the last: "
                 f"{error}); closing the line",
                 ChannelProtocolError,
             )
-
-    def _good_frame(self) -> None:
-        self._run_of_malformed = 0
 
     async def _before_reading(self) -> None:
         # Both ends are pywatt modules that declared MessagePack: requests and replies go

@@ -169,10 +169,6 @@ class LineBook:
     handshakes: int = 0
     listening: bool = False
     """The line socket is bound (a module that cannot bind it still opens lines to others)."""
-    opened: int = 0
-    """Lines opened, both ways."""
-    refused: int = 0
-    """Connections to the line socket refused, and lines that could not be opened."""
 
     def open_gate(self, peer: str, nonce: str) -> None:
         """``peer``'s fence for line ``nonce`` came (the router read it): the line may be
@@ -315,7 +311,6 @@ class LinesActor(Actor[LinesMessage]):
             while True:
                 stream = await listener.accept()
                 if self.book.handshakes >= MAX_HANDSHAKES:
-                    self.book.refused += 1
                     await trio.aclose_forcefully(stream)
                     continue
                 self.ctx.start_task(self._accept, stream)
@@ -339,7 +334,6 @@ class LinesActor(Actor[LinesMessage]):
                     book.gates.pop(key, None)
                     raise
         except (_Refused, trio.TooSlowError, trio.BrokenResourceError, OSError) as exc:
-            book.refused += 1
             why = "no proven ticket within 5 s" if isinstance(exc, trio.TooSlowError) else exc
             log.info("refused a connection to the line socket of %s: %s",
                      self.settings.module_id, why)  # fmt: skip
@@ -381,7 +375,6 @@ class LinesActor(Actor[LinesMessage]):
                 ):
                     raise _Refused(f"{target} did not prove the ticket")
         except (_Refused, trio.TooSlowError, trio.BrokenResourceError, OSError) as exc:
-            self.book.refused += 1
             self.book.quiet[target] = trio.current_time() + REFUSED_QUIET
             log.info("no direct line to %s (%s); requests to it go through the orchestrator",
                      target, exc or type(exc).__name__)  # fmt: skip
@@ -423,7 +416,6 @@ class LinesActor(Actor[LinesMessage]):
         )
         state = ChannelState(name, config.kind, config.address, 0, config.max_frame_size)
         self.directory.line_states[name] = state
-        self.book.opened += 1
 
         def connection() -> LineConnection:
             return LineConnection(

@@ -15,7 +15,7 @@ from typing import Any, Final
 from ._errors import DecodeError
 from ._framing import Frame, FrameFormat
 from ._json import decode_json
-from ._route_binary import parse_binary_route
+from ._route_binary import BinaryRoute, parse_binary_route
 from ._types_cancel import CancelRequest, RequestCancelled
 from ._types_ext import REPLY_ENDPOINT
 from ._types_message import Message
@@ -43,10 +43,13 @@ def decode_line_frame(frame: Frame, peer: str, me: str) -> LineInbound:
     if isinstance(content, CancelRequest):
         _check_target(content.target_module_id, me)
         return RequestCancelled(source_module_id=peer, request_id=content.request_id)
-    if not isinstance(content, RouteToModule) and not hasattr(content, "target_endpoint"):
+    if isinstance(content, BinaryRoute):
+        payload = content.payload()
+    elif isinstance(content, RouteToModule):
+        payload = content.payload
+    else:
         raise DecodeError(f"a line carries no {getattr(content, 'OP', type(content).__name__)}")
     _check_target(content.target_module_id, me)
-    payload = content.payload if isinstance(content, RouteToModule) else content.payload()
     if content.target_endpoint == REPLY_ENDPOINT:
         return RoutedModuleResponse(
             source_module_id=peer, request_id=content.request_id, payload=payload

@@ -23,24 +23,13 @@ from __future__ import annotations
 import collections
 from typing import Any
 
-import attrs
 import trio
 
-import actors
-import actors.testing
+# The crasher of the sibling test module: run as a script, this file's directory is on the
+# path.
+from crashes_its_own import Crasher, CrashIt
+
 from pywatt import AppState, run_module
-
-
-@attrs.frozen
-class CrashIt:
-    actor: str
-
-
-class Crasher(actors.Actor[CrashIt]):
-    """Outside the module's tree, so that no crash it causes restarts it."""
-
-    async def receive(self, message: CrashIt) -> None:
-        await actors.testing.crash(self.ctx.system, message.actor)
 
 
 async def main(state: AppState[Any]) -> None:
