@@ -36,6 +36,12 @@ scrape of a busy module costs.
   at all untraced). No ``api_only``: a module without the SDK configured runs with the API
   alone, which is ``untraced`` by construction. The orchestrator's dashboard is off in both
   (it would ask the modules for their spans as well).
+  ``sdk_floor``: pywatt's tracing off, and each module doing by hand, with an SDK provider
+  of its own under the same processor and exporter, only what the SDK does for a traced
+  request: ``ping``'s client span, ``pong``'s server span (pywatt's names, kinds and
+  attributes), the ``traceparent`` written with an f-string into the payload and read back
+  with a split. What no instrumentation with the SDK goes below: ``sdk_batch`` /
+  ``sdk_floor`` is pywatt's own share, ``sdk_floor`` / ``untraced`` the best any could do.
   Each run also measures the CPU time each module process spends per request (from /proc);
   the meta's ``cpu_us_per_request`` holds the medians per mode: ``sdk_batch`` minus
   ``untraced`` is what tracing costs each process per request, in µs.
@@ -91,7 +97,9 @@ API_ONLY_TARGET: Final = 0.95
 SDK_TARGET: Final = 0.6
 BATCH: Final = 200
 MODES: Final = ("untraced", "api_only", "sdk_batch", "sdk_ask_spans", "sdk_sampled", "sdk_floor")
-ROUTED_MODES: Final = ("untraced", "sdk_batch")
+ROUTED_MODES: Final = ("untraced", "sdk_batch", "sdk_floor")
+SDK_FLOOR_VARIABLE: Final = "PYWATT_BENCH_SDK_FLOOR"
+"""Makes benchmarks/_channels_peer.py do the SDK's work for a traced request by hand."""
 SAMPLED: Final = 0.1
 """``sdk_sampled``: the share of traces kept (``parentbased_traceidratio``), for reference."""
 
@@ -372,6 +380,8 @@ class TracedRouted:
     ) -> None:
         exporter = _drop_exporter.NAME if mode == "sdk_batch" else "none"
         env = {"OTEL_TRACES_EXPORTER": exporter, "PYTHONPATH": pythonpath}
+        if mode == "sdk_floor":  # pywatt's tracing off, the SDK's work done by hand
+            env[SDK_FLOOR_VARIABLE] = "1"
         self.mode = mode
         self.fixture = RoutedFixture(env=env, dashboard=False)
         self.checked = False
@@ -438,6 +448,18 @@ def _routed(bench: Bench) -> None:
         name="traced_routed_request_sdk_batch_vs_untraced",
     )
     bench.target(ratio, ">=", SDK_TARGET)
+    bench.ratio(
+        "traced_routed_request",
+        "sdk_floor",
+        "untraced",
+        name="traced_routed_request_sdk_floor_vs_untraced",
+    )
+    bench.ratio(
+        "traced_routed_request",
+        "sdk_batch",
+        "sdk_floor",
+        name="traced_routed_request_sdk_batch_vs_sdk_floor",
+    )
     bench.meta["traced_routed_request"] = {
         "untraced": "module ping asks pong:echo on the direct line the embedded orchestrator "
         "granted them, 16 in flight, OTEL_TRACES_EXPORTER=none in both modules (the API "
@@ -445,6 +467,12 @@ def _routed(bench: Bench) -> None:
         "sdk_batch": "the same, OTEL_TRACES_EXPORTER naming an exporter that drops spans: "
         "the SDK, a BatchSpanProcessor; a client span in ping and a server span in pong per "
         "request, inside one sampled trace per run (rooted at ping's span of the run request)",
+        "sdk_floor": "pywatt's tracing off (OTEL_TRACES_EXPORTER=none), each module doing by "
+        "hand with an SDK provider of its own (same processor and exporter) only what the SDK "
+        "does for a traced request: the client span and the server span with pywatt's names, "
+        "kinds and attributes, the traceparent written with an f-string into the payload and "
+        "read with a split: the bound under any instrumentation (sdk_batch / sdk_floor is "
+        "pywatt's own share)",
         "dashboard": "off (it would ask the modules for their spans too)",
         "cpu_us_per_request": cpu,
         "cpu_us_per_request_means": "median over the runs of the CPU time (user and system) "
