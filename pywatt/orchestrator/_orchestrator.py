@@ -21,7 +21,6 @@ import contextlib
 import os
 import shutil
 import socket
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -55,6 +54,7 @@ from pywatt.wire import (
 )
 
 from ._errors import ModuleExited, ModuleNotRunning, NoSuchModule
+from ._socket_dir import make_socket_dir
 from .config import GATEWAY_NAME, Manifest, process_name, supervisor_name
 from .console import Console, ConsoleLine, Verbosity
 from .dashboard import (
@@ -484,7 +484,7 @@ async def open_orchestrator(
         if gateway_socket is not None:
             gateway_socket.close()
         raise
-    socket_dir = tempfile.mkdtemp(prefix="pywatt-")  # 0700: only we reach the sockets
+    socket_dir = make_socket_dir(spec.id for spec in manifest.modules)  # 0700: ours alone
     own_spans = SpanBuffer()  # the orchestrator's own spans, while tracing is on here
     try:
         api = api_url(api_socket)
