@@ -52,7 +52,7 @@ test *ARGS: lint typecheck
 
 # The same without the tests marked slow.
 test-fast *ARGS: lint typecheck
-    @just _pytest {{bin}} -m "'not slow and not faults'" {{ARGS}}
+    @just _pytest {{bin}} -m "'not slow and not faults'" -n auto --maxprocesses 4 {{ARGS}}
 
 # Run the whole suite RUNS times with every core kept busy; fails if any run failed.
 test-stress RUNS="5" *ARGS: setup

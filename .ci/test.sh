@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `test.sh BIN [PYTEST-ARGS...]`: the test suite, and beside it (in parallel: the suite waits on
 # sockets and processes far more than it uses the CPU) the fault suite's bounded form. Fails
-# if either fails. PYWATT_SKIP_FAULTS=1 runs the tests alone.
+# if either fails. PYWATT_SKIP_FAULTS=1 runs the tests alone. The suite itself runs on one
+# pytest-xdist worker per core (at most 4), each taking the next test as it is free.
 set -uo pipefail
 bin=$1; shift
 faults_pid=""
@@ -11,7 +12,7 @@ if [ "${PYWATT_SKIP_FAULTS:-}" != 1 ]; then
     faults_pid=$!
 fi
 summary=$(mktemp /tmp/pywatt-pytest.XXXXXX)
-"$bin/python" -m pytest -m "not faults" "$@" | tee "$summary"
+"$bin/python" -m pytest -m "not faults" -n auto --maxprocesses 4 --dist worksteal "$@" | tee "$summary"
 tests=${PIPESTATUS[0]}
 faults=0
 if [ -n "$faults_pid" ]; then
