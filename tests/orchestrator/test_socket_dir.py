@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from .test_run_dir import _pywatt_run
+from pywatt.orchestrator._socket_dir import SOCKET_PATH_MAX, make_socket_dir
 
-SOCKET_PATH_MAX = 107
+from .test_run_dir import _pywatt_run
 
 
 def _long_dir(tmp_path: Path) -> Path:
@@ -27,8 +27,6 @@ def _long_dir(tmp_path: Path) -> Path:
 def test_a_long_temporary_directory_moves_the_sockets_under_tmp(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pywatt.orchestrator._socket_dir import make_socket_dir
-
     monkeypatch.setattr(tempfile, "tempdir", str(_long_dir(tmp_path)))
     made = make_socket_dir(["m" * 64])
     try:
@@ -40,8 +38,6 @@ def test_a_long_temporary_directory_moves_the_sockets_under_tmp(
 
 
 def test_a_short_temporary_directory_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pywatt.orchestrator._socket_dir import make_socket_dir
-
     short = tempfile.mkdtemp(prefix="t", dir="/tmp")
     monkeypatch.setattr(tempfile, "tempdir", short)
     try:
