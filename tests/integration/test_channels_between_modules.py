@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,35 +16,16 @@ import trustme
 from pywatt.channels import declaration_frame
 from pywatt.orchestrator import (
     ChannelOptions,
-    ConsoleLine,
-    Manifest,
     ModuleKind,
     ModuleSpec,
-    Orchestrator,
     TlsFiles,
-    open_orchestrator,
 )
 from pywatt.wire import ModuleDeclaration, SecurityLevel
 
-from .conftest import MODULES, remember
+from .conftest import MODULES
+from .helpers import orchestrated
 
 PEER = str(MODULES / "peer.py")
-
-
-@asynccontextmanager
-async def orchestrated(
-    *specs: ModuleSpec, **options: Any
-) -> AsyncIterator[tuple[Orchestrator, list[str]]]:
-    lines: list[str] = []
-
-    def keep(line: ConsoleLine) -> None:
-        lines.append(f"[{line.module}] {line.text}")
-
-    options.setdefault("heartbeat_interval", 0.5)
-    manifest = Manifest(modules=specs, **options)
-    async with open_orchestrator(manifest, on_output=keep) as orch:
-        yield orch, lines
-    remember({}, *lines)
 
 
 def parse_summary(line: str) -> dict[str, Any]:

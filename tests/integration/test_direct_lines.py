@@ -20,13 +20,10 @@ import trio
 from actors import Backoff
 from pywatt.channels import STALL_LIMIT
 from pywatt.orchestrator import (
-    ConsoleLine,
-    Manifest,
     ModuleSpec,
     ModuleState,
     Orchestrator,
     RestartPolicy,
-    open_orchestrator,
 )
 from pywatt.testing import open_module
 from pywatt.wire import (
@@ -38,20 +35,18 @@ from pywatt.wire import (
 )
 
 from ..http.prom import value
-from .conftest import MODULES, remember
+from .conftest import MODULES
+from .helpers import orchestrated
 
 LINER = str(MODULES / "liner.py")
 
 
 @asynccontextmanager
-async def orchestrated(
+async def liners(
     *ids: str, env: dict[str, dict[str, str]] | None = None
 ) -> AsyncIterator[tuple[Orchestrator, list[str]]]:
-    lines: list[str] = []
-
-    def keep(line: ConsoleLine) -> None:
-        lines.append(f"[{line.module}] {line.text}")
-
+    """Modules ``ids`` (each tests/integration/modules/liner.py) under the orchestrator,
+    each announced with its channels open; restarted at once when they crash."""
     specs = [
         ModuleSpec.from_command(
             i,
@@ -61,13 +56,11 @@ async def orchestrated(
         )
         for i in ids
     ]
-    manifest = Manifest(modules=specs, heartbeat_interval=0.5, grace=2.0, term_grace=1.0)
-    async with open_orchestrator(manifest, on_output=keep) as orch:
+    async with orchestrated(*specs, grace=2.0, term_grace=1.0) as (orch, lines):
         for i in ids:
             await orch.module(i).wait_announced()
             await orch.wait_channels(i)
         yield orch, lines
-    remember({}, *lines)
 
 
 async def _routed(orch: Orchestrator) -> int:
@@ -96,7 +89,7 @@ async def _wait_off_the_hub(orch: Orchestrator, target: str = "b") -> None:
 
 async def test_requests_go_on_a_direct_line_once_it_is_up() -> None:
     with trio.fail_after(60):
-        async with orchestrated("a", "b") as (orch, lines):
+        async with liners("a", "b") as (orch, lines):
             await _wait_line(orch)
             await _wait_off_the_hub(orch)
             before = await _routed(orch)
@@ -124,7 +117,7 @@ async def test_what_a_sends_b_keeps_its_order_across_the_switch(every: int) -> N
     b handles them in the order they were sent (``every``: every 7th is a request)."""
     count = 3000
     with trio.fail_after(60):
-        async with orchestrated("a", "b") as (orch, _):
+        async with liners("a", "b") as (orch, _):
             assert await orch.request("a", "burst", {"target": "b", "count": count,
                                                      "every": every}) == "sent"  # fmt: skip
             seen = await orch.request("b", "seen", {"count": count})
@@ -140,7 +133,7 @@ async def test_a_restart_of_either_end_mid_traffic_resumes_on_a_new_line(victim:
     typed errors while it is down (none hangs past its timeout) and succeed again once it is
     back, on a new line, with nobody doing anything."""
     with trio.fail_after(90):
-        async with orchestrated("a", "b") as (orch, _):
+        async with liners("a", "b") as (orch, _):
             await _wait_line(orch)
             await _wait_off_the_hub(orch)
             handle = orch.module(victim)
@@ -179,7 +172,7 @@ async def test_a_peer_that_reads_nothing_does_not_hold_up_its_callers_router() -
     for the line fills and a's router waits for room; within the stall limit the line is
     closed, and a notification from a to c, behind the flood in a's router, arrives."""
     with trio.fail_after(60):
-        async with orchestrated("a", "b", "c") as (orch, lines):
+        async with liners("a", "b", "c") as (orch, lines):
             await _wait_line(orch, 1, "b")
             await _wait_off_the_hub(orch, "b")  # the flood must go on the line, not the hub
             await _wait_line(orch, 2, "c")
@@ -213,7 +206,7 @@ async def test_a_peer_that_reads_nothing_does_not_hold_up_its_callers_router() -
 
 async def test_the_lines_actor_crashes_mid_traffic_and_the_line_carries_on() -> None:
     with trio.fail_after(60):
-        async with orchestrated("a", "b") as (orch, _):
+        async with liners("a", "b") as (orch, _):
             await _wait_line(orch)
             await _wait_off_the_hub(orch)
             async with trio.open_nursery() as nursery:
@@ -260,7 +253,7 @@ async def _turned_away(path: str, first: bytes) -> bytes:
 
 async def test_a_stranger_on_the_line_socket_is_turned_away_and_traffic_goes_on() -> None:
     with trio.fail_after(60):
-        async with orchestrated("a", "b") as (orch, lines):
+        async with liners("a", "b") as (orch, lines):
             await _wait_line(orch)
             path = _line_socket(orch, "b")
             assert oct(os.stat(path).st_mode & 0o777) == "0o600"
@@ -285,7 +278,7 @@ async def test_a_stranger_on_the_line_socket_is_turned_away_and_traffic_goes_on(
 
 async def test_pywatt_direct_lines_0_keeps_a_module_off_lines() -> None:
     with trio.fail_after(60):
-        async with orchestrated("a", "b", env={"a": {"PYWATT_DIRECT_LINES": "0"}}) as (orch, _):
+        async with liners("a", "b", env={"a": {"PYWATT_DIRECT_LINES": "0"}}) as (orch, _):
             before = await _routed(orch)
             for n in range(20):
                 assert await orch.request("a", "ask", {"target": "b", "value": n}) == n

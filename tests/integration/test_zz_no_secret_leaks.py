@@ -1,4 +1,7 @@
-"""Runs after the other integration tests: no secret value they used reached any output."""
+"""No secret value the integration tests used reached any output they captured. Each
+``remember`` checks as it records (the tests may run in any order, on several pytest-xdist
+workers); this file also scans everything its process captured, after a scenario of its
+own."""
 
 from __future__ import annotations
 
